@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/registry"
+)
+
+func (a *app) planCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan DIR",
+		Short: "Show what apply would do with the definitions in DIR",
+		Long: `Plan reads every *.yaml/*.yml file under DIR, resolves references, checks SQL,
+columns and types in the offline engine, and compares each definition with
+the registry. Each resource is shown as create, unchanged or conflict; a
+conflict lists the changed fields. Nothing is written.
+
+Exit status is 1 when a definition has an error or a conflict.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd.Context(), need{offline: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			plan, err := makePlan(cmd.Context(), args[0], s)
+			if err != nil {
+				return err
+			}
+			printPlan(a.stdout, plan)
+			if len(plan.Conflicts()) > 0 {
+				return fmt.Errorf("apply would be refused: %d conflict(s)\n%v", len(plan.Conflicts()), plan.ConflictError())
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) applyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "apply DIR",
+		Short: "Register the definitions in DIR (all or nothing)",
+		Long: `Apply checks the definitions exactly like plan and then registers every new
+resource in one transaction. Re-applying the same definitions changes nothing.
+Changing a registered name:variant is refused with a field-by-field diff:
+give the changed definition a new variant instead.
+
+Sources become queryable views in the offline store. Transformations are
+registered as pending; build them with 'slipway run' (materialize and
+training-set export build what they need on their own).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.open(cmd.Context(), need{offline: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			_, err = apply(cmd.Context(), a.coordinator(s, a.stderr), args[0], s, a.stdout)
+			return err
+		},
+	}
+}
+
+func makePlan(ctx context.Context, dir string, s *stores) (*definition.Plan, error) {
+	defs, err := definition.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return definition.MakePlan(ctx, defs, definition.Stores{Registry: s.registry, Offline: s.offline})
+}
+
+func apply(ctx context.Context, c interface {
+	Apply(context.Context, *definition.Plan) (*registry.ApplyResult, error)
+}, dir string, s *stores, out io.Writer) (*definition.Plan, error) {
+	plan, err := makePlan(ctx, dir, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Conflicts()) > 0 {
+		printPlan(out, plan)
+		return nil, fmt.Errorf("nothing applied: %d conflict(s)\n%v", len(plan.Conflicts()), plan.ConflictError())
+	}
+	res, err := c.Apply(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	printPlan(out, plan)
+	fmt.Fprintf(out, "applied: %d created, %d unchanged\n", len(res.Created), len(res.Unchanged))
+	return plan, nil
+}
+
+func printPlan(w io.Writer, plan *definition.Plan) {
+	for _, it := range plan.Items {
+		fmt.Fprintf(w, "  %-9s %-14s %s\n", it.Action, it.Resource.Kind, it.Resource.Ref())
+		for _, d := range it.Diffs {
+			fmt.Fprintf(w, "              %s: %s → %s\n", d.Field, short(d.Registered), short(d.Proposed))
+		}
+	}
+}
+
+func short(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	if s == "" {
+		return `""`
+	}
+	return s
+}

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/serving"
+)
+
+// quickstartTrainingSet is the training set the demo project defines.
+const quickstartTrainingSet = "purchase_propensity"
+
+func (a *app) quickstartCmd() *cobra.Command {
+	var dir string
+	var scale float64
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "quickstart",
+		Short: "Generate demo data and example definitions, then apply, run, export and materialize them",
+		Long: `Quickstart builds a complete example project in --dir (default: the current
+directory) from the email-marketing demo domain:
+
+  data/          generated CSV files (shops, subscribers, campaigns, email events, orders)
+  definitions/   example entities, sources, transformations, features, a label, a training set
+  .slipway/      the data directory (unless --data-dir is given)
+
+then applies the definitions, builds the transformations, exports the training
+set to training_set.parquet, materializes the features and reads one entity's
+features back from the online store. Nothing keeps running afterwards.
+Running it again regenerates the same data (same --seed) and changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("data-dir") && os.Getenv(DataDirEnv) == "" {
+				a.dataDir = filepath.Join(dir, ".slipway")
+			}
+			return a.quickstart(cmd.Context(), dir, demo.Options{Scale: scale, Seed: seed})
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", ".", "directory to create the example project in")
+	cmd.Flags().Float64Var(&scale, "scale", 1, "demo data size (1 ≈ 5k subscribers; row counts grow linearly)")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed; the same seed gives the same data")
+	return cmd
+}
+
+func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) error {
+	start := time.Now()
+	w := a.stdout
+	step := func(n int, format string, args ...any) {
+		fmt.Fprintf(w, "\n[%d/6] %s\n", n, fmt.Sprintf(format, args...))
+	}
+	step(1, "generating demo data (scale %g, seed %d)", orOne(opts.Scale), opts.Seed)
+	sum, err := demo.Generate(ctx, filepath.Join(dir, "data"), opts)
+	if err != nil {
+		return fmt.Errorf("generating demo data: %w", err)
+	}
+	for _, f := range sum.Files {
+		fmt.Fprintf(w, "  %-18s %9d rows\n", f.Name, f.Rows)
+	}
+	defDir := filepath.Join(dir, "definitions")
+	if err := demo.WriteProject(dir); err != nil {
+		return fmt.Errorf("writing example definitions: %w", err)
+	}
+
+	s, err := a.open(ctx, need{offline: true, online: true})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c := a.coordinator(s, w)
+
+	step(2, "applying definitions in %s", defDir)
+	if _, err := apply(ctx, c, defDir, s, w); err != nil {
+		return err
+	}
+
+	step(3, "building transformations in DuckDB")
+	if _, err := c.Run(ctx, &coordinator.RunParams{Rebuild: true}); err != nil {
+		return err
+	}
+
+	step(4, "exporting training set %s (point-in-time join)", quickstartTrainingSet)
+	out := filepath.Join(dir, "training_set.parquet")
+	tsID := resource.ID{Kind: resource.KindTrainingSet, Name: quickstartTrainingSet, Variant: resource.DefaultVariant}
+	if _, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: tsID, Format: "parquet", Path: out}); err != nil {
+		return err
+	}
+
+	step(5, "materializing features to the online store")
+	res, err := c.Materialize(ctx, &coordinator.MaterializeParams{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Records)
+
+	step(6, "reading one subscriber's features from the online store")
+	if err := a.sampleRead(ctx, s, w); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\ndone in %s. Try next:\n", time.Since(start).Round(100*time.Millisecond))
+	dd := a.dataDir
+	fmt.Fprintf(w, `  slipway --data-dir %[1]s list features
+  slipway --data-dir %[1]s show feature opens_30d
+  slipway --data-dir %[1]s training-set export %[2]s --format csv | head
+  slipway --data-dir %[1]s serve
+  curl -s localhost:8080/v1/online-features -d '{"features":["opens_30d","avg_order_value"],"entities":["<subscriber id>"]}'
+  edit %[3]s and run: slipway --data-dir %[1]s plan %[3]s
+`, dd, quickstartTrainingSet, defDir)
+	return nil
+}
+
+func orOne(f float64) float64 {
+	if f == 0 {
+		return 1
+	}
+	return f
+}
+
+// sampleRead shows one entity's features as the HTTP API would serve them.
+func (a *app) sampleRead(ctx context.Context, s *stores, w interface{ Write([]byte) (int, error) }) error {
+	feats, err := s.registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
+	if err != nil || len(feats) == 0 {
+		return err
+	}
+	f := feats[0]
+	rows, err := s.offline.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: offline.Dataset{
+		Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
+		ValueColumn: f.Feature.ValueColumn, TimestampColumn: f.Feature.TimestampColumn,
+	}})
+	if err != nil {
+		return err
+	}
+	var entity string
+	if rows.Next() {
+		entity = rows.Values()[0].String()
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	rows.Close()
+	var names []string
+	for _, g := range feats {
+		if g.Feature.Entity == f.Feature.Entity {
+			names = append(names, g.Ref().String())
+		}
+	}
+	svc := &serving.Service{Registry: s.registry, Online: s.online}
+	resp, err := svc.OnlineFeatures(ctx, &serving.Request{Features: names, Entities: []string{entity}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  %s %s:\n", resp.Entity, entity)
+	for j, name := range resp.Features {
+		row := resp.Rows[0]
+		fmt.Fprintf(w, "    %-28s %-12s %s\n", name, row.Values[j], row.Statuses[j])
+	}
+	return nil
+}

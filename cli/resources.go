@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+func (a *app) listCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [KIND]",
+		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var kind resource.Kind
+			if len(args) == 1 {
+				k, err := resource.ParseKind(args[0])
+				if err != nil {
+					return err
+				}
+				kind = k
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rs, err := s.registry.List(cmd.Context(), &registry.ListParams{Kind: kind})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				out := make([]any, len(rs))
+				for i, r := range rs {
+					out[i] = resourceView(r, nil)
+				}
+				return printJSON(a, out)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KIND\tNAME:VARIANT\tSTATUS\tOWNER\tDESCRIPTION")
+			for _, r := range rs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.Ref(), r.State.Status, r.Owner, short(r.Description))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) showCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show KIND NAME[:VARIANT]",
+		Short: "Show one resource: definition, status, schema, dependencies and dependents",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kind, err := resource.ParseKind(args[0])
+			if err != nil {
+				return err
+			}
+			ref, err := resource.ParseRef(args[1])
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			id := resource.NewID(kind, ref)
+			r, err := s.registry.Get(cmd.Context(), id)
+			if err != nil {
+				return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, err, kind)
+			}
+			deps, err := s.registry.Dependents(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(a, resourceView(r, deps))
+			}
+			w := a.stdout
+			fmt.Fprintf(w, "%s\n", r.ID)
+			field := func(k, v string) {
+				if v != "" {
+					fmt.Fprintf(w, "  %-12s %s\n", k+":", v)
+				}
+			}
+			field("description", r.Description)
+			field("owner", r.Owner)
+			field("tags", strings.Join(r.Tags, ", "))
+			field("created", r.State.CreatedAt.Format("2006-01-02 15:04:05 UTC"))
+			field("status", string(r.State.Status))
+			field("last error", r.State.Error)
+			switch {
+			case r.Source != nil:
+				field("file", r.Source.File)
+				field("format", r.Source.Format)
+				field("table", r.Source.Table)
+				field("timestamp", r.Source.TimestampColumn)
+			case r.Transformation != nil:
+				fmt.Fprintf(w, "  sql:\n")
+				for _, line := range strings.Split(strings.TrimRight(r.Transformation.SQL, "\n"), "\n") {
+					fmt.Fprintf(w, "    %s\n", line)
+				}
+			case r.Feature != nil:
+				f := r.Feature
+				field("entity", f.Entity)
+				field("source", f.Dataset.String())
+				field("columns", fmt.Sprintf("entity %s, value %s, timestamp %s", f.EntityColumn, f.ValueColumn, orDash(f.TimestampColumn)))
+				field("type", string(f.Type))
+				if f.MaxAge > 0 {
+					field("max age", f.MaxAge.String())
+				}
+			}
+			if len(r.State.Schema) > 0 {
+				fmt.Fprintf(w, "  schema:\n")
+				for _, c := range r.State.Schema {
+					fmt.Fprintf(w, "    %-24s %-12s %s\n", c.Name, c.EngineType, c.Type)
+				}
+			}
+			if d := r.Dependencies(); len(d) > 0 {
+				fmt.Fprintf(w, "  depends on:\n")
+				for _, id := range d {
+					fmt.Fprintf(w, "    %s\n", id)
+				}
+			}
+			if len(deps) > 0 {
+				fmt.Fprintf(w, "  used by:\n")
+				for _, id := range deps {
+					fmt.Fprintf(w, "    %s\n", id)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func resourceView(r *resource.Resource, dependents []resource.ID) map[string]any {
+	var m map[string]any
+	b, _ := json.Marshal(r)
+	json.Unmarshal(b, &m)
+	st, _ := json.Marshal(r.State)
+	var state map[string]any
+	json.Unmarshal(st, &state)
+	for k, v := range state {
+		m[k] = v
+	}
+	m["depends_on"] = r.Dependencies()
+	if dependents != nil {
+		m["used_by"] = dependents
+	}
+	return m
+}
+
+func printJSON(a *app, v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

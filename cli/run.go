@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/serving"
+)
+
+func parseIDs(kind resource.Kind, args []string) ([]resource.ID, error) {
+	var ids []resource.ID
+	for _, a := range args {
+		ref, err := resource.ParseRef(a)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, resource.NewID(kind, ref))
+	}
+	return ids, nil
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var rebuild bool
+	cmd := &cobra.Command{
+		Use:   "run [TRANSFORMATION[:VARIANT]...]",
+		Short: "Build transformations in dependency order inside the offline engine",
+		Long: `Run builds transformations that are not ready yet (all of them, or the named
+ones with whatever they need upstream), in dependency order, inside the
+offline engine. Every variant has its own table, replaced atomically, so a
+failed run never leaves a half-written table. Status and the last error are
+recorded per transformation (see 'slipway list transformations'); a
+transformation whose input failed is marked failed with that reason.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs(resource.KindTransformation, args)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{offline: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := a.coordinator(s, a.stderr).Run(cmd.Context(), &coordinator.RunParams{IDs: ids, Rebuild: rebuild})
+			if res != nil {
+				fmt.Fprintf(a.stdout, "transformations: %d built, %d already ready, %d failed\n", res.Built, res.Skipped, res.Failed)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild the selected transformations even when they are ready")
+	return cmd
+}
+
+func (a *app) materializeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "materialize [FEATURE[:VARIANT]...]",
+		Short: "Write the latest value per entity of features to the online store",
+		Long: `Materialize reads the latest value per entity of every feature (or the named
+ones) from the offline store and writes it to the online store, streaming in
+batches. Transformations the features need are built first. Writes are
+newer-wins, so rerunning never moves a value back in time.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ids, err := parseIDs(resource.KindFeature, args)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{offline: true, online: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			start := time.Now()
+			res, err := a.coordinator(s, a.stderr).Materialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids})
+			if res != nil {
+				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", res.Features, res.Records, time.Since(start).Round(time.Millisecond))
+			}
+			return err
+		},
+	}
+}
+
+var exportFormats = []string{"parquet", "csv", "jsonl"}
+
+func (a *app) trainingSetCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "training-set",
+		Aliases: []string{"training-sets", "ts"},
+		Short:   "Work with training sets",
+	}
+	var format, out string
+	export := &cobra.Command{
+		Use:   "export NAME[:VARIANT]",
+		Short: "Export a point-in-time correct training set",
+		Long: `Export joins the training set's label with its features point-in-time inside
+the offline engine and writes the result: for each label row (entity, t),
+each feature takes the newest value with timestamp ≤ t (and ≥ t − max_age);
+none gives null. Ties on equal timestamps: the greatest non-null value wins.
+
+Columns: the entity, "timestamp" (the label time), one column per feature,
+then the label. With --out the file is written by the engine (streaming,
+bounded memory); without it csv and jsonl stream to standard output.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !contains(exportFormats, format) {
+				return fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
+			}
+			ids, err := parseIDs(resource.KindTrainingSet, args)
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{offline: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c := a.coordinator(s, a.stderr)
+			if out != "" {
+				n, err := c.Export(cmd.Context(), &coordinator.ExportParams{TrainingSet: ids[0], Format: format, Path: out})
+				if err == nil {
+					fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", n, out)
+				}
+				return err
+			}
+			return a.exportToStdout(cmd.Context(), c, ids[0], format)
+		},
+	}
+	export.Flags().StringVar(&format, "format", "parquet", "output format: parquet, csv or jsonl")
+	export.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
+	cmd.AddCommand(export)
+	return cmd
+}
+
+func (a *app) exportToStdout(ctx context.Context, c *coordinator.Coordinator, id resource.ID, format string) error {
+	if format == "parquet" {
+		// Parquet needs a seekable file; the engine writes a temporary one that is then copied out.
+		dir, err := os.MkdirTemp("", "slipway-export-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "training_set.parquet")
+		if _, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path}); err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(a.stdout, f)
+		return err
+	}
+	tp, err := c.TrainingSet(ctx, id)
+	if err != nil {
+		return err
+	}
+	rows, err := c.Offline.ReadTrainingSet(ctx, tp)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", id, err)
+	}
+	defer rows.Close()
+	n, err := serving.WriteRows(a.stdout, rows, format)
+	if err != nil {
+		return fmt.Errorf("exporting %s: %w", id, err)
+	}
+	fmt.Fprintf(a.stderr, "wrote %d rows\n", n)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,420 @@
+// Package coordinator runs Slipway's work: applying a plan, building
+// transformations in dependency order, exporting training sets and
+// materializing features into the online store. Every run records its
+// resource's status and last error in the registry.
+//
+// Runs are synchronous in this version; durable queued jobs build on the same
+// functions (see the coordinator issue in docs/).
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Coordinator runs work against one set of stores.
+type Coordinator struct {
+	Registry registry.Store
+	Offline  offline.Store
+	// Online may be nil for commands that do not materialize.
+	Online online.Store
+	// Progress receives one line per step for people to read; nil discards.
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+func (c *Coordinator) say(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format+"\n", args...)
+	}
+}
+
+// Apply registers a plan's new resources in one registry transaction and
+// creates the offline views of new sources. A conflicting plan is refused
+// whole. Re-applying retries sources whose view creation failed before.
+func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*registry.ApplyResult, error) {
+	if err := plan.ConflictError(); err != nil {
+		return nil, err
+	}
+	var rs []*resource.Resource
+	for _, it := range plan.Items {
+		r := it.Resource
+		if it.Action == definition.Create {
+			r.State.Status = resource.StatusPending
+			if r.Kind == resource.KindEntity {
+				r.State.Status = resource.StatusReady
+			}
+		}
+		rs = append(rs, r)
+	}
+	res, err := c.Registry.Apply(ctx, &registry.ApplyParams{Resources: rs})
+	if err != nil {
+		return nil, fmt.Errorf("registering: %w", err)
+	}
+	for _, r := range rs {
+		if r.Kind != resource.KindSource {
+			continue
+		}
+		cur, err := c.Registry.Get(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", r.ID, err)
+		}
+		if cur.State.Status == resource.StatusReady {
+			continue
+		}
+		if err := c.registerSource(ctx, cur); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource) error {
+	q, err := c.Offline.SourceQuery(&offline.SourceQueryParams{File: r.Source.File, Format: r.Source.Format, Table: r.Source.Table})
+	if err == nil {
+		var cols []resource.Column
+		cols, err = c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: q, View: true})
+		if err == nil {
+			return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
+		}
+	}
+	err = fmt.Errorf("registering %s in the offline store: %w", r.ID, err)
+	return errors.Join(err, c.setStatus(ctx, r.ID, resource.StatusFailed, err.Error(), nil))
+}
+
+func (c *Coordinator) setStatus(ctx context.Context, id resource.ID, st resource.Status, msg string, schema []resource.Column) error {
+	// Status writes must land even when the run was cancelled, so a cancelled
+	// run is recorded as failed rather than left running.
+	ctx = context.WithoutCancel(ctx)
+	if err := c.Registry.SetStatus(ctx, &registry.SetStatusParams{ID: id, Status: st, Error: msg, Schema: schema}); err != nil {
+		return fmt.Errorf("recording status of %s: %w", id, err)
+	}
+	return nil
+}
+
+// RunParams selects the transformations Run builds.
+type RunParams struct {
+	// IDs to build (with any upstream transformation that is not ready); empty means all.
+	IDs []resource.ID
+	// Rebuild rebuilds the selected transformations even when they are ready.
+	Rebuild bool
+}
+
+// RunResult counts what Run did.
+type RunResult struct {
+	Built, Skipped, Failed int
+}
+
+// Run builds transformations in dependency order. Each variant has its own
+// table, replaced atomically. A transformation whose input failed is marked
+// failed with that reason. It returns an error when any transformation failed.
+func (c *Coordinator) Run(ctx context.Context, p *RunParams) (*RunResult, error) {
+	all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindTransformation})
+	if err != nil {
+		return nil, fmt.Errorf("listing transformations: %w", err)
+	}
+	byID := map[resource.ID]*resource.Resource{}
+	for _, r := range all {
+		byID[r.ID] = r
+	}
+	selected := map[resource.ID]bool{}
+	if len(p.IDs) == 0 {
+		for _, r := range all {
+			selected[r.ID] = true
+		}
+	}
+	for _, id := range p.IDs {
+		if _, ok := byID[id]; !ok {
+			return nil, fmt.Errorf("%w: %s", registry.ErrNotFound, id)
+		}
+		selected[id] = true
+	}
+	res := &RunResult{}
+	failed := map[resource.ID]string{}
+	done := map[resource.ID]bool{}
+	var errs []error
+	var build func(id resource.ID)
+	build = func(id resource.ID) {
+		if done[id] {
+			return
+		}
+		done[id] = true
+		r := byID[id]
+		for _, in := range r.Transformation.Inputs {
+			if in.Kind == resource.KindTransformation {
+				build(in)
+			}
+		}
+		if r.State.Status == resource.StatusReady && !(p.Rebuild && selected[id]) {
+			res.Skipped++
+			return
+		}
+		if reason := c.upstreamProblem(ctx, r, byID, failed); reason != "" {
+			failed[id] = reason
+			res.Failed++
+			errs = append(errs, fmt.Errorf("%s: %s", id, reason), c.setStatus(ctx, id, resource.StatusFailed, reason, nil))
+			c.say("  failed   %s: %s", id, reason)
+			return
+		}
+		if err := c.buildTransformation(ctx, r); err != nil {
+			failed[id] = err.Error()
+			res.Failed++
+			errs = append(errs, err)
+			c.say("  failed   %s: %v", id, err)
+			return
+		}
+		r.State.Status = resource.StatusReady
+		res.Built++
+	}
+	for _, r := range all {
+		if selected[r.ID] {
+			build(r.ID)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// upstreamProblem says why a transformation cannot run because of its inputs ("" if it can).
+func (c *Coordinator) upstreamProblem(ctx context.Context, r *resource.Resource, byID map[resource.ID]*resource.Resource, failed map[resource.ID]string) string {
+	for _, in := range r.Transformation.Inputs {
+		if reason, ok := failed[in]; ok {
+			return fmt.Sprintf("input %s failed: %s", in, reason)
+		}
+		if in.Kind == resource.KindSource {
+			src, err := c.Registry.Get(ctx, in)
+			if err != nil {
+				return fmt.Sprintf("input %s: %v", in, err)
+			}
+			if src.State.Status != resource.StatusReady {
+				return fmt.Sprintf("input %s is %s (%s); fix it and apply again", in, src.State.Status, src.State.Error)
+			}
+		}
+	}
+	return ""
+}
+
+func (c *Coordinator) buildTransformation(ctx context.Context, r *resource.Resource) error {
+	start := time.Now()
+	if err := c.setStatus(ctx, r.ID, resource.StatusRunning, "", nil); err != nil {
+		return err
+	}
+	cols, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: definition.TransformationSQL(r)})
+	if err != nil {
+		err = fmt.Errorf("running %s: %w", r.ID, err)
+		return errors.Join(err, c.setStatus(ctx, r.ID, resource.StatusFailed, err.Error(), nil))
+	}
+	c.say("  built    %s in %s", r.ID, time.Since(start).Round(time.Millisecond))
+	return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
+}
+
+// ensureDataset builds a feature's or label's transformation if it is not ready yet.
+func (c *Coordinator) ensureDataset(ctx context.Context, id resource.ID) error {
+	r, err := c.Registry.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", id, err)
+	}
+	if r.State.Status == resource.StatusReady {
+		return nil
+	}
+	if id.Kind == resource.KindSource {
+		return fmt.Errorf("%s is %s: %s; fix it and apply again", id, r.State.Status, r.State.Error)
+	}
+	_, err = c.Run(ctx, &RunParams{IDs: []resource.ID{id}})
+	return err
+}
+
+func dataset(r *resource.Resource) offline.Dataset {
+	f := r.Feature
+	return offline.Dataset{
+		Table:           offline.TableName(f.Dataset),
+		EntityColumn:    f.EntityColumn,
+		ValueColumn:     f.ValueColumn,
+		TimestampColumn: f.TimestampColumn,
+	}
+}
+
+// TrainingSet resolves a training set into the offline join it stands for,
+// building any transformation it needs first.
+func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline.TrainingSetParams, error) {
+	ts, err := c.Registry.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	label, err := c.Registry.Get(ctx, ts.TrainingSet.Label)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ts.TrainingSet.Label, err)
+	}
+	if err := c.ensureDataset(ctx, label.Feature.Dataset); err != nil {
+		return nil, err
+	}
+	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, EntityName: label.Feature.Entity}
+	names := map[string]int{}
+	for _, fid := range ts.TrainingSet.Features {
+		names[fid.Name]++
+	}
+	for _, fid := range ts.TrainingSet.Features {
+		f, err := c.Registry.Get(ctx, fid)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", fid, err)
+		}
+		if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
+			return nil, err
+		}
+		name := fid.Name
+		if names[name] > 1 {
+			name = fid.Name + "__" + fid.Variant
+		}
+		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: name, MaxAge: time.Duration(f.Feature.MaxAge)})
+	}
+	return p, nil
+}
+
+// ExportParams is the input of Export.
+type ExportParams struct {
+	TrainingSet resource.ID
+	Format      string
+	Path        string
+}
+
+// Export writes a training set to a file inside the offline engine and returns the row count.
+func (c *Coordinator) Export(ctx context.Context, p *ExportParams) (int64, error) {
+	tp, err := c.TrainingSet(ctx, p.TrainingSet)
+	if err != nil {
+		return 0, c.fail(ctx, p.TrainingSet, err)
+	}
+	start := time.Now()
+	n, err := c.Offline.ExportTrainingSet(ctx, &offline.ExportParams{TrainingSet: tp, Format: p.Format, Path: p.Path})
+	if err != nil {
+		return 0, c.fail(ctx, p.TrainingSet, fmt.Errorf("exporting %s: %w", p.TrainingSet, err))
+	}
+	c.say("  exported %s: %d rows to %s in %s", p.TrainingSet, n, p.Path, time.Since(start).Round(time.Millisecond))
+	return n, c.setStatus(ctx, p.TrainingSet, resource.StatusReady, "", nil)
+}
+
+// fail records err as id's last error and returns it.
+func (c *Coordinator) fail(ctx context.Context, id resource.ID, err error) error {
+	if errors.Is(err, registry.ErrNotFound) {
+		return err
+	}
+	return errors.Join(err, c.setStatus(ctx, id, resource.StatusFailed, err.Error(), nil))
+}
+
+// MaterializeParams selects the features Materialize writes.
+type MaterializeParams struct {
+	// Features to materialize; empty means every feature.
+	Features []resource.ID
+	// BatchSize is the number of records per online write (default 1000).
+	BatchSize int
+}
+
+// MaterializeResult counts what Materialize wrote.
+type MaterializeResult struct {
+	Features int
+	Records  int64
+}
+
+// Materialize writes the latest value per entity of each feature to the
+// online store, streaming from the offline store in batches.
+func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
+	if c.Online == nil {
+		return nil, errors.New("no online store configured")
+	}
+	ids := p.Features
+	if len(ids) == 0 {
+		all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
+		if err != nil {
+			return nil, fmt.Errorf("listing features: %w", err)
+		}
+		for _, r := range all {
+			ids = append(ids, r.ID)
+		}
+	}
+	batch := p.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	res := &MaterializeResult{}
+	var errs []error
+	for _, id := range ids {
+		n, err := c.materialize(ctx, id, batch)
+		if err != nil {
+			errs = append(errs, c.fail(ctx, id, err))
+			c.say("  failed   %s: %v", id, err)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		res.Features++
+		res.Records += n
+	}
+	return res, errors.Join(errs...)
+}
+
+func (c *Coordinator) materialize(ctx context.Context, id resource.ID, batch int) (int64, error) {
+	start := time.Now()
+	f, err := c.Registry.Get(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", id, err)
+	}
+	if f.Kind != resource.KindFeature {
+		return 0, fmt.Errorf("%s is not a feature", id)
+	}
+	if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
+		return 0, err
+	}
+	if err := c.setStatus(ctx, id, resource.StatusRunning, "", nil); err != nil {
+		return 0, err
+	}
+	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: dataset(f)})
+	if err != nil {
+		return 0, fmt.Errorf("reading latest values of %s: %w", id, err)
+	}
+	defer rows.Close()
+	key := id.Ref().String()
+	var n int64
+	records := make([]online.Record, 0, batch)
+	flush := func() error {
+		if len(records) == 0 {
+			return nil
+		}
+		if err := c.Online.Write(ctx, &online.WriteParams{Feature: key, Records: records}); err != nil {
+			return fmt.Errorf("writing %s to the online store: %w", id, err)
+		}
+		n += int64(len(records))
+		records = records[:0]
+		return nil
+	}
+	for rows.Next() {
+		vals := rows.Values()
+		v, err := value.Convert(vals[1], f.Feature.Type)
+		if err != nil {
+			return n, fmt.Errorf("materializing %s, entity %s: %w", id, vals[0], err)
+		}
+		records = append(records, online.Record{Entity: vals[0].String(), Value: v, Timestamp: vals[2].Time()})
+		if len(records) == batch {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("reading latest values of %s: %w", id, err)
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	c.say("  materialized %s: %d entities in %s", id, n, time.Since(start).Round(time.Millisecond))
+	return n, c.setStatus(ctx, id, resource.StatusReady, "", nil)
+}

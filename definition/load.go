@@ -1,0 +1,448 @@
+package definition
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"github.com/slipway-ml/slipway/offline"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Definition is one resource as read from a file, before its references are resolved.
+type Definition struct {
+	Resource *resource.Resource
+	Pos      Pos
+	fields   map[string]Pos // where each field's value is
+
+	// Unresolved references, resolved by Plan.
+	dataset  string   // feature/label source
+	label    string   // training set
+	features []string // training set
+	sqlRefs  []sqlRef // transformation
+	sqlPos   Pos      // where the SQL text starts
+}
+
+// FieldPos returns where a field's value was written (the resource's position when it was not).
+func (d *Definition) FieldPos(field string) Pos {
+	if p, ok := d.fields[field]; ok {
+		return p
+	}
+	return d.Pos
+}
+
+type sqlRef struct {
+	ref  string
+	line int // 0-based line within the SQL text
+}
+
+// topKeys maps a file's top-level keys to kinds.
+var topKeys = map[string]resource.Kind{
+	"entities":        resource.KindEntity,
+	"sources":         resource.KindSource,
+	"transformations": resource.KindTransformation,
+	"features":        resource.KindFeature,
+	"labels":          resource.KindLabel,
+	"training_sets":   resource.KindTrainingSet,
+}
+
+var common = []string{"name", "variant", "description", "owner", "tags"}
+
+// allowedFields lists the fields each kind accepts, beyond the common ones.
+var allowedFields = map[resource.Kind][]string{
+	resource.KindEntity:         nil,
+	resource.KindSource:         {"file", "table", "format", "timestamp_column"},
+	resource.KindTransformation: {"sql", "sql_file"},
+	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age"},
+	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age"},
+	resource.KindTrainingSet:    {"label", "features"},
+}
+
+// LoadDir reads every *.yaml and *.yml file under dir (recursively, in path order).
+// It reports every syntax and field problem it finds, with file and line.
+func LoadDir(dir string) ([]*Definition, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading definitions: %w", err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no definition files (*.yaml, *.yml) in %s", dir)
+	}
+	sort.Strings(files)
+	var defs []*Definition
+	var errs Errors
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading definitions: %w", err)
+		}
+		ds, es := parseFile(f, b)
+		defs = append(defs, ds...)
+		errs = append(errs, es...)
+	}
+	return defs, errs.err()
+}
+
+// Parse reads the definitions in one file's content; name is used in positions and
+// to resolve relative paths.
+func Parse(name string, content []byte) ([]*Definition, error) {
+	defs, errs := parseFile(name, content)
+	return defs, errs.err()
+}
+
+func parseFile(file string, content []byte) ([]*Definition, Errors) {
+	var errs Errors
+	var defs []*Definition
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs.add(Pos{File: file, Line: yamlErrorLine(err)}, "", "invalid YAML: %s", yamlErrorText(err))
+			return defs, errs
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue
+		}
+		if root.Kind != yaml.MappingNode {
+			errs.add(Pos{file, root.Line}, "", "expected a mapping with keys such as sources:, features:, training_sets:")
+			continue
+		}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			key, val := root.Content[i], root.Content[i+1]
+			kind, ok := topKeys[key.Value]
+			if !ok {
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels or training_sets")
+				continue
+			}
+			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+				continue
+			}
+			if val.Kind != yaml.SequenceNode {
+				errs.add(Pos{file, val.Line}, key.Value, "expected a list (items starting with '- ')")
+				continue
+			}
+			for _, item := range val.Content {
+				d := parseItem(file, kind, item, &errs)
+				if d != nil {
+					defs = append(defs, d)
+				}
+			}
+		}
+	}
+	return defs, errs
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrorLine(err error) int {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	var n int
+	fmt.Sscanf(m[1], "%d", &n)
+	return n
+}
+
+func yamlErrorText(err error) string {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	return yamlLine.ReplaceAllString(s, "")
+}
+
+// item is a mapping node's fields by key.
+type item struct {
+	file   string
+	kind   resource.Kind
+	fields map[string]*yaml.Node
+	errs   *Errors
+}
+
+func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Definition {
+	pos := Pos{file, n.Line}
+	if n.Kind != yaml.MappingNode {
+		errs.add(pos, "", "expected a %s definition (a mapping with name: and other fields)", kind)
+		return nil
+	}
+	it := item{file: file, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
+	allowed := append(append([]string{}, common...), allowedFields[kind]...)
+	d := &Definition{Pos: pos, fields: map[string]Pos{}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !contains(allowed, k.Value) {
+			errs.add(Pos{file, k.Line}, k.Value, "unknown field for a %s; allowed: %s", kind, strings.Join(allowed, ", "))
+			continue
+		}
+		if _, dup := it.fields[k.Value]; dup {
+			errs.add(Pos{file, k.Line}, k.Value, "field given twice")
+			continue
+		}
+		it.fields[k.Value] = v
+		d.fields[k.Value] = Pos{file, v.Line}
+	}
+	before := len(*errs)
+	r := &resource.Resource{ID: resource.ID{Kind: kind}}
+	r.Name = it.required("name")
+	if r.Name != "" {
+		if err := resource.ValidateName(r.Name); err != nil {
+			it.fail("name", "%v", err)
+		}
+	}
+	r.Variant = it.str("variant")
+	if r.Variant == "" {
+		r.Variant = resource.DefaultVariant
+	} else if err := resource.ValidateVariant(r.Variant); err != nil {
+		it.fail("variant", "%v", err)
+	}
+	r.Description = it.str("description")
+	r.Owner = it.str("owner")
+	r.Tags = it.list("tags")
+	d.Resource = r
+
+	switch kind {
+	case resource.KindEntity:
+		if r.Variant != resource.DefaultVariant {
+			it.fail("variant", "entities have no variants; remove the field")
+		}
+	case resource.KindSource:
+		s := &resource.SourceSpec{Table: it.str("table"), Format: it.str("format"), TimestampColumn: it.str("timestamp_column")}
+		file := it.str("file")
+		switch {
+		case file != "" && s.Table != "":
+			it.fail("file", "give either file or table, not both")
+		case file == "" && s.Table == "":
+			it.fail("", "a source needs file: (a CSV or Parquet path) or table: (an existing table)")
+		case file != "":
+			s.File = file
+			if !filepath.IsAbs(file) {
+				s.File = filepath.Join(filepath.Dir(absPath(it.file)), file)
+			}
+			if s.Format == "" {
+				s.Format = formatOf(file)
+			}
+			if s.Format != "csv" && s.Format != "parquet" {
+				it.fail("format", "cannot tell the format of %q: name the file .csv or .parquet, or set format: csv|parquet", file)
+			}
+		case s.Format != "":
+			it.fail("format", "format applies to files only; remove it")
+		}
+		r.Source = s
+	case resource.KindTransformation:
+		sql, sqlFile := it.str("sql"), it.str("sql_file")
+		t := &resource.TransformationSpec{}
+		switch {
+		case sql != "" && sqlFile != "":
+			it.fail("sql", "give either sql or sql_file, not both")
+		case sql == "" && sqlFile == "":
+			it.fail("", "a transformation needs sql: (inline) or sql_file: (a .sql file next to this one)")
+		case sql != "":
+			t.SQL = sql
+			d.sqlPos = Pos{it.file, it.fields["sql"].Line}
+			if it.fields["sql"].Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				d.sqlPos.Line++
+			}
+		default:
+			path := sqlFile
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(filepath.Dir(it.file), sqlFile)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				it.fail("sql_file", "cannot read %s: %v", sqlFile, errors.Unwrap(err))
+			}
+			t.SQL = string(b)
+			d.sqlPos = Pos{path, 1}
+		}
+		d.sqlRefs = findRefs(t.SQL)
+		r.Transformation = t
+	case resource.KindFeature, resource.KindLabel:
+		f := &resource.FeatureSpec{
+			Entity:          it.required("entity"),
+			EntityColumn:    it.required("entity_column"),
+			ValueColumn:     it.required("value_column"),
+			TimestampColumn: it.str("timestamp_column"),
+		}
+		d.dataset = it.required("source")
+		if f.Entity != "" {
+			if err := resource.ValidateName(f.Entity); err != nil {
+				it.fail("entity", "%v", err)
+			}
+		}
+		if t := it.required("type"); t != "" {
+			typ, err := value.ParseType(t)
+			if err != nil {
+				it.fail("type", "%v", err)
+			}
+			f.Type = typ
+		}
+		if s := it.str("max_age"); s != "" {
+			age, err := resource.ParseDuration(s)
+			if err != nil {
+				it.fail("max_age", "%v", err)
+			} else if age == 0 {
+				it.fail("max_age", "must be positive; remove it for no limit")
+			}
+			f.MaxAge = age
+			if f.TimestampColumn == "" {
+				it.fail("max_age", "needs timestamp_column: a static value has no age")
+			}
+		}
+		r.Feature = f
+	case resource.KindTrainingSet:
+		d.label = it.required("label")
+		d.features = it.list("features")
+		if _, ok := it.fields["features"]; !ok || len(d.features) == 0 {
+			it.fail("features", "a training set needs at least one feature")
+		}
+		r.TrainingSet = &resource.TrainingSetSpec{}
+	}
+	if len(*errs) > before {
+		return nil
+	}
+	return d
+}
+
+func (it *item) fail(field, format string, args ...any) {
+	pos := Pos{File: it.file}
+	if n, ok := it.fields[field]; ok {
+		pos.Line = n.Line
+	}
+	it.errs.add(pos, field, format, args...)
+}
+
+// str returns a scalar field's value ("" when absent).
+func (it *item) str(field string) string {
+	n, ok := it.fields[field]
+	if !ok {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		it.errs.add(Pos{it.file, n.Line}, field, "expected a single value")
+		return ""
+	}
+	return n.Value
+}
+
+func (it *item) required(field string) string {
+	if _, ok := it.fields[field]; !ok {
+		it.errs.add(Pos{it.file, 0}, field, "missing; a %s needs it", it.kind)
+		return ""
+	}
+	v := it.str(field)
+	if v == "" {
+		it.fail(field, "must not be empty")
+	}
+	return v
+}
+
+// list returns a list-of-scalars field.
+func (it *item) list(field string) []string {
+	n, ok := it.fields[field]
+	if !ok {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		it.errs.add(Pos{it.file, n.Line}, field, "expected a list, like [a, b]")
+		return nil
+	}
+	var out []string
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Value == "" {
+			it.errs.add(Pos{it.file, c.Line}, field, "expected a list of plain values")
+			continue
+		}
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func formatOf(file string) string {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".csv":
+		return "csv"
+	case ".parquet", ".pq":
+		return "parquet"
+	}
+	return ""
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// refPattern matches {{ name }} and {{ name:variant }} in SQL.
+var refPattern = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+
+func findRefs(sql string) []sqlRef {
+	var refs []sqlRef
+	for _, m := range refPattern.FindAllStringSubmatchIndex(sql, -1) {
+		refs = append(refs, sqlRef{ref: sql[m[2]:m[3]], line: strings.Count(sql[:m[0]], "\n")})
+	}
+	return refs
+}
+
+// ExpandSQL replaces every {{ ref }} in sql with table(ref).
+func ExpandSQL(sql string, table func(resource.Ref) string) string {
+	return refPattern.ReplaceAllStringFunc(sql, func(m string) string {
+		ref, err := resource.ParseRef(refPattern.FindStringSubmatch(m)[1])
+		if err != nil {
+			return m // validated before expansion; leave it for the engine to reject
+		}
+		return table(ref)
+	})
+}
+
+// TransformationSQL returns a transformation's SQL with every reference
+// replaced by the quoted offline table of the input it resolved to.
+func TransformationSQL(r *resource.Resource) string {
+	return ExpandSQL(r.Transformation.SQL, func(ref resource.Ref) string {
+		for _, in := range r.Transformation.Inputs {
+			if in.Ref() == ref {
+				return offline.QuoteIdent(offline.TableName(in))
+			}
+		}
+		return ref.String()
+	})
+}

@@ -1,0 +1,476 @@
+package definition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Action is what apply would do with one definition.
+type Action string
+
+// Actions.
+const (
+	Create    Action = "create"
+	Unchanged Action = "unchanged"
+	Conflict  Action = "conflict"
+)
+
+// Item is one definition in a plan.
+type Item struct {
+	Def    *Definition
+	Action Action
+	// Resource is the resolved definition; for new sources and transformations
+	// its State.Schema holds the schema the offline engine described.
+	Resource *resource.Resource
+	// Diffs lists the changed fields of a conflict.
+	Diffs []resource.FieldDiff
+}
+
+// Plan is what apply would do, in apply order (dependencies first).
+type Plan struct {
+	Items []*Item
+}
+
+// Conflicts returns the items that change a registered variant.
+func (p *Plan) Conflicts() []*Item {
+	var out []*Item
+	for _, it := range p.Items {
+		if it.Action == Conflict {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// ConflictError returns an error describing every conflict, or nil.
+func (p *Plan) ConflictError() error {
+	var errs Errors
+	for _, it := range p.Conflicts() {
+		ce := &registry.ConflictError{ID: it.Resource.ID, Diffs: it.Diffs}
+		errs.add(it.Def.Pos, "", "%s", ce.Error())
+	}
+	return errs.err()
+}
+
+// Stores are what planning reads: the registry for what is registered, the
+// offline store to describe sources and SQL.
+type Stores struct {
+	Registry registry.Store
+	Offline  offline.Store
+}
+
+// MakePlan resolves references, compares with the registry and checks
+// schemas, SQL and types. It writes nothing. All problems are returned together
+// as Errors; a conflict is not an error but an Item with Action Conflict.
+func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) {
+	p := &planner{
+		ctx: ctx, Stores: s,
+		local:      map[resource.ID]*Definition{},
+		registered: map[resource.ID]*resource.Resource{},
+		schemas:    map[resource.ID][]resource.Column{},
+		schemaErr:  map[resource.ID]bool{},
+		visiting:   map[resource.ID]bool{},
+	}
+	for _, d := range defs {
+		if prev, dup := p.local[d.Resource.ID]; dup {
+			p.errs.add(d.Pos, "", "%s is defined twice (also at %s); give one of them another name or variant", d.Resource.ID, prev.Pos)
+			continue
+		}
+		p.local[d.Resource.ID] = d
+	}
+	if err := p.resolveAll(defs); err != nil {
+		return nil, err
+	}
+	if err := p.errs.err(); err != nil {
+		return nil, err
+	}
+	plan, err := p.compare(defs)
+	if err != nil {
+		return nil, err
+	}
+	p.checkSchemas(plan)
+	if err := p.errs.err(); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+type planner struct {
+	ctx context.Context
+	Stores
+	local      map[resource.ID]*Definition
+	registered map[resource.ID]*resource.Resource // nil value: looked up, not registered
+	schemas    map[resource.ID][]resource.Column
+	schemaErr  map[resource.ID]bool
+	visiting   map[resource.ID]bool
+	errs       Errors
+	fatal      error // a store failure, not a definition problem
+}
+
+// lookup returns the definition of id from the files or the registry (nil when neither has it).
+func (p *planner) lookup(id resource.ID) *resource.Resource {
+	if d, ok := p.local[id]; ok {
+		return d.Resource
+	}
+	return p.registeredResource(id)
+}
+
+func (p *planner) registeredResource(id resource.ID) *resource.Resource {
+	if r, ok := p.registered[id]; ok {
+		return r
+	}
+	r, err := p.Registry.Get(p.ctx, id)
+	if err != nil {
+		r = nil
+		if !errors.Is(err, registry.ErrNotFound) && p.fatal == nil {
+			p.fatal = fmt.Errorf("reading %s from the registry: %w", id, err)
+		}
+	}
+	p.registered[id] = r
+	return r
+}
+
+// resolveDataset finds the source or transformation a reference names.
+func (p *planner) resolveDataset(ref string) (resource.ID, error) {
+	r, err := resource.ParseRef(ref)
+	if err != nil {
+		return resource.ID{}, err
+	}
+	src, tf := resource.NewID(resource.KindSource, r), resource.NewID(resource.KindTransformation, r)
+	hasSrc, hasTf := p.lookup(src) != nil, p.lookup(tf) != nil
+	switch {
+	case hasSrc && hasTf:
+		return resource.ID{}, fmt.Errorf("%s is both a source and a transformation; rename one of them", r)
+	case hasSrc:
+		return src, nil
+	case hasTf:
+		return tf, nil
+	}
+	return resource.ID{}, fmt.Errorf("unknown source or transformation %s: define it or fix the reference", r)
+}
+
+func (p *planner) resolve(kind resource.Kind, ref string) (resource.ID, error) {
+	r, err := resource.ParseRef(ref)
+	if err != nil {
+		return resource.ID{}, err
+	}
+	id := resource.NewID(kind, r)
+	if p.lookup(id) == nil {
+		return resource.ID{}, fmt.Errorf("unknown %s %s: define it or fix the reference", kind, r)
+	}
+	return id, nil
+}
+
+func (p *planner) resolveAll(defs []*Definition) error {
+	for _, d := range defs {
+		r := d.Resource
+		switch r.Kind {
+		case resource.KindTransformation:
+			seen := map[resource.ID]bool{}
+			for _, ref := range d.sqlRefs {
+				pos := Pos{d.sqlPos.File, d.sqlPos.Line + ref.line}
+				id, err := p.resolveDataset(ref.ref)
+				if err != nil {
+					p.errs.add(pos, "sql", "{{ %s }}: %v", ref.ref, err)
+					continue
+				}
+				if !seen[id] {
+					seen[id] = true
+					r.Transformation.Inputs = append(r.Transformation.Inputs, id)
+				}
+			}
+			if len(d.sqlRefs) == 0 {
+				p.errs.add(d.sqlPos, "sql", "references no source or transformation; write them as {{ name }} so Slipway knows the lineage")
+			}
+		case resource.KindFeature, resource.KindLabel:
+			id, err := p.resolveDataset(d.dataset)
+			if err != nil {
+				p.errs.add(d.FieldPos("source"), "source", "%v", err)
+			}
+			r.Feature.Dataset = id
+			if p.lookup(resource.ID{Kind: resource.KindEntity, Name: r.Feature.Entity, Variant: resource.DefaultVariant}) == nil {
+				p.errs.add(d.FieldPos("entity"), "entity", "unknown entity %q: define it under entities:", r.Feature.Entity)
+			}
+		case resource.KindTrainingSet:
+			ts := r.TrainingSet
+			label, err := p.resolve(resource.KindLabel, d.label)
+			if err != nil {
+				p.errs.add(d.FieldPos("label"), "label", "%v", err)
+			}
+			ts.Label = label
+			seen := map[resource.ID]bool{}
+			for _, f := range d.features {
+				id, err := p.resolve(resource.KindFeature, f)
+				if err != nil {
+					p.errs.add(d.FieldPos("features"), "features", "%v", err)
+					continue
+				}
+				if seen[id] {
+					p.errs.add(d.FieldPos("features"), "features", "%s is listed twice", id.Ref())
+					continue
+				}
+				seen[id] = true
+				ts.Features = append(ts.Features, id)
+			}
+		}
+	}
+	p.checkCycles(defs)
+	return p.fatal
+}
+
+// checkCycles reports transformations that reach themselves through their inputs.
+func (p *planner) checkCycles(defs []*Definition) {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[resource.ID]int{}
+	var visit func(id resource.ID, path []string) bool
+	visit = func(id resource.ID, path []string) bool {
+		d, ok := p.local[id]
+		if !ok || id.Kind != resource.KindTransformation {
+			return false
+		}
+		switch state[id] {
+		case active:
+			p.errs.add(d.sqlPos, "sql", "reference cycle: %s", strings.Join(append(path, id.Ref().String()), " → "))
+			return true
+		case done:
+			return false
+		}
+		state[id] = active
+		for _, in := range d.Resource.Transformation.Inputs {
+			if visit(in, append(path, id.Ref().String())) {
+				break
+			}
+		}
+		state[id] = done
+		return false
+	}
+	for _, d := range defs {
+		visit(d.Resource.ID, nil)
+	}
+}
+
+// compare decides each definition's action and orders items dependencies first.
+func (p *planner) compare(defs []*Definition) (*Plan, error) {
+	plan := &Plan{}
+	for _, d := range order(defs, p.local) {
+		it := &Item{Def: d, Action: Create, Resource: d.Resource}
+		if reg := p.registeredResource(d.Resource.ID); reg != nil {
+			if diffs := resource.Diff(reg, d.Resource); len(diffs) > 0 {
+				it.Action, it.Diffs = Conflict, diffs
+			} else {
+				it.Action, it.Resource = Unchanged, reg
+			}
+		}
+		plan.Items = append(plan.Items, it)
+	}
+	return plan, p.fatal
+}
+
+// order sorts definitions by kind, transformations after their inputs, otherwise as read.
+func order(defs []*Definition, local map[resource.ID]*Definition) []*Definition {
+	rank := map[resource.Kind]int{}
+	for i, k := range resource.Kinds {
+		rank[k] = i
+	}
+	sorted := append([]*Definition{}, defs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return rank[sorted[i].Resource.Kind] < rank[sorted[j].Resource.Kind] })
+	var out []*Definition
+	placed := map[*Definition]bool{}
+	var place func(d *Definition)
+	place = func(d *Definition) {
+		if placed[d] {
+			return
+		}
+		placed[d] = true
+		if t := d.Resource.Transformation; t != nil {
+			for _, in := range t.Inputs {
+				if dep, ok := local[in]; ok && dep.Resource.Kind == resource.KindTransformation {
+					place(dep)
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	for _, d := range sorted {
+		place(d)
+	}
+	return out
+}
+
+// checkSchemas describes new sources and transformations in the offline engine
+// and checks every feature's, label's and training set's columns and types.
+func (p *planner) checkSchemas(plan *Plan) {
+	for _, it := range plan.Items {
+		r, d := it.Resource, it.Def
+		switch r.Kind {
+		case resource.KindSource, resource.KindTransformation:
+			cols, ok := p.schema(r.ID)
+			if !ok {
+				continue
+			}
+			if it.Action == Create {
+				r.State.Schema = cols
+			}
+			if r.Source != nil && r.Source.TimestampColumn != "" {
+				p.checkColumn(d, "timestamp_column", r.ID, cols, r.Source.TimestampColumn, value.Timestamp)
+			}
+		case resource.KindFeature, resource.KindLabel:
+			f := r.Feature
+			cols, ok := p.schema(f.Dataset)
+			if !ok {
+				continue
+			}
+			p.checkColumn(d, "entity_column", f.Dataset, cols, f.EntityColumn, value.Null)
+			p.checkColumn(d, "value_column", f.Dataset, cols, f.ValueColumn, f.Type)
+			if f.TimestampColumn != "" {
+				p.checkColumn(d, "timestamp_column", f.Dataset, cols, f.TimestampColumn, value.Timestamp)
+			}
+		case resource.KindTrainingSet:
+			label := p.lookup(r.TrainingSet.Label)
+			for _, fid := range r.TrainingSet.Features {
+				f := p.lookup(fid)
+				if label != nil && f != nil && f.Feature.Entity != label.Feature.Entity {
+					p.errs.add(d.FieldPos("features"), "features", "%s describes entity %q but label %s describes %q; a training set joins features of the label's entity",
+						fid.Ref(), f.Feature.Entity, label.Ref(), label.Feature.Entity)
+				}
+			}
+		}
+	}
+}
+
+// checkColumn checks that a column exists and fits the wanted type (value.Null: any type).
+func (p *planner) checkColumn(d *Definition, field string, dataset resource.ID, cols []resource.Column, name string, want value.Type) {
+	for _, c := range cols {
+		if c.Name != name {
+			continue
+		}
+		if want == value.Null {
+			if c.Type == value.Null {
+				p.errs.add(d.FieldPos(field), field, "column %q of %s has type %s, which Slipway cannot use as a key", name, dataset.Ref(), c.EngineType)
+			}
+			return
+		}
+		if !fits(c.Type, want) {
+			p.errs.add(d.FieldPos(field), field, "column %q of %s has type %s (%s), which does not fit %s; cast it in a transformation or change the declared type",
+				name, dataset.Ref(), c.EngineType, orNone(c.Type), want)
+		}
+		return
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	p.errs.add(d.FieldPos(field), field, "%s has no column %q; its columns are: %s", dataset.Ref(), name, strings.Join(names, ", "))
+}
+
+func orNone(t value.Type) string {
+	if t == value.Null {
+		return "unsupported"
+	}
+	return string(t)
+}
+
+// fits reports whether a column of type have can hold a declared type want.
+func fits(have, want value.Type) bool {
+	return have == want || (want == value.Float64 && have == value.Int64)
+}
+
+// schema returns the columns of a source or transformation: recorded in the
+// registry, or described by the offline engine for new ones.
+func (p *planner) schema(id resource.ID) ([]resource.Column, bool) {
+	if cols, ok := p.schemas[id]; ok {
+		return cols, true
+	}
+	if p.schemaErr[id] {
+		return nil, false
+	}
+	if _, isLocal := p.local[id]; !isLocal {
+		if r := p.registeredResource(id); r != nil && r.State.Schema != nil {
+			p.schemas[id] = r.State.Schema
+			return r.State.Schema, true
+		}
+	}
+	q, with, err := p.query(id)
+	var cols []resource.Column
+	if err == nil {
+		cols, err = p.Offline.Describe(p.ctx, &offline.DescribeParams{SQL: q, With: with})
+	}
+	if err != nil {
+		p.schemaErr[id] = true
+		pos, field := Pos{}, ""
+		if d, ok := p.local[id]; ok {
+			switch {
+			case id.Kind == resource.KindTransformation:
+				pos, field = d.sqlPos, "sql"
+			case d.Resource.Source.Table != "":
+				pos, field = d.FieldPos("table"), "table"
+			default:
+				pos, field = d.FieldPos("file"), "file"
+			}
+		}
+		p.errs.add(pos, field, "%s: the offline engine rejected it: %v", id, err)
+		return nil, false
+	}
+	p.schemas[id] = cols
+	return cols, true
+}
+
+// query returns the SQL of a source or transformation with the inputs that
+// are not yet tables in the offline store as common table expressions.
+func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
+	var with []offline.Input
+	added := map[resource.ID]bool{}
+	var add func(id resource.ID) (string, error)
+	// add returns id's own SQL and appends its unbuilt inputs to with, dependencies first.
+	add = func(id resource.ID) (string, error) {
+		r := p.lookup(id)
+		if r == nil {
+			return "", fmt.Errorf("unknown %s", id)
+		}
+		if r.Source != nil {
+			return p.Offline.SourceQuery(&offline.SourceQueryParams{File: r.Source.File, Format: r.Source.Format, Table: r.Source.Table})
+		}
+		if p.visiting[id] {
+			return "", fmt.Errorf("reference cycle through %s", id.Ref())
+		}
+		p.visiting[id] = true
+		defer delete(p.visiting, id)
+		for _, in := range r.Transformation.Inputs {
+			if added[in] || p.built(in) {
+				continue
+			}
+			sql, err := add(in)
+			if err != nil {
+				return "", err
+			}
+			added[in] = true
+			with = append(with, offline.Input{Name: offline.TableName(in), SQL: sql})
+		}
+		return TransformationSQL(r), nil
+	}
+	sql, err := add(id)
+	return sql, with, err
+}
+
+// built reports whether a registered source or transformation already has its table.
+func (p *planner) built(id resource.ID) bool {
+	if _, isLocal := p.local[id]; isLocal {
+		if reg := p.registeredResource(id); reg == nil || resource.Diff(reg, p.local[id].Resource) != nil {
+			return false
+		}
+	}
+	r := p.registeredResource(id)
+	return r != nil && r.State.Status == resource.StatusReady
+}

@@ -1,0 +1,15 @@
+// Package offline defines the offline store: the engine that holds sources,
+// runs SQL transformations and builds point-in-time correct training sets.
+//
+// Slipway never pulls rows into Go to compute; it sends SQL to the engine and
+// streams results. An implementation (offlineduckdb, later offlinepg) must:
+//   - take ctx first on every call and stop when it is cancelled;
+//   - describe queries without running them (Describe);
+//   - replace tables atomically (CreateTable): readers see the old table or
+//     the new one, never a half-written one;
+//   - implement the point-in-time join exactly as documented on
+//     TrainingSetParams, inside the engine;
+//   - stream Rows without materialising the result in memory;
+//   - map engine types to value types as documented on ColumnType;
+//   - export New(ctx, Config) and pass offlinetest.Exercise.
+package offline

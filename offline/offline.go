@@ -1,0 +1,171 @@
+package offline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Store is an offline store.
+type Store interface {
+	// Capabilities says what the store can do beyond the interface's minimum.
+	Capabilities() Capabilities
+	// SourceQuery returns the SQL that selects every row of a source. It does no I/O.
+	SourceQuery(p *SourceQueryParams) (string, error)
+	// Describe returns the columns a query would produce, without running it.
+	Describe(ctx context.Context, p *DescribeParams) ([]resource.Column, error)
+	// CreateTable atomically creates or replaces a table (or view) with the result of a query.
+	CreateTable(ctx context.Context, p *CreateTableParams) ([]resource.Column, error)
+	// ReadTrainingSet streams a point-in-time training set.
+	ReadTrainingSet(ctx context.Context, p *TrainingSetParams) (Rows, error)
+	// ExportTrainingSet writes a training set to a file inside the engine and returns the row count.
+	ExportTrainingSet(ctx context.Context, p *ExportParams) (int64, error)
+	// ReadLatest streams the latest value per entity of one feature: columns entity, value, timestamp.
+	ReadLatest(ctx context.Context, p *ReadLatestParams) (Rows, error)
+	// Close releases the store.
+	Close() error
+}
+
+// Capabilities of an offline store.
+type Capabilities struct {
+	// ExportFormats lists the formats ExportTrainingSet writes ("csv", "jsonl", "parquet").
+	ExportFormats []string
+	// FileSources reports whether sources may be CSV or Parquet files.
+	FileSources bool
+}
+
+// SourceQueryParams locates a source: a file or a table.
+type SourceQueryParams struct {
+	File   string
+	Format string // csv or parquet
+	Table  string
+}
+
+// Input is a named query made visible to Describe as a common table expression,
+// for inputs that are not tables yet.
+type Input struct {
+	Name string
+	SQL  string
+}
+
+// DescribeParams is the input of Describe.
+type DescribeParams struct {
+	SQL  string
+	With []Input
+}
+
+// CreateTableParams is the input of CreateTable.
+type CreateTableParams struct {
+	Table string
+	SQL   string
+	// View creates a view instead of a table (used for sources, which stay where they are).
+	View bool
+}
+
+// Dataset locates the columns of a feature or label in a table.
+type Dataset struct {
+	Table           string
+	EntityColumn    string
+	ValueColumn     string
+	TimestampColumn string // "" for static values
+}
+
+// FeatureColumn is one feature of a training set.
+type FeatureColumn struct {
+	Dataset
+	// Name is the output column name.
+	Name string
+	// MaxAge, when positive, turns values older than label time − MaxAge into null.
+	MaxAge time.Duration
+}
+
+// TrainingSetParams describes a point-in-time join.
+//
+// Output columns are, in order: EntityName (the label's entity value),
+// "timestamp" (the label time), one column per feature, then LabelName.
+//
+// For each label row (entity e, time t) every feature takes the value of the
+// newest feature row of e with timestamp ≤ t, and ≥ t − MaxAge when MaxAge > 0;
+// none gives null. Rows with a null entity or null timestamp are ignored on the
+// feature side. Ties: among feature rows of the same entity and timestamp the
+// greatest non-null value wins (null only when all are null). A feature
+// without a timestamp column is static: the greatest non-null value of the
+// entity, whatever t is. Every label row is kept, duplicates included.
+// Output order is not specified.
+type TrainingSetParams struct {
+	Label      Dataset
+	LabelName  string
+	EntityName string
+	Features   []FeatureColumn
+}
+
+// ExportParams is the input of ExportTrainingSet.
+type ExportParams struct {
+	TrainingSet *TrainingSetParams
+	Format      string // one of Capabilities.ExportFormats
+	Path        string
+}
+
+// ReadLatestParams is the input of ReadLatest. The same tie rule as
+// TrainingSetParams applies, so online values equal what a training set would
+// see at the newest timestamp.
+type ReadLatestParams struct {
+	Dataset Dataset
+}
+
+// Rows is a stream of rows, used like sql.Rows:
+//
+//	for rows.Next() { use(rows.Values()) }
+//	if err := rows.Err(); err != nil { ... }
+//	rows.Close()
+type Rows interface {
+	Columns() []string
+	Next() bool
+	// Values returns the current row; the slice is reused by the next call to Next.
+	Values() []value.Value
+	Err() error
+	Close() error
+}
+
+// Sentinel errors.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrUnsupported = errors.New("not supported by this offline store")
+)
+
+// TableName is the engine table that holds a registered resource's rows.
+// Every variant has its own table, so nothing registered is ever overwritten.
+func TableName(id resource.ID) string {
+	return "slipway_" + string(id.Kind) + "__" + id.Name + "__" + id.Variant
+}
+
+// QuoteIdent quotes an identifier for SQL (standard double quotes).
+func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// ColumnType maps a SQL engine type name to a value type: integer types to
+// int64, floating and decimal types to float64, text to string, boolean to
+// bool, timestamp and date types to timestamp; anything else to Null.
+func ColumnType(engineType string) value.Type {
+	t := strings.ToUpper(engineType)
+	if i := strings.IndexByte(t, '('); i >= 0 {
+		t = t[:i]
+	}
+	t = strings.TrimSpace(t)
+	switch {
+	case t == "BOOLEAN" || t == "BOOL":
+		return value.Bool
+	case strings.HasPrefix(t, "TIMESTAMP") || t == "DATE" || t == "DATETIME":
+		return value.Timestamp
+	case t == "VARCHAR" || t == "TEXT" || t == "STRING" || t == "CHAR" || t == "CHARACTER VARYING" || t == "UUID" || t == "BPCHAR":
+		return value.String
+	case t == "DOUBLE" || t == "FLOAT" || t == "REAL" || t == "DECIMAL" || t == "NUMERIC" || t == "DOUBLE PRECISION" || t == "FLOAT4" || t == "FLOAT8":
+		return value.Float64
+	case strings.HasSuffix(t, "INT") || strings.HasPrefix(t, "INT") || t == "BIGINT" || t == "SMALLINT" || t == "TINYINT" || t == "HUGEINT" || t == "UBIGINT" || t == "UINTEGER" || t == "USMALLINT" || t == "UTINYINT":
+		return value.Int64
+	}
+	return value.Null
+}

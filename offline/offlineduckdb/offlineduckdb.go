@@ -1,0 +1,361 @@
+// Package offlineduckdb is the embedded offline store: DuckDB holds sources,
+// runs transformations and builds point-in-time training sets with ASOF joins.
+//
+// It is the zero-infrastructure default: one database file in the data
+// directory (or memory), spilling to a temp directory next to it so training
+// sets larger than RAM still build.
+package offlineduckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Path is the database file; "" keeps the database in memory.
+	Path string
+	// Threads limits DuckDB's worker threads; 0 leaves DuckDB's default (all cores).
+	Threads int
+	// MemoryLimit is DuckDB's memory limit, such as "4GB"; "" leaves DuckDB's default (80% of RAM).
+	MemoryLimit string
+	// TempDir is where DuckDB spills data that does not fit in memory;
+	// "" means Path + ".tmp" for a database file and DuckDB's default in memory.
+	TempDir string
+	// Logger receives the generated SQL at debug level; nil discards.
+	Logger *slog.Logger
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Threads < 0 {
+		return fmt.Errorf("threads is %d: use 0 for the default or a positive number", c.Threads)
+	}
+	if strings.ContainsAny(c.MemoryLimit, "'\n") {
+		return fmt.Errorf("memory limit %q: write it like 4GB or 512MB", c.MemoryLimit)
+	}
+	return nil
+}
+
+// Store is an offline.Store on DuckDB.
+type Store struct {
+	db     *sql.DB
+	log    *slog.Logger
+	closed func() error
+}
+
+var _ offline.Store = (*Store)(nil)
+
+// New opens (creating if needed) the DuckDB database of cfg.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("offlineduckdb config: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tempDir := cfg.TempDir
+	if cfg.Path != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("creating database directory: %w", err)
+		}
+		if tempDir == "" {
+			tempDir = cfg.Path + ".tmp"
+		}
+	}
+	// Every connection works in UTC, so TIMESTAMPTZ values cast to TIMESTAMP
+	// the same way whatever the machine's time zone is.
+	connector, err := duckdb.NewConnector(cfg.Path, func(execer driver.ExecerContext) error {
+		_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening duckdb database %q: %w", cfg.Path, err)
+	}
+	db := sql.OpenDB(connector)
+	var settings []string
+	if cfg.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", cfg.Threads))
+	}
+	if cfg.MemoryLimit != "" {
+		settings = append(settings, "SET GLOBAL memory_limit = "+offline.QuoteLiteral(cfg.MemoryLimit))
+	}
+	if tempDir != "" {
+		settings = append(settings, "SET GLOBAL temp_directory = "+offline.QuoteLiteral(tempDir))
+	}
+	for _, s := range settings {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("configuring duckdb (%s): %w", s, err)
+		}
+	}
+	return &Store{db: db, log: log, closed: db.Close}, nil
+}
+
+// DB returns the underlying database, for tests and benchmarks that need to
+// run engine-specific SQL.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.closed() }
+
+// Capabilities reports CSV, JSON lines and Parquet exports and file sources.
+func (s *Store) Capabilities() offline.Capabilities {
+	return offline.Capabilities{ExportFormats: []string{"csv", "jsonl", "parquet"}, FileSources: true}
+}
+
+// SourceQuery selects every row of a file (read_csv / read_parquet) or a table.
+func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
+	switch {
+	case p.File != "" && p.Table != "":
+		return "", errors.New("source has both a file and a table: give one")
+	case p.Table != "":
+		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
+	case p.File == "":
+		return "", errors.New("source has neither a file nor a table")
+	}
+	switch p.Format {
+	case "csv":
+		return "SELECT * FROM read_csv(" + offline.QuoteLiteral(p.File) + ")", nil
+	case "parquet":
+		return "SELECT * FROM read_parquet(" + offline.QuoteLiteral(p.File) + ")", nil
+	}
+	return "", fmt.Errorf("file format %q: %w (use csv or parquet)", p.Format, offline.ErrUnsupported)
+}
+
+// Describe returns the columns of p.SQL without running it: DuckDB binds the
+// query for DESCRIBE but does not execute it.
+func (s *Store) Describe(ctx context.Context, p *offline.DescribeParams) ([]resource.Column, error) {
+	cols, err := s.describe(ctx, s.db, describeQuery(p.SQL, p.With))
+	if err != nil {
+		return nil, fmt.Errorf("describing query: %w", err)
+	}
+	return cols, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) describe(ctx context.Context, db querier, query string) ([]resource.Column, error) {
+	s.log.DebugContext(ctx, "describe", "sql", query)
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []resource.Column
+	for rows.Next() {
+		var name, typ string
+		var null, key, def, extra sql.NullString
+		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+			return nil, err
+		}
+		cols = append(cols, resource.Column{Name: name, EngineType: typ, Type: offline.ColumnType(typ)})
+	}
+	return cols, rows.Err()
+}
+
+// CreateTable replaces p.Table in one transaction: other connections see the
+// old table or the new one. An existing object of the other kind (a view
+// replacing a table, or the reverse) is dropped too.
+func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) ([]resource.Column, error) {
+	if p.Table == "" {
+		return nil, errors.New("creating table: no table name")
+	}
+	cols, err := s.createTable(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("creating table %s: %w", p.Table, err)
+	}
+	return cols, nil
+}
+
+func (s *Store) createTable(ctx context.Context, p *offline.CreateTableParams) ([]resource.Column, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	name := offline.QuoteQualified(p.Table)
+	kind, err := objectKind(ctx, tx, p.Table)
+	if err != nil {
+		return nil, err
+	}
+	if kind != "" {
+		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+name); err != nil {
+			return nil, err
+		}
+	}
+	create := "CREATE TABLE "
+	if p.View {
+		create = "CREATE VIEW "
+	}
+	stmt := create + name + " AS\n" + offline.TrimSQL(p.SQL) + "\n"
+	s.log.DebugContext(ctx, "create table", "sql", stmt)
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return nil, err
+	}
+	cols, err := s.describe(ctx, tx, "DESCRIBE SELECT * FROM "+name)
+	if err != nil {
+		return nil, err
+	}
+	return cols, tx.Commit()
+}
+
+// objectKind returns "TABLE", "VIEW" or "" (no such object) for a possibly
+// qualified name, looking in the current database and schema unless named.
+func objectKind(ctx context.Context, tx *sql.Tx, table string) (string, error) {
+	parts := strings.Split(table, ".")
+	var catalog, schema sql.NullString
+	switch len(parts) {
+	case 2:
+		schema = sql.NullString{String: parts[0], Valid: true}
+	case 3:
+		catalog = sql.NullString{String: parts[0], Valid: true}
+		schema = sql.NullString{String: parts[1], Valid: true}
+	}
+	var typ string
+	err := tx.QueryRowContext(ctx, `SELECT table_type FROM information_schema.tables
+WHERE table_catalog = coalesce(?, current_database())
+  AND table_schema = coalesce(?, current_schema())
+  AND table_name = ?`, catalog, schema, parts[len(parts)-1]).Scan(&typ)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case typ == "VIEW":
+		return "VIEW", nil
+	}
+	return "TABLE", nil
+}
+
+// ReadTrainingSet streams the point-in-time join of p.
+func (s *Store) ReadTrainingSet(ctx context.Context, p *offline.TrainingSetParams) (offline.Rows, error) {
+	query, err := s.trainingSetQuery(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("reading training set: %w", err)
+	}
+	return rows, nil
+}
+
+// ExportTrainingSet writes the training set to p.Path with COPY, so rows
+// stream inside DuckDB and never pass through Go. The file is written next to
+// p.Path and renamed into place, so readers never see a half-written file.
+func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) (int64, error) {
+	var options string
+	switch p.Format {
+	case "csv":
+		options = "(FORMAT csv, HEADER)"
+	case "jsonl":
+		options = "(FORMAT json)" // newline-delimited
+	case "parquet":
+		options = "(FORMAT parquet)"
+	default:
+		return 0, fmt.Errorf("exporting training set as %q: %w (use csv, jsonl or parquet)", p.Format, offline.ErrUnsupported)
+	}
+	if p.TrainingSet == nil || p.Path == "" {
+		return 0, errors.New("exporting training set: no training set or no path")
+	}
+	query, err := s.trainingSetQuery(ctx, p.TrainingSet)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p.Path), 0o755); err != nil {
+		return 0, fmt.Errorf("exporting training set: %w", err)
+	}
+	tmp := filepath.Join(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".partial")
+	defer os.Remove(tmp)
+	stmt := "COPY (\n" + query + "\n) TO " + offline.QuoteLiteral(tmp) + " " + options
+	s.log.DebugContext(ctx, "export training set", "sql", stmt)
+	res, err := s.db.ExecContext(ctx, stmt)
+	if err != nil {
+		return 0, fmt.Errorf("exporting training set to %s: %w", p.Path, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("exporting training set to %s: %w", p.Path, err)
+	}
+	if err := os.Rename(tmp, p.Path); err != nil {
+		return 0, fmt.Errorf("exporting training set: %w", err)
+	}
+	return n, nil
+}
+
+// ReadLatest streams the latest value per entity of one dataset.
+func (s *Store) ReadLatest(ctx context.Context, p *offline.ReadLatestParams) (offline.Rows, error) {
+	types, err := s.datasetTypes(ctx, p.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("reading latest values: %w", err)
+	}
+	rows, err := s.query(ctx, latestQuery(p.Dataset, types))
+	if err != nil {
+		return nil, fmt.Errorf("reading latest values of %s: %w", p.Dataset.Table, err)
+	}
+	return rows, nil
+}
+
+// trainingSetQuery describes the datasets of p (their entity and timestamp
+// types decide the casts) and generates the join.
+func (s *Store) trainingSetQuery(ctx context.Context, p *offline.TrainingSetParams) (string, error) {
+	if p.Label.TimestampColumn == "" {
+		return "", errors.New("training set: the label has no timestamp column")
+	}
+	labelTypes, err := s.datasetTypes(ctx, p.Label)
+	if err != nil {
+		return "", fmt.Errorf("training set label: %w", err)
+	}
+	featureTypes := make([]datasetTypes, len(p.Features))
+	for i, f := range p.Features {
+		if featureTypes[i], err = s.datasetTypes(ctx, f.Dataset); err != nil {
+			return "", fmt.Errorf("training set feature %s: %w", f.Name, err)
+		}
+	}
+	query := trainingSetQuery(p, labelTypes, featureTypes)
+	s.log.DebugContext(ctx, "training set", "sql", query)
+	return query, nil
+}
+
+// datasetTypes describes a dataset's columns; the error names a missing column or table.
+func (s *Store) datasetTypes(ctx context.Context, d offline.Dataset) (datasetTypes, error) {
+	q := offline.QuoteIdent
+	sel := q(d.EntityColumn) + ", " + q(d.ValueColumn)
+	if d.TimestampColumn != "" {
+		sel += ", " + q(d.TimestampColumn)
+	}
+	cols, err := s.describe(ctx, s.db, "DESCRIBE SELECT "+sel+" FROM "+offline.QuoteQualified(d.Table))
+	if err != nil {
+		return datasetTypes{}, fmt.Errorf("describing %s: %w", d.Table, err)
+	}
+	t := datasetTypes{Entity: cols[0].EngineType}
+	if d.TimestampColumn != "" {
+		t.Timestamp = cols[2].EngineType
+	}
+	return t, nil
+}
+
+func (s *Store) query(ctx context.Context, query string) (*rows, error) {
+	r, err := s.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return newRows(r)
+}

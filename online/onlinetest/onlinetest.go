@@ -1,0 +1,411 @@
+// Package onlinetest is the conformance suite every online.Store
+// implementation runs: call Exercise from the implementation's tests.
+package onlinetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Exercise runs every online store behaviour as a named subtest.
+// newStore must return a new, empty store isolated from every other store it
+// returned (own file, database or key prefix), closed by t.Cleanup.
+func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
+	t.Helper()
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s online.Store)
+	}{
+		{"Write/ReadBack", testReadBack},
+		{"Write/NewerWins", testNewerWins},
+		{"Write/NewerWinsWithinBatch", testNewerWinsWithinBatch},
+		{"Write/StaticFeature", testStaticFeature},
+		{"Write/ManyRecordsBatch", testManyRecordsBatch},
+		{"Write/EmptyBatch", testEmptyBatch},
+		{"Write/ContextCancelled", testWriteContextCancelled},
+		{"Read/MissingKeyIsNotAnError", testMissingKey},
+		{"Read/BatchShape", testBatchShape},
+		{"Read/FeaturesAreIsolated", testFeaturesAreIsolated},
+		{"Read/EmptyRequest", testEmptyRequest},
+		{"Read/ContextCancelled", testReadContextCancelled},
+		{"Concurrent", testConcurrent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.fn(t, newStore(t))
+		})
+	}
+}
+
+var t0 = time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
+
+func write(t *testing.T, s online.Store, feature string, recs ...online.Record) {
+	t.Helper()
+	if err := s.Write(t.Context(), &online.WriteParams{Feature: feature, Records: recs}); err != nil {
+		t.Fatalf("Write %s: %v", feature, err)
+	}
+}
+
+func read(t *testing.T, s online.Store, features, entities []string) [][]online.Entry {
+	t.Helper()
+	res, err := s.Read(t.Context(), &online.ReadParams{Features: features, Entities: entities})
+	if err != nil {
+		t.Fatalf("Read %v × %v: %v", entities, features, err)
+	}
+	if len(res.Entries) != len(entities) {
+		t.Fatalf("Read returned %d entity rows, want %d", len(res.Entries), len(entities))
+	}
+	for i, row := range res.Entries {
+		if len(row) != len(features) {
+			t.Fatalf("Read row %d has %d entries, want %d", i, len(row), len(features))
+		}
+	}
+	return res.Entries
+}
+
+func readOne(t *testing.T, s online.Store, feature, entity string) online.Entry {
+	t.Helper()
+	return read(t, s, []string{feature}, []string{entity})[0][0]
+}
+
+// checkEntry compares an entry with an expected value and timestamp; stores
+// keep timestamps at microsecond precision and return them in UTC.
+func checkEntry(t *testing.T, what string, got online.Entry, v value.Value, ts time.Time) {
+	t.Helper()
+	if !got.Found {
+		t.Errorf("%s: not found, want %v", what, v)
+		return
+	}
+	if !got.Value.Equal(v) {
+		t.Errorf("%s: value %v (%s), want %v (%s)", what, got.Value, got.Value.Type(), v, v.Type())
+	}
+	want := ts.Truncate(time.Microsecond)
+	if !got.Timestamp.Equal(want) || got.Timestamp.IsZero() != want.IsZero() {
+		t.Errorf("%s: timestamp %v, want %v", what, got.Timestamp, want)
+	}
+	if !got.Timestamp.IsZero() && got.Timestamp.Location() != time.UTC {
+		t.Errorf("%s: timestamp location %v, want UTC", what, got.Timestamp.Location())
+	}
+}
+
+func checkMissing(t *testing.T, what string, got online.Entry) {
+	t.Helper()
+	if got.Found {
+		t.Errorf("%s: found %v at %v, want not found", what, got.Value, got.Timestamp)
+	}
+}
+
+func testReadBack(t *testing.T, s online.Store) {
+	recs := []online.Record{
+		{Entity: "null", Value: value.NullValue(), Timestamp: t0},
+		{Entity: "int", Value: value.FromInt64(42), Timestamp: t0},
+		{Entity: "int-min", Value: value.FromInt64(math.MinInt64), Timestamp: t0},
+		{Entity: "int-max", Value: value.FromInt64(math.MaxInt64), Timestamp: t0},
+		{Entity: "float", Value: value.FromFloat64(19.99), Timestamp: t0},
+		{Entity: "float-nan", Value: value.FromFloat64(math.NaN()), Timestamp: t0},
+		{Entity: "float-inf", Value: value.FromFloat64(math.Inf(1)), Timestamp: t0},
+		{Entity: "string", Value: value.FromString("Holiday candles"), Timestamp: t0},
+		{Entity: "string-empty", Value: value.FromString(""), Timestamp: t0},
+		{Entity: "string-unicode", Value: value.FromString("Bougie parfumée 🕯️ — 蝋燭"), Timestamp: t0},
+		{Entity: "bool-true", Value: value.FromBool(true), Timestamp: t0},
+		{Entity: "bool-false", Value: value.FromBool(false), Timestamp: t0},
+		{Entity: "timestamp", Value: value.FromTime(time.Date(2024, 12, 24, 18, 30, 0, 123456000, time.UTC)), Timestamp: t0},
+		{Entity: "timestamp-pre-epoch", Value: value.FromTime(time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC)), Timestamp: t0},
+		// Record timestamps: microsecond precision survives, sub-microsecond is dropped.
+		{Entity: "ts-micro", Value: value.FromInt64(1), Timestamp: t0.Add(123456 * time.Microsecond)},
+		{Entity: "ts-nano", Value: value.FromInt64(1), Timestamp: t0.Add(999 * time.Nanosecond)},
+		{Entity: "ts-zone", Value: value.FromInt64(1), Timestamp: time.Date(2024, 11, 28, 10, 0, 0, 1000, time.FixedZone("CET", 3600))},
+		{Entity: "ts-epoch", Value: value.FromInt64(1), Timestamp: time.Unix(0, 0)},
+		{Entity: "ts-pre-epoch", Value: value.FromInt64(1), Timestamp: time.Date(1950, 6, 1, 0, 0, 0, 0, time.UTC)},
+		{Entity: "unicode-ключ-🔑", Value: value.FromInt64(7), Timestamp: t0},
+	}
+	write(t, s, "all_types:v1", recs...)
+
+	entities := make([]string, len(recs))
+	for i, r := range recs {
+		entities[i] = r.Entity
+	}
+	got := read(t, s, []string{"all_types:v1"}, entities)
+	for i, r := range recs {
+		checkEntry(t, r.Entity, got[i][0], r.Value, r.Timestamp)
+	}
+}
+
+func testNewerWins(t *testing.T, s online.Store) {
+	const f = "avg_order_value:default"
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(10), Timestamp: t0})
+
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(5), Timestamp: t0.Add(-time.Hour)})
+	checkEntry(t, "after older write", readOne(t, s, f, "sub-1"), value.FromFloat64(10), t0)
+
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(11), Timestamp: t0})
+	checkEntry(t, "after equal-timestamp write", readOne(t, s, f, "sub-1"), value.FromFloat64(11), t0)
+
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(12), Timestamp: t0.Add(time.Microsecond)})
+	checkEntry(t, "after newer write", readOne(t, s, f, "sub-1"), value.FromFloat64(12), t0.Add(time.Microsecond))
+
+	// A null is a value like any other: newer nulls replace, older ones do not.
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.NullValue(), Timestamp: t0})
+	checkEntry(t, "after older null", readOne(t, s, f, "sub-1"), value.FromFloat64(12), t0.Add(time.Microsecond))
+	write(t, s, f, online.Record{Entity: "sub-1", Value: value.NullValue(), Timestamp: t0.Add(time.Hour)})
+	checkEntry(t, "after newer null", readOne(t, s, f, "sub-1"), value.NullValue(), t0.Add(time.Hour))
+
+	// Pre-epoch times order correctly too.
+	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
+	write(t, s, f, online.Record{Entity: "sub-2", Value: value.FromInt64(1), Timestamp: old})
+	write(t, s, f, online.Record{Entity: "sub-2", Value: value.FromInt64(0), Timestamp: old.Add(-time.Microsecond)})
+	checkEntry(t, "pre-epoch older write", readOne(t, s, f, "sub-2"), value.FromInt64(1), old)
+}
+
+func testNewerWinsWithinBatch(t *testing.T, s online.Store) {
+	const f = "opens_30d:default"
+	write(t, s, f,
+		online.Record{Entity: "a", Value: value.FromInt64(2), Timestamp: t0.Add(2 * time.Hour)},
+		online.Record{Entity: "a", Value: value.FromInt64(1), Timestamp: t0.Add(time.Hour)},
+		online.Record{Entity: "b", Value: value.FromInt64(1), Timestamp: t0},
+		online.Record{Entity: "b", Value: value.FromInt64(2), Timestamp: t0},
+		online.Record{Entity: "c", Value: value.FromInt64(1), Timestamp: t0},
+		online.Record{Entity: "c", Value: value.FromInt64(3), Timestamp: t0.Add(time.Minute)},
+	)
+	got := read(t, s, []string{f}, []string{"a", "b", "c"})
+	checkEntry(t, "a (newer first)", got[0][0], value.FromInt64(2), t0.Add(2*time.Hour))
+	checkEntry(t, "b (equal: last wins)", got[1][0], value.FromInt64(2), t0)
+	checkEntry(t, "c (newer last)", got[2][0], value.FromInt64(3), t0.Add(time.Minute))
+}
+
+func testStaticFeature(t *testing.T, s online.Store) {
+	const f = "shop_country:default"
+	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("FR")})
+	checkEntry(t, "static", readOne(t, s, f, "shop-1"), value.FromString("FR"), time.Time{})
+
+	// Rewriting a static feature replaces it: equal (zero) timestamps replace.
+	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("BE")})
+	checkEntry(t, "static rewritten", readOne(t, s, f, "shop-1"), value.FromString("BE"), time.Time{})
+
+	// The zero time is older than every real time.
+	ts := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("NL"), Timestamp: ts})
+	checkEntry(t, "timestamped after static", readOne(t, s, f, "shop-1"), value.FromString("NL"), ts)
+	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("DE")})
+	checkEntry(t, "static after timestamped", readOne(t, s, f, "shop-1"), value.FromString("NL"), ts)
+}
+
+func testManyRecordsBatch(t *testing.T, s online.Store) {
+	const (
+		f       = "clicks_7d:default"
+		n       = 10_000
+		batches = 4
+	)
+	for b := range batches {
+		recs := make([]online.Record, 0, n/batches)
+		for i := b * n / batches; i < (b+1)*n/batches; i++ {
+			recs = append(recs, online.Record{
+				Entity:    fmt.Sprintf("subscriber-%05d", i),
+				Value:     value.FromInt64(int64(i * 3)),
+				Timestamp: t0.Add(time.Duration(i) * time.Second),
+			})
+		}
+		write(t, s, f, recs...)
+	}
+	entities := make([]string, n)
+	for i := range entities {
+		entities[i] = fmt.Sprintf("subscriber-%05d", i)
+	}
+	got := read(t, s, []string{f}, entities)
+	bad := 0
+	for i := range n {
+		e := got[i][0]
+		if !e.Found || e.Value.Int64() != int64(i*3) || !e.Timestamp.Equal(t0.Add(time.Duration(i)*time.Second)) {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: got %+v, want %d at %v", entities[i], e, i*3, t0.Add(time.Duration(i)*time.Second))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d records wrong", bad, n)
+	}
+}
+
+func testEmptyBatch(t *testing.T, s online.Store) {
+	if err := s.Write(t.Context(), &online.WriteParams{Feature: "empty:default"}); err != nil {
+		t.Fatalf("Write with no records: %v", err)
+	}
+	checkMissing(t, "after empty write", readOne(t, s, "empty:default", "x"))
+}
+
+func testWriteContextCancelled(t *testing.T, s online.Store) {
+	cctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Write(cctx, &online.WriteParams{
+		Feature: "opens_30d:default",
+		Records: []online.Record{{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0}},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with cancelled context = %v, want an error wrapping context.Canceled", err)
+	}
+	checkMissing(t, "after cancelled write", readOne(t, s, "opens_30d:default", "sub-1"))
+}
+
+func testReadContextCancelled(t *testing.T, s online.Store) {
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0})
+	cctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Read(cctx, &online.ReadParams{Features: []string{"opens_30d:default"}, Entities: []string{"sub-1"}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Read with cancelled context = %v, want an error wrapping context.Canceled", err)
+	}
+}
+
+func testMissingKey(t *testing.T, s online.Store) {
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(3), Timestamp: t0})
+	got := read(t, s, []string{"opens_30d:default", "never_written:default"}, []string{"sub-1", "sub-unknown"})
+	checkEntry(t, "sub-1 opens", got[0][0], value.FromInt64(3), t0)
+	checkMissing(t, "sub-1 never_written", got[0][1])
+	checkMissing(t, "sub-unknown opens", got[1][0])
+	checkMissing(t, "sub-unknown never_written", got[1][1])
+
+	// A stored null is found; a missing key is not.
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-null", Value: value.NullValue(), Timestamp: t0})
+	checkEntry(t, "stored null", readOne(t, s, "opens_30d:default", "sub-null"), value.NullValue(), t0)
+}
+
+func testBatchShape(t *testing.T, s online.Store) {
+	features := []string{"f0:default", "f1:default", "f2:v2"}
+	entities := []string{"e0", "e1", "e2", "e3"}
+	// One Write per feature; entity e3 is missing from f1, and f2 holds strings.
+	val := func(i, j int) value.Value {
+		if j == 2 {
+			return value.FromString(fmt.Sprintf("%s/%s", entities[i], features[j]))
+		}
+		return value.FromInt64(int64(100*i + j))
+	}
+	for j, f := range features {
+		var recs []online.Record
+		for i, e := range entities {
+			if j == 1 && i == 3 {
+				continue
+			}
+			recs = append(recs, online.Record{Entity: e, Value: val(i, j), Timestamp: t0.Add(time.Duration(10*i+j) * time.Minute)})
+		}
+		write(t, s, f, recs...)
+	}
+	got := read(t, s, features, entities)
+	for i := range entities {
+		for j := range features {
+			what := fmt.Sprintf("Entries[%d][%d] (%s, %s)", i, j, entities[i], features[j])
+			if j == 1 && i == 3 {
+				checkMissing(t, what, got[i][j])
+				continue
+			}
+			checkEntry(t, what, got[i][j], val(i, j), t0.Add(time.Duration(10*i+j)*time.Minute))
+		}
+	}
+
+	// Reordered and repeated keys follow the request, not storage order.
+	got = read(t, s, []string{"f2:v2", "f0:default", "f2:v2"}, []string{"e2", "e0", "e2"})
+	checkEntry(t, "reordered [0][0]", got[0][0], val(2, 2), t0.Add(22*time.Minute))
+	checkEntry(t, "reordered [0][1]", got[0][1], val(2, 0), t0.Add(20*time.Minute))
+	checkEntry(t, "reordered [1][1]", got[1][1], val(0, 0), t0)
+	checkEntry(t, "reordered [2][2]", got[2][2], val(2, 2), t0.Add(22*time.Minute))
+}
+
+func testFeaturesAreIsolated(t *testing.T, s online.Store) {
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(7), Timestamp: t0})
+	write(t, s, "opens_30d:v2", online.Record{Entity: "sub-1", Value: value.FromString("seven"), Timestamp: t0.Add(-time.Hour)})
+	write(t, s, "clicks_30d:default", online.Record{Entity: "sub-1", Value: value.FromFloat64(0.5), Timestamp: t0.Add(time.Hour)})
+
+	got := read(t, s, []string{"opens_30d:default", "opens_30d:v2", "clicks_30d:default"}, []string{"sub-1"})
+	// The older write to opens_30d:v2 must not be dropped by the newer entry of another feature.
+	checkEntry(t, "opens_30d:default", got[0][0], value.FromInt64(7), t0)
+	checkEntry(t, "opens_30d:v2", got[0][1], value.FromString("seven"), t0.Add(-time.Hour))
+	checkEntry(t, "clicks_30d:default", got[0][2], value.FromFloat64(0.5), t0.Add(time.Hour))
+}
+
+func testEmptyRequest(t *testing.T, s online.Store) {
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0})
+	if got := read(t, s, nil, nil); len(got) != 0 {
+		t.Errorf("no features, no entities: %d rows, want 0", len(got))
+	}
+	if got := read(t, s, []string{"opens_30d:default"}, nil); len(got) != 0 {
+		t.Errorf("no entities: %d rows, want 0", len(got))
+	}
+	read(t, s, nil, []string{"sub-1", "sub-2"}) // checks two rows of zero entries
+}
+
+func testConcurrent(t *testing.T, s online.Store) {
+	const (
+		writers  = 4
+		readers  = 4
+		rounds   = 20
+		entities = 50
+	)
+	features := []string{"shared:default", "own-0:default", "own-1:default", "own-2:default", "own-3:default"}
+	keys := make([]string, entities)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("sub-%02d", i)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+readers)
+	for w := range writers {
+		wg.Go(func() {
+			for r := range rounds {
+				// Writers race on "shared" with distinct timestamps; the largest
+				// (round rounds-1, writer writers-1) must win whatever the interleaving.
+				ts := t0.Add(time.Duration(r*writers+w) * time.Second)
+				for _, f := range []string{"shared:default", features[1+w]} {
+					recs := make([]online.Record, entities)
+					for i, k := range keys {
+						recs[i] = online.Record{Entity: k, Value: value.FromInt64(int64(r*writers + w)), Timestamp: ts}
+					}
+					if err := s.Write(t.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
+						errs <- fmt.Errorf("writer %d: %w", w, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	for r := range readers {
+		wg.Go(func() {
+			for range rounds {
+				res, err := s.Read(t.Context(), &online.ReadParams{Features: features, Entities: keys})
+				if err != nil {
+					errs <- fmt.Errorf("reader %d: %w", r, err)
+					return
+				}
+				for i, row := range res.Entries {
+					for j, e := range row {
+						// A value is always the one written with its timestamp.
+						if e.Found && !e.Timestamp.Equal(t0.Add(time.Duration(e.Value.Int64())*time.Second)) {
+							errs <- fmt.Errorf("reader %d: %s/%s holds %v at %v: torn write", r, keys[i], features[j], e.Value, e.Timestamp)
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	got := read(t, s, features, keys)
+	last := int64(rounds*writers - 1)
+	for i, k := range keys {
+		checkEntry(t, k+" shared", got[i][0], value.FromInt64(last), t0.Add(time.Duration(last)*time.Second))
+		for w := range writers {
+			want := int64((rounds-1)*writers + w)
+			checkEntry(t, fmt.Sprintf("%s own-%d", k, w), got[i][1+w], value.FromInt64(want), t0.Add(time.Duration(want)*time.Second))
+		}
+	}
+}

@@ -1,0 +1,16 @@
+// Package registry defines the metadata store that records every resource,
+// its state and its lineage.
+//
+// An implementation (registrysqlite, and later registrypg) must:
+//   - take ctx first on every call and stop when it is cancelled;
+//   - make Apply atomic: validate every resource against what is registered
+//     and write all or nothing, serialising concurrent applies;
+//   - treat a re-applied identical definition (resource.Resource.Definition)
+//     as unchanged and a different one as a *ConflictError carrying
+//     resource.Diff;
+//   - store dependency edges (resource.Resource.Dependencies) so Dependents
+//     is one query;
+//   - return errors wrapping ErrNotFound and ErrConflict, never driver errors
+//     for those cases;
+//   - export New(ctx, Config) and pass registrytest.Exercise.
+package registry

@@ -1,0 +1,82 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// Store is the metadata store: every registered resource, its state and its dependency edges.
+type Store interface {
+	// Apply registers resources in one transaction. A resource whose
+	// name:variant is already registered with an identical definition is
+	// unchanged; one with a different definition fails the whole apply with a
+	// *ConflictError. Nothing is written unless everything is.
+	Apply(ctx context.Context, p *ApplyParams) (*ApplyResult, error)
+	// Get returns one resource with its state, or ErrNotFound.
+	Get(ctx context.Context, id resource.ID) (*resource.Resource, error)
+	// List returns the resources of one kind (all kinds when Kind is ""),
+	// ordered by kind, name, variant.
+	List(ctx context.Context, p *ListParams) ([]*resource.Resource, error)
+	// Dependents returns the resources whose definitions refer to id, ordered like List.
+	Dependents(ctx context.Context, id resource.ID) ([]resource.ID, error)
+	// SetStatus records a resource's status, error and (when non-nil) schema. ErrNotFound if unknown.
+	SetStatus(ctx context.Context, p *SetStatusParams) error
+	// Close releases the store.
+	Close() error
+}
+
+// ApplyParams is the input of Store.Apply.
+type ApplyParams struct {
+	// Resources to register. Their State gives the initial status and schema;
+	// CreatedAt and UpdatedAt are set by the store.
+	Resources []*resource.Resource
+}
+
+// ApplyResult says what Apply did, in the order of ApplyParams.Resources.
+type ApplyResult struct {
+	Created   []resource.ID
+	Unchanged []resource.ID
+}
+
+// ListParams filters List.
+type ListParams struct {
+	Kind resource.Kind
+}
+
+// SetStatusParams is the input of Store.SetStatus.
+type SetStatusParams struct {
+	ID     resource.ID
+	Status resource.Status
+	Error  string
+	// Schema replaces the recorded schema when non-nil.
+	Schema []resource.Column
+}
+
+// Sentinel errors; implementations wrap them so callers use errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("registered variant has a different definition")
+)
+
+// ConflictError is returned by Apply when a registered variant would change.
+type ConflictError struct {
+	ID    resource.ID
+	Diffs []resource.FieldDiff
+}
+
+func (e *ConflictError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is already registered with a different definition", e.ID)
+	for _, d := range e.Diffs {
+		fmt.Fprintf(&b, "\n  %s: registered %q, proposed %q", d.Field, d.Registered, d.Proposed)
+	}
+	fmt.Fprintf(&b, "\nregistered variants never change: give the changed definition a new variant (for example %s:v2)", e.ID.Name)
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Unwrap() error { return ErrConflict }

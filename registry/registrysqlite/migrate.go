@@ -1,0 +1,84 @@
+package registrysqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each once; schema_migrations records
+// version i+1 for migrations[i]. Change the schema by appending a migration,
+// never by editing one that has shipped.
+var migrations = []string{
+	// 1: resources and their dependency edges.
+	`CREATE TABLE resources (
+		kind        TEXT NOT NULL,
+		name        TEXT NOT NULL,
+		variant     TEXT NOT NULL,
+		-- resource.Resource.Definition(): what a re-apply is compared with.
+		definition  TEXT NOT NULL,
+		-- Copies of definition fields, for querying.
+		description TEXT NOT NULL DEFAULT '',
+		owner       TEXT NOT NULL DEFAULT '',
+		tags        TEXT NOT NULL DEFAULT '[]',
+		status      TEXT NOT NULL,
+		error       TEXT NOT NULL DEFAULT '',
+		-- JSON array of resource.Column, NULL until discovered.
+		schema      TEXT,
+		-- UTC, RFC 3339 with microseconds.
+		created_at  TEXT NOT NULL,
+		updated_at  TEXT NOT NULL,
+		PRIMARY KEY (kind, name, variant)
+	) WITHOUT ROWID;
+
+	CREATE INDEX resources_owner ON resources (owner);
+
+	-- The target of an edge need not be registered: the definition layer
+	-- checks references, the registry records lineage.
+	CREATE TABLE dependencies (
+		from_kind    TEXT NOT NULL,
+		from_name    TEXT NOT NULL,
+		from_variant TEXT NOT NULL,
+		to_kind      TEXT NOT NULL,
+		to_name      TEXT NOT NULL,
+		to_variant   TEXT NOT NULL,
+		PRIMARY KEY (to_kind, to_name, to_variant, from_kind, from_name, from_variant),
+		FOREIGN KEY (from_kind, from_name, from_variant)
+			REFERENCES resources (kind, name, variant) ON DELETE CASCADE
+	) WITHOUT ROWID;
+
+	CREATE INDEX dependencies_from ON dependencies (from_kind, from_name, from_variant);`,
+}
+
+// migrate brings the schema up to date in one write transaction, so
+// processes opening the same new file concurrently apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("creating schema_migrations: %w", mapErr(ctx, err))
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("reading schema version: %w", mapErr(ctx, err))
+		}
+		if current > len(migrations) {
+			return fmt.Errorf("registry schema version %d is newer than this binary knows (%d): upgrade slipway", current, len(migrations))
+		}
+		for i := current; i < len(migrations); i++ {
+			version := i + 1
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("applying migration %d: %w", version, mapErr(ctx, err))
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				version, formatTime(time.Now())); err != nil {
+				return fmt.Errorf("recording migration %d: %w", version, mapErr(ctx, err))
+			}
+			s.log.DebugContext(ctx, "registry migration applied", "version", version)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,466 @@
+// Package registrysqlite is the registry.Store kept in a SQLite file: the
+// metadata store of Slipway's zero-infrastructure default (.slipway/).
+//
+// It uses the pure-Go modernc.org/sqlite driver in WAL mode, so readers never
+// wait for a writer. Every write transaction starts with BEGIN IMMEDIATE,
+// which takes SQLite's write lock up front: concurrent applies, from this
+// process or another one sharing the file, queue on the lock (bounded by the
+// busy timeout) instead of failing half-way with "database is locked".
+package registrysqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+var _ registry.Store = (*Store)(nil)
+
+// Config configures a Store.
+type Config struct {
+	// Path is the database file; its directory is created if missing.
+	Path string
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.Path == "" {
+		return errors.New("registry path is empty: set it to a file such as .slipway/registry.db")
+	}
+	if strings.ContainsAny(c.Path, "?#") {
+		return fmt.Errorf("registry path %q contains '?' or '#': choose a path without them", c.Path)
+	}
+	return nil
+}
+
+// busyTimeout bounds how long a write waits for another writer's lock.
+const busyTimeout = 30 * time.Second
+
+// timeLayout stores timestamps as UTC text with microsecond precision; it sorts as it reads.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Store is a registry.Store on a SQLite file. It is safe for concurrent use.
+type Store struct {
+	db  *sql.DB
+	log *slog.Logger
+	// write serialises this process's writers so they queue on a channel
+	// (honouring ctx) rather than polling SQLite's busy handler.
+	write chan struct{}
+}
+
+// New opens (creating if needed) the registry at cfg.Path and brings its schema up to date.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("creating registry directory: %w", err)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", cfg.Path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening registry %s: %w", cfg.Path, err)
+	}
+	s := &Store{db: db, log: log, write: make(chan struct{}, 1)}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening registry %s: %w", cfg.Path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// lockWrite takes this process's write slot; the returned func releases it.
+func (s *Store) lockWrite(ctx context.Context) (func(), error) {
+	select {
+	case s.write <- struct{}{}:
+		return func() { <-s.write }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE, from the DSN's _txlock).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	unlock, err := s.lockWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(ctx, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return mapErr(ctx, tx.Commit())
+}
+
+// Apply implements registry.Store.
+func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.ApplyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = &registry.ApplyParams{}
+	}
+	// Validate and deduplicate before touching the database.
+	var batch []*resource.Resource
+	defs := map[resource.ID][]byte{}
+	firsts := map[resource.ID]*resource.Resource{}
+	for i, r := range p.Resources {
+		if r == nil {
+			return nil, fmt.Errorf("applying resource %d: resource is nil", i)
+		}
+		if err := validateID(r.ID); err != nil {
+			return nil, fmt.Errorf("applying %s: %w", r.ID, err)
+		}
+		if r.State.Status != "" && !validStatus(r.State.Status) {
+			return nil, fmt.Errorf("applying %s: unknown status %q", r.ID, r.State.Status)
+		}
+		def := r.Definition()
+		if prev, ok := defs[r.ID]; ok {
+			if !bytes.Equal(prev, def) {
+				return nil, &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(firsts[r.ID], r)}
+			}
+			continue
+		}
+		defs[r.ID] = def
+		firsts[r.ID] = r
+		batch = append(batch, r)
+	}
+
+	res := &registry.ApplyResult{}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := formatTime(time.Now())
+		for _, r := range batch {
+			var stored string
+			err := tx.QueryRowContext(ctx,
+				`SELECT definition FROM resources WHERE kind = ? AND name = ? AND variant = ?`,
+				r.Kind, r.Name, r.Variant).Scan(&stored)
+			switch {
+			case err == nil:
+				old, err := decodeDefinition(stored)
+				if err != nil {
+					return fmt.Errorf("reading registered %s: %w", r.ID, err)
+				}
+				if !bytes.Equal(old.Definition(), defs[r.ID]) {
+					return &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(old, r)}
+				}
+				res.Unchanged = append(res.Unchanged, r.ID)
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("reading %s: %w", r.ID, mapErr(ctx, err))
+			}
+			if err := insert(ctx, tx, r, defs[r.ID], now); err != nil {
+				return fmt.Errorf("registering %s: %w", r.ID, err)
+			}
+			res.Created = append(res.Created, r.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.DebugContext(ctx, "registry apply", "created", len(res.Created), "unchanged", len(res.Unchanged))
+	return res, nil
+}
+
+func insert(ctx context.Context, tx *sql.Tx, r *resource.Resource, def []byte, now string) error {
+	tags, err := json.Marshal(nonNil(r.Tags))
+	if err != nil {
+		return err
+	}
+	schema, err := encodeSchema(r.State.Schema)
+	if err != nil {
+		return err
+	}
+	status := r.State.Status
+	if status == "" {
+		status = resource.StatusPending
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO resources
+		(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Kind, r.Name, r.Variant, string(def), r.Description, r.Owner, string(tags),
+		status, r.State.Error, schema, now, now)
+	if err != nil {
+		return mapErr(ctx, err)
+	}
+	for _, d := range r.Dependencies() {
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO dependencies
+			(from_kind, from_name, from_variant, to_kind, to_name, to_variant) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.Kind, r.Name, r.Variant, d.Kind, d.Name, d.Variant)
+		if err != nil {
+			return fmt.Errorf("recording dependency on %s: %w", d, mapErr(ctx, err))
+		}
+	}
+	return nil
+}
+
+const resourceColumns = `definition, status, error, schema, created_at, updated_at`
+
+// Get implements registry.Store.
+func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	row := s.db.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources
+		WHERE kind = ? AND name = ? AND variant = ?`, id.Kind, id.Name, id.Variant)
+	r, err := scanResource(row)
+	if err != nil {
+		return nil, fmt.Errorf("getting %s: %w", id, mapErr(ctx, err))
+	}
+	return r, nil
+}
+
+// List implements registry.Store.
+func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.Resource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	query := `SELECT ` + resourceColumns + ` FROM resources`
+	var args []any
+	if p != nil && p.Kind != "" {
+		query += ` WHERE kind = ?`
+		args = append(args, p.Kind)
+	}
+	query += ` ORDER BY ` + kindOrder("kind") + `, name, variant`
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
+	}
+	defer rows.Close()
+	var out []*resource.Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
+	}
+	return out, nil
+}
+
+// Dependents implements registry.Store.
+func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// One statement, so existence and edges come from the same snapshot.
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT d.from_kind, d.from_name, d.from_variant
+		FROM resources r
+		LEFT JOIN dependencies d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
+		WHERE r.kind = ? AND r.name = ? AND r.variant = ?
+		ORDER BY `+kindOrder("d.from_kind")+`, d.from_name, d.from_variant`,
+		id.Kind, id.Name, id.Variant)
+	if err != nil {
+		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
+	}
+	defer rows.Close()
+	found := false
+	var out []resource.ID
+	for rows.Next() {
+		found = true
+		var kind, name, variant sql.NullString
+		if err := rows.Scan(&kind, &name, &variant); err != nil {
+			return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
+		}
+		if kind.Valid {
+			out = append(out, resource.ID{Kind: resource.Kind(kind.String), Name: name.String, Variant: variant.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
+	}
+	if !found {
+		return nil, fmt.Errorf("finding dependents of %s: %w", id, registry.ErrNotFound)
+	}
+	return out, nil
+}
+
+// SetStatus implements registry.Store.
+func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !validStatus(p.Status) {
+		return fmt.Errorf("setting status of %s: unknown status %q", p.ID, p.Status)
+	}
+	schema, err := encodeSchema(p.Schema)
+	if err != nil {
+		return fmt.Errorf("setting status of %s: %w", p.ID, err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE resources
+			SET status = ?, error = ?, schema = CASE WHEN ? THEN ? ELSE schema END, updated_at = ?
+			WHERE kind = ? AND name = ? AND variant = ?`,
+			p.Status, p.Error, p.Schema != nil, schema, formatTime(time.Now()),
+			p.ID.Kind, p.ID.Name, p.ID.Variant)
+		if err != nil {
+			return mapErr(ctx, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return mapErr(ctx, err)
+		}
+		if n == 0 {
+			return registry.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("setting status of %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanResource(sc scanner) (*resource.Resource, error) {
+	var (
+		def, status, errText, created, updated string
+		schema                                 sql.NullString
+	)
+	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated); err != nil {
+		return nil, err
+	}
+	r, err := decodeDefinition(def)
+	if err != nil {
+		return nil, err
+	}
+	r.State.Status = resource.Status(status)
+	r.State.Error = errText
+	if schema.Valid {
+		if err := json.Unmarshal([]byte(schema.String), &r.State.Schema); err != nil {
+			return nil, fmt.Errorf("decoding schema of %s: %w", r.ID, err)
+		}
+	}
+	if r.State.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
+		return nil, fmt.Errorf("decoding created_at of %s: %w", r.ID, err)
+	}
+	if r.State.UpdatedAt, err = time.Parse(timeLayout, updated); err != nil {
+		return nil, fmt.Errorf("decoding updated_at of %s: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+func decodeDefinition(def string) (*resource.Resource, error) {
+	var r resource.Resource
+	if err := json.Unmarshal([]byte(def), &r); err != nil {
+		return nil, fmt.Errorf("decoding definition: %w", err)
+	}
+	return &r, nil
+}
+
+// encodeSchema returns the schema column: NULL for a nil schema, JSON otherwise.
+func encodeSchema(cols []resource.Column) (any, error) {
+	if cols == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(cols)
+	if err != nil {
+		return nil, fmt.Errorf("encoding schema: %w", err)
+	}
+	return string(b), nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func nonNil(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
+
+func validateID(id resource.ID) error {
+	if !slices.Contains(resource.Kinds, id.Kind) {
+		return fmt.Errorf("unknown kind %q", id.Kind)
+	}
+	if err := resource.ValidateName(id.Name); err != nil {
+		return err
+	}
+	return resource.ValidateVariant(id.Variant)
+}
+
+func validStatus(s resource.Status) bool {
+	switch s {
+	case resource.StatusPending, resource.StatusRunning, resource.StatusReady, resource.StatusFailed:
+		return true
+	}
+	return false
+}
+
+// kindOrder is an ORDER BY expression sorting column by resource.Kinds
+// order; kinds this binary does not know sort last.
+func kindOrder(column string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + column)
+	for i, k := range resource.Kinds {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", strings.ReplaceAll(string(k), "'", "''"), i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
+	return b.String()
+}
+
+// mapErr is the one place driver errors become registry errors: a missing
+// row is registry.ErrNotFound, a uniqueness violation registry.ErrConflict,
+// and an interrupted statement the context's error.
+func mapErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return registry.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return fmt.Errorf("%w: %w", registry.ErrConflict, err)
+		}
+		if se.Code()&0xff == sqlite3.SQLITE_INTERRUPT && ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
+}

@@ -1,0 +1,174 @@
+package registrysqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/registry/registrytest"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+func open(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := New(context.Background(), Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	registrytest.Exercise(t, func(t *testing.T) registry.Store {
+		return open(t, filepath.Join(t.TempDir(), "nested", "registry.db"))
+	})
+}
+
+func entity(name, description string) *resource.Resource {
+	return &resource.Resource{
+		ID:          resource.ID{Kind: resource.KindEntity, Name: name, Variant: resource.DefaultVariant},
+		Description: description,
+	}
+}
+
+// TestTwoStoresOneFile stands in for two processes sharing .slipway/: each
+// Store has its own connection pool and write slot, so only SQLite's file
+// lock (BEGIN IMMEDIATE plus the busy timeout) keeps them apart.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	stores := []*Store{open(t, path), open(t, path)}
+
+	const perStore = 40
+	var wg sync.WaitGroup
+	for si, s := range stores {
+		for g := range 2 {
+			wg.Go(func() {
+				for i := range perStore / 2 {
+					own := entity(fmt.Sprintf("e_%d_%d_%d", si, g, i), "")
+					shared := entity(fmt.Sprintf("shared_%d", i), "same everywhere")
+					if _, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{shared, own}}); err != nil {
+						t.Errorf("store %d: %v", si, err)
+						return
+					}
+					if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: shared.ID, Status: resource.StatusReady}); err != nil {
+						t.Errorf("store %d: %v", si, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	for _, s := range stores {
+		all, err := s.List(ctx, &registry.ListParams{Kind: resource.KindEntity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 2*perStore + perStore/2; len(all) != want {
+			t.Errorf("List: %d entities, want %d", len(all), want)
+		}
+	}
+}
+
+func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+
+	first, err := New(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := entity("customer", "a person on a mailing list")
+	if _, err := first.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	before := appliedMigrations(t, first)
+	if len(before) != len(migrations) {
+		t.Fatalf("fresh database recorded migrations %v, want %d", before, len(migrations))
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := open(t, path)
+	got, err := second.Get(ctx, cust.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Description != cust.Description {
+		t.Errorf("reopened description %q, want %q", got.Description, cust.Description)
+	}
+	after := appliedMigrations(t, second)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("reopening changed schema_migrations:\n before %v\n after  %v", before, after)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	s := open(t, path)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, '2099-01-01T00:00:00.000000Z')`, len(migrations)+1); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := New(ctx, Config{Path: path}); err == nil {
+		s2.Close()
+		t.Fatal("New opened a database with a newer schema version")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{{}, {Path: "a?b.db"}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) accepted an invalid config", c)
+		}
+		if _, err := New(context.Background(), c); err == nil {
+			t.Errorf("New(%+v) accepted an invalid config", c)
+		}
+	}
+}
+
+func TestMapErr(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "registry.db"))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'x')`)
+	if err == nil {
+		t.Fatal("duplicate primary key accepted")
+	}
+	if !errors.Is(mapErr(ctx, err), registry.ErrConflict) {
+		t.Errorf("mapErr(%v) does not wrap ErrConflict", err)
+	}
+}
+
+func appliedMigrations(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.db.QueryContext(context.Background(), `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v int
+		var at string
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d@%s", v, at))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,332 @@
+// Package resource defines Slipway's resources (entities, sources,
+// transformations, features, labels, training sets), their identifiers and
+// their validation. It does no I/O.
+//
+// A resource is identified by kind, name and variant. Its definition (every
+// field but the State) never changes once registered: a change is a new variant.
+package resource
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Kind is a resource kind.
+type Kind string
+
+// The resource kinds, in the order definitions are applied.
+const (
+	KindEntity         Kind = "entity"
+	KindSource         Kind = "source"
+	KindTransformation Kind = "transformation"
+	KindFeature        Kind = "feature"
+	KindLabel          Kind = "label"
+	KindTrainingSet    Kind = "training_set"
+)
+
+// Kinds lists every kind in dependency order.
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet}
+
+// ParseKind accepts a kind as written on the command line: singular or plural,
+// with "-" or "_" ("training-sets" is KindTrainingSet).
+func ParseKind(s string) (Kind, error) {
+	k := strings.ReplaceAll(strings.ToLower(s), "-", "_")
+	k = strings.TrimSuffix(k, "s")
+	if k == "entitie" {
+		k = "entity"
+	}
+	for _, kind := range Kinds {
+		if string(kind) == k {
+			return kind, nil
+		}
+	}
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set", s)
+}
+
+// DefaultVariant is the variant of a reference that names none.
+const DefaultVariant = "default"
+
+var (
+	namePattern    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	variantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
+)
+
+// ValidateName checks a resource name: lower-case letters, digits and '_', starting with a letter.
+func ValidateName(s string) error {
+	if !namePattern.MatchString(s) {
+		return fmt.Errorf("invalid name %q: use lower-case letters, digits and '_', starting with a letter, at most 63 characters", s)
+	}
+	return nil
+}
+
+// ValidateVariant checks a variant: lower-case letters, digits and '_'.
+func ValidateVariant(s string) error {
+	if !variantPattern.MatchString(s) {
+		return fmt.Errorf("invalid variant %q: use lower-case letters, digits and '_', at most 63 characters", s)
+	}
+	return nil
+}
+
+// Ref is a reference as written by users: name or name:variant.
+type Ref struct {
+	Name    string
+	Variant string
+}
+
+// ParseRef parses "name" or "name:variant"; an omitted variant is DefaultVariant.
+func ParseRef(s string) (Ref, error) {
+	name, variant, found := strings.Cut(strings.TrimSpace(s), ":")
+	if !found {
+		variant = DefaultVariant
+	}
+	if err := ValidateName(name); err != nil {
+		return Ref{}, err
+	}
+	if err := ValidateVariant(variant); err != nil {
+		return Ref{}, err
+	}
+	return Ref{Name: name, Variant: variant}, nil
+}
+
+func (r Ref) String() string { return r.Name + ":" + r.Variant }
+
+// ID identifies a resource.
+type ID struct {
+	Kind    Kind   `json:"kind"`
+	Name    string `json:"name"`
+	Variant string `json:"variant"`
+}
+
+// NewID builds an ID from a kind and a reference.
+func NewID(kind Kind, r Ref) ID { return ID{Kind: kind, Name: r.Name, Variant: r.Variant} }
+
+// Ref returns the name:variant part of the ID.
+func (id ID) Ref() Ref { return Ref{Name: id.Name, Variant: id.Variant} }
+
+// String formats the ID as "kind name:variant".
+func (id ID) String() string { return string(id.Kind) + " " + id.Name + ":" + id.Variant }
+
+// Status is where a resource is in its life.
+type Status string
+
+// Statuses: pending → running → ready | failed.
+const (
+	StatusPending Status = "pending"
+	StatusRunning Status = "running"
+	StatusReady   Status = "ready"
+	StatusFailed  Status = "failed"
+)
+
+// Column is one column of a source's or transformation's discovered schema.
+type Column struct {
+	Name string `json:"name"`
+	// EngineType is the type as the offline engine names it (BIGINT, VARCHAR, …).
+	EngineType string `json:"engine_type"`
+	// Type is the value type the column maps to; Null when Slipway cannot serve it.
+	Type value.Type `json:"type,omitempty"`
+}
+
+// Resource is one registered (or to-be-registered) resource.
+type Resource struct {
+	ID
+	Description string   `json:"description,omitempty"`
+	Owner       string   `json:"owner,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+
+	// Exactly one spec is set, matching ID.Kind (entities have none; labels use Feature).
+	Source         *SourceSpec         `json:"source,omitempty"`
+	Transformation *TransformationSpec `json:"transformation,omitempty"`
+	Feature        *FeatureSpec        `json:"feature,omitempty"`
+	TrainingSet    *TrainingSetSpec    `json:"training_set,omitempty"`
+
+	State State `json:"-"`
+}
+
+// State is what the registry records about a resource over time; it is not part of the definition.
+type State struct {
+	CreatedAt time.Time `json:"created_at"`
+	Status    Status    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	// Schema is the discovered schema of a source or transformation.
+	Schema []Column `json:"schema,omitempty"`
+	// UpdatedAt is when Status last changed.
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SourceSpec says where a source's rows are: a file or an existing table.
+type SourceSpec struct {
+	// File is an absolute path to a CSV or Parquet file (definitions may give it relative to themselves).
+	File string `json:"file,omitempty"`
+	// Format is csv or parquet (for files).
+	Format string `json:"format,omitempty"`
+	// Table is an existing table in the offline store, optionally schema-qualified.
+	Table string `json:"table,omitempty"`
+	// TimestampColumn is the event time column, if the source has one.
+	TimestampColumn string `json:"timestamp_column,omitempty"`
+}
+
+// TransformationSpec is SQL over other sources and transformations.
+type TransformationSpec struct {
+	// SQL as written, with references as {{ name }} or {{ name:variant }}.
+	SQL string `json:"sql"`
+	// Inputs are the resolved references of SQL, in order of first appearance.
+	Inputs []ID `json:"inputs"`
+}
+
+// FeatureSpec is the shape shared by features and labels: one value per entity over time.
+type FeatureSpec struct {
+	Entity          string     `json:"entity"`
+	Dataset         ID         `json:"dataset"`
+	EntityColumn    string     `json:"entity_column"`
+	ValueColumn     string     `json:"value_column"`
+	TimestampColumn string     `json:"timestamp_column,omitempty"`
+	Type            value.Type `json:"type"`
+	// MaxAge, when positive, makes values older than this (relative to the label
+	// time offline, to now online) count as missing.
+	MaxAge Duration `json:"max_age,omitempty"`
+}
+
+// TrainingSetSpec joins a label point-in-time with features.
+type TrainingSetSpec struct {
+	Label    ID   `json:"label"`
+	Features []ID `json:"features"`
+}
+
+// Duration is a time.Duration written as "720h" in JSON and YAML.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := ParseDuration(s)
+	*d = v
+	return err
+}
+
+// ParseDuration accepts Go durations plus a day suffix ("30d").
+func ParseDuration(s string) (Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var days int
+		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && fmt.Sprint(days) == n && days >= 0 {
+			return Duration(time.Duration(days) * 24 * time.Hour), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid duration %q: write it like 30d, 12h or 90m", s)
+	}
+	return Duration(d), nil
+}
+
+// Dependencies returns the IDs this resource's definition refers to.
+func (r *Resource) Dependencies() []ID {
+	var deps []ID
+	switch {
+	case r.Transformation != nil:
+		deps = append(deps, r.Transformation.Inputs...)
+	case r.Feature != nil:
+		deps = append(deps, ID{Kind: KindEntity, Name: r.Feature.Entity, Variant: DefaultVariant}, r.Feature.Dataset)
+	case r.TrainingSet != nil:
+		deps = append(deps, r.TrainingSet.Label)
+		deps = append(deps, r.TrainingSet.Features...)
+	}
+	return deps
+}
+
+// Definition returns the resource's definition as canonical JSON: what is
+// compared to decide whether a re-applied variant changed.
+func (r *Resource) Definition() []byte {
+	c := *r
+	c.State = State{}
+	if len(c.Tags) == 0 {
+		c.Tags = nil
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		panic(fmt.Sprintf("resource definitions are plain data and always marshal: %v", err))
+	}
+	return b
+}
+
+// FieldDiff is one field that differs between a registered definition and a new one.
+type FieldDiff struct {
+	Field      string `json:"field"`
+	Registered string `json:"registered"`
+	Proposed   string `json:"proposed"`
+}
+
+// Diff compares two definitions field by field (fields as dotted JSON paths).
+func Diff(registered, proposed *Resource) []FieldDiff {
+	a, b := flatten(registered.Definition()), flatten(proposed.Definition())
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var diffs []FieldDiff
+	for k := range keys {
+		if a[k] != b[k] {
+			diffs = append(diffs, FieldDiff{Field: k, Registered: a[k], Proposed: b[k]})
+		}
+	}
+	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Field < diffs[j].Field })
+	return diffs
+}
+
+func flatten(def []byte) map[string]string {
+	var m any
+	if err := json.Unmarshal(def, &m); err != nil {
+		panic(fmt.Sprintf("definition JSON does not round-trip: %v", err))
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				walk(join(prefix, k), x)
+			}
+		case []any:
+			// Lists compare as a whole: a reordered list is a change worth seeing in one line.
+			b, _ := json.Marshal(t)
+			out[prefix] = string(b)
+		case string:
+			out[prefix] = t
+		default:
+			b, _ := json.Marshal(t)
+			out[prefix] = string(b)
+		}
+	}
+	walk("", m)
+	return out
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+// String formats the duration in days when it is a whole number of days ("30d"), else like time.Duration.
+func (d Duration) String() string {
+	td := time.Duration(d)
+	if td > 0 && td%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", td/(24*time.Hour))
+	}
+	return td.String()
+}

@@ -1,0 +1,253 @@
+// Package server is Slipway's HTTP API. It is the only place where errors
+// become status codes (see statusOf). The API is documented in docs/openapi.yaml.
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/serving"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// maxBody bounds request bodies.
+const maxBody = 8 << 20
+
+// Config configures the HTTP handler.
+type Config struct {
+	Registry registry.Store
+	Serving  *serving.Service
+	Logger   *slog.Logger
+}
+
+// New returns the API handler.
+func New(cfg Config) http.Handler {
+	s := &server{Config: cfg}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
+	mux.HandleFunc("GET /v1/resources/{kind}", s.listResources)
+	mux.HandleFunc("GET /v1/resources/{kind}/{ref}", s.getResource)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, fmt.Errorf("%w: no endpoint %s %s; see docs/openapi.yaml", errNoRoute, r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+type server struct{ Config }
+
+var errNoRoute = errors.New("not found")
+
+// statusOf decides the HTTP status of an error; storage code never knows them.
+func statusOf(err error) (int, string) {
+	switch {
+	case errors.Is(err, serving.ErrInvalid):
+		return http.StatusBadRequest, "invalid_request"
+	case errors.Is(err, serving.ErrUnknownFeature):
+		return http.StatusNotFound, "unknown_feature"
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
+		return http.StatusNotFound, "not_found"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := statusOf(err)
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, err.Error()
+	if status == http.StatusInternalServerError {
+		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"encoding the response"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// onlineFeaturesRequest is the body of POST /v1/online-features.
+type onlineFeaturesRequest struct {
+	Features []string          `json:"features"`
+	Entities []json.RawMessage `json:"entities"`
+}
+
+type onlineFeaturesResponse struct {
+	Entity   string      `json:"entity"`
+	Features []string    `json:"features"`
+	Results  []resultRow `json:"results"`
+}
+
+type resultRow struct {
+	Entity     string           `json:"entity"`
+	Values     []value.Value    `json:"values"`
+	Statuses   []serving.Status `json:"statuses"`
+	Timestamps []*string        `json:"timestamps"`
+}
+
+func (s *server) onlineFeatures(w http.ResponseWriter, r *http.Request) {
+	var req onlineFeaturesRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	entities := make([]string, len(req.Entities))
+	for i, raw := range req.Entities {
+		key, err := entityKey(raw)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("%w: entities[%d]: %v", serving.ErrInvalid, i, err))
+			return
+		}
+		entities[i] = key
+	}
+	resp, err := s.Serving.OnlineFeatures(r.Context(), &serving.Request{Features: req.Features, Entities: entities})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := onlineFeaturesResponse{Entity: resp.Entity, Features: resp.Features, Results: make([]resultRow, len(resp.Rows))}
+	for i, row := range resp.Rows {
+		ts := make([]*string, len(row.Timestamps))
+		for j, t := range row.Timestamps {
+			if !t.IsZero() {
+				s := t.UTC().Format(value.TimeFormat)
+				ts[j] = &s
+			}
+		}
+		out.Results[i] = resultRow{Entity: row.Entity, Values: row.Values, Statuses: row.Statuses, Timestamps: ts}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// entityKey accepts a JSON string or integer as an entity key.
+func entityKey(raw json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err == nil {
+		if _, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+			return n.String(), nil
+		}
+	}
+	return "", fmt.Errorf("entity keys are strings or integers, got %s", raw)
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are errors.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return fmt.Errorf("%w: body larger than %d bytes", serving.ErrInvalid, maxBody)
+		case errors.Is(err, io.EOF):
+			return fmt.Errorf("%w: empty body; send a JSON object", serving.ErrInvalid)
+		}
+		return fmt.Errorf("%w: malformed JSON body: %v", serving.ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)
+	}
+	return nil
+}
+
+// resourceJSON is a resource as the API shows it: definition plus state.
+type resourceJSON struct {
+	*resource.Resource
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	Status     resource.Status   `json:"status"`
+	Error      string            `json:"error,omitempty"`
+	Schema     []resource.Column `json:"schema,omitempty"`
+	Dependents []resource.ID     `json:"dependents,omitempty"`
+}
+
+func toJSON(r *resource.Resource) resourceJSON {
+	return resourceJSON{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema}
+}
+
+func pathKind(r *http.Request) (resource.Kind, error) {
+	k, err := resource.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", serving.ErrInvalid, err)
+	}
+	return k, nil
+}
+
+func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
+	kind, err := pathKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rs, err := s.Registry.List(r.Context(), &registry.ListParams{Kind: kind})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]resourceJSON, len(rs))
+	for i, x := range rs {
+		out[i] = toJSON(x)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"resources": out})
+}
+
+func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
+	kind, err := pathKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ref, err := resource.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%w: %v", serving.ErrInvalid, err))
+		return
+	}
+	id := resource.NewID(kind, ref)
+	res, err := s.Registry.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("%s: %w", id, err))
+		return
+	}
+	deps, err := s.Registry.Dependents(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := toJSON(res)
+	out.Dependents = deps
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,163 @@
+// Package serving answers online feature requests, transport-neutral: it
+// resolves feature references against the registry, reads the online store in
+// one batch and applies each feature's max age. The HTTP server (package
+// server) is one caller.
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// Errors callers map to responses.
+var (
+	// ErrInvalid marks a malformed request.
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnknownFeature marks a request for a feature that is not registered.
+	ErrUnknownFeature = errors.New("unknown feature")
+)
+
+// MaxBatch bounds the entities × features of one request.
+const MaxBatch = 100_000
+
+// Service serves online features.
+type Service struct {
+	Registry registry.Store
+	Online   online.Store
+	// Now returns the current time (time.Now when nil); max age is measured against it.
+	Now func() time.Time
+
+	// Definitions of registered variants never change, so they are cached for good.
+	mu       sync.RWMutex
+	features map[resource.Ref]*resource.Resource
+}
+
+// Status of one served value.
+type Status string
+
+// Statuses.
+const (
+	Found         Status = "found"
+	NotFound      Status = "not_found"
+	OutsideMaxAge Status = "outside_max_age"
+)
+
+// Request asks for features of a batch of entities.
+type Request struct {
+	// Features as name or name:variant; all of one entity.
+	Features []string
+	// Entities are entity keys.
+	Entities []string
+}
+
+// Response holds one row per requested entity, in request order.
+type Response struct {
+	// Entity is the entity all requested features describe.
+	Entity string
+	// Features are the resolved feature references (name:variant), in request order.
+	Features []string
+	Rows     []Row
+}
+
+// Row is one entity's values, aligned with Response.Features.
+type Row struct {
+	Entity     string
+	Values     []value.Value
+	Statuses   []Status
+	Timestamps []time.Time
+}
+
+// OnlineFeatures serves a request.
+func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, error) {
+	if len(req.Features) == 0 {
+		return nil, fmt.Errorf("%w: features is empty; list at least one feature", ErrInvalid)
+	}
+	if len(req.Entities) == 0 {
+		return nil, fmt.Errorf("%w: entities is empty; list at least one entity key", ErrInvalid)
+	}
+	if len(req.Features)*len(req.Entities) > MaxBatch {
+		return nil, fmt.Errorf("%w: %d entities × %d features is more than %d values; split the request", ErrInvalid, len(req.Entities), len(req.Features), MaxBatch)
+	}
+	resp := &Response{Features: make([]string, len(req.Features))}
+	defs := make([]*resource.Resource, len(req.Features))
+	for i, f := range req.Features {
+		ref, err := resource.ParseRef(f)
+		if err != nil {
+			return nil, fmt.Errorf("%w: features[%d]: %v", ErrInvalid, i, err)
+		}
+		def, err := s.feature(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			resp.Entity = def.Feature.Entity
+		} else if def.Feature.Entity != resp.Entity {
+			return nil, fmt.Errorf("%w: features[%d] %s describes entity %q but features[0] describes %q; request features of one entity at a time",
+				ErrInvalid, i, ref, def.Feature.Entity, resp.Entity)
+		}
+		defs[i], resp.Features[i] = def, ref.String()
+	}
+	for i, e := range req.Entities {
+		if e == "" {
+			return nil, fmt.Errorf("%w: entities[%d] is empty", ErrInvalid, i)
+		}
+	}
+	got, err := s.Online.Read(ctx, &online.ReadParams{Features: resp.Features, Entities: req.Entities})
+	if err != nil {
+		return nil, fmt.Errorf("reading the online store: %w", err)
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	t := now()
+	resp.Rows = make([]Row, len(req.Entities))
+	for i, e := range req.Entities {
+		row := Row{Entity: e, Values: make([]value.Value, len(defs)), Statuses: make([]Status, len(defs)), Timestamps: make([]time.Time, len(defs))}
+		for j, def := range defs {
+			entry := got.Entries[i][j]
+			switch {
+			case !entry.Found:
+				row.Statuses[j] = NotFound
+			case def.Feature.MaxAge > 0 && entry.Timestamp.Before(t.Add(-time.Duration(def.Feature.MaxAge))):
+				row.Statuses[j] = OutsideMaxAge
+				row.Timestamps[j] = entry.Timestamp
+			default:
+				row.Statuses[j], row.Values[j], row.Timestamps[j] = Found, entry.Value, entry.Timestamp
+			}
+		}
+		resp.Rows[i] = row
+	}
+	return resp, nil
+}
+
+func (s *Service) feature(ctx context.Context, ref resource.Ref) (*resource.Resource, error) {
+	s.mu.RLock()
+	def, ok := s.features[ref]
+	s.mu.RUnlock()
+	if ok {
+		return def, nil
+	}
+	def, err := s.Registry.Get(ctx, resource.NewID(resource.KindFeature, ref))
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading feature %s: %w", ref, err)
+	}
+	s.mu.Lock()
+	if s.features == nil {
+		s.features = map[resource.Ref]*resource.Resource{}
+	}
+	s.features[ref] = def
+	s.mu.Unlock()
+	return def, nil
+}
