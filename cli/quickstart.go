@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,13 +39,17 @@ directory) from the email-marketing demo domain:
 then applies the definitions, builds the transformations, exports the training
 set to training_set.parquet, materializes the features and reads one entity's
 features back from the online store. Nothing keeps running afterwards.
-Running it again regenerates the same data (same --seed) and changes nothing.`,
+The data covers the 90 days up to today. Running it again regenerates the data
+(the same on the same day for the same --seed) and registers nothing new.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("data-dir") && os.Getenv(DataDirEnv) == "" {
 				a.dataDir = filepath.Join(dir, ".slipway")
 			}
-			return a.quickstart(cmd.Context(), dir, demo.Options{Scale: scale, Seed: seed})
+			// The data ends today, so online max ages (measured from now) behave as in production.
+			days := demo.DefaultDays
+			start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
+			return a.quickstart(cmd.Context(), dir, demo.Options{Scale: scale, Seed: seed, Start: start, Days: days})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "directory to create the example project in")
@@ -103,19 +109,20 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Records)
 
 	step(6, "reading one subscriber's features from the online store")
-	if err := a.sampleRead(ctx, s, w); err != nil {
+	sample, err := a.sampleRead(ctx, s, w)
+	if err != nil {
 		return err
 	}
 
 	fmt.Fprintf(w, "\ndone in %s. Try next:\n", time.Since(start).Round(100*time.Millisecond))
 	dd := a.dataDir
 	fmt.Fprintf(w, `  slipway --data-dir %[1]s list features
-  slipway --data-dir %[1]s show feature opens_30d
+  slipway --data-dir %[1]s show feature opens_30d:v1
   slipway --data-dir %[1]s training-set export %[2]s --format csv | head
   slipway --data-dir %[1]s serve
-  curl -s localhost:8080/v1/online-features -d '{"features":["opens_30d","avg_order_value"],"entities":["<subscriber id>"]}'
+  curl -s localhost:8080/v1/online-features -d '%[4]s'
   edit %[3]s and run: slipway --data-dir %[1]s plan %[3]s
-`, dd, quickstartTrainingSet, defDir)
+`, dd, quickstartTrainingSet, defDir, sample)
 	return nil
 }
 
@@ -127,10 +134,11 @@ func orOne(f float64) float64 {
 }
 
 // sampleRead shows one entity's features as the HTTP API would serve them.
-func (a *app) sampleRead(ctx context.Context, s *stores, w interface{ Write([]byte) (int, error) }) error {
+// It returns the equivalent request body for the HTTP API.
+func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer) (string, error) {
 	feats, err := s.registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
 	if err != nil || len(feats) == 0 {
-		return err
+		return "", err
 	}
 	f := feats[0]
 	rows, err := s.offline.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: offline.Dataset{
@@ -138,7 +146,7 @@ func (a *app) sampleRead(ctx context.Context, s *stores, w interface{ Write([]by
 		ValueColumn: f.Feature.ValueColumn, TimestampColumn: f.Feature.TimestampColumn,
 	}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	var entity string
 	if rows.Next() {
@@ -146,7 +154,7 @@ func (a *app) sampleRead(ctx context.Context, s *stores, w interface{ Write([]by
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
-		return err
+		return "", err
 	}
 	rows.Close()
 	var names []string
@@ -158,12 +166,13 @@ func (a *app) sampleRead(ctx context.Context, s *stores, w interface{ Write([]by
 	svc := &serving.Service{Registry: s.registry, Online: s.online}
 	resp, err := svc.OnlineFeatures(ctx, &serving.Request{Features: names, Entities: []string{entity}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(w, "  %s %s:\n", resp.Entity, entity)
 	for j, name := range resp.Features {
 		row := resp.Rows[0]
 		fmt.Fprintf(w, "    %-28s %-12s %s\n", name, row.Values[j], row.Statuses[j])
 	}
-	return nil
+	body, err := json.Marshal(map[string]any{"features": names[:min(2, len(names))], "entities": []string{entity}})
+	return string(body), err
 }

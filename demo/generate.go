@@ -161,7 +161,7 @@ func (g *generator) run(ctx context.Context) error {
 	weights := make([]float64, nShops)
 	var total float64
 	for i := range weights {
-		weights[i] = math.Exp(0.9 * g.rng.NormFloat64())
+		weights[i] = math.Exp(0.7 * g.rng.NormFloat64())
 		total += weights[i]
 	}
 	var cum float64
@@ -188,7 +188,7 @@ func (g *generator) shop(id, nSubs int) {
 		id:       id,
 		category: categories[0],
 		country:  pick(r, countries),
-		cadence:  0.7 + 2.3*r.Float64(),
+		cadence:  1 + 1.8*r.Float64(),
 		sendHour: 8 + r.IntN(11),
 	}
 	if id > 1 {
@@ -426,11 +426,13 @@ func (g *generator) schedule(s *shop) []campaign {
 	holiday := make([]string, days)
 	for d := range kind {
 		kind[d] = -1
-		if r.Float64() < s.cadence/7 {
-			kind[d] = kindNewsletter
-			if r.Float64() < 0.3 {
-				kind[d] = kindPromo
-			}
+	}
+	// Regular campaigns go out every 7/cadence days, give or take a day or two.
+	interval := 7 / s.cadence
+	for t := r.Float64() * interval; int(t) < days; t += interval * (0.7 + 0.6*r.Float64()) {
+		kind[int(t)] = kindNewsletter
+		if r.Float64() < 0.3 {
+			kind[int(t)] = kindPromo
 		}
 	}
 	for _, h := range holidays(g.opts.Start, days) {

@@ -9,7 +9,7 @@ import (
 // Helpers shared by the SQL offline stores (DuckDB now, PostgreSQL later).
 // They only build text; dialect-specific parts stay in each store.
 
-// QuoteLiteral quotes s as a standard SQL string literal ('it''s').
+// QuoteLiteral quotes s as a standard SQL string literal ('it”s').
 func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // QuoteQualified quotes a possibly qualified table name: "a.b" becomes "a"."b".

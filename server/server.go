@@ -168,8 +168,8 @@ func entityKey(raw json.RawMessage) (string, error) {
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
+	var mbe *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
 			return fmt.Errorf("%w: body larger than %d bytes", serving.ErrInvalid, maxBody)
@@ -178,7 +178,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return fmt.Errorf("%w: malformed JSON body: %v", serving.ErrInvalid, err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray '}' or ']' after the object; only EOF may follow.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: body larger than %d bytes", serving.ErrInvalid, maxBody)
+		}
 		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)
 	}
 	return nil

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests drive the built binary the way a user does.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slipway-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "slipway")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building slipway: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func slipway(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running slipway %v: %v", args, err)
+	}
+	return r
+}
+
+func mustRun(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	r := slipway(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("slipway %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// quickstart runs the quickstart once per test binary into a shared directory.
+func quickstart(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	r := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
+	for _, want := range []string{"[6/6]", "done in", "exported training_set purchase_propensity:default"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("quickstart output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	return dir
+}
+
+func TestQuickstartThenEverything(t *testing.T) {
+	dir := quickstart(t)
+	for _, f := range []string{"data/email_events.csv", "definitions", "training_set.parquet", ".slipway/registry.db", ".slipway/offline.duckdb", ".slipway/online.bolt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("quickstart did not create %s: %v", f, err)
+		}
+	}
+
+	t.Run("QuickstartAgainChangesNothing", func(t *testing.T) {
+		r := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
+		if !strings.Contains(r.stdout, "applied: 0 created") {
+			t.Errorf("second quickstart registered something:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("PlanIsUnchanged", func(t *testing.T) {
+		r := mustRun(t, dir, "plan", "definitions")
+		if strings.Contains(r.stdout, "create") || !strings.Contains(r.stdout, "unchanged") {
+			t.Errorf("plan after apply:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("ListAndShow", func(t *testing.T) {
+		r := mustRun(t, dir, "list", "features")
+		if !strings.Contains(r.stdout, "opens_30d:v1") || !strings.Contains(r.stdout, "ready") {
+			t.Errorf("list features:\n%s", r.stdout)
+		}
+		r = mustRun(t, dir, "show", "transformation", "subscriber_daily_engagement")
+		for _, want := range []string{"status:", "ready", "schema:", "depends on:", "source email_events:default", "used by:"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("show lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		r = mustRun(t, dir, "show", "source", "email_events", "--json")
+		var v map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["status"] != "ready" {
+			t.Errorf("show --json: %v\n%s", err, r.stdout)
+		}
+		r = slipway(t, dir, "show", "feature", "nope")
+		if r.code == 0 || !strings.Contains(r.stderr, "not found") {
+			t.Errorf("show of an unknown feature: exit %d, stderr %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("ExportFormats", func(t *testing.T) {
+		r := mustRun(t, dir, "training-set", "export", "purchase_propensity", "--format", "csv")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) < 100 || !strings.HasPrefix(lines[0], "subscriber,timestamp,") || !strings.HasSuffix(lines[0], ",purchased_7d") {
+			t.Fatalf("csv export: %d lines, header %q", len(lines), lines[0])
+		}
+		rj := mustRun(t, dir, "training-set", "export", "purchase_propensity", "--format", "jsonl")
+		jl := strings.Split(strings.TrimSpace(rj.stdout), "\n")
+		if len(jl) != len(lines)-1 {
+			t.Errorf("jsonl has %d rows, csv %d", len(jl), len(lines)-1)
+		}
+		var row map[string]any
+		if err := json.Unmarshal([]byte(jl[0]), &row); err != nil {
+			t.Fatalf("jsonl row: %v", err)
+		}
+		if _, ok := row["purchased_7d"].(bool); !ok {
+			t.Errorf("jsonl label is not a bool: %v", row)
+		}
+		out := filepath.Join(t.TempDir(), "ts.parquet")
+		mustRun(t, dir, "training-set", "export", "purchase_propensity", "--out", out)
+		b, err := os.ReadFile(out)
+		if err != nil || !bytes.HasPrefix(b, []byte("PAR1")) {
+			t.Errorf("parquet export: %v, %d bytes", err, len(b))
+		}
+		r = slipway(t, dir, "training-set", "export", "purchase_propensity", "--format", "xlsx")
+		if r.code == 0 || !strings.Contains(r.stderr, "unknown --format") {
+			t.Errorf("bad format: exit %d %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("ConflictIsRefused", func(t *testing.T) {
+		defs := filepath.Join(dir, "definitions")
+		var file string
+		var orig []byte
+		filepath.WalkDir(defs, func(p string, d os.DirEntry, err error) error {
+			b, _ := os.ReadFile(p)
+			if file == "" && bytes.Contains(b, []byte("max_age: 30d")) {
+				file, orig = p, b
+			}
+			return nil
+		})
+		if file == "" {
+			t.Fatal("no definition with max_age: 30d in the demo project")
+		}
+		defer os.WriteFile(file, orig, 0o644)
+		os.WriteFile(file, bytes.Replace(orig, []byte("max_age: 30d"), []byte("max_age: 14d"), 1), 0o644)
+		before := mustRun(t, dir, "list", "--json").stdout
+		r := slipway(t, dir, "plan", "definitions")
+		if r.code != 1 || !strings.Contains(r.stdout, "conflict") || !strings.Contains(r.stdout, "max_age: 30d → 14d") {
+			t.Errorf("plan with a changed variant: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		r = slipway(t, dir, "apply", "definitions")
+		if r.code != 1 || !strings.Contains(r.stderr, "new variant") {
+			t.Errorf("apply with a changed variant: exit %d\n%s", r.code, r.stderr)
+		}
+		if after := mustRun(t, dir, "list", "--json").stdout; after != before {
+			t.Error("refused apply changed the registry")
+		}
+	})
+
+	t.Run("BadDefinitionsNameFileAndLine", func(t *testing.T) {
+		bad := t.TempDir()
+		os.WriteFile(filepath.Join(bad, "x.yaml"), []byte("features:\n  - name: f\n    entity: subscriber\n    source: nowhere\n    entity_column: a\n    value_column: b\n    type: int64\n"), 0o644)
+		r := slipway(t, dir, "apply", bad)
+		if r.code != 1 || !strings.Contains(r.stderr, "x.yaml:4: source: unknown source or transformation nowhere:default") {
+			t.Errorf("apply of bad definitions: exit %d\n%s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("ServeOnlineFeatures", func(t *testing.T) {
+		mustRun(t, dir, "materialize")
+		addr := freeAddr(t)
+		cmd := exec.Command(binary, "serve", "--addr", addr)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve did not stop cleanly on interrupt: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Error("serve did not stop on interrupt")
+			}
+		}()
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if !strings.Contains(line, "serving on http://"+addr) {
+			t.Fatalf("serve printed %q", line)
+		}
+		go io.Copy(io.Discard, stdout)
+		base := "http://" + addr
+		entity := firstSubscriber(t, dir)
+
+		code, body := post(t, base+"/v1/online-features", fmt.Sprintf(`{"features":["opens_30d:v1","avg_order_value","subscriber_region"],"entities":[%q,"no_such_subscriber"]}`, entity))
+		if code != 200 {
+			t.Fatalf("online-features: %d %s", code, body)
+		}
+		var resp struct {
+			Entity   string   `json:"entity"`
+			Features []string `json:"features"`
+			Results  []struct {
+				Entity   string   `json:"entity"`
+				Values   []any    `json:"values"`
+				Statuses []string `json:"statuses"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Entity != "subscriber" || len(resp.Results) != 2 || resp.Features[1] != "avg_order_value:default" {
+			t.Fatalf("response: %s", body)
+		}
+		if got := resp.Results[0].Statuses[2]; got != "found" || resp.Results[0].Values[2] == nil {
+			t.Errorf("static region of %s: status %s value %v", entity, got, resp.Results[0].Values[2])
+		}
+		for j, st := range resp.Results[1].Statuses {
+			if st != "not_found" || resp.Results[1].Values[j] != nil {
+				t.Errorf("unknown subscriber feature %d: %s %v", j, st, resp.Results[1].Values[j])
+			}
+		}
+
+		code, body = post(t, base+"/v1/online-features", `{"features":["nope"],"entities":["x"]}`)
+		if code != 404 || !strings.Contains(string(body), `"unknown_feature"`) {
+			t.Errorf("unknown feature: %d %s", code, body)
+		}
+		code, body = post(t, base+"/v1/online-features", `{"features":["opens_30d:v1"],"entities":`)
+		if code != 400 || !strings.Contains(string(body), "malformed JSON") {
+			t.Errorf("malformed body: %d %s", code, body)
+		}
+	})
+}
+
+func firstSubscriber(t *testing.T, dir string) string {
+	t.Helper()
+	r := mustRun(t, dir, "training-set", "export", "purchase_propensity", "--format", "jsonl")
+	var row map[string]any
+	json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &row)
+	s, _ := row["subscriber"].(string)
+	if s == "" {
+		t.Fatalf("no subscriber in the first exported row: %v", row)
+	}
+	return s
+}
+
+func post(t *testing.T, url, body string) (int, []byte) {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	for i := 0; i < 50; i++ {
+		resp, err = http.Post(url, "application/json", strings.NewReader(body))
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}

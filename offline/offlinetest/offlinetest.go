@@ -1,0 +1,1001 @@
+// Package offlinetest is the conformance suite every offline.Store runs:
+//
+//	func TestStore(t *testing.T) {
+//		offlinetest.Exercise(t, func(t *testing.T) offline.Store { … })
+//	}
+//
+// Each behaviour is a named subtest (PointInTimeJoin/NoFutureLeakage, …) that
+// gets a fresh store. Input tables are created through the store itself with
+// CreateTable from portable SQL (SELECT … FROM (VALUES …)), so the suite
+// stays backend-neutral. The point-in-time cases are data files under
+// testdata/pit, embedded so every backend's tests read the same ones; their
+// format is documented on pitCase.
+package offlinetest
+
+import (
+	"bufio"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/value"
+)
+
+//go:embed testdata/pit/*.txt
+var pitFiles embed.FS
+
+// SeedEnv names the environment variable that fixes the seed of
+// PointInTimeJoin/RandomizedMatchesReference, to replay a failure.
+const SeedEnv = "SLIPWAY_TEST_SEED"
+
+// Exercise runs the conformance suite. newStore returns a fresh, empty store
+// and registers its cleanup with t.Cleanup.
+func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
+	t.Helper()
+	group := func(name string, cases map[string]func(t *testing.T, s offline.Store)) {
+		t.Run(name, func(t *testing.T) {
+			names := make([]string, 0, len(cases))
+			for n := range cases {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			for _, n := range names {
+				t.Run(n, func(t *testing.T) { cases[n](t, newStore(t)) })
+			}
+		})
+	}
+
+	group("Describe", map[string]func(*testing.T, offline.Store){
+		"Columns":                     testDescribeColumns,
+		"With":                        testDescribeWith,
+		"BadSQLNamesTheProblem":       testDescribeBadSQL,
+		"DoesNotCreateAnything":       testDescribeDoesNotCreate,
+		"TrailingSemicolonAndComment": testDescribeTrailing,
+	})
+	group("CreateTable", map[string]func(*testing.T, offline.Store){
+		"ReplacesAtomically":         testCreateTableReplaces,
+		"FailedReplaceKeepsOldTable": testCreateTableFailedReplace,
+		"View":                       testCreateTableView,
+	})
+	group("SourceQuery", map[string]func(*testing.T, offline.Store){
+		"Table":   testSourceQueryTable,
+		"CSV":     testSourceQueryCSV,
+		"Parquet": testSourceQueryParquet,
+	})
+	group("ReadLatest", map[string]func(*testing.T, offline.Store){
+		"TieRule": testReadLatestTieRule,
+		"Static":  testReadLatestStatic,
+	})
+
+	t.Run("PointInTimeJoin", func(t *testing.T) {
+		files, err := pitFiles.ReadDir("testdata/pit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			name := path.Join("testdata/pit", f.Name())
+			text, err := pitFiles.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := parsePITCase(name, string(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(testName(f.Name()), func(t *testing.T) {
+				if d := diffRows(reference(c), c.Expect); d != "" {
+					t.Fatalf("%s: expected rows disagree with the reference implementation (fix the file):\n%s", name, d)
+				}
+				s := newStore(t)
+				if d := runPITCase(t, s, c); d != "" {
+					t.Errorf("%s:\n%s", name, d)
+				}
+			})
+		}
+		t.Run("RandomizedMatchesReference", func(t *testing.T) { testRandomized(t, newStore(t)) })
+		t.Run("ColumnOrder", func(t *testing.T) { testColumnOrder(t, newStore(t)) })
+		t.Run("MissingColumnIsAnError", func(t *testing.T) { testMissingColumn(t, newStore(t)) })
+		t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, newStore(t)) })
+	})
+
+	group("Export", map[string]func(*testing.T, offline.Store){
+		"CSV":           func(t *testing.T, s offline.Store) { testExport(t, s, "csv") },
+		"JSONL":         func(t *testing.T, s offline.Store) { testExport(t, s, "jsonl") },
+		"Parquet":       func(t *testing.T, s offline.Store) { testExport(t, s, "parquet") },
+		"UnknownFormat": testExportUnknownFormat,
+	})
+}
+
+// testName turns "no_future_leakage.txt" into "NoFutureLeakage".
+func testName(file string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(strings.TrimSuffix(file, ".txt"), "_") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// column is one column of a test table.
+type column struct {
+	Name string
+	Type value.Type
+}
+
+// sqlType is the portable SQL type of a value type.
+func sqlType(t value.Type) string {
+	switch t {
+	case value.Int64:
+		return "BIGINT"
+	case value.Float64:
+		return "DOUBLE PRECISION"
+	case value.Bool:
+		return "BOOLEAN"
+	case value.Timestamp:
+		return "TIMESTAMP"
+	}
+	return "VARCHAR"
+}
+
+// literal writes v as a typed SQL literal; every value is cast so that the
+// column types do not depend on the engine's inference.
+func literal(v value.Value, t value.Type) string {
+	var s string
+	switch {
+	case v.IsNull():
+		s = "NULL"
+	case t == value.Int64:
+		s = strconv.FormatInt(v.Int64(), 10)
+	case t == value.Float64:
+		s = offline.QuoteLiteral(strconv.FormatFloat(v.Float64(), 'g', -1, 64))
+	case t == value.Bool:
+		s = strings.ToUpper(strconv.FormatBool(v.Bool()))
+	case t == value.Timestamp:
+		s = offline.QuoteLiteral(v.Time().Format("2006-01-02 15:04:05.000000"))
+	default:
+		s = offline.QuoteLiteral(v.String())
+	}
+	return "CAST(" + s + " AS " + sqlType(t) + ")"
+}
+
+// valuesSQL selects rows as a table with the given columns.
+func valuesSQL(cols []column, rows [][]value.Value) string {
+	var b strings.Builder
+	if len(rows) == 0 {
+		b.WriteString("SELECT ")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(literal(value.NullValue(), c.Type) + " AS " + offline.QuoteIdent(c.Name))
+		}
+		b.WriteString(" WHERE 1 = 0")
+		return b.String()
+	}
+	b.WriteString("SELECT * FROM (VALUES\n")
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		b.WriteString("  (")
+		for j, c := range cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(literal(r[j], c.Type))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString("\n) AS v(")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(offline.QuoteIdent(c.Name))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func loadTable(t *testing.T, s offline.Store, table string, cols []column, rows [][]value.Value) {
+	t.Helper()
+	if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: table, SQL: valuesSQL(cols, rows)}); err != nil {
+		t.Fatalf("loading %s: %v", table, err)
+	}
+}
+
+// readAll reads every row of rs, checking Err and closing it.
+func readAll(t *testing.T, rs offline.Rows) [][]value.Value {
+	t.Helper()
+	defer rs.Close()
+	var out [][]value.Value
+	for rs.Next() {
+		out = append(out, slices.Clone(rs.Values()))
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatalf("reading rows: %v", err)
+	}
+	if err := rs.Close(); err != nil {
+		t.Fatalf("closing rows: %v", err)
+	}
+	return out
+}
+
+// readTable reads (entity, timestamp, value) of every row of a table through
+// a training set without features: the store interface has no plain table read.
+func readTable(t *testing.T, s offline.Store, table, entityCol, tsCol, valueCol string) [][]value.Value {
+	t.Helper()
+	rs, err := s.ReadTrainingSet(t.Context(), &offline.TrainingSetParams{
+		Label:      offline.Dataset{Table: table, EntityColumn: entityCol, ValueColumn: valueCol, TimestampColumn: tsCol},
+		LabelName:  "value",
+		EntityName: "entity",
+	})
+	if err != nil {
+		t.Fatalf("reading %s: %v", table, err)
+	}
+	return readAll(t, rs)
+}
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func ts(hours int) value.Value { return value.FromTime(t0.Add(time.Duration(hours) * time.Hour)) }
+
+func str(s string) value.Value { return value.FromString(s) }
+
+func i64(i int64) value.Value { return value.FromInt64(i) }
+
+func f64(f float64) value.Value { return value.FromFloat64(f) }
+
+var null = value.NullValue()
+
+// sampleCols and sampleRows make a small table of every type.
+var sampleCols = []column{{"id", value.String}, {"ts", value.Timestamp}, {"n", value.Int64}, {"x", value.Float64}, {"ok", value.Bool}}
+
+var sampleRows = [][]value.Value{
+	{str("a"), ts(1), i64(1), f64(0.5), value.FromBool(true)},
+	{str("b"), ts(2), i64(2), f64(1.5), value.FromBool(false)},
+	{str("c"), null, null, null, null},
+}
+
+func testDescribeColumns(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	cols, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT id, ts, n, x, ok, n * 2 AS n2, id || 'x' AS label FROM sample"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []column{{"id", value.String}, {"ts", value.Timestamp}, {"n", value.Int64}, {"x", value.Float64}, {"ok", value.Bool}, {"n2", value.Int64}, {"label", value.String}}
+	if len(cols) != len(want) {
+		t.Fatalf("got %d columns %v, want %d", len(cols), cols, len(want))
+	}
+	for i, w := range want {
+		if cols[i].Name != w.Name || cols[i].Type != w.Type || cols[i].EngineType == "" {
+			t.Errorf("column %d = %+v, want name %s type %s and an engine type", i, cols[i], w.Name, w.Type)
+		}
+		if got := offline.ColumnType(cols[i].EngineType); got != cols[i].Type {
+			t.Errorf("column %s: Type %s but ColumnType(%q) = %s", cols[i].Name, cols[i].Type, cols[i].EngineType, got)
+		}
+	}
+}
+
+func testDescribeWith(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	cols, err := s.Describe(t.Context(), &offline.DescribeParams{
+		SQL: "SELECT a.id, b.total FROM step_a AS a JOIN step_b AS b ON a.id = b.id",
+		With: []offline.Input{
+			{Name: "step_a", SQL: "SELECT id FROM sample"},
+			{Name: "step_b", SQL: "SELECT id, sum(x) AS total FROM sample GROUP BY id"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 2 || cols[0].Name != "id" || cols[1].Name != "total" || cols[1].Type != value.Float64 {
+		t.Fatalf("got %+v, want id (string) and total (float64)", cols)
+	}
+}
+
+func testDescribeBadSQL(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	for _, tc := range []struct{ sql, mention string }{
+		{"SELECT no_such_column FROM sample", "no_such_column"},
+		{"SELECT id FROM no_such_table", "no_such_table"},
+	} {
+		_, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: tc.sql})
+		if err == nil {
+			t.Errorf("Describe(%q) succeeded, want an error", tc.sql)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("Describe(%q) error %q does not mention %s", tc.sql, err, tc.mention)
+		}
+	}
+}
+
+// testDescribeDoesNotCreate checks that describing does not run the query:
+// describing a query over a table does not change the table.
+func testDescribeDoesNotCreate(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	if _, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT * FROM sample"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT * FROM never_created"}); err == nil {
+		t.Fatal("describing a query over a missing table succeeded")
+	}
+	if got := readTable(t, s, "sample", "id", "ts", "n"); len(got) != len(sampleRows) {
+		t.Fatalf("sample has %d rows after Describe, want %d", len(got), len(sampleRows))
+	}
+}
+
+func testDescribeTrailing(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	cols, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT id FROM sample;\n-- the ids\n"})
+	if err != nil {
+		// A trailing comment after the semicolon is not required to work, but without it must.
+		cols, err = s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT id FROM sample -- the ids"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(cols) != 1 || cols[0].Name != "id" {
+		t.Fatalf("got %+v, want one column id", cols)
+	}
+}
+
+func testCreateTableReplaces(t *testing.T, s offline.Store) {
+	ctx := t.Context()
+	cols, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(sampleCols[:3], [][]value.Value{{str("a"), ts(1), i64(1)}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 3 || cols[2].Name != "n" || cols[2].Type != value.Int64 {
+		t.Fatalf("CreateTable returned %+v, want id, ts, n", cols)
+	}
+	// Replace with another schema and other rows.
+	newCols := []column{{"id", value.String}, {"ts", value.Timestamp}, {"score", value.Float64}}
+	cols, err = s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(newCols, [][]value.Value{
+		{str("x"), ts(5), f64(2.5)}, {str("y"), ts(6), f64(3.5)},
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 3 || cols[2].Name != "score" || cols[2].Type != value.Float64 {
+		t.Fatalf("CreateTable returned %+v, want id, ts, score", cols)
+	}
+	got := readTable(t, s, "t", "id", "ts", "score")
+	want := [][]value.Value{{str("x"), ts(5), f64(2.5)}, {str("y"), ts(6), f64(3.5)}}
+	if d := diffRows(got, want); d != "" {
+		t.Fatalf("after replace:\n%s", d)
+	}
+	// A table may replace a view and the reverse.
+	if _, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: "SELECT id, ts, score + 1 AS score FROM (" + valuesSQL(newCols, want) + ") AS q", View: true}); err != nil {
+		t.Fatalf("replacing a table by a view: %v", err)
+	}
+	if _, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(newCols, want[:1])}); err != nil {
+		t.Fatalf("replacing a view by a table: %v", err)
+	}
+	if got := readTable(t, s, "t", "id", "ts", "score"); len(got) != 1 {
+		t.Fatalf("got %d rows, want 1", len(got))
+	}
+}
+
+func testCreateTableFailedReplace(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	_, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "sample", SQL: "SELECT no_such_column FROM sample"})
+	if err == nil {
+		t.Fatal("CreateTable with bad SQL succeeded")
+	}
+	if !strings.Contains(err.Error(), "no_such_column") {
+		t.Errorf("error %q does not mention the missing column", err)
+	}
+	// The old table is intact: the drop was rolled back with the failed create.
+	got := readTable(t, s, "sample", "id", "ts", "n")
+	if d := diffRows(got, [][]value.Value{{str("a"), ts(1), i64(1)}, {str("b"), ts(2), i64(2)}, {str("c"), null, null}}); d != "" {
+		t.Fatalf("after failed replace:\n%s", d)
+	}
+}
+
+func testCreateTableView(t *testing.T, s offline.Store) {
+	ctx := t.Context()
+	loadTable(t, s, "base", sampleCols, sampleRows)
+	cols, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "v", SQL: "SELECT id, ts, n * 10 AS n10 FROM base", View: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) != 3 || cols[2].Name != "n10" || cols[2].Type != value.Int64 {
+		t.Fatalf("got %+v, want id, ts, n10 (int64)", cols)
+	}
+	// A view reads its input when queried: replacing the base table shows through.
+	loadTable(t, s, "base", sampleCols, sampleRows[:1])
+	got := readTable(t, s, "v", "id", "ts", "n10")
+	if d := diffRows(got, [][]value.Value{{str("a"), ts(1), i64(10)}}); d != "" {
+		t.Fatalf("view after replacing its base table:\n%s", d)
+	}
+}
+
+func testSourceQueryTable(t *testing.T, s offline.Store) {
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	q, err := s.SourceQuery(&offline.SourceQueryParams{Table: "sample"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: q})
+	if err != nil {
+		t.Fatalf("describing %q: %v", q, err)
+	}
+	if len(cols) != len(sampleCols) {
+		t.Fatalf("got %+v, want the %d sample columns", cols, len(sampleCols))
+	}
+	if _, err := s.SourceQuery(&offline.SourceQueryParams{}); err == nil {
+		t.Error("SourceQuery without file or table succeeded")
+	}
+}
+
+func testSourceQueryCSV(t *testing.T, s offline.Store) {
+	if !s.Capabilities().FileSources {
+		t.Skip("store does not read files")
+	}
+	// The file name has a quote and a space, which the query must quote.
+	file := filepath.Join(t.TempDir(), "it's events.csv")
+	csv := "user_id,event_time,amount,channel\n" +
+		"u1,2024-01-01 10:00:00,12.5,email\n" +
+		"u2,2024-01-02 11:30:00,7.25,web\n" +
+		"u1,2024-01-03 09:15:00,3,email\n"
+	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.SourceQuery(&offline.SourceQueryParams{File: file, Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "events", SQL: q, View: true})
+	if err != nil {
+		t.Fatalf("creating a view over %q: %v", q, err)
+	}
+	wantTypes := []value.Type{value.String, value.Timestamp, value.Float64, value.String}
+	if len(cols) != len(wantTypes) {
+		t.Fatalf("got columns %+v, want 4", cols)
+	}
+	for i, w := range wantTypes {
+		if cols[i].Type != w {
+			t.Errorf("column %s: type %s (%s), want %s", cols[i].Name, cols[i].Type, cols[i].EngineType, w)
+		}
+	}
+	got := readTable(t, s, "events", "user_id", "event_time", "amount")
+	at := func(s string) value.Value { v, _ := parseValue(s, value.Timestamp); return v }
+	want := [][]value.Value{
+		{str("u1"), at("2024-01-01T10:00"), f64(12.5)},
+		{str("u2"), at("2024-01-02T11:30"), f64(7.25)},
+		{str("u1"), at("2024-01-03T09:15"), f64(3)},
+	}
+	if d := diffRows(got, want); d != "" {
+		t.Fatal(d)
+	}
+	if _, err := s.SourceQuery(&offline.SourceQueryParams{File: file, Format: "xlsx"}); !errors.Is(err, offline.ErrUnsupported) {
+		t.Errorf("SourceQuery with format xlsx: got %v, want ErrUnsupported", err)
+	}
+}
+
+// testSourceQueryParquet writes a Parquet file with the store's own export.
+func testSourceQueryParquet(t *testing.T, s offline.Store) {
+	if !s.Capabilities().FileSources || !slices.Contains(s.Capabilities().ExportFormats, "parquet") {
+		t.Skip("store does not read files or export Parquet")
+	}
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	file := filepath.Join(t.TempDir(), "sample.parquet")
+	n, err := s.ExportTrainingSet(t.Context(), &offline.ExportParams{Format: "parquet", Path: file, TrainingSet: &offline.TrainingSetParams{
+		Label: offline.Dataset{Table: "sample", EntityColumn: "id", ValueColumn: "x", TimestampColumn: "ts"}, LabelName: "x", EntityName: "id",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Fatalf("exported %d rows, want 3", n)
+	}
+	q, err := s.SourceQuery(&offline.SourceQueryParams{File: file, Format: "parquet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "from_parquet", SQL: q, View: true}); err != nil {
+		t.Fatal(err)
+	}
+	got := readTable(t, s, "from_parquet", "id", "timestamp", "x")
+	want := [][]value.Value{{str("a"), ts(1), f64(0.5)}, {str("b"), ts(2), f64(1.5)}, {str("c"), null, null}}
+	if d := diffRows(got, want); d != "" {
+		t.Fatal(d)
+	}
+}
+
+func testReadLatestTieRule(t *testing.T, s offline.Store) {
+	cols := []column{{"shop", value.Int64}, {"at", value.Timestamp}, {"orders", value.Int64}}
+	loadTable(t, s, "orders", cols, [][]value.Value{
+		{i64(1), ts(5), i64(3)},
+		{i64(1), ts(9), i64(4)}, // newest, tied: greatest wins
+		{i64(1), ts(9), i64(8)},
+		{i64(1), ts(9), null},
+		{i64(1), ts(2), i64(100)}, // older but greater: does not count
+		{i64(1), null, i64(1000)}, // no timestamp: ignored
+		{i64(2), ts(3), i64(5)},
+		{i64(2), ts(7), null}, // newest is null: null
+		{i64(3), ts(1), null}, // all tied values null
+		{i64(3), ts(1), null},
+		{null, ts(20), i64(7)}, // no entity: ignored
+	})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Dataset: offline.Dataset{Table: "orders", EntityColumn: "shop", ValueColumn: "orders", TimestampColumn: "at"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Columns(); !slices.Equal(got, []string{"entity", "value", "timestamp"}) {
+		t.Errorf("columns %v, want entity, value, timestamp", got)
+	}
+	got := readAll(t, rs)
+	want := [][]value.Value{
+		{str("1"), i64(8), ts(9)},
+		{str("2"), null, ts(7)},
+		{str("3"), null, ts(1)},
+	}
+	if d := diffRows(got, want); d != "" {
+		t.Fatal(d)
+	}
+}
+
+func testReadLatestStatic(t *testing.T, s offline.Store) {
+	cols := []column{{"shop", value.String}, {"country", value.String}}
+	loadTable(t, s, "shops", cols, [][]value.Value{
+		{str("s1"), str("de")},
+		{str("s1"), str("fr")},
+		{str("s2"), null},
+		{str("s2"), str("it")},
+		{str("s3"), null},
+		{null, str("zz")},
+	})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Dataset: offline.Dataset{Table: "shops", EntityColumn: "shop", ValueColumn: "country"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, rs)
+	want := [][]value.Value{{str("s1"), str("fr"), null}, {str("s2"), str("it"), null}, {str("s3"), null, null}}
+	if d := diffRows(got, want); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// Table and column names the PIT runner uses; deliberately not the output names.
+const (
+	labelTable = "label_rows"
+	entityName = "user"
+	labelName  = "target"
+)
+
+// pitParams loads a case's tables into s and returns the training set's parameters.
+func pitParams(t *testing.T, s offline.Store, c *pitCase) *offline.TrainingSetParams {
+	t.Helper()
+	lrows := make([][]value.Value, len(c.Label))
+	for i, r := range c.Label {
+		lrows[i] = []value.Value{r.Entity, r.TS, r.Value}
+	}
+	loadTable(t, s, labelTable, []column{{"user_id", c.EntityType}, {"event_time", value.Timestamp}, {"outcome", c.LabelType}}, lrows)
+	p := &offline.TrainingSetParams{
+		Label:      offline.Dataset{Table: labelTable, EntityColumn: "user_id", ValueColumn: "outcome", TimestampColumn: "event_time"},
+		LabelName:  labelName,
+		EntityName: entityName,
+	}
+	for _, f := range c.Features {
+		table := "feature_" + f.Name
+		cols := []column{{"entity_id", f.EntityType}, {"ts", value.Timestamp}, {"val", f.Type}}
+		rows := make([][]value.Value, len(f.Rows))
+		for i, r := range f.Rows {
+			rows[i] = []value.Value{r.Entity, r.TS, r.Value}
+		}
+		d := offline.Dataset{Table: table, EntityColumn: "entity_id", ValueColumn: "val", TimestampColumn: "ts"}
+		if f.Static {
+			cols = slices.Delete(cols, 1, 2)
+			for i := range rows {
+				rows[i] = slices.Delete(rows[i], 1, 2)
+			}
+			d.TimestampColumn = ""
+		}
+		loadTable(t, s, table, cols, rows)
+		p.Features = append(p.Features, offline.FeatureColumn{Dataset: d, Name: f.Name, MaxAge: f.MaxAge})
+	}
+	return p
+}
+
+// runPITCase loads c, reads the training set and returns how it differs from c.Expect.
+func runPITCase(t *testing.T, s offline.Store, c *pitCase) string {
+	t.Helper()
+	p := pitParams(t, s, c)
+	rs, err := s.ReadTrainingSet(t.Context(), p)
+	if err != nil {
+		t.Fatalf("ReadTrainingSet: %v", err)
+	}
+	wantCols := []string{entityName, "timestamp"}
+	for _, f := range c.Features {
+		wantCols = append(wantCols, f.Name)
+	}
+	wantCols = append(wantCols, labelName)
+	if got := rs.Columns(); !slices.Equal(got, wantCols) {
+		rs.Close()
+		return fmt.Sprintf("columns %v, want %v", got, wantCols)
+	}
+	return diffRows(readAll(t, rs), c.Expect)
+}
+
+func testColumnOrder(t *testing.T, s offline.Store) {
+	// Features named so that alphabetical or table order would differ from the requested order.
+	c := &pitCase{EntityType: value.String, LabelType: value.Int64,
+		Label: []pitRow{{str("a"), ts(10), i64(1)}},
+		Features: []pitFeature{
+			{Name: "zeta", Type: value.Int64, EntityType: value.String, Rows: []pitRow{{str("a"), ts(1), i64(26)}}},
+			{Name: "alpha", Type: value.Int64, EntityType: value.String, Static: true, Rows: []pitRow{{str("a"), null, i64(1)}}},
+			{Name: "mid", Type: value.Int64, EntityType: value.String, Rows: []pitRow{{str("a"), ts(2), i64(13)}}},
+		},
+		Expect: [][]value.Value{{str("a"), ts(10), i64(26), i64(1), i64(13), i64(1)}},
+	}
+	if d := runPITCase(t, s, c); d != "" {
+		t.Fatal(d)
+	}
+}
+
+func testMissingColumn(t *testing.T, s offline.Store) {
+	c := &pitCase{EntityType: value.String, LabelType: value.Int64,
+		Label:    []pitRow{{str("a"), ts(10), i64(1)}},
+		Features: []pitFeature{{Name: "f", Type: value.Int64, EntityType: value.String, Rows: []pitRow{{str("a"), ts(1), i64(2)}}}},
+	}
+	p := pitParams(t, s, c)
+	p.Features[0].ValueColumn = "no_such_value"
+	_, err := s.ReadTrainingSet(t.Context(), p)
+	if err == nil {
+		t.Fatal("ReadTrainingSet with a missing feature column succeeded")
+	}
+	if !strings.Contains(err.Error(), "no_such_value") {
+		t.Errorf("error %q does not name the missing column", err)
+	}
+}
+
+func testCancelled(t *testing.T, s offline.Store) {
+	c := &pitCase{EntityType: value.String, LabelType: value.Int64, Label: []pitRow{{str("a"), ts(10), i64(1)}}}
+	p := pitParams(t, s, c)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rs, err := s.ReadTrainingSet(ctx, p)
+	if err == nil {
+		for rs.Next() {
+		}
+		err = rs.Err()
+		rs.Close()
+	}
+	if err == nil {
+		t.Fatal("ReadTrainingSet with a cancelled context succeeded")
+	}
+}
+
+// testRandomized compares the store with the reference implementation on
+// random data full of awkward cases. The seed is printed on failure; set
+// SLIPWAY_TEST_SEED to replay it.
+func testRandomized(t *testing.T, s offline.Store) {
+	seed := uint64(time.Now().UnixNano())
+	if env := os.Getenv(SeedEnv); env != "" {
+		var err error
+		if seed, err = strconv.ParseUint(env, 10, 64); err != nil {
+			t.Fatalf("%s=%q: %v", SeedEnv, env, err)
+		}
+	}
+	const rounds = 12
+	for round := range uint64(rounds) {
+		r := rand.New(rand.NewPCG(seed, round))
+		c := randomCase(r)
+		c.Expect = reference(c)
+		if d := runPITCase(t, s, c); d != "" {
+			t.Fatalf("seed %d round %d (replay with %s=%d):\n%s\ncase:\n%s", seed, round, SeedEnv, seed, d, formatCase(c))
+		}
+	}
+}
+
+// randomCase generates a case with exact matches, future rows, entities
+// without history, duplicate label rows, nulls, ties, max ages, a static
+// feature and a feature keyed by text while labels are keyed by integers.
+func randomCase(r *rand.Rand) *pitCase {
+	const entities = 8 // label entities 0..9: 8 and 9 never have feature rows
+	when := func() value.Value {
+		if r.IntN(25) == 0 {
+			return null
+		}
+		v := t0.Add(time.Duration(r.IntN(30)) * time.Hour)
+		if r.IntN(8) == 0 {
+			v = v.Add(time.Duration(r.IntN(3)-1) * time.Microsecond) // just before / at / after
+		}
+		return value.FromTime(v)
+	}
+	entity := func(n int) value.Value {
+		if r.IntN(30) == 0 {
+			return null
+		}
+		return i64(int64(r.IntN(n)))
+	}
+	c := &pitCase{EntityType: value.Int64, LabelType: value.Int64}
+	for range 20 + r.IntN(60) {
+		if len(c.Label) > 0 && r.IntN(8) == 0 {
+			c.Label = append(c.Label, c.Label[r.IntN(len(c.Label))]) // duplicate
+			continue
+		}
+		c.Label = append(c.Label, pitRow{entity(entities + 2), when(), i64(int64(r.IntN(2)))})
+	}
+	values := map[value.Type]func() value.Value{
+		value.Int64:     func() value.Value { return i64(int64(r.IntN(6) - 2)) },
+		value.Float64:   func() value.Value { return f64(float64(r.IntN(12)) / 4) },
+		value.String:    func() value.Value { return str(string(rune('a'+r.IntN(5))) + string(rune('a'+r.IntN(3)))) },
+		value.Bool:      func() value.Value { return value.FromBool(r.IntN(2) == 0) },
+		value.Timestamp: func() value.Value { return ts(r.IntN(100)) },
+	}
+	maxAge := func() time.Duration {
+		if r.IntN(2) == 0 {
+			return 0
+		}
+		return time.Duration(1+r.IntN(8)) * time.Hour
+	}
+	specs := []pitFeature{
+		{Name: "f_int", Type: value.Int64, MaxAge: maxAge()},
+		{Name: "f_float", Type: value.Float64, MaxAge: maxAge()},
+		{Name: "f_text", Type: value.String},
+		{Name: "f_bool", Type: value.Bool, MaxAge: maxAge()},
+		{Name: "f_time", Type: value.Timestamp},
+		{Name: "f_static", Type: value.String, Static: true},
+	}
+	for i, f := range specs {
+		f.EntityType = value.Int64
+		if i == 2 {
+			f.EntityType = value.String // compared with the integer label entities as text
+		}
+		for range r.IntN(50) {
+			e := entity(entities)
+			if f.EntityType == value.String && !e.IsNull() {
+				e = str(e.String())
+			}
+			row := pitRow{Entity: e, Value: values[f.Type]()}
+			if r.IntN(8) == 0 {
+				row.Value = null
+			}
+			if !f.Static {
+				row.TS = when()
+			}
+			f.Rows = append(f.Rows, row)
+			if r.IntN(6) == 0 { // a tie: same entity and time, another value
+				tie := row
+				tie.Value = values[f.Type]()
+				f.Rows = append(f.Rows, tie)
+			}
+		}
+		r.Shuffle(len(f.Rows), func(i, j int) { f.Rows[i], f.Rows[j] = f.Rows[j], f.Rows[i] })
+		c.Features = append(c.Features, f)
+	}
+	return c
+}
+
+// formatCase writes a case in the testdata format, to turn a failure into a file.
+func formatCase(c *pitCase) string {
+	var b strings.Builder
+	field := func(v value.Value) string {
+		switch {
+		case v.IsNull():
+			return "null"
+		case v.Type() == value.Timestamp:
+			return v.Time().Format("2006-01-02T15:04:05.999999")
+		case v.Type() == value.String:
+			return strconv.Quote(v.Str())
+		}
+		return v.String()
+	}
+	fmt.Fprintf(&b, "entity %s\nlabel %s\n", c.EntityType, c.LabelType)
+	for _, r := range c.Label {
+		fmt.Fprintf(&b, "%s %s %s\n", field(r.Entity), field(r.TS), field(r.Value))
+	}
+	for _, f := range c.Features {
+		fmt.Fprintf(&b, "\nfeature %s %s entity=%s", f.Name, f.Type, f.EntityType)
+		if f.MaxAge > 0 {
+			fmt.Fprintf(&b, " max_age=%s", f.MaxAge)
+		}
+		if f.Static {
+			b.WriteString(" static")
+		}
+		b.WriteString("\n")
+		for _, r := range f.Rows {
+			if f.Static {
+				fmt.Fprintf(&b, "%s %s\n", field(r.Entity), field(r.Value))
+			} else {
+				fmt.Fprintf(&b, "%s %s %s\n", field(r.Entity), field(r.TS), field(r.Value))
+			}
+		}
+	}
+	b.WriteString("\nexpect\n")
+	for _, row := range c.Expect {
+		parts := make([]string, len(row))
+		for i, v := range row {
+			parts[i] = field(v)
+		}
+		b.WriteString(strings.Join(parts, " ") + "\n")
+	}
+	return b.String()
+}
+
+// exportCase is the training set the Export tests write: every value type, nulls, a static feature.
+func exportCase(t *testing.T) *pitCase {
+	t.Helper()
+	text, err := pitFiles.ReadFile("testdata/pit/several_features.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parsePITCase("several_features.txt", string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func testExport(t *testing.T, s offline.Store, format string) {
+	if !slices.Contains(s.Capabilities().ExportFormats, format) {
+		t.Skipf("store does not export %s", format)
+	}
+	c := exportCase(t)
+	p := pitParams(t, s, c)
+	file := filepath.Join(t.TempDir(), "out", "training."+format)
+	n, err := s.ExportTrainingSet(t.Context(), &offline.ExportParams{TrainingSet: p, Format: format, Path: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(c.Expect)) {
+		t.Errorf("ExportTrainingSet returned %d rows, want %d", n, len(c.Expect))
+	}
+	names := []string{entityName, "timestamp"}
+	for _, f := range c.Features {
+		names = append(names, f.Name)
+	}
+	names = append(names, labelName)
+
+	if format == "jsonl" {
+		checkJSONL(t, file, names, c.Expect)
+		return
+	}
+	if !s.Capabilities().FileSources {
+		if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+			t.Fatalf("export file: %v", err)
+		}
+		return
+	}
+	// Read the file back through the store, one column at a time as the
+	// label of a training set keyed by entity and timestamp.
+	q, err := s.SourceQuery(&offline.SourceQueryParams{File: file, Format: format})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "exported", SQL: q, View: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i < len(names); i++ {
+		got := readTable(t, s, "exported", entityName, "timestamp", names[i])
+		want := make([][]value.Value, len(c.Expect))
+		for j, row := range c.Expect {
+			want[j] = []value.Value{row[0], row[1], row[i]}
+		}
+		// Text formats lose types (1.0 may read back as an integer): compare as the expected type.
+		alignTypes(got, want)
+		if d := diffRows(got, want); d != "" {
+			t.Errorf("column %s read back from %s:\n%s", names[i], format, d)
+		}
+	}
+}
+
+// alignTypes converts got values to the type of the expected values in the
+// same column, when that conversion is lossless (int64 read back for a
+// float64, anything for a string).
+func alignTypes(got, want [][]value.Value) {
+	colType := map[int]value.Type{}
+	for _, row := range want {
+		for k, v := range row {
+			if !v.IsNull() {
+				colType[k] = v.Type()
+			}
+		}
+	}
+	for _, row := range got {
+		for k, v := range row {
+			if t, ok := colType[k]; ok && !v.IsNull() && v.Type() != t {
+				if conv, err := value.Convert(v, t); err == nil {
+					row[k] = conv
+				}
+			}
+		}
+	}
+}
+
+// checkJSONL reads newline-delimited JSON and compares it loosely (JSON has
+// only numbers, strings and booleans; timestamps are strings).
+func checkJSONL(t *testing.T, file string, names []string, want [][]value.Value) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got [][]value.Value
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
+			t.Fatalf("line %d of %s is not a JSON object: %v", len(got)+1, file, err)
+		}
+		if len(obj) != len(names) {
+			t.Fatalf("line %d has keys %v, want %v", len(got)+1, obj, names)
+		}
+		row := make([]value.Value, len(names))
+		for i, n := range names {
+			x, ok := obj[n]
+			if !ok {
+				t.Fatalf("line %d has no key %q: %v", len(got)+1, n, obj)
+			}
+			row[i] = fromJSON(x, want, i)
+		}
+		got = append(got, row)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffRows(got, want); d != "" {
+		t.Fatalf("read back from JSON lines:\n%s", d)
+	}
+}
+
+// fromJSON turns a decoded JSON value into the type of column i of want.
+func fromJSON(x any, want [][]value.Value, i int) value.Value {
+	var typ value.Type
+	for _, row := range want {
+		if !row[i].IsNull() {
+			typ = row[i].Type()
+		}
+	}
+	switch v := x.(type) {
+	case nil:
+		return null
+	case float64:
+		if typ == value.Int64 {
+			return i64(int64(v))
+		}
+		return f64(v)
+	case bool:
+		return value.FromBool(v)
+	case string:
+		if typ == value.Timestamp {
+			for _, l := range []string{"2006-01-02 15:04:05.999999", "2006-01-02T15:04:05.999999Z07:00", "2006-01-02T15:04:05.999999"} {
+				if tm, err := time.Parse(l, v); err == nil {
+					return value.FromTime(tm)
+				}
+			}
+		}
+		return str(v)
+	}
+	return str(fmt.Sprint(x))
+}
+
+func testExportUnknownFormat(t *testing.T, s offline.Store) {
+	c := exportCase(t)
+	p := pitParams(t, s, c)
+	_, err := s.ExportTrainingSet(t.Context(), &offline.ExportParams{TrainingSet: p, Format: "xlsx", Path: filepath.Join(t.TempDir(), "x.xlsx")})
+	if !errors.Is(err, offline.ErrUnsupported) {
+		t.Fatalf("exporting as xlsx: got %v, want ErrUnsupported", err)
+	}
+}

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/online/onlinekv"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/registry/registrysqlite"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/server"
+	"github.com/slipway-ml/slipway/serving"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// now is the serving clock of every fixture, so max age is deterministic.
+var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// fixture is a server over real embedded backends in a temporary directory.
+type fixture struct {
+	registry *registrysqlite.Store
+	online   *onlinekv.Store
+	service  *serving.Service
+	handler  http.Handler
+}
+
+func newBackends(tb testing.TB) (*registrysqlite.Store, *onlinekv.Store) {
+	tb.Helper()
+	dir := tb.TempDir()
+	reg, err := registrysqlite.New(tb.Context(), registrysqlite.Config{Path: filepath.Join(dir, "registry.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { reg.Close() })
+	on, err := onlinekv.New(tb.Context(), onlinekv.Config{Path: filepath.Join(dir, "online.db")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { on.Close() })
+	return reg, on
+}
+
+func newHandler(tb testing.TB, reg *registrysqlite.Store, on *onlinekv.Store) fixture {
+	svc := &serving.Service{Registry: reg, Online: on, Now: func() time.Time { return now }}
+	return fixture{registry: reg, online: on, service: svc, handler: server.New(server.Config{Registry: reg, Serving: svc})}
+}
+
+func apply(tb testing.TB, reg registry.Store, rs ...*resource.Resource) {
+	tb.Helper()
+	if _, err := reg.Apply(tb.Context(), &registry.ApplyParams{Resources: rs}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func write(tb testing.TB, on online.Store, feature string, recs ...online.Record) {
+	tb.Helper()
+	if err := on.Write(tb.Context(), &online.WriteParams{Feature: feature, Records: recs}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func entity(name string) *resource.Resource {
+	return &resource.Resource{ID: resource.ID{Kind: resource.KindEntity, Name: name, Variant: resource.DefaultVariant}}
+}
+
+func source(name, tsCol string, schema ...resource.Column) *resource.Resource {
+	return &resource.Resource{
+		ID:     resource.ID{Kind: resource.KindSource, Name: name, Variant: resource.DefaultVariant},
+		Source: &resource.SourceSpec{Table: name, TimestampColumn: tsCol},
+		State:  resource.State{Status: resource.StatusReady, Schema: schema},
+	}
+}
+
+func feature(ref, ent, dataset, valueCol, tsCol string, typ value.Type, maxAge time.Duration) *resource.Resource {
+	r, err := resource.ParseRef(ref)
+	if err != nil {
+		panic(err)
+	}
+	return &resource.Resource{
+		ID:          resource.NewID(resource.KindFeature, r),
+		Description: "test feature " + r.Name,
+		Owner:       "growth-team",
+		Tags:        []string{"demo"},
+		Feature: &resource.FeatureSpec{
+			Entity:          ent,
+			Dataset:         resource.ID{Kind: resource.KindSource, Name: dataset, Variant: resource.DefaultVariant},
+			EntityColumn:    ent + "_id",
+			ValueColumn:     valueCol,
+			TimestampColumn: tsCol,
+			Type:            typ,
+			MaxAge:          resource.Duration(maxAge),
+		},
+		State: resource.State{Status: resource.StatusReady},
+	}
+}
+
+// newFixture registers a small slice of the demo domain and writes online
+// values covering every value type and every serving status.
+func newFixture(tb testing.TB) fixture {
+	tb.Helper()
+	reg, on := newBackends(tb)
+	apply(tb, reg,
+		entity("subscriber"),
+		entity("shop"),
+		source("subscriber_engagement_30d", "as_of",
+			resource.Column{Name: "subscriber_id", EngineType: "VARCHAR", Type: value.String},
+			resource.Column{Name: "opens_30d", EngineType: "BIGINT", Type: value.Int64},
+			resource.Column{Name: "as_of", EngineType: "TIMESTAMP", Type: value.Timestamp}),
+		source("shops", ""),
+		feature("opens_30d:v1", "subscriber", "subscriber_engagement_30d", "opens_30d", "as_of", value.Int64, 30*24*time.Hour),
+		feature("avg_order_value", "subscriber", "subscriber_engagement_30d", "avg_order_value", "as_of", value.Float64, 0),
+		feature("subscriber_region", "subscriber", "subscriber_engagement_30d", "region", "", value.String, 0),
+		feature("is_unsubscribed", "subscriber", "subscriber_engagement_30d", "is_unsubscribed", "as_of", value.Bool, 0),
+		feature("last_open_at", "subscriber", "subscriber_engagement_30d", "last_open_at", "as_of", value.Timestamp, 0),
+		feature("signup_channel", "subscriber", "subscriber_engagement_30d", "signup_channel", "", value.String, 0),
+		feature("shop_category", "shop", "shops", "category", "", value.String, 0),
+	)
+	day := 24 * time.Hour
+	write(tb, on, "opens_30d:v1",
+		online.Record{Entity: "sub_1036", Value: value.FromInt64(12), Timestamp: now.Add(-2 * day)},
+		online.Record{Entity: "sub_2", Value: value.FromInt64(3), Timestamp: now.Add(-40 * day)},
+		online.Record{Entity: "42", Value: value.FromInt64(7), Timestamp: now.Add(-time.Hour)},
+	)
+	write(tb, on, "avg_order_value:default",
+		online.Record{Entity: "sub_1036", Value: value.FromFloat64(42.5), Timestamp: now.Add(-3 * day)},
+		online.Record{Entity: "sub_2", Value: value.NullValue(), Timestamp: now.Add(-day)},
+	)
+	write(tb, on, "subscriber_region:default",
+		online.Record{Entity: "sub_1036", Value: value.FromString("uk")}, // static: no timestamp
+	)
+	write(tb, on, "is_unsubscribed:default",
+		online.Record{Entity: "sub_1036", Value: value.FromBool(false), Timestamp: now.Add(-5 * day)},
+		online.Record{Entity: "sub_2", Value: value.FromBool(true), Timestamp: now.Add(-5 * day)},
+	)
+	write(tb, on, "last_open_at:default",
+		online.Record{Entity: "sub_1036", Value: value.FromTime(time.Date(2025, 5, 30, 8, 15, 0, 123456000, time.UTC)), Timestamp: now.Add(-2 * day)},
+	)
+	write(tb, on, "shop_category:default",
+		online.Record{Entity: "shop_1", Value: value.FromString("fashion")},
+	)
+	return newHandler(tb, reg, on)
+}
