@@ -256,7 +256,13 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 		return nil, fmt.Errorf("reading %s: %w", ts.TrainingSet.Label, err)
 	}
 	if err := c.ensureDataset(ctx, label.Feature.Dataset); err != nil {
-		return nil, err
+		return nil, c.fail(ctx, label.ID, err)
+	}
+	if label.State.Status != resource.StatusReady {
+		// A label is ready once the data it reads is built.
+		if err := c.setStatus(ctx, label.ID, resource.StatusReady, "", nil); err != nil {
+			return nil, err
+		}
 	}
 	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, EntityName: label.Feature.Entity}
 	names := map[string]int{}

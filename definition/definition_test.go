@@ -213,7 +213,9 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "UnknownField",
-			edit: func(s string) string { return strings.Replace(s, "    type: int64\n", "    type: int64\n    maxage: 3d\n", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    maxage: 3d\n", 1)
+			},
 			want: []string{"defs.yaml:22: maxage: unknown field for a feature"},
 		},
 		{
@@ -248,12 +250,16 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "UnknownEntity",
-			edit: func(s string) string { return strings.Replace(s, "    entity: user\n    source: daily", "    entity: usr\n    source: daily", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "    entity: user\n    source: daily", "    entity: usr\n    source: daily", 1)
+			},
 			want: []string{"defs.yaml:16: entity: unknown entity \"usr\""},
 		},
 		{
 			name: "UnknownTrainingSetFeature",
-			edit: func(s string) string { return strings.Replace(s, "features: [n_daily]", "features: [n_daily, nope:v3]", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "features: [n_daily]", "features: [n_daily, nope:v3]", 1)
+			},
 			want: []string{"features: unknown feature nope:v3"},
 		},
 		{
@@ -278,12 +284,16 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "TypeMismatch",
-			edit: func(s string) string { return strings.Replace(s, "    value_column: kind\n", "    value_column: amount\n", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "    value_column: kind\n", "    value_column: amount\n", 1)
+			},
 			want: []string{"defs.yaml:27: value_column: column \"amount\" of events:default has type DOUBLE (float64), which does not fit string"},
 		},
 		{
 			name: "TimestampColumnNotATimestamp",
-			edit: func(s string) string { return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: kind\ntransformations", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: kind\ntransformations", 1)
+			},
 			want: []string{"defs.yaml:7: timestamp_column: column \"kind\" of events:default has type VARCHAR (string), which does not fit timestamp"},
 		},
 		{

@@ -1,0 +1,93 @@
+package resource
+
+import (
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/value"
+)
+
+func TestParseRef(t *testing.T) {
+	cases := map[string]Ref{"opens": {"opens", "default"}, "opens:v2": {"opens", "v2"}, " a_1:2024_11 ": {"a_1", "2024_11"}}
+	for in, want := range cases {
+		if got, err := ParseRef(in); err != nil || got != want {
+			t.Errorf("ParseRef(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "Opens", "1abc", "a:", "a:B", "a:b:c", "a-b"} {
+		if _, err := ParseRef(bad); err == nil {
+			t.Errorf("ParseRef(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseKind(t *testing.T) {
+	cases := map[string]Kind{"features": KindFeature, "entities": KindEntity, "training-sets": KindTrainingSet, "training_set": KindTrainingSet, "Source": KindSource}
+	for in, want := range cases {
+		if got, err := ParseKind(in); err != nil || got != want {
+			t.Errorf("ParseKind(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseKind("model"); err == nil {
+		t.Error("ParseKind(model) succeeded")
+	}
+}
+
+func TestDuration(t *testing.T) {
+	cases := map[string]time.Duration{"30d": 30 * 24 * time.Hour, "12h": 12 * time.Hour, "90m": 90 * time.Minute, "1h30m": 90 * time.Minute}
+	for in, want := range cases {
+		d, err := ParseDuration(in)
+		if err != nil || time.Duration(d) != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, d, err)
+		}
+	}
+	for _, bad := range []string{"", "-1h", "3 days", "d", "1.5d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", bad)
+		}
+	}
+	if s := Duration(30 * 24 * time.Hour).String(); s != "30d" {
+		t.Errorf("String() = %s", s)
+	}
+}
+
+func feature() *Resource {
+	return &Resource{
+		ID:    ID{Kind: KindFeature, Name: "opens", Variant: "default"},
+		Owner: "growth", Tags: []string{"a"},
+		Feature: &FeatureSpec{Entity: "subscriber", Dataset: ID{KindTransformation, "t", "default"}, EntityColumn: "id", ValueColumn: "v", Type: value.Int64},
+	}
+}
+
+func TestDiffIgnoresStateAndFindsFields(t *testing.T) {
+	a, b := feature(), feature()
+	b.State = State{Status: StatusReady, Error: "x", CreatedAt: time.Now()}
+	if d := Diff(a, b); len(d) != 0 {
+		t.Fatalf("state-only difference gave diffs %v", d)
+	}
+	b.Feature.Type = value.Float64
+	b.Feature.MaxAge = Duration(24 * time.Hour)
+	b.Tags = []string{"a", "b"}
+	d := Diff(a, b)
+	want := []FieldDiff{
+		{"feature.max_age", "", "1d"},
+		{"feature.type", "int64", "float64"},
+		{"tags", `["a"]`, `["a","b"]`},
+	}
+	if len(d) != len(want) {
+		t.Fatalf("Diff = %+v, want %+v", d, want)
+	}
+	for i := range want {
+		if d[i] != want[i] {
+			t.Errorf("Diff[%d] = %+v, want %+v", i, d[i], want[i])
+		}
+	}
+}
+
+func TestDependencies(t *testing.T) {
+	f := feature()
+	deps := f.Dependencies()
+	if len(deps) != 2 || deps[0] != (ID{KindEntity, "subscriber", "default"}) || deps[1] != f.Feature.Dataset {
+		t.Errorf("Dependencies = %v", deps)
+	}
+}
