@@ -1,0 +1,175 @@
+package coordinator_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/offline/offlineduckdb"
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/online/onlinekv"
+	"github.com/slipway-ml/slipway/registry/registrysqlite"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+const events = `user_id,ts,kind,amount
+u1,2026-01-01T10:00:00,open,1.5
+u1,2026-01-03T10:00:00,click,4
+u2,2026-01-02T11:00:00,click,2
+u2,2026-01-02T11:00:00,open,7
+u3,2026-01-05T00:00:00,open,
+`
+
+const defs = `entities:
+  - name: user
+sources:
+  - name: events
+    file: events.csv
+    timestamp_column: ts
+transformations:
+  - name: clean
+    sql: SELECT user_id, ts, amount, kind FROM {{ events }} WHERE user_id IS NOT NULL
+  - name: broken
+    sql: SELECT user_id, ts, CAST(kind AS INTEGER) AS k FROM {{ events }}
+  - name: after_broken
+    sql: SELECT * FROM {{ broken }}
+features:
+  - name: amount
+    entity: user
+    source: clean
+    entity_column: user_id
+    value_column: amount
+    timestamp_column: ts
+    type: float64
+  - name: last_kind
+    entity: user
+    source: clean
+    entity_column: user_id
+    value_column: kind
+    timestamp_column: ts
+    type: string
+`
+
+func setup(t *testing.T) (*coordinator.Coordinator, context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg, err := registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dir, "reg.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "off.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "on.bolt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { on.Close(); off.Close(); reg.Close() })
+	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
+	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
+	ds, err := definition.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := definition.MakePlan(ctx, ds, definition.Stores{Registry: reg, Offline: off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &coordinator.Coordinator{Registry: reg, Offline: off, Online: on}
+	if _, err := c.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	return c, ctx
+}
+
+func status(t *testing.T, c *coordinator.Coordinator, kind resource.Kind, name string) resource.State {
+	t.Helper()
+	r, err := c.Registry.Get(context.Background(), resource.ID{Kind: kind, Name: name, Variant: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.State
+}
+
+func TestRunMarksFailuresAndDependents(t *testing.T) {
+	c, ctx := setup(t)
+	if st := status(t, c, resource.KindSource, "events"); st.Status != resource.StatusReady || len(st.Schema) != 4 {
+		t.Fatalf("source after apply: %+v", st)
+	}
+	res, err := c.Run(ctx, &coordinator.RunParams{})
+	if err == nil {
+		t.Fatal("run with a broken transformation succeeded")
+	}
+	if res.Built != 1 || res.Failed != 2 {
+		t.Errorf("run result %+v, want 1 built, 2 failed", res)
+	}
+	if st := status(t, c, resource.KindTransformation, "clean"); st.Status != resource.StatusReady {
+		t.Errorf("clean: %+v", st)
+	}
+	broken := status(t, c, resource.KindTransformation, "broken")
+	if broken.Status != resource.StatusFailed || !strings.Contains(broken.Error, "open") {
+		t.Errorf("broken: status %s, error %q; want failed with the engine's conversion message", broken.Status, broken.Error)
+	}
+	after := status(t, c, resource.KindTransformation, "after_broken")
+	if after.Status != resource.StatusFailed || !strings.Contains(after.Error, "input transformation broken:default failed") {
+		t.Errorf("after_broken: status %s, error %q; want failed because of its input", after.Status, after.Error)
+	}
+	// A second run skips what is ready and fails the same way again.
+	res, _ = c.Run(ctx, &coordinator.RunParams{})
+	if res.Skipped != 1 || res.Failed != 2 {
+		t.Errorf("second run %+v", res)
+	}
+}
+
+func TestMaterializeWritesLatestValues(t *testing.T) {
+	c, ctx := setup(t)
+	ids := []resource.ID{{Kind: resource.KindFeature, Name: "amount", Variant: "default"}, {Kind: resource.KindFeature, Name: "last_kind", Variant: "default"}}
+	// Materialize builds the transformation it needs on its own.
+	res, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: ids, BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Features != 2 || res.Records != 6 {
+		t.Errorf("materialize result %+v, want 2 features × 3 users", res)
+	}
+	if st := status(t, c, resource.KindFeature, "amount"); st.Status != resource.StatusReady {
+		t.Errorf("feature status %+v", st)
+	}
+	got, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"amount:default", "last_kind:default"}, Entities: []string{"u1", "u2", "u3", "u4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"4", "click"}, {"7", "open"}, {"", "open"}, {"", ""}} // u2: tie at equal timestamps → greatest value
+	for i, row := range want {
+		for j, w := range row {
+			e := got.Entries[i][j]
+			if e.Value.String() != w {
+				t.Errorf("entity %d feature %d = %v (found %v), want %q", i, j, e.Value, e.Found, w)
+			}
+		}
+	}
+	if got.Entries[2][0].Found != true || !got.Entries[2][0].Value.IsNull() {
+		t.Errorf("u3's latest amount is a null value and should be stored as found null: %+v", got.Entries[2][0])
+	}
+	if got.Entries[3][0].Found {
+		t.Error("u4 has no rows and should not be found")
+	}
+	// Rerunning is idempotent.
+	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: ids}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExportUnknownTrainingSet(t *testing.T) {
+	c, ctx := setup(t)
+	_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: resource.ID{Kind: resource.KindTrainingSet, Name: "nope", Variant: "default"}, Format: "csv", Path: filepath.Join(t.TempDir(), "x.csv")})
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("export of an unknown training set: %v", err)
+	}
+}
