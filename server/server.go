@@ -242,8 +242,12 @@ func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
 	}
 	id := resource.NewID(kind, ref)
 	res, err := s.Registry.Get(r.Context(), id)
+	if errors.Is(err, registry.ErrNotFound) {
+		s.fail(w, r, fmt.Errorf("%w: %s is not registered; GET /v1/resources/%s lists what is", registry.ErrNotFound, id, kind))
+		return
+	}
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("%s: %w", id, err))
+		s.fail(w, r, err)
 		return
 	}
 	deps, err := s.Registry.Dependents(r.Context(), id)

@@ -423,7 +423,7 @@ func TestGetResource(t *testing.T) {
 	})
 	t.Run("UnknownResource", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/resources/feature/opens_30d:v9", "")
-		wantError(t, status, body, http.StatusNotFound, "not_found", "feature opens_30d:v9")
+		wantError(t, status, body, http.StatusNotFound, "not_found", "feature opens_30d:v9 is not registered", "GET /v1/resources/feature lists what is")
 	})
 	t.Run("UnknownKind", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/resources/widget/opens_30d:v1", "")

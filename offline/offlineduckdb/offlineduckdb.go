@@ -105,10 +105,6 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{db: db, log: log, closed: db.Close}, nil
 }
 
-// DB returns the underlying database, for tests and benchmarks that need to
-// run engine-specific SQL.
-func (s *Store) DB() *sql.DB { return s.db }
-
 // Close closes the database.
 func (s *Store) Close() error { return s.closed() }
 

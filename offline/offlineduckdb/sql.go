@@ -95,18 +95,21 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 			fmt.Fprintf(&b, ",\n%s AS (\n  SELECT %s AS k, %s AS t, max(%s) AS v\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n  GROUP BY ALL\n)",
 				alias, fkey, timestampExpr(q(f.TimestampColumn), featureTypes[i].Timestamp), q(f.ValueColumn),
 				offline.QuoteQualified(f.Table), q(f.EntityColumn), q(f.TimestampColumn))
+			// The key is null for a label row without a timestamp, so such a
+			// row matches nothing. The inequality alone should do that, but
+			// DuckDB 1.5.5's ASOF LEFT JOIN matches a NULL probe timestamp with
+			// the entity's newest row once the probe side has 64 rows or more
+			// (testdata/pit/null_label_timestamp_many_rows.txt). A null key is
+			// cheaper than re-checking the timestamp in the output, which
+			// would carry every feature's timestamp through the later joins.
+			//
 			// Dialect: PostgreSQL has no ASOF join; see the file comment.
-			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON %s = %s.k AND l.t >= %s.t", alias, lkey, alias, alias)
-			// The CASE re-checks the match. DuckDB 1.5.5's ASOF LEFT JOIN
-			// matches a label row whose timestamp is NULL with the entity's
-			// newest feature row on some inputs (seen with ~80 label rows, not
-			// with 3; the randomized conformance test found it); the guard
-			// turns such a match back into null at no measurable cost.
-			cond := fmt.Sprintf("%s.t <= l.t", alias)
+			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON (CASE WHEN l.t IS NOT NULL THEN %s END) = %s.k AND l.t >= %s.t",
+				alias, lkey, alias, alias)
+			cols[i] = alias + ".v"
 			if f.MaxAge > 0 {
-				cond += fmt.Sprintf(" AND %s.t >= l.t - %s", alias, offline.IntervalLiteral(f.MaxAge))
+				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s.v END", alias, offline.IntervalLiteral(f.MaxAge), alias)
 			}
-			cols[i] = fmt.Sprintf("CASE WHEN %s THEN %s.v END", cond, alias)
 		}
 	}
 

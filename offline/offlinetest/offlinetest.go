@@ -726,7 +726,7 @@ func randomCase(r *rand.Rand) *pitCase {
 		return i64(int64(r.IntN(n)))
 	}
 	c := &pitCase{EntityType: value.Int64, LabelType: value.Int64}
-	for range 20 + r.IntN(60) {
+	for range 40 + r.IntN(80) { // often above 64, where engines switch join algorithms
 		if len(c.Label) > 0 && r.IntN(8) == 0 {
 			c.Label = append(c.Label, c.Label[r.IntN(len(c.Label))]) // duplicate
 			continue
