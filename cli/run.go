@@ -12,7 +12,6 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/resource"
-	"github.com/slipway-ml/slipway/serving"
 )
 
 func parseIDs(kind resource.Kind, args []string) ([]resource.ID, error) {
@@ -106,7 +105,7 @@ none gives null. Ties on equal timestamps: the greatest non-null value wins.
 
 Columns: the entity, "timestamp" (the label time), one column per feature,
 then the label. With --out the file is written by the engine (streaming,
-bounded memory); without it csv and jsonl stream to standard output.`,
+bounded memory); without it the file is written to standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !contains(exportFormats, format) {
@@ -138,38 +137,27 @@ bounded memory); without it csv and jsonl stream to standard output.`,
 	return cmd
 }
 
+// exportToStdout has the engine write a temporary file and copies it out, so
+// memory stays bounded whatever the size (the engine streams and spills; Go
+// never holds the rows).
 func (a *app) exportToStdout(ctx context.Context, c *coordinator.Coordinator, id resource.ID, format string) error {
-	if format == "parquet" {
-		// Parquet needs a seekable file; the engine writes a temporary one that is then copied out.
-		dir, err := os.MkdirTemp("", "slipway-export-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		path := filepath.Join(dir, "training_set.parquet")
-		if _, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path}); err != nil {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(a.stdout, f)
-		return err
-	}
-	tp, err := c.TrainingSet(ctx, id)
+	dir, err := os.MkdirTemp("", "slipway-export-")
 	if err != nil {
 		return err
 	}
-	rows, err := c.Offline.ReadTrainingSet(ctx, tp)
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "training_set."+format)
+	n, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path})
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", id, err)
+		return err
 	}
-	defer rows.Close()
-	n, err := serving.WriteRows(a.stdout, rows, format)
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("exporting %s: %w", id, err)
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(a.stdout, f); err != nil {
+		return fmt.Errorf("writing to standard output: %w", err)
 	}
 	fmt.Fprintf(a.stderr, "wrote %d rows\n", n)
 	return nil

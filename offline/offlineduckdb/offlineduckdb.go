@@ -51,9 +51,8 @@ func (c *Config) Validate() error {
 
 // Store is an offline.Store on DuckDB.
 type Store struct {
-	db     *sql.DB
-	log    *slog.Logger
-	closed func() error
+	db  *sql.DB
+	log *slog.Logger
 }
 
 var _ offline.Store = (*Store)(nil)
@@ -102,11 +101,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("configuring duckdb (%s): %w", s, err)
 		}
 	}
-	return &Store{db: db, log: log, closed: db.Close}, nil
+	return &Store{db: db, log: log}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.closed() }
+func (s *Store) Close() error { return s.db.Close() }
 
 // Capabilities reports CSV, JSON lines and Parquet exports and file sources.
 func (s *Store) Capabilities() offline.Capabilities {
@@ -153,11 +152,20 @@ func (s *Store) describe(ctx context.Context, db querier, query string) ([]resou
 		return nil, err
 	}
 	defer rows.Close()
+	// DESCRIBE returns column_name, column_type, then details we do not need.
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	dest := make([]any, len(names))
+	var name, typ string
+	dest[0], dest[1] = &name, &typ
+	for i := 2; i < len(dest); i++ {
+		dest[i] = new(any)
+	}
 	var cols []resource.Column
 	for rows.Next() {
-		var name, typ string
-		var null, key, def, extra sql.NullString
-		if err := rows.Scan(&name, &typ, &null, &key, &def, &extra); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		cols = append(cols, resource.Column{Name: name, EngineType: typ, Type: offline.ColumnType(typ)})
@@ -240,7 +248,11 @@ WHERE table_catalog = coalesce(?, current_database())
 	return "TABLE", nil
 }
 
-// ReadTrainingSet streams the point-in-time join of p.
+// ReadTrainingSet streams the point-in-time join of p. Rows are converted one
+// at a time, so Go memory stays flat; duckdb-go (v2.10505) however executes
+// queries with non-streaming pending results, so DuckDB holds the whole result
+// in its buffer pool. Training sets too large for that go through
+// ExportTrainingSet, which streams inside DuckDB.
 func (s *Store) ReadTrainingSet(ctx context.Context, p *offline.TrainingSetParams) (offline.Rows, error) {
 	query, err := s.trainingSetQuery(ctx, p)
 	if err != nil {
@@ -260,9 +272,9 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 	var options string
 	switch p.Format {
 	case "csv":
-		options = "(FORMAT csv, HEADER)"
+		options = "(FORMAT csv, HEADER, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ')"
 	case "jsonl":
-		options = "(FORMAT json)" // newline-delimited
+		options = "(FORMAT json, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ')" // newline-delimited, timestamps as RFC 3339 UTC
 	case "parquet":
 		options = "(FORMAT parquet)"
 	default:

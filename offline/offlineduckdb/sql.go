@@ -17,8 +17,8 @@ import (
 //   - DuckDB has QUALIFY; PostgreSQL uses DISTINCT ON (k) … ORDER BY k, t DESC, v DESC NULLS LAST;
 //   - type names (VARCHAR / text, TIMESTAMP / timestamp) and GROUP BY ALL (PostgreSQL: GROUP BY 1, 2).
 
-// column is the engine type of one dataset column, found by describing it
-// before the query is generated.
+// datasetTypes holds the engine types of a dataset's key columns, found by
+// describing the dataset before the query is generated.
 type datasetTypes struct {
 	Entity    string // engine type of the entity column
 	Timestamp string // engine type of the timestamp column; "" for static datasets
