@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,7 +109,7 @@ then the label. With --out the file is written by the engine (streaming,
 bounded memory); without it the file is written to standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !contains(exportFormats, format) {
+			if !slices.Contains(exportFormats, format) {
 				return fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
 			}
 			ids, err := parseIDs(resource.KindTrainingSet, args)
@@ -161,13 +162,4 @@ func (a *app) exportToStdout(ctx context.Context, c *coordinator.Coordinator, id
 	}
 	fmt.Fprintf(a.stderr, "wrote %d rows\n", n)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

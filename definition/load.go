@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -198,7 +199,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 	d := &Definition{Pos: pos, fields: map[string]Pos{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			errs.add(Pos{file, k.Line}, k.Value, "unknown field for a %s; allowed: %s", kind, strings.Join(allowed, ", "))
 			continue
 		}
@@ -383,15 +384,6 @@ func (it *item) list(field string) []string {
 		out = append(out, c.Value)
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func formatOf(file string) string {

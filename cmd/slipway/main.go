@@ -22,7 +22,9 @@ var embedded = cli.Backends{
 		return registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dir, "registry.db")})
 	},
 	Offline: func(ctx context.Context, dir string) (offline.Store, error) {
-		return offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "offline.duckdb")})
+		// Until providers are configured in slipway.yaml, DuckDB's memory
+		// limit (e.g. "1GB") can be set from the environment.
+		return offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "offline.duckdb"), MemoryLimit: os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")})
 	},
 	Online: func(ctx context.Context, dir string) (online.Store, error) {
 		return onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "online.bolt")})

@@ -75,9 +75,12 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	q := offline.QuoteIdent
 	var b strings.Builder
 	lab := p.Label
-	fmt.Fprintf(&b, "WITH l AS (\n  SELECT %s AS entity, %s AS t, %s AS label\n  FROM %s\n)",
-		q(lab.EntityColumn), timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp),
-		q(lab.ValueColumn), offline.QuoteQualified(lab.Table))
+	// ek is the entity as the ASOF joins' key: null for a label row without a
+	// timestamp (see the DuckDB note below). Computing it once here, rather
+	// than in every join condition, keeps the joins on plain columns.
+	ts := timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp)
+	fmt.Fprintf(&b, "WITH l AS (\n  SELECT %s AS entity, %s AS t, CASE WHEN %s IS NOT NULL THEN %s END AS ek, %s AS label\n  FROM %s\n)",
+		q(lab.EntityColumn), ts, ts, q(lab.EntityColumn), q(lab.ValueColumn), offline.QuoteQualified(lab.Table))
 
 	joins := make([]string, len(p.Features))
 	cols := make([]string, len(p.Features))
@@ -104,8 +107,11 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 			// would carry every feature's timestamp through the later joins.
 			//
 			// Dialect: PostgreSQL has no ASOF join; see the file comment.
-			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON (CASE WHEN l.t IS NOT NULL THEN %s END) = %s.k AND l.t >= %s.t",
-				alias, lkey, alias, alias)
+			key := "l.ek"
+			if lkey != "l.entity" {
+				key = "(CASE WHEN l.t IS NOT NULL THEN " + lkey + " END)"
+			}
+			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON %s = %s.k AND l.t >= %s.t", alias, key, alias, alias)
 			cols[i] = alias + ".v"
 			if f.MaxAge > 0 {
 				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s.v END", alias, offline.IntervalLiteral(f.MaxAge), alias)
