@@ -64,6 +64,10 @@ With no configuration everything lives in a local data directory (.slipway/):
 SQLite for metadata, DuckDB for offline data and compute, an embedded
 key-value store for online serving.
 
+Environment:
+  SLIPWAY_DATA_DIR             data directory (same as --data-dir)
+  SLIPWAY_DUCKDB_MEMORY_LIMIT  DuckDB memory limit such as 1GB (default: 80% of RAM)
+
 Start with:  slipway quickstart --dir demo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
