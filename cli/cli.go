@@ -15,22 +15,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/registry"
 )
 
-// Backends open the stores of a data directory. cmd/slipway wires the
-// embedded defaults; a build can swap or leave out any of them.
+// Backends construct the stores, by provider type (config.SQLite,
+// config.Postgres, …). cmd/slipway wires the ones a build includes; a type
+// configured in slipway.yaml but not wired is reported as such.
 type Backends struct {
-	Registry func(ctx context.Context, dataDir string) (registry.Store, error)
-	Offline  func(ctx context.Context, dataDir string) (offline.Store, error)
-	Online   func(ctx context.Context, dataDir string) (online.Store, error)
+	Registry map[string]func(ctx context.Context, dataDir string, p config.Provider) (registry.Store, error)
+	Offline  map[string]func(ctx context.Context, dataDir string, p config.Provider) (offline.Store, error)
+	Online   map[string]func(ctx context.Context, dataDir string, p config.Provider) (online.Store, error)
 }
 
 // DataDirEnv names the environment variable that sets the data directory.
 const DataDirEnv = "SLIPWAY_DATA_DIR"
+
+// ConfigEnv names the environment variable that sets the configuration file.
+const ConfigEnv = "SLIPWAY_CONFIG"
 
 // Main runs the command line and returns the process exit code.
 func Main(b Backends, args []string, stdout, stderr io.Writer) int {
@@ -46,10 +51,12 @@ func Main(b Backends, args []string, stdout, stderr io.Writer) int {
 }
 
 type app struct {
-	backends Backends
-	dataDir  string
-	stdout   io.Writer
-	stderr   io.Writer
+	backends   Backends
+	dataDir    string
+	configFile string
+	cfg        *config.Config
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 func newRoot(b Backends, stdout, stderr io.Writer) *cobra.Command {
@@ -78,7 +85,8 @@ Start with:  slipway quickstart --dir demo`,
 	if def == "" {
 		def = ".slipway"
 	}
-	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", def, "data directory holding the registry, offline and online stores (env "+DataDirEnv+")")
+	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", def, "data directory holding the embedded stores (env "+DataDirEnv+")")
+	root.PersistentFlags().StringVar(&a.configFile, "config", os.Getenv(ConfigEnv), "provider configuration file (env "+ConfigEnv+"; default ./"+config.FileName+" if present, else the embedded stores)")
 	root.AddCommand(
 		a.quickstartCmd(),
 		a.planCmd(),
@@ -89,6 +97,7 @@ Start with:  slipway quickstart --dir demo`,
 		a.trainingSetCmd(),
 		a.materializeCmd(),
 		a.serveCmd(),
+		a.doctorCmd(),
 	)
 	return root
 }
@@ -117,22 +126,65 @@ func (s *stores) Close() error {
 // need says which stores a command opens.
 type need struct{ offline, online bool }
 
+func (a *app) config() (*config.Config, error) {
+	if a.cfg == nil {
+		cfg, err := config.Load(a.configFile)
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = cfg
+	}
+	return a.cfg, nil
+}
+
+// constructor picks the constructor of a provider type.
+func constructor[T any](role string, byType map[string]func(context.Context, string, config.Provider) (T, error), p config.Provider) (func(context.Context, string, config.Provider) (T, error), error) {
+	f, ok := byType[p.Type]
+	if !ok {
+		return nil, fmt.Errorf("%s provider type %q is not part of this build", role, p.Type)
+	}
+	return f, nil
+}
+
 func (a *app) open(ctx context.Context, n need) (*stores, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
 	s := &stores{}
-	var err error
-	if s.registry, err = a.backends.Registry(ctx, a.dataDir); err != nil {
-		return nil, fmt.Errorf("opening the registry in %s: %w", a.dataDir, err)
+	newRegistry, err := constructor("registry", a.backends.Registry, cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	if s.registry, err = newRegistry(ctx, a.dataDir, cfg.Registry); err != nil {
+		return nil, fmt.Errorf("opening the registry (%s): %w", cfg.Registry.Redacted(), err)
 	}
 	if n.offline {
-		if s.offline, err = a.backends.Offline(ctx, a.dataDir); err != nil {
+		newOffline, err := constructor("offline", a.backends.Offline, cfg.Offline)
+		if err == nil {
+			s.offline, err = newOffline(ctx, a.dataDir, cfg.Offline)
+		}
+		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("opening the offline store in %s: %w (is another slipway process using this data directory?)", a.dataDir, err)
+			hint := ""
+			if cfg.Offline.Type == config.DuckDB {
+				hint = " (is another slipway process using this data directory?)"
+			}
+			return nil, fmt.Errorf("opening the offline store (%s): %w%s", cfg.Offline.Redacted(), err, hint)
 		}
 	}
 	if n.online {
-		if s.online, err = a.backends.Online(ctx, a.dataDir); err != nil {
+		newOnline, err := constructor("online", a.backends.Online, cfg.Online)
+		if err == nil {
+			s.online, err = newOnline(ctx, a.dataDir, cfg.Online)
+		}
+		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("opening the online store in %s: %w (is `slipway serve` running on this data directory? stop it first)", a.dataDir, err)
+			hint := ""
+			if cfg.Online.Type == config.Embedded {
+				hint = " (is `slipway serve` running on this data directory? stop it first)"
+			}
+			return nil, fmt.Errorf("opening the online store (%s): %w%s", cfg.Online.Redacted(), err, hint)
 		}
 	}
 	return s, nil

@@ -1,5 +1,6 @@
 // Command slipway is the Slipway CLI and server. It only wires the command
-// tree to the backends; swapping a backend means changing an import here.
+// tree to the backends: each provider type is a constructor here, so a build
+// can leave one out by deleting its line and import.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/slipway-ml/slipway/cli"
+	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
 	"github.com/slipway-ml/slipway/online"
@@ -16,21 +18,36 @@ import (
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
 )
 
-// embedded are the zero-infrastructure defaults: everything in one data directory.
-var embedded = cli.Backends{
-	Registry: func(ctx context.Context, dir string) (registry.Store, error) {
-		return registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dir, "registry.db")})
+// inDataDir returns the provider's path, or name inside the data directory.
+func inDataDir(dir string, p config.Provider, name string) string {
+	if p.Path != "" {
+		return p.Path
+	}
+	return filepath.Join(dir, name)
+}
+
+var backends = cli.Backends{
+	Registry: map[string]func(context.Context, string, config.Provider) (registry.Store, error){
+		config.SQLite: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
+			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(dir, p, "registry.db")})
+		},
 	},
-	Offline: func(ctx context.Context, dir string) (offline.Store, error) {
-		// Until providers are configured in slipway.yaml, DuckDB's memory
-		// limit (e.g. "1GB") can be set from the environment.
-		return offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "offline.duckdb"), MemoryLimit: os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")})
+	Offline: map[string]func(context.Context, string, config.Provider) (offline.Store, error){
+		config.DuckDB: func(ctx context.Context, dir string, p config.Provider) (offline.Store, error) {
+			limit := p.MemoryLimit
+			if limit == "" {
+				limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
+			}
+			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(dir, p, "offline.duckdb"), MemoryLimit: limit, Threads: p.Threads})
+		},
 	},
-	Online: func(ctx context.Context, dir string) (online.Store, error) {
-		return onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "online.bolt")})
+	Online: map[string]func(context.Context, string, config.Provider) (online.Store, error){
+		config.Embedded: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
+			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(dir, p, "online.bolt")})
+		},
 	},
 }
 
 func main() {
-	os.Exit(cli.Main(embedded, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Main(backends, os.Args[1:], os.Stdout, os.Stderr))
 }

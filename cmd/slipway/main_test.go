@@ -264,6 +264,26 @@ func TestQuickstartThenEverything(t *testing.T) {
 	})
 }
 
+func TestDoctorAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, dir, "doctor")
+	for _, want := range []string{"ok    registry type=sqlite", "SQLite", "ok    offline  type=duckdb", "DuckDB v", "ok    online   type=embedded"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("registry:\n  type: postgres\n  dsn: postgres://u:${SLIPWAY_TEST_UNSET_SECRET}@h/db\n"), 0o644)
+	r = slipway(t, dir, "doctor")
+	if r.code != 1 || !strings.Contains(r.stderr, "slipway.yaml:2: registry: environment variable SLIPWAY_TEST_UNSET_SECRET is not set") {
+		t.Errorf("doctor with an unset secret: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("online:\n  type: embedded\n  path: "+filepath.Join(dir, "x.bolt")+"\n"), 0o644)
+	r = mustRun(t, dir, "--config", "other.yaml", "doctor")
+	if !strings.Contains(r.stdout, "configuration: other.yaml") || !strings.Contains(r.stdout, "x.bolt") {
+		t.Errorf("doctor --config:\n%s", r.stdout)
+	}
+}
+
 func firstSubscriber(t *testing.T, dir string) string {
 	t.Helper()
 	r := mustRun(t, dir, "training-set", "export", "purchase_propensity", "--format", "jsonl")

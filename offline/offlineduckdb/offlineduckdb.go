@@ -367,3 +367,12 @@ func (s *Store) query(ctx context.Context, query string) (*rows, error) {
 	}
 	return newRows(r)
 }
+
+// Version names the DuckDB library in use (for `slipway doctor`).
+func (s *Store) Version(ctx context.Context) (string, error) {
+	var v string
+	if err := s.db.QueryRowContext(ctx, "SELECT version()").Scan(&v); err != nil {
+		return "", fmt.Errorf("reading the DuckDB version: %w", err)
+	}
+	return "DuckDB " + v, nil
+}

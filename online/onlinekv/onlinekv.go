@@ -201,3 +201,8 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Version describes the store (for `slipway doctor`): bbolt has no runtime version, so it names the file.
+func (s *Store) Version(ctx context.Context) (string, error) {
+	return "bbolt file " + s.db.Path(), nil
+}

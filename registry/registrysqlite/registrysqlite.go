@@ -464,3 +464,12 @@ func mapErr(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// Version names the SQLite library in use (for `slipway doctor`).
+func (s *Store) Version(ctx context.Context) (string, error) {
+	var v string
+	if err := s.db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&v); err != nil {
+		return "", fmt.Errorf("reading the SQLite version: %w", err)
+	}
+	return "SQLite " + v, nil
+}

@@ -1,0 +1,95 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func TestParseProductionConfig(t *testing.T) {
+	y := `registry:
+  type: postgres
+  dsn: postgres://slipway:${PGPASS}@db:5432/slipway
+offline:
+  type: postgres
+  dsn: postgres://slipway:${PGPASS}@db:5432/warehouse
+  schema: features
+online:
+  type: redis
+  addrs: [10.0.0.1:6379, 10.0.0.2:6379]
+  cluster: true
+  password: ${REDIS_PASSWORD}
+`
+	cfg, err := Parse("slipway.yaml", []byte(y), env(map[string]string{"PGPASS": "s3cr:et", "REDIS_PASSWORD": "hunter2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Registry.DSN != "postgres://slipway:s3cr:et@db:5432/slipway" || cfg.Offline.Schema != "features" {
+		t.Errorf("postgres providers: %+v %+v", cfg.Registry, cfg.Offline)
+	}
+	if !cfg.Online.Cluster || len(cfg.Online.Addrs) != 2 || cfg.Online.Password != "hunter2" {
+		t.Errorf("redis provider: %+v", cfg.Online)
+	}
+	for _, p := range []Provider{cfg.Registry, cfg.Offline, cfg.Online} {
+		r := p.Redacted()
+		if strings.Contains(r, "s3cr") || strings.Contains(r, "et@") || strings.Contains(r, "hunter2") {
+			t.Errorf("Redacted leaks a secret: %s", r)
+		}
+	}
+	if got := cfg.Registry.Redacted(); !strings.Contains(got, "postgres://slipway:***@db:5432/slipway") {
+		t.Errorf("Redacted() = %s", got)
+	}
+}
+
+func TestDefaultsWhenNoFile(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Registry.Type != SQLite || cfg.Offline.Type != DuckDB || cfg.Online.Type != Embedded || cfg.File != "" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("an explicit missing file loaded without error")
+	}
+}
+
+func TestPartialFileKeepsDefaultsForOtherRoles(t *testing.T) {
+	cfg, err := Parse("s.yaml", []byte("online:\n  type: redis\n  addrs: [127.0.0.1:6379]\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Registry.Type != SQLite || cfg.Offline.Type != DuckDB || cfg.Online.Type != Redis {
+		t.Errorf("%+v", cfg)
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	cases := map[string]struct{ yaml, want string }{
+		"UnsetSecret":      {"registry:\n  type: postgres\n  dsn: postgres://u:${NOPE}@h/db\n", "s.yaml:2: registry: environment variable NOPE is not set"},
+		"WrongTypeForRole": {"online:\n  type: postgres\n  dsn: x\n", `s.yaml:2: online: type "postgres" is not a online provider: use one of embedded, redis`},
+		"FieldOfOtherType": {"offline:\n  type: duckdb\n  addrs: [a]\n", `offline: line 3: "addrs" does not apply to type duckdb`},
+		"MissingDSN":       {"registry:\n  type: postgres\n", "type postgres needs dsn:"},
+		"MissingAddrs":     {"online:\n  type: redis\n", "type redis needs addrs:"},
+		"UnknownRole":      {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache"`},
+		"BadYAML":          {"registry: [\n", "s.yaml: invalid YAML"},
+		"BadFieldType":     {"online:\n  type: redis\n  addrs: [a]\n  db: zero\n", "online:"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("s.yaml", []byte(tc.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
