@@ -2,7 +2,7 @@
 // runs SQL transformations and builds point-in-time correct training sets.
 //
 // Slipway never pulls rows into Go to compute; it sends SQL to the engine and
-// streams results. An implementation (offlineduckdb, later offlinepg) must:
+// streams results. An implementation (offlineduckdb, offlinepg) must:
 //   - take ctx first on every call and stop when it is cancelled;
 //   - describe queries without running them (Describe);
 //   - replace tables atomically (CreateTable): readers see the old table or

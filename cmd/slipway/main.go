@@ -12,6 +12,7 @@ import (
 	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
+	"github.com/slipway-ml/slipway/offline/offlinepg"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
 	"github.com/slipway-ml/slipway/registry"
@@ -39,6 +40,9 @@ var backends = cli.Backends{
 				limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
 			}
 			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(dir, p, "offline.duckdb"), MemoryLimit: limit, Threads: p.Threads})
+		},
+		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (offline.Store, error) {
+			return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema})
 		},
 	},
 	Online: map[string]func(context.Context, string, config.Provider) (online.Store, error){

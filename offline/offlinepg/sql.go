@@ -1,0 +1,186 @@
+package offlinepg
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// This file generates the SQL of the point-in-time join and of ReadLatest for
+// PostgreSQL. It follows offlineduckdb/sql.go step for step (see
+// docs/design/sql-dialects.md); what differs:
+//   - no ASOF join: each timestamped feature is pre-aggregated into a
+//     temporary table indexed on (k, t), and the label rows probe it with
+//     LEFT JOIN LATERAL (… WHERE k = l.k AND t <= l.t ORDER BY t DESC LIMIT 1).
+//     A CTE cannot be indexed, so a LATERAL probe of a CTE scans it whole for
+//     every label row (quadratic; see bench_test.go);
+//   - no QUALIFY and no max(boolean): the tie rule is written as
+//     DISTINCT ON (…) ORDER BY …, v DESC NULLS LAST, which works for every
+//     orderable type;
+//   - the text type is "text".
+
+// datasetTypes holds the engine types of a dataset's key columns, found by
+// describing the dataset before the query is generated.
+type datasetTypes struct {
+	Entity    string // engine type of the entity column
+	Timestamp string // engine type of the timestamp column; "" for static datasets
+}
+
+// timestampExpr returns a dataset's timestamp column as a timestamp (without
+// time zone). TIMESTAMPTZ converts through the session time zone, which New
+// sets to UTC; DATE and text are cast.
+func timestampExpr(col, engineType string) string {
+	if strings.EqualFold(engineType, "TIMESTAMP") {
+		return col
+	}
+	return "CAST(" + col + " AS timestamp)"
+}
+
+// entityKeys returns the expressions that compare a label entity with a
+// feature entity: as they are when the types are equal, as bigint when both
+// are integers, else as text.
+func entityKeys(labelCol, labelType, featureCol, featureType string) (string, string) {
+	switch {
+	case strings.EqualFold(labelType, featureType):
+		return labelCol, featureCol
+	case offline.ColumnType(labelType) == value.Int64 && offline.ColumnType(featureType) == value.Int64:
+		return "CAST(" + labelCol + " AS bigint)", "CAST(" + featureCol + " AS bigint)"
+	}
+	return "CAST(" + labelCol + " AS text)", "CAST(" + featureCol + " AS text)"
+}
+
+// trainingSet is a point-in-time join: statements that build its temporary
+// tables (run first, in the same transaction), then the query.
+type trainingSet struct {
+	Setup []string
+	Query string
+}
+
+// tempTable names the temporary table of timestamped feature i. Temporary
+// tables are private to the session and dropped at the end of the
+// transaction, so concurrent joins on other connections do not clash.
+func tempTable(i int) string { return fmt.Sprintf("pg_temp.slipway_pit_f%d", i) }
+
+// trainingSetSQL generates the join. Shape:
+//
+//	-- setup, per timestamped feature i:
+//	CREATE TEMP TABLE fi ON COMMIT DROP AS
+//	  SELECT DISTINCT ON (k, t) k, t, v FROM (feature rows with non-null k and t)
+//	  ORDER BY k, t, v DESC NULLS LAST;            -- tie rule: one row per (k, t)
+//	CREATE INDEX ON fi (k, t); ANALYZE fi;
+//	-- query:
+//	WITH si AS (static feature i: DISTINCT ON (k) … ORDER BY k, v DESC NULLS LAST)
+//	SELECT l.e, l.t, fi.v, si.v, …, l.label
+//	FROM (label rows, every one) l
+//	LEFT JOIN LATERAL (SELECT t, v FROM fi WHERE fi.k = l.e AND fi.t <= l.t
+//	                   ORDER BY fi.t DESC LIMIT 1) fi ON true
+//	LEFT JOIN si ON si.k = l.e
+//
+// A null label timestamp or entity compares as null, so it matches nothing.
+// Max age is a CASE on the matched timestamp, as in DuckDB.
+func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featureTypes []datasetTypes) trainingSet {
+	q := offline.QuoteIdent
+	var ts trainingSet
+	var with, cols, joins []string
+	for i, f := range p.Features {
+		alias := fmt.Sprintf("f%d", i)
+		lkey, fkey := entityKeys("l.e", labelTypes.Entity, q(f.EntityColumn), featureTypes[i].Entity)
+		table := offline.QuoteQualified(f.Table)
+		if f.TimestampColumn == "" {
+			with = append(with, fmt.Sprintf("%s AS (\n  SELECT DISTINCT ON (k) k, v\n  FROM (SELECT %s AS k, %s AS v FROM %s WHERE %s IS NOT NULL) AS s\n  ORDER BY k, v DESC NULLS LAST\n)",
+				alias, fkey, q(f.ValueColumn), table, q(f.EntityColumn)))
+			joins = append(joins, fmt.Sprintf("LEFT JOIN %s ON %s.k = %s", alias, alias, lkey))
+			cols = append(cols, alias+".v")
+			continue
+		}
+		tmp := tempTable(i)
+		ts.Setup = append(ts.Setup,
+			fmt.Sprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS\nSELECT DISTINCT ON (k, t) k, t, v\nFROM (\n  SELECT %s AS k, %s AS t, %s AS v\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n) AS s\nORDER BY k, t, v DESC NULLS LAST",
+				strings.TrimPrefix(tmp, "pg_temp."), fkey, timestampExpr(q(f.TimestampColumn), featureTypes[i].Timestamp), q(f.ValueColumn),
+				table, q(f.EntityColumn), q(f.TimestampColumn)),
+			fmt.Sprintf("CREATE INDEX ON %s (k, t)", tmp),
+			"ANALYZE "+tmp)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN LATERAL (\n  SELECT x.t, x.v FROM %s AS x\n  WHERE x.k = %s AND x.t <= l.t\n  ORDER BY x.t DESC\n  LIMIT 1\n) AS %s ON true", tmp, lkey, alias))
+		col := alias + ".v"
+		if f.MaxAge > 0 {
+			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s.v END", alias, offline.IntervalLiteral(f.MaxAge), alias)
+		}
+		cols = append(cols, col)
+	}
+
+	var b strings.Builder
+	if len(with) > 0 {
+		b.WriteString("WITH " + strings.Join(with, ",\n") + "\n")
+	}
+	fmt.Fprintf(&b, "SELECT l.e AS %s, l.t AS %s", q(p.EntityName), q("timestamp"))
+	for i, f := range p.Features {
+		fmt.Fprintf(&b, ",\n  %s AS %s", cols[i], q(f.Name))
+	}
+	lab := p.Label
+	fmt.Fprintf(&b, ",\n  l.label AS %s\nFROM (\n  SELECT %s AS e, %s AS t, %s AS label FROM %s\n) AS l",
+		q(p.LabelName), q(lab.EntityColumn), timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp), q(lab.ValueColumn),
+		offline.QuoteQualified(lab.Table))
+	for _, j := range joins {
+		b.WriteString("\n" + j)
+	}
+	ts.Query = b.String()
+	return ts
+}
+
+// latestQuery generates ReadLatest's query: per entity the newest row, among
+// equal timestamps the greatest non-null value; static datasets give the
+// greatest non-null value and a null timestamp.
+func latestQuery(d offline.Dataset, types datasetTypes) string {
+	q := offline.QuoteIdent
+	table := offline.QuoteQualified(d.Table)
+	e, v := q(d.EntityColumn), q(d.ValueColumn)
+	if d.TimestampColumn == "" {
+		return fmt.Sprintf("SELECT DISTINCT ON (e) CAST(e AS text) AS entity, v AS value, CAST(NULL AS timestamp) AS %s\nFROM (SELECT %s AS e, %s AS v FROM %s WHERE %s IS NOT NULL) AS s\nORDER BY e, v DESC NULLS LAST",
+			q("timestamp"), e, v, table, e)
+	}
+	ts := q(d.TimestampColumn)
+	return fmt.Sprintf("SELECT DISTINCT ON (e) CAST(e AS text) AS entity, v AS value, t AS %s\nFROM (\n  SELECT %s AS e, %s AS v, %s AS t\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n) AS s\nORDER BY e, t DESC, v DESC NULLS LAST",
+		q("timestamp"), e, v, timestampExpr(ts, types.Timestamp), table, e, ts)
+}
+
+// describeQuery wraps sql with inputs as common table expressions, to be
+// prepared (not run) by Describe. The closing parenthesis goes on its own
+// line so a trailing "-- comment" in sql cannot swallow it.
+func describeQuery(sql string, with []offline.Input) string {
+	var b strings.Builder
+	for i, in := range with {
+		if i == 0 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "%s AS (\n%s\n)", offline.QuoteIdent(in.Name), offline.TrimSQL(in.SQL))
+	}
+	fmt.Fprintf(&b, "\nSELECT * FROM (\n%s\n) AS q", offline.TrimSQL(sql))
+	return b.String()
+}
+
+// rfc3339 formats a timestamp like the DuckDB export: 2026-01-02T03:04:05.000006Z
+// (TIMESTAMPTZ in the session time zone, which is UTC).
+const rfc3339 = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
+
+// exportQuery selects the columns of query with timestamps formatted as RFC 3339.
+func exportQuery(query string, cols []field) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		name := offline.QuoteIdent(c.Name)
+		if c.Type == "TIMESTAMP" || c.Type == "TIMESTAMPTZ" {
+			fmt.Fprintf(&b, "to_char(q.%s, %s) AS %s", name, rfc3339, name)
+		} else {
+			b.WriteString("q." + name)
+		}
+	}
+	b.WriteString("\nFROM (\n" + query + "\n) AS q")
+	return b.String()
+}
