@@ -156,13 +156,20 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.registry, err = newRegistry(ctx, a.dataDir, cfg.Registry); err != nil {
+	// Each store goes into a local first: a constructor's nil *Store in an
+	// interface field would not be nil, and Close would call through it.
+	reg, err := newRegistry(ctx, a.dataDir, cfg.Registry)
+	if err != nil {
 		return nil, fmt.Errorf("opening the registry (%s): %w", cfg.Registry.Redacted(), err)
 	}
+	s.registry = reg
 	if n.offline {
 		newOffline, err := constructor("offline", a.backends.Offline, cfg.Offline)
 		if err == nil {
-			s.offline, err = newOffline(ctx, a.dataDir, cfg.Offline)
+			var st offline.Store
+			if st, err = newOffline(ctx, a.dataDir, cfg.Offline); err == nil {
+				s.offline = st
+			}
 		}
 		if err != nil {
 			s.Close()
@@ -176,7 +183,10 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 	if n.online {
 		newOnline, err := constructor("online", a.backends.Online, cfg.Online)
 		if err == nil {
-			s.online, err = newOnline(ctx, a.dataDir, cfg.Online)
+			var st online.Store
+			if st, err = newOnline(ctx, a.dataDir, cfg.Online); err == nil {
+				s.online = st
+			}
 		}
 		if err != nil {
 			s.Close()

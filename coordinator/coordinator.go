@@ -265,11 +265,8 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 		}
 	}
 	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, EntityName: label.Feature.Entity}
-	names := map[string]int{}
-	for _, fid := range ts.TrainingSet.Features {
-		names[fid.Name]++
-	}
-	for _, fid := range ts.TrainingSet.Features {
+	columns := ts.TrainingSet.FeatureColumns()
+	for i, fid := range ts.TrainingSet.Features {
 		f, err := c.Registry.Get(ctx, fid)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", fid, err)
@@ -277,11 +274,7 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 		if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
 			return nil, err
 		}
-		name := fid.Name
-		if names[name] > 1 {
-			name = fid.Name + "__" + fid.Variant
-		}
-		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: name, MaxAge: time.Duration(f.Feature.MaxAge)})
+		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge)})
 	}
 	return p, nil
 }

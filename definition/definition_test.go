@@ -221,12 +221,36 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "MissingRequiredField",
 			edit: func(s string) string { return strings.Replace(s, "    value_column: n\n", "", 1) },
-			want: []string{"defs.yaml: value_column: missing"},
+			want: []string{"defs.yaml:15: value_column: missing"},
 		},
 		{
 			name: "InvalidName",
 			edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: N-Daily", 1) },
 			want: []string{"defs.yaml:15: name: invalid name \"N-Daily\""},
+		},
+		{
+			name: "TabIndent",
+			edit: func(s string) string {
+				return strings.Replace(s, "    entity: user\n    source: daily", "\tentity: user\n    source: daily", 1)
+			},
+			want: []string{"defs.yaml:15: invalid YAML: found a tab character"},
+		},
+		{
+			name: "NullName",
+			edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: ~", 1) },
+			want: []string{"defs.yaml:15: name: must be a non-empty single value"},
+		},
+		{
+			name: "LabelWithoutTimestamp",
+			edit: func(s string) string {
+				return strings.Replace(s, "    timestamp_column: ts\n    type: string", "    type: string", 1)
+			},
+			want: []string{"label: label kind_label:default has no timestamp_column"},
+		},
+		{
+			name: "ColumnNameClash",
+			files: map[string]string{"ts.yaml": "features:\n  - name: timestamp\n    entity: user\n    source: daily\n    entity_column: user_id\n    value_column: n\n    type: int64\ntraining_sets:\n  - name: ts2\n    label: kind_label\n    features: [timestamp]\n"},
+			want:  []string{`feature timestamp:default would be exported as column "timestamp", which is also the label time column`},
 		},
 		{
 			name: "UnknownType",

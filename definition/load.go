@@ -177,12 +177,17 @@ func yamlErrorLine(err error) int {
 
 func yamlErrorText(err error) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	return yamlLine.ReplaceAllString(s, "")
+	s = strings.TrimPrefix(yamlLine.ReplaceAllString(s, ""), ": ")
+	if strings.Contains(s, "cannot start any token") {
+		s += " (tabs cannot indent YAML; use spaces)"
+	}
+	return s
 }
 
 // item is a mapping node's fields by key.
 type item struct {
 	file   string
+	line   int // of the item, for problems with no field of their own
 	kind   resource.Kind
 	fields map[string]*yaml.Node
 	errs   *Errors
@@ -194,11 +199,15 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 		errs.add(pos, "", "expected a %s definition (a mapping with name: and other fields)", kind)
 		return nil
 	}
-	it := item{file: file, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
+	it := item{file: file, line: n.Line, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
 	allowed := append(append([]string{}, common...), allowedFields[kind]...)
 	d := &Definition{Pos: pos, fields: map[string]Pos{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "<<" {
+			errs.add(Pos{file, k.Line}, k.Value, "YAML merge keys are not supported in definitions; write the fields out")
+			continue
+		}
 		if !slices.Contains(allowed, k.Value) {
 			errs.add(Pos{file, k.Line}, k.Value, "unknown field for a %s; allowed: %s", kind, strings.Join(allowed, ", "))
 			continue
@@ -333,7 +342,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 }
 
 func (it *item) fail(field, format string, args ...any) {
-	pos := Pos{File: it.file}
+	pos := Pos{File: it.file, Line: it.line}
 	if n, ok := it.fields[field]; ok {
 		pos.Line = n.Line
 	}
@@ -354,15 +363,16 @@ func (it *item) str(field string) string {
 }
 
 func (it *item) required(field string) string {
-	if _, ok := it.fields[field]; !ok {
-		it.errs.add(Pos{it.file, 0}, field, "missing; a %s needs it", it.kind)
+	n, ok := it.fields[field]
+	if !ok {
+		it.errs.add(Pos{it.file, it.line}, field, "missing; a %s needs it", it.kind)
 		return ""
 	}
-	v := it.str(field)
-	if v == "" {
-		it.fail(field, "must not be empty")
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Value == "" {
+		it.fail(field, "must be a non-empty single value")
+		return ""
 	}
-	return v
+	return n.Value
 }
 
 // list returns a list-of-scalars field.

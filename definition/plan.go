@@ -339,6 +339,12 @@ func (p *planner) checkSchemas(plan *Plan) {
 			}
 		case resource.KindTrainingSet:
 			label := p.lookup(r.TrainingSet.Label)
+			if label != nil && label.Feature.TimestampColumn == "" {
+				p.errs.add(d.FieldPos("label"), "label", "label %s has no timestamp_column; a training set joins features as of each label's time, so its label needs one", label.Ref())
+			}
+			if label != nil {
+				p.checkColumnNames(d, label, r.TrainingSet)
+			}
 			for _, fid := range r.TrainingSet.Features {
 				f := p.lookup(fid)
 				if label != nil && f != nil && f.Feature.Entity != label.Feature.Entity {
@@ -347,6 +353,24 @@ func (p *planner) checkSchemas(plan *Plan) {
 				}
 			}
 		}
+	}
+}
+
+// checkColumnNames reports training-set output columns that would share a name.
+func (p *planner) checkColumnNames(d *Definition, label *resource.Resource, ts *resource.TrainingSetSpec) {
+	seen := map[string]string{
+		label.Feature.Entity:                "the entity column",
+		resource.TrainingSetTimestampColumn: "the label time column",
+	}
+	for i, col := range ts.FeatureColumns() {
+		if what, dup := seen[col]; dup {
+			p.errs.add(d.FieldPos("features"), "features", "feature %s would be exported as column %q, which is also %s; rename the feature", ts.Features[i].Ref(), col, what)
+			continue
+		}
+		seen[col] = "feature " + ts.Features[i].Ref().String()
+	}
+	if what, dup := seen[label.Name]; dup {
+		p.errs.add(d.FieldPos("label"), "label", "label %s would be exported as column %q, which is also %s; rename one of them", label.Ref(), label.Name, what)
 	}
 }
 

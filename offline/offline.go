@@ -2,6 +2,8 @@ package offline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -138,10 +140,20 @@ var (
 )
 
 // TableName is the engine table that holds a registered resource's rows.
-// Every variant has its own table, so nothing registered is ever overwritten.
+// Every variant has its own table, so nothing registered is ever overwritten;
+// names and variants contain no "__", so the name is unambiguous. Names that
+// would pass 63 bytes (PostgreSQL's identifier limit) are cut and end in a
+// hash of the whole ID, so they stay distinct.
 func TableName(id resource.ID) string {
-	return "slipway_" + string(id.Kind) + "__" + id.Name + "__" + id.Variant
+	name := "slipway_" + string(id.Kind) + "__" + id.Name + "__" + id.Variant
+	if len(name) <= maxTableName {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:maxTableName-17] + "_" + hex.EncodeToString(sum[:8])
 }
+
+const maxTableName = 63
 
 // QuoteIdent quotes an identifier for SQL (standard double quotes).
 func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

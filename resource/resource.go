@@ -57,18 +57,21 @@ var (
 	variantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
 )
 
-// ValidateName checks a resource name: lower-case letters, digits and '_', starting with a letter.
+// ValidateName checks a resource name: lower-case letters, digits and '_',
+// starting with a letter, with no "__" and no trailing '_' (the offline store
+// joins kind, name and variant with "__" into one table name, which must stay
+// unambiguous).
 func ValidateName(s string) error {
-	if !namePattern.MatchString(s) {
-		return fmt.Errorf("invalid name %q: use lower-case letters, digits and '_', starting with a letter, at most 63 characters", s)
+	if !namePattern.MatchString(s) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+		return fmt.Errorf("invalid name %q: use lower-case letters, digits and single '_' between them, starting with a letter, at most 63 characters", s)
 	}
 	return nil
 }
 
-// ValidateVariant checks a variant: lower-case letters, digits and '_'.
+// ValidateVariant checks a variant: like a name, but it may start with a digit.
 func ValidateVariant(s string) error {
-	if !variantPattern.MatchString(s) {
-		return fmt.Errorf("invalid variant %q: use lower-case letters, digits and '_', at most 63 characters", s)
+	if !variantPattern.MatchString(s) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+		return fmt.Errorf("invalid variant %q: use lower-case letters, digits and single '_' between them, at most 63 characters", s)
 	}
 	return nil
 }
@@ -81,7 +84,8 @@ type Ref struct {
 
 // ParseRef parses "name" or "name:variant"; an omitted variant is DefaultVariant.
 func ParseRef(s string) (Ref, error) {
-	name, variant, found := strings.Cut(strings.TrimSpace(s), ":")
+	name, variant, found := strings.Cut(s, ":")
+	name, variant = strings.TrimSpace(name), strings.TrimSpace(variant)
 	if !found {
 		variant = DefaultVariant
 	}
@@ -196,6 +200,27 @@ type FeatureSpec struct {
 type TrainingSetSpec struct {
 	Label    ID   `json:"label"`
 	Features []ID `json:"features"`
+}
+
+// TrainingSetTimestampColumn names a training set's label-time column.
+const TrainingSetTimestampColumn = "timestamp"
+
+// FeatureColumns returns the output column name of each feature of a
+// training set: the feature's name, or name__variant when two variants of one
+// feature are in the set.
+func (ts *TrainingSetSpec) FeatureColumns() []string {
+	count := map[string]int{}
+	for _, f := range ts.Features {
+		count[f.Name]++
+	}
+	names := make([]string, len(ts.Features))
+	for i, f := range ts.Features {
+		names[i] = f.Name
+		if count[f.Name] > 1 {
+			names[i] = f.Name + "__" + f.Variant
+		}
+	}
+	return names
 }
 
 // Duration is a time.Duration written as "720h" in JSON and YAML.
