@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -123,8 +124,10 @@ func (s *stores) Close() error {
 	return errors.Join(errs...)
 }
 
-// need says which stores a command opens.
-type need struct{ offline, online bool }
+// need says which stores a command opens, and whether it may start a new
+// data directory (apply and quickstart may; list, show, run… on a missing
+// directory are more likely a mistyped --data-dir).
+type need struct{ offline, online, create bool }
 
 func (a *app) config() (*config.Config, error) {
 	if a.cfg == nil {
@@ -150,6 +153,11 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 	cfg, err := a.config()
 	if err != nil {
 		return nil, err
+	}
+	if !n.create && cfg.Registry.Type == config.SQLite && cfg.Registry.Path == "" {
+		if _, err := os.Stat(a.dataDir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no data directory at %s: run `slipway apply DIR` or `slipway quickstart` first, or point --data-dir (env %s) at an existing one", a.dataDir, DataDirEnv)
+		}
 	}
 	s := &stores{}
 	newRegistry, err := constructor("registry", a.backends.Registry, cfg.Registry)

@@ -24,7 +24,7 @@ conflict lists the changed fields. Nothing is written.
 Exit status is 1 when a definition has an error or a conflict.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{offline: true})
+			s, err := a.open(cmd.Context(), need{offline: true, create: true})
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ registered as pending; build them with 'slipway run' (materialize and
 training-set export build what they need on their own).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{offline: true})
+			s, err := a.open(cmd.Context(), need{offline: true, create: true})
 			if err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func printPlan(w io.Writer, plan *definition.Plan) {
 	for _, it := range plan.Items {
 		fmt.Fprintf(w, "  %-9s %-14s %s\n", it.Action, it.Resource.Kind, it.Resource.Ref())
 		for _, d := range it.Diffs {
-			fmt.Fprintf(w, "              %s: %s → %s\n", d.Field, short(d.Registered), short(d.Proposed))
+			fmt.Fprintf(w, "              %s: %s → %s\n", d.Field, quoteEmpty(short(d.Registered)), quoteEmpty(short(d.Proposed)))
 		}
 	}
 }
@@ -109,6 +109,10 @@ func short(s string) string {
 	if len(s) > 80 {
 		return s[:77] + "..."
 	}
+	return s
+}
+
+func quoteEmpty(s string) string {
 	if s == "" {
 		return `""`
 	}

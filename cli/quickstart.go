@@ -77,7 +77,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 		return fmt.Errorf("writing example definitions: %w", err)
 	}
 
-	s, err := a.open(ctx, need{offline: true, online: true})
+	s, err := a.open(ctx, need{offline: true, online: true, create: true})
 	if err != nil {
 		return err
 	}

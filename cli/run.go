@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,6 +90,21 @@ newer-wins, so rerunning never moves a value back in time.`,
 
 var exportFormats = []string{"parquet", "csv", "jsonl"}
 
+// exportFormat checks --format, or infers it from the --out extension when it was not given.
+func exportFormat(given bool, format, out string) (string, error) {
+	byExt := map[string]string{".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+	ext, known := byExt[strings.ToLower(filepath.Ext(out))]
+	switch {
+	case given && !slices.Contains(exportFormats, format):
+		return "", fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
+	case given && known && ext != format:
+		return "", fmt.Errorf("--format %s does not match --out %s; make them agree", format, out)
+	case !given && known:
+		return ext, nil
+	}
+	return format, nil
+}
+
 func (a *app) trainingSetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "training-set",
@@ -109,12 +125,18 @@ then the label. With --out the file is written by the engine (streaming,
 bounded memory); without it the file is written to standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(exportFormats, format) {
-				return fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
+			format, err := exportFormat(cmd.Flags().Changed("format"), format, out)
+			if err != nil {
+				return err
 			}
 			ids, err := parseIDs(resource.KindTrainingSet, args)
 			if err != nil {
 				return err
+			}
+			if out != "" {
+				if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+					return fmt.Errorf("--out %s is a directory; give a file name such as %s", out, filepath.Join(out, ids[0].Name+"."+format))
+				}
 			}
 			s, err := a.open(cmd.Context(), need{offline: true})
 			if err != nil {
@@ -132,7 +154,7 @@ bounded memory); without it the file is written to standard output.`,
 			return a.exportToStdout(cmd.Context(), c, ids[0], format)
 		},
 	}
-	export.Flags().StringVar(&format, "format", "parquet", "output format: parquet, csv or jsonl")
+	export.Flags().StringVar(&format, "format", "parquet", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet)")
 	export.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	cmd.AddCommand(export)
 	return cmd

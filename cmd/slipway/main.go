@@ -16,6 +16,7 @@ import (
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
 	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/registry/registrypg"
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
 )
 
@@ -31,6 +32,9 @@ var backends = cli.Backends{
 	Registry: map[string]func(context.Context, string, config.Provider) (registry.Store, error){
 		config.SQLite: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
 			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(dir, p, "registry.db")})
+		},
+		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
+			return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema})
 		},
 	},
 	Offline: map[string]func(context.Context, string, config.Provider) (offline.Store, error){

@@ -148,6 +148,19 @@ func TestQuickstartThenEverything(t *testing.T) {
 		if err != nil || !bytes.HasPrefix(b, []byte("PAR1")) {
 			t.Errorf("parquet export: %v, %d bytes", err, len(b))
 		}
+		inferred := filepath.Join(t.TempDir(), "ts.csv")
+		mustRun(t, dir, "training-set", "export", "purchase_propensity", "-o", inferred)
+		if b, _ := os.ReadFile(inferred); !bytes.HasPrefix(b, []byte("subscriber,timestamp,")) {
+			t.Errorf("-o ts.csv without --format did not write CSV: %.40q", b)
+		}
+		r = slipway(t, dir, "training-set", "export", "purchase_propensity", "--format", "csv", "-o", filepath.Join(t.TempDir(), "x.parquet"))
+		if r.code == 0 || !strings.Contains(r.stderr, "does not match") {
+			t.Errorf("--format csv -o x.parquet: exit %d %s", r.code, r.stderr)
+		}
+		r = slipway(t, dir, "training-set", "export", "purchase_propensity", "-o", t.TempDir())
+		if r.code == 0 || !strings.Contains(r.stderr, "is a directory") {
+			t.Errorf("-o DIR: exit %d %s", r.code, r.stderr)
+		}
 		r = slipway(t, dir, "training-set", "export", "purchase_propensity", "--format", "xlsx")
 		if r.code == 0 || !strings.Contains(r.stderr, "unknown --format") {
 			t.Errorf("bad format: exit %d %s", r.code, r.stderr)
@@ -253,6 +266,11 @@ func TestQuickstartThenEverything(t *testing.T) {
 			}
 		}
 
+		r := slipway(t, dir, "materialize")
+		if r.code != 1 || !strings.Contains(r.stderr, "is `slipway serve` running on this data directory?") {
+			t.Errorf("materialize while serve holds the online store: exit %d\n%s", r.code, r.stderr)
+		}
+
 		code, body = post(t, base+"/v1/online-features", `{"features":["nope"],"entities":["x"]}`)
 		if code != 404 || !strings.Contains(string(body), `"unknown_feature"`) {
 			t.Errorf("unknown feature: %d %s", code, body)
@@ -262,6 +280,17 @@ func TestQuickstartThenEverything(t *testing.T) {
 			t.Errorf("malformed body: %d %s", code, body)
 		}
 	})
+}
+
+func TestMistypedDataDirIsNotCreated(t *testing.T) {
+	dir := t.TempDir()
+	r := slipway(t, dir, "--data-dir", "nothere", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "no data directory at nothere") {
+		t.Errorf("list on a missing data directory: exit %d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nothere")); err == nil {
+		t.Error("list created the data directory")
+	}
 }
 
 func TestDoctorAndConfig(t *testing.T) {

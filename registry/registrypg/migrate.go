@@ -1,0 +1,105 @@
+package registrypg
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrations are applied in order, each once; schema_migrations records
+// version i+1 for migrations[i]. Change the schema by appending a migration,
+// never by editing one that has shipped. {schema} stands for the quoted
+// schema name.
+//
+// Names and variants use the "C" collation so List and Dependents order them
+// by bytes, like every registry.Store, whatever the database's locale.
+var migrations = []string{
+	// 1: resources and their dependency edges.
+	`CREATE TABLE {schema}.resources (
+		kind        text COLLATE "C" NOT NULL,
+		name        text COLLATE "C" NOT NULL,
+		variant     text COLLATE "C" NOT NULL,
+		-- resource.Resource.Definition(), verbatim: what a re-apply is compared
+		-- with. text rather than jsonb keeps the canonical bytes and accepts
+		-- every string Go marshals (jsonb rejects \u0000); cast to jsonb to query.
+		definition  text NOT NULL,
+		-- Copies of definition fields, for querying.
+		description text NOT NULL DEFAULT '',
+		owner       text NOT NULL DEFAULT '',
+		tags        text[] NOT NULL DEFAULT '{}',
+		status      text NOT NULL,
+		error       text NOT NULL DEFAULT '',
+		-- JSON array of resource.Column, NULL until discovered.
+		schema      jsonb,
+		created_at  timestamptz NOT NULL,
+		updated_at  timestamptz NOT NULL,
+		PRIMARY KEY (kind, name, variant)
+	);
+
+	CREATE INDEX resources_owner ON {schema}.resources (owner);
+
+	-- The target of an edge need not be registered: the definition layer
+	-- checks references, the registry records lineage.
+	CREATE TABLE {schema}.dependencies (
+		from_kind    text COLLATE "C" NOT NULL,
+		from_name    text COLLATE "C" NOT NULL,
+		from_variant text COLLATE "C" NOT NULL,
+		to_kind      text COLLATE "C" NOT NULL,
+		to_name      text COLLATE "C" NOT NULL,
+		to_variant   text COLLATE "C" NOT NULL,
+		PRIMARY KEY (to_kind, to_name, to_variant, from_kind, from_name, from_variant),
+		FOREIGN KEY (from_kind, from_name, from_variant)
+			REFERENCES {schema}.resources (kind, name, variant) ON DELETE CASCADE
+	);
+
+	CREATE INDEX dependencies_from ON {schema}.dependencies (from_kind, from_name, from_variant);`,
+}
+
+// migrate creates the schema if missing and brings it up to date in one
+// transaction. The transaction first takes an advisory lock private to this
+// schema, so processes starting at once against a new database queue
+// instead of racing to create the same tables.
+func (s *Store) migrate(ctx context.Context) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("migrate", s.schema)); err != nil {
+			return fmt.Errorf("waiting for the migration lock: %w", mapErr(ctx, err))
+		}
+		// Checked first so a role that owns the schema but may not create
+		// schemas in the database can still open it.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists); err != nil {
+			return fmt.Errorf("looking up schema %s: %w", s.schema, mapErr(ctx, err))
+		}
+		if !exists {
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+s.quoted); err != nil {
+				return fmt.Errorf("creating schema %s: %w", s.schema, mapErr(ctx, err))
+			}
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+s.table("schema_migrations")+` (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
+		)`); err != nil {
+			return fmt.Errorf("creating schema_migrations: %w", mapErr(ctx, err))
+		}
+		var current int
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+s.table("schema_migrations")).Scan(&current); err != nil {
+			return fmt.Errorf("reading schema version: %w", mapErr(ctx, err))
+		}
+		if current > len(migrations) {
+			return fmt.Errorf("registry schema %s is at version %d, newer than this binary knows (%d): upgrade slipway", s.schema, current, len(migrations))
+		}
+		for i := current; i < len(migrations); i++ {
+			version := i + 1
+			if _, err := tx.Exec(ctx, strings.ReplaceAll(migrations[i], "{schema}", s.quoted)); err != nil {
+				return fmt.Errorf("applying migration %d: %w", version, mapErr(ctx, err))
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES ($1)`, version); err != nil {
+				return fmt.Errorf("recording migration %d: %w", version, mapErr(ctx, err))
+			}
+			s.log.DebugContext(ctx, "registry migration applied", "schema", s.schema, "version", version)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,399 @@
+package registrypg
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/registry/registrytest"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// freshSchema returns the test database's DSN and the name of a schema no
+// other test uses; the schema is dropped when the test ends.
+func freshSchema(t *testing.T) (dsn, schema string) {
+	t.Helper()
+	dsn = testenv.Postgres(t)
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	schema = "slipway_test_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return dsn, schema
+}
+
+// open returns a Store closed when the test ends (before its schema is dropped).
+func open(t *testing.T, dsn, schema string) *Store {
+	t.Helper()
+	s, err := New(context.Background(), Config{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	registrytest.Exercise(t, func(t *testing.T) registry.Store {
+		dsn, schema := freshSchema(t)
+		return open(t, dsn, schema)
+	})
+}
+
+func entity(name, description string) *resource.Resource {
+	return &resource.Resource{
+		ID:          resource.ID{Kind: resource.KindEntity, Name: name, Variant: resource.DefaultVariant},
+		Description: description,
+	}
+}
+
+// TestTwoStoresConcurrentApply stands in for two processes sharing one
+// registry: each Store has its own pool, so only the advisory lock keeps
+// their applies apart. Batches overlap in identical resources (each created
+// exactly once) and in one contested ID with a different definition per
+// goroutine (exactly one wins; the losers write nothing).
+func TestTwoStoresConcurrentApply(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	stores := []*Store{open(t, dsn, schema), open(t, dsn, schema)}
+
+	const goroutines, rounds = 4, 10
+	var (
+		mu        sync.Mutex
+		createdBy = map[resource.ID]int{}
+		winners   []string
+		wg        sync.WaitGroup
+	)
+	for si, s := range stores {
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range rounds {
+					shared := entity(fmt.Sprintf("shared_%d", i), "same everywhere")
+					own := entity(fmt.Sprintf("e_%d_%d_%d", si, g, i), "")
+					res, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{shared, own}})
+					if err != nil {
+						t.Errorf("store %d: %v", si, err)
+						return
+					}
+					mu.Lock()
+					for _, id := range res.Created {
+						createdBy[id]++
+					}
+					mu.Unlock()
+					if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: shared.ID, Status: resource.StatusReady}); err != nil {
+						t.Errorf("store %d: %v", si, err)
+						return
+					}
+				}
+				me := fmt.Sprintf("%d_%d", si, g)
+				contested := entity("shop", "claimed by "+me)
+				_, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{entity("loser_"+me, ""), contested}})
+				switch {
+				case err == nil:
+					mu.Lock()
+					winners = append(winners, me)
+					mu.Unlock()
+				case errors.Is(err, registry.ErrConflict):
+					var ce *registry.ConflictError
+					if !errors.As(err, &ce) || ce.ID != contested.ID || len(ce.Diffs) != 1 || ce.Diffs[0].Field != "description" {
+						t.Errorf("store %d: conflict %v does not name the description of %s", si, err, contested.ID)
+					}
+				default:
+					t.Errorf("store %d contest: %v", si, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	for id, n := range createdBy {
+		if n != 1 {
+			t.Errorf("%s reported created %d times", id, n)
+		}
+	}
+	if want := len(stores)*goroutines*rounds + rounds; len(createdBy) != want {
+		t.Errorf("%d resources reported created, want %d", len(createdBy), want)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("contested ID won by %v, want exactly one", winners)
+	}
+	for _, s := range stores {
+		all, err := s.List(ctx, &registry.ListParams{Kind: resource.KindEntity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Own and shared entities, the shop and the winner's companion.
+		if want := len(stores)*goroutines*rounds + rounds + 2; len(all) != want {
+			t.Errorf("List: %d entities, want %d", len(all), want)
+		}
+		shop, err := s.Get(ctx, entity("shop", "").ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shop.Description != "claimed by "+winners[0] {
+			t.Errorf("shop description %q, winner was %s", shop.Description, winners[0])
+		}
+		for si := range stores {
+			for g := range goroutines {
+				me := fmt.Sprintf("%d_%d", si, g)
+				_, err := s.Get(ctx, entity("loser_"+me, "").ID)
+				if me == winners[0] && err != nil {
+					t.Errorf("winner's companion: %v", err)
+				}
+				if me != winners[0] && !errors.Is(err, registry.ErrNotFound) {
+					t.Errorf("loser %s's companion: %v, want ErrNotFound", me, err)
+				}
+			}
+		}
+		for i := range rounds {
+			got, err := s.Get(ctx, entity(fmt.Sprintf("shared_%d", i), "").ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State.Status != resource.StatusReady || got.State.UpdatedAt.Before(got.State.CreatedAt) {
+				t.Errorf("%s state %+v", got.ID, got.State)
+			}
+		}
+	}
+}
+
+// TestConcurrentNew starts several stores on a new schema at once, like
+// replicas deploying together: the migration lock lets exactly one of them
+// create the schema and apply each migration.
+func TestConcurrentNew(t *testing.T) {
+	dsn, schema := freshSchema(t)
+	const n = 6
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = New(context.Background(), Config{DSN: dsn, Schema: schema}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("New %d: %v", i, err)
+			continue
+		}
+		stores[i].Close()
+	}
+	if t.Failed() {
+		return
+	}
+	s := open(t, dsn, schema)
+	if got := appliedMigrations(t, s); len(got) != len(migrations) {
+		t.Errorf("schema_migrations %v, want %d versions once each", got, len(migrations))
+	}
+}
+
+func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+
+	first, err := New(ctx, Config{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := entity("customer", "a person on a mailing list")
+	if _, err := first.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	registered, err := first.Get(ctx, cust.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := appliedMigrations(t, first)
+	if len(before) != len(migrations) {
+		t.Fatalf("fresh schema recorded migrations %v, want %d", before, len(migrations))
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := open(t, dsn, schema)
+	got, err := second.Get(ctx, cust.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Description != cust.Description || !got.State.CreatedAt.Equal(registered.State.CreatedAt) {
+		t.Errorf("reopened %q created %v, want %q created %v", got.Description, got.State.CreatedAt, cust.Description, registered.State.CreatedAt)
+	}
+	after := appliedMigrations(t, second)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("reopening changed schema_migrations:\n before %v\n after  %v", before, after)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	s := open(t, dsn, schema)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES ($1)`, len(migrations)+1); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := New(ctx, Config{DSN: dsn, Schema: schema}); err == nil {
+		s2.Close()
+		t.Fatal("New opened a schema with a newer version")
+	}
+}
+
+// TestSchemasAreIsolated checks that every statement is schema-qualified:
+// two registries in one database hold different definitions of one ID.
+func TestSchemasAreIsolated(t *testing.T) {
+	ctx := context.Background()
+	dsn, schemaA := freshSchema(t)
+	_, schemaB := freshSchema(t)
+	a, b := open(t, dsn, schemaA), open(t, dsn, schemaB)
+	if _, err := a.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{entity("customer", "in a")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{entity("customer", "in b")}}); err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[*Store]string{a: "in a", b: "in b"} {
+		got, err := s.Get(ctx, entity("customer", "").ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Description != want {
+			t.Errorf("schema %s: description %q, want %q", s.schema, got.Description, want)
+		}
+	}
+}
+
+// TestCancelWhileWaitingForApplyLock cancels an Apply queued behind
+// another holder of the apply lock: the error wraps the context's, nothing
+// is written, and the store keeps working.
+func TestCancelWhileWaitingForApplyLock(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	s := open(t, dsn, schema)
+
+	holder, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.applyKey); err != nil {
+		t.Fatal(err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	shop := entity("shop", "")
+	_, err = s.Apply(waitCtx, &registry.ApplyParams{Resources: []*resource.Resource{shop}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Apply cancelled while waiting for the lock: %v; want context.DeadlineExceeded", err)
+	}
+	// The server cancelled the waiting statement: nobody is left queued.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var waiting int
+		if err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d advisory lock requests still waiting after the cancelled Apply returned", waiting)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, shop.ID); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Get after cancelled Apply: %v; want ErrNotFound", err)
+	}
+	if _, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{shop}}); err != nil {
+		t.Errorf("Apply after a cancelled one: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []Config{
+		{},
+		{DSN: "  "},
+		{DSN: "postgres://localhost/x", Schema: "Slipway"},
+		{DSN: "postgres://localhost/x", Schema: "a;b"},
+		{DSN: "postgres://localhost/x", Schema: "pg_slipway"},
+		{DSN: "postgres://localhost/x", Schema: "s234567890123456789012345678901234567890123456789012345678901234"},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) accepted an invalid config", c)
+		}
+		if _, err := New(context.Background(), c); err == nil {
+			t.Errorf("New(%+v) accepted an invalid config", c)
+		}
+	}
+	for _, c := range []Config{{DSN: "postgres://localhost/x"}, {DSN: "host=localhost", Schema: "_registry_2"}} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("Validate(%+v): %v", c, err)
+		}
+	}
+}
+
+func TestMapErr(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	s := open(t, dsn, schema)
+	_, err := s.pool.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES (1)`)
+	if err == nil {
+		t.Fatal("duplicate primary key accepted")
+	}
+	if !errors.Is(mapErr(ctx, err), registry.ErrConflict) {
+		t.Errorf("mapErr(%v) does not wrap ErrConflict", err)
+	}
+	if err := mapErr(ctx, pgx.ErrNoRows); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("mapErr(ErrNoRows) = %v, want ErrNotFound", err)
+	}
+}
+
+func appliedMigrations(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), `SELECT version, applied_at FROM `+s.table("schema_migrations")+` ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v int
+		var at time.Time
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d@%s", v, at.UTC().Format(time.RFC3339Nano)))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
