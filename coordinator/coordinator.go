@@ -264,7 +264,7 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 			return nil, err
 		}
 	}
-	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, EntityName: label.Feature.Entity}
+	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, LabelType: label.Feature.Type, EntityName: label.Feature.Entity}
 	columns := ts.TrainingSet.FeatureColumns()
 	for i, fid := range ts.TrainingSet.Features {
 		f, err := c.Registry.Get(ctx, fid)
@@ -274,7 +274,7 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 		if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
 			return nil, err
 		}
-		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge)})
+		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge), Type: f.Feature.Type})
 	}
 	return p, nil
 }

@@ -83,6 +83,10 @@ type FeatureColumn struct {
 	Name string
 	// MaxAge, when positive, turns values older than label time − MaxAge into null.
 	MaxAge time.Duration
+	// Type is the declared type. A Float64 column of an integer or decimal
+	// engine type is cast to double precision, so offline values have the
+	// type online values are served with.
+	Type value.Type
 }
 
 // TrainingSetParams describes a point-in-time join.
@@ -101,6 +105,7 @@ type FeatureColumn struct {
 type TrainingSetParams struct {
 	Label      Dataset
 	LabelName  string
+	LabelType  value.Type // cast like FeatureColumn.Type
 	EntityName string
 	Features   []FeatureColumn
 }

@@ -51,6 +51,18 @@ func entityKeys(labelCol, labelType, featureCol, featureType string) (string, st
 	return "CAST(" + labelCol + " AS VARCHAR)", "CAST(" + featureCol + " AS VARCHAR)"
 }
 
+// castTo casts a float64 value to DOUBLE, so an integer or decimal column
+// declared float64 exports as it is served online. Other declared types match
+// their column's type already (planning checks that).
+//
+// Dialect: PostgreSQL says double precision.
+func castTo(expr string, t value.Type) string {
+	if t == value.Float64 {
+		return "CAST(" + expr + " AS DOUBLE)"
+	}
+	return expr
+}
+
 // trainingSetQuery generates the single statement that builds a training set.
 // labelTypes and featureTypes come from describing the datasets.
 //
@@ -92,7 +104,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 			fmt.Fprintf(&b, ",\n%s AS (\n  SELECT %s AS k, max(%s) AS v\n  FROM %s\n  WHERE %s IS NOT NULL\n  GROUP BY ALL\n)",
 				alias, fkey, q(f.ValueColumn), offline.QuoteQualified(f.Table), q(f.EntityColumn))
 			joins[i] = fmt.Sprintf("LEFT JOIN %s ON %s = %s.k", alias, lkey, alias)
-			cols[i] = alias + ".v"
+			cols[i] = castTo(alias+".v", f.Type)
 		} else {
 			// Dialect: PostgreSQL writes GROUP BY 1, 2.
 			fmt.Fprintf(&b, ",\n%s AS (\n  SELECT %s AS k, %s AS t, max(%s) AS v\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n  GROUP BY ALL\n)",
@@ -112,9 +124,9 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 				key = "(CASE WHEN l.t IS NOT NULL THEN " + lkey + " END)"
 			}
 			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON %s = %s.k AND l.t >= %s.t", alias, key, alias, alias)
-			cols[i] = alias + ".v"
+			cols[i] = castTo(alias+".v", f.Type)
 			if f.MaxAge > 0 {
-				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s.v END", alias, offline.IntervalLiteral(f.MaxAge), alias)
+				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), cols[i])
 			}
 		}
 	}
@@ -123,7 +135,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	for i, f := range p.Features {
 		fmt.Fprintf(&b, ",\n  %s AS %s", cols[i], q(f.Name))
 	}
-	fmt.Fprintf(&b, ",\n  l.label AS %s\nFROM l", q(p.LabelName))
+	fmt.Fprintf(&b, ",\n  %s AS %s\nFROM l", castTo("l.label", p.LabelType), q(p.LabelName))
 	for _, j := range joins {
 		b.WriteString("\n" + j)
 	}

@@ -92,7 +92,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 			with = append(with, fmt.Sprintf("%s AS (\n  SELECT DISTINCT ON (k) k, v\n  FROM (SELECT %s AS k, %s AS v FROM %s WHERE %s IS NOT NULL) AS s\n  ORDER BY k, v DESC NULLS LAST\n)",
 				alias, fkey, q(f.ValueColumn), table, q(f.EntityColumn)))
 			joins = append(joins, fmt.Sprintf("LEFT JOIN %s ON %s.k = %s", alias, alias, lkey))
-			cols = append(cols, alias+".v")
+			cols = append(cols, castTo(alias+".v", f.Type))
 			continue
 		}
 		tmp := tempTable(i)
@@ -103,9 +103,9 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 			fmt.Sprintf("CREATE INDEX ON %s (k, t)", tmp),
 			"ANALYZE "+tmp)
 		joins = append(joins, fmt.Sprintf("LEFT JOIN LATERAL (\n  SELECT x.t, x.v FROM %s AS x\n  WHERE x.k = %s AND x.t <= l.t\n  ORDER BY x.t DESC\n  LIMIT 1\n) AS %s ON true", tmp, lkey, alias))
-		col := alias + ".v"
+		col := castTo(alias+".v", f.Type)
 		if f.MaxAge > 0 {
-			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s.v END", alias, offline.IntervalLiteral(f.MaxAge), alias)
+			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), col)
 		}
 		cols = append(cols, col)
 	}
@@ -119,8 +119,8 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 		fmt.Fprintf(&b, ",\n  %s AS %s", cols[i], q(f.Name))
 	}
 	lab := p.Label
-	fmt.Fprintf(&b, ",\n  l.label AS %s\nFROM (\n  SELECT %s AS e, %s AS t, %s AS label FROM %s\n) AS l",
-		q(p.LabelName), q(lab.EntityColumn), timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp), q(lab.ValueColumn),
+	fmt.Fprintf(&b, ",\n  %s AS %s\nFROM (\n  SELECT %s AS e, %s AS t, %s AS label FROM %s\n) AS l",
+		castTo("l.label", p.LabelType), q(p.LabelName), q(lab.EntityColumn), timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp), q(lab.ValueColumn),
 		offline.QuoteQualified(lab.Table))
 	for _, j := range joins {
 		b.WriteString("\n" + j)
@@ -183,4 +183,13 @@ func exportQuery(query string, cols []field) string {
 	}
 	b.WriteString("\nFROM (\n" + query + "\n) AS q")
 	return b.String()
+}
+
+// castTo casts a float64 value to double precision, so an integer or numeric
+// column declared float64 exports as it is served online (see offline.FeatureColumn.Type).
+func castTo(expr string, t value.Type) string {
+	if t == value.Float64 {
+		return "CAST(" + expr + " AS double precision)"
+	}
+	return expr
 }

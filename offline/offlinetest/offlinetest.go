@@ -106,6 +106,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		}
 		t.Run("RandomizedMatchesReference", func(t *testing.T) { testRandomized(t, newStore(t)) })
 		t.Run("ColumnOrder", func(t *testing.T) { testColumnOrder(t, newStore(t)) })
+		t.Run("DeclaredFloatCastsIntegers", func(t *testing.T) { testDeclaredFloat(t, newStore(t)) })
 		t.Run("MissingColumnIsAnError", func(t *testing.T) { testMissingColumn(t, newStore(t)) })
 		t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, newStore(t)) })
 	})
@@ -643,6 +644,32 @@ func testColumnOrder(t *testing.T, s offline.Store) {
 		Expect: [][]value.Value{{str("a"), ts(10), i64(26), i64(1), i64(13), i64(1)}},
 	}
 	if d := runPITCase(t, s, c); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// testDeclaredFloat checks that integer columns declared float64 come out as
+// float64 (the type online serving uses), for timestamped and static features and the label.
+func testDeclaredFloat(t *testing.T, s offline.Store) {
+	c := &pitCase{EntityType: value.String, LabelType: value.Int64,
+		Label: []pitRow{{str("a"), ts(10), i64(1)}},
+		Features: []pitFeature{
+			{Name: "timed", Type: value.Int64, EntityType: value.String, Rows: []pitRow{{str("a"), ts(1), i64(26)}}},
+			{Name: "static", Type: value.Int64, EntityType: value.String, Static: true, Rows: []pitRow{{str("a"), null, i64(3)}}},
+		},
+	}
+	p := pitParams(t, s, c)
+	p.LabelType = value.Float64
+	for i := range p.Features {
+		p.Features[i].Type = value.Float64
+	}
+	rs, err := s.ReadTrainingSet(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, rs)
+	want := [][]value.Value{{str("a"), ts(10), f64(26), f64(3), f64(1)}}
+	if d := diffRows(got, want); d != "" {
 		t.Fatal(d)
 	}
 }
