@@ -73,8 +73,12 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 		fmt.Fprintf(w, "  %-18s %9d rows\n", f.Name, f.Rows)
 	}
 	defDir := filepath.Join(dir, "definitions")
-	if err := demo.WriteProject(dir); err != nil {
+	kept, err := demo.WriteProject(dir)
+	if err != nil {
 		return fmt.Errorf("writing example definitions: %w", err)
+	}
+	for _, f := range kept {
+		fmt.Fprintf(w, "  kept your edited %s (delete it to get the example back)\n", f)
 	}
 
 	s, err := a.open(ctx, need{offline: true, online: true, create: true})

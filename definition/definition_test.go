@@ -248,7 +248,7 @@ func TestBadInput(t *testing.T) {
 			want: []string{"label: label kind_label:default has no timestamp_column"},
 		},
 		{
-			name: "ColumnNameClash",
+			name:  "ColumnNameClash",
 			files: map[string]string{"ts.yaml": "features:\n  - name: timestamp\n    entity: user\n    source: daily\n    entity_column: user_id\n    value_column: n\n    type: int64\ntraining_sets:\n  - name: ts2\n    label: kind_label\n    features: [timestamp]\n"},
 			want:  []string{`feature timestamp:default would be exported as column "timestamp", which is also the label time column`},
 		},

@@ -245,9 +245,27 @@ func projectDocs(t *testing.T) map[string][]definitionDoc {
 	return docs
 }
 
+func TestWriteProjectKeepsEditedFiles(t *testing.T) {
+	dir := t.TempDir()
+	if kept, err := WriteProject(dir); err != nil || len(kept) != 0 {
+		t.Fatalf("first write: kept %v, err %v", kept, err)
+	}
+	edited := filepath.Join(dir, "definitions", "features.yaml")
+	if err := os.WriteFile(edited, []byte("features: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := WriteProject(dir)
+	if err != nil || len(kept) != 1 || kept[0] != edited {
+		t.Fatalf("second write: kept %v, err %v; want only %s", kept, err, edited)
+	}
+	if b, _ := os.ReadFile(edited); string(b) != "features: []\n" {
+		t.Errorf("edited file overwritten: %q", b)
+	}
+}
+
 func TestWriteProject(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteProject(dir); err != nil {
+	if _, err := WriteProject(dir); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")

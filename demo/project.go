@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -31,10 +32,11 @@ func Project() fs.FS {
 //	WriteProject(dir)
 //	Generate(ctx, filepath.Join(dir, "data"), opts)
 //
-// Existing files with the same names are overwritten.
-func WriteProject(dir string) error {
+// Existing files that differ from the example (edited by the user) are kept
+// as they are and returned in kept.
+func WriteProject(dir string) (kept []string, err error) {
 	root := filepath.Join(dir, "definitions")
-	err := fs.WalkDir(Project(), ".", func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(Project(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -46,10 +48,15 @@ func WriteProject(dir string) error {
 		if err != nil {
 			return err
 		}
+		// A file the user changed is theirs: never overwrite it.
+		if old, err := os.ReadFile(target); err == nil && !bytes.Equal(old, b) {
+			kept = append(kept, target)
+			return nil
+		}
 		return os.WriteFile(target, b, 0o644)
 	})
 	if err != nil {
-		return fmt.Errorf("writing demo definitions: %w", err)
+		return kept, fmt.Errorf("writing demo definitions: %w", err)
 	}
-	return nil
+	return kept, nil
 }
