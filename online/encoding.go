@@ -10,8 +10,9 @@ import (
 	"github.com/slipway-ml/slipway/value"
 )
 
-// The entry encoding is what key-value online stores (onlinekv, onlineredis)
-// keep under a (feature, entity) key:
+// The entry encoding is what the embedded key-value store (onlinekv) keeps
+// under a (feature, entity) key (onlineredis uses a fixed-width timestamp its
+// Lua script can compare; see docs/design/online-redis.md):
 //
 //	entry = ts value
 //	ts    = uvarint: 0 for the zero time (static features), otherwise

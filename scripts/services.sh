@@ -53,9 +53,26 @@ ensure_redis() {
   export SLIPWAY_TEST_REDIS="127.0.0.1:6379"
 }
 
+# free_port prints a free loopback port whose cluster bus port (port + 10000)
+# is free too, kept below the ephemeral range so neither clashes.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000))
+  python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 25000))
+import random, socket
+while True:
+    p = random.randint(20000, 44999)
+    ok = True
+    for q in (p, p + 10000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+    if ok:
+        print(p)
+        break
+PY
 }
 
 start_redis_cluster() {

@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-ml/slipway/offline/offlinepg"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
+	"github.com/slipway-ml/slipway/online/onlineredis"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/registry/registrypg"
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
@@ -52,6 +53,9 @@ var backends = cli.Backends{
 	Online: map[string]func(context.Context, string, config.Provider) (online.Store, error){
 		config.Embedded: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
 			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(dir, p, "online.bolt")})
+		},
+		config.Redis: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
+			return onlineredis.New(ctx, onlineredis.Config{Addrs: p.Addrs, Cluster: p.Cluster, Username: p.Username, Password: p.Password, DB: p.DB, KeyPrefix: p.KeyPrefix})
 		},
 	},
 }

@@ -526,7 +526,7 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 		if err != nil {
 			return fmt.Errorf("exporting training set: %w", err)
 		}
-		query = exportQuery(query, fields)
+		query = exportQuery(query, fields, p.Format == "csv")
 		var stmt string
 		if p.Format == "csv" {
 			stmt = "COPY (\n" + query + "\n) TO STDOUT WITH (FORMAT csv, HEADER)"

@@ -166,8 +166,9 @@ func describeQuery(sql string, with []offline.Input) string {
 // (TIMESTAMPTZ in the session time zone, which is UTC).
 const rfc3339 = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
 
-// exportQuery selects the columns of query with timestamps formatted as RFC 3339.
-func exportQuery(query string, cols []field) string {
+// exportQuery selects the columns of query with timestamps formatted as RFC 3339
+// and (in CSV) booleans as true/false, so files match the DuckDB export.
+func exportQuery(query string, cols []field, csv bool) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for i, c := range cols {
@@ -175,9 +176,17 @@ func exportQuery(query string, cols []field) string {
 			b.WriteString(", ")
 		}
 		name := offline.QuoteIdent(c.Name)
-		if c.Type == "TIMESTAMP" || c.Type == "TIMESTAMPTZ" {
+		switch c.Type {
+		case "TIMESTAMP", "TIMESTAMPTZ":
 			fmt.Fprintf(&b, "to_char(q.%s, %s) AS %s", name, rfc3339, name)
-		} else {
+		case "BOOLEAN":
+			if !csv {
+				b.WriteString("q." + name) // JSON has its own true/false
+				break
+			}
+			// COPY writes booleans as t/f; text gives true/false, as DuckDB does.
+			fmt.Fprintf(&b, "CAST(q.%s AS text) AS %s", name, name)
+		default:
 			b.WriteString("q." + name)
 		}
 	}

@@ -1,0 +1,213 @@
+package onlineredis_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/online/onlineredis"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// The benchmarks run against the single node (SLIPWAY_TEST_REDIS) and put
+// each operation through the store next to the same work done with raw
+// go-redis commands, the floor the store's overhead is measured against.
+
+func BenchmarkRead(b *testing.B) {
+	cfg := singleConfig(b)
+	s := newStore(b, cfg)
+	c := onlineredis.ClientOf(s)
+	const population = 10_000
+	fs := features(20)
+	for _, f := range fs {
+		recs := make([]online.Record, population)
+		for i := range recs {
+			recs[i] = online.Record{Entity: fmt.Sprintf("subscriber-%06d", i), Value: value.FromFloat64(float64(i) / 3), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
+		}
+		if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, n := range []int{1, 100} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("subscriber-%06d", (i*7919)%population)
+		}
+		name := fmt.Sprintf("entities=%d/features=20", n)
+		b.Run(name+"/store", func(b *testing.B) {
+			p := &online.ReadParams{Features: fs, Entities: keys}
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := s.Read(b.Context(), p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !res.Entries[0][0].Found {
+					b.Fatal("entry missing")
+				}
+			}
+			b.ReportMetric(float64(b.N*n*len(fs))/b.Elapsed().Seconds(), "values/s")
+		})
+		b.Run(name+"/raw-hmget", func(b *testing.B) {
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				if n == 1 {
+					if err := c.HMGet(ctx, cfg.KeyPrefix+keys[0], fs...).Err(); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				if _, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+					for _, k := range keys {
+						pipe.HMGet(ctx, cfg.KeyPrefix+k, fs...)
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*n*len(fs))/b.Elapsed().Seconds(), "values/s")
+		})
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	const (
+		batch      = 1000
+		population = 200_000
+		f          = "opens_30d:default"
+	)
+	names := make([]string, population)
+	for i := range names {
+		names[i] = fmt.Sprintf("subscriber-%07d", i)
+	}
+	recs := make([]online.Record, batch)
+	fill := func(n int) {
+		for i := range recs {
+			recs[i] = online.Record{Entity: names[(n*batch+i)%population], Value: value.FromInt64(int64(n)), Timestamp: time.Unix(1_700_000_000+int64(n), 0)}
+		}
+	}
+	b.Run("batch=1000/store", func(b *testing.B) {
+		s := newStore(b, singleConfig(b))
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			fill(n)
+			if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("batch=1000/raw-hset", func(b *testing.B) {
+		// The same keys and encoded entries, without the newer-wins check.
+		cfg := singleConfig(b)
+		s := newStore(b, cfg)
+		c := onlineredis.ClientOf(s)
+		ctx := b.Context()
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			fill(n)
+			if _, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				for _, r := range recs {
+					pipe.HSet(ctx, cfg.KeyPrefix+r.Entity, f, onlineredis.AppendEntry(nil, r.Value, onlineredis.EncodeTime(r.Timestamp)))
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
+	})
+}
+
+// BenchmarkMemoryPerValue stores 100k entities × 5 int64 features and reports
+// the growth of the server's used_memory per stored value: through the store
+// (one hash per entity) and, for comparison, as one string key per
+// (feature, entity). The time per op is meaningless; the numbers are only
+// reliable when nothing else writes to the server meanwhile.
+func BenchmarkMemoryPerValue(b *testing.B) {
+	const (
+		population = 100_000
+		nFeatures  = 5
+		values     = population * nFeatures
+	)
+	fs := features(nFeatures)
+	ts := time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
+	record := func(i, j int) online.Record {
+		return online.Record{Entity: fmt.Sprintf("subscriber-%07d", i), Value: value.FromInt64(int64(i * j)), Timestamp: ts.Add(time.Duration(i) * time.Second)}
+	}
+	b.Run("layout=hash-per-entity", func(b *testing.B) {
+		s := newStore(b, singleConfig(b))
+		c := onlineredis.ClientOf(s)
+		before := usedMemory(b, c)
+		for j, f := range fs {
+			recs := make([]online.Record, population)
+			for i := range recs {
+				recs[i] = record(i, j)
+			}
+			if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perValue := float64(usedMemory(b, c)-before) / values
+		for b.Loop() {
+		}
+		b.ReportMetric(perValue, "bytes/value")
+	})
+	b.Run("layout=string-per-value", func(b *testing.B) {
+		cfg := singleConfig(b)
+		s := newStore(b, cfg)
+		c := onlineredis.ClientOf(s)
+		ctx := b.Context()
+		before := usedMemory(b, c)
+		for j, f := range fs {
+			pipe := c.Pipeline()
+			for i := range population {
+				r := record(i, j)
+				pipe.Set(ctx, cfg.KeyPrefix+f+":"+r.Entity, onlineredis.AppendEntry(nil, r.Value, onlineredis.EncodeTime(r.Timestamp)), 0)
+				if pipe.Len() == 10_000 {
+					if _, err := pipe.Exec(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perValue := float64(usedMemory(b, c)-before) / values
+		for b.Loop() {
+		}
+		b.ReportMetric(perValue, "bytes/value")
+	})
+}
+
+func usedMemory(b *testing.B, c redis.UniversalClient) int64 {
+	b.Helper()
+	info, err := c.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatal("INFO memory has no used_memory")
+	return 0
+}

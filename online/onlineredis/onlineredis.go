@@ -1,0 +1,381 @@
+// Package onlineredis is the production online store: the latest value of
+// every materialized feature per entity, kept in Redis or Redis Cluster.
+// See docs/design/online-redis.md.
+//
+// Layout: one hash per entity, key = KeyPrefix + entity; field = feature
+// ("name:variant"); value = an entry whose first 8 bytes are the timestamp in
+// byte-ordered form, followed by value.Value.AppendBinary. Reading F features
+// of an entity is one HMGET; reading B entities is one pipelined round trip.
+// Writes are newer-wins inside Redis, through a Lua script that compares
+// timestamps per key, so concurrent writers and replays never move a value
+// back in time.
+package onlineredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/slipway-ml/slipway/online"
+)
+
+var _ online.Store = (*Store)(nil)
+
+// DefaultKeyPrefix is the key prefix used when Config.KeyPrefix is empty.
+const DefaultKeyPrefix = "slipway:"
+
+// Config configures the Redis online store.
+type Config struct {
+	// Addrs is the server address (host:port), or the seed nodes of a cluster.
+	Addrs []string
+	// Cluster selects Redis Cluster; several Addrs require it.
+	Cluster bool
+	// Username and Password authenticate (Username empty: the default user).
+	Username, Password string
+	// DB is the database number on a single node; a cluster has only 0.
+	DB int
+	// KeyPrefix starts every key, so several stores can share a server.
+	// Empty means DefaultKeyPrefix.
+	KeyPrefix string
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports whether the configuration is usable.
+func (c Config) Validate() error {
+	if len(c.Addrs) == 0 {
+		return errors.New("redis online store: no address: set addrs to host:port (or the seed nodes of a cluster)")
+	}
+	for i, a := range c.Addrs {
+		if strings.TrimSpace(a) == "" {
+			return fmt.Errorf("redis online store: address %d is empty", i)
+		}
+	}
+	if !c.Cluster && len(c.Addrs) > 1 {
+		return fmt.Errorf("redis online store: %d addresses given without cluster: set cluster to true for a Redis Cluster, or give one address", len(c.Addrs))
+	}
+	if c.DB < 0 {
+		return fmt.Errorf("redis online store: db %d is negative", c.DB)
+	}
+	if c.Cluster && c.DB != 0 {
+		return fmt.Errorf("redis online store: db %d with cluster: Redis Cluster has only database 0", c.DB)
+	}
+	if c.Cluster && strings.Contains(c.KeyPrefix, "{") {
+		// A hash tag in the prefix would put every entity in the same slot.
+		return fmt.Errorf("redis online store: key prefix %q contains '{': in a cluster that puts every key on one node", c.KeyPrefix)
+	}
+	return nil
+}
+
+// maxPipeline bounds the commands sent in one pipeline by Write, so a huge
+// batch neither buffers without limit nor ignores ctx for long.
+const maxPipeline = 4096
+
+// keysPerCall is how many entities one write script call updates on a single
+// node: enough to amortize the cost of starting a script (about 1.5 µs, more
+// than the work per key), few enough to keep each call short, since a script
+// blocks the server while it runs.
+const keysPerCall = 64
+
+// Store is an online.Store on Redis or Redis Cluster.
+type Store struct {
+	client redis.UniversalClient
+	prefix string
+	script *redis.Script
+	logger *slog.Logger
+	addrs  string
+	// keysPerCall is how many entity keys one write script call updates: one
+	// on a cluster, where a call's keys must share a hash slot.
+	keysPerCall int
+}
+
+// New connects to Redis, checks that it answers, and loads the write script.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	prefix := cfg.KeyPrefix
+	if prefix == "" {
+		prefix = DefaultKeyPrefix
+	}
+	s := &Store{
+		prefix:      prefix,
+		script:      redis.NewScript(writeScript),
+		logger:      logger,
+		addrs:       strings.Join(cfg.Addrs, ","),
+		keysPerCall: keysPerCall,
+	}
+	kind := "redis"
+	if cfg.Cluster {
+		kind = "redis cluster"
+		s.keysPerCall = 1
+		s.client = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:                 cfg.Addrs,
+			Username:              cfg.Username,
+			Password:              cfg.Password,
+			ContextTimeoutEnabled: true,
+		})
+	} else {
+		s.client = redis.NewClient(&redis.Options{
+			Addr:                  cfg.Addrs[0],
+			Username:              cfg.Username,
+			Password:              cfg.Password,
+			DB:                    cfg.DB,
+			ContextTimeoutEnabled: true,
+		})
+	}
+	client := s.client
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("connecting to %s at %s: %w", kind, s.addrs, err)
+	}
+	// On a cluster this loads the script on every master.
+	if err := s.script.Load(ctx, client).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("loading the write script into %s at %s: %w", kind, s.addrs, err)
+	}
+	logger.DebugContext(ctx, "connected online store", "kind", kind, "addrs", s.addrs, "prefix", prefix)
+	return s, nil
+}
+
+// writeScript sets the field ARGV[1] of each hash KEYS[i] to the entry
+// ARGV[i+1] unless the stored entry is newer. Entries start with an 8-byte
+// big-endian timestamp, compared as two unsigned 32-bit halves (exact in Lua
+// numbers; Lua's string < uses strcoll, which depends on the server's locale).
+const writeScript = `
+local field = ARGV[1]
+for i = 1, #KEYS do
+  local new = ARGV[i + 1]
+  local old = redis.call('HGET', KEYS[i], field)
+  local set = true
+  if old then
+    if #old < 8 then
+      return redis.error_reply('CORRUPT stored entry of ' .. #old .. ' bytes in ' .. KEYS[i] .. ' ' .. field)
+    end
+    local oh, ol = struct.unpack('>I4I4', old)
+    local nh, nl = struct.unpack('>I4I4', new)
+    set = oh < nh or (oh == nh and ol <= nl)
+  end
+  if set then
+    redis.call('HSET', KEYS[i], field, new)
+  end
+end
+return 0
+`
+
+// Write stores the records of one feature, newer-wins per entity (an equal
+// timestamp replaces). The batch is reduced to the newest record per entity,
+// then the entities' hashes are updated by the write script, many entities
+// per pipelined round trip. Write is not atomic across entities: an
+// interrupted Write leaves some entities updated, and rerunning it completes
+// the rest.
+func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("writing %s: %w", p.Feature, err)
+	}
+	if p.Feature == "" {
+		return errors.New("writing online records: feature is empty")
+	}
+	if len(p.Records) == 0 {
+		return nil
+	}
+	// Newest record per entity, in first-seen order; later records win ties,
+	// as they would if applied one after another.
+	type pick struct {
+		rec int
+		ts  uint64
+	}
+	picks := make([]pick, 0, len(p.Records))
+	seen := make(map[string]int, len(p.Records))
+	for i := range p.Records {
+		r := &p.Records[i]
+		if r.Entity == "" {
+			return fmt.Errorf("writing %s: record %d: entity is empty", p.Feature, i)
+		}
+		ts := encodeTime(r.Timestamp)
+		if j, ok := seen[r.Entity]; ok {
+			if ts >= picks[j].ts {
+				picks[j] = pick{i, ts}
+			}
+			continue
+		}
+		seen[r.Entity] = len(picks)
+		picks = append(picks, pick{i, ts})
+	}
+
+	type call struct {
+		keys []string
+		args []any
+	}
+	for start := 0; start < len(picks); start += maxPipeline {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("writing %s: %w", p.Feature, err)
+		}
+		chunk := picks[start:min(start+maxPipeline, len(picks))]
+		// The pipeline holds the entries until it runs, so they are carved out
+		// of one arena; growth leaves earlier slices intact.
+		arena := make([]byte, 0, 24*len(chunk))
+		// One script call per keysPerCall entities; args has its final
+		// capacity up front, so the calls' slices of it stay valid.
+		k := s.keysPerCall
+		nCalls := (len(chunk) + k - 1) / k
+		keys := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)+nCalls)
+		calls := make([]call, 0, nCalls)
+		for c0 := 0; c0 < len(chunk); c0 += k {
+			part := chunk[c0:min(c0+k, len(chunk))]
+			a0 := len(args)
+			args = append(args, p.Feature)
+			for i, pk := range part {
+				keys[c0+i] = s.prefix + p.Records[pk.rec].Entity
+				off := len(arena)
+				arena = appendEntry(arena, p.Records[pk.rec].Value, pk.ts)
+				args = append(args, arena[off:len(arena):len(arena)])
+			}
+			calls = append(calls, call{keys: keys[c0 : c0+len(part)], args: args[a0:len(args)]})
+		}
+		run := func(idx []int) []*redis.Cmd {
+			cmds := make([]*redis.Cmd, len(idx))
+			// Errors are per command and checked by the caller.
+			_, _ = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				for n, i := range idx {
+					cmds[n] = s.script.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+				}
+				return nil
+			})
+			return cmds
+		}
+		idx := make([]int, len(calls))
+		for i := range idx {
+			idx[i] = i
+		}
+		cmds := run(idx)
+		// NOSCRIPT: the server lost its script cache (restart, failover,
+		// SCRIPT FLUSH). Reload and rerun the failed calls; rerunning is
+		// safe because the script is newer-wins.
+		var retry []int
+		for n, c := range cmds {
+			if c.Err() != nil && redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+				retry = append(retry, n)
+			}
+		}
+		if len(retry) > 0 && ctx.Err() == nil {
+			s.logger.InfoContext(ctx, "redis has no write script; reloading it", "addrs", s.addrs, "calls", len(retry))
+			if err := s.script.Load(ctx, s.client).Err(); err != nil {
+				return fmt.Errorf("writing %s: reloading the write script: %w", p.Feature, err)
+			}
+			for n, c := range run(retry) {
+				cmds[retry[n]] = c
+			}
+		}
+		for n, c := range cmds {
+			err := c.Err()
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return fmt.Errorf("writing %s: %w", p.Feature, ctx.Err())
+			case redis.HasErrorPrefix(err, errCorruptReply):
+				return fmt.Errorf("writing %s: %w: %w", p.Feature, online.ErrCorruptEntry, err)
+			default:
+				return fmt.Errorf("writing %s (entities %q…): %w", p.Feature, calls[n].keys[0][len(s.prefix):], err)
+			}
+		}
+	}
+	return nil
+}
+
+// Read returns Entries[entity][feature]: one HMGET per entity, all of them in
+// one pipelined round trip (per cluster node, in parallel, on a cluster).
+func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("reading online features: %w", err)
+	}
+	entries := make([][]online.Entry, len(p.Entities))
+	nf := len(p.Features)
+	if nf > 0 {
+		// One backing array for the whole result keeps allocations per call constant.
+		all := make([]online.Entry, len(p.Entities)*nf)
+		for i := range entries {
+			entries[i] = all[i*nf : (i+1)*nf : (i+1)*nf]
+		}
+	} else {
+		for i := range entries {
+			entries[i] = []online.Entry{}
+		}
+	}
+	if len(p.Entities) == 0 || nf == 0 {
+		return &online.ReadResult{Entries: entries}, nil
+	}
+	cmds := make([]*redis.SliceCmd, len(p.Entities))
+	if len(p.Entities) == 1 {
+		cmds[0] = s.client.HMGet(ctx, s.prefix+p.Entities[0], p.Features...)
+	} else {
+		// Errors are per command and checked below.
+		_, _ = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, e := range p.Entities {
+				cmds[i] = pipe.HMGet(ctx, s.prefix+e, p.Features...)
+			}
+			return nil
+		})
+	}
+	for i, c := range cmds {
+		vals, err := c.Result()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("reading online features: %w", ctx.Err())
+			}
+			return nil, fmt.Errorf("reading online features of entity %q: %w", p.Entities[i], err)
+		}
+		if len(vals) != nf {
+			return nil, fmt.Errorf("reading online features of entity %q: %d values for %d features", p.Entities[i], len(vals), nf)
+		}
+		for j, raw := range vals {
+			if raw == nil {
+				continue
+			}
+			str, ok := raw.(string)
+			if !ok {
+				return nil, fmt.Errorf("reading %s for entity %q: %w: %w (%T)", p.Features[j], p.Entities[i], online.ErrCorruptEntry, errNotAnEntry, raw)
+			}
+			v, ts, err := decodeEntry([]byte(str))
+			if err != nil {
+				return nil, fmt.Errorf("reading %s for entity %q: %w", p.Features[j], p.Entities[i], err)
+			}
+			entries[i][j] = online.Entry{Found: true, Value: v, Timestamp: ts}
+		}
+	}
+	return &online.ReadResult{Entries: entries}, nil
+}
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("closing redis online store: %w", err)
+	}
+	return nil
+}
+
+// Version describes the server (for `slipway doctor`), e.g. "redis 7.2.4 at 127.0.0.1:6379".
+func (s *Store) Version(ctx context.Context) (string, error) {
+	info, err := s.client.Info(ctx, "server").Result()
+	if err != nil {
+		return "", fmt.Errorf("asking redis at %s for its version: %w", s.addrs, err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			return "redis " + v + " at " + s.addrs, nil
+		}
+	}
+	return "redis (unknown version) at " + s.addrs, nil
+}
