@@ -1,8 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"math/rand/v2"
+
 	"bufio"
 	"context"
+	"github.com/redis/go-redis/v9"
+	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/online/onlineredis"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +34,36 @@ func TestMaterializeKilledMidwayThenRerun(t *testing.T) {
 	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
 	// Start from an empty online store, so the rerun has to finish the job.
 	os.Remove(filepath.Join(dir, ".slipway", "online.bolt"))
+	killMaterializeThenRerun(t, dir)
+	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), nil)
+}
 
+// TestMaterializeToRedisKilledMidwayThenRerun is the same with the online store on Redis.
+func TestMaterializeToRedisKilledMidwayThenRerun(t *testing.T) {
+	addr := testenv.Redis(t)
+	dir := t.TempDir()
+	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
+	prefix := fmt.Sprintf("slipway_crash_%d:", rand.Uint32())
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
+		for start := 0; start < len(keys); start += 1000 {
+			rdb.Del(context.Background(), keys[start:min(start+1000, len(keys))]...)
+		}
+	})
+	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(fmt.Sprintf("online:\n  type: redis\n  addrs: [%s]\n  key_prefix: %q\n", addr, prefix)), 0o644)
+	killMaterializeThenRerun(t, dir)
+	on, err := onlineredis.New(context.Background(), onlineredis.Config{Addrs: []string{addr}, KeyPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), on)
+}
+
+func killMaterializeThenRerun(t *testing.T, dir string) {
+	t.Helper()
 	cmd := exec.Command(binary, "materialize")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
@@ -54,10 +89,11 @@ func TestMaterializeKilledMidwayThenRerun(t *testing.T) {
 	}
 
 	mustRun(t, dir, "materialize")
-	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"))
 }
 
-func checkOnlineEqualsOfflineLatest(t *testing.T, dataDir string) {
+// checkOnlineEqualsOfflineLatest compares on (the data directory's embedded
+// online store when nil) with the offline latest values.
+func checkOnlineEqualsOfflineLatest(t *testing.T, dataDir string, on online.Store) {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dataDir, "registry.db")})
@@ -70,11 +106,14 @@ func checkOnlineEqualsOfflineLatest(t *testing.T, dataDir string) {
 		t.Fatal(err)
 	}
 	defer off.Close()
-	on, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dataDir, "online.bolt")})
-	if err != nil {
-		t.Fatal(err)
+	if on == nil {
+		kv, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dataDir, "online.bolt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kv.Close()
+		on = kv
 	}
-	defer on.Close()
 	compareLatest(t, reg, off, on)
 }
 

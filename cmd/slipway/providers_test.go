@@ -23,8 +23,13 @@ import (
 // store on Redis. The definitions are the same kind a data scientist writes
 // for the embedded defaults, with table sources and PostgreSQL SQL.
 func TestPostgresAndRedisEndToEnd(t *testing.T) {
+	t.Run("RedisSingleNode", func(t *testing.T) { testPostgresAndRedis(t, []string{testenv.Redis(t)}) })
+	t.Run("RedisCluster", func(t *testing.T) { testPostgresAndRedis(t, testenv.RedisCluster(t)) })
+}
+
+func testPostgresAndRedis(t *testing.T, redisAddrs []string) {
 	dsn := testenv.Postgres(t)
-	redisAddr := testenv.Redis(t)
+	cluster := len(redisAddrs) > 1
 	ctx := context.Background()
 	suffix := fmt.Sprintf("%d", rand.Uint32())
 	data, reg, off := "e2e_data_"+suffix, "e2e_registry_"+suffix, "e2e_offline_"+suffix
@@ -35,15 +40,24 @@ func TestPostgresAndRedisEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: redisAddrs, IsClusterMode: cluster})
 	defer rdb.Close()
 	t.Cleanup(func() {
+		bg := context.Background()
 		for _, s := range []string{data, reg, off} {
-			conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+s+" CASCADE")
+			conn.Exec(bg, "DROP SCHEMA IF EXISTS "+s+" CASCADE")
 		}
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			rdb.Del(context.Background(), keys...)
+		del := func(ctx context.Context, c *redis.Client) error {
+			keys, _ := c.Keys(ctx, prefix+"*").Result()
+			for _, k := range keys {
+				c.Del(ctx, k)
+			}
+			return nil
+		}
+		if cc, ok := rdb.(*redis.ClusterClient); ok {
+			cc.ForEachMaster(bg, del)
+		} else {
+			del(bg, rdb.(*redis.Client))
 		}
 	})
 	for _, stmt := range []string{
@@ -74,8 +88,9 @@ offline:
 online:
   type: redis
   addrs: [%s]
+  cluster: %t
   key_prefix: %q
-`, reg, off, redisAddr, prefix)
+`, reg, off, strings.Join(redisAddrs, ", "), cluster, prefix)
 	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(cfg), 0o644)
 	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
 	os.WriteFile(filepath.Join(dir, "defs", "shop.yaml"), []byte(fmt.Sprintf(`entities:
