@@ -110,7 +110,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Records)
+	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Values)
 
 	step(6, "reading one subscriber's features from the online store")
 	sample, err := a.sampleRead(ctx, s, w)
@@ -145,10 +145,10 @@ func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer) (string, e
 		return "", err
 	}
 	f := feats[0]
-	rows, err := s.offline.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: offline.Dataset{
+	rows, err := s.offline.ReadLatest(ctx, &offline.ReadLatestParams{
 		Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
-		ValueColumn: f.Feature.ValueColumn, TimestampColumn: f.Feature.TimestampColumn,
-	}})
+		TimestampColumn: f.Feature.TimestampColumn, ValueColumns: []string{f.Feature.ValueColumn},
+	})
 	if err != nil {
 		return "", err
 	}

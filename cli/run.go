@@ -81,7 +81,7 @@ newer-wins, so rerunning never moves a value back in time.`,
 			start := time.Now()
 			res, err := a.coordinator(s, a.stderr).Materialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids})
 			if res != nil {
-				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", res.Features, res.Records, time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", res.Features, res.Values, time.Since(start).Round(time.Millisecond))
 			}
 			return err
 		},

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/definition"
@@ -320,24 +322,35 @@ type MaterializeParams struct {
 // MaterializeResult counts what Materialize wrote.
 type MaterializeResult struct {
 	Features int
-	Records  int64
+	// Values counts the (entity, feature) values written.
+	Values int64
 }
 
 // Materialize writes the latest value per entity of each feature to the
-// online store, streaming from the offline store in batches.
+// online store, streaming from the offline store in batches. Features read
+// from the same columns of one dataset are read and written together: one
+// offline query, and one online write per entity for all of them.
 func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
 	if c.Online == nil {
 		return nil, errors.New("no online store configured")
 	}
-	ids := p.Features
-	if len(ids) == 0 {
+	var feats []*resource.Resource
+	if len(p.Features) == 0 {
 		all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
 		if err != nil {
 			return nil, fmt.Errorf("listing features: %w", err)
 		}
-		for _, r := range all {
-			ids = append(ids, r.ID)
+		feats = all
+	}
+	for _, id := range p.Features {
+		f, err := c.Registry.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", id, err)
 		}
+		if f.Kind != resource.KindFeature {
+			return nil, fmt.Errorf("%s is not a feature", id)
+		}
+		feats = append(feats, f)
 	}
 	batch := p.BatchSize
 	if batch <= 0 {
@@ -345,63 +358,108 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 	}
 	res := &MaterializeResult{}
 	var errs []error
-	for _, id := range ids {
-		n, err := c.materialize(ctx, id, batch)
+	for _, group := range groupByDataset(feats) {
+		n, err := c.materialize(ctx, group, batch)
 		if err != nil {
-			errs = append(errs, c.fail(ctx, id, err))
-			c.say("  failed   %s: %v", id, err)
+			for _, f := range group {
+				errs = append(errs, c.fail(ctx, f.ID, err))
+			}
+			c.say("  failed   %s: %v", names(group), err)
 			if ctx.Err() != nil {
 				break
 			}
 			continue
 		}
-		res.Features++
-		res.Records += n
+		res.Features += len(group)
+		res.Values += n
 	}
 	return res, errors.Join(errs...)
 }
 
-func (c *Coordinator) materialize(ctx context.Context, id resource.ID, batch int) (int64, error) {
+// groupByDataset groups features that read the same dataset with the same
+// entity and timestamp columns, keeping the order of first appearance.
+func groupByDataset(feats []*resource.Resource) [][]*resource.Resource {
+	type key struct {
+		dataset           resource.ID
+		entity, timestamp string
+	}
+	index := map[key]int{}
+	var groups [][]*resource.Resource
+	for _, f := range feats {
+		k := key{f.Feature.Dataset, f.Feature.EntityColumn, f.Feature.TimestampColumn}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], f)
+	}
+	return groups
+}
+
+func names(group []*resource.Resource) string {
+	s := make([]string, len(group))
+	for i, f := range group {
+		s[i] = f.Ref().String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// materialize writes one group of features of the same dataset and returns the values written.
+func (c *Coordinator) materialize(ctx context.Context, group []*resource.Resource, batch int) (int64, error) {
 	start := time.Now()
-	f, err := c.Registry.Get(ctx, id)
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", id, err)
-	}
-	if f.Kind != resource.KindFeature {
-		return 0, fmt.Errorf("%s is not a feature", id)
-	}
-	if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
+	first := group[0].Feature
+	if err := c.ensureDataset(ctx, first.Dataset); err != nil {
 		return 0, err
 	}
-	if err := c.setStatus(ctx, id, resource.StatusRunning, "", nil); err != nil {
-		return 0, err
+	// Features on the same column share one value column of the query.
+	var columns []string
+	column := make([]int, len(group))
+	keys := make([]string, len(group))
+	for i, f := range group {
+		j := slices.Index(columns, f.Feature.ValueColumn)
+		if j < 0 {
+			j = len(columns)
+			columns = append(columns, f.Feature.ValueColumn)
+		}
+		column[i], keys[i] = j, f.Ref().String()
+		if err := c.setStatus(ctx, f.ID, resource.StatusRunning, "", nil); err != nil {
+			return 0, err
+		}
 	}
-	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: dataset(f)})
+	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
+		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
+		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
+	})
 	if err != nil {
-		return 0, fmt.Errorf("reading latest values of %s: %w", id, err)
+		return 0, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
 	}
 	defer rows.Close()
-	key := id.Ref().String()
 	var n int64
 	records := make([]online.Record, 0, batch)
 	flush := func() error {
 		if len(records) == 0 {
 			return nil
 		}
-		if err := c.Online.Write(ctx, &online.WriteParams{Feature: key, Records: records}); err != nil {
-			return fmt.Errorf("writing %s to the online store: %w", id, err)
+		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records}); err != nil {
+			return fmt.Errorf("writing to the online store: %w", err)
 		}
-		n += int64(len(records))
+		n += int64(len(records) * len(keys))
 		records = records[:0]
 		return nil
 	}
 	for rows.Next() {
-		vals := rows.Values()
-		v, err := value.Convert(vals[1], f.Feature.Type)
-		if err != nil {
-			return n, fmt.Errorf("materializing %s, entity %s: %w", id, vals[0], err)
+		vals := rows.Values() // entity, timestamp, one per column
+		rec := online.Record{Entity: vals[0].String(), Timestamp: vals[1].Time(), Values: make([]value.Value, len(group))}
+		for i, f := range group {
+			v, err := value.Convert(vals[2+column[i]], f.Feature.Type)
+			if err != nil {
+				return n, fmt.Errorf("materializing %s, entity %s: %w", f.ID, vals[0], err)
+			}
+			rec.Values[i] = v
 		}
-		records = append(records, online.Record{Entity: vals[0].String(), Value: v, Timestamp: vals[2].Time()})
+		records = append(records, rec)
 		if len(records) == batch {
 			if err := flush(); err != nil {
 				return n, err
@@ -409,11 +467,16 @@ func (c *Coordinator) materialize(ctx context.Context, id resource.ID, batch int
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("reading latest values of %s: %w", id, err)
+		return n, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
 	}
 	if err := flush(); err != nil {
 		return n, err
 	}
-	c.say("  materialized %s: %d entities in %s", id, n, time.Since(start).Round(time.Millisecond))
-	return n, c.setStatus(ctx, id, resource.StatusReady, "", nil)
+	c.say("  materialized %s: %d values in %s", names(group), n, time.Since(start).Round(time.Millisecond))
+	for _, f := range group {
+		if err := c.setStatus(ctx, f.ID, resource.StatusReady, "", nil); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

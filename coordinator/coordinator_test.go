@@ -45,6 +45,14 @@ features:
     value_column: amount
     timestamp_column: ts
     type: float64
+  - name: amount_copy
+    description: Same column as amount, so the two share one value column of the offline query.
+    entity: user
+    source: clean
+    entity_column: user_id
+    value_column: amount
+    timestamp_column: ts
+    type: float64
   - name: last_kind
     entity: user
     source: clean
@@ -129,23 +137,23 @@ func TestRunMarksFailuresAndDependents(t *testing.T) {
 
 func TestMaterializeWritesLatestValues(t *testing.T) {
 	c, ctx := setup(t)
-	ids := []resource.ID{{Kind: resource.KindFeature, Name: "amount", Variant: "default"}, {Kind: resource.KindFeature, Name: "last_kind", Variant: "default"}}
+	ids := []resource.ID{{Kind: resource.KindFeature, Name: "amount", Variant: "default"}, {Kind: resource.KindFeature, Name: "last_kind", Variant: "default"}, {Kind: resource.KindFeature, Name: "amount_copy", Variant: "default"}}
 	// Materialize builds the transformation it needs on its own.
 	res, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: ids, BatchSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Features != 2 || res.Records != 6 {
-		t.Errorf("materialize result %+v, want 2 features × 3 users", res)
+	if res.Features != 3 || res.Values != 9 {
+		t.Errorf("materialize result %+v, want 3 features × 3 users", res)
 	}
 	if st := status(t, c, resource.KindFeature, "amount"); st.Status != resource.StatusReady {
 		t.Errorf("feature status %+v", st)
 	}
-	got, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"amount:default", "last_kind:default"}, Entities: []string{"u1", "u2", "u3", "u4"}})
+	got, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"amount:default", "last_kind:default", "amount_copy:default"}, Entities: []string{"u1", "u2", "u3", "u4"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"4", "click"}, {"7", "open"}, {"", "open"}, {"", ""}} // u2: tie at equal timestamps → greatest value
+	want := [][]string{{"4", "click", "4"}, {"7", "open", "7"}, {"", "open", ""}, {"", "", ""}} // u2: tie at equal timestamps → greatest value
 	for i, row := range want {
 		for j, w := range row {
 			e := got.Entries[i][j]

@@ -26,7 +26,9 @@ type Store interface {
 	ReadTrainingSet(ctx context.Context, p *TrainingSetParams) (Rows, error)
 	// ExportTrainingSet writes a training set to a file inside the engine and returns the row count.
 	ExportTrainingSet(ctx context.Context, p *ExportParams) (int64, error)
-	// ReadLatest streams the latest value per entity of one feature: columns entity, value, timestamp.
+	// ReadLatest streams the latest values per entity of one or more value
+	// columns of a dataset: columns entity (as text), timestamp, then one per
+	// ReadLatestParams.ValueColumns.
 	ReadLatest(ctx context.Context, p *ReadLatestParams) (Rows, error)
 	// Close releases the store.
 	Close() error
@@ -117,11 +119,19 @@ type ExportParams struct {
 	Path        string
 }
 
-// ReadLatestParams is the input of ReadLatest. The same tie rule as
-// TrainingSetParams applies, so online values equal what a training set would
-// see at the newest timestamp.
+// ReadLatestParams is the input of ReadLatest: for each entity, the row
+// time of its newest row (rows with a null entity or timestamp are ignored)
+// and, per value column, the greatest non-null value among the rows at that
+// time (null when all are null) — the training set's tie rule, so online
+// values equal what a training set sees at the newest timestamp. Without a
+// timestamp column (static values) the timestamp is null and each value is
+// the greatest non-null value of the entity. Reading several value columns
+// of one dataset at once lets materialization write them together.
 type ReadLatestParams struct {
-	Dataset Dataset
+	Table           string
+	EntityColumn    string
+	TimestampColumn string // "" for static values
+	ValueColumns    []string
 }
 
 // Rows is a stream of rows, used like sql.Rows:

@@ -1,11 +1,13 @@
 // Package online defines the online store: the low-latency key-value store
 // that holds the latest value of every materialized feature per entity.
 //
-// An implementation (onlinekv, later onlineredis) must:
+// An implementation (onlinekv, onlineredis) must:
 //   - take ctx first on every call;
 //   - make Write newer-wins per (feature, entity): a record whose timestamp is
 //     older than the stored one is ignored, an equal or newer one replaces it,
-//     so replaying a materialization never moves a value back in time;
+//     so replaying a materialization never moves a value back in time; a
+//     Write of several features decides each feature on its own;
+//   - reject an invalid Write (see WriteParams) before writing any of it;
 //   - answer Read for F features × B entities in one batch, a missing key
 //     being a Found=false entry, never an error;
 //   - export New(ctx, Config) and pass onlinetest.Exercise.

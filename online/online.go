@@ -10,7 +10,7 @@ import (
 
 // Store is an online store.
 type Store interface {
-	// Write stores records of one feature, newer-wins per entity.
+	// Write stores records, newer-wins per (feature, entity).
 	Write(ctx context.Context, p *WriteParams) error
 	// Read returns Entries[entity][feature] for every requested pair.
 	Read(ctx context.Context, p *ReadParams) (*ReadResult, error)
@@ -18,19 +18,25 @@ type Store interface {
 	Close() error
 }
 
-// Record is one entity's value of a feature at a time.
+// Record is one entity's values of the features of a write, as of one time.
 type Record struct {
 	Entity string
-	Value  value.Value
-	// Timestamp is when the value became true (the zero time for static features).
+	// Values holds one value per WriteParams.Features, in that order.
+	Values []value.Value
+	// Timestamp is when the values became true (the zero time for static features).
 	Timestamp time.Time
 }
 
-// WriteParams is the input of Write.
+// WriteParams is the input of Write: records of one or more features that
+// share their timestamps (features of one dataset are materialized together).
+// Newer-wins is still decided per (feature, entity). A batch with no
+// features, an empty or repeated feature, an empty entity, or a record
+// without exactly one value per feature is an error, and nothing of it is
+// written.
 type WriteParams struct {
-	// Feature identifies the feature, as "name:variant".
-	Feature string
-	Records []Record
+	// Features identifies the features, each as "name:variant".
+	Features []string
+	Records  []Record
 }
 
 // ReadParams is the input of Read.

@@ -40,14 +40,14 @@ func newBenchFixture(b *testing.B) (fixture, []string) {
 		rs = append(rs, feature(names[j], "subscriber", "subscriber_engagement_30d", fmt.Sprintf("f%02d", j), "as_of", typ, 30*24*time.Hour))
 	}
 	apply(b, reg, rs...)
-	recs := make([]online.Record, benchEntities)
+	recs := make([]rec, benchEntities)
 	for j, name := range names {
 		for i := range recs {
 			v := value.FromInt64(int64(i * j))
 			if j%2 == 1 {
 				v = value.FromFloat64(float64(i) / 7)
 			}
-			recs[i] = online.Record{Entity: fmt.Sprintf("sub_%d", i), Value: v, Timestamp: now.Add(-time.Duration(i) * time.Minute)}
+			recs[i] = rec{Entity: fmt.Sprintf("sub_%d", i), Value: v, Timestamp: now.Add(-time.Duration(i) * time.Minute)}
 		}
 		write(b, on, name, recs...)
 	}

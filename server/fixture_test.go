@@ -55,9 +55,20 @@ func apply(tb testing.TB, reg registry.Store, rs ...*resource.Resource) {
 	}
 }
 
-func write(tb testing.TB, on online.Store, feature string, recs ...online.Record) {
+// rec is one entity's value of one feature, for write.
+type rec struct {
+	Entity    string
+	Value     value.Value
+	Timestamp time.Time
+}
+
+func write(tb testing.TB, on online.Store, feature string, recs ...rec) {
 	tb.Helper()
-	if err := on.Write(tb.Context(), &online.WriteParams{Feature: feature, Records: recs}); err != nil {
+	records := make([]online.Record, len(recs))
+	for i, r := range recs {
+		records[i] = online.Record{Entity: r.Entity, Values: []value.Value{r.Value}, Timestamp: r.Timestamp}
+	}
+	if err := on.Write(tb.Context(), &online.WriteParams{Features: []string{feature}, Records: records}); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -120,26 +131,26 @@ func newFixture(tb testing.TB) fixture {
 	)
 	day := 24 * time.Hour
 	write(tb, on, "opens_30d:v1",
-		online.Record{Entity: "sub_1036", Value: value.FromInt64(12), Timestamp: now.Add(-2 * day)},
-		online.Record{Entity: "sub_2", Value: value.FromInt64(3), Timestamp: now.Add(-40 * day)},
-		online.Record{Entity: "42", Value: value.FromInt64(7), Timestamp: now.Add(-time.Hour)},
+		rec{Entity: "sub_1036", Value: value.FromInt64(12), Timestamp: now.Add(-2 * day)},
+		rec{Entity: "sub_2", Value: value.FromInt64(3), Timestamp: now.Add(-40 * day)},
+		rec{Entity: "42", Value: value.FromInt64(7), Timestamp: now.Add(-time.Hour)},
 	)
 	write(tb, on, "avg_order_value:default",
-		online.Record{Entity: "sub_1036", Value: value.FromFloat64(42.5), Timestamp: now.Add(-3 * day)},
-		online.Record{Entity: "sub_2", Value: value.NullValue(), Timestamp: now.Add(-day)},
+		rec{Entity: "sub_1036", Value: value.FromFloat64(42.5), Timestamp: now.Add(-3 * day)},
+		rec{Entity: "sub_2", Value: value.NullValue(), Timestamp: now.Add(-day)},
 	)
 	write(tb, on, "subscriber_region:default",
-		online.Record{Entity: "sub_1036", Value: value.FromString("uk")}, // static: no timestamp
+		rec{Entity: "sub_1036", Value: value.FromString("uk")}, // static: no timestamp
 	)
 	write(tb, on, "is_unsubscribed:default",
-		online.Record{Entity: "sub_1036", Value: value.FromBool(false), Timestamp: now.Add(-5 * day)},
-		online.Record{Entity: "sub_2", Value: value.FromBool(true), Timestamp: now.Add(-5 * day)},
+		rec{Entity: "sub_1036", Value: value.FromBool(false), Timestamp: now.Add(-5 * day)},
+		rec{Entity: "sub_2", Value: value.FromBool(true), Timestamp: now.Add(-5 * day)},
 	)
 	write(tb, on, "last_open_at:default",
-		online.Record{Entity: "sub_1036", Value: value.FromTime(time.Date(2025, 5, 30, 8, 15, 0, 123456000, time.UTC)), Timestamp: now.Add(-2 * day)},
+		rec{Entity: "sub_1036", Value: value.FromTime(time.Date(2025, 5, 30, 8, 15, 0, 123456000, time.UTC)), Timestamp: now.Add(-2 * day)},
 	)
 	write(tb, on, "shop_category:default",
-		online.Record{Entity: "shop_1", Value: value.FromString("fashion")},
+		rec{Entity: "shop_1", Value: value.FromString("fashion")},
 	)
 	return newHandler(tb, reg, on)
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/serving"
 	"github.com/slipway-ml/slipway/value"
 )
@@ -186,8 +185,8 @@ func TestOnlineFeaturesMaxAgeBoundary(t *testing.T) {
 	// A value exactly max_age old is still served; a microsecond older is not.
 	f := newFixture(t)
 	write(t, f.online, "opens_30d:v1",
-		online.Record{Entity: "sub_edge", Value: value.FromInt64(5), Timestamp: now.Add(-30 * 24 * time.Hour)},
-		online.Record{Entity: "sub_old", Value: value.FromInt64(6), Timestamp: now.Add(-30*24*time.Hour - time.Microsecond)},
+		rec{Entity: "sub_edge", Value: value.FromInt64(5), Timestamp: now.Add(-30 * 24 * time.Hour)},
+		rec{Entity: "sub_old", Value: value.FromInt64(6), Timestamp: now.Add(-30*24*time.Hour - time.Microsecond)},
 	)
 	status, body := do(t, f.handler, "POST", "/v1/online-features", `{"features":["opens_30d:v1"],"entities":["sub_edge","sub_old"]}`)
 	if status != http.StatusOK {

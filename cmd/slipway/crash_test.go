@@ -45,8 +45,8 @@ func TestMaterializeToRedisKilledMidwayThenRerun(t *testing.T) {
 	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
 	prefix := fmt.Sprintf("slipway_crash_%d:", rand.Uint32())
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
 	t.Cleanup(func() {
+		defer rdb.Close()
 		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
 		for start := 0; start < len(keys); start += 1000 {
 			rdb.Del(context.Background(), keys[start:min(start+1000, len(keys))]...)
@@ -74,7 +74,7 @@ func killMaterializeThenRerun(t *testing.T, dir string) {
 	sc := bufio.NewScanner(stderr)
 	killed := false
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "materialized feature") {
+		if strings.Contains(sc.Text(), "  materialized ") {
 			cmd.Process.Signal(syscall.SIGKILL)
 			killed = true
 			break
@@ -127,10 +127,10 @@ func compareLatest(t *testing.T, reg registry.Store, off offline.Store, on onlin
 	}
 	checked := 0
 	for _, f := range feats {
-		rows, err := off.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: offline.Dataset{
+		rows, err := off.ReadLatest(ctx, &offline.ReadLatestParams{
 			Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
-			ValueColumn: f.Feature.ValueColumn, TimestampColumn: f.Feature.TimestampColumn,
-		}})
+			TimestampColumn: f.Feature.TimestampColumn, ValueColumns: []string{f.Feature.ValueColumn},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,12 +138,12 @@ func compareLatest(t *testing.T, reg registry.Store, off offline.Store, on onlin
 		want := map[string]online.Entry{}
 		for rows.Next() {
 			v := rows.Values()
-			conv, err := value.Convert(v[1], f.Feature.Type)
+			conv, err := value.Convert(v[2], f.Feature.Type)
 			if err != nil {
 				t.Fatal(err)
 			}
 			entities = append(entities, v[0].String())
-			want[v[0].String()] = online.Entry{Found: true, Value: conv, Timestamp: v[2].Time()}
+			want[v[0].String()] = online.Entry{Found: true, Value: conv, Timestamp: v[1].Time()}
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)

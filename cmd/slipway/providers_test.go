@@ -39,10 +39,10 @@ func testPostgresAndRedis(t *testing.T, redisAddrs []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: redisAddrs, IsClusterMode: cluster})
-	defer rdb.Close()
 	t.Cleanup(func() {
+		defer rdb.Close()
+		defer conn.Close(context.Background())
 		bg := context.Background()
 		for _, s := range []string{data, reg, off} {
 			conn.Exec(bg, "DROP SCHEMA IF EXISTS "+s+" CASCADE")

@@ -20,14 +20,7 @@ import (
 // entities are a tenth of that, and each of the 5 feature tables has 5 rows
 // per entity at pseudo-random times over a year.
 func BenchmarkExportTrainingSet(b *testing.B) {
-	rows := 1_000_000
-	if env := os.Getenv("SLIPWAY_BENCH_ROWS"); env != "" {
-		n, err := strconv.Atoi(env)
-		if err != nil || n <= 0 {
-			b.Fatalf("SLIPWAY_BENCH_ROWS=%q: want a positive integer", env)
-		}
-		rows = n
-	}
+	rows := benchRows(b, 1_000_000)
 	ctx := context.Background()
 	dir := b.TempDir()
 	s, err := New(ctx, Config{Path: filepath.Join(dir, "bench.duckdb")})
@@ -110,4 +103,77 @@ func handwrittenQuery(features int, out string) string {
 		joins += fmt.Sprintf("\nASOF LEFT JOIN f%d ON l.entity = f%d.entity AND l.ts >= f%d.ts", f, f, f)
 	}
 	return "COPY (" + sel + ", l.label\nFROM labels l" + joins + "\n) TO " + offline.QuoteLiteral(out) + " (FORMAT parquet)"
+}
+
+// BenchmarkReadLatest reads the latest values of three columns (DOUBLE,
+// VARCHAR, BOOLEAN, a tenth of each null) of a 1M-row table with 100,000
+// entities (SLIPWAY_BENCH_ROWS sets the rows), all rows streamed through Go:
+// together in one ReadLatest, one column alone, and with the query ReadLatest
+// ran before it took several columns (row_number per entity, one query per
+// column) for each column in turn.
+func BenchmarkReadLatest(b *testing.B) {
+	rows := benchRows(b, 1_000_000)
+	ctx := context.Background()
+	s, err := New(ctx, Config{Path: filepath.Join(b.TempDir(), "bench.duckdb")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE f AS
+SELECT i %% %d AS entity,
+       TIMESTAMP '2024-01-01' + to_seconds(CAST(hash(i, 'ts') %% 72000 AS BIGINT)) AS ts,
+       CASE WHEN hash(i, 'n1') %% 10 > 0 THEN CAST(hash(i, 'x') %% 10000 AS DOUBLE) / 100 END AS x,
+       CASE WHEN hash(i, 'n2') %% 10 > 0 THEN 'v' || CAST(hash(i, 's') %% 1000 AS VARCHAR) END AS s,
+       CASE WHEN hash(i, 'n3') %% 10 > 0 THEN hash(i, 'b') %% 2 = 0 END AS b
+FROM range(%d) r(i)`, max(rows/10, 1), rows))
+	if err != nil {
+		b.Fatal(err)
+	}
+	drain := func(b *testing.B, rs offline.Rows) {
+		for rs.Next() {
+		}
+		if err := rs.Err(); err != nil {
+			b.Fatal(err)
+		}
+		rs.Close()
+	}
+	read := func(cols ...string) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "f", EntityColumn: "entity", TimestampColumn: "ts", ValueColumns: cols})
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain(b, rs)
+			}
+		}
+	}
+	b.Run("together", read("x", "s", "b"))
+	b.Run("one_column", read("x"))
+	b.Run("per_column_before", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range []string{"x", "s", "b"} {
+				rs, err := s.query(ctx, `SELECT CAST(e AS VARCHAR) AS entity, v AS value, t AS "timestamp"
+FROM (SELECT entity AS e, `+v+` AS v, ts AS t FROM f WHERE entity IS NOT NULL AND ts IS NOT NULL)
+QUALIFY row_number() OVER (PARTITION BY e ORDER BY t DESC, v DESC NULLS LAST) = 1`)
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain(b, rs)
+			}
+		}
+	})
+}
+
+// benchRows reads SLIPWAY_BENCH_ROWS, or gives def.
+func benchRows(b *testing.B, def int) int {
+	env := os.Getenv("SLIPWAY_BENCH_ROWS")
+	if env == "" {
+		return def
+	}
+	n, err := strconv.Atoi(env)
+	if err != nil || n <= 0 {
+		b.Fatalf("SLIPWAY_BENCH_ROWS=%q: want a positive integer", env)
+	}
+	return n
 }

@@ -308,15 +308,21 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 	return n, nil
 }
 
-// ReadLatest streams the latest value per entity of one dataset.
+// ReadLatest streams the latest values per entity of one or more value
+// columns of a dataset, in one query.
 func (s *Store) ReadLatest(ctx context.Context, p *offline.ReadLatestParams) (offline.Rows, error) {
-	types, err := s.datasetTypes(ctx, p.Dataset)
+	if len(p.ValueColumns) == 0 {
+		return nil, fmt.Errorf("reading latest values of %s: no value columns", p.Table)
+	}
+	types, err := s.datasetTypes(ctx, p.Table, p.EntityColumn, p.TimestampColumn, p.ValueColumns...)
 	if err != nil {
 		return nil, fmt.Errorf("reading latest values: %w", err)
 	}
-	rows, err := s.query(ctx, latestQuery(p.Dataset, types))
+	query := latestQuery(p, types)
+	s.log.DebugContext(ctx, "read latest", "sql", query)
+	rows, err := s.query(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("reading latest values of %s: %w", p.Dataset.Table, err)
+		return nil, fmt.Errorf("reading latest values of %s: %w", p.Table, err)
 	}
 	return rows, nil
 }
@@ -327,13 +333,13 @@ func (s *Store) trainingSetQuery(ctx context.Context, p *offline.TrainingSetPara
 	if p.Label.TimestampColumn == "" {
 		return "", errors.New("training set: the label has no timestamp column")
 	}
-	labelTypes, err := s.datasetTypes(ctx, p.Label)
+	labelTypes, err := s.datasetTypes(ctx, p.Label.Table, p.Label.EntityColumn, p.Label.TimestampColumn, p.Label.ValueColumn)
 	if err != nil {
 		return "", fmt.Errorf("training set label: %w", err)
 	}
 	featureTypes := make([]datasetTypes, len(p.Features))
 	for i, f := range p.Features {
-		if featureTypes[i], err = s.datasetTypes(ctx, f.Dataset); err != nil {
+		if featureTypes[i], err = s.datasetTypes(ctx, f.Table, f.EntityColumn, f.TimestampColumn, f.ValueColumn); err != nil {
 			return "", fmt.Errorf("training set feature %s: %w", f.Name, err)
 		}
 	}
@@ -342,20 +348,29 @@ func (s *Store) trainingSetQuery(ctx context.Context, p *offline.TrainingSetPara
 	return query, nil
 }
 
-// datasetTypes describes a dataset's columns; the error names a missing column or table.
-func (s *Store) datasetTypes(ctx context.Context, d offline.Dataset) (datasetTypes, error) {
-	q := offline.QuoteIdent
-	sel := q(d.EntityColumn) + ", " + q(d.ValueColumn)
-	if d.TimestampColumn != "" {
-		sel += ", " + q(d.TimestampColumn)
+// datasetTypes describes the entity, timestamp ("" for none) and value
+// columns of a table; the error names a missing column or table.
+func (s *Store) datasetTypes(ctx context.Context, table, entity, timestamp string, values ...string) (datasetTypes, error) {
+	cols := []string{offline.QuoteIdent(entity)}
+	if timestamp != "" {
+		cols = append(cols, offline.QuoteIdent(timestamp))
 	}
-	cols, err := s.describe(ctx, s.db, "DESCRIBE SELECT "+sel+" FROM "+offline.QuoteQualified(d.Table))
+	for _, v := range values {
+		cols = append(cols, offline.QuoteIdent(v))
+	}
+	described, err := s.describe(ctx, s.db, "DESCRIBE SELECT "+strings.Join(cols, ", ")+" FROM "+offline.QuoteQualified(table))
 	if err != nil {
-		return datasetTypes{}, fmt.Errorf("describing %s: %w", d.Table, err)
+		return datasetTypes{}, fmt.Errorf("describing %s: %w", table, err)
 	}
-	t := datasetTypes{Entity: cols[0].EngineType}
-	if d.TimestampColumn != "" {
-		t.Timestamp = cols[2].EngineType
+	if len(described) != len(cols) {
+		return datasetTypes{}, fmt.Errorf("describing %s: %d columns, want %d", table, len(described), len(cols))
+	}
+	t := datasetTypes{Entity: described[0].EngineType}
+	if timestamp != "" {
+		t.Timestamp = described[1].EngineType
+	}
+	for _, c := range described[len(cols)-len(values):] {
+		t.Values = append(t.Values, c.EngineType)
 	}
 	return t, nil
 }

@@ -14,14 +14,15 @@ import (
 //   - DuckDB has ASOF LEFT JOIN; PostgreSQL uses
 //     LEFT JOIN LATERAL (SELECT … WHERE k = l.k AND t <= l.t ORDER BY t DESC LIMIT 1) ON true
 //     over the same pre-aggregated feature CTE;
-//   - DuckDB has QUALIFY; PostgreSQL uses DISTINCT ON (k) … ORDER BY k, t DESC, v DESC NULLS LAST;
+//   - DuckDB's max takes BOOLEAN; PostgreSQL's ReadLatest uses bool_or;
 //   - type names (VARCHAR / text, TIMESTAMP / timestamp) and GROUP BY ALL (PostgreSQL: GROUP BY 1, 2).
 
-// datasetTypes holds the engine types of a dataset's key columns, found by
+// datasetTypes holds the engine types of a dataset's columns, found by
 // describing the dataset before the query is generated.
 type datasetTypes struct {
-	Entity    string // engine type of the entity column
-	Timestamp string // engine type of the timestamp column; "" for static datasets
+	Entity    string   // engine type of the entity column
+	Timestamp string   // engine type of the timestamp column; "" for static datasets
+	Values    []string // engine types of the value columns described with them
 }
 
 // timestampExpr returns the expression of a dataset's timestamp column as a
@@ -142,24 +143,59 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	return b.String()
 }
 
-// latestQuery generates ReadLatest's query: per entity the row with the newest
-// timestamp, among those the greatest non-null value — the tie rule of the
-// training set, so online values equal what a training set sees at the newest
-// timestamp. Static datasets give max(value) and a null timestamp.
+// latestQuery generates ReadLatest's query, one for all value columns:
 //
-// Dialect: PostgreSQL uses DISTINCT ON (entity) with the same ORDER BY instead
-// of QUALIFY, and text instead of VARCHAR.
-func latestQuery(d offline.Dataset, types datasetTypes) string {
+//	SELECT entity, "timestamp", v0 AS "col0", v1 AS "col1", …
+//	FROM (
+//	  SELECT CAST(e AS VARCHAR) AS entity, t AS "timestamp", max(v0) AS v0, max(v1) AS v1, …
+//	  FROM (
+//	    SELECT entity AS e, ts AS t, col0 AS v0, col1 AS v1, …, max(ts) OVER (PARTITION BY entity) AS newest
+//	    FROM table WHERE entity IS NOT NULL AND ts IS NOT NULL
+//	  )
+//	  WHERE t = newest
+//	  GROUP BY e, t
+//	)
+//
+// The window keeps each entity's rows at its newest time; grouping them is
+// the training set's tie rule per column (max ignores nulls and orders
+// BOOLEAN false < true). Filtering before grouping aggregates only the newest
+// rows: on 1M rows it is several times faster than grouping every
+// (entity, timestamp) first and keeping the newest group. Static datasets
+// group by entity alone and give a null timestamp. The inner queries name
+// their columns e, t, v0…, and only the outer one gives the value columns
+// their names, so a value column called e, t or newest cannot be mistaken
+// for another column.
+//
+// Dialect: PostgreSQL has no max(boolean); see offlinepg.
+func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	q := offline.QuoteIdent
-	table := offline.QuoteQualified(d.Table)
-	e, v := q(d.EntityColumn), q(d.ValueColumn)
-	if d.TimestampColumn == "" {
-		return fmt.Sprintf("SELECT CAST(%s AS VARCHAR) AS entity, max(%s) AS value, CAST(NULL AS TIMESTAMP) AS %s\nFROM %s\nWHERE %s IS NOT NULL\nGROUP BY %s",
-			e, v, q("timestamp"), table, e, e)
+	e := q(p.EntityColumn)
+	inner := []string{e + " AS e"}
+	where := e + " IS NOT NULL"
+	aggs := []string{"CAST(e AS VARCHAR) AS entity"}
+	outer := []string{"entity", q("timestamp")}
+	if p.TimestampColumn != "" {
+		ts := timestampExpr(q(p.TimestampColumn), types.Timestamp)
+		inner = append(inner, ts+" AS t")
+		where += " AND " + q(p.TimestampColumn) + " IS NOT NULL"
+		aggs = append(aggs, "t AS "+q("timestamp"))
+	} else {
+		aggs = append(aggs, "CAST(NULL AS TIMESTAMP) AS "+q("timestamp"))
 	}
-	ts := q(d.TimestampColumn)
-	return fmt.Sprintf("SELECT CAST(e AS VARCHAR) AS entity, v AS value, t AS %s\nFROM (\n  SELECT %s AS e, %s AS v, %s AS t\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n)\nQUALIFY row_number() OVER (PARTITION BY e ORDER BY t DESC, v DESC NULLS LAST) = 1",
-		q("timestamp"), e, v, timestampExpr(ts, types.Timestamp), table, e, ts)
+	for i, c := range p.ValueColumns {
+		v := fmt.Sprintf("v%d", i)
+		inner = append(inner, q(c)+" AS "+v)
+		aggs = append(aggs, "max("+v+") AS "+v)
+		outer = append(outer, v+" AS "+q(c))
+	}
+	filter := "GROUP BY e"
+	if p.TimestampColumn != "" {
+		inner = append(inner, "max("+timestampExpr(q(p.TimestampColumn), types.Timestamp)+") OVER (PARTITION BY "+e+") AS newest")
+		filter = "WHERE t = newest\n  GROUP BY e, t"
+	}
+	return fmt.Sprintf("SELECT %s\nFROM (\n  SELECT %s\n  FROM (\n    SELECT %s\n    FROM %s\n    WHERE %s\n  )\n  %s\n)",
+		strings.Join(outer, ", "), strings.Join(aggs, ", "), strings.Join(inner, ", "),
+		offline.QuoteQualified(p.Table), where, filter)
 }
 
 // describeQuery wraps sql so that DESCRIBE reports its columns, with inputs

@@ -450,14 +450,14 @@ func (s *Store) beginTrainingSet(ctx context.Context, c *pgx.Conn, p *offline.Tr
 	if err != nil {
 		return nil, "", fmt.Errorf("training set: %w", err)
 	}
-	labelTypes, err := datasetTypesOf(ctx, c, p.Label)
+	labelTypes, err := datasetTypesOf(ctx, c, p.Label.Table, p.Label.EntityColumn, p.Label.TimestampColumn, p.Label.ValueColumn)
 	if err != nil {
 		rollback(tx)
 		return nil, "", fmt.Errorf("training set label: %w", err)
 	}
 	featureTypes := make([]datasetTypes, len(p.Features))
 	for i, f := range p.Features {
-		if featureTypes[i], err = datasetTypesOf(ctx, c, f.Dataset); err != nil {
+		if featureTypes[i], err = datasetTypesOf(ctx, c, f.Table, f.EntityColumn, f.TimestampColumn, f.ValueColumn); err != nil {
 			rollback(tx)
 			return nil, "", fmt.Errorf("training set feature %s: %w", f.Name, err)
 		}
@@ -476,20 +476,26 @@ func (s *Store) beginTrainingSet(ctx context.Context, c *pgx.Conn, p *offline.Tr
 	return tx, ts.Query, nil
 }
 
-// datasetTypes describes a dataset's columns; the error names a missing column or table.
-func datasetTypesOf(ctx context.Context, c *pgx.Conn, d offline.Dataset) (datasetTypes, error) {
-	q := offline.QuoteIdent
-	sel := q(d.EntityColumn) + ", " + q(d.ValueColumn)
-	if d.TimestampColumn != "" {
-		sel += ", " + q(d.TimestampColumn)
+// datasetTypesOf describes the entity, timestamp ("" for none) and value
+// columns of a table; the error names a missing column or table.
+func datasetTypesOf(ctx context.Context, c *pgx.Conn, table, entity, timestamp string, values ...string) (datasetTypes, error) {
+	cols := []string{offline.QuoteIdent(entity)}
+	if timestamp != "" {
+		cols = append(cols, offline.QuoteIdent(timestamp))
 	}
-	fields, err := describeFields(ctx, c, "SELECT "+sel+" FROM "+offline.QuoteQualified(d.Table))
+	for _, v := range values {
+		cols = append(cols, offline.QuoteIdent(v))
+	}
+	fields, err := describeFields(ctx, c, "SELECT "+strings.Join(cols, ", ")+" FROM "+offline.QuoteQualified(table))
 	if err != nil {
-		return datasetTypes{}, fmt.Errorf("describing %s: %w", d.Table, err)
+		return datasetTypes{}, fmt.Errorf("describing %s: %w", table, err)
 	}
 	t := datasetTypes{Entity: fields[0].Type}
-	if d.TimestampColumn != "" {
-		t.Timestamp = fields[2].Type
+	if timestamp != "" {
+		t.Timestamp = fields[1].Type
+	}
+	for _, f := range fields[len(cols)-len(values):] {
+		t.Values = append(t.Values, f.Type)
 	}
 	return t, nil
 }
@@ -568,23 +574,27 @@ func copyToFile(ctx context.Context, c *pgx.Conn, stmt, path string) (int64, err
 	return tag.RowsAffected(), nil
 }
 
-// ReadLatest streams the latest value per entity of one dataset.
+// ReadLatest streams the latest values per entity of one or more value
+// columns of a dataset, in one query.
 func (s *Store) ReadLatest(ctx context.Context, p *offline.ReadLatestParams) (offline.Rows, error) {
+	if len(p.ValueColumns) == 0 {
+		return nil, fmt.Errorf("reading latest values of %s: no value columns", p.Table)
+	}
 	c, release, err := s.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading latest values: %w", err)
 	}
-	types, err := datasetTypesOf(ctx, c, p.Dataset)
+	types, err := datasetTypesOf(ctx, c, p.Table, p.EntityColumn, p.TimestampColumn, p.ValueColumns...)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("reading latest values: %w", err)
 	}
-	query := latestQuery(p.Dataset, types)
+	query := latestQuery(p, types)
 	s.log.DebugContext(ctx, "read latest", "sql", query)
 	r, err := c.Query(ctx, query)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("reading latest values of %s: %w", p.Dataset.Table, err)
+		return nil, fmt.Errorf("reading latest values of %s: %w", p.Table, err)
 	}
 	return newRows(r, func() { release() }), nil
 }

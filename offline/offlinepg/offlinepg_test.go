@@ -132,14 +132,14 @@ func TestReplaceTableUnderViews(t *testing.T) {
 		t.Fatalf("replacing the base of two views: %v", err)
 	}
 	read := func() []string {
-		rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Dataset: offline.Dataset{Table: "v2", EntityColumn: "id", ValueColumn: "n", TimestampColumn: "ts"}})
+		rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "v2", EntityColumn: "id", TimestampColumn: "ts", ValueColumns: []string{"n"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rs.Close()
 		var out []string
 		for rs.Next() {
-			out = append(out, rs.Values()[0].String()+"="+rs.Values()[1].String())
+			out = append(out, rs.Values()[0].String()+"="+rs.Values()[2].String())
 		}
 		if err := rs.Err(); err != nil {
 			t.Fatal(err)

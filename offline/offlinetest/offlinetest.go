@@ -75,8 +75,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"Parquet": testSourceQueryParquet,
 	})
 	group("ReadLatest", map[string]func(*testing.T, offline.Store){
-		"TieRule": testReadLatestTieRule,
-		"Static":  testReadLatestStatic,
+		"TieRule":        testReadLatestTieRule,
+		"Static":         testReadLatestStatic,
+		"SeveralColumns": testReadLatestSeveralColumns,
 	})
 
 	t.Run("PointInTimeJoin", func(t *testing.T) {
@@ -261,6 +262,8 @@ func i64(i int64) value.Value { return value.FromInt64(i) }
 func f64(f float64) value.Value { return value.FromFloat64(f) }
 
 var null = value.NullValue()
+
+var yes, no = value.FromBool(true), value.FromBool(false)
 
 // sampleCols and sampleRows make a small table of every type.
 var sampleCols = []column{{"id", value.String}, {"ts", value.Timestamp}, {"n", value.Int64}, {"x", value.Float64}, {"ok", value.Bool}}
@@ -532,18 +535,18 @@ func testReadLatestTieRule(t *testing.T, s offline.Store) {
 		{i64(3), ts(1), null},
 		{null, ts(20), i64(7)}, // no entity: ignored
 	})
-	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Dataset: offline.Dataset{Table: "orders", EntityColumn: "shop", ValueColumn: "orders", TimestampColumn: "at"}})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", ValueColumns: []string{"orders"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rs.Columns(); !slices.Equal(got, []string{"entity", "value", "timestamp"}) {
-		t.Errorf("columns %v, want entity, value, timestamp", got)
+	if got := rs.Columns(); !slices.Equal(got, []string{"entity", "timestamp", "orders"}) {
+		t.Errorf("columns %v, want entity, timestamp, orders", got)
 	}
 	got := readAll(t, rs)
 	want := [][]value.Value{
-		{str("1"), i64(8), ts(9)},
-		{str("2"), null, ts(7)},
-		{str("3"), null, ts(1)},
+		{str("1"), ts(9), i64(8)},
+		{str("2"), ts(7), null},
+		{str("3"), ts(1), null},
 	}
 	if d := diffRows(got, want); d != "" {
 		t.Fatal(d)
@@ -551,23 +554,93 @@ func testReadLatestTieRule(t *testing.T, s offline.Store) {
 }
 
 func testReadLatestStatic(t *testing.T, s offline.Store) {
-	cols := []column{{"shop", value.String}, {"country", value.String}}
+	cols := []column{{"shop", value.String}, {"country", value.String}, {"open", value.Bool}}
 	loadTable(t, s, "shops", cols, [][]value.Value{
-		{str("s1"), str("de")},
-		{str("s1"), str("fr")},
-		{str("s2"), null},
-		{str("s2"), str("it")},
-		{str("s3"), null},
-		{null, str("zz")},
+		{str("s1"), str("fr"), no},
+		{str("s1"), str("de"), yes}, // each column on its own: fr and true
+		{str("s1"), null, no},
+		{str("s2"), null, no},
+		{str("s2"), str("it"), null},
+		{str("s3"), null, null},
+		{null, str("zz"), yes},
 	})
-	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Dataset: offline.Dataset{Table: "shops", EntityColumn: "shop", ValueColumn: "country"}})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "shops", EntityColumn: "shop", ValueColumns: []string{"country", "open"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := rs.Columns(); !slices.Equal(got, []string{"entity", "timestamp", "country", "open"}) {
+		t.Errorf("columns %v, want entity, timestamp, country, open", got)
+	}
 	got := readAll(t, rs)
-	want := [][]value.Value{{str("s1"), str("fr"), null}, {str("s2"), str("it"), null}, {str("s3"), null, null}}
+	want := [][]value.Value{
+		{str("s1"), null, str("fr"), yes},
+		{str("s2"), null, str("it"), no},
+		{str("s3"), null, null, null},
+	}
 	if d := diffRows(got, want); d != "" {
 		t.Fatal(d)
+	}
+}
+
+// testReadLatestSeveralColumns reads three value columns of mixed types at
+// once: each column applies the tie rule on its own, so one entity's values
+// may come from different rows at its newest time. The integer column is
+// named t, a name a generator might use internally.
+func testReadLatestSeveralColumns(t *testing.T, s offline.Store) {
+	cols := []column{{"user", value.String}, {"at", value.Timestamp}, {"t", value.Int64}, {"label", value.String}, {"ok", value.Bool}}
+	loadTable(t, s, "visits", cols, [][]value.Value{
+		{str("u1"), ts(1), i64(100), str("zz"), yes}, // older, greater: does not count
+		{str("u1"), ts(5), i64(3), str("b"), no},
+		{str("u1"), ts(5), i64(7), null, no},         // greatest t
+		{str("u1"), ts(5), null, str("c"), null},     // greatest label
+		{str("u1"), ts(5), i64(2), str("a"), yes},    // true > false
+		{str("u1"), null, i64(999), str("zzz"), yes}, // no timestamp: ignored
+		{str("u2"), ts(3), i64(4), str("x"), yes},
+		{str("u2"), ts(8), null, null, null}, // newest row all null: all null
+		{str("u3"), ts(2), i64(1), str("ab"), no},
+		{str("u3"), ts(2), i64(1), str("b"), null}, // "b" > "ab"
+		{str("u3"), ts(2), null, str("a"), no},     // only false and null: false
+		{str("u4"), ts(4), null, str("only"), null},
+		{str("u5"), null, i64(5), str("q"), yes},    // only rows without a timestamp: absent
+		{null, ts(20), i64(1000), str("zzzz"), yes}, // no entity: ignored
+	})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at",
+		ValueColumns: []string{"ok", "t", "label"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Columns(); !slices.Equal(got, []string{"entity", "timestamp", "ok", "t", "label"}) {
+		t.Errorf("columns %v, want entity, timestamp, ok, t, label", got)
+	}
+	got := readAll(t, rs)
+	want := [][]value.Value{
+		{str("u1"), ts(5), yes, i64(7), str("c")},
+		{str("u2"), ts(8), null, null, null},
+		{str("u3"), ts(2), no, i64(1), str("b")},
+		{str("u4"), ts(4), null, null, str("only")},
+	}
+	if d := diffRows(got, want); d != "" {
+		t.Fatal(d)
+	}
+	// Each column read alone gives the same values (a store may read one
+	// column another way).
+	for i, c := range []string{"ok", "t", "label"} {
+		rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at",
+			ValueColumns: []string{c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs.Columns(); !slices.Equal(got, []string{"entity", "timestamp", c}) {
+			t.Errorf("%s alone: columns %v, want entity, timestamp, %s", c, got, c)
+		}
+		got := readAll(t, rs)
+		one := make([][]value.Value, len(want))
+		for j, r := range want {
+			one[j] = []value.Value{r[0], r[1], r[2+i]}
+		}
+		if d := diffRows(got, one); d != "" {
+			t.Errorf("%s alone:\n%s", c, d)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -82,59 +83,102 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{db: db, logger: logger}, nil
 }
 
-// Write stores the records of one feature in a single transaction, keeping
-// per entity the record with the newest timestamp (equal replaces). It reads
-// the stored entry first, so replaying a materialization never moves a value
-// back in time; duplicates within a batch follow the same rule.
+// Write stores the records of one or more features in a single
+// transaction, keeping per (feature, entity) the record with the newest
+// timestamp (equal replaces). It reads the stored entry first, so replaying a
+// materialization never moves a value back in time; duplicates within a
+// batch follow the same rule. An invalid batch writes nothing.
 func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
+	what := describe(p.Features)
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("writing %s: %w", p.Feature, err)
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
-	if p.Feature == "" {
-		return errors.New("writing online records: feature is empty")
+	if err := validate(p); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	if len(p.Records) == 0 {
 		return nil
 	}
 	// bbolt keeps the value slices until commit, so entries are carved out of
 	// one arena instead of a reused buffer; growth leaves earlier slices intact.
-	arena := make([]byte, 0, 16*len(p.Records))
+	arena := make([]byte, 0, 16*len(p.Records)*len(p.Features))
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(p.Feature))
-		if err != nil {
-			return err
-		}
-		for i, r := range p.Records {
-			if i%ctxCheckEvery == ctxCheckEvery-1 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+		// Feature by feature: consecutive puts then land in the same bucket,
+		// on neighbouring pages when the entities come sorted.
+		n := 0
+		for j, f := range p.Features {
+			b, err := tx.CreateBucketIfNotExists([]byte(f))
+			if err != nil {
+				return fmt.Errorf("%s: %w", f, err)
 			}
-			if r.Entity == "" {
-				return fmt.Errorf("record %d: entity is empty", i)
-			}
-			key := []byte(r.Entity)
-			if old := b.Get(key); old != nil {
-				_, oldTS, err := online.DecodeEntry(old)
-				if err != nil {
-					return fmt.Errorf("entity %q: stored entry: %w", r.Entity, err)
+			for _, r := range p.Records {
+				if n++; n%ctxCheckEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 				}
-				if r.Timestamp.Truncate(time.Microsecond).Before(oldTS) {
-					continue
+				key := []byte(r.Entity)
+				if old := b.Get(key); old != nil {
+					_, oldTS, err := online.DecodeEntry(old)
+					if err != nil {
+						return fmt.Errorf("%s for entity %q: stored entry: %w", f, r.Entity, err)
+					}
+					if r.Timestamp.Truncate(time.Microsecond).Before(oldTS) {
+						continue
+					}
 				}
-			}
-			start := len(arena)
-			arena = online.AppendEntry(arena, r.Value, r.Timestamp)
-			if err := b.Put(key, arena[start:len(arena):len(arena)]); err != nil {
-				return fmt.Errorf("entity %q: %w", r.Entity, err)
+				start := len(arena)
+				arena = online.AppendEntry(arena, r.Values[j], r.Timestamp)
+				if err := b.Put(key, arena[start:len(arena):len(arena)]); err != nil {
+					return fmt.Errorf("%s for entity %q: %w", f, r.Entity, err)
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", p.Feature, err)
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	return nil
+}
+
+// validate checks a write before it touches the file: named, distinct
+// features, and records with an entity and one value per feature.
+func validate(p *online.WriteParams) error {
+	if len(p.Features) == 0 {
+		return errors.New("no features: name at least one feature to write")
+	}
+	seen := make(map[string]int, len(p.Features))
+	for j, f := range p.Features {
+		if f == "" {
+			return fmt.Errorf("feature %d is empty", j)
+		}
+		if k, ok := seen[f]; ok {
+			return fmt.Errorf("feature %s named twice (features %d and %d)", f, k, j)
+		}
+		seen[f] = j
+	}
+	for i, r := range p.Records {
+		if r.Entity == "" {
+			return fmt.Errorf("record %d: entity is empty", i)
+		}
+		if len(r.Values) != len(p.Features) {
+			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
+		}
+	}
+	return nil
+}
+
+// describe names the features of a write for error messages.
+func describe(features []string) string {
+	switch n := len(features); {
+	case n == 0:
+		return "online records"
+	case n <= 3:
+		return strings.Join(features, ", ")
+	default:
+		return fmt.Sprintf("%s, %s and %d more features", features[0], features[1], n-2)
+	}
 }
 
 // Read returns Entries[entity][feature] from one consistent snapshot.

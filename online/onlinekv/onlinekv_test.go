@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +49,8 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 	ts := time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
 	if err := s.Write(t.Context(), &online.WriteParams{
-		Feature: "opens_30d:default",
-		Records: []online.Record{{Entity: "sub-1", Value: value.FromInt64(4), Timestamp: ts}},
+		Features: []string{"opens_30d:default"},
+		Records:  []online.Record{{Entity: "sub-1", Values: []value.Value{value.FromInt64(4)}, Timestamp: ts}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +75,10 @@ func TestReopenKeepsData(t *testing.T) {
 func TestEmptyEntityIsAnError(t *testing.T) {
 	s := newStore(t)
 	err := s.Write(t.Context(), &online.WriteParams{
-		Feature: "opens_30d:default",
+		Features: []string{"opens_30d:default"},
 		Records: []online.Record{
-			{Entity: "sub-1", Value: value.FromInt64(1)},
-			{Entity: "", Value: value.FromInt64(2)},
+			{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}},
+			{Entity: "", Values: []value.Value{value.FromInt64(2)}},
 		},
 	})
 	if err == nil || !strings.Contains(err.Error(), "entity is empty") {
@@ -122,7 +123,7 @@ func TestCorruptEntryIsReported(t *testing.T) {
 	if !errors.Is(err, online.ErrCorruptEntry) {
 		t.Errorf("Read of a corrupt entry = %v, want ErrCorruptEntry", err)
 	}
-	err = s.Write(t.Context(), &online.WriteParams{Feature: "f:default", Records: []online.Record{{Entity: "e", Value: value.FromInt64(1)}}})
+	err = s.Write(t.Context(), &online.WriteParams{Features: []string{"f:default"}, Records: []online.Record{{Entity: "e", Values: []value.Value{value.FromInt64(1)}}}})
 	if !errors.Is(err, online.ErrCorruptEntry) {
 		t.Errorf("Write over a corrupt entry = %v, want ErrCorruptEntry", err)
 	}
@@ -149,13 +150,13 @@ func BenchmarkRead(b *testing.B) {
 			features := make([]string, 20)
 			for j := range features {
 				features[j] = fmt.Sprintf("feature_%02d:default", j)
-				recs := make([]online.Record, population)
-				for i := range recs {
-					recs[i] = online.Record{Entity: fmt.Sprintf("subscriber-%06d", i), Value: value.FromFloat64(float64(i) / 3), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
-				}
-				if err := s.Write(b.Context(), &online.WriteParams{Feature: features[j], Records: recs}); err != nil {
-					b.Fatal(err)
-				}
+			}
+			recs := make([]online.Record, population)
+			for i := range recs {
+				recs[i] = online.Record{Entity: fmt.Sprintf("subscriber-%06d", i), Values: slices.Repeat([]value.Value{value.FromFloat64(float64(i) / 3)}, len(features)), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
+			}
+			if err := s.Write(b.Context(), &online.WriteParams{Features: features, Records: recs}); err != nil {
+				b.Fatal(err)
 			}
 			keys := make([]string, entities)
 			for i := range keys {
@@ -179,24 +180,41 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func BenchmarkWrite(b *testing.B) {
-	const batch = 1000
-	s := newStore(b)
-	const population = 200_000
+	const (
+		batch      = 1000
+		population = 200_000
+	)
 	names := make([]string, population)
 	for i := range names {
 		names[i] = fmt.Sprintf("subscriber-%07d", i)
 	}
-	recs := make([]online.Record, batch)
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		for i := range recs {
-			recs[i] = online.Record{Entity: names[(n*batch+i)%population], Value: value.FromInt64(int64(n)), Timestamp: time.Unix(1_700_000_000+int64(n), 0)}
-		}
-		if err := s.Write(b.Context(), &online.WriteParams{Feature: "opens_30d:default", Records: recs}); err != nil {
-			b.Fatal(err)
-		}
-		n++
+	for _, nf := range []int{1, 20} {
+		b.Run(fmt.Sprintf("entities=%d/features=%d", batch, nf), func(b *testing.B) {
+			s := newStore(b)
+			features := make([]string, nf)
+			for j := range features {
+				features[j] = fmt.Sprintf("feature_%02d:default", j)
+			}
+			recs := make([]online.Record, batch)
+			for i := range recs {
+				recs[i].Values = make([]value.Value, nf)
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				for i := range recs {
+					recs[i].Entity = names[(n*batch+i)%population]
+					recs[i].Timestamp = time.Unix(1_700_000_000+int64(n), 0)
+					for j := range recs[i].Values {
+						recs[i].Values[j] = value.FromInt64(int64(n + j))
+					}
+				}
+				if err := s.Write(b.Context(), &online.WriteParams{Features: features, Records: recs}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*batch*nf)/b.Elapsed().Seconds(), "values/s")
+		})
 	}
-	b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "rows/s")
 }

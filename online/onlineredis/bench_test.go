@@ -3,6 +3,7 @@ package onlineredis_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,14 +26,12 @@ func BenchmarkRead(b *testing.B) {
 	c := onlineredis.ClientOf(s)
 	const population = 10_000
 	fs := features(20)
-	for _, f := range fs {
-		recs := make([]online.Record, population)
-		for i := range recs {
-			recs[i] = online.Record{Entity: fmt.Sprintf("subscriber-%06d", i), Value: value.FromFloat64(float64(i) / 3), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
-		}
-		if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
-			b.Fatal(err)
-		}
+	recs := make([]online.Record, population)
+	for i := range recs {
+		recs[i] = online.Record{Entity: fmt.Sprintf("subscriber-%06d", i), Values: slices.Repeat([]value.Value{value.FromFloat64(float64(i) / 3)}, len(fs)), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
+	}
+	if err := s.Write(b.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+		b.Fatal(err)
 	}
 	for _, n := range []int{1, 100} {
 		keys := make([]string, n)
@@ -78,57 +77,76 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
+// BenchmarkWrite writes batches of 1000 entities × F features, each batch
+// newer than the last so every field is updated, and reports values/s
+// (entities × features). raw-hset is one pipelined HSET of the same F
+// encoded fields per entity, without the newer-wins check: the floor.
 func BenchmarkWrite(b *testing.B) {
 	const (
 		batch      = 1000
 		population = 200_000
-		f          = "opens_30d:default"
 	)
 	names := make([]string, population)
 	for i := range names {
 		names[i] = fmt.Sprintf("subscriber-%07d", i)
 	}
-	recs := make([]online.Record, batch)
-	fill := func(n int) {
+	for _, nf := range []int{1, 20} {
+		fs := features(nf)
+		recs := make([]online.Record, batch)
 		for i := range recs {
-			recs[i] = online.Record{Entity: names[(n*batch+i)%population], Value: value.FromInt64(int64(n)), Timestamp: time.Unix(1_700_000_000+int64(n), 0)}
+			recs[i].Values = make([]value.Value, nf)
 		}
-	}
-	b.Run("batch=1000/store", func(b *testing.B) {
-		s := newStore(b, singleConfig(b))
-		b.ReportAllocs()
-		n := 0
-		for b.Loop() {
-			fill(n)
-			if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
-				b.Fatal(err)
-			}
-			n++
-		}
-		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("batch=1000/raw-hset", func(b *testing.B) {
-		// The same keys and encoded entries, without the newer-wins check.
-		cfg := singleConfig(b)
-		s := newStore(b, cfg)
-		c := onlineredis.ClientOf(s)
-		ctx := b.Context()
-		b.ReportAllocs()
-		n := 0
-		for b.Loop() {
-			fill(n)
-			if _, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-				for _, r := range recs {
-					pipe.HSet(ctx, cfg.KeyPrefix+r.Entity, f, onlineredis.AppendEntry(nil, r.Value, onlineredis.EncodeTime(r.Timestamp)))
+		fill := func(n int) {
+			for i := range recs {
+				recs[i].Entity = names[(n*batch+i)%population]
+				recs[i].Timestamp = time.Unix(1_700_000_000+int64(n), 0)
+				for j := range recs[i].Values {
+					recs[i].Values[j] = value.FromInt64(int64(n + j))
 				}
-				return nil
-			}); err != nil {
-				b.Fatal(err)
 			}
-			n++
 		}
-		b.ReportMetric(float64(n*batch)/b.Elapsed().Seconds(), "records/s")
-	})
+		name := fmt.Sprintf("entities=%d/features=%d", batch, nf)
+		b.Run(name+"/store", func(b *testing.B) {
+			s := newStore(b, singleConfig(b))
+			p := &online.WriteParams{Features: fs, Records: recs}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				fill(n)
+				if err := s.Write(b.Context(), p); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*batch*nf)/b.Elapsed().Seconds(), "values/s")
+		})
+		b.Run(name+"/raw-hset", func(b *testing.B) {
+			cfg := singleConfig(b)
+			s := newStore(b, cfg)
+			c := onlineredis.ClientOf(s)
+			ctx := b.Context()
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				fill(n)
+				if _, err := c.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+					for _, r := range recs {
+						ts := onlineredis.EncodeTime(r.Timestamp)
+						args := make([]any, 0, 2*nf)
+						for j, v := range r.Values {
+							args = append(args, fs[j], onlineredis.AppendEntry(nil, v, ts))
+						}
+						pipe.HSet(ctx, cfg.KeyPrefix+r.Entity, args...)
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(n*batch*nf)/b.Elapsed().Seconds(), "values/s")
+		})
+	}
 }
 
 // BenchmarkMemoryPerValue stores 100k entities × 5 int64 features and reports
@@ -144,21 +162,22 @@ func BenchmarkMemoryPerValue(b *testing.B) {
 	)
 	fs := features(nFeatures)
 	ts := time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
-	record := func(i, j int) online.Record {
-		return online.Record{Entity: fmt.Sprintf("subscriber-%07d", i), Value: value.FromInt64(int64(i * j)), Timestamp: ts.Add(time.Duration(i) * time.Second)}
+	entry := func(i, j int) (string, value.Value, time.Time) {
+		return fmt.Sprintf("subscriber-%07d", i), value.FromInt64(int64(i * j)), ts.Add(time.Duration(i) * time.Second)
 	}
 	b.Run("layout=hash-per-entity", func(b *testing.B) {
 		s := newStore(b, singleConfig(b))
 		c := onlineredis.ClientOf(s)
 		before := usedMemory(b, c)
-		for j, f := range fs {
-			recs := make([]online.Record, population)
-			for i := range recs {
-				recs[i] = record(i, j)
+		recs := make([]online.Record, population)
+		for i := range recs {
+			recs[i].Values = make([]value.Value, nFeatures)
+			for j := range fs {
+				recs[i].Entity, recs[i].Values[j], recs[i].Timestamp = entry(i, j)
 			}
-			if err := s.Write(b.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
-				b.Fatal(err)
-			}
+		}
+		if err := s.Write(b.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+			b.Fatal(err)
 		}
 		perValue := float64(usedMemory(b, c)-before) / values
 		for b.Loop() {
@@ -174,8 +193,8 @@ func BenchmarkMemoryPerValue(b *testing.B) {
 		for j, f := range fs {
 			pipe := c.Pipeline()
 			for i := range population {
-				r := record(i, j)
-				pipe.Set(ctx, cfg.KeyPrefix+f+":"+r.Entity, onlineredis.AppendEntry(nil, r.Value, onlineredis.EncodeTime(r.Timestamp)), 0)
+				e, v, ts := entry(i, j)
+				pipe.Set(ctx, cfg.KeyPrefix+f+":"+e, onlineredis.AppendEntry(nil, v, onlineredis.EncodeTime(ts)), 0)
 				if pipe.Len() == 10_000 {
 					if _, err := pipe.Exec(ctx); err != nil {
 						b.Fatal(err)

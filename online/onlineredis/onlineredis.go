@@ -7,8 +7,8 @@
 // byte-ordered form, followed by value.Value.AppendBinary. Reading F features
 // of an entity is one HMGET; reading B entities is one pipelined round trip.
 // Writes are newer-wins inside Redis, through a Lua script that compares
-// timestamps per key, so concurrent writers and replays never move a value
-// back in time.
+// timestamps per field, all features of an entity in one HMGET and one HSET,
+// so concurrent writers and replays never move a value back in time.
 package onlineredis
 
 import (
@@ -71,15 +71,29 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// maxPipeline bounds the commands sent in one pipeline by Write, so a huge
-// batch neither buffers without limit nor ignores ctx for long.
-const maxPipeline = 4096
+// maxPipelineValues bounds the values sent in one pipeline by Write (at
+// most maxPipelineKeys entities), so a huge batch neither buffers without
+// limit nor ignores ctx for long; a batch of 1000 entities × 20 features is
+// one round trip.
+const (
+	maxPipelineValues = 32768
+	maxPipelineKeys   = 4096
+)
 
 // keysPerCall is how many entities one write script call updates on a single
 // node: enough to amortize the cost of starting a script (about 1.5 µs, more
-// than the work per key), few enough to keep each call short, since a script
-// blocks the server while it runs.
-const keysPerCall = 64
+// than the work per key of one feature), few enough to keep each call short,
+// since a script blocks the server while it runs. fieldsPerCall lowers it for
+// wide records (12 entities of 20 features), keeping a call near 100 µs.
+const (
+	keysPerCall   = 64
+	fieldsPerCall = 256
+)
+
+// maxFeaturesPerCall bounds the features one script call handles: the script
+// unpacks 2 × features arguments for HSET, and Lua's C stack holds 8000.
+// Wider writes are split by feature, which newer-wins per feature allows.
+const maxFeaturesPerCall = 1000
 
 // Store is an online.Store on Redis or Redis Cluster.
 type Store struct {
@@ -149,60 +163,99 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// writeScript sets the field ARGV[1] of each hash KEYS[i] to the entry
-// ARGV[i+1] unless the stored entry is newer. Entries start with an 8-byte
-// big-endian timestamp, compared as two unsigned 32-bit halves (exact in Lua
-// numbers; Lua's string < uses strcoll, which depends on the server's locale).
+// writeScript updates, for each hash KEYS[i], the fields ARGV[2..nf+1]
+// (nf = ARGV[1]) with the entries that follow ARGV[1+nf], nf per key, unless
+// the stored entry of that field is newer: one HMGET and at most one HSET per
+// key (HGET and HSET for a single feature, which skips the Lua tables). The
+// entries of a key share their 8-byte big-endian timestamp, compared as two
+// unsigned 32-bit halves (exact in Lua numbers; Lua's string < uses strcoll,
+// which depends on the server's locale).
 const writeScript = `
-local field = ARGV[1]
-for i = 1, #KEYS do
-  local new = ARGV[i + 1]
-  local old = redis.call('HGET', KEYS[i], field)
-  local set = true
-  if old then
-    if #old < 8 then
-      return redis.error_reply('CORRUPT stored entry of ' .. #old .. ' bytes in ' .. KEYS[i] .. ' ' .. field)
+local call, sunpack = redis.call, struct.unpack
+local nf = tonumber(ARGV[1])
+local function corrupt(o, key, field)
+  return redis.error_reply('CORRUPT stored entry of ' .. #o .. ' bytes in ' .. key .. ' ' .. field)
+end
+if nf == 1 then
+  local field = ARGV[2]
+  for i = 1, #KEYS do
+    local key, new = KEYS[i], ARGV[i + 2]
+    local o = call('HGET', key, field)
+    local newer = true
+    if o then
+      if #o < 8 then
+        return corrupt(o, key, field)
+      end
+      local oh, ol = sunpack('>I4I4', o)
+      local nh, nl = sunpack('>I4I4', new)
+      newer = oh < nh or (oh == nh and ol <= nl)
     end
-    local oh, ol = struct.unpack('>I4I4', old)
-    local nh, nl = struct.unpack('>I4I4', new)
-    set = oh < nh or (oh == nh and ol <= nl)
+    if newer then
+      call('HSET', key, field, new)
+    end
   end
-  if set then
-    redis.call('HSET', KEYS[i], field, new)
+  return 0
+end
+local fields = {}
+for j = 1, nf do
+  fields[j] = ARGV[1 + j]
+end
+local set = {}
+local base = 1 + nf
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local nh, nl = sunpack('>I4I4', ARGV[base + 1])
+  local old = call('HMGET', key, unpack(fields))
+  local n = 0
+  for j = 1, nf do
+    local o = old[j]
+    local newer = true
+    if o then
+      if #o < 8 then
+        return corrupt(o, key, fields[j])
+      end
+      local oh, ol = sunpack('>I4I4', o)
+      newer = oh < nh or (oh == nh and ol <= nl)
+    end
+    if newer then
+      set[n + 1] = fields[j]
+      set[n + 2] = ARGV[base + j]
+      n = n + 2
+    end
   end
+  if n > 0 then
+    call('HSET', key, unpack(set, 1, n))
+  end
+  base = base + nf
 end
 return 0
 `
 
-// Write stores the records of one feature, newer-wins per entity (an equal
-// timestamp replaces). The batch is reduced to the newest record per entity,
-// then the entities' hashes are updated by the write script, many entities
-// per pipelined round trip. Write is not atomic across entities: an
-// interrupted Write leaves some entities updated, and rerunning it completes
-// the rest.
+// Write stores the records of one or more features, newer-wins per
+// (feature, entity) (an equal timestamp replaces). The batch is checked
+// first, so an invalid one writes nothing, and reduced to the newest record
+// per entity; then the write script updates the entities' hashes, all
+// features of an entity in one step, many entities per pipelined round trip.
+// Write is not atomic across entities: an interrupted Write leaves some
+// entities updated, and rerunning it completes the rest.
 func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
+	what := describe(p.Features)
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("writing %s: %w", p.Feature, err)
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
-	if p.Feature == "" {
-		return errors.New("writing online records: feature is empty")
+	if err := validate(p); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	if len(p.Records) == 0 {
 		return nil
 	}
 	// Newest record per entity, in first-seen order; later records win ties,
-	// as they would if applied one after another.
-	type pick struct {
-		rec int
-		ts  uint64
-	}
+	// as they would if applied one after another. The features of a record
+	// share its timestamp, so this holds for each feature.
 	picks := make([]pick, 0, len(p.Records))
 	seen := make(map[string]int, len(p.Records))
 	for i := range p.Records {
 		r := &p.Records[i]
-		if r.Entity == "" {
-			return fmt.Errorf("writing %s: record %d: entity is empty", p.Feature, i)
-		}
 		ts := encodeTime(r.Timestamp)
 		if j, ok := seen[r.Entity]; ok {
 			if ts >= picks[j].ts {
@@ -213,35 +266,75 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 		seen[r.Entity] = len(picks)
 		picks = append(picks, pick{i, ts})
 	}
+	for f0 := 0; f0 < len(p.Features); f0 += maxFeaturesPerCall {
+		f1 := min(f0+maxFeaturesPerCall, len(p.Features))
+		if err := s.write(ctx, p, f0, f1, picks); err != nil {
+			return fmt.Errorf("writing %s: %w", what, err)
+		}
+	}
+	return nil
+}
 
+// pick is the record Write keeps for an entity, with its encoded timestamp.
+type pick struct {
+	rec int
+	ts  uint64
+}
+
+// write stores features f0 to f1 (excluded) of the picked records.
+func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, picks []pick) error {
+	features := p.Features[f0:f1]
+	nf := len(features)
+	k := s.keysPerCall
+	if k > 1 {
+		k = max(1, min(k, fieldsPerCall/nf))
+	}
+	perPipeline := max(1, min(maxPipelineKeys, maxPipelineValues/nf))
 	type call struct {
 		keys []string
 		args []any
 	}
-	for start := 0; start < len(picks); start += maxPipeline {
+	arena := make([]byte, 0, 24*min(len(picks), perPipeline)*nf)
+	for start := 0; start < len(picks); start += perPipeline {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("writing %s: %w", p.Feature, err)
+			return err
 		}
-		chunk := picks[start:min(start+maxPipeline, len(picks))]
-		// The pipeline holds the entries until it runs, so they are carved out
-		// of one arena; growth leaves earlier slices intact.
-		arena := make([]byte, 0, 24*len(chunk))
-		// One script call per keysPerCall entities; args has its final
-		// capacity up front, so the calls' slices of it stay valid.
-		k := s.keysPerCall
+		chunk := picks[start:min(start+perPipeline, len(picks))]
+		// The entries are encoded into one arena, copied once into a string
+		// and sent as *string arguments, which go-redis writes without
+		// allocating per argument as []byte or string arguments would.
+		arena = arena[:0]
+		ends := make([]int, 0, len(chunk)*nf)
+		for _, pk := range chunk {
+			for _, v := range p.Records[pk.rec].Values[f0:f1] {
+				arena = appendEntry(arena, v, pk.ts)
+				ends = append(ends, len(arena))
+			}
+		}
+		text := string(arena)
+		entries := make([]string, len(ends))
+		off := 0
+		for n, end := range ends {
+			entries[n], off = text[off:end], end
+		}
+		// One script call per k entities; args has its final capacity up
+		// front, so the calls' slices of it stay valid.
 		nCalls := (len(chunk) + k - 1) / k
 		keys := make([]string, len(chunk))
-		args := make([]any, 0, len(chunk)+nCalls)
+		args := make([]any, 0, nCalls*(1+nf)+len(chunk)*nf)
 		calls := make([]call, 0, nCalls)
 		for c0 := 0; c0 < len(chunk); c0 += k {
 			part := chunk[c0:min(c0+k, len(chunk))]
 			a0 := len(args)
-			args = append(args, p.Feature)
+			args = append(args, nf)
+			for j := range features {
+				args = append(args, &features[j])
+			}
 			for i, pk := range part {
 				keys[c0+i] = s.prefix + p.Records[pk.rec].Entity
-				off := len(arena)
-				arena = appendEntry(arena, p.Records[pk.rec].Value, pk.ts)
-				args = append(args, arena[off:len(arena):len(arena)])
+				for j := range nf {
+					args = append(args, &entries[(c0+i)*nf+j])
+				}
 			}
 			calls = append(calls, call{keys: keys[c0 : c0+len(part)], args: args[a0:len(args)]})
 		}
@@ -273,7 +366,7 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 		if len(retry) > 0 && ctx.Err() == nil {
 			s.logger.InfoContext(ctx, "redis has no write script; reloading it", "addrs", s.addrs, "calls", len(retry))
 			if err := s.script.Load(ctx, s.client).Err(); err != nil {
-				return fmt.Errorf("writing %s: reloading the write script: %w", p.Feature, err)
+				return fmt.Errorf("reloading the write script: %w", err)
 			}
 			for n, c := range run(retry) {
 				cmds[retry[n]] = c
@@ -284,15 +377,54 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 			switch {
 			case err == nil:
 			case ctx.Err() != nil:
-				return fmt.Errorf("writing %s: %w", p.Feature, ctx.Err())
+				return ctx.Err()
 			case redis.HasErrorPrefix(err, errCorruptReply):
-				return fmt.Errorf("writing %s: %w: %w", p.Feature, online.ErrCorruptEntry, err)
+				return fmt.Errorf("%w: %w", online.ErrCorruptEntry, err)
 			default:
-				return fmt.Errorf("writing %s (entities %q…): %w", p.Feature, calls[n].keys[0][len(s.prefix):], err)
+				return fmt.Errorf("entities %q…: %w", calls[n].keys[0][len(s.prefix):], err)
 			}
 		}
 	}
 	return nil
+}
+
+// validate checks a write before anything is sent: named, distinct
+// features, and records with an entity and one value per feature.
+func validate(p *online.WriteParams) error {
+	if len(p.Features) == 0 {
+		return errors.New("no features: name at least one feature to write")
+	}
+	seen := make(map[string]int, len(p.Features))
+	for j, f := range p.Features {
+		if f == "" {
+			return fmt.Errorf("feature %d is empty", j)
+		}
+		if k, ok := seen[f]; ok {
+			return fmt.Errorf("feature %s named twice (features %d and %d)", f, k, j)
+		}
+		seen[f] = j
+	}
+	for i, r := range p.Records {
+		if r.Entity == "" {
+			return fmt.Errorf("record %d: entity is empty", i)
+		}
+		if len(r.Values) != len(p.Features) {
+			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
+		}
+	}
+	return nil
+}
+
+// describe names the features of a write for error messages.
+func describe(features []string) string {
+	switch n := len(features); {
+	case n == 0:
+		return "online records"
+	case n <= 3:
+		return strings.Join(features, ", ")
+	default:
+		return fmt.Sprintf("%s, %s and %d more features", features[0], features[1], n-2)
+	}
 }
 
 // Read returns Entries[entity][feature]: one HMGET per entity, all of them in

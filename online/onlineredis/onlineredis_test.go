@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,6 +191,20 @@ func entities(n int) []string {
 	return es
 }
 
+// wideRecords returns one record per entity with len(fs) values, value
+// (i, j) being val(i, j), all at ts.
+func wideRecords(fs, es []string, ts time.Time, val func(i, j int) int64) []online.Record {
+	recs := make([]online.Record, len(es))
+	for i, e := range es {
+		vs := make([]value.Value, len(fs))
+		for j := range vs {
+			vs[j] = value.FromInt64(val(i, j))
+		}
+		recs[i] = online.Record{Entity: e, Values: vs, Timestamp: ts}
+	}
+	return recs
+}
+
 func TestReadRoundTrips(t *testing.T) {
 	for _, mode := range []string{"single", "cluster"} {
 		t.Run(mode, func(t *testing.T) {
@@ -199,14 +214,9 @@ func TestReadRoundTrips(t *testing.T) {
 			}
 			s := newStore(t, cfg(t))
 			fs, es := features(20), entities(100)
-			for _, f := range fs {
-				recs := make([]online.Record, len(es))
-				for i, e := range es {
-					recs[i] = online.Record{Entity: e, Value: value.FromInt64(int64(i)), Timestamp: t0}
-				}
-				if err := s.Write(t.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
-					t.Fatal(err)
-				}
+			recs := wideRecords(fs, es, t0, func(i, j int) int64 { return int64(i) })
+			if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+				t.Fatal(err)
 			}
 			h := &countingHook{}
 			onlineredis.ClientOf(s).AddHook(h)
@@ -242,17 +252,47 @@ func TestReadRoundTrips(t *testing.T) {
 				t.Errorf("Entries[99][19] = %+v", e)
 			}
 
-			// A Write of B entities is one pipeline too.
-			h.reset()
-			recs := make([]online.Record, len(es))
-			for i, e := range es {
-				recs[i] = online.Record{Entity: e, Value: value.FromInt64(int64(-i)), Timestamp: t0.Add(time.Second)}
+			// A Write of B entities × F features is one pipeline too, of script
+			// calls covering all F features of an entity at once: several
+			// entities per call on a single node, one on a cluster.
+			for _, nf := range []int{1, len(fs)} {
+				h.reset()
+				recs := wideRecords(fs[:nf], es, t0.Add(time.Second), func(i, j int) int64 { return int64(-i - j) })
+				if err := s.Write(t.Context(), &online.WriteParams{Features: fs[:nf], Records: recs}); err != nil {
+					t.Fatal(err)
+				}
+				if h.singles != 0 || h.pipelines != 1 {
+					t.Errorf("write of %d×%d sent %d commands and %d pipelines, want one pipeline", len(es), nf, h.singles, h.pipelines)
+				}
+				keys := 0
+				for _, c := range h.cmds {
+					if c.Name() != "evalsha" {
+						t.Errorf("write sent %v, want only EVALSHA", c)
+						break
+					}
+					// evalsha sha numkeys key… nf feature… entry…
+					nk, _ := strconv.Atoi(fmt.Sprint(c.Args()[2]))
+					if got := len(c.Args()) - 3 - nk; got != 1+nf+nk*nf {
+						t.Errorf("EVALSHA of %d keys has %d arguments, want %d", nk, got, 1+nf+nk*nf)
+					}
+					keys += nk
+				}
+				if keys != len(es) {
+					t.Errorf("write of %d entities sent script calls for %d keys", len(es), keys)
+				}
+				if mode == "cluster" && len(h.cmds) != len(es) {
+					t.Errorf("write of %d×%d on a cluster sent %d script calls, want one per entity", len(es), nf, len(h.cmds))
+				}
+				if mode == "single" && len(h.cmds) > len(es)/8 {
+					t.Errorf("write of %d×%d on a single node sent %d script calls, want at least 8 entities per call", len(es), nf, len(h.cmds))
+				}
 			}
-			if err := s.Write(t.Context(), &online.WriteParams{Feature: fs[0], Records: recs}); err != nil {
+			res, err = s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es})
+			if err != nil {
 				t.Fatal(err)
 			}
-			if h.singles != 0 || h.pipelines != 1 {
-				t.Errorf("write of %d entities sent %d commands and %d pipelines, want one pipeline", len(es), h.singles, h.pipelines)
+			if e := res.Entries[99][19]; !e.Found || e.Value.Int64() != -99-19 || !e.Timestamp.Equal(t0.Add(time.Second)) {
+				t.Errorf("after the write, Entries[99][19] = %+v", e)
 			}
 		})
 	}
@@ -260,44 +300,68 @@ func TestReadRoundTrips(t *testing.T) {
 
 func TestServerSeesOneHMGETPerEntity(t *testing.T) {
 	// The server's side of TestReadRoundTrips: INFO commandstats counts the
-	// HMGETs executed. It is server-wide, so other clients may add a few.
+	// commands executed, those run by scripts included. It is server-wide, so
+	// other clients may add a few.
 	s := newStore(t, singleConfig(t))
+	c := onlineredis.ClientOf(s)
 	fs, es := features(5), entities(50)
-	for _, f := range fs {
-		recs := make([]online.Record, len(es))
-		for i, e := range es {
-			recs[i] = online.Record{Entity: e, Value: value.FromInt64(int64(i)), Timestamp: t0}
-		}
-		if err := s.Write(t.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
-			t.Fatal(err)
+	within := func(what string, d int64, want int) {
+		t.Helper()
+		if d < int64(want) || d > int64(want)+100 {
+			t.Errorf("server counted %d %s, want %d", d, what, want)
 		}
 	}
-	c := onlineredis.ClientOf(s)
-	before := hmgetCalls(t, c)
+
+	// A write of 50 entities × 5 features: per entity one HMGET of the 5
+	// fields and one HSET of those to update, whether all or some are.
+	for gen, ts := range []time.Time{t0, t0.Add(time.Hour)} {
+		before := commandCalls(t, c)
+		recs := wideRecords(fs, es, ts, func(i, j int) int64 { return int64(i + j) })
+		if gen == 1 {
+			// An older value for 2 of the 5 features of every entity: 3 are set.
+			if err := s.Write(t.Context(), &online.WriteParams{Features: fs[:2], Records: wideRecords(fs[:2], es, t0.Add(2*time.Hour), func(i, j int) int64 { return 0 })}); err != nil {
+				t.Fatal(err)
+			}
+			before = commandCalls(t, c)
+		}
+		if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+		after := commandCalls(t, c)
+		within(fmt.Sprintf("HMGET calls for write %d of %d entities", gen, len(es)), after["hmget"]-before["hmget"], len(es))
+		within(fmt.Sprintf("HSET calls for write %d of %d entities", gen, len(es)), after["hset"]-before["hset"], len(es))
+		within(fmt.Sprintf("EVALSHA calls for write %d of %d entities", gen, len(es)), after["evalsha"]-before["evalsha"], 1)
+	}
+
+	before := commandCalls(t, c)
 	if _, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es}); err != nil {
 		t.Fatal(err)
 	}
-	if d := hmgetCalls(t, c) - before; d < int64(len(es)) || d > int64(len(es))+100 {
-		t.Errorf("server counted %d HMGET calls for a read of %d entities", d, len(es))
-	}
+	within(fmt.Sprintf("HMGET calls for a read of %d entities", len(es)), commandCalls(t, c)["hmget"]-before["hmget"], len(es))
 }
 
-func hmgetCalls(t *testing.T, c redis.UniversalClient) int64 {
+// commandCalls returns the server's count of calls per command.
+func commandCalls(t *testing.T, c redis.UniversalClient) map[string]int64 {
 	t.Helper()
 	info, err := c.Info(t.Context(), "commandstats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
+	calls := map[string]int64{}
 	for line := range strings.Lines(info) {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_hmget:calls=")
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_")
+		if !ok {
+			continue
+		}
+		name, stats, ok := strings.Cut(rest, ":calls=")
 		if !ok {
 			continue
 		}
 		var n int64
-		fmt.Sscanf(rest, "%d", &n)
-		return n
+		fmt.Sscanf(stats, "%d", &n)
+		calls[name] = n
 	}
-	return 0
+	return calls
 }
 
 // crashHook, when armed, runs only the first half of the next pipeline and
@@ -339,85 +403,104 @@ func TestCrashedWriteThenRewrite(t *testing.T) {
 				cfg = clusterConfig
 			}
 			s := newStore(t, cfg(t))
-			const f = "opens_30d:default"
+			fs := []string{"opens_30d:default", "clicks_30d:default", "aov:v2"}
 			es := entities(1000)
+			// Batch gen holds gen*10000 + 100*j + i for feature j of entity i.
+			val := func(gen, i, j int) int64 { return int64(gen*10000 + 100*j + i) }
 			batch := func(gen int) []online.Record {
-				recs := make([]online.Record, len(es))
-				for i, e := range es {
-					recs[i] = online.Record{Entity: e, Value: value.FromInt64(int64(gen*10000 + i)), Timestamp: t0.Add(time.Duration(gen) * time.Hour)}
-				}
-				return recs
+				return wideRecords(fs, es, t0.Add(time.Duration(gen)*time.Hour), func(i, j int) int64 { return val(gen, i, j) })
 			}
-			write := func(recs []online.Record) error {
-				return s.Write(t.Context(), &online.WriteParams{Feature: f, Records: recs})
+			write := func(fs []string, recs []online.Record) error {
+				return s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs})
 			}
-			if err := write(batch(1)); err != nil {
+			if err := write(fs, batch(1)); err != nil {
 				t.Fatal(err)
 			}
 			h := &crashHook{armed: true}
 			onlineredis.ClientOf(s).AddHook(h)
-			if err := write(batch(2)); !errors.Is(err, errCrash) {
+			if err := write(fs, batch(2)); !errors.Is(err, errCrash) {
 				t.Fatalf("crashed write = %v, want the crash", err)
 			}
-			got := readAll(t, s, f, es)
+			got := readAll(t, s, fs, es)
 			var gen1, gen2 int
-			for i, e := range got {
-				switch e.Value.Int64() {
-				case int64(10000 + i):
+			for i := range es {
+				// One script call covers all features of an entity, so an
+				// entity is never left with some features of each batch.
+				switch {
+				case got[i][0].Value.Int64() == val(1, i, 0):
 					gen1++
-				case int64(20000 + i):
+				case got[i][0].Value.Int64() == val(2, i, 0):
 					gen2++
 				default:
-					t.Fatalf("%s after crash: %v", es[i], e.Value)
+					t.Fatalf("%s after crash: %v", es[i], got[i][0].Value)
+				}
+				gen := int(got[i][0].Value.Int64() / 10000)
+				for j := range fs {
+					if v := got[i][j].Value.Int64(); v != val(gen, i, j) {
+						t.Fatalf("%s after crash: %s = %d, %s = %d: torn across batches", es[i], fs[0], got[i][0].Value.Int64(), fs[j], v)
+					}
 				}
 			}
 			if gen2 == 0 || gen1 == 0 {
 				t.Errorf("after the crash %d entities hold batch 1 and %d batch 2; want a partial write", gen1, gen2)
 			}
 
-			// Meanwhile a newer value lands for a few entities; the rewrite must keep it.
-			newer := []online.Record{{Entity: es[0], Value: value.FromInt64(-1), Timestamp: t0.Add(3 * time.Hour)}, {Entity: es[999], Value: value.FromInt64(-2), Timestamp: t0.Add(3 * time.Hour)}}
-			if err := write(newer); err != nil {
+			// Meanwhile newer values land: one feature of es[0], all of es[999].
+			// The rewrite must keep them and update the rest.
+			t3 := t0.Add(3 * time.Hour)
+			if err := write(fs[:1], []online.Record{{Entity: es[0], Values: []value.Value{value.FromInt64(-1)}, Timestamp: t3}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(fs, wideRecords(fs, es[999:], t3, func(i, j int) int64 { return int64(-2 - j) })); err != nil {
 				t.Fatal(err)
 			}
 			// The rewrite, and a late replay of batch 1, converge on the latest values.
-			if err := write(batch(2)); err != nil {
+			if err := write(fs, batch(2)); err != nil {
 				t.Fatal(err)
 			}
-			if err := write(batch(1)); err != nil {
+			if err := write(fs, batch(1)); err != nil {
 				t.Fatal(err)
 			}
-			got = readAll(t, s, f, es)
-			for i, e := range got {
-				want, ts := value.FromInt64(int64(20000+i)), t0.Add(2*time.Hour)
-				switch i {
-				case 0:
-					want, ts = value.FromInt64(-1), t0.Add(3*time.Hour)
-				case 999:
-					want, ts = value.FromInt64(-2), t0.Add(3*time.Hour)
+			got = readAll(t, s, fs, es)
+			bad := 0
+			for i := range es {
+				for j := range fs {
+					want, ts := value.FromInt64(val(2, i, j)), t0.Add(2*time.Hour)
+					switch {
+					case i == 0 && j == 0:
+						want, ts = value.FromInt64(-1), t3
+					case i == 999:
+						want, ts = value.FromInt64(int64(-2-j)), t3
+					}
+					if e := got[i][j]; !e.Value.Equal(want) || !e.Timestamp.Equal(ts) {
+						if bad++; bad <= 5 {
+							t.Errorf("%s %s after rewrite: %+v, want %v at %v", es[i], fs[j], e, want, ts)
+						}
+					}
 				}
-				if !e.Found || !e.Value.Equal(want) || !e.Timestamp.Equal(ts) {
-					t.Errorf("%s after rewrite: %+v, want %v at %v", es[i], e, want, ts)
-				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d values wrong after rewrite", bad, len(es)*len(fs))
 			}
 		})
 	}
 }
 
-func readAll(t *testing.T, s *onlineredis.Store, f string, es []string) []online.Entry {
+// readAll reads every (entity, feature) pair and fails on a missing one.
+func readAll(t *testing.T, s *onlineredis.Store, fs, es []string) [][]online.Entry {
 	t.Helper()
-	res, err := s.Read(t.Context(), &online.ReadParams{Features: []string{f}, Entities: es})
+	res, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]online.Entry, len(es))
-	for i := range es {
-		if !res.Entries[i][0].Found {
-			t.Fatalf("%s: not found", es[i])
+	for i, row := range res.Entries {
+		for j, e := range row {
+			if !e.Found {
+				t.Fatalf("%s %s: not found", es[i], fs[j])
+			}
 		}
-		out[i] = res.Entries[i][0]
 	}
-	return out
+	return res.Entries
 }
 
 func TestWriteReloadsLostScript(t *testing.T) {
@@ -430,8 +513,8 @@ func testReloadsLostScript(t *testing.T, cfg onlineredis.Config) {
 	// A script the server has never seen answers NOSCRIPT, like a cache lost
 	// to a restart, failover or SCRIPT FLUSH.
 	onlineredis.UseFreshScript(s, cfg.KeyPrefix)
-	recs := []online.Record{{Entity: "a", Value: value.FromInt64(1), Timestamp: t0}, {Entity: "b", Value: value.FromInt64(2), Timestamp: t0}}
-	if err := s.Write(t.Context(), &online.WriteParams{Feature: "f:default", Records: recs}); err != nil {
+	recs := []online.Record{{Entity: "a", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0}, {Entity: "b", Values: []value.Value{value.FromInt64(2)}, Timestamp: t0}}
+	if err := s.Write(t.Context(), &online.WriteParams{Features: []string{"f:default"}, Records: recs}); err != nil {
 		t.Fatalf("Write after losing the script: %v", err)
 	}
 	res, err := s.Read(t.Context(), &online.ReadParams{Features: []string{"f:default"}, Entities: []string{"a", "b"}})
@@ -456,20 +539,62 @@ func TestCorruptEntryIsReported(t *testing.T) {
 			t.Errorf("Read of %s entry = %v, want ErrCorruptEntry", entity, err)
 		}
 	}
-	err := s.Write(t.Context(), &online.WriteParams{Feature: "f:default", Records: []online.Record{{Entity: "short", Value: value.FromInt64(1), Timestamp: t0}}})
-	if !errors.Is(err, online.ErrCorruptEntry) {
-		t.Errorf("Write over a corrupt entry = %v, want ErrCorruptEntry", err)
+	// The corrupt field is found among the fields of a multi-feature write.
+	err := s.Write(t.Context(), &online.WriteParams{
+		Features: []string{"g:default", "f:default"},
+		Records:  []online.Record{{Entity: "short", Values: []value.Value{value.FromInt64(1), value.FromInt64(2)}, Timestamp: t0}},
+	})
+	if !errors.Is(err, online.ErrCorruptEntry) || !strings.Contains(err.Error(), "f:default") {
+		t.Errorf("Write over a corrupt entry = %v, want ErrCorruptEntry naming f:default", err)
 	}
 }
 
 func TestEmptyEntityIsAnError(t *testing.T) {
 	s := newStore(t, singleConfig(t))
 	err := s.Write(t.Context(), &online.WriteParams{
-		Feature: "opens_30d:default",
-		Records: []online.Record{{Entity: "sub-1", Value: value.FromInt64(1)}, {Entity: "", Value: value.FromInt64(2)}},
+		Features: []string{"opens_30d:default"},
+		Records:  []online.Record{{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}}, {Entity: "", Values: []value.Value{value.FromInt64(2)}}},
 	})
 	if err == nil || !strings.Contains(err.Error(), "entity is empty") {
 		t.Fatalf("Write with empty entity = %v, want an error", err)
+	}
+	// The batch is checked before anything is sent: the valid record is not written.
+	res, err := s.Read(t.Context(), &online.ReadParams{Features: []string{"opens_30d:default"}, Entities: []string{"sub-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entries[0][0].Found {
+		t.Fatal("a rejected batch left a record behind")
+	}
+}
+
+func TestWriteManyFeatures(t *testing.T) {
+	// More features than one script call takes (Lua's stack bounds a call's
+	// arguments): the write is split by feature, on a single node and a cluster.
+	for _, mode := range []string{"single", "cluster"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := singleConfig
+			if mode == "cluster" {
+				cfg = clusterConfig
+			}
+			s := newStore(t, cfg(t))
+			fs, es := features(2500), entities(3)
+			for j := range fs {
+				fs[j] = fmt.Sprintf("f%04d:default", j)
+			}
+			recs := wideRecords(fs, es, t0, func(i, j int) int64 { return int64(10000*i + j) })
+			if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, s, fs, es)
+			for i := range es {
+				for j := range fs {
+					if v := got[i][j].Value.Int64(); v != int64(10000*i+j) {
+						t.Fatalf("%s %s = %d, want %d", es[i], fs[j], v, 10000*i+j)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -478,10 +603,11 @@ func TestKeyLayout(t *testing.T) {
 	cfg := singleConfig(t)
 	s := newStore(t, cfg)
 	ts := time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
-	for _, f := range []string{"opens_30d:default", "aov:v2"} {
-		if err := s.Write(t.Context(), &online.WriteParams{Feature: f, Records: []online.Record{{Entity: "sub-1", Value: value.FromInt64(7), Timestamp: ts}}}); err != nil {
-			t.Fatal(err)
-		}
+	if err := s.Write(t.Context(), &online.WriteParams{
+		Features: []string{"opens_30d:default", "aov:v2"},
+		Records:  []online.Record{{Entity: "sub-1", Values: []value.Value{value.FromInt64(7), value.FromInt64(7)}, Timestamp: ts}},
+	}); err != nil {
+		t.Fatal(err)
 	}
 	c := onlineredis.ClientOf(s)
 	keys, err := c.Keys(t.Context(), cfg.KeyPrefix+"*").Result()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,10 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 		{"Write/ManyRecordsBatch", testManyRecordsBatch},
 		{"Write/EmptyBatch", testEmptyBatch},
 		{"Write/ContextCancelled", testWriteContextCancelled},
+		{"Write/SeveralFeaturesAtOnce", testSeveralFeaturesAtOnce},
+		{"Write/NewerWinsPerFeature", testNewerWinsPerFeature},
+		{"Write/ValuesShorterThanFeatures", testValuesShorterThanFeatures},
+		{"Write/DuplicateFeatureInWrite", testDuplicateFeatureInWrite},
 		{"Read/MissingKeyIsNotAnError", testMissingKey},
 		{"Read/BatchShape", testBatchShape},
 		{"Read/FeaturesAreIsolated", testFeaturesAreIsolated},
@@ -47,11 +52,23 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 
 var t0 = time.Date(2024, 11, 28, 9, 0, 0, 0, time.UTC)
 
+// write writes records of one feature.
 func write(t *testing.T, s online.Store, feature string, recs ...online.Record) {
 	t.Helper()
-	if err := s.Write(t.Context(), &online.WriteParams{Feature: feature, Records: recs}); err != nil {
-		t.Fatalf("Write %s: %v", feature, err)
+	writeMany(t, s, []string{feature}, recs...)
+}
+
+// writeMany writes records of several features at once.
+func writeMany(t *testing.T, s online.Store, features []string, recs ...online.Record) {
+	t.Helper()
+	if err := s.Write(t.Context(), &online.WriteParams{Features: features, Records: recs}); err != nil {
+		t.Fatalf("Write %v: %v", features, err)
 	}
+}
+
+// rec builds a record with one value per feature of the write.
+func rec(entity string, ts time.Time, vs ...value.Value) online.Record {
+	return online.Record{Entity: entity, Values: vs, Timestamp: ts}
 }
 
 func read(t *testing.T, s online.Store, features, entities []string) [][]online.Entry {
@@ -105,27 +122,27 @@ func checkMissing(t *testing.T, what string, got online.Entry) {
 
 func testReadBack(t *testing.T, s online.Store) {
 	recs := []online.Record{
-		{Entity: "null", Value: value.NullValue(), Timestamp: t0},
-		{Entity: "int", Value: value.FromInt64(42), Timestamp: t0},
-		{Entity: "int-min", Value: value.FromInt64(math.MinInt64), Timestamp: t0},
-		{Entity: "int-max", Value: value.FromInt64(math.MaxInt64), Timestamp: t0},
-		{Entity: "float", Value: value.FromFloat64(19.99), Timestamp: t0},
-		{Entity: "float-nan", Value: value.FromFloat64(math.NaN()), Timestamp: t0},
-		{Entity: "float-inf", Value: value.FromFloat64(math.Inf(1)), Timestamp: t0},
-		{Entity: "string", Value: value.FromString("Holiday candles"), Timestamp: t0},
-		{Entity: "string-empty", Value: value.FromString(""), Timestamp: t0},
-		{Entity: "string-unicode", Value: value.FromString("Bougie parfumée 🕯️ — 蝋燭"), Timestamp: t0},
-		{Entity: "bool-true", Value: value.FromBool(true), Timestamp: t0},
-		{Entity: "bool-false", Value: value.FromBool(false), Timestamp: t0},
-		{Entity: "timestamp", Value: value.FromTime(time.Date(2024, 12, 24, 18, 30, 0, 123456000, time.UTC)), Timestamp: t0},
-		{Entity: "timestamp-pre-epoch", Value: value.FromTime(time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC)), Timestamp: t0},
+		{Entity: "null", Values: []value.Value{value.NullValue()}, Timestamp: t0},
+		{Entity: "int", Values: []value.Value{value.FromInt64(42)}, Timestamp: t0},
+		{Entity: "int-min", Values: []value.Value{value.FromInt64(math.MinInt64)}, Timestamp: t0},
+		{Entity: "int-max", Values: []value.Value{value.FromInt64(math.MaxInt64)}, Timestamp: t0},
+		{Entity: "float", Values: []value.Value{value.FromFloat64(19.99)}, Timestamp: t0},
+		{Entity: "float-nan", Values: []value.Value{value.FromFloat64(math.NaN())}, Timestamp: t0},
+		{Entity: "float-inf", Values: []value.Value{value.FromFloat64(math.Inf(1))}, Timestamp: t0},
+		{Entity: "string", Values: []value.Value{value.FromString("Holiday candles")}, Timestamp: t0},
+		{Entity: "string-empty", Values: []value.Value{value.FromString("")}, Timestamp: t0},
+		{Entity: "string-unicode", Values: []value.Value{value.FromString("Bougie parfumée 🕯️ — 蝋燭")}, Timestamp: t0},
+		{Entity: "bool-true", Values: []value.Value{value.FromBool(true)}, Timestamp: t0},
+		{Entity: "bool-false", Values: []value.Value{value.FromBool(false)}, Timestamp: t0},
+		{Entity: "timestamp", Values: []value.Value{value.FromTime(time.Date(2024, 12, 24, 18, 30, 0, 123456000, time.UTC))}, Timestamp: t0},
+		{Entity: "timestamp-pre-epoch", Values: []value.Value{value.FromTime(time.Date(1960, 1, 1, 0, 0, 0, 1000, time.UTC))}, Timestamp: t0},
 		// Record timestamps: microsecond precision survives, sub-microsecond is dropped.
-		{Entity: "ts-micro", Value: value.FromInt64(1), Timestamp: t0.Add(123456 * time.Microsecond)},
-		{Entity: "ts-nano", Value: value.FromInt64(1), Timestamp: t0.Add(999 * time.Nanosecond)},
-		{Entity: "ts-zone", Value: value.FromInt64(1), Timestamp: time.Date(2024, 11, 28, 10, 0, 0, 1000, time.FixedZone("CET", 3600))},
-		{Entity: "ts-epoch", Value: value.FromInt64(1), Timestamp: time.Unix(0, 0)},
-		{Entity: "ts-pre-epoch", Value: value.FromInt64(1), Timestamp: time.Date(1950, 6, 1, 0, 0, 0, 0, time.UTC)},
-		{Entity: "unicode-ключ-🔑", Value: value.FromInt64(7), Timestamp: t0},
+		{Entity: "ts-micro", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0.Add(123456 * time.Microsecond)},
+		{Entity: "ts-nano", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0.Add(999 * time.Nanosecond)},
+		{Entity: "ts-zone", Values: []value.Value{value.FromInt64(1)}, Timestamp: time.Date(2024, 11, 28, 10, 0, 0, 1000, time.FixedZone("CET", 3600))},
+		{Entity: "ts-epoch", Values: []value.Value{value.FromInt64(1)}, Timestamp: time.Unix(0, 0)},
+		{Entity: "ts-pre-epoch", Values: []value.Value{value.FromInt64(1)}, Timestamp: time.Date(1950, 6, 1, 0, 0, 0, 0, time.UTC)},
+		{Entity: "unicode-ключ-🔑", Values: []value.Value{value.FromInt64(7)}, Timestamp: t0},
 	}
 	write(t, s, "all_types:v1", recs...)
 
@@ -135,45 +152,45 @@ func testReadBack(t *testing.T, s online.Store) {
 	}
 	got := read(t, s, []string{"all_types:v1"}, entities)
 	for i, r := range recs {
-		checkEntry(t, r.Entity, got[i][0], r.Value, r.Timestamp)
+		checkEntry(t, r.Entity, got[i][0], r.Values[0], r.Timestamp)
 	}
 }
 
 func testNewerWins(t *testing.T, s online.Store) {
 	const f = "avg_order_value:default"
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(10), Timestamp: t0})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.FromFloat64(10)}, Timestamp: t0})
 
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(5), Timestamp: t0.Add(-time.Hour)})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.FromFloat64(5)}, Timestamp: t0.Add(-time.Hour)})
 	checkEntry(t, "after older write", readOne(t, s, f, "sub-1"), value.FromFloat64(10), t0)
 
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(11), Timestamp: t0})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.FromFloat64(11)}, Timestamp: t0})
 	checkEntry(t, "after equal-timestamp write", readOne(t, s, f, "sub-1"), value.FromFloat64(11), t0)
 
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.FromFloat64(12), Timestamp: t0.Add(time.Microsecond)})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.FromFloat64(12)}, Timestamp: t0.Add(time.Microsecond)})
 	checkEntry(t, "after newer write", readOne(t, s, f, "sub-1"), value.FromFloat64(12), t0.Add(time.Microsecond))
 
 	// A null is a value like any other: newer nulls replace, older ones do not.
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.NullValue(), Timestamp: t0})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.NullValue()}, Timestamp: t0})
 	checkEntry(t, "after older null", readOne(t, s, f, "sub-1"), value.FromFloat64(12), t0.Add(time.Microsecond))
-	write(t, s, f, online.Record{Entity: "sub-1", Value: value.NullValue(), Timestamp: t0.Add(time.Hour)})
+	write(t, s, f, online.Record{Entity: "sub-1", Values: []value.Value{value.NullValue()}, Timestamp: t0.Add(time.Hour)})
 	checkEntry(t, "after newer null", readOne(t, s, f, "sub-1"), value.NullValue(), t0.Add(time.Hour))
 
 	// Pre-epoch times order correctly too.
 	old := time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)
-	write(t, s, f, online.Record{Entity: "sub-2", Value: value.FromInt64(1), Timestamp: old})
-	write(t, s, f, online.Record{Entity: "sub-2", Value: value.FromInt64(0), Timestamp: old.Add(-time.Microsecond)})
+	write(t, s, f, online.Record{Entity: "sub-2", Values: []value.Value{value.FromInt64(1)}, Timestamp: old})
+	write(t, s, f, online.Record{Entity: "sub-2", Values: []value.Value{value.FromInt64(0)}, Timestamp: old.Add(-time.Microsecond)})
 	checkEntry(t, "pre-epoch older write", readOne(t, s, f, "sub-2"), value.FromInt64(1), old)
 }
 
 func testNewerWinsWithinBatch(t *testing.T, s online.Store) {
 	const f = "opens_30d:default"
 	write(t, s, f,
-		online.Record{Entity: "a", Value: value.FromInt64(2), Timestamp: t0.Add(2 * time.Hour)},
-		online.Record{Entity: "a", Value: value.FromInt64(1), Timestamp: t0.Add(time.Hour)},
-		online.Record{Entity: "b", Value: value.FromInt64(1), Timestamp: t0},
-		online.Record{Entity: "b", Value: value.FromInt64(2), Timestamp: t0},
-		online.Record{Entity: "c", Value: value.FromInt64(1), Timestamp: t0},
-		online.Record{Entity: "c", Value: value.FromInt64(3), Timestamp: t0.Add(time.Minute)},
+		online.Record{Entity: "a", Values: []value.Value{value.FromInt64(2)}, Timestamp: t0.Add(2 * time.Hour)},
+		online.Record{Entity: "a", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0.Add(time.Hour)},
+		online.Record{Entity: "b", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0},
+		online.Record{Entity: "b", Values: []value.Value{value.FromInt64(2)}, Timestamp: t0},
+		online.Record{Entity: "c", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0},
+		online.Record{Entity: "c", Values: []value.Value{value.FromInt64(3)}, Timestamp: t0.Add(time.Minute)},
 	)
 	got := read(t, s, []string{f}, []string{"a", "b", "c"})
 	checkEntry(t, "a (newer first)", got[0][0], value.FromInt64(2), t0.Add(2*time.Hour))
@@ -183,18 +200,18 @@ func testNewerWinsWithinBatch(t *testing.T, s online.Store) {
 
 func testStaticFeature(t *testing.T, s online.Store) {
 	const f = "shop_country:default"
-	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("FR")})
+	write(t, s, f, online.Record{Entity: "shop-1", Values: []value.Value{value.FromString("FR")}})
 	checkEntry(t, "static", readOne(t, s, f, "shop-1"), value.FromString("FR"), time.Time{})
 
 	// Rewriting a static feature replaces it: equal (zero) timestamps replace.
-	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("BE")})
+	write(t, s, f, online.Record{Entity: "shop-1", Values: []value.Value{value.FromString("BE")}})
 	checkEntry(t, "static rewritten", readOne(t, s, f, "shop-1"), value.FromString("BE"), time.Time{})
 
 	// The zero time is older than every real time.
 	ts := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
-	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("NL"), Timestamp: ts})
+	write(t, s, f, online.Record{Entity: "shop-1", Values: []value.Value{value.FromString("NL")}, Timestamp: ts})
 	checkEntry(t, "timestamped after static", readOne(t, s, f, "shop-1"), value.FromString("NL"), ts)
-	write(t, s, f, online.Record{Entity: "shop-1", Value: value.FromString("DE")})
+	write(t, s, f, online.Record{Entity: "shop-1", Values: []value.Value{value.FromString("DE")}})
 	checkEntry(t, "static after timestamped", readOne(t, s, f, "shop-1"), value.FromString("NL"), ts)
 }
 
@@ -209,7 +226,7 @@ func testManyRecordsBatch(t *testing.T, s online.Store) {
 		for i := b * n / batches; i < (b+1)*n/batches; i++ {
 			recs = append(recs, online.Record{
 				Entity:    fmt.Sprintf("subscriber-%05d", i),
-				Value:     value.FromInt64(int64(i * 3)),
+				Values:    []value.Value{value.FromInt64(int64(i * 3))},
 				Timestamp: t0.Add(time.Duration(i) * time.Second),
 			})
 		}
@@ -235,8 +252,11 @@ func testManyRecordsBatch(t *testing.T, s online.Store) {
 }
 
 func testEmptyBatch(t *testing.T, s online.Store) {
-	if err := s.Write(t.Context(), &online.WriteParams{Feature: "empty:default"}); err != nil {
+	if err := s.Write(t.Context(), &online.WriteParams{Features: []string{"empty:default"}}); err != nil {
 		t.Fatalf("Write with no records: %v", err)
+	}
+	if err := s.Write(t.Context(), &online.WriteParams{Features: []string{"empty:default", "empty:v2"}, Records: []online.Record{}}); err != nil {
+		t.Fatalf("Write of two features with no records: %v", err)
 	}
 	checkMissing(t, "after empty write", readOne(t, s, "empty:default", "x"))
 }
@@ -245,17 +265,148 @@ func testWriteContextCancelled(t *testing.T, s online.Store) {
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	err := s.Write(cctx, &online.WriteParams{
-		Feature: "opens_30d:default",
-		Records: []online.Record{{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0}},
+		Features: []string{"opens_30d:default", "clicks_30d:default"},
+		Records:  []online.Record{rec("sub-1", t0, value.FromInt64(1), value.FromInt64(2))},
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write with cancelled context = %v, want an error wrapping context.Canceled", err)
 	}
-	checkMissing(t, "after cancelled write", readOne(t, s, "opens_30d:default", "sub-1"))
+	got := read(t, s, []string{"opens_30d:default", "clicks_30d:default"}, []string{"sub-1"})
+	checkMissing(t, "opens after cancelled write", got[0][0])
+	checkMissing(t, "clicks after cancelled write", got[0][1])
+}
+
+func testSeveralFeaturesAtOnce(t *testing.T, s online.Store) {
+	features := []string{"opens_30d:default", "country:v2", "aov:default"}
+	// Per entity: an int, a string and a float, or a null; one entity is static.
+	val := func(i, j int) value.Value {
+		switch {
+		case i == 3 && j == 2:
+			return value.NullValue()
+		case j == 0:
+			return value.FromInt64(int64(i))
+		case j == 1:
+			return value.FromString(fmt.Sprintf("country-%d", i))
+		}
+		return value.FromFloat64(float64(i) + 0.5)
+	}
+	ts := func(i int) time.Time {
+		if i == 4 {
+			return time.Time{}
+		}
+		return t0.Add(time.Duration(i) * time.Minute)
+	}
+	entities := []string{"e0", "e1", "e2", "e3", "e4"}
+	recs := make([]online.Record, len(entities))
+	for i, e := range entities {
+		recs[i] = rec(e, ts(i), val(i, 0), val(i, 1), val(i, 2))
+	}
+	writeMany(t, s, features, recs...)
+
+	got := read(t, s, features, entities)
+	for i, e := range entities {
+		for j, f := range features {
+			checkEntry(t, e+" "+f, got[i][j], val(i, j), ts(i))
+		}
+	}
+	// Any order and any subset of the features, mixed with one never written.
+	got = read(t, s, []string{"aov:default", "never_written:default", "opens_30d:default"}, []string{"e3", "e1"})
+	checkEntry(t, "e3 aov (reordered)", got[0][0], val(3, 2), ts(3))
+	checkMissing(t, "e3 never_written", got[0][1])
+	checkEntry(t, "e3 opens (reordered)", got[0][2], val(3, 0), ts(3))
+	checkEntry(t, "e1 aov (reordered)", got[1][0], val(1, 2), ts(1))
+	checkEntry(t, "e1 opens (reordered)", got[1][2], val(1, 0), ts(1))
+	checkEntry(t, "e2 country alone", readOne(t, s, "country:v2", "e2"), val(2, 1), ts(2))
+}
+
+func testNewerWinsPerFeature(t *testing.T, s online.Store) {
+	const a, b = "opens_30d:default", "clicks_30d:default"
+	t1, t2 := t0, t0.Add(time.Hour)
+	write(t, s, a, rec("sub-1", t2, value.FromInt64(2)))
+
+	// A multi-feature write at t1: older than a's stored entry, newer than b's
+	// (missing) one. Each feature is decided on its own.
+	writeMany(t, s, []string{a, b}, rec("sub-1", t1, value.FromInt64(1), value.FromInt64(10)))
+	got := read(t, s, []string{a, b}, []string{"sub-1"})
+	checkEntry(t, "a keeps its newer value", got[0][0], value.FromInt64(2), t2)
+	checkEntry(t, "b takes the older write", got[0][1], value.FromInt64(10), t1)
+
+	// Equal timestamps replace per feature, whatever the order of the features.
+	writeMany(t, s, []string{b, a}, rec("sub-1", t2, value.FromInt64(20), value.FromInt64(3)))
+	got = read(t, s, []string{a, b}, []string{"sub-1"})
+	checkEntry(t, "a after equal write", got[0][0], value.FromInt64(3), t2)
+	checkEntry(t, "b after newer write", got[0][1], value.FromInt64(20), t2)
+
+	// Within one batch, duplicates of an entity follow newer-wins for every feature.
+	writeMany(t, s, []string{a, b},
+		rec("sub-2", t2, value.FromInt64(2), value.FromInt64(20)),
+		rec("sub-2", t1, value.FromInt64(1), value.FromInt64(10)),
+	)
+	got = read(t, s, []string{a, b}, []string{"sub-2"})
+	checkEntry(t, "sub-2 a", got[0][0], value.FromInt64(2), t2)
+	checkEntry(t, "sub-2 b", got[0][1], value.FromInt64(20), t2)
+}
+
+func testValuesShorterThanFeatures(t *testing.T, s online.Store) {
+	features := []string{"opens_30d:default", "clicks_30d:default"}
+	// Enough good records before the bad one to span several internal batches.
+	const n = 5000
+	entities := make([]string, n)
+	for i := range entities {
+		entities[i] = fmt.Sprintf("sub-%04d", i)
+	}
+	good := func() []online.Record {
+		recs := make([]online.Record, n)
+		for i, e := range entities {
+			recs[i] = rec(e, t0, value.FromInt64(int64(i)), value.FromInt64(int64(-i)))
+		}
+		return recs
+	}
+	for _, c := range []struct {
+		name     string
+		features []string
+		bad      online.Record
+	}{
+		{"shorter", features, rec("bad", t0, value.FromInt64(1))},
+		{"no values", features, rec("bad", t0)},
+		{"longer", features, rec("bad", t0, value.FromInt64(1), value.FromInt64(2), value.FromInt64(3))},
+		{"no features", nil, rec("bad", t0, value.FromInt64(1))},
+	} {
+		recs := append(good(), c.bad)
+		if err := s.Write(t.Context(), &online.WriteParams{Features: c.features, Records: recs}); err == nil {
+			t.Errorf("%s: Write of a record with %d values for %d features succeeded, want an error", c.name, len(c.bad.Values), len(c.features))
+		}
+		got := read(t, s, features, append(entities, "bad"))
+		found := 0
+		for i := range got {
+			for j := range got[i] {
+				if got[i][j].Found {
+					found++
+				}
+			}
+		}
+		if found > 0 {
+			t.Errorf("%s: the failed Write left %d values behind, want none", c.name, found)
+		}
+	}
+}
+
+func testDuplicateFeatureInWrite(t *testing.T, s online.Store) {
+	const a, b = "opens_30d:default", "clicks_30d:default"
+	err := s.Write(t.Context(), &online.WriteParams{
+		Features: []string{a, b, a},
+		Records:  []online.Record{rec("sub-1", t0, value.FromInt64(1), value.FromInt64(2), value.FromInt64(3))},
+	})
+	if err == nil {
+		t.Fatal("Write naming a feature twice succeeded, want an error")
+	}
+	got := read(t, s, []string{a, b}, []string{"sub-1"})
+	checkMissing(t, "a after the failed write", got[0][0])
+	checkMissing(t, "b after the failed write", got[0][1])
 }
 
 func testReadContextCancelled(t *testing.T, s online.Store) {
-	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0})
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0})
 	cctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := s.Read(cctx, &online.ReadParams{Features: []string{"opens_30d:default"}, Entities: []string{"sub-1"}})
@@ -265,7 +416,7 @@ func testReadContextCancelled(t *testing.T, s online.Store) {
 }
 
 func testMissingKey(t *testing.T, s online.Store) {
-	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(3), Timestamp: t0})
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Values: []value.Value{value.FromInt64(3)}, Timestamp: t0})
 	got := read(t, s, []string{"opens_30d:default", "never_written:default"}, []string{"sub-1", "sub-unknown"})
 	checkEntry(t, "sub-1 opens", got[0][0], value.FromInt64(3), t0)
 	checkMissing(t, "sub-1 never_written", got[0][1])
@@ -273,7 +424,7 @@ func testMissingKey(t *testing.T, s online.Store) {
 	checkMissing(t, "sub-unknown never_written", got[1][1])
 
 	// A stored null is found; a missing key is not.
-	write(t, s, "opens_30d:default", online.Record{Entity: "sub-null", Value: value.NullValue(), Timestamp: t0})
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-null", Values: []value.Value{value.NullValue()}, Timestamp: t0})
 	checkEntry(t, "stored null", readOne(t, s, "opens_30d:default", "sub-null"), value.NullValue(), t0)
 }
 
@@ -293,7 +444,7 @@ func testBatchShape(t *testing.T, s online.Store) {
 			if j == 1 && i == 3 {
 				continue
 			}
-			recs = append(recs, online.Record{Entity: e, Value: val(i, j), Timestamp: t0.Add(time.Duration(10*i+j) * time.Minute)})
+			recs = append(recs, online.Record{Entity: e, Values: []value.Value{val(i, j)}, Timestamp: t0.Add(time.Duration(10*i+j) * time.Minute)})
 		}
 		write(t, s, f, recs...)
 	}
@@ -318,9 +469,9 @@ func testBatchShape(t *testing.T, s online.Store) {
 }
 
 func testFeaturesAreIsolated(t *testing.T, s online.Store) {
-	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(7), Timestamp: t0})
-	write(t, s, "opens_30d:v2", online.Record{Entity: "sub-1", Value: value.FromString("seven"), Timestamp: t0.Add(-time.Hour)})
-	write(t, s, "clicks_30d:default", online.Record{Entity: "sub-1", Value: value.FromFloat64(0.5), Timestamp: t0.Add(time.Hour)})
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Values: []value.Value{value.FromInt64(7)}, Timestamp: t0})
+	write(t, s, "opens_30d:v2", online.Record{Entity: "sub-1", Values: []value.Value{value.FromString("seven")}, Timestamp: t0.Add(-time.Hour)})
+	write(t, s, "clicks_30d:default", online.Record{Entity: "sub-1", Values: []value.Value{value.FromFloat64(0.5)}, Timestamp: t0.Add(time.Hour)})
 
 	got := read(t, s, []string{"opens_30d:default", "opens_30d:v2", "clicks_30d:default"}, []string{"sub-1"})
 	// The older write to opens_30d:v2 must not be dropped by the newer entry of another feature.
@@ -330,7 +481,7 @@ func testFeaturesAreIsolated(t *testing.T, s online.Store) {
 }
 
 func testEmptyRequest(t *testing.T, s online.Store) {
-	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Value: value.FromInt64(1), Timestamp: t0})
+	write(t, s, "opens_30d:default", online.Record{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}, Timestamp: t0})
 	if got := read(t, s, nil, nil); len(got) != 0 {
 		t.Errorf("no features, no entities: %d rows, want 0", len(got))
 	}
@@ -359,13 +510,19 @@ func testConcurrent(t *testing.T, s online.Store) {
 			for r := range rounds {
 				// Writers race on "shared" with distinct timestamps; the largest
 				// (round rounds-1, writer writers-1) must win whatever the interleaving.
+				// Even rounds write both features in one Write, odd rounds one Write each.
 				ts := t0.Add(time.Duration(r*writers+w) * time.Second)
-				for _, f := range []string{"shared:default", features[1+w]} {
+				v := value.FromInt64(int64(r*writers + w))
+				writes := [][]string{{"shared:default", features[1+w]}}
+				if r%2 == 1 {
+					writes = [][]string{{"shared:default"}, {features[1+w]}}
+				}
+				for _, fs := range writes {
 					recs := make([]online.Record, entities)
 					for i, k := range keys {
-						recs[i] = online.Record{Entity: k, Value: value.FromInt64(int64(r*writers + w)), Timestamp: ts}
+						recs[i] = online.Record{Entity: k, Values: slices.Repeat([]value.Value{v}, len(fs)), Timestamp: ts}
 					}
-					if err := s.Write(t.Context(), &online.WriteParams{Feature: f, Records: recs}); err != nil {
+					if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
 						errs <- fmt.Errorf("writer %d: %w", w, err)
 						return
 					}
