@@ -3,6 +3,8 @@ package online
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/value"
@@ -61,3 +63,42 @@ type ReadResult struct {
 var (
 	ErrUnsupported = errors.New("not supported by this online store")
 )
+
+// Validate checks a write before a store touches anything: named, distinct
+// features, and records with an entity and one value per feature.
+func (p *WriteParams) Validate() error {
+	if len(p.Features) == 0 {
+		return errors.New("no features: name at least one feature to write")
+	}
+	seen := make(map[string]int, len(p.Features))
+	for j, f := range p.Features {
+		if f == "" {
+			return fmt.Errorf("feature %d is empty", j)
+		}
+		if k, ok := seen[f]; ok {
+			return fmt.Errorf("feature %s named twice (features %d and %d)", f, k, j)
+		}
+		seen[f] = j
+	}
+	for i, r := range p.Records {
+		if r.Entity == "" {
+			return fmt.Errorf("record %d: entity is empty", i)
+		}
+		if len(r.Values) != len(p.Features) {
+			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
+		}
+	}
+	return nil
+}
+
+// Describe names the features of a write for error messages.
+func (p *WriteParams) Describe() string {
+	switch n := len(p.Features); {
+	case n == 0:
+		return "online records"
+	case n <= 3:
+		return strings.Join(p.Features, ", ")
+	default:
+		return fmt.Sprintf("%s, %s and %d more features", p.Features[0], p.Features[1], n-2)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -113,6 +114,17 @@ func NewID(kind Kind, r Ref) ID { return ID{Kind: kind, Name: r.Name, Variant: r
 // Ref returns the name:variant part of the ID.
 func (id ID) Ref() Ref { return Ref{Name: id.Name, Variant: id.Variant} }
 
+// Validate checks the kind, name and variant.
+func (id ID) Validate() error {
+	if !slices.Contains(Kinds, id.Kind) {
+		return fmt.Errorf("unknown kind %q", id.Kind)
+	}
+	if err := ValidateName(id.Name); err != nil {
+		return err
+	}
+	return ValidateVariant(id.Variant)
+}
+
 // String formats the ID as "kind name:variant".
 func (id ID) String() string { return string(id.Kind) + " " + id.Name + ":" + id.Variant }
 
@@ -126,6 +138,15 @@ const (
 	StatusReady   Status = "ready"
 	StatusFailed  Status = "failed"
 )
+
+// Valid reports whether s is one of the statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusReady, StatusFailed:
+		return true
+	}
+	return false
+}
 
 // Column is one column of a source's or transformation's discovered schema.
 type Column struct {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,11 +88,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 // materialization never moves a value back in time; duplicates within a
 // batch follow the same rule. An invalid batch writes nothing.
 func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
-	what := describe(p.Features)
+	what := p.Describe()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("writing %s: %w", what, err)
 	}
-	if err := validate(p); err != nil {
+	if err := p.Validate(); err != nil {
 		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	if len(p.Records) == 0 {
@@ -140,45 +139,6 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	return nil
-}
-
-// validate checks a write before it touches the file: named, distinct
-// features, and records with an entity and one value per feature.
-func validate(p *online.WriteParams) error {
-	if len(p.Features) == 0 {
-		return errors.New("no features: name at least one feature to write")
-	}
-	seen := make(map[string]int, len(p.Features))
-	for j, f := range p.Features {
-		if f == "" {
-			return fmt.Errorf("feature %d is empty", j)
-		}
-		if k, ok := seen[f]; ok {
-			return fmt.Errorf("feature %s named twice (features %d and %d)", f, k, j)
-		}
-		seen[f] = j
-	}
-	for i, r := range p.Records {
-		if r.Entity == "" {
-			return fmt.Errorf("record %d: entity is empty", i)
-		}
-		if len(r.Values) != len(p.Features) {
-			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
-		}
-	}
-	return nil
-}
-
-// describe names the features of a write for error messages.
-func describe(features []string) string {
-	switch n := len(features); {
-	case n == 0:
-		return "online records"
-	case n <= 3:
-		return strings.Join(features, ", ")
-	default:
-		return fmt.Sprintf("%s, %s and %d more features", features[0], features[1], n-2)
-	}
 }
 
 // Read returns Entries[entity][feature] from one consistent snapshot.

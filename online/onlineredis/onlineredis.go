@@ -239,11 +239,11 @@ return 0
 // Write is not atomic across entities: an interrupted Write leaves some
 // entities updated, and rerunning it completes the rest.
 func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
-	what := describe(p.Features)
+	what := p.Describe()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("writing %s: %w", what, err)
 	}
-	if err := validate(p); err != nil {
+	if err := p.Validate(); err != nil {
 		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	if len(p.Records) == 0 {
@@ -386,45 +386,6 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 		}
 	}
 	return nil
-}
-
-// validate checks a write before anything is sent: named, distinct
-// features, and records with an entity and one value per feature.
-func validate(p *online.WriteParams) error {
-	if len(p.Features) == 0 {
-		return errors.New("no features: name at least one feature to write")
-	}
-	seen := make(map[string]int, len(p.Features))
-	for j, f := range p.Features {
-		if f == "" {
-			return fmt.Errorf("feature %d is empty", j)
-		}
-		if k, ok := seen[f]; ok {
-			return fmt.Errorf("feature %s named twice (features %d and %d)", f, k, j)
-		}
-		seen[f] = j
-	}
-	for i, r := range p.Records {
-		if r.Entity == "" {
-			return fmt.Errorf("record %d: entity is empty", i)
-		}
-		if len(r.Values) != len(p.Features) {
-			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
-		}
-	}
-	return nil
-}
-
-// describe names the features of a write for error messages.
-func describe(features []string) string {
-	switch n := len(features); {
-	case n == 0:
-		return "online records"
-	case n <= 3:
-		return strings.Join(features, ", ")
-	default:
-		return fmt.Sprintf("%s, %s and %d more features", features[0], features[1], n-2)
-	}
 }
 
 // Read returns Entries[entity][feature]: one HMGET per entity, all of them in

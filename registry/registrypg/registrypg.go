@@ -19,7 +19,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -191,10 +190,10 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		if r == nil {
 			return nil, fmt.Errorf("applying resource %d: resource is nil", i)
 		}
-		if err := validateID(r.ID); err != nil {
+		if err := r.ID.Validate(); err != nil {
 			return nil, fmt.Errorf("applying %s: %w", r.ID, err)
 		}
-		if r.State.Status != "" && !validStatus(r.State.Status) {
+		if r.State.Status != "" && !r.State.Status.Valid() {
 			return nil, fmt.Errorf("applying %s: unknown status %q", r.ID, r.State.Status)
 		}
 		def := r.Definition()
@@ -352,7 +351,7 @@ func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.R
 		query += ` WHERE kind = $1`
 		args = append(args, string(p.Kind))
 	}
-	query += ` ORDER BY ` + kindOrder("kind") + `, name, variant`
+	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
@@ -383,7 +382,7 @@ func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, 
 		FROM `+s.resources+` r
 		LEFT JOIN `+s.dependencies+` d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
 		WHERE r.kind = $1 AND r.name = $2 AND r.variant = $3
-		ORDER BY `+kindOrder("d.from_kind")+`, d.from_name, d.from_variant`,
+		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`,
 		string(id.Kind), id.Name, id.Variant)
 	if err != nil {
 		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
@@ -418,7 +417,7 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 	if p == nil {
 		return errors.New("setting status: no parameters")
 	}
-	if !validStatus(p.Status) {
+	if !p.Status.Valid() {
 		return fmt.Errorf("setting status of %s: unknown status %q", p.ID, p.Status)
 	}
 	// GREATEST keeps updated_at from going backwards when two updates of one
@@ -503,37 +502,6 @@ func nonNil(tags []string) []string {
 		return []string{}
 	}
 	return tags
-}
-
-func validateID(id resource.ID) error {
-	if !slices.Contains(resource.Kinds, id.Kind) {
-		return fmt.Errorf("unknown kind %q", id.Kind)
-	}
-	if err := resource.ValidateName(id.Name); err != nil {
-		return err
-	}
-	return resource.ValidateVariant(id.Variant)
-}
-
-func validStatus(s resource.Status) bool {
-	switch s {
-	case resource.StatusPending, resource.StatusRunning, resource.StatusReady, resource.StatusFailed:
-		return true
-	}
-	return false
-}
-
-// kindOrder is an ORDER BY expression sorting column by resource.Kinds
-// order; kinds this binary does not know sort last. The columns use the "C"
-// collation, so ties sort by bytes.
-func kindOrder(column string) string {
-	var b strings.Builder
-	b.WriteString("CASE " + column)
-	for i, k := range resource.Kinds {
-		fmt.Fprintf(&b, " WHEN '%s' THEN %d", strings.ReplaceAll(string(k), "'", "''"), i)
-	}
-	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
-	return b.String()
 }
 
 // PostgreSQL error codes mapErr knows.

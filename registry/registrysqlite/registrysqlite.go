@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -143,10 +142,10 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		if r == nil {
 			return nil, fmt.Errorf("applying resource %d: resource is nil", i)
 		}
-		if err := validateID(r.ID); err != nil {
+		if err := r.ID.Validate(); err != nil {
 			return nil, fmt.Errorf("applying %s: %w", r.ID, err)
 		}
-		if r.State.Status != "" && !validStatus(r.State.Status) {
+		if r.State.Status != "" && !r.State.Status.Valid() {
 			return nil, fmt.Errorf("applying %s: unknown status %q", r.ID, r.State.Status)
 		}
 		def := r.Definition()
@@ -256,7 +255,7 @@ func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.R
 		query += ` WHERE kind = ?`
 		args = append(args, p.Kind)
 	}
-	query += ` ORDER BY ` + kindOrder("kind") + `, name, variant`
+	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
@@ -287,7 +286,7 @@ func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, 
 		FROM resources r
 		LEFT JOIN dependencies d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
 		WHERE r.kind = ? AND r.name = ? AND r.variant = ?
-		ORDER BY `+kindOrder("d.from_kind")+`, d.from_name, d.from_variant`,
+		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`,
 		id.Kind, id.Name, id.Variant)
 	if err != nil {
 		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
@@ -319,7 +318,7 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !validStatus(p.Status) {
+	if !p.Status.Valid() {
 		return fmt.Errorf("setting status of %s: unknown status %q", p.ID, p.Status)
 	}
 	schema, err := encodeSchema(p.Schema)
@@ -407,36 +406,6 @@ func nonNil(tags []string) []string {
 		return []string{}
 	}
 	return tags
-}
-
-func validateID(id resource.ID) error {
-	if !slices.Contains(resource.Kinds, id.Kind) {
-		return fmt.Errorf("unknown kind %q", id.Kind)
-	}
-	if err := resource.ValidateName(id.Name); err != nil {
-		return err
-	}
-	return resource.ValidateVariant(id.Variant)
-}
-
-func validStatus(s resource.Status) bool {
-	switch s {
-	case resource.StatusPending, resource.StatusRunning, resource.StatusReady, resource.StatusFailed:
-		return true
-	}
-	return false
-}
-
-// kindOrder is an ORDER BY expression sorting column by resource.Kinds
-// order; kinds this binary does not know sort last.
-func kindOrder(column string) string {
-	var b strings.Builder
-	b.WriteString("CASE " + column)
-	for i, k := range resource.Kinds {
-		fmt.Fprintf(&b, " WHEN '%s' THEN %d", strings.ReplaceAll(string(k), "'", "''"), i)
-	}
-	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
-	return b.String()
 }
 
 // mapErr is the one place driver errors become registry errors: a missing
