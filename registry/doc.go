@@ -3,7 +3,8 @@
 //
 // An implementation (registrysqlite, and later registrypg) must:
 //   - take ctx first on every call and stop when it is cancelled;
-//   - make Apply atomic: validate every resource against what is registered
+//   - make Apply atomic: check the batch with ApplyBatch, validate every
+//     resource against what is registered
 //     and write all or nothing, serialising concurrent applies;
 //   - treat a re-applied identical definition (resource.Resource.Definition)
 //     as unchanged and a different one as a *ConflictError carrying

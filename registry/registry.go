@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,4 +93,36 @@ func KindOrderSQL(column string) string {
 	}
 	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
 	return b.String()
+}
+
+// ApplyBatch is the check every implementation runs before Apply touches
+// storage: it validates each resource's ID and status, and removes identical
+// duplicates (a duplicate with a different definition is a *ConflictError).
+// It returns the resources to apply and their canonical definitions.
+func ApplyBatch(p *ApplyParams) ([]*resource.Resource, map[resource.ID][]byte, error) {
+	var batch []*resource.Resource
+	defs := map[resource.ID][]byte{}
+	firsts := map[resource.ID]*resource.Resource{}
+	for i, r := range p.Resources {
+		if r == nil {
+			return nil, nil, fmt.Errorf("applying resource %d: resource is nil", i)
+		}
+		if err := r.ID.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("applying %s: %w", r.ID, err)
+		}
+		if r.State.Status != "" && !r.State.Status.Valid() {
+			return nil, nil, fmt.Errorf("applying %s: unknown status %q", r.ID, r.State.Status)
+		}
+		def := r.Definition()
+		if prev, ok := defs[r.ID]; ok {
+			if !bytes.Equal(prev, def) {
+				return nil, nil, &ConflictError{ID: r.ID, Diffs: resource.Diff(firsts[r.ID], r)}
+			}
+			continue
+		}
+		defs[r.ID] = def
+		firsts[r.ID] = r
+		batch = append(batch, r)
+	}
+	return batch, defs, nil
 }

@@ -182,37 +182,16 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 	if p == nil {
 		p = &registry.ApplyParams{}
 	}
-	// Validate and deduplicate before touching the database.
-	var batch []*resource.Resource
-	defs := map[resource.ID][]byte{}
-	firsts := map[resource.ID]*resource.Resource{}
-	for i, r := range p.Resources {
-		if r == nil {
-			return nil, fmt.Errorf("applying resource %d: resource is nil", i)
-		}
-		if err := r.ID.Validate(); err != nil {
-			return nil, fmt.Errorf("applying %s: %w", r.ID, err)
-		}
-		if r.State.Status != "" && !r.State.Status.Valid() {
-			return nil, fmt.Errorf("applying %s: unknown status %q", r.ID, r.State.Status)
-		}
-		def := r.Definition()
-		if prev, ok := defs[r.ID]; ok {
-			if !bytes.Equal(prev, def) {
-				return nil, &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(firsts[r.ID], r)}
-			}
-			continue
-		}
-		defs[r.ID] = def
-		firsts[r.ID] = r
-		batch = append(batch, r)
+	batch, defs, err := registry.ApplyBatch(p)
+	if err != nil {
+		return nil, err
 	}
 
 	res := &registry.ApplyResult{}
 	if len(batch) == 0 {
 		return res, nil
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.applyKey); err != nil {
 			return fmt.Errorf("waiting for the apply lock: %w", mapErr(ctx, err))
 		}
