@@ -179,6 +179,9 @@ func (a *app) exportToStdout(ctx context.Context, c *coordinator.Coordinator, id
 		return err
 	}
 	defer f.Close()
+	// Remove the file now: the open descriptor keeps it readable, and a reader
+	// that stops early (| head) ends this process with SIGPIPE before any defer runs.
+	os.RemoveAll(dir)
 	if _, err := io.Copy(a.stdout, f); err != nil {
 		return fmt.Errorf("writing to standard output: %w", err)
 	}

@@ -7,10 +7,10 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -144,11 +144,15 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 			errs = append(errs, fmt.Sprintf("%s:%d: %s: %s", name, val.Line, key.Value, msg))
 			continue
 		}
+		// Expanded ${ENV} values are strings; numbers and booleans re-resolve from their text.
+		for j := 0; j+1 < len(val.Content); j += 2 {
+			if slices.Contains([]string{"db", "cluster", "threads"}, val.Content[j].Value) {
+				val.Content[j+1].Tag = ""
+			}
+		}
 		var p Provider
-		dec := yaml.NewDecoder(bytes.NewReader(mustMarshal(val)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&p); err != nil {
-			errs = append(errs, fmt.Sprintf("%s:%d: %s: %v", name, val.Line, key.Value, strings.TrimPrefix(err.Error(), "yaml: ")))
+		if err := val.Decode(&p); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %s: %v", name, key.Value, strings.TrimPrefix(err.Error(), "yaml: ")))
 			continue
 		}
 		*dst = p
@@ -157,14 +161,6 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
 	return cfg, nil
-}
-
-func mustMarshal(n *yaml.Node) []byte {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		panic(fmt.Sprintf("re-marshalling a parsed YAML node: %v", err))
-	}
-	return b
 }
 
 // checkProvider validates a role's mapping before decoding, so the message can
@@ -261,14 +257,75 @@ func (p Provider) Redacted() string {
 	return strings.Join(parts, " ")
 }
 
-var dsnPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*@|(password=)\S+`)
-
+// redactDSN hides the password of a PostgreSQL connection string, in URL
+// form (user info and the password query parameter) or keyword/value form.
+// A DSN it cannot take apart is hidden whole.
 func redactDSN(dsn string) string {
-	return dsnPassword.ReplaceAllStringFunc(dsn, func(m string) string {
-		if strings.HasPrefix(m, "password=") {
-			return "password=***"
+	if dsn == "" {
+		return ""
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "***"
 		}
-		i := len("://") + strings.Index(m[len("://"):], ":") // the colon after the user name
-		return m[:i+1] + "***@"
-	})
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "xxx")
+			u.RawQuery = q.Encode()
+		}
+		return strings.ReplaceAll(u.String(), "xxx", "***")
+	}
+	fields, ok := splitKeywordDSN(dsn)
+	if !ok {
+		return "***"
+	}
+	for i, f := range fields {
+		if strings.HasPrefix(f, "password=") {
+			fields[i] = "password=***"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// splitKeywordDSN splits "host=h password='a b' dbname=d" into key=value
+// fields, honouring single quotes and backslash escapes as libpq does.
+func splitKeywordDSN(dsn string) ([]string, bool) {
+	var fields []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(dsn); i++ {
+		c := dsn[i]
+		switch {
+		case c == '\\' && i+1 < len(dsn):
+			cur.WriteByte(c)
+			i++
+			cur.WriteByte(dsn[i])
+		case c == '\'':
+			quoted = !quoted
+			cur.WriteByte(c)
+		case (c == ' ' || c == '\t') && !quoted:
+			if cur.Len() > 0 {
+				fields = append(fields, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if quoted {
+		return nil, false
+	}
+	if cur.Len() > 0 {
+		fields = append(fields, cur.String())
+	}
+	for _, f := range fields {
+		if !strings.Contains(f, "=") {
+			return nil, false
+		}
+	}
+	return fields, true
 }

@@ -93,3 +93,41 @@ func TestBadConfigs(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactDSN(t *testing.T) {
+	cases := map[string]string{
+		"postgres://postgres:s3cr:et@db:5432/x":                       "postgres://postgres:***@db:5432/x",
+		"postgres://postgres:p%40ss%40word@db/x":                      "postgres://postgres:***@db/x",
+		"postgres://127.0.0.1:5432/test?password=p%40ss&sslmode=x":    "postgres://127.0.0.1:5432/test?password=***&sslmode=x",
+		"postgres://u@h/db":                                           "postgres://u@h/db",
+		"host=127.0.0.1 password='correct horse battery' dbname=test": "host=127.0.0.1 password=*** dbname=test",
+		`host=h password=a\ b dbname=d`:                               "host=h password=*** dbname=d",
+		"host=h password='unterminated":                               "***",
+		"postgres://u:pw@[bad":                                        "***",
+	}
+	for in, want := range cases {
+		if got := redactDSN(in); got != want {
+			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
+		}
+		for _, secret := range []string{"s3cr", "p%40ss", "horse", "pw@", `a\ b`} {
+			if strings.Contains(in, secret) && strings.Contains(redactDSN(in), secret) {
+				t.Errorf("redactDSN(%q) leaks %q", in, secret)
+			}
+		}
+	}
+}
+
+func TestEnvInNumbersAndBooleans(t *testing.T) {
+	y := "online:\n  type: redis\n  addrs: [a:1]\n  db: ${DB}\n  cluster: ${CL}\n  password: ${PW}\n"
+	cfg, err := Parse("s.yaml", []byte(y), env(map[string]string{"DB": "2", "CL": "false", "PW": "123456"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Online.DB != 2 || cfg.Online.Cluster || cfg.Online.Password != "123456" {
+		t.Errorf("%+v", cfg.Online)
+	}
+	_, err = Parse("s.yaml", []byte("\n\n\nonline:\n  type: redis\n  addrs: [a:1]\n  db: abc\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "line 7") {
+		t.Errorf("bad db: %v; want the file's line 7", err)
+	}
+}

@@ -43,8 +43,8 @@ func (c *Coordinator) say(format string, args ...any) {
 }
 
 // Apply registers a plan's new resources in one registry transaction and
-// creates the offline views of new sources. A conflicting plan is refused
-// whole. Re-applying retries sources whose view creation failed before.
+// (re)creates the offline views of its sources. A conflicting plan is
+// refused whole.
 func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*registry.ApplyResult, error) {
 	if err := plan.ConflictError(); err != nil {
 		return nil, err
@@ -64,18 +64,14 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 	if err != nil {
 		return nil, fmt.Errorf("registering: %w", err)
 	}
+	// Source views are (re)created on every apply: cheap, and it repairs a
+	// view lost when its table was dropped and recreated, or an offline store
+	// that is new to a registered project.
 	for _, r := range rs {
 		if r.Kind != resource.KindSource {
 			continue
 		}
-		cur, err := c.Registry.Get(ctx, r.ID)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", r.ID, err)
-		}
-		if cur.State.Status == resource.StatusReady {
-			continue
-		}
-		if err := c.registerSource(ctx, cur); err != nil {
+		if err := c.registerSource(ctx, r); err != nil {
 			return res, err
 		}
 	}
@@ -290,6 +286,10 @@ type ExportParams struct {
 
 // Export writes a training set to a file inside the offline engine and returns the row count.
 func (c *Coordinator) Export(ctx context.Context, p *ExportParams) (int64, error) {
+	// A format the store cannot write is the caller's mistake, not the training set's failure.
+	if formats := c.Offline.Capabilities().ExportFormats; !slices.Contains(formats, p.Format) {
+		return 0, fmt.Errorf("this offline store exports %s, not %s: %w", strings.Join(formats, ", "), p.Format, offline.ErrUnsupported)
+	}
 	tp, err := c.TrainingSet(ctx, p.TrainingSet)
 	if err != nil {
 		return 0, c.fail(ctx, p.TrainingSet, err)
@@ -342,7 +342,12 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 		}
 		feats = all
 	}
+	seen := map[resource.ID]bool{}
 	for _, id := range p.Features {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		f, err := c.Registry.Get(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", id, err)
@@ -362,8 +367,11 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 		n, err := c.materialize(ctx, group, batch)
 		if err != nil {
 			for _, f := range group {
-				errs = append(errs, c.fail(ctx, f.ID, err))
+				if serr := c.setStatus(ctx, f.ID, resource.StatusFailed, err.Error(), nil); serr != nil {
+					errs = append(errs, serr)
+				}
 			}
+			errs = append(errs, err)
 			c.say("  failed   %s: %v", names(group), err)
 			if ctx.Err() != nil {
 				break

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
@@ -179,5 +181,48 @@ func TestExportUnknownTrainingSet(t *testing.T) {
 	_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: resource.ID{Kind: resource.KindTrainingSet, Name: "nope", Variant: "default"}, Format: "csv", Path: filepath.Join(t.TempDir(), "x.csv")})
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("export of an unknown training set: %v", err)
+	}
+}
+
+func TestExportOfAnUnsupportedFormatDoesNotFailTheTrainingSet(t *testing.T) {
+	c, ctx := setup(t)
+	id := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: "default"}
+	// Materializing the same feature twice in one call is one materialization.
+	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{id, id}}); err != nil {
+		t.Fatalf("materialize with a repeated feature: %v", err)
+	}
+	_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: resource.ID{Kind: resource.KindTrainingSet, Name: "nope", Variant: "default"}, Format: "xlsx", Path: filepath.Join(t.TempDir(), "x.xlsx")})
+	if !errors.Is(err, offline.ErrUnsupported) {
+		t.Errorf("export as xlsx: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestApplyRecreatesSourceViews re-applies a registered project against a new,
+// empty offline store (as a teammate sharing the registry would) and builds it.
+func TestApplyRecreatesSourceViews(t *testing.T) {
+	c, ctx := setup(t)
+	dir := t.TempDir()
+	off2, err := offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "other.duckdb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off2.Close()
+	c2 := &coordinator.Coordinator{Registry: c.Registry, Offline: off2}
+	src, _ := c.Registry.Get(ctx, resource.ID{Kind: resource.KindSource, Name: "events", Variant: "default"})
+	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(strings.ReplaceAll(defs, "file: events.csv", "file: "+src.Source.File)), 0o644)
+	ds, err := definition.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := definition.MakePlan(ctx, ds, definition.Stores{Registry: c.Registry, Offline: off2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c2.Apply(ctx, plan)
+	if err != nil || len(res.Created) != 0 {
+		t.Fatalf("re-apply: %+v %v", res, err)
+	}
+	if _, err := c2.Run(ctx, &coordinator.RunParams{IDs: []resource.ID{{Kind: resource.KindTransformation, Name: "clean", Variant: "default"}}, Rebuild: true}); err != nil {
+		t.Fatalf("building on the new offline store: %v", err)
 	}
 }

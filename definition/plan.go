@@ -488,8 +488,13 @@ func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
 	return sql, with, err
 }
 
-// built reports whether a registered source or transformation already has its table.
+// built reports whether a registered transformation already has its table.
+// Sources are always described from their own query, so planning works even
+// when a source's view has to be recreated by the apply.
 func (p *planner) built(id resource.ID) bool {
+	if id.Kind == resource.KindSource {
+		return false
+	}
 	if _, isLocal := p.local[id]; isLocal {
 		if reg := p.registeredResource(id); reg == nil || resource.Diff(reg, p.local[id].Resource) != nil {
 			return false

@@ -290,7 +290,10 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o755); err != nil {
 		return 0, fmt.Errorf("exporting training set: %w", err)
 	}
-	tmp := filepath.Join(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".partial")
+	tmp, err := offline.PartialPath(p.Path)
+	if err != nil {
+		return 0, fmt.Errorf("exporting training set: %w", err)
+	}
 	defer os.Remove(tmp)
 	stmt := "COPY (\n" + query + "\n) TO " + offline.QuoteLiteral(tmp) + " " + options
 	s.log.DebugContext(ctx, "export training set", "sql", stmt)

@@ -282,6 +282,11 @@ func (s *Store) createTable(ctx context.Context, tx pgx.Tx, p *offline.CreateTab
 		return nil, err
 	}
 	name := offline.QuoteIdent(schema) + "." + offline.QuoteIdent(table)
+	// Serialize replacements of one table across processes: the look-up
+	// below and the create/rename are otherwise a race between two runs.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, schema+"."+table); err != nil {
+		return nil, err
+	}
 	var kind string
 	err = tx.QueryRow(ctx, `SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2`, schema, table).Scan(&kind)
@@ -519,10 +524,13 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o755); err != nil {
 		return 0, fmt.Errorf("exporting training set: %w", err)
 	}
-	tmp := filepath.Join(filepath.Dir(p.Path), "."+filepath.Base(p.Path)+".partial")
+	tmp, err := offline.PartialPath(p.Path)
+	if err != nil {
+		return 0, fmt.Errorf("exporting training set: %w", err)
+	}
 	defer os.Remove(tmp)
 	var n int64
-	err := s.withConn(ctx, func(c *pgx.Conn) error {
+	err = s.withConn(ctx, func(c *pgx.Conn) error {
 		tx, query, err := s.beginTrainingSet(ctx, c, p.TrainingSet)
 		if err != nil {
 			return err
