@@ -61,6 +61,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "unknown_feature"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, serving.ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
 	}
 	return http.StatusInternalServerError, "internal"
 }
@@ -76,8 +78,13 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, err.Error()
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable:
+		// The details (addresses, driver errors) go to the log, not to clients.
+		s.Logger.Error("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Message = "a store behind the API is unavailable; retry later (details are in the server log)"
 	}
 	writeJSON(w, status, body)
 }

@@ -438,7 +438,7 @@ func TestGetResource(t *testing.T) {
 	})
 }
 
-func TestRegistryFailureIsInternal(t *testing.T) {
+func TestStoreFailure(t *testing.T) {
 	reg, on := newBackends(t)
 	f := newHandler(t, reg, on)
 	if err := reg.Close(); err != nil {
@@ -446,8 +446,12 @@ func TestRegistryFailureIsInternal(t *testing.T) {
 	}
 	status, body := do(t, f.handler, "GET", "/v1/resources/features", "")
 	wantError(t, status, body, http.StatusInternalServerError, "internal")
+	// Serving answers 503 without internal details (addresses, driver errors).
 	status, body = do(t, f.handler, "POST", "/v1/online-features", `{"features":["opens_30d:v1"],"entities":["sub_1"]}`)
-	wantError(t, status, body, http.StatusInternalServerError, "internal", "opens_30d:v1")
+	wantError(t, status, body, http.StatusServiceUnavailable, "unavailable", "retry later")
+	if strings.Contains(string(body), "sql") || strings.Contains(string(body), "closed") {
+		t.Errorf("503 body leaks details: %s", body)
+	}
 }
 
 // timesRE matches registry timestamps, which are the wall clock at apply time.

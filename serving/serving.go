@@ -23,6 +23,8 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrUnknownFeature marks a request for a feature that is not registered.
 	ErrUnknownFeature = errors.New("unknown feature")
+	// ErrUnavailable marks a failure of a store behind the service (unreachable, timing out).
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // MaxBatch bounds the entities × features of one request.
@@ -112,7 +114,7 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	}
 	got, err := s.Online.Read(ctx, &online.ReadParams{Features: resp.Features, Entities: req.Entities})
 	if err != nil {
-		return nil, fmt.Errorf("reading the online store: %w", err)
+		return nil, fmt.Errorf("%w: reading the online store: %w", ErrUnavailable, err)
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -151,7 +153,7 @@ func (s *Service) feature(ctx context.Context, ref resource.Ref) (*resource.Reso
 		return nil, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading feature %s: %w", ref, err)
+		return nil, fmt.Errorf("%w: reading feature %s from the registry: %w", ErrUnavailable, ref, err)
 	}
 	s.mu.Lock()
 	if s.features == nil {
