@@ -5,8 +5,11 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/slipway-ml/slipway/cli"
 	"github.com/slipway-ml/slipway/config"
@@ -61,5 +64,7 @@ var backends = cli.Backends{
 }
 
 func main() {
+	// go-redis logs dial retries on its own; keep them out of the user's terminal.
+	redis.SetLogger(onlineredis.ClientLogger{Logger: slog.Default()})
 	os.Exit(cli.Main(backends, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -472,3 +472,13 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 	}
 	return "redis (unknown version) at " + s.addrs, nil
 }
+
+// ClientLogger routes go-redis's own log lines (dial retries and the like)
+// to a *slog.Logger at debug level; the errors that matter reach callers as
+// returned errors. Install it with redis.SetLogger, once per process.
+type ClientLogger struct{ Logger *slog.Logger }
+
+// Printf implements go-redis's logging interface.
+func (l ClientLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.Logger.DebugContext(ctx, "redis client", "msg", fmt.Sprintf(format, v...))
+}
