@@ -187,6 +187,10 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 			}
 			return nil, fmt.Errorf("opening the offline store (%s): %w%s", cfg.Offline.Redacted(), err, hint)
 		}
+		if err := claim(ctx, s.registry, s.offline); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%w; give this registry its own offline store (for PostgreSQL, its own schema:) or use the registry that owns it", err)
+		}
 	}
 	if n.online {
 		newOnline, err := constructor("online", a.backends.Online, cfg.Online)
@@ -206,6 +210,16 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 		}
 	}
 	return s, nil
+}
+
+// claim binds the offline store to the registry, so two registries never
+// share (and overwrite) one offline store's tables.
+func claim(ctx context.Context, reg registry.Store, off offline.Store) error {
+	id, err := reg.ID(ctx)
+	if err != nil {
+		return err
+	}
+	return off.Claim(ctx, &offline.ClaimParams{RegistryID: id})
 }
 
 func (a *app) coordinator(s *stores, progress io.Writer) *coordinator.Coordinator {

@@ -30,8 +30,18 @@ type Store interface {
 	// columns of a dataset: columns entity (as text), timestamp, then one per
 	// ReadLatestParams.ValueColumns.
 	ReadLatest(ctx context.Context, p *ReadLatestParams) (Rows, error)
+	// Claim records that this store holds the tables of the registry with
+	// the given id (registry.Store.ID), and fails with ErrClaimed when it
+	// already holds another registry's: two registries naming their tables
+	// alike must never share, and overwrite, one offline store.
+	Claim(ctx context.Context, p *ClaimParams) error
 	// Close releases the store.
 	Close() error
+}
+
+// ClaimParams is the input of Claim.
+type ClaimParams struct {
+	RegistryID string
 }
 
 // Capabilities of an offline store.
@@ -152,6 +162,7 @@ type Rows interface {
 var (
 	ErrNotFound    = errors.New("not found")
 	ErrUnsupported = errors.New("not supported by this offline store")
+	ErrClaimed     = errors.New("offline store belongs to another registry")
 )
 
 // TableName is the engine table that holds a registered resource's rows.

@@ -26,6 +26,10 @@ type Store interface {
 	Dependents(ctx context.Context, id resource.ID) ([]resource.ID, error)
 	// SetStatus records a resource's status, error and (when non-nil) schema. ErrNotFound if unknown.
 	SetStatus(ctx context.Context, p *SetStatusParams) error
+	// ID identifies this registry: random, fixed when the registry is
+	// created. Offline stores record it (offline.Store.Claim) so that two
+	// registries never share, and overwrite, one offline store's tables.
+	ID(ctx context.Context) (string, error)
 	// Close releases the store.
 	Close() error
 }

@@ -282,6 +282,23 @@ func TestQuickstartThenEverything(t *testing.T) {
 	})
 }
 
+// TestOfflineStoreBelongsToOneRegistry points a second registry at the first
+// one's offline store: sharing it would let their same-named tables overwrite
+// each other, so every command that opens it is refused.
+func TestOfflineStoreBelongsToOneRegistry(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "quickstart", "--dir", "a", "--scale", "0.1")
+	os.WriteFile(filepath.Join(dir, "shared.yaml"), []byte("offline:\n  type: duckdb\n  path: "+filepath.Join(dir, "a", ".slipway", "offline.duckdb")+"\n"), 0o644)
+	r := slipway(t, dir, "--config", "shared.yaml", "--data-dir", "b", "apply", "a/definitions")
+	if r.code != 1 || !strings.Contains(r.stderr, "offline store belongs to another registry") {
+		t.Errorf("second registry on the first one's offline store: exit %d\n%s", r.code, r.stderr)
+	}
+	r = mustRun(t, dir, "--config", "shared.yaml", "--data-dir", "a/.slipway", "run")
+	if !strings.Contains(r.stdout, "already ready") {
+		t.Errorf("the owning registry can still use its store: %s", r.stdout)
+	}
+}
+
 func TestMistypedDataDirIsNotCreated(t *testing.T) {
 	dir := t.TempDir()
 	r := slipway(t, dir, "--data-dir", "nothere", "list")

@@ -394,3 +394,27 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 	}
 	return "DuckDB " + v, nil
 }
+
+// Claim implements offline.Store with a one-row table, slipway_registry.
+func (s *Store) Claim(ctx context.Context, p *offline.ClaimParams) error {
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS slipway_registry (one INTEGER PRIMARY KEY CHECK (one = 1), id VARCHAR NOT NULL)`,
+		`INSERT INTO slipway_registry VALUES (1, ?) ON CONFLICT DO NOTHING`,
+	} {
+		var args []any
+		if strings.Contains(stmt, "?") {
+			args = append(args, p.RegistryID)
+		}
+		if _, err := s.db.ExecContext(ctx, stmt, args...); err != nil {
+			return fmt.Errorf("claiming the offline store: %w", err)
+		}
+	}
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM slipway_registry`).Scan(&id); err != nil {
+		return fmt.Errorf("claiming the offline store: %w", err)
+	}
+	if id != p.RegistryID {
+		return fmt.Errorf("%w: it holds the tables of registry %s, this registry is %s", offline.ErrClaimed, id, p.RegistryID)
+	}
+	return nil
+}

@@ -618,3 +618,38 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 	}
 	return v, nil
 }
+
+// Claim implements offline.Store with a one-row table, slipway_registry, in the store's schema.
+func (s *Store) Claim(ctx context.Context, p *offline.ClaimParams) error {
+	table := offline.QuoteIdent(s.schema) + ".slipway_registry"
+	var id string
+	err := s.withConn(ctx, func(c *pgx.Conn) error {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer rollback(tx)
+		for _, stmt := range []string{
+			`SELECT pg_advisory_xact_lock(hashtext('` + strings.ReplaceAll(s.schema, "'", "''") + `.slipway_registry'))`,
+			`CREATE TABLE IF NOT EXISTS ` + table + ` (one integer PRIMARY KEY CHECK (one = 1), id text NOT NULL)`,
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+table+` VALUES (1, $1) ON CONFLICT DO NOTHING`, p.RegistryID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT id FROM `+table).Scan(&id); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("claiming the offline store: %w", err)
+	}
+	if id != p.RegistryID {
+		return fmt.Errorf("%w: schema %s holds the tables of registry %s, this registry is %s", offline.ErrClaimed, s.schema, id, p.RegistryID)
+	}
+	return nil
+}

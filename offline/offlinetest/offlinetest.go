@@ -80,6 +80,20 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"SeveralColumns": testReadLatestSeveralColumns,
 	})
 
+	t.Run("Claim", func(t *testing.T) {
+		s := newStore(t)
+		ctx := t.Context()
+		if err := s.Claim(ctx, &offline.ClaimParams{RegistryID: "registry-a"}); err != nil {
+			t.Fatalf("first claim: %v", err)
+		}
+		if err := s.Claim(ctx, &offline.ClaimParams{RegistryID: "registry-a"}); err != nil {
+			t.Fatalf("claim by the same registry: %v", err)
+		}
+		err := s.Claim(ctx, &offline.ClaimParams{RegistryID: "registry-b"})
+		if !errors.Is(err, offline.ErrClaimed) || !strings.Contains(err.Error(), "registry-a") {
+			t.Fatalf("claim by another registry: %v; want ErrClaimed naming registry-a", err)
+		}
+	})
 	t.Run("PointInTimeJoin", func(t *testing.T) {
 		files, err := pitFiles.ReadDir("testdata/pit")
 		if err != nil {

@@ -55,6 +55,9 @@ var migrations = []string{
 	);
 
 	CREATE INDEX dependencies_from ON {schema}.dependencies (from_kind, from_name, from_variant);`,
+	// 2: the registry's identity (registry.Store.ID).
+	`CREATE TABLE {schema}.registry_info (id text NOT NULL);
+	INSERT INTO {schema}.registry_info (id) VALUES (replace(gen_random_uuid()::text, '-', ''));`,
 }
 
 // migrate creates the schema if missing and brings it up to date in one

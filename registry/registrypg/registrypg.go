@@ -519,3 +519,12 @@ func mapErr(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// ID implements registry.Store.
+func (s *Store) ID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM `+s.table("registry_info")).Scan(&id); err != nil {
+		return "", fmt.Errorf("reading the registry id: %w", mapErr(ctx, err))
+	}
+	return id, nil
+}

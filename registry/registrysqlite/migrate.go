@@ -49,6 +49,9 @@ var migrations = []string{
 	) WITHOUT ROWID;
 
 	CREATE INDEX dependencies_from ON dependencies (from_kind, from_name, from_variant);`,
+	// 2: the registry's identity (registry.Store.ID).
+	`CREATE TABLE registry_info (id TEXT NOT NULL);
+	INSERT INTO registry_info (id) VALUES (lower(hex(randomblob(16))));`,
 }
 
 // migrate brings the schema up to date in one write transaction, so

@@ -421,3 +421,12 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 	}
 	return "SQLite " + v, nil
 }
+
+// ID implements registry.Store.
+func (s *Store) ID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM registry_info`).Scan(&id); err != nil {
+		return "", fmt.Errorf("reading the registry id: %w", mapErr(ctx, err))
+	}
+	return id, nil
+}

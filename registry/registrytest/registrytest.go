@@ -35,6 +35,19 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		return s
 	}
 
+	t.Run("ID/StableAndDistinct", func(t *testing.T) {
+		a, b := open(t), open(t)
+		id1, err := a.ID(t.Context())
+		if err != nil || id1 == "" {
+			t.Fatalf("ID() = %q, %v; want a non-empty id", id1, err)
+		}
+		if id2, err := a.ID(t.Context()); err != nil || id2 != id1 {
+			t.Errorf("second ID() = %q, %v; want %q", id2, err, id1)
+		}
+		if other, err := b.ID(t.Context()); err != nil || other == id1 {
+			t.Errorf("two registries share id %q (%v)", other, err)
+		}
+	})
 	t.Run("Apply", func(t *testing.T) {
 		t.Run("CreatesAll", func(t *testing.T) { testApplyCreatesAll(t, open(t)) })
 		t.Run("EmptyBatch", func(t *testing.T) { testApplyEmptyBatch(t, open(t)) })
