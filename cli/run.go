@@ -90,8 +90,10 @@ newer-wins, so rerunning never moves a value back in time.`,
 
 var exportFormats = []string{"parquet", "csv", "jsonl"}
 
-// exportFormat checks --format, or infers it from the --out extension when it was not given.
-func exportFormat(given bool, format, out string) (string, error) {
+// exportFormat checks --format, or infers it from the --out extension when
+// it was not given (parquet when the extension says nothing).
+func exportFormat(format, out string) (string, error) {
+	given := format != ""
 	byExt := map[string]string{".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 	ext, known := byExt[strings.ToLower(filepath.Ext(out))]
 	switch {
@@ -101,6 +103,8 @@ func exportFormat(given bool, format, out string) (string, error) {
 		return "", fmt.Errorf("--format %s does not match --out %s; make them agree", format, out)
 	case !given && known:
 		return ext, nil
+	case !given:
+		return "parquet", nil
 	}
 	return format, nil
 }
@@ -125,7 +129,7 @@ then the label. With --out the file is written by the engine (streaming,
 bounded memory); without it the file is written to standard output.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := exportFormat(cmd.Flags().Changed("format"), format, out)
+			format, err := exportFormat(format, out)
 			if err != nil {
 				return err
 			}
@@ -154,7 +158,7 @@ bounded memory); without it the file is written to standard output.`,
 			return a.exportToStdout(cmd.Context(), c, ids[0], format)
 		},
 	}
-	export.Flags().StringVar(&format, "format", "parquet", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet)")
+	export.Flags().StringVar(&format, "format", "", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet)")
 	export.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	cmd.AddCommand(export)
 	return cmd
