@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slipway-ml/slipway/definition"
@@ -34,10 +35,14 @@ type Coordinator struct {
 	// Progress receives one line per step for people to read; nil discards.
 	Progress io.Writer
 	Logger   *slog.Logger
+
+	sayMu sync.Mutex // materializations report from several goroutines
 }
 
 func (c *Coordinator) say(format string, args ...any) {
 	if c.Progress != nil {
+		c.sayMu.Lock()
+		defer c.sayMu.Unlock()
 		fmt.Fprintf(c.Progress, format+"\n", args...)
 	}
 }
@@ -363,24 +368,37 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 	}
 	res := &MaterializeResult{}
 	var errs []error
+	// Groups run two at a time, so one group's offline query overlaps
+	// another's online writes.
+	var mu sync.Mutex
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
 	for _, group := range groupByDataset(feats) {
-		n, err := c.materialize(ctx, group, batch)
-		if err != nil {
-			for _, f := range group {
-				if serr := c.setStatus(ctx, f.ID, resource.StatusFailed, err.Error(), nil); serr != nil {
-					errs = append(errs, serr)
-				}
-			}
-			errs = append(errs, err)
-			c.say("  failed   %s: %v", names(group), err)
-			if ctx.Err() != nil {
-				break
-			}
-			continue
+		if ctx.Err() != nil {
+			break
 		}
-		res.Features += len(group)
-		res.Values += n
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n, err := c.materialize(ctx, group, batch)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				for _, f := range group {
+					if serr := c.setStatus(ctx, f.ID, resource.StatusFailed, err.Error(), nil); serr != nil {
+						errs = append(errs, serr)
+					}
+				}
+				errs = append(errs, err)
+				c.say("  failed   %s: %v", names(group), err)
+				return
+			}
+			res.Features += len(group)
+			res.Values += n
+		}()
 	}
+	wg.Wait()
 	return res, errors.Join(errs...)
 }
 
