@@ -302,6 +302,13 @@ func TestBadInput(t *testing.T) {
 			want: []string{"defs.yaml:11: sql: transformation daily:default: the offline engine rejected it", "knd"},
 		},
 		{
+			name: "BadSQLOnALaterLine",
+			edit: func(s string) string {
+				return strings.Replace(s, "      GROUP BY ALL", "      GROUP BY user_id, nope", 1)
+			},
+			want: []string{"defs.yaml:13: sql: transformation daily:default: the offline engine rejected it", "LINE 3:"},
+		},
+		{
 			name: "MissingColumn",
 			edit: func(s string) string { return strings.Replace(s, "value_column: n\n", "value_column: m\n", 1) },
 			want: []string{"defs.yaml:19: value_column: daily:default has no column \"m\"; its columns are: user_id, day, n, kind"},

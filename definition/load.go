@@ -32,6 +32,7 @@ type Definition struct {
 	features []string // training set
 	sqlRefs  []sqlRef // transformation
 	sqlPos   Pos      // where the SQL text starts
+	sqlExact bool     // sqlPos plus a line of the SQL is a line of the file (literal block or .sql file)
 }
 
 // FieldPos returns where a field's value was written (the resource's position when it was not).
@@ -280,6 +281,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 			if it.fields["sql"].Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 				d.sqlPos.Line++
 			}
+			d.sqlExact = it.fields["sql"].Style&yaml.LiteralStyle != 0
 		default:
 			path := sqlFile
 			if !filepath.IsAbs(path) {
@@ -290,7 +292,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 				it.fail("sql_file", "cannot read %s: %v", sqlFile, errors.Unwrap(err))
 			}
 			t.SQL = string(b)
-			d.sqlPos = Pos{path, 1}
+			d.sqlPos, d.sqlExact = Pos{path, 1}, true
 		}
 		d.sqlRefs = findRefs(t.SQL)
 		r.Transformation = t

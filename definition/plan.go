@@ -438,6 +438,10 @@ func (p *planner) schema(id resource.ID) ([]resource.Column, bool) {
 			switch {
 			case id.Kind == resource.KindTransformation:
 				pos, field = d.sqlPos, "sql"
+				var qe *offline.QueryError
+				if errors.As(err, &qe) && qe.Line > 0 && d.sqlExact {
+					pos.Line += qe.Line - 1
+				}
 			case d.Resource.Source.Table != "":
 				pos, field = d.FieldPos("table"), "table"
 			default:

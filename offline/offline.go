@@ -39,6 +39,36 @@ type Store interface {
 	Close() error
 }
 
+// QueryError is an engine's rejection of the SQL given to Describe. Line is
+// the 1-based line of DescribeParams.SQL the engine points at (0 when it
+// names none), so callers can point at the user's file.
+type QueryError struct {
+	Line int
+	Err  error
+}
+
+func (e *QueryError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the engine's error.
+func (e *QueryError) Unwrap() error { return e.Err }
+
+// UserLine maps a line of a query that embeds userSQL (after TrimSQL) to the
+// line of userSQL itself, or 0 when the line is outside it.
+func UserLine(wrapped, userSQL string, line int) int {
+	trimmed := TrimSQL(userSQL)
+	start := strings.LastIndex(wrapped, trimmed)
+	if start < 0 || line <= 0 {
+		return 0
+	}
+	first := strings.Count(wrapped[:start], "\n") + 1
+	last := first + strings.Count(trimmed, "\n")
+	if line < first || line > last {
+		return 0
+	}
+	leading := strings.Count(userSQL[:len(userSQL)-len(strings.TrimLeft(userSQL, " \t\r\n"))], "\n")
+	return line - first + 1 + leading
+}
+
 // ClaimParams is the input of Claim.
 type ClaimParams struct {
 	RegistryID string

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -134,11 +136,30 @@ func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
 // Describe returns the columns of p.SQL without running it: DuckDB binds the
 // query for DESCRIBE but does not execute it.
 func (s *Store) Describe(ctx context.Context, p *offline.DescribeParams) ([]resource.Column, error) {
-	cols, err := s.describe(ctx, s.db, describeQuery(p.SQL, p.With))
+	query := describeQuery(p.SQL, p.With)
+	cols, err := s.describe(ctx, s.db, query)
 	if err != nil {
-		return nil, fmt.Errorf("describing query: %w", err)
+		return nil, fmt.Errorf("describing query: %w", userLineError(query, p.SQL, err))
 	}
 	return cols, nil
+}
+
+var duckLine = regexp.MustCompile(`LINE (\d+):`)
+
+// userLineError rewrites DuckDB's "LINE n:" (a line of the wrapped DESCRIBE
+// query) to the line of the user's SQL, as an *offline.QueryError.
+func userLineError(query, userSQL string, err error) error {
+	m := duckLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &offline.QueryError{Err: err}
+	}
+	n, _ := strconv.Atoi(m[1])
+	line := offline.UserLine(query, userSQL, n)
+	if line == 0 {
+		return &offline.QueryError{Err: err}
+	}
+	msg := duckLine.ReplaceAllString(err.Error(), "LINE "+strconv.Itoa(line)+":")
+	return &offline.QueryError{Line: line, Err: errors.New(msg)}
 }
 
 type querier interface {

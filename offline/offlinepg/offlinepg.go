@@ -172,13 +172,21 @@ func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
 // prepared and the server's description of its result read back.
 func (s *Store) Describe(ctx context.Context, p *offline.DescribeParams) ([]resource.Column, error) {
 	var cols []resource.Column
+	query := describeQuery(p.SQL, p.With)
 	err := s.withConn(ctx, func(c *pgx.Conn) error {
 		var err error
-		cols, err = s.describe(ctx, c, describeQuery(p.SQL, p.With))
+		cols, err = s.describe(ctx, c, query)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("describing query: %w", err)
+		qe := &offline.QueryError{Err: err}
+		// PostgreSQL gives a character position in the query; map it to a line of the user's SQL.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Position > 0 && int(pe.Position) <= len([]rune(query)) {
+			line := strings.Count(string([]rune(query)[:pe.Position-1]), "\n") + 1
+			qe.Line = offline.UserLine(query, p.SQL, line)
+		}
+		return nil, fmt.Errorf("describing query: %w", qe)
 	}
 	return cols, nil
 }

@@ -61,6 +61,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"Columns":                     testDescribeColumns,
 		"With":                        testDescribeWith,
 		"BadSQLNamesTheProblem":       testDescribeBadSQL,
+		"ErrorLineIsTheUsersLine":     testDescribeErrorLine,
 		"DoesNotRunTheQuery":          testDescribeDoesNotRun,
 		"TrailingSemicolonAndComment": testDescribeTrailing,
 	})
@@ -344,6 +345,22 @@ func testDescribeBadSQL(t *testing.T, s offline.Store) {
 
 // testDescribeDoesNotRun describes a query that binds but fails when run
 // (casting the text ids to integers): describing must not run it.
+// testDescribeErrorLine checks that an engine error points at a line of the
+// caller's SQL, not of the query the store wraps it in.
+func testDescribeErrorLine(t *testing.T, s offline.Store) {
+	_, err := s.Describe(t.Context(), &offline.DescribeParams{
+		SQL:  "\nSELECT x,\n  y\nFROM (SELECT 1 AS x) AS q",
+		With: []offline.Input{{Name: "unused", SQL: "SELECT 1 AS a,\n 2 AS b"}},
+	})
+	var qe *offline.QueryError
+	if !errors.As(err, &qe) {
+		t.Fatalf("Describe error %v is not an *offline.QueryError", err)
+	}
+	if qe.Line != 3 {
+		t.Errorf("QueryError.Line = %d, want 3 (the line of y in the caller's SQL); error: %v", qe.Line, err)
+	}
+}
+
 func testDescribeDoesNotRun(t *testing.T, s offline.Store) {
 	loadTable(t, s, "sample", sampleCols, sampleRows)
 	cols, err := s.Describe(t.Context(), &offline.DescribeParams{SQL: "SELECT CAST(id AS BIGINT) AS n FROM sample"})
