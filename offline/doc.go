@@ -11,5 +11,7 @@
 //     TrainingSetParams, inside the engine;
 //   - stream Rows without materialising the result in memory;
 //   - map engine types to value types as documented on ColumnType;
+//   - record the registry that owns its tables in Claim and refuse another;
+//   - report Describe errors as *QueryError with the line of the caller's SQL;
 //   - export New(ctx, Config) and pass offlinetest.Exercise.
 package offline

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Helpers shared by the SQL offline stores (DuckDB now, PostgreSQL later).
+// Helpers shared by the SQL offline stores (offlineduckdb, offlinepg).
 // They only build text; dialect-specific parts stay in each store.
 
 // QuoteLiteral quotes s as a standard SQL string literal ('it”s').

@@ -1,7 +1,7 @@
 // Package registry defines the metadata store that records every resource,
 // its state and its lineage.
 //
-// An implementation (registrysqlite, and later registrypg) must:
+// An implementation (registrysqlite, registrypg) must:
 //   - take ctx first on every call and stop when it is cancelled;
 //   - make Apply atomic: check the batch with ApplyBatch, validate every
 //     resource against what is registered
@@ -13,5 +13,7 @@
 //     is one query;
 //   - return errors wrapping ErrNotFound and ErrConflict, never driver errors
 //     for those cases;
+//   - give the registry a random ID at creation (its first migrations) and
+//     return it from ID, stable for the registry's life;
 //   - export New(ctx, Config) and pass registrytest.Exercise.
 package registry
