@@ -74,6 +74,7 @@ key-value store for online serving.
 
 Environment:
   SLIPWAY_DATA_DIR             data directory (same as --data-dir)
+  SLIPWAY_CONFIG               provider configuration file (same as --config)
   SLIPWAY_DUCKDB_MEMORY_LIMIT  DuckDB memory limit such as 1GB (default: 80% of RAM)
 
 Start with:  slipway quickstart --dir demo`,
@@ -97,6 +98,8 @@ Start with:  slipway quickstart --dir demo`,
 		a.runCmd(),
 		a.trainingSetCmd(),
 		a.materializeCmd(),
+		a.jobsCmd(),
+		a.workerCmd(),
 		a.serveCmd(),
 		a.doctorCmd(),
 	)

@@ -53,7 +53,7 @@ The data covers the 90 days up to today. Running it again regenerates the data
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "directory to create the example project in")
-	cmd.Flags().Float64Var(&scale, "scale", 1, "demo data size (1 ≈ 5k subscribers; row counts grow linearly)")
+	cmd.Flags().Float64Var(&scale, "scale", 1, "demo data size (1 ≈ 6k subscribers; row counts grow linearly)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed; the same seed gives the same data")
 	return cmd
 }

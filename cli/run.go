@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
 
@@ -29,63 +30,116 @@ func parseIDs(kind resource.Kind, args []string) ([]resource.ID, error) {
 }
 
 func (a *app) runCmd() *cobra.Command {
-	var rebuild bool
+	var rebuild, detach bool
 	cmd := &cobra.Command{
 		Use:   "run [TRANSFORMATION[:VARIANT]...]",
 		Short: "Build transformations in dependency order inside the offline engine",
 		Long: `Run builds transformations that are not ready yet (all of them, or the named
 ones with whatever they need upstream), in dependency order, inside the
 offline engine. Every variant has its own table, replaced atomically, so a
-failed run never leaves a half-written table. Status and the last error are
-recorded per transformation (see 'slipway list transformations'); a
-transformation whose input failed is marked failed with that reason.`,
+failed run never leaves a half-written table.
+
+Each build is a durable job (see 'slipway jobs'): it runs in this process,
+showing progress, unless --detach leaves it to a 'slipway worker'. A job
+failing for a transient reason (connection refused, timeout) is retried
+with backoff; any other failure fails it at once, and the jobs waiting for
+it fail with that reason. Ctrl-C cancels the jobs that have not ended.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ids, err := parseIDs(resource.KindTransformation, args)
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{offline: true})
+			s, err := a.open(cmd.Context(), need{offline: !detach})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			res, err := a.coordinator(s, a.stderr).Run(cmd.Context(), &coordinator.RunParams{IDs: ids, Rebuild: rebuild})
-			if res != nil {
-				fmt.Fprintf(a.stdout, "transformations: %d built, %d already ready, %d failed\n", res.Built, res.Skipped, res.Failed)
+			jobs, err := a.coordinator(s, nil).EnqueueRun(cmd.Context(), &coordinator.RunParams{IDs: ids, Rebuild: rebuild})
+			if err != nil {
+				return err
+			}
+			if len(jobs) == 0 {
+				fmt.Fprintln(a.stdout, "every selected transformation is ready (--rebuild builds them again)")
+				return nil
+			}
+			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			if !detach {
+				a.summary(ended)
 			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild the selected transformations even when they are ready")
+	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
 	return cmd
 }
 
+// summary prints how the jobs ended: one line, then one per job that did not succeed.
+func (a *app) summary(jobs []*registry.Job) {
+	by := map[registry.JobStatus]int{}
+	var rows int64
+	for _, j := range jobs {
+		by[j.Status]++
+		rows += j.Rows
+	}
+	var parts []string
+	for _, st := range registry.JobStatuses {
+		if by[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", by[st], st))
+		}
+	}
+	fmt.Fprintf(a.stdout, "jobs: %s; %s rows\n", strings.Join(parts, ", "), count(rows))
+}
+
 func (a *app) materializeCmd() *cobra.Command {
-	return &cobra.Command{
+	var detach bool
+	cmd := &cobra.Command{
 		Use:   "materialize [FEATURE[:VARIANT]...]",
 		Short: "Write the latest value per entity of features to the online store",
 		Long: `Materialize reads the latest value per entity of every feature (or the named
 ones) from the offline store and writes it to the online store, streaming in
 batches. Transformations the features need are built first. Writes are
-newer-wins, so rerunning never moves a value back in time.`,
+newer-wins, so rerunning never moves a value back in time.
+
+Features of one dataset are one durable job (see 'slipway jobs'), run in
+this process with progress shown, unless --detach leaves them to a
+'slipway worker'. Ctrl-C cancels the jobs that have not ended.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ids, err := parseIDs(resource.KindFeature, args)
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{offline: true, online: true})
+			s, err := a.open(cmd.Context(), need{offline: !detach, online: !detach})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			start := time.Now()
-			res, err := a.coordinator(s, a.stderr).Materialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids})
-			if res != nil {
-				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", res.Features, res.Values, time.Since(start).Round(time.Millisecond))
+			jobs, err := a.coordinator(s, nil).EnqueueMaterialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids})
+			if err != nil {
+				return err
+			}
+			if len(jobs) == 0 {
+				fmt.Fprintln(a.stdout, "no features to materialize")
+				return nil
+			}
+			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			if !detach {
+				var feats int
+				var values int64
+				for _, j := range ended {
+					if j.Kind == coordinator.JobMaterialize && j.Status == registry.JobSucceeded {
+						feats += len(coordinator.JobFeatures(j))
+						values += j.Rows
+					}
+				}
+				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", feats, values, time.Since(start).Round(time.Millisecond))
 			}
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
+	return cmd
 }
 
 var exportFormats = []string{"parquet", "csv", "jsonl"}

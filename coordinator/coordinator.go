@@ -4,7 +4,7 @@
 // resource's status and last error in the registry.
 //
 // Runs are synchronous in this version; durable queued jobs build on the same
-// functions (see the coordinator issue in docs/).
+// functions.
 package coordinator
 
 import (
@@ -35,6 +35,10 @@ type Coordinator struct {
 	// Progress receives one line per step for people to read; nil discards.
 	Progress io.Writer
 	Logger   *slog.Logger
+	// MaxAttempts is how many attempts each job gets (default DefaultMaxAttempts).
+	MaxAttempts int
+	// Clock tells the time (default the system clock).
+	Clock Clock
 
 	sayMu sync.Mutex // materializations report from several goroutines
 }
@@ -116,113 +120,154 @@ type RunParams struct {
 
 // RunResult counts what Run did.
 type RunResult struct {
-	Built, Skipped, Failed int
+	Built, Failed int
+	// Jobs are the jobs Run queued and worked, as they ended.
+	Jobs []*registry.Job
 }
 
-// Run builds transformations in dependency order. Each variant has its own
-// table, replaced atomically. A transformation whose input failed is marked
-// failed with that reason. It returns an error when any transformation failed.
+// Run builds transformations in dependency order, as jobs worked in this
+// process (EnqueueRun, then Work). Each variant has its own table,
+// replaced atomically. It returns an error when any job failed.
 func (c *Coordinator) Run(ctx context.Context, p *RunParams) (*RunResult, error) {
-	all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindTransformation})
+	jobs, err := c.EnqueueRun(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("listing transformations: %w", err)
+		return nil, err
 	}
-	byID := map[resource.ID]*resource.Resource{}
-	for _, r := range all {
-		byID[r.ID] = r
-	}
-	selected := map[resource.ID]bool{}
-	if len(p.IDs) == 0 {
-		for _, r := range all {
-			selected[r.ID] = true
+	ended, err := c.work(ctx, jobs)
+	res := &RunResult{Jobs: ended}
+	for _, j := range ended {
+		if j.Status == registry.JobSucceeded {
+			res.Built++
+		} else {
+			res.Failed++
 		}
 	}
-	for _, id := range p.IDs {
-		if _, ok := byID[id]; !ok {
-			return nil, fmt.Errorf("%w: %s", registry.ErrNotFound, id)
-		}
-		selected[id] = true
+	return res, err
+}
+
+// work runs jobs in this process until they end, and returns them ended
+// with an error joining every failure.
+func (c *Coordinator) work(ctx context.Context, jobs []*registry.Job) ([]*registry.Job, error) {
+	if len(jobs) == 0 {
+		return nil, nil
 	}
-	res := &RunResult{}
-	failed := map[resource.ID]string{}
-	done := map[resource.ID]bool{}
+	w := &Worker{Coordinator: c}
+	ended, err := w.Work(ctx, JobIDs(jobs))
+	if err != nil {
+		return ended, err
+	}
+	return ended, JobErrors(ended)
+}
+
+// JobIDs returns the jobs' IDs.
+func JobIDs(jobs []*registry.Job) []int64 {
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return ids
+}
+
+// JobErrors joins the errors of the jobs that did not succeed.
+func JobErrors(jobs []*registry.Job) error {
 	var errs []error
-	var build func(id resource.ID)
-	build = func(id resource.ID) {
-		if done[id] {
-			return
-		}
-		done[id] = true
-		r := byID[id]
-		for _, in := range r.Transformation.Inputs {
-			if in.Kind == resource.KindTransformation {
-				build(in)
-			}
-		}
-		if r.State.Status == resource.StatusReady && !(p.Rebuild && selected[id]) {
-			res.Skipped++
-			return
-		}
-		if reason := c.upstreamProblem(ctx, r, byID, failed); reason != "" {
-			failed[id] = reason
-			res.Failed++
-			errs = append(errs, fmt.Errorf("%s: %s", id, reason), c.setStatus(ctx, id, resource.StatusFailed, reason, nil))
-			c.say("  failed   %s: %s", id, reason)
-			return
-		}
-		if err := c.buildTransformation(ctx, r); err != nil {
-			failed[id] = err.Error()
-			res.Failed++
-			errs = append(errs, err)
-			c.say("  failed   %s: %v", id, err)
-			return
-		}
-		r.State.Status = resource.StatusReady
-		res.Built++
-	}
-	for _, r := range all {
-		if selected[r.ID] {
-			build(r.ID)
+	for _, j := range jobs {
+		if j.Status != registry.JobSucceeded {
+			errs = append(errs, fmt.Errorf("job %d (%s %s) %s: %s", j.ID, j.Kind, j.Resource.Ref(), j.Status, j.Error))
 		}
 	}
-	return res, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// upstreamProblem says why a transformation cannot run because of its inputs ("" if it can).
-func (c *Coordinator) upstreamProblem(ctx context.Context, r *resource.Resource, byID map[resource.ID]*resource.Resource, failed map[resource.ID]string) string {
-	for _, in := range r.Transformation.Inputs {
-		if reason, ok := failed[in]; ok {
-			return fmt.Sprintf("input %s failed: %s", in, reason)
+// handle runs one attempt of a job.
+func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
+	j := run.job
+	switch j.Kind {
+	case JobTransformation:
+		return c.buildTransformation(ctx, run)
+	case JobMaterialize:
+		var args materializeArgs
+		if err := decodeArgs(j, &args); err != nil {
+			return err
 		}
-		if in.Kind == resource.KindSource {
-			src, err := c.Registry.Get(ctx, in)
-			if err != nil {
-				return fmt.Sprintf("input %s: %v", in, err)
-			}
-			if src.State.Status != resource.StatusReady {
-				return fmt.Sprintf("input %s is %s (%s); fix it and apply again", in, src.State.Status, src.State.Error)
-			}
+		feats, err := c.features(ctx, args.Features)
+		if err != nil {
+			return err
 		}
+		return c.materialize(ctx, run, feats, args.BatchSize)
+	case JobExport:
+		var args exportArgs
+		if err := decodeArgs(j, &args); err != nil {
+			return err
+		}
+		return c.export(ctx, run, args)
 	}
-	return ""
+	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }
 
-func (c *Coordinator) buildTransformation(ctx context.Context, r *resource.Resource) error {
-	start := time.Now()
-	if err := c.setStatus(ctx, r.ID, resource.StatusRunning, "", nil); err != nil {
-		return err
+// jobResources returns the resources whose status a job sets.
+func jobResources(j *registry.Job) []resource.ID {
+	if j.Kind == JobMaterialize {
+		return JobFeatures(j)
 	}
-	cols, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: definition.TransformationSQL(r)})
-	if err != nil {
-		err = fmt.Errorf("running %s: %w", r.ID, err)
-		return errors.Join(err, c.setStatus(ctx, r.ID, resource.StatusFailed, err.Error(), nil))
-	}
-	c.say("  built    %s in %s", r.ID, time.Since(start).Round(time.Millisecond))
-	return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
+	return []resource.ID{j.Resource}
 }
 
-// ensureDataset builds a feature's or label's transformation if it is not ready yet.
-func (c *Coordinator) ensureDataset(ctx context.Context, id resource.ID) error {
+// JobFeatures returns the features a materialize job writes (none for
+// other kinds).
+func JobFeatures(j *registry.Job) []resource.ID {
+	var args materializeArgs
+	if j.Kind != JobMaterialize || decodeArgs(j, &args) != nil {
+		return nil
+	}
+	return args.Features
+}
+
+// markRunning marks the job's resources running and returns their states
+// before, to restore when the attempt ends without an outcome (cancelled,
+// or queued again).
+func (c *Coordinator) markRunning(ctx context.Context, run *jobRun) map[resource.ID]resource.State {
+	prev := map[resource.ID]resource.State{}
+	for _, id := range jobResources(run.job) {
+		r, err := c.Registry.Get(ctx, id)
+		if err != nil {
+			continue // the handler reports it
+		}
+		prev[id] = r.State
+		if err := c.setStatus(ctx, id, resource.StatusRunning, "", nil); err != nil {
+			c.logger().Warn("recording a status", "resource", id, "error", err)
+		}
+	}
+	return prev
+}
+
+func (c *Coordinator) restore(ctx context.Context, prev map[resource.ID]resource.State) {
+	for id, st := range prev {
+		if err := c.setStatus(ctx, id, st.Status, st.Error, nil); err != nil {
+			c.logger().Warn("recording a status", "resource", id, "error", err)
+		}
+	}
+}
+
+func (c *Coordinator) setStatuses(ctx context.Context, prev map[resource.ID]resource.State, st resource.Status, msg string) {
+	for id := range prev {
+		if err := c.setStatus(ctx, id, st, msg, nil); err != nil {
+			c.logger().Warn("recording a status", "resource", id, "error", err)
+		}
+	}
+}
+
+func (c *Coordinator) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// requireReady fails permanently unless dataset id is ready: jobs run after
+// the jobs building their inputs, so an input that is not ready was broken
+// outside this batch.
+func (c *Coordinator) requireReady(ctx context.Context, id resource.ID) error {
 	r, err := c.Registry.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", id, err)
@@ -230,11 +275,34 @@ func (c *Coordinator) ensureDataset(ctx context.Context, id resource.ID) error {
 	if r.State.Status == resource.StatusReady {
 		return nil
 	}
+	what := "run 'slipway run " + id.Ref().String() + "'"
 	if id.Kind == resource.KindSource {
-		return fmt.Errorf("%s is %s: %s; fix it and apply again", id, r.State.Status, r.State.Error)
+		what = "fix it and apply again"
 	}
-	_, err = c.Run(ctx, &RunParams{IDs: []resource.ID{id}})
-	return err
+	msg := fmt.Sprintf("input %s is %s", id, r.State.Status)
+	if r.State.Error != "" {
+		msg += " (" + r.State.Error + ")"
+	}
+	return fmt.Errorf("%w: %s; %s", errPermanent, msg, what)
+}
+
+func (c *Coordinator) buildTransformation(ctx context.Context, run *jobRun) error {
+	r, err := c.Registry.Get(ctx, run.job.Resource)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", run.job.Resource, err)
+	}
+	for _, in := range r.Transformation.Inputs {
+		if err := c.requireReady(ctx, in); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	cols, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: definition.TransformationSQL(r)})
+	if err != nil {
+		return fmt.Errorf("running %s: %w", r.ID, err)
+	}
+	run.sayf("built in %s", time.Since(start).Round(time.Millisecond))
+	return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
 }
 
 func dataset(r *resource.Resource) offline.Dataset {
@@ -247,9 +315,9 @@ func dataset(r *resource.Resource) offline.Dataset {
 	}
 }
 
-// TrainingSet resolves a training set into the offline join it stands for,
-// building any transformation it needs first.
-func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline.TrainingSetParams, error) {
+// trainingSet resolves a training set into the offline join it stands for.
+// The datasets it reads must be built.
+func (c *Coordinator) trainingSet(ctx context.Context, id resource.ID) (*offline.TrainingSetParams, error) {
 	ts, err := c.Registry.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", id, err)
@@ -258,8 +326,8 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ts.TrainingSet.Label, err)
 	}
-	if err := c.ensureDataset(ctx, label.Feature.Dataset); err != nil {
-		return nil, c.fail(ctx, label.ID, err)
+	if err := c.requireReady(ctx, label.Feature.Dataset); err != nil {
+		return nil, err
 	}
 	if label.State.Status != resource.StatusReady {
 		// A label is ready once the data it reads is built.
@@ -274,7 +342,7 @@ func (c *Coordinator) TrainingSet(ctx context.Context, id resource.ID) (*offline
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", fid, err)
 		}
-		if err := c.ensureDataset(ctx, f.Feature.Dataset); err != nil {
+		if err := c.requireReady(ctx, f.Feature.Dataset); err != nil {
 			return nil, err
 		}
 		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge), Type: f.Feature.Type})
@@ -289,31 +357,34 @@ type ExportParams struct {
 	Path        string
 }
 
-// Export writes a training set to a file inside the offline engine and returns the row count.
+// Export writes a training set to a file inside the offline engine, as
+// jobs worked in this process (EnqueueExport, then Work), and returns the
+// row count.
 func (c *Coordinator) Export(ctx context.Context, p *ExportParams) (int64, error) {
-	// A format the store cannot write is the caller's mistake, not the training set's failure.
-	if formats := c.Offline.Capabilities().ExportFormats; !slices.Contains(formats, p.Format) {
-		return 0, fmt.Errorf("this offline store exports %s, not %s: %w", strings.Join(formats, ", "), p.Format, offline.ErrUnsupported)
-	}
-	tp, err := c.TrainingSet(ctx, p.TrainingSet)
+	jobs, err := c.EnqueueExport(ctx, p)
 	if err != nil {
-		return 0, c.fail(ctx, p.TrainingSet, err)
+		return 0, err
 	}
-	start := time.Now()
-	n, err := c.Offline.ExportTrainingSet(ctx, &offline.ExportParams{TrainingSet: tp, Format: p.Format, Path: p.Path})
+	ended, err := c.work(ctx, jobs)
 	if err != nil {
-		return 0, c.fail(ctx, p.TrainingSet, fmt.Errorf("exporting %s: %w", p.TrainingSet, err))
+		return 0, err
 	}
-	c.say("  exported %s: %d rows to %s in %s", p.TrainingSet, n, p.Path, time.Since(start).Round(time.Millisecond))
-	return n, c.setStatus(ctx, p.TrainingSet, resource.StatusReady, "", nil)
+	return ended[len(ended)-1].Rows, nil
 }
 
-// fail records err as id's last error and returns it.
-func (c *Coordinator) fail(ctx context.Context, id resource.ID, err error) error {
-	if errors.Is(err, registry.ErrNotFound) {
+func (c *Coordinator) export(ctx context.Context, run *jobRun, args exportArgs) error {
+	tp, err := c.trainingSet(ctx, run.job.Resource)
+	if err != nil {
 		return err
 	}
-	return errors.Join(err, c.setStatus(ctx, id, resource.StatusFailed, err.Error(), nil))
+	start := time.Now()
+	n, err := c.Offline.ExportTrainingSet(ctx, &offline.ExportParams{TrainingSet: tp, Format: args.Format, Path: args.Path})
+	if err != nil {
+		return fmt.Errorf("exporting %s: %w", run.job.Resource, err)
+	}
+	run.rows.Store(n)
+	run.sayf("exported %d rows to %s in %s", n, args.Path, time.Since(start).Round(time.Millisecond))
+	return c.setStatus(ctx, run.job.Resource, resource.StatusReady, "", nil)
 }
 
 // MaterializeParams selects the features Materialize writes.
@@ -329,77 +400,32 @@ type MaterializeResult struct {
 	Features int
 	// Values counts the (entity, feature) values written.
 	Values int64
+	// Jobs are the jobs Materialize queued and worked, as they ended.
+	Jobs []*registry.Job
 }
 
 // Materialize writes the latest value per entity of each feature to the
-// online store, streaming from the offline store in batches. Features read
-// from the same columns of one dataset are read and written together: one
-// offline query, and one online write per entity for all of them.
+// online store, as jobs worked in this process (EnqueueMaterialize, then
+// Work). Features read from the same columns of one dataset are read and
+// written together: one offline query, and one online write per entity for
+// all of them.
 func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
 	if c.Online == nil {
 		return nil, errors.New("no online store configured")
 	}
-	var feats []*resource.Resource
-	if len(p.Features) == 0 {
-		all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
-		if err != nil {
-			return nil, fmt.Errorf("listing features: %w", err)
-		}
-		feats = all
+	jobs, err := c.EnqueueMaterialize(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	seen := map[resource.ID]bool{}
-	for _, id := range p.Features {
-		if seen[id] {
-			continue
+	ended, err := c.work(ctx, jobs)
+	res := &MaterializeResult{Jobs: ended}
+	for _, j := range ended {
+		if j.Kind == JobMaterialize && j.Status == registry.JobSucceeded {
+			res.Features += len(JobFeatures(j))
+			res.Values += j.Rows
 		}
-		seen[id] = true
-		f, err := c.Registry.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		if f.Kind != resource.KindFeature {
-			return nil, fmt.Errorf("%s is not a feature", id)
-		}
-		feats = append(feats, f)
 	}
-	batch := p.BatchSize
-	if batch <= 0 {
-		batch = 1000
-	}
-	res := &MaterializeResult{}
-	var errs []error
-	// Groups run two at a time, so one group's offline query overlaps
-	// another's online writes.
-	var mu sync.Mutex
-	sem := make(chan struct{}, 2)
-	var wg sync.WaitGroup
-	for _, group := range groupByDataset(feats) {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			n, err := c.materialize(ctx, group, batch)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				for _, f := range group {
-					if serr := c.setStatus(ctx, f.ID, resource.StatusFailed, err.Error(), nil); serr != nil {
-						errs = append(errs, serr)
-					}
-				}
-				errs = append(errs, err)
-				c.say("  failed   %s: %v", names(group), err)
-				return
-			}
-			res.Features += len(group)
-			res.Values += n
-		}()
-	}
-	wg.Wait()
-	return res, errors.Join(errs...)
+	return res, err
 }
 
 // groupByDataset groups features that read the same dataset with the same
@@ -432,12 +458,19 @@ func names(group []*resource.Resource) string {
 	return strings.Join(s, ", ")
 }
 
-// materialize writes one group of features of the same dataset and returns the values written.
-func (c *Coordinator) materialize(ctx context.Context, group []*resource.Resource, batch int) (int64, error) {
+// materialize writes one group of features of the same dataset, counting
+// the values written in run.rows.
+func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, batch int) error {
+	if c.Online == nil {
+		return fmt.Errorf("%w: no online store configured", errPermanent)
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
 	start := time.Now()
 	first := group[0].Feature
-	if err := c.ensureDataset(ctx, first.Dataset); err != nil {
-		return 0, err
+	if err := c.requireReady(ctx, first.Dataset); err != nil {
+		return err
 	}
 	// Features on the same column share one value column of the query.
 	var columns []string
@@ -450,19 +483,15 @@ func (c *Coordinator) materialize(ctx context.Context, group []*resource.Resourc
 			columns = append(columns, f.Feature.ValueColumn)
 		}
 		column[i], keys[i] = j, f.Ref().String()
-		if err := c.setStatus(ctx, f.ID, resource.StatusRunning, "", nil); err != nil {
-			return 0, err
-		}
 	}
 	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
 		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
 		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+		return fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
 	}
 	defer rows.Close()
-	var n int64
 	records := make([]online.Record, 0, batch)
 	flush := func() error {
 		if len(records) == 0 {
@@ -471,7 +500,7 @@ func (c *Coordinator) materialize(ctx context.Context, group []*resource.Resourc
 		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records}); err != nil {
 			return fmt.Errorf("writing to the online store: %w", err)
 		}
-		n += int64(len(records) * len(keys))
+		run.rows.Add(int64(len(records) * len(keys)))
 		records = records[:0]
 		return nil
 	}
@@ -481,28 +510,28 @@ func (c *Coordinator) materialize(ctx context.Context, group []*resource.Resourc
 		for i, f := range group {
 			v, err := value.Convert(vals[2+column[i]], f.Feature.Type)
 			if err != nil {
-				return n, fmt.Errorf("materializing %s, entity %s: %w", f.ID, vals[0], err)
+				return fmt.Errorf("materializing %s, entity %s: %w", f.ID, vals[0], err)
 			}
 			rec.Values[i] = v
 		}
 		records = append(records, rec)
 		if len(records) == batch {
 			if err := flush(); err != nil {
-				return n, err
+				return err
 			}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+		return fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
 	}
 	if err := flush(); err != nil {
-		return n, err
+		return err
 	}
-	c.say("  materialized %s: %d values in %s", names(group), n, time.Since(start).Round(time.Millisecond))
+	run.sayf("materialized %s: %d values in %s", names(group), run.rows.Load(), time.Since(start).Round(time.Millisecond))
 	for _, f := range group {
 		if err := c.setStatus(ctx, f.ID, resource.StatusReady, "", nil); err != nil {
-			return n, err
+			return err
 		}
 	}
-	return n, nil
+	return nil
 }

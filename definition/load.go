@@ -1,3 +1,8 @@
+// Package definition reads definition files (YAML, with SQL inline or in
+// .sql files) into resources, and plans them against the registry and the
+// offline store: what apply would create, leave unchanged or refuse as a
+// conflict. Every problem is reported with its file and line; nothing is
+// written here.
 package definition
 
 import (
@@ -104,13 +109,6 @@ func LoadDir(dir string) ([]*Definition, error) {
 		defs = append(defs, ds...)
 		errs = append(errs, es...)
 	}
-	return defs, errs.err()
-}
-
-// Parse reads the definitions in one file's content; name is used in positions and
-// to resolve relative paths.
-func Parse(name string, content []byte) ([]*Definition, error) {
-	defs, errs := parseFile(name, content)
 	return defs, errs.err()
 }
 

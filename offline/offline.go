@@ -190,7 +190,6 @@ type Rows interface {
 
 // Sentinel errors.
 var (
-	ErrNotFound    = errors.New("not found")
 	ErrUnsupported = errors.New("not supported by this offline store")
 	ErrClaimed     = errors.New("offline store belongs to another registry")
 )

@@ -59,11 +59,6 @@ type ReadResult struct {
 	Entries [][]Entry
 }
 
-// Sentinel errors.
-var (
-	ErrUnsupported = errors.New("not supported by this online store")
-)
-
 // Validate checks a write before a store touches anything: named, distinct
 // features, and records with an entity and one value per feature.
 func (p *WriteParams) Validate() error {

@@ -15,5 +15,9 @@
 //     for those cases;
 //   - give the registry a random ID at creation (its first migrations) and
 //     return it from ID, stable for the registry's life;
+//   - implement JobStore in the same database: claims that never hand one
+//     job to two live leases (across processes), fenced UpdateJob and
+//     FinishJob (worker and attempt), failure and cancellation cascading to
+//     dependents, and only the times given in the params (never a clock);
 //   - export New(ctx, Config) and pass registrytest.Exercise.
 package registry

@@ -30,6 +30,8 @@ type Store interface {
 	// created. Offline stores record it (offline.Store.Claim) so that two
 	// registries never share, and overwrite, one offline store's tables.
 	ID(ctx context.Context) (string, error)
+	// JobStore is the durable job queue, in the same database.
+	JobStore
 	// Close releases the store.
 	Close() error
 }

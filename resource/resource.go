@@ -244,13 +244,14 @@ func (ts *TrainingSetSpec) FeatureColumns() []string {
 	return names
 }
 
-// Duration is a time.Duration written as "720h" in JSON and YAML.
+// Duration is a time.Duration written in whole days ("30d") in JSON and YAML,
+// or like a Go duration ("12h") when it is not a whole number of days.
 type Duration time.Duration
 
-// MarshalJSON writes the duration as a Go duration string.
+// MarshalJSON writes the duration as String formats it.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// UnmarshalJSON reads a Go duration string.
+// UnmarshalJSON reads a duration as ParseDuration accepts it.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {

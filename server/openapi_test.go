@@ -234,4 +234,49 @@ func TestOpenAPIExamples(t *testing.T) {
 			}
 		}
 	}
+
+	// So must job examples.
+	for _, tc := range []struct{ path, method string }{
+		{"/v1/jobs", "get"},
+		{"/v1/jobs/{id}", "get"},
+		{"/v1/jobs/{id}/cancel", "post"},
+		{"/v1/jobs/{id}/retry", "post"},
+		{"/v1/jobs/{id}/logs", "get"},
+	} {
+		content := lookup(doc, "paths", tc.path, tc.method, "responses", "200", "content", "application/json")
+		exs := map[string]any{}
+		if ex := lookup(content, "example"); ex != nil {
+			exs["example"] = map[string]any{"value": ex}
+		}
+		if m, ok := lookup(content, "examples").(map[string]any); ok {
+			for name, ex := range m {
+				exs[name] = ex
+			}
+		}
+		if len(exs) == 0 {
+			t.Errorf("%s %s has no 200 example", strings.ToUpper(tc.method), tc.path)
+		}
+		for name, ex := range exs {
+			b, _ := json.Marshal(lookup(ex, "value"))
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			var err error
+			switch tc.path {
+			case "/v1/jobs":
+				var l struct {
+					Jobs []jobBody `json:"jobs"`
+				}
+				err = dec.Decode(&l)
+			case "/v1/jobs/{id}/logs":
+				var l jobLinesBody
+				err = dec.Decode(&l)
+			default:
+				var j jobBody
+				err = dec.Decode(&j)
+			}
+			if err != nil {
+				t.Errorf("%s %s example %q: %v", strings.ToUpper(tc.method), tc.path, name, err)
+			}
+		}
+	}
 }

@@ -27,6 +27,8 @@ type Config struct {
 	Registry registry.Store
 	Serving  *serving.Service
 	Logger   *slog.Logger
+	// Now is the clock of job cancellations and retries; nil means time.Now.
+	Now func() time.Time
 }
 
 // New returns the API handler.
@@ -35,6 +37,9 @@ func New(cfg Config) http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -42,6 +47,11 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
 	mux.HandleFunc("GET /v1/resources/{kind}", s.listResources)
 	mux.HandleFunc("GET /v1/resources/{kind}/{ref}", s.getResource)
+	mux.HandleFunc("GET /v1/jobs", s.listJobs)
+	mux.HandleFunc("GET /v1/jobs/{id}", s.getJob)
+	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.jobLogs)
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.cancelJob)
+	mux.HandleFunc("POST /v1/jobs/{id}/retry", s.retryJob)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: no endpoint %s %s; see docs/openapi.yaml", errNoRoute, r.Method, r.URL.Path))
 	})
@@ -61,6 +71,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "unknown_feature"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, registry.ErrJobState):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	}

@@ -472,34 +472,42 @@ func TestGolden(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			status, body := do(t, f.handler, tc.method, tc.path, tc.body)
 			body = timesRE.ReplaceAll(body, []byte(`"$1":"<time>"`))
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, body, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			var got bytes.Buffer
-			got.WriteString(tc.method + " " + tc.path + "\n")
-			if tc.body != "" {
-				got.WriteString(tc.body + "\n")
-			}
-			got.WriteString(fmt.Sprintf("\n%d %s\n", status, http.StatusText(status)))
-			got.Write(pretty.Bytes())
-			path := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./server -run TestGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("%s changed; if intended, run go test ./server -run TestGolden -update and review the diff\n--- got\n%s\n--- want\n%s", path, got.Bytes(), want)
-			}
+			checkGolden(t, tc.file, tc.method, tc.path, tc.body, status, body)
 		})
+	}
+}
+
+// checkGolden compares a response with testdata/file, or rewrites the file
+// under -update. Tests whose golden files are in this package are named
+// TestGolden*, so -run TestGolden -update regenerates them all.
+func checkGolden(t *testing.T, file, method, path, reqBody string, status int, body []byte) {
+	t.Helper()
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, body, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	got.WriteString(method + " " + path + "\n")
+	if reqBody != "" {
+		got.WriteString(reqBody + "\n")
+	}
+	got.WriteString(fmt.Sprintf("\n%d %s\n", status, http.StatusText(status)))
+	got.Write(pretty.Bytes())
+	golden := filepath.Join("testdata", file)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./server -run TestGolden -update to create it)", err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("%s changed; if intended, run go test ./server -run TestGolden -update and review the diff\n--- got\n%s\n--- want\n%s", golden, got.Bytes(), want)
 	}
 }

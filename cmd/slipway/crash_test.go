@@ -74,7 +74,7 @@ func killMaterializeThenRerun(t *testing.T, dir string) {
 	sc := bufio.NewScanner(stderr)
 	killed := false
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "  materialized ") {
+		if strings.Contains(sc.Text(), ": materialized ") {
 			cmd.Process.Signal(syscall.SIGKILL)
 			killed = true
 			break

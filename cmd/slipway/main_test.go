@@ -72,7 +72,7 @@ func quickstart(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	r := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
-	for _, want := range []string{"[6/6]", "done in", "exported training_set purchase_propensity:default"} {
+	for _, want := range []string{"[6/6]", "done in", "export purchase_propensity:default: exported"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("quickstart output lacks %q:\n%s", want, r.stdout)
 		}
@@ -294,7 +294,7 @@ func TestOfflineStoreBelongsToOneRegistry(t *testing.T) {
 		t.Errorf("second registry on the first one's offline store: exit %d\n%s", r.code, r.stderr)
 	}
 	r = mustRun(t, dir, "--config", "shared.yaml", "--data-dir", "a/.slipway", "run")
-	if !strings.Contains(r.stdout, "already ready") {
+	if !strings.Contains(r.stdout, "is ready") {
 		t.Errorf("the owning registry can still use its store: %s", r.stdout)
 	}
 }

@@ -1,7 +1,7 @@
 // Package offlinepg is the PostgreSQL offline store: sources are existing
-// tables, transformations become tables or views in Slipway's own schema, and
-// training sets are point-in-time joins run by the server with LATERAL probes
-// of indexed temporary tables.
+// tables, registered as views in Slipway's own schema; transformations are
+// always materialized as tables there; training sets are point-in-time joins
+// run by the server with LATERAL probes of indexed temporary tables.
 //
 // Every connection uses search_path "<schema>, public" and time zone UTC, so
 // transformation SQL can name Slipway's tables and the team's own tables

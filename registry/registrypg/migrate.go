@@ -58,6 +58,59 @@ var migrations = []string{
 	// 2: the registry's identity (registry.Store.ID).
 	`CREATE TABLE {schema}.registry_info (id text NOT NULL);
 	INSERT INTO {schema}.registry_info (id) VALUES (replace(gen_random_uuid()::text, '-', ''));`,
+	// 3: the job queue (registry.JobStore).
+	`CREATE TABLE {schema}.jobs (
+		id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		kind             text NOT NULL,
+		resource_kind    text COLLATE "C" NOT NULL,
+		resource_name    text COLLATE "C" NOT NULL,
+		resource_variant text COLLATE "C" NOT NULL,
+		-- The kind's arguments, opaque to the store; NULL for none.
+		args             bytea,
+		-- NULL when the job has no key, so keyless jobs never collide.
+		key              text CONSTRAINT jobs_key UNIQUE,
+		status           text NOT NULL
+			CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+		attempts         integer NOT NULL DEFAULT 0,
+		max_attempts     integer NOT NULL CHECK (max_attempts >= 1),
+		-- The upstream job whose failure or cancellation ended this one; 0 for none.
+		blocked_by       bigint NOT NULL DEFAULT 0,
+		-- Times come from the caller (registry.JobStore never reads a clock);
+		-- NULL is the zero time.
+		created_at       timestamptz,
+		run_after        timestamptz,
+		started_at       timestamptz,
+		ended_at         timestamptz,
+		worker           text NOT NULL DEFAULT '',
+		lease_until      timestamptz,
+		cancel_requested boolean NOT NULL DEFAULT false,
+		rows             bigint NOT NULL DEFAULT 0,
+		error            text NOT NULL DEFAULT ''
+	);
+
+	-- ClaimJob scans the live jobs in id order; the expiry sweep looks for
+	-- running jobs by lease.
+	CREATE INDEX jobs_live ON {schema}.jobs (id) WHERE status IN ('queued', 'running');
+	CREATE INDEX jobs_lease ON {schema}.jobs (lease_until) WHERE status = 'running';
+	-- RetryJob requeues the jobs an upstream blocked.
+	CREATE INDEX jobs_blocked_by ON {schema}.jobs (blocked_by) WHERE blocked_by <> 0;
+	CREATE INDEX jobs_resource ON {schema}.jobs (resource_kind, resource_name, resource_variant, id);
+
+	CREATE TABLE {schema}.job_dependencies (
+		job_id     bigint NOT NULL REFERENCES {schema}.jobs (id),
+		depends_on bigint NOT NULL REFERENCES {schema}.jobs (id),
+		PRIMARY KEY (job_id, depends_on)
+	);
+
+	CREATE INDEX job_dependencies_depends_on ON {schema}.job_dependencies (depends_on);
+
+	CREATE TABLE {schema}.job_logs (
+		job_id bigint NOT NULL REFERENCES {schema}.jobs (id),
+		seq    bigint NOT NULL,
+		time   timestamptz,
+		line   text NOT NULL,
+		PRIMARY KEY (job_id, seq)
+	);`,
 }
 
 // migrate creates the schema if missing and brings it up to date in one

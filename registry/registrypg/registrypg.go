@@ -86,9 +86,10 @@ type Store struct {
 	pool   *pgxpool.Pool
 	log    *slog.Logger
 	schema string
-	// quoted is the schema as an SQL identifier; resources and dependencies
-	// are the qualified table names.
+	// quoted is the schema as an SQL identifier; the others are qualified
+	// table names.
 	quoted, resources, dependencies string
+	jobs, jobDependencies, jobLogs  string
 	applyKey                        int64
 }
 
@@ -128,6 +129,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.resources = s.table("resources")
 	s.dependencies = s.table("dependencies")
+	s.jobs = s.table("jobs")
+	s.jobDependencies = s.table("job_dependencies")
+	s.jobLogs = s.table("job_logs")
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("opening registry schema %s: %w", schema, err)

@@ -52,6 +52,55 @@ var migrations = []string{
 	// 2: the registry's identity (registry.Store.ID).
 	`CREATE TABLE registry_info (id TEXT NOT NULL);
 	INSERT INTO registry_info (id) VALUES (lower(hex(randomblob(16))));`,
+	// 3: the job queue (registry.JobStore). Times are integer UTC unix
+	// microseconds, so that SQL compares them; NULL is the zero time.
+	`CREATE TABLE jobs (
+		id               INTEGER PRIMARY KEY AUTOINCREMENT,
+		kind             TEXT NOT NULL,
+		resource_kind    TEXT NOT NULL,
+		resource_name    TEXT NOT NULL,
+		resource_variant TEXT NOT NULL,
+		args             BLOB,
+		-- NULL when the job has no key.
+		key              TEXT UNIQUE,
+		status           TEXT NOT NULL,
+		attempts         INTEGER NOT NULL DEFAULT 0,
+		max_attempts     INTEGER NOT NULL,
+		-- The upstream job whose failure or cancellation ended this one; 0 when none.
+		blocked_by       INTEGER NOT NULL DEFAULT 0,
+		created_at       INTEGER,
+		run_after        INTEGER,
+		started_at       INTEGER,
+		ended_at         INTEGER,
+		worker           TEXT NOT NULL DEFAULT '',
+		lease_until      INTEGER,
+		cancel_requested INTEGER NOT NULL DEFAULT 0,
+		rows             INTEGER NOT NULL DEFAULT 0,
+		error            TEXT NOT NULL DEFAULT ''
+	);
+
+	-- ClaimJob looks for queued jobs whose run_after has come and for
+	-- running jobs whose lease has expired.
+	CREATE INDEX jobs_run_after ON jobs (status, run_after);
+	CREATE INDEX jobs_lease_until ON jobs (status, lease_until);
+	CREATE INDEX jobs_blocked_by ON jobs (blocked_by);
+	CREATE INDEX jobs_resource ON jobs (resource_kind, resource_name, resource_variant);
+
+	CREATE TABLE job_dependencies (
+		job_id     INTEGER NOT NULL REFERENCES jobs (id),
+		depends_on INTEGER NOT NULL REFERENCES jobs (id),
+		PRIMARY KEY (job_id, depends_on)
+	) WITHOUT ROWID;
+
+	CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on);
+
+	CREATE TABLE job_logs (
+		job_id INTEGER NOT NULL REFERENCES jobs (id),
+		seq    INTEGER NOT NULL,
+		time   INTEGER,
+		line   TEXT NOT NULL,
+		PRIMARY KEY (job_id, seq)
+	) WITHOUT ROWID;`,
 }
 
 // migrate brings the schema up to date in one write transaction, so

@@ -1,0 +1,378 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+func (a *app) jobsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "jobs",
+		Aliases: []string{"job"},
+		Short:   "List, inspect, retry and cancel durable jobs",
+		Long: `Every run of a transformation, a materialization or a training-set export is
+a durable job recorded in the registry: its status (queued, running,
+succeeded, failed, cancelled), attempts, times, rows processed, error and
+log. Jobs run in the command that queued them, or in 'slipway worker'
+processes sharing the registry.`,
+	}
+	cmd.AddCommand(a.jobsListCmd(), a.jobsShowCmd(), a.jobsLogsCmd(), a.jobsRetryCmd(), a.jobsCancelCmd())
+	return cmd
+}
+
+func (a *app) jobsListCmd() *cobra.Command {
+	var statuses []string
+	var kind string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := &registry.ListJobsParams{Kind: kind, Limit: limit}
+			for _, s := range statuses {
+				st := registry.JobStatus(s)
+				if !st.Valid() {
+					return fmt.Errorf("unknown --status %q: use one of %s", s, joinStatuses())
+				}
+				p.Statuses = append(p.Statuses, st)
+			}
+			if limit < 1 || limit > 1000 {
+				return fmt.Errorf("--limit %d: give 1 to 1000", limit)
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			jobs, err := s.registry.ListJobs(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			if len(jobs) == 0 {
+				fmt.Fprintln(a.stdout, "no jobs")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tRESOURCE\tATTEMPTS\tROWS\tCREATED\tDURATION\tERROR")
+			for _, j := range jobs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Kind, j.Resource.Ref(), j.Attempts, j.MaxAttempts,
+					count(j.Rows), j.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(j), orDash(truncate(firstLine(j.Error), 60)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only jobs with this status (repeatable): "+joinStatuses())
+	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of this kind: transformation, materialize or export")
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many jobs (1 to 1000)")
+	return cmd
+}
+
+func joinStatuses() string {
+	s := make([]string, len(registry.JobStatuses))
+	for i, st := range registry.JobStatuses {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ", ")
+}
+
+// duration is how long a job ran (so far), or "-" before it started.
+func duration(j *registry.Job) string {
+	switch {
+	case j.StartedAt.IsZero():
+		return "-"
+	case j.EndedAt.IsZero():
+		return time.Since(j.StartedAt).Round(time.Second).String()
+	}
+	return j.EndedAt.Sub(j.StartedAt).Round(time.Millisecond).String()
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func parseJobID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
+	}
+	return id, nil
+}
+
+func (a *app) jobsShowCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one job with its last log lines",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			j, err := s.registry.GetJob(cmd.Context(), id)
+			if err != nil {
+				return fmt.Errorf("job %d: %w", id, err)
+			}
+			if asJSON {
+				return printJSON(a, j)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			field := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+			field("job", fmt.Sprint(j.ID))
+			field("kind", j.Kind)
+			field("resource", j.Resource.String())
+			if feats := coordinator.JobFeatures(j); len(feats) > 1 {
+				field("features", refs(feats))
+			}
+			field("status", string(j.Status)+cancelNote(j))
+			field("attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts))
+			field("rows", count(j.Rows))
+			field("created", stamp(j.CreatedAt))
+			if j.Status == registry.JobQueued && j.RunAfter.After(j.CreatedAt) {
+				field("runs after", stamp(j.RunAfter))
+			}
+			field("started", stamp(j.StartedAt))
+			field("ended", stamp(j.EndedAt))
+			field("duration", duration(j))
+			switch {
+			case j.Status == registry.JobRunning:
+				field("worker", fmt.Sprintf("%s (lease until %s)", j.Worker, stamp(j.LeaseUntil)))
+			case j.Worker != "":
+				field("worker", j.Worker)
+			}
+			if len(j.DependsOn) > 0 {
+				field("waits for jobs", joinIDs(j.DependsOn))
+			}
+			if j.BlockedBy != 0 {
+				field("ended by job", fmt.Sprint(j.BlockedBy))
+			}
+			field("error", orDash(j.Error))
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			lines, err := s.registry.JobLogs(cmd.Context(), &registry.JobLogsParams{ID: id})
+			if err != nil {
+				return err
+			}
+			if len(lines) > 10 {
+				fmt.Fprintf(a.stdout, "log (last 10 of %d lines; 'slipway jobs logs %d' for all):\n", len(lines), id)
+				lines = lines[len(lines)-10:]
+			} else if len(lines) > 0 {
+				fmt.Fprintln(a.stdout, "log:")
+			}
+			for _, l := range lines {
+				fmt.Fprintf(a.stdout, "  %s  %s\n", l.Time.Local().Format("15:04:05.000"), l.Line)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job as JSON")
+	return cmd
+}
+
+func cancelNote(j *registry.Job) string {
+	if j.CancelRequested && j.Status == registry.JobRunning {
+		return " (cancel requested)"
+	}
+	return ""
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05.000")
+}
+
+func refs(ids []resource.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = id.Ref().String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = fmt.Sprint(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (a *app) jobsLogsCmd() *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "logs ID",
+		Short: "Print a job's log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx := cmd.Context()
+			var after int64
+			for {
+				lines, err := s.registry.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
+				if err != nil {
+					return fmt.Errorf("job %d: %w", id, err)
+				}
+				for _, l := range lines {
+					fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
+					after = l.Seq
+				}
+				if len(lines) > 0 || !follow {
+					if !follow {
+						return nil
+					}
+					continue // more may be waiting
+				}
+				j, err := s.registry.GetJob(ctx, id)
+				if err != nil {
+					return err
+				}
+				if j.Status.Ended() {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(500 * time.Millisecond):
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the job ends")
+	return cmd
+}
+
+func (a *app) jobsRetryCmd() *cobra.Command {
+	var detach bool
+	cmd := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Queue a failed or cancelled job again, with the jobs it ended",
+		Long: `Retry queues a failed or cancelled job again with all its attempts, together
+with the jobs that ended because of it, and (unless --detach) runs them in
+this process. A job ended by its upstream is retried through that upstream.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{offline: !detach, online: !detach})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c := a.coordinator(s, nil)
+			j, err := s.registry.RetryJob(cmd.Context(), &registry.RetryJobParams{ID: id, Now: time.Now()})
+			if err != nil {
+				return fmt.Errorf("retrying job %d: %w", id, err)
+			}
+			jobs, err := c.Downstream(cmd.Context(), j)
+			if err != nil {
+				return err
+			}
+			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			if !detach {
+				a.summary(ended)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
+	return cmd
+}
+
+func (a *app) jobsCancelCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a queued or running job",
+		Long: `Cancel ends a queued job at once, with the jobs waiting for it. A running job
+is asked to stop: its worker cancels it within a heartbeat (about a second)
+and the job ends as cancelled. Tables are replaced atomically and online
+writes are newer-wins, so a cancelled job leaves no half-applied state.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := a.open(cmd.Context(), need{})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			j, err := s.registry.CancelJob(cmd.Context(), &registry.CancelJobParams{ID: id, Now: time.Now()})
+			if err != nil {
+				return fmt.Errorf("cancelling job %d: %w", id, err)
+			}
+			if j.Status == registry.JobRunning {
+				fmt.Fprintf(a.stdout, "job %d: cancel requested; worker %s stops it at its next heartbeat\n", j.ID, j.Worker)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "job %d: %s\n", j.ID, j.Status)
+			return nil
+		},
+	}
+}
+
+func (a *app) workerCmd() *cobra.Command {
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run queued jobs until interrupted",
+		Long: `Worker takes jobs from the registry's queue and runs them, --concurrency at a
+time, until interrupted. Several workers (on PostgreSQL, on several
+machines) share one queue: each job runs under a lease renewed every
+second, and a job whose worker died is taken by another once its lease
+(30s) expires. On Ctrl-C or SIGTERM the jobs still running are queued again.
+
+The embedded stores (DuckDB, the embedded online store) are held by one
+process at a time: on a laptop, commands run their jobs themselves and a
+worker is not needed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if concurrency < 1 {
+				return fmt.Errorf("--concurrency %d: give at least 1", concurrency)
+			}
+			s, err := a.open(cmd.Context(), need{offline: true, online: true})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			w := &coordinator.Worker{Coordinator: a.coordinator(s, a.stderr), Concurrency: concurrency}
+			fmt.Fprintf(a.stdout, "worker running %d job(s) at a time (Ctrl-C to stop)\n", concurrency)
+			err = w.Run(cmd.Context())
+			fmt.Fprintln(a.stdout, "stopped")
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&concurrency, "concurrency", coordinator.DefaultConcurrency, "jobs run at once")
+	return cmd
+}

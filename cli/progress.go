@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/registry"
+)
+
+// isTerminal reports whether w is a terminal, where progress is redrawn in
+// place; elsewhere (files, pipes, CI logs) it is written as plain lines.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// workJobs runs queued jobs in this process until they end, showing their
+// progress on stderr, and returns them ended. With detach it only says how
+// they will run. Ctrl-C cancels the jobs that have not ended.
+func (a *app) workJobs(ctx context.Context, s *stores, jobs []*registry.Job, detach bool) ([]*registry.Job, error) {
+	if detach {
+		for _, j := range jobs {
+			fmt.Fprintf(a.stdout, "queued job %d: %s %s\n", j.ID, j.Kind, j.Resource.Ref())
+		}
+		fmt.Fprintln(a.stdout, "a `slipway worker` (or `slipway serve --workers N`) runs them; follow with `slipway jobs list`")
+		return jobs, nil
+	}
+	tty := isTerminal(a.stderr)
+	var lines io.Writer = a.stderr
+	if tty {
+		lines = nil // the redrawn table says it all
+	}
+	c := a.coordinator(s, lines)
+	w := &coordinator.Worker{Coordinator: c}
+	type result struct {
+		jobs []*registry.Job
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ended, err := w.Work(ctx, coordinator.JobIDs(jobs))
+		done <- result{ended, err}
+	}()
+	p := &progress{out: a.stderr, tty: tty, started: map[int64]time.Time{}}
+	every := 10 * time.Second
+	if tty {
+		every = 200 * time.Millisecond
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-done:
+			if tty && len(r.jobs) > 0 {
+				p.draw(r.jobs)
+			}
+			if r.err != nil {
+				return r.jobs, r.err
+			}
+			return r.jobs, coordinator.JobErrors(r.jobs)
+		case <-tick.C:
+			current := make([]*registry.Job, 0, len(jobs))
+			for _, j := range jobs {
+				if cur, err := s.registry.GetJob(context.WithoutCancel(ctx), j.ID); err == nil {
+					current = append(current, cur)
+				}
+			}
+			p.draw(current)
+		}
+	}
+}
+
+// progress draws jobs' progress: on a terminal, one line per job redrawn in
+// place; elsewhere, a line per running job at each tick.
+type progress struct {
+	out     io.Writer
+	tty     bool
+	drawn   int // lines drawn last time, to move back over
+	started map[int64]time.Time
+}
+
+func (p *progress) draw(jobs []*registry.Job) {
+	if !p.tty {
+		for _, j := range jobs {
+			if j.Status == registry.JobRunning {
+				fmt.Fprintf(p.out, "  job %d %s %s: running, %s\n", j.ID, j.Kind, j.Resource.Ref(), p.rate(j))
+			}
+		}
+		return
+	}
+	var b strings.Builder
+	if p.drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+	}
+	for _, j := range jobs {
+		line := fmt.Sprintf("  %-9s job %d %s %s", j.Status, j.ID, j.Kind, j.Resource.Ref())
+		switch {
+		case j.Status == registry.JobRunning:
+			line += "  " + p.rate(j)
+		case j.Status.Ended() && j.Status != registry.JobSucceeded:
+			line += ": " + firstLine(j.Error)
+		case j.Status == registry.JobSucceeded && j.Rows > 0:
+			line += fmt.Sprintf("  %s rows", count(j.Rows))
+		}
+		fmt.Fprintf(&b, "\x1b[2K%s\n", line)
+	}
+	p.drawn = len(jobs)
+	io.WriteString(p.out, b.String())
+}
+
+// rate describes a running job's rows, rate and time so far, timed by this
+// process (the worker's clock may be another machine's).
+func (p *progress) rate(j *registry.Job) string {
+	start, ok := p.started[j.ID]
+	if !ok {
+		start = time.Now()
+		p.started[j.ID] = start
+	}
+	el := time.Since(start)
+	s := fmt.Sprintf("%s rows", count(j.Rows))
+	if el >= time.Second && j.Rows > 0 {
+		s += fmt.Sprintf(", %s/s", count(int64(float64(j.Rows)/el.Seconds())))
+	}
+	return s + ", " + el.Round(100*time.Millisecond).String()
+}
+
+// count writes n with thousands separators.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

@@ -1,0 +1,633 @@
+package registrytest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// exerciseJobs runs the job queue's behaviours (registry.JobStore).
+func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
+	t.Run("Enqueue/RoundTrip", func(t *testing.T) { testEnqueueRoundTrip(t, open(t)) })
+	t.Run("Enqueue/InvalidBatchWritesNothing", func(t *testing.T) { testEnqueueInvalidBatch(t, open(t)) })
+	t.Run("Enqueue/DuplicateKeyWritesNothing", func(t *testing.T) { testEnqueueDuplicateKey(t, open(t)) })
+	t.Run("Claim/LowestIDFirst", func(t *testing.T) { testClaimLowestIDFirst(t, open(t)) })
+	t.Run("Claim/WaitsForRunAfter", func(t *testing.T) { testClaimWaitsForRunAfter(t, open(t)) })
+	t.Run("Claim/WaitsForDependencies", func(t *testing.T) { testClaimWaitsForDependencies(t, open(t)) })
+	t.Run("Claim/Only", func(t *testing.T) { testClaimOnly(t, open(t)) })
+	t.Run("Claim/ExpiredLeaseIsReclaimed", func(t *testing.T) { testClaimExpiredLease(t, open(t)) })
+	t.Run("Claim/ExpiredLeaseWithoutAttemptsFails", func(t *testing.T) { testClaimExpiredLeaseFails(t, open(t)) })
+	t.Run("Claim/ConcurrentClaimsNeverShare", func(t *testing.T) { testClaimConcurrent(t, open(t)) })
+	t.Run("Update/ExtendsLeaseAndRecordsRows", func(t *testing.T) { testUpdateExtendsLease(t, open(t)) })
+	t.Run("Update/Fenced", func(t *testing.T) { testUpdateFenced(t, open(t)) })
+	t.Run("Finish/Succeeded", func(t *testing.T) { testFinishSucceeded(t, open(t)) })
+	t.Run("Finish/RetryLater", func(t *testing.T) { testFinishRetryLater(t, open(t)) })
+	t.Run("Finish/FailureEndsDependents", func(t *testing.T) { testFinishFailureCascades(t, open(t)) })
+	t.Run("Finish/InvalidStatus", func(t *testing.T) { testFinishInvalidStatus(t, open(t)) })
+	t.Run("Cancel/Queued", func(t *testing.T) { testCancelQueued(t, open(t)) })
+	t.Run("Cancel/RunningIsRequested", func(t *testing.T) { testCancelRunning(t, open(t)) })
+	t.Run("Cancel/EndedIsRefused", func(t *testing.T) { testCancelEnded(t, open(t)) })
+	t.Run("Retry/RequeuesBlockedDependents", func(t *testing.T) { testRetryRequeues(t, open(t)) })
+	t.Run("Retry/Refused", func(t *testing.T) { testRetryRefused(t, open(t)) })
+	t.Run("List/Filters", func(t *testing.T) { testListJobs(t, open(t)) })
+	t.Run("Logs/AppendAndRead", func(t *testing.T) { testJobLogs(t, open(t)) })
+	t.Run("UnknownJobIsNotFound", func(t *testing.T) { testUnknownJob(t, open(t)) })
+}
+
+// t0 is the suite's clock: the store must use the times it is given.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const lease = 30 * time.Second
+
+func jobResource(name string) resource.ID {
+	return resource.ID{Kind: resource.KindTransformation, Name: name, Variant: resource.DefaultVariant}
+}
+
+func newJob(name string, after ...int) registry.NewJob {
+	return registry.NewJob{Kind: "transformation", Resource: jobResource(name), Args: []byte(`{"name":"` + name + `"}`), MaxAttempts: 3, After: after}
+}
+
+func enqueue(t *testing.T, s registry.Store, jobs ...registry.NewJob) []*registry.Job {
+	t.Helper()
+	got, err := s.EnqueueJobs(t.Context(), &registry.EnqueueJobsParams{Jobs: jobs, Now: t0})
+	if err != nil {
+		t.Fatalf("EnqueueJobs: %v", err)
+	}
+	if len(got) != len(jobs) {
+		t.Fatalf("EnqueueJobs returned %d jobs, want %d", len(got), len(jobs))
+	}
+	return got
+}
+
+func claim(t *testing.T, s registry.Store, worker string, now time.Time, only ...int64) *registry.Job {
+	t.Helper()
+	j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: worker, Now: now, Lease: lease, Only: only})
+	if err != nil {
+		t.Fatalf("ClaimJob(%s at %s): %v", worker, now.Format(time.TimeOnly), err)
+	}
+	return j
+}
+
+func requireNoClaim(t *testing.T, s registry.Store, now time.Time, only ...int64) {
+	t.Helper()
+	j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: "w-none", Now: now, Lease: lease, Only: only})
+	if !errors.Is(err, registry.ErrNoJob) {
+		t.Fatalf("ClaimJob at %s = %+v, %v; want ErrNoJob", now.Format(time.TimeOnly), j, err)
+	}
+}
+
+// finish ends a claimed job's attempt with an optional error message.
+func finish(t *testing.T, s registry.Store, j *registry.Job, st registry.JobStatus, now time.Time, msg ...string) {
+	t.Helper()
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: j.Worker, Attempt: j.Attempts, Now: now, Status: st, Error: strings.Join(msg, ""), Rows: 7})
+	if err != nil {
+		t.Fatalf("FinishJob(%d, %s): %v", j.ID, st, err)
+	}
+}
+
+func getJob(t *testing.T, s registry.Store, id int64) *registry.Job {
+	t.Helper()
+	j, err := s.GetJob(t.Context(), id)
+	if err != nil {
+		t.Fatalf("GetJob(%d): %v", id, err)
+	}
+	return j
+}
+
+func requireStatus(t *testing.T, s registry.Store, id int64, want registry.JobStatus) *registry.Job {
+	t.Helper()
+	j := getJob(t, s, id)
+	if j.Status != want {
+		t.Fatalf("job %d is %s (error %q); want %s", id, j.Status, j.Error, want)
+	}
+	return j
+}
+
+func sameTime(got, want time.Time) bool { return got.Equal(want) }
+
+func testEnqueueRoundTrip(t *testing.T, s registry.Store) {
+	a := newJob("a")
+	a.Key = "schedule:a@1"
+	b := newJob("b", 0)
+	b.Kind = "materialize"
+	b.Resource = resource.ID{Kind: resource.KindFeature, Name: "opens", Variant: "v2"}
+	b.MaxAttempts = 5
+	c := newJob("c", 0, 1)
+	c.Args = nil
+	jobs := enqueue(t, s, a, b, c)
+	if jobs[0].ID <= 0 || jobs[1].ID <= jobs[0].ID || jobs[2].ID <= jobs[1].ID {
+		t.Fatalf("ids %d, %d, %d; want positive and increasing in batch order", jobs[0].ID, jobs[1].ID, jobs[2].ID)
+	}
+	for i, want := range []registry.NewJob{a, b, c} {
+		for _, got := range []*registry.Job{jobs[i], getJob(t, s, jobs[i].ID)} {
+			if got.Kind != want.Kind || got.Resource != want.Resource || string(got.Args) != string(want.Args) ||
+				got.Key != want.Key || got.MaxAttempts != want.MaxAttempts {
+				t.Errorf("job %d = kind %q resource %v args %q key %q max %d; want %q %v %q %q %d",
+					i, got.Kind, got.Resource, got.Args, got.Key, got.MaxAttempts, want.Kind, want.Resource, want.Args, want.Key, want.MaxAttempts)
+			}
+			if got.Status != registry.JobQueued || got.Attempts != 0 || got.Worker != "" || got.Rows != 0 || got.Error != "" ||
+				got.BlockedBy != 0 || got.CancelRequested {
+				t.Errorf("new job %d = %+v; want queued with nothing run", i, got)
+			}
+			if !sameTime(got.CreatedAt, t0) || !sameTime(got.RunAfter, t0) || !got.StartedAt.IsZero() || !got.EndedAt.IsZero() || !got.LeaseUntil.IsZero() {
+				t.Errorf("new job %d times: created %v run after %v started %v ended %v lease %v; want created = run after = %v, others zero",
+					i, got.CreatedAt, got.RunAfter, got.StartedAt, got.EndedAt, got.LeaseUntil, t0)
+			}
+		}
+	}
+	want := [][]int64{nil, {jobs[0].ID}, {jobs[0].ID, jobs[1].ID}}
+	for i := range jobs {
+		got := getJob(t, s, jobs[i].ID).DependsOn
+		if len(got) == 0 && len(want[i]) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("job %d depends on %v; want %v", i, got, want[i])
+		}
+	}
+}
+
+func testEnqueueInvalidBatch(t *testing.T, s registry.Store) {
+	bad := map[string][]registry.NewJob{
+		"empty batch":        nil,
+		"forward dependency": {newJob("a", 1), newJob("b")},
+		"self dependency":    {newJob("a", 0)},
+		"no attempts":        {newJob("a"), {Kind: "transformation", Resource: jobResource("b")}},
+		"no kind":            {newJob("a"), {Resource: jobResource("b"), MaxAttempts: 1}},
+		"invalid resource":   {newJob("a"), {Kind: "transformation", Resource: resource.ID{Kind: resource.KindFeature, Name: "Bad Name"}, MaxAttempts: 1}},
+	}
+	for what, jobs := range bad {
+		if got, err := s.EnqueueJobs(t.Context(), &registry.EnqueueJobsParams{Jobs: jobs, Now: t0}); err == nil {
+			t.Errorf("EnqueueJobs with %s = %d jobs; want an error", what, len(got))
+		}
+	}
+	if jobs, err := s.ListJobs(t.Context(), &registry.ListJobsParams{}); err != nil || len(jobs) != 0 {
+		t.Errorf("after refused batches ListJobs = %d jobs, %v; want none", len(jobs), err)
+	}
+}
+
+func testEnqueueDuplicateKey(t *testing.T, s registry.Store) {
+	a := newJob("a")
+	a.Key = "schedule:a@1"
+	first := enqueue(t, s, a)
+	b := newJob("b")
+	again := newJob("a2", 0)
+	again.Key = a.Key
+	_, err := s.EnqueueJobs(t.Context(), &registry.EnqueueJobsParams{Jobs: []registry.NewJob{b, again}, Now: t0})
+	if !errors.Is(err, registry.ErrDuplicateKey) {
+		t.Fatalf("EnqueueJobs reusing key %q: %v; want ErrDuplicateKey", a.Key, err)
+	}
+	jobs, err := s.ListJobs(t.Context(), &registry.ListJobsParams{})
+	if err != nil || len(jobs) != 1 || jobs[0].ID != first[0].ID {
+		t.Errorf("after a refused batch ListJobs = %d jobs, %v; want only job %d", len(jobs), err, first[0].ID)
+	}
+	dup := []registry.NewJob{newJob("x"), newJob("y")}
+	dup[0].Key, dup[1].Key = "k", "k"
+	if _, err := s.EnqueueJobs(t.Context(), &registry.EnqueueJobsParams{Jobs: dup, Now: t0}); !errors.Is(err, registry.ErrDuplicateKey) {
+		t.Errorf("EnqueueJobs with one key twice in the batch: %v; want ErrDuplicateKey", err)
+	}
+}
+
+func testClaimLowestIDFirst(t *testing.T, s registry.Store) {
+	requireNoClaim(t, s, t0)
+	jobs := enqueue(t, s, newJob("a"), newJob("b"), newJob("c"))
+	now := t0.Add(time.Second)
+	for i, want := range jobs {
+		got := claim(t, s, fmt.Sprintf("w%d", i), now)
+		if got.ID != want.ID {
+			t.Fatalf("claim %d got job %d; want %d", i, got.ID, want.ID)
+		}
+		if got.Status != registry.JobRunning || got.Attempts != 1 || got.Worker != fmt.Sprintf("w%d", i) ||
+			!sameTime(got.StartedAt, now) || !sameTime(got.LeaseUntil, now.Add(lease)) {
+			t.Errorf("claimed job = status %s attempts %d worker %q started %v lease %v; want running, 1, w%d, %v, %v",
+				got.Status, got.Attempts, got.Worker, got.StartedAt, got.LeaseUntil, i, now, now.Add(lease))
+		}
+		if string(got.Args) != string(want.Args) || got.Resource != want.Resource {
+			t.Errorf("claimed job args %q resource %v; want %q %v", got.Args, got.Resource, want.Args, want.Resource)
+		}
+	}
+	requireNoClaim(t, s, now)
+}
+
+func testClaimWaitsForRunAfter(t *testing.T, s registry.Store) {
+	jobs, err := s.EnqueueJobs(t.Context(), &registry.EnqueueJobsParams{Jobs: []registry.NewJob{newJob("a")}, Now: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireNoClaim(t, s, t0.Add(59*time.Second))
+	if got := claim(t, s, "w", t0.Add(time.Minute)); got.ID != jobs[0].ID {
+		t.Errorf("claimed job %d; want %d", got.ID, jobs[0].ID)
+	}
+}
+
+func testClaimWaitsForDependencies(t *testing.T, s registry.Store) {
+	// a → b → d, a → c → d: a diamond.
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c", 0), newJob("d", 1, 2))
+	now := t0.Add(time.Second)
+	a := claim(t, s, "w1", now)
+	if a.ID != jobs[0].ID {
+		t.Fatalf("first claim got job %d; want %d", a.ID, jobs[0].ID)
+	}
+	requireNoClaim(t, s, now)
+	finish(t, s, a, registry.JobSucceeded, now)
+	b := claim(t, s, "w1", now)
+	c := claim(t, s, "w2", now)
+	if b.ID != jobs[1].ID || c.ID != jobs[2].ID {
+		t.Fatalf("claims after a succeeded got %d, %d; want %d, %d", b.ID, c.ID, jobs[1].ID, jobs[2].ID)
+	}
+	finish(t, s, b, registry.JobSucceeded, now)
+	requireNoClaim(t, s, now) // d still waits for c
+	finish(t, s, c, registry.JobSucceeded, now)
+	if d := claim(t, s, "w1", now); d.ID != jobs[3].ID {
+		t.Fatalf("claim after b and c got %d; want %d", d.ID, jobs[3].ID)
+	}
+}
+
+func testClaimOnly(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b"), newJob("c"))
+	if got := claim(t, s, "w", t0, jobs[2].ID, jobs[1].ID); got.ID != jobs[1].ID {
+		t.Errorf("claim only {c, b} got %d; want b = %d", got.ID, jobs[1].ID)
+	}
+	if got := claim(t, s, "w", t0, jobs[2].ID); got.ID != jobs[2].ID {
+		t.Errorf("claim only {c} got %d; want %d", got.ID, jobs[2].ID)
+	}
+	requireNoClaim(t, s, t0, jobs[1].ID, jobs[2].ID)
+	if got := claim(t, s, "w", t0); got.ID != jobs[0].ID {
+		t.Errorf("claim any got %d; want %d", got.ID, jobs[0].ID)
+	}
+}
+
+func testClaimExpiredLease(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"))
+	first := claim(t, s, "w1", t0)
+	requireNoClaim(t, s, t0.Add(lease)) // the lease runs until t0+lease inclusive
+	later := t0.Add(lease + time.Second)
+	second := claim(t, s, "w2", later)
+	if second.ID != jobs[0].ID || second.Worker != "w2" || second.Attempts != 2 || !sameTime(second.LeaseUntil, later.Add(lease)) {
+		t.Fatalf("reclaim = job %d worker %q attempts %d lease %v; want job %d, w2, 2, %v",
+			second.ID, second.Worker, second.Attempts, second.LeaseUntil, jobs[0].ID, later.Add(lease))
+	}
+	// The first worker has lost the job: its writes are refused.
+	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: first.ID, Worker: "w1", Attempt: 1, Now: later, Lease: lease}); !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("UpdateJob by the old worker: %v; want ErrLeaseLost", err)
+	}
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: first.ID, Worker: "w1", Attempt: 1, Now: later, Status: registry.JobFailed, Error: "late"})
+	if !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("FinishJob by the old worker: %v; want ErrLeaseLost", err)
+	}
+	finish(t, s, second, registry.JobSucceeded, later)
+	if got := requireStatus(t, s, first.ID, registry.JobSucceeded); got.Error != "" {
+		t.Errorf("error %q after success; want none", got.Error)
+	}
+}
+
+func testClaimExpiredLeaseFails(t *testing.T, s registry.Store) {
+	j := newJob("a")
+	j.MaxAttempts = 1
+	jobs := enqueue(t, s, j, newJob("b", 0))
+	claim(t, s, "w1", t0)
+	requireNoClaim(t, s, t0.Add(lease+time.Second))
+	got := requireStatus(t, s, jobs[0].ID, registry.JobFailed)
+	if !strings.Contains(got.Error, "w1") || !sameTime(got.EndedAt, t0.Add(lease+time.Second)) {
+		t.Errorf("job whose worker died with no attempts left: error %q ended %v; want the worker named and ended at the claim", got.Error, got.EndedAt)
+	}
+	if dep := requireStatus(t, s, jobs[1].ID, registry.JobFailed); dep.BlockedBy != jobs[0].ID {
+		t.Errorf("dependent blocked by %d; want %d", dep.BlockedBy, jobs[0].ID)
+	}
+}
+
+func testClaimConcurrent(t *testing.T, s registry.Store) {
+	const n, workers = 40, 8
+	var batch []registry.NewJob
+	for i := range n {
+		batch = append(batch, newJob(fmt.Sprintf("j%d", i)))
+	}
+	enqueue(t, s, batch...)
+	var mu sync.Mutex
+	claimed := map[int64]string{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("w%d", w)
+			for {
+				j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: name, Now: t0, Lease: lease})
+				if errors.Is(err, registry.ErrNoJob) {
+					return
+				}
+				if err != nil {
+					t.Errorf("%s: ClaimJob: %v", name, err)
+					return
+				}
+				mu.Lock()
+				if other, ok := claimed[j.ID]; ok {
+					t.Errorf("job %d claimed by %s and %s", j.ID, other, name)
+				}
+				claimed[j.ID] = name
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Errorf("%d jobs claimed; want %d", len(claimed), n)
+	}
+}
+
+func testUpdateExtendsLease(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	now := t0.Add(20 * time.Second)
+	got, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: now, Lease: lease, Rows: 1234})
+	if err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	if got.Rows != 1234 || !sameTime(got.LeaseUntil, now.Add(lease)) || got.CancelRequested {
+		t.Errorf("updated job rows %d lease %v cancel %v; want 1234, %v, false", got.Rows, got.LeaseUntil, now.Add(lease), got.CancelRequested)
+	}
+	// Past the first lease but inside the extended one, nobody can take it.
+	requireNoClaim(t, s, t0.Add(lease+time.Second))
+	if j := getJob(t, s, j.ID); j.Rows != 1234 {
+		t.Errorf("stored rows %d; want 1234", j.Rows)
+	}
+}
+
+func testUpdateFenced(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"), newJob("b"))
+	j := claim(t, s, "w1", t0)
+	for what, p := range map[string]registry.UpdateJobParams{
+		"another worker":  {ID: j.ID, Worker: "w2", Attempt: 1},
+		"another attempt": {ID: j.ID, Worker: "w1", Attempt: 2},
+	} {
+		p.Now, p.Lease = t0, lease
+		if _, err := s.UpdateJob(t.Context(), &p); !errors.Is(err, registry.ErrLeaseLost) {
+			t.Errorf("UpdateJob by %s: %v; want ErrLeaseLost", what, err)
+		}
+		f := registry.FinishJobParams{ID: p.ID, Worker: p.Worker, Attempt: p.Attempt, Now: t0, Status: registry.JobSucceeded}
+		if err := s.FinishJob(t.Context(), &f); !errors.Is(err, registry.ErrLeaseLost) {
+			t.Errorf("FinishJob by %s: %v; want ErrLeaseLost", what, err)
+		}
+	}
+	requireStatus(t, s, j.ID, registry.JobRunning)
+	// A queued job has no holder.
+	queued := getJob(t, s, j.ID+1)
+	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: queued.ID, Worker: "w1", Attempt: 0, Now: t0, Lease: lease}); !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("UpdateJob of a queued job: %v; want ErrLeaseLost", err)
+	}
+	finish(t, s, j, registry.JobSucceeded, t0)
+	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: t0, Lease: lease}); !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("UpdateJob of a finished job: %v; want ErrLeaseLost", err)
+	}
+}
+
+func testFinishSucceeded(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	end := t0.Add(5 * time.Second)
+	finish(t, s, j, registry.JobSucceeded, end)
+	got := requireStatus(t, s, j.ID, registry.JobSucceeded)
+	if got.Rows != 7 || !sameTime(got.EndedAt, end) || !sameTime(got.StartedAt, t0) || got.Attempts != 1 {
+		t.Errorf("succeeded job rows %d started %v ended %v attempts %d; want 7, %v, %v, 1", got.Rows, got.StartedAt, got.EndedAt, got.Attempts, t0, end)
+	}
+	requireNoClaim(t, s, end.Add(time.Hour))
+}
+
+func testFinishRetryLater(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	retryAt := t0.Add(10 * time.Second)
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: t0, Status: registry.JobQueued, RunAfter: retryAt, Error: "connection refused"})
+	if err != nil {
+		t.Fatalf("FinishJob queued: %v", err)
+	}
+	got := requireStatus(t, s, j.ID, registry.JobQueued)
+	if got.Attempts != 1 || got.Error != "connection refused" || !sameTime(got.RunAfter, retryAt) || got.Worker != "" || !got.EndedAt.IsZero() {
+		t.Errorf("requeued job attempts %d error %q run after %v worker %q ended %v; want 1, the last error, %v, none, zero",
+			got.Attempts, got.Error, got.RunAfter, got.Worker, got.EndedAt, retryAt)
+	}
+	requireNoClaim(t, s, retryAt.Add(-time.Millisecond))
+	again := claim(t, s, "w2", retryAt)
+	if again.ID != j.ID || again.Attempts != 2 {
+		t.Errorf("retry claim got job %d attempt %d; want %d attempt 2", again.ID, again.Attempts, j.ID)
+	}
+}
+
+func testFinishFailureCascades(t *testing.T, s registry.Store) {
+	// a → b → c, and d independent.
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c", 1), newJob("d"))
+	a := claim(t, s, "w1", t0)
+	end := t0.Add(time.Second)
+	finish(t, s, a, registry.JobFailed, end, `column "x" does not exist`)
+	if got := requireStatus(t, s, a.ID, registry.JobFailed); got.Error != `column "x" does not exist` || got.BlockedBy != 0 {
+		t.Errorf("failed job error %q blocked by %d; want the engine's message and 0", got.Error, got.BlockedBy)
+	}
+	wantErr := registry.BlockedError(a, registry.JobFailed, `column "x" does not exist`)
+	for _, id := range []int64{jobs[1].ID, jobs[2].ID} {
+		got := requireStatus(t, s, id, registry.JobFailed)
+		if got.BlockedBy != a.ID || got.Error != wantErr || !sameTime(got.EndedAt, end) || got.Attempts != 0 {
+			t.Errorf("dependent %d blocked by %d error %q ended %v attempts %d; want %d, %q, %v, 0", id, got.BlockedBy, got.Error, got.EndedAt, got.Attempts, a.ID, wantErr, end)
+		}
+	}
+	requireStatus(t, s, jobs[3].ID, registry.JobQueued)
+	if got := claim(t, s, "w1", end); got.ID != jobs[3].ID {
+		t.Errorf("claim after the failure got %d; want the independent job %d", got.ID, jobs[3].ID)
+	}
+}
+
+func testFinishInvalidStatus(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	for _, st := range []registry.JobStatus{registry.JobRunning, "done", ""} {
+		err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: t0, Status: st})
+		if err == nil {
+			t.Errorf("FinishJob with status %q succeeded; want an error", st)
+		}
+	}
+	requireStatus(t, s, j.ID, registry.JobRunning)
+}
+
+func testCancelQueued(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c"))
+	now := t0.Add(time.Second)
+	got, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: jobs[0].ID, Now: now})
+	if err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	if got.Status != registry.JobCancelled || !sameTime(got.EndedAt, now) {
+		t.Errorf("cancelled job status %s ended %v; want cancelled at %v", got.Status, got.EndedAt, now)
+	}
+	dep := requireStatus(t, s, jobs[1].ID, registry.JobCancelled)
+	if want := registry.BlockedError(jobs[0], registry.JobCancelled, ""); dep.BlockedBy != jobs[0].ID || dep.Error != want {
+		t.Errorf("dependent blocked by %d error %q; want %d, %q", dep.BlockedBy, dep.Error, jobs[0].ID, want)
+	}
+	requireStatus(t, s, jobs[2].ID, registry.JobQueued)
+}
+
+func testCancelRunning(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0))
+	j := claim(t, s, "w1", t0)
+	got, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: j.ID, Now: t0})
+	if err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	if got.Status != registry.JobRunning || !got.CancelRequested {
+		t.Fatalf("cancelling a running job: status %s requested %v; want running with cancel requested", got.Status, got.CancelRequested)
+	}
+	upd, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: t0, Lease: lease})
+	if err != nil || !upd.CancelRequested {
+		t.Fatalf("UpdateJob after cancel = %+v, %v; want CancelRequested", upd, err)
+	}
+	finish(t, s, j, registry.JobCancelled, t0, "cancelled")
+	requireStatus(t, s, j.ID, registry.JobCancelled)
+	requireStatus(t, s, jobs[1].ID, registry.JobCancelled)
+}
+
+func testCancelEnded(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	finish(t, s, j, registry.JobSucceeded, t0)
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: j.ID, Now: t0}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("CancelJob of a succeeded job: %v; want ErrJobState", err)
+	}
+	requireStatus(t, s, j.ID, registry.JobSucceeded)
+}
+
+func testRetryRequeues(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c", 1))
+	a := claim(t, s, "w1", t0)
+	finish(t, s, a, registry.JobFailed, t0, "boom")
+	now := t0.Add(time.Hour)
+	got, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: a.ID, Now: now})
+	if err != nil {
+		t.Fatalf("RetryJob: %v", err)
+	}
+	for _, j := range []*registry.Job{got, getJob(t, s, jobs[1].ID), getJob(t, s, jobs[2].ID)} {
+		if j.Status != registry.JobQueued || j.Attempts != 0 || j.Error != "" || j.BlockedBy != 0 || !j.EndedAt.IsZero() ||
+			j.Worker != "" || j.Rows != 0 || !sameTime(j.RunAfter, now) {
+			t.Errorf("after retry job %d = %+v; want queued afresh, run after %v", j.ID, j, now)
+		}
+	}
+	// The dependency chain holds again.
+	if j := claim(t, s, "w1", now); j.ID != a.ID {
+		t.Fatalf("claim after retry got %d; want %d", j.ID, a.ID)
+	}
+	requireNoClaim(t, s, now)
+}
+
+func testRetryRefused(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c"))
+	a := claim(t, s, "w1", t0)
+	finish(t, s, a, registry.JobFailed, t0, "boom")
+	_, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: jobs[1].ID, Now: t0})
+	if !errors.Is(err, registry.ErrJobState) || !strings.Contains(err.Error(), fmt.Sprint(a.ID)) {
+		t.Errorf("RetryJob of a blocked job: %v; want ErrJobState naming upstream job %d", err, a.ID)
+	}
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: jobs[2].ID, Now: t0}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("RetryJob of a queued job: %v; want ErrJobState", err)
+	}
+	c := claim(t, s, "w1", t0)
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: c.ID, Now: t0}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("RetryJob of a running job: %v; want ErrJobState", err)
+	}
+	finish(t, s, c, registry.JobSucceeded, t0)
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: c.ID, Now: t0}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("RetryJob of a succeeded job: %v; want ErrJobState", err)
+	}
+}
+
+func testListJobs(t *testing.T, s registry.Store) {
+	m := newJob("x")
+	m.Kind = "materialize"
+	m.Resource = resource.ID{Kind: resource.KindFeature, Name: "opens", Variant: resource.DefaultVariant}
+	jobs := enqueue(t, s, newJob("a"), newJob("b"), m)
+	j := claim(t, s, "w1", t0)
+	finish(t, s, j, registry.JobSucceeded, t0)
+	ids := func(js []*registry.Job) []int64 {
+		var out []int64
+		for _, j := range js {
+			out = append(out, j.ID)
+		}
+		return out
+	}
+	for what, c := range map[string]struct {
+		p    registry.ListJobsParams
+		want []int64
+	}{
+		"all, newest first": {registry.ListJobsParams{}, []int64{jobs[2].ID, jobs[1].ID, jobs[0].ID}},
+		"limit":             {registry.ListJobsParams{Limit: 2}, []int64{jobs[2].ID, jobs[1].ID}},
+		"queued":            {registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued}}, []int64{jobs[2].ID, jobs[1].ID}},
+		"succeeded or failed": {registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobSucceeded, registry.JobFailed}},
+			[]int64{jobs[0].ID}},
+		"kind":     {registry.ListJobsParams{Kind: "materialize"}, []int64{jobs[2].ID}},
+		"resource": {registry.ListJobsParams{Resource: jobResource("b")}, []int64{jobs[1].ID}},
+	} {
+		got, err := s.ListJobs(t.Context(), &c.p)
+		if err != nil {
+			t.Errorf("ListJobs %s: %v", what, err)
+			continue
+		}
+		if !reflect.DeepEqual(ids(got), c.want) {
+			t.Errorf("ListJobs %s = %v; want %v", what, ids(got), c.want)
+		}
+	}
+}
+
+func testJobLogs(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b"))
+	id := jobs[0].ID
+	if err := s.AppendJobLog(t.Context(), &registry.AppendJobLogParams{ID: id, Time: t0, Lines: []string{"first", "second"}}); err != nil {
+		t.Fatalf("AppendJobLog: %v", err)
+	}
+	if err := s.AppendJobLog(t.Context(), &registry.AppendJobLogParams{ID: jobs[1].ID, Time: t0, Lines: []string{"other job"}}); err != nil {
+		t.Fatalf("AppendJobLog: %v", err)
+	}
+	later := t0.Add(time.Second)
+	if err := s.AppendJobLog(t.Context(), &registry.AppendJobLogParams{ID: id, Time: later, Lines: []string{"third"}}); err != nil {
+		t.Fatalf("AppendJobLog: %v", err)
+	}
+	lines, err := s.JobLogs(t.Context(), &registry.JobLogsParams{ID: id})
+	if err != nil {
+		t.Fatalf("JobLogs: %v", err)
+	}
+	want := []registry.JobLogLine{{Seq: 1, Time: t0, Line: "first"}, {Seq: 2, Time: t0, Line: "second"}, {Seq: 3, Time: later, Line: "third"}}
+	if len(lines) != len(want) {
+		t.Fatalf("JobLogs = %+v; want %+v", lines, want)
+	}
+	for i := range want {
+		if lines[i].Seq != want[i].Seq || lines[i].Line != want[i].Line || !sameTime(lines[i].Time, want[i].Time) {
+			t.Errorf("line %d = %+v; want %+v", i, lines[i], want[i])
+		}
+	}
+	tail, err := s.JobLogs(t.Context(), &registry.JobLogsParams{ID: id, After: 1, Limit: 1})
+	if err != nil || len(tail) != 1 || tail[0].Line != "second" {
+		t.Errorf("JobLogs after 1, limit 1 = %+v, %v; want [second]", tail, err)
+	}
+}
+
+func testUnknownJob(t *testing.T, s registry.Store) {
+	ctx := t.Context()
+	const id = 987654
+	if _, err := s.GetJob(ctx, id); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("GetJob: %v; want ErrNotFound", err)
+	}
+	if _, err := s.CancelJob(ctx, &registry.CancelJobParams{ID: id, Now: t0}); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("CancelJob: %v; want ErrNotFound", err)
+	}
+	if _, err := s.RetryJob(ctx, &registry.RetryJobParams{ID: id, Now: t0}); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("RetryJob: %v; want ErrNotFound", err)
+	}
+	if err := s.AppendJobLog(ctx, &registry.AppendJobLogParams{ID: id, Time: t0, Lines: []string{"x"}}); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("AppendJobLog: %v; want ErrNotFound", err)
+	}
+	if _, err := s.JobLogs(ctx, &registry.JobLogsParams{ID: id}); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("JobLogs: %v; want ErrNotFound", err)
+	}
+}
