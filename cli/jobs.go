@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -344,35 +346,51 @@ writes are newer-wins, so a cancelled job leaves no half-applied state.`,
 
 func (a *app) workerCmd() *cobra.Command {
 	var concurrency int
+	var lease time.Duration
 	cmd := &cobra.Command{
 		Use:   "worker",
-		Short: "Run queued jobs until interrupted",
+		Short: "Run queued and scheduled jobs until interrupted",
 		Long: `Worker takes jobs from the registry's queue and runs them, --concurrency at a
-time, until interrupted. Several workers (on PostgreSQL, on several
-machines) share one queue: each job runs under a lease renewed every
-second, and a job whose worker died is taken by another once its lease
-(30s) expires. On Ctrl-C or SIGTERM the jobs still running are queued again.
+time, and queues the runs of scheduled transformations and features, until
+interrupted. Several workers (on PostgreSQL, on several machines) share one
+queue: each job runs under a lease renewed every second, and a job whose
+worker died is taken by another once its lease (--lease) expires. Each firing
+of a schedule is queued once however many workers run. On Ctrl-C or
+SIGTERM the jobs still running are queued again.
 
 The embedded stores (DuckDB, the embedded online store) are held by one
-process at a time: on a laptop, commands run their jobs themselves and a
-worker is not needed.`,
+process at a time: on a laptop, commands run their jobs themselves, and a
+worker is needed only for schedules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if concurrency < 1 {
 				return fmt.Errorf("--concurrency %d: give at least 1", concurrency)
+			}
+			if lease < 2*coordinator.DefaultHeartbeat {
+				return fmt.Errorf("--lease %s: give at least %s (twice the heartbeat)", lease, 2*coordinator.DefaultHeartbeat)
 			}
 			s, err := a.open(cmd.Context(), need{offline: true, online: true})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			w := &coordinator.Worker{Coordinator: a.coordinator(s, a.stderr), Concurrency: concurrency}
 			fmt.Fprintf(a.stdout, "worker running %d job(s) at a time (Ctrl-C to stop)\n", concurrency)
-			err = w.Run(cmd.Context())
+			err = a.runWorkers(cmd.Context(), s, &coordinator.Worker{Concurrency: concurrency, Lease: lease})
 			fmt.Fprintln(a.stdout, "stopped")
 			return err
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", coordinator.DefaultConcurrency, "jobs run at once")
+	cmd.Flags().DurationVar(&lease, "lease", coordinator.DefaultLease, "how long a job stays a silent worker's before another takes it")
 	return cmd
+}
+
+// runWorkers works the queue with w and fires schedules, until ctx is cancelled.
+func (a *app) runWorkers(ctx context.Context, s *stores, w *coordinator.Worker) error {
+	c := a.coordinator(s, a.stderr)
+	w.Coordinator = c
+	sched := &coordinator.Scheduler{Coordinator: c}
+	errc := make(chan error, 1)
+	go func() { errc <- sched.Run(ctx) }()
+	return errors.Join(w.Run(ctx), <-errc)
 }

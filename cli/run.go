@@ -92,7 +92,8 @@ func (a *app) summary(jobs []*registry.Job) {
 }
 
 func (a *app) materializeCmd() *cobra.Command {
-	var detach bool
+	var detach, full bool
+	var chunks int
 	cmd := &cobra.Command{
 		Use:   "materialize [FEATURE[:VARIANT]...]",
 		Short: "Write the latest value per entity of features to the online store",
@@ -101,7 +102,14 @@ ones) from the offline store and writes it to the online store, streaming in
 batches. Transformations the features need are built first. Writes are
 newer-wins, so rerunning never moves a value back in time.
 
-Features of one dataset are one durable job (see 'slipway jobs'), run in
+After the first run, materialization is incremental: it reads only the rows
+newer than the feature's watermark (the newest timestamp read last time),
+less its lookback (default 1d) to pick up late-arriving rows. --full reads
+everything again, as after emptying or replacing the online store.
+
+Features of one dataset are one durable job (see 'slipway jobs'), or with
+--chunks N, N jobs over disjoint parts of the entities that several
+workers can share, and a commit job recording the watermark. They run in
 this process with progress shown, unless --detach leaves them to a
 'slipway worker'. Ctrl-C cancels the jobs that have not ended.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,7 +123,10 @@ this process with progress shown, unless --detach leaves them to a
 			}
 			defer s.Close()
 			start := time.Now()
-			jobs, err := a.coordinator(s, nil).EnqueueMaterialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids})
+			if chunks < 1 {
+				return fmt.Errorf("--chunks %d: give at least 1", chunks)
+			}
+			jobs, err := a.coordinator(s, nil).EnqueueMaterialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids, Full: full, Chunks: chunks})
 			if err != nil {
 				return err
 			}
@@ -125,20 +136,21 @@ this process with progress shown, unless --detach leaves them to a
 			}
 			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
 			if !detach {
-				var feats int
 				var values int64
 				for _, j := range ended {
 					if j.Kind == coordinator.JobMaterialize && j.Status == registry.JobSucceeded {
-						feats += len(coordinator.JobFeatures(j))
 						values += j.Rows
 					}
 				}
-				fmt.Fprintf(a.stdout, "materialized %d feature(s), %d values in %s\n", feats, values, time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(a.stdout, "materialized %d values in %s\n", values, time.Since(start).Round(time.Millisecond))
+				a.summary(ended)
 			}
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
+	cmd.Flags().BoolVar(&full, "full", false, "read every row, ignoring the watermarks")
+	cmd.Flags().IntVar(&chunks, "chunks", 1, "split each dataset's entities into this many jobs")
 	return cmd
 }
 

@@ -11,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 )
 
 func (a *app) serveCmd() *cobra.Command {
 	var addr string
+	var workers int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve online features and the registry over HTTP",
@@ -27,12 +29,18 @@ func (a *app) serveCmd() *cobra.Command {
   GET  /v1/resources/{kind}/{ref}    one resource with status and dependents
   GET  /healthz                      liveness
 
-It runs in the foreground until interrupted. The embedded online store is held
-by one process at a time: stop serve before running 'slipway materialize' on
+With --workers N it also runs queued and scheduled jobs, N at a time, like
+'slipway worker' (and then opens the offline store too).
+
+It runs in the foreground until interrupted. The embedded stores are held by
+one process at a time: stop serve before running 'slipway materialize' on
 the same data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{online: true})
+			if workers < 0 {
+				return fmt.Errorf("--workers %d: give 0 (no jobs) or more", workers)
+			}
+			s, err := a.open(cmd.Context(), need{online: true, offline: workers > 0})
 			if err != nil {
 				return err
 			}
@@ -47,10 +55,23 @@ the same data directory.`,
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
+			jobsCtx, stopJobs := context.WithCancel(cmd.Context())
+			defer stopJobs()
+			jobsDone := make(chan error, 1)
+			if workers > 0 {
+				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
+				go func() { jobsDone <- a.runWorkers(jobsCtx, s, &coordinator.Worker{Concurrency: workers}) }()
+			} else {
+				jobsDone <- nil
+			}
 			select {
 			case err := <-errc:
-				return err
+				stopJobs()
+				return errors.Join(err, <-jobsDone)
 			case <-cmd.Context().Done():
+			}
+			if err := <-jobsDone; err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -62,5 +83,6 @@ the same data directory.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().IntVar(&workers, "workers", 0, "also run queued and scheduled jobs, this many at a time")
 	return cmd
 }

@@ -3,8 +3,11 @@
 // materializing features into the online store. Every run records its
 // resource's status and last error in the registry.
 //
-// Runs are synchronous in this version; durable queued jobs build on the same
-// functions.
+// Work is done as durable jobs in the registry's queue (registry.JobStore):
+// Enqueue* queue them with their dependencies, a Worker runs them with
+// leases, retries and cancellation, and a Scheduler queues the runs of
+// scheduled resources. Run, Materialize and Export queue and work in one
+// call. docs/design/jobs.md explains the design.
 package coordinator
 
 import (
@@ -13,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +24,6 @@ import (
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
-	"github.com/slipway-ml/slipway/value"
 )
 
 // Coordinator runs work against one set of stores.
@@ -186,15 +186,7 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 	case JobTransformation:
 		return c.buildTransformation(ctx, run)
 	case JobMaterialize:
-		var args materializeArgs
-		if err := decodeArgs(j, &args); err != nil {
-			return err
-		}
-		feats, err := c.features(ctx, args.Features)
-		if err != nil {
-			return err
-		}
-		return c.materialize(ctx, run, feats, args.BatchSize)
+		return c.materializeJob(ctx, run)
 	case JobExport:
 		var args exportArgs
 		if err := decodeArgs(j, &args); err != nil {
@@ -211,16 +203,6 @@ func jobResources(j *registry.Job) []resource.ID {
 		return JobFeatures(j)
 	}
 	return []resource.ID{j.Resource}
-}
-
-// JobFeatures returns the features a materialize job writes (none for
-// other kinds).
-func JobFeatures(j *registry.Job) []resource.ID {
-	var args materializeArgs
-	if j.Kind != JobMaterialize || decodeArgs(j, &args) != nil {
-		return nil
-	}
-	return args.Features
 }
 
 // markRunning marks the job's resources running and returns their states
@@ -385,153 +367,4 @@ func (c *Coordinator) export(ctx context.Context, run *jobRun, args exportArgs) 
 	run.rows.Store(n)
 	run.sayf("exported %d rows to %s in %s", n, args.Path, time.Since(start).Round(time.Millisecond))
 	return c.setStatus(ctx, run.job.Resource, resource.StatusReady, "", nil)
-}
-
-// MaterializeParams selects the features Materialize writes.
-type MaterializeParams struct {
-	// Features to materialize; empty means every feature.
-	Features []resource.ID
-	// BatchSize is the number of records per online write (default 1000).
-	BatchSize int
-}
-
-// MaterializeResult counts what Materialize wrote.
-type MaterializeResult struct {
-	Features int
-	// Values counts the (entity, feature) values written.
-	Values int64
-	// Jobs are the jobs Materialize queued and worked, as they ended.
-	Jobs []*registry.Job
-}
-
-// Materialize writes the latest value per entity of each feature to the
-// online store, as jobs worked in this process (EnqueueMaterialize, then
-// Work). Features read from the same columns of one dataset are read and
-// written together: one offline query, and one online write per entity for
-// all of them.
-func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
-	if c.Online == nil {
-		return nil, errors.New("no online store configured")
-	}
-	jobs, err := c.EnqueueMaterialize(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	ended, err := c.work(ctx, jobs)
-	res := &MaterializeResult{Jobs: ended}
-	for _, j := range ended {
-		if j.Kind == JobMaterialize && j.Status == registry.JobSucceeded {
-			res.Features += len(JobFeatures(j))
-			res.Values += j.Rows
-		}
-	}
-	return res, err
-}
-
-// groupByDataset groups features that read the same dataset with the same
-// entity and timestamp columns, keeping the order of first appearance.
-func groupByDataset(feats []*resource.Resource) [][]*resource.Resource {
-	type key struct {
-		dataset           resource.ID
-		entity, timestamp string
-	}
-	index := map[key]int{}
-	var groups [][]*resource.Resource
-	for _, f := range feats {
-		k := key{f.Feature.Dataset, f.Feature.EntityColumn, f.Feature.TimestampColumn}
-		i, ok := index[k]
-		if !ok {
-			i = len(groups)
-			index[k] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], f)
-	}
-	return groups
-}
-
-func names(group []*resource.Resource) string {
-	s := make([]string, len(group))
-	for i, f := range group {
-		s[i] = f.Ref().String()
-	}
-	return strings.Join(s, ", ")
-}
-
-// materialize writes one group of features of the same dataset, counting
-// the values written in run.rows.
-func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, batch int) error {
-	if c.Online == nil {
-		return fmt.Errorf("%w: no online store configured", errPermanent)
-	}
-	if batch <= 0 {
-		batch = 1000
-	}
-	start := time.Now()
-	first := group[0].Feature
-	if err := c.requireReady(ctx, first.Dataset); err != nil {
-		return err
-	}
-	// Features on the same column share one value column of the query.
-	var columns []string
-	column := make([]int, len(group))
-	keys := make([]string, len(group))
-	for i, f := range group {
-		j := slices.Index(columns, f.Feature.ValueColumn)
-		if j < 0 {
-			j = len(columns)
-			columns = append(columns, f.Feature.ValueColumn)
-		}
-		column[i], keys[i] = j, f.Ref().String()
-	}
-	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
-		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
-		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
-	})
-	if err != nil {
-		return fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
-	}
-	defer rows.Close()
-	records := make([]online.Record, 0, batch)
-	flush := func() error {
-		if len(records) == 0 {
-			return nil
-		}
-		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records}); err != nil {
-			return fmt.Errorf("writing to the online store: %w", err)
-		}
-		run.rows.Add(int64(len(records) * len(keys)))
-		records = records[:0]
-		return nil
-	}
-	for rows.Next() {
-		vals := rows.Values() // entity, timestamp, one per column
-		rec := online.Record{Entity: vals[0].String(), Timestamp: vals[1].Time(), Values: make([]value.Value, len(group))}
-		for i, f := range group {
-			v, err := value.Convert(vals[2+column[i]], f.Feature.Type)
-			if err != nil {
-				return fmt.Errorf("materializing %s, entity %s: %w", f.ID, vals[0], err)
-			}
-			rec.Values[i] = v
-		}
-		records = append(records, rec)
-		if len(records) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	run.sayf("materialized %s: %d values in %s", names(group), run.rows.Load(), time.Since(start).Round(time.Millisecond))
-	for _, f := range group {
-		if err := c.setStatus(ctx, f.ID, resource.StatusReady, "", nil); err != nil {
-			return err
-		}
-	}
-	return nil
 }

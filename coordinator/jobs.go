@@ -24,13 +24,6 @@ const (
 	JobExport = "export"
 )
 
-// materializeArgs are a materialize job's arguments.
-type materializeArgs struct {
-	// Features share one dataset and its entity and timestamp columns.
-	Features  []resource.ID `json:"features"`
-	BatchSize int           `json:"batch_size,omitempty"`
-}
-
 // exportArgs are an export job's arguments.
 type exportArgs struct {
 	Format string `json:"format"`
@@ -152,33 +145,6 @@ func (c *Coordinator) EnqueueRun(ctx context.Context, p *RunParams) ([]*registry
 		if _, err := b.need(ctx, r.ID, rebuild); err != nil {
 			return nil, err
 		}
-	}
-	return b.enqueue(ctx)
-}
-
-// EnqueueMaterialize queues one materialize job per group of features
-// reading the same dataset, each after the job building its dataset when
-// that is not ready.
-func (c *Coordinator) EnqueueMaterialize(ctx context.Context, p *MaterializeParams) ([]*registry.Job, error) {
-	feats, err := c.features(ctx, p.Features)
-	if err != nil {
-		return nil, err
-	}
-	b := c.newBatch()
-	for _, group := range groupByDataset(feats) {
-		after, err := b.need(ctx, group[0].Feature.Dataset, never)
-		if err != nil {
-			return nil, err
-		}
-		args := materializeArgs{BatchSize: p.BatchSize}
-		for _, f := range group {
-			args.Features = append(args.Features, f.ID)
-		}
-		j := registry.NewJob{Kind: JobMaterialize, Resource: group[0].ID, Args: encodeArgs(args)}
-		if after >= 0 {
-			j.After = []int{after}
-		}
-		b.add(j)
 	}
 	return b.enqueue(ctx)
 }

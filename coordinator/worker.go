@@ -221,7 +221,7 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 
 	cause := context.Cause(jctx)
 	rows := run.rows.Load()
-	finish := registry.FinishJobParams{ID: j.ID, Worker: w.Name, Attempt: j.Attempts, Rows: rows}
+	finish := registry.FinishJobParams{ID: j.ID, Worker: w.Name, Attempt: j.Attempts, Rows: rows, Result: run.result}
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case errors.Is(cause, errLeaseLost):
@@ -318,6 +318,8 @@ type jobRun struct {
 	c    *Coordinator
 	job  *registry.Job
 	rows atomic.Int64
+	// result is what the job leaves for the jobs after it (Job.Result).
+	result []byte
 }
 
 // sayf logs a line (logf) and writes it to the coordinator's progress output.

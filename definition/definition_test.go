@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
@@ -340,6 +342,104 @@ func TestBadInput(t *testing.T) {
 			want: []string{"features: n_daily:default describes entity \"user\" but label kind_label:default describes \"shop\""},
 		},
 		{
+			name: "InvalidFeatureSchedule",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"0 25 * * *\"\n", 1)
+			},
+			want: []string{`defs.yaml:22: schedule: schedule "0 25 * * *": `, "above maximum", `such as "0 * * * *"`},
+		},
+		{
+			name: "InvalidTransformationSchedule",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: \"@fortnightly\"\n", 1)
+			},
+			want: []string{`defs.yaml:10: schedule: schedule "@fortnightly": `},
+		},
+		{
+			name: "ScheduleWithTooFewFields",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: 0 6 *\n", 1)
+			},
+			want: []string{`defs.yaml:10: schedule: schedule "0 6 *": `, "five fields"},
+		},
+		{
+			name: "EmptySchedule",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"\"\n", 1)
+			},
+			want: []string{"defs.yaml:22: schedule: is empty"},
+		},
+		{
+			name: "UnquotedScheduleDescriptor",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: @daily\n", 1)
+			},
+			want: []string{"defs.yaml:10: invalid YAML", `a value starting with "@" must be quoted, like schedule: "@daily"`},
+		},
+		{
+			name: "UnquotedScheduleStar",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: */5 * * * *\n", 1)
+			},
+			want: []string{"defs.yaml:10: invalid YAML", `a value starting with "*" must be quoted`},
+		},
+		{
+			name: "ScheduleOnLabel",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: string\n", "    type: string\n    schedule: \"@daily\"\n", 1)
+			},
+			want: []string{"defs.yaml:30: schedule: labels are not materialized"},
+		},
+		{
+			name: "LookbackOnLabel",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: string\n", "    type: string\n    lookback: 2d\n", 1)
+			},
+			want: []string{"defs.yaml:30: lookback: labels are not materialized", "has no lookback"},
+		},
+		{
+			name: "ScheduleOnSource",
+			edit: func(s string) string {
+				return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: ts\n    schedule: \"@daily\"\ntransformations", 1)
+			},
+			want: []string{"defs.yaml:8: schedule: a source is a view", "has no schedule"},
+		},
+		{
+			name: "LookbackOnTransformation",
+			edit: func(s string) string {
+				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    lookback: 2d\n", 1)
+			},
+			want: []string{"defs.yaml:10: lookback: a transformation is rebuilt whole"},
+		},
+		{
+			name: "NegativeLookback",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: -2d\n", 1)
+			},
+			want: []string{`defs.yaml:22: lookback: "-2d" is negative`},
+		},
+		{
+			name: "ZeroLookback",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 0d\n", 1)
+			},
+			want: []string{"defs.yaml:22: lookback: must be positive (0 would mean the default, 1d)"},
+		},
+		{
+			name: "InvalidLookback",
+			edit: func(s string) string {
+				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 2 days\n", 1)
+			},
+			want: []string{`defs.yaml:22: lookback: invalid duration "2 days"`},
+		},
+		{
+			name: "LookbackOnStaticFeature",
+			edit: func(s string) string {
+				return strings.Replace(s, "    timestamp_column: day\n    type: int64\n", "    type: int64\n    lookback: 2d\n", 1)
+			},
+			want: []string{"defs.yaml:21: lookback: needs timestamp_column"},
+		},
+		{
 			name: "SQLFileMissing",
 			edit: func(s string) string {
 				return strings.Replace(s, "    sql: |\n      SELECT user_id", "    sql_file: daily.sql\n    x_sql: |\n      SELECT user_id", 1)
@@ -375,5 +475,109 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("%d resources registered after a failed plan", n)
 			}
 		})
+	}
+}
+
+// TestScheduleAndLookback checks that schedules and lookbacks reach the
+// resources, survive registration, and that changing them is a conflict
+// shown field by field, like any change to a registered variant.
+func TestScheduleAndLookback(t *testing.T) {
+	e := newEnv(t)
+	scheduled := strings.Replace(baseYAML, "  - name: daily\n", "  - name: daily\n    schedule: \"@daily\"\n", 1)
+	scheduled = strings.Replace(scheduled, "    type: int64\n", "    type: int64\n    schedule: \"*/15  * * * *\"\n    lookback: 2d\n", 1)
+	scheduled += `features:
+  - name: kind_static
+    entity: user
+    source: events
+    entity_column: user_id
+    value_column: kind
+    type: string
+    schedule: 0 6 * * *
+  - name: n_every
+    entity: user
+    source: daily
+    entity_column: user_id
+    value_column: n
+    timestamp_column: day
+    type: int64
+    schedule: "@every 15m"
+    lookback: 6h
+`
+	write(t, e.dir, "defs.yaml", scheduled)
+	defs, err := definition.LoadDir(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*resource.Resource{}
+	for _, d := range defs {
+		got[d.Resource.Name] = d.Resource
+	}
+	if s := got["daily"].Transformation.Schedule; s != "@daily" {
+		t.Errorf("daily schedule = %q, want @daily", s)
+	}
+	for name, want := range map[string]resource.FeatureSpec{
+		"n_daily":     {Schedule: "*/15 * * * *", Lookback: resource.Duration(48 * time.Hour)}, // spaces normalized
+		"kind_static": {Schedule: "0 6 * * *"},
+		"n_every":     {Schedule: "@every 15m", Lookback: resource.Duration(6 * time.Hour)},
+		"kind_label":  {},
+	} {
+		f := got[name].Feature
+		if f.Schedule != want.Schedule || f.Lookback != want.Lookback {
+			t.Errorf("%s: schedule %q lookback %v, want %q and %v", name, f.Schedule, f.Lookback, want.Schedule, want.Lookback)
+		}
+		if f.Schedule != "" {
+			if _, err := resource.ParseSchedule(f.Schedule); err != nil {
+				t.Errorf("%s: stored schedule does not parse: %v", name, err)
+			}
+		}
+	}
+
+	plan, err := e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Apply(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range again.Items {
+		if it.Action != definition.Unchanged {
+			t.Errorf("re-plan %s: action %s, want unchanged; diffs %v", it.Resource.ID, it.Action, it.Diffs)
+		}
+		if it.Resource.Name == "n_daily" && (it.Resource.Feature.Schedule != "*/15 * * * *" || it.Resource.Feature.Lookback != resource.Duration(48*time.Hour)) {
+			t.Errorf("registered n_daily = %+v, want its schedule and lookback", it.Resource.Feature)
+		}
+		if it.Resource.Name == "daily" && it.Resource.Transformation.Schedule != "@daily" {
+			t.Errorf("registered daily schedule = %q", it.Resource.Transformation.Schedule)
+		}
+	}
+
+	changed := strings.Replace(scheduled, `schedule: "@daily"`, `schedule: "@hourly"`, 1)
+	changed = strings.Replace(changed, "    lookback: 2d\n", "    lookback: 6h\n", 1)
+	changed = strings.Replace(changed, "    schedule: 0 6 * * *\n", "", 1)
+	write(t, e.dir, "defs.yaml", changed)
+	plan, err = e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]resource.FieldDiff{
+		"daily":       {{Field: "transformation.schedule", Registered: "@daily", Proposed: "@hourly"}},
+		"n_daily":     {{Field: "feature.lookback", Registered: "2d", Proposed: "6h0m0s"}},
+		"kind_static": {{Field: "feature.schedule", Registered: "0 6 * * *", Proposed: ""}},
+	}
+	conflicts := plan.Conflicts()
+	if len(conflicts) != len(want) {
+		t.Errorf("conflicts = %d, want %d (%v)", len(conflicts), len(want), plan.ConflictError())
+	}
+	for _, c := range conflicts {
+		if w := want[c.Resource.Name]; !slices.Equal(c.Diffs, w) {
+			t.Errorf("%s diffs = %+v, want %+v", c.Resource.Name, c.Diffs, w)
+		}
+	}
+	if err := plan.ConflictError(); err == nil || !strings.Contains(err.Error(), "transformation.schedule") {
+		t.Errorf("conflict error %v does not name transformation.schedule", err)
 	}
 }

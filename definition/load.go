@@ -69,10 +69,26 @@ var common = []string{"name", "variant", "description", "owner", "tags"}
 var allowedFields = map[resource.Kind][]string{
 	resource.KindEntity:         nil,
 	resource.KindSource:         {"file", "table", "format", "timestamp_column"},
-	resource.KindTransformation: {"sql", "sql_file"},
-	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age"},
+	resource.KindTransformation: {"sql", "sql_file", "schedule"},
+	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
 	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age"},
 	resource.KindTrainingSet:    {"label", "features"},
+}
+
+// misplacedFields explains fields that belong to other kinds, where the
+// generic "unknown field" would leave the reader guessing why.
+var misplacedFields = map[resource.Kind]map[string]string{
+	resource.KindSource: {
+		"schedule": "a source is a view over its file or table, read afresh by every query, so it has no schedule; remove it, and schedule the transformations or features that read it",
+		"lookback": "lookback applies to features; remove it, and set it on the features that read this source",
+	},
+	resource.KindTransformation: {
+		"lookback": "a transformation is rebuilt whole, so it has no lookback; remove it, and set it on the features that read this transformation",
+	},
+	resource.KindLabel: {
+		"schedule": "labels are not materialized (a training set reads its label's rows when it is built), so a label has no schedule; remove it, or schedule the transformation the label reads",
+		"lookback": "labels are not materialized (a training set reads its label's rows when it is built), so a label has no lookback; remove it",
+	},
 }
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, in path order).
@@ -123,7 +139,8 @@ func parseFile(file string, content []byte) ([]*Definition, Errors) {
 			break
 		}
 		if err != nil {
-			errs.add(Pos{File: file, Line: yamlErrorLine(err)}, "", "invalid YAML: %s", yamlErrorText(err))
+			line := yamlErrorLine(err)
+			errs.add(Pos{File: file, Line: line}, "", "invalid YAML: %s", yamlErrorText(err, lineOf(content, line)))
 			return defs, errs
 		}
 		if len(doc.Content) == 0 {
@@ -174,13 +191,31 @@ func yamlErrorLine(err error) int {
 	return n
 }
 
-func yamlErrorText(err error) string {
+// unquoted matches a value starting with @ or *, which YAML reserves (for
+// future use and for aliases), such as an unquoted schedule: @daily.
+var unquoted = regexp.MustCompile(`^\s*(-\s+)?[A-Za-z0-9_]+:\s+([@*])`)
+
+// yamlErrorText is the YAML parser's message for err, with a hint for the
+// usual causes; line is the text of the line it names.
+func yamlErrorText(err error, line string) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
 	s = strings.TrimPrefix(yamlLine.ReplaceAllString(s, ""), ": ")
+	if m := unquoted.FindStringSubmatch(line); m != nil {
+		return s + fmt.Sprintf(" (a value starting with %q must be quoted, like schedule: \"@daily\" or schedule: \"*/15 * * * *\")", m[2])
+	}
 	if strings.Contains(s, "cannot start any token") {
 		s += " (tabs cannot indent YAML; use spaces)"
 	}
 	return s
+}
+
+// lineOf returns line n (from 1) of content, or "".
+func lineOf(content []byte, n int) string {
+	lines := strings.Split(string(content), "\n")
+	if n < 1 || n > len(lines) {
+		return ""
+	}
+	return lines[n-1]
 }
 
 // item is a mapping node's fields by key.
@@ -205,6 +240,10 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" {
 			errs.add(Pos{file, k.Line}, k.Value, "YAML merge keys are not supported in definitions; write the fields out")
+			continue
+		}
+		if msg, ok := misplacedFields[kind][k.Value]; ok {
+			errs.add(Pos{file, k.Line}, k.Value, "%s", msg)
 			continue
 		}
 		if !slices.Contains(allowed, k.Value) {
@@ -293,6 +332,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 			d.sqlPos, d.sqlExact = Pos{path, 1}, true
 		}
 		d.sqlRefs = findRefs(t.SQL)
+		t.Schedule = it.schedule()
 		r.Transformation = t
 	case resource.KindFeature, resource.KindLabel:
 		f := &resource.FeatureSpec{
@@ -326,6 +366,10 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 				it.fail("max_age", "needs timestamp_column: a static value has no age")
 			}
 		}
+		if kind == resource.KindFeature {
+			f.Schedule = it.schedule()
+			f.Lookback = it.lookback(f.TimestampColumn)
+		}
 		r.Feature = f
 	case resource.KindTrainingSet:
 		d.label = it.required("label")
@@ -337,6 +381,49 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 	}
 	if len(*errs) > before {
 		return nil
+	}
+	return d
+}
+
+// schedule reads and checks the optional schedule field, with its spaces
+// normalized so that re-spacing a schedule does not change the definition.
+func (it *item) schedule() string {
+	if _, ok := it.fields["schedule"]; !ok {
+		return ""
+	}
+	s := strings.Join(strings.Fields(it.str("schedule")), " ")
+	if s == "" {
+		if it.fields["schedule"].Kind == yaml.ScalarNode && it.fields["schedule"].Tag != "!!null" {
+			it.fail("schedule", "is empty; write a cron expression such as \"0 * * * *\" or \"@daily\", or remove it for no schedule")
+		}
+		return ""
+	}
+	if _, err := resource.ParseSchedule(s); err != nil {
+		it.fail("schedule", "%v", err)
+	}
+	return s
+}
+
+// lookback reads and checks a feature's optional lookback field.
+func (it *item) lookback(timestampColumn string) resource.Duration {
+	s := it.str("lookback")
+	if s == "" {
+		return 0
+	}
+	if strings.HasPrefix(strings.TrimSpace(s), "-") {
+		it.fail("lookback", "%q is negative; a lookback reaches back from the last materialization, so write a positive duration like 2d or 6h", s)
+		return 0
+	}
+	d, err := resource.ParseDuration(s)
+	if err != nil {
+		it.fail("lookback", "%v", err)
+		return 0
+	}
+	if d == 0 {
+		it.fail("lookback", "must be positive (0 would mean the default, %s); remove it for the default, or write a short duration such as 1m", resource.DefaultLookback)
+	}
+	if timestampColumn == "" {
+		it.fail("lookback", "needs timestamp_column: a static feature is read whole at every materialization, so there is nothing to look back over; remove it")
 	}
 	return d
 }

@@ -167,11 +167,22 @@ type ExportParams struct {
 // timestamp column (static values) the timestamp is null and each value is
 // the greatest non-null value of the entity. Reading several value columns
 // of one dataset at once lets materialization write them together.
+//
+// Since and Partitions narrow the read for incremental and chunked
+// materialization; both keep the rules above for the rows they select.
 type ReadLatestParams struct {
 	Table           string
 	EntityColumn    string
 	TimestampColumn string // "" for static values
 	ValueColumns    []string
+	// Since, when not zero, considers only rows with a timestamp after it:
+	// each entity having such rows gets the latest of them. It needs a
+	// TimestampColumn.
+	Since time.Time
+	// Partitions, when above 1, splits the entities into that many disjoint
+	// parts by a hash of the entity value, and reads only part Partition
+	// (0 ≤ Partition < Partitions). The parts together are the whole read.
+	Partition, Partitions int
 }
 
 // Rows is a stream of rows, used like sql.Rows:

@@ -40,12 +40,15 @@ type JobStore interface {
 	FinishJob(ctx context.Context, p *FinishJobParams) error
 	// CancelJob cancels a queued job at once (with its dependents) and asks
 	// a running one to stop (CancelRequested); its worker then finishes it
-	// as cancelled. ErrJobState for a job that has ended.
+	// as cancelled. A running job whose lease has expired (its worker died)
+	// is cancelled at once. ErrJobState for a job that has ended.
 	CancelJob(ctx context.Context, p *CancelJobParams) (*Job, error)
 	// RetryJob queues a failed or cancelled job again with no attempts
-	// used, together with the jobs it blocked. ErrJobState for any other
-	// status, and for a job that was ended by its upstream (BlockedBy):
-	// that upstream is the one to retry.
+	// used, together with the jobs it blocked. A job so queued that also
+	// waits for another failed or cancelled job ends again at once, blocked
+	// by that one (as FinishJob would have ended it). ErrJobState for any
+	// other status, and for a job that was ended by its upstream
+	// (BlockedBy): that upstream is the one to retry.
 	RetryJob(ctx context.Context, p *RetryJobParams) (*Job, error)
 	// GetJob returns one job or ErrNotFound.
 	GetJob(ctx context.Context, id int64) (*Job, error)
@@ -123,6 +126,9 @@ type Job struct {
 	// Rows counts what the job processed (rows built, values written, rows exported).
 	Rows  int64
 	Error string
+	// Result is what the job produced for the jobs after it (JSON, set by
+	// FinishJob), opaque to the store.
+	Result []byte
 }
 
 // NewJob describes a job to enqueue.
@@ -209,6 +215,8 @@ type FinishJobParams struct {
 	RunAfter time.Time
 	Rows     int64
 	Error    string
+	// Result replaces the job's Result when not nil.
+	Result []byte
 }
 
 // Validate checks the parameters before they touch storage.
@@ -236,6 +244,8 @@ type ListJobsParams struct {
 	Statuses []JobStatus
 	Resource resource.ID
 	Kind     string
+	// KeyPrefix keeps the jobs whose Key starts with it (byte-wise; no wildcards).
+	KeyPrefix string
 	// Limit caps the number of jobs (0: 100).
 	Limit int
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -61,6 +62,8 @@ type SetStatusParams struct {
 	Error  string
 	// Schema replaces the recorded schema when non-nil.
 	Schema []resource.Column
+	// Watermark replaces the recorded watermark when not zero.
+	Watermark time.Time
 }
 
 // Sentinel errors; implementations wrap them so callers use errors.Is.

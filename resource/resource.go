@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/slipway-ml/slipway/value"
 )
 
@@ -182,6 +184,10 @@ type State struct {
 	Schema []Column `json:"schema,omitempty"`
 	// UpdatedAt is when Status last changed.
 	UpdatedAt time.Time `json:"updated_at"`
+	// Watermark is, for a feature, the newest timestamp that materialization
+	// has read from its dataset: the next incremental run reads rows after
+	// it (less the feature's lookback). Zero until the first run.
+	Watermark time.Time `json:"watermark,omitzero"`
 }
 
 // SourceSpec says where a source's rows are: a file or an existing table.
@@ -202,6 +208,8 @@ type TransformationSpec struct {
 	SQL string `json:"sql"`
 	// Inputs are the resolved references of SQL, in order of first appearance.
 	Inputs []ID `json:"inputs"`
+	// Schedule, a cron expression (ParseSchedule), rebuilds the table on schedule.
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // FeatureSpec is the shape shared by features and labels: one value per entity over time.
@@ -215,6 +223,30 @@ type FeatureSpec struct {
 	// MaxAge, when positive, makes values older than this (relative to the label
 	// time offline, to now online) count as missing.
 	MaxAge Duration `json:"max_age,omitempty"`
+	// Schedule, a cron expression (ParseSchedule), refreshes the feature on
+	// schedule: its transformation is rebuilt, then it is materialized.
+	Schedule string `json:"schedule,omitempty"`
+	// Lookback is how far before the watermark an incremental
+	// materialization reads again, to pick up late-arriving rows (0:
+	// DefaultLookback).
+	Lookback Duration `json:"lookback,omitempty"`
+}
+
+// DefaultLookback is a feature's lookback when its definition gives none.
+const DefaultLookback = Duration(24 * time.Hour)
+
+// ParseSchedule reads a cron expression: five fields (minute hour
+// day-of-month month day-of-week, as in crontab) or a descriptor such as
+// @hourly, @daily or "@every 15m". Times are in UTC.
+func ParseSchedule(expr string) (cron.Schedule, error) {
+	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
+		return nil, fmt.Errorf("schedule %q: schedules are in UTC; remove the time zone and write the times in UTC", expr)
+	}
+	s, err := cron.ParseStandard(expr)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %v; write five fields (minute hour day-of-month month day-of-week) such as \"0 * * * *\", or @hourly, @daily, \"@every 15m\"", expr, err)
+	}
+	return s, nil
 }
 
 // TrainingSetSpec joins a label point-in-time with features.

@@ -91,3 +91,24 @@ func TestDependencies(t *testing.T) {
 		t.Errorf("Dependencies = %v", deps)
 	}
 }
+
+func TestParseSchedule(t *testing.T) {
+	for _, expr := range []string{"0 * * * *", "*/15 6-18 * * 1-5", "@hourly", "@daily", "@every 15m"} {
+		if _, err := ParseSchedule(expr); err != nil {
+			t.Errorf("ParseSchedule(%q): %v", expr, err)
+		}
+	}
+	for _, expr := range []string{"", "0 * * *", "61 * * * *", "CRON_TZ=Europe/Paris 0 6 * * *", "TZ=UTC 0 6 * * *", "@sometimes"} {
+		if _, err := ParseSchedule(expr); err == nil {
+			t.Errorf("ParseSchedule(%q) succeeded; want an error", expr)
+		}
+	}
+	s, err := ParseSchedule("30 6 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC)
+	if got, want := s.Next(from), time.Date(2026, 3, 2, 6, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("next firing of 30 6 * * * after %v = %v; want %v", from, got, want)
+	}
+}

@@ -32,7 +32,8 @@ import (
 func TestMaterializeKilledMidwayThenRerun(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
-	// Start from an empty online store, so the rerun has to finish the job.
+	// Start from an empty online store, so the rerun has to finish the job
+	// (both runs are --full: the watermarks cannot know the store was emptied).
 	os.Remove(filepath.Join(dir, ".slipway", "online.bolt"))
 	killMaterializeThenRerun(t, dir)
 	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), nil)
@@ -64,7 +65,7 @@ func TestMaterializeToRedisKilledMidwayThenRerun(t *testing.T) {
 
 func killMaterializeThenRerun(t *testing.T, dir string) {
 	t.Helper()
-	cmd := exec.Command(binary, "materialize")
+	cmd := exec.Command(binary, "materialize", "--full")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
 	stderr, _ := cmd.StderrPipe()
@@ -88,7 +89,7 @@ func killMaterializeThenRerun(t *testing.T, dir string) {
 		t.Logf("materialize exited before the kill landed: %v", err)
 	}
 
-	mustRun(t, dir, "materialize")
+	mustRun(t, dir, "materialize", "--full")
 }
 
 // checkOnlineEqualsOfflineLatest compares on (the data directory's embedded

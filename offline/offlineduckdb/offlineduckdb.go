@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -55,6 +56,10 @@ func (c *Config) Validate() error {
 type Store struct {
 	db  *sql.DB
 	log *slog.Logger
+	// tables serialises replacing one table: DuckDB refuses two concurrent
+	// transactions that drop and create the same table (a write-write
+	// conflict), and two runs of one transformation may overlap.
+	tables sync.Map // table name → *sync.Mutex
 }
 
 var _ offline.Store = (*Store)(nil)
@@ -201,6 +206,9 @@ func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) (
 	if p.Table == "" {
 		return nil, errors.New("creating table: no table name")
 	}
+	mu, _ := s.tables.LoadOrStore(p.Table, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	cols, err := s.createTable(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", p.Table, err)
@@ -335,8 +343,8 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 // ReadLatest streams the latest values per entity of one or more value
 // columns of a dataset, in one query.
 func (s *Store) ReadLatest(ctx context.Context, p *offline.ReadLatestParams) (offline.Rows, error) {
-	if len(p.ValueColumns) == 0 {
-		return nil, fmt.Errorf("reading latest values of %s: no value columns", p.Table)
+	if err := offline.CheckReadLatest(p); err != nil {
+		return nil, fmt.Errorf("reading latest values of %s: %w", p.Table, err)
 	}
 	types, err := s.datasetTypes(ctx, p.Table, p.EntityColumn, p.TimestampColumn, p.ValueColumns...)
 	if err != nil {

@@ -593,8 +593,8 @@ func copyToFile(ctx context.Context, c *pgx.Conn, stmt, path string) (int64, err
 // ReadLatest streams the latest values per entity of one or more value
 // columns of a dataset, in one query.
 func (s *Store) ReadLatest(ctx context.Context, p *offline.ReadLatestParams) (offline.Rows, error) {
-	if len(p.ValueColumns) == 0 {
-		return nil, fmt.Errorf("reading latest values of %s: no value columns", p.Table)
+	if err := offline.CheckReadLatest(p); err != nil {
+		return nil, fmt.Errorf("reading latest values of %s: %w", p.Table, err)
 	}
 	c, release, err := s.acquire(ctx)
 	if err != nil {

@@ -69,6 +69,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"ReplacesAtomically":         testCreateTableReplaces,
 		"FailedReplaceKeepsOldTable": testCreateTableFailedReplace,
 		"View":                       testCreateTableView,
+		"ConcurrentReplaces":         testCreateTableConcurrent,
 	})
 	group("SourceQuery", map[string]func(*testing.T, offline.Store){
 		"Table":   testSourceQueryTable,
@@ -79,6 +80,11 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"TieRule":        testReadLatestTieRule,
 		"Static":         testReadLatestStatic,
 		"SeveralColumns": testReadLatestSeveralColumns,
+		// Since and Partitions: latest.go.
+		"Since":               testReadLatestSince,
+		"SinceNeedsTimestamp": testReadLatestSinceNeedsTimestamp,
+		"PartitionsCoverAll":  testReadLatestPartitionsCoverAll,
+		"InvalidPartition":    testReadLatestInvalidPartition,
 	})
 
 	t.Run("Claim", func(t *testing.T) {
@@ -421,6 +427,29 @@ func testCreateTableReplaces(t *testing.T, s offline.Store) {
 	}
 	if got := readTable(t, s, "t", "id", "ts", "score"); len(got) != 1 {
 		t.Fatalf("got %d rows, want 1", len(got))
+	}
+}
+
+// testCreateTableConcurrent replaces one table from several goroutines at
+// once (two runs of one transformation): every replace succeeds, one after
+// the other, and the table ends as one of them wrote it.
+func testCreateTableConcurrent(t *testing.T, s offline.Store) {
+	const writers = 4
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			_, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "contested", SQL: valuesSQL(sampleCols[:3], [][]value.Value{{str("a"), ts(1), i64(int64(i))}})})
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent CreateTable of one table: %v", err)
+		}
+	}
+	got := readTable(t, s, "contested", "id", "ts", "n")
+	if len(got) != 1 || got[0][2].Int64() < 0 || got[0][2].Int64() >= writers {
+		t.Errorf("table after concurrent replaces: %v; want one writer's single row", got)
 	}
 }
 

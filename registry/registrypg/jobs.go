@@ -37,7 +37,7 @@ func (s *Store) jobColumns() string {
 		COALESCE(j.key, ''), j.status, j.attempts, j.max_attempts,
 		ARRAY(SELECT d.depends_on FROM ` + s.jobDependencies + ` d WHERE d.job_id = j.id ORDER BY d.depends_on),
 		j.blocked_by, j.created_at, j.run_after, j.started_at, j.ended_at,
-		j.worker, j.lease_until, j.cancel_requested, j.rows, j.error`
+		j.worker, j.lease_until, j.cancel_requested, j.rows, j.error, j.result`
 }
 
 func scanJob(row pgx.Row) (*registry.Job, error) {
@@ -49,7 +49,7 @@ func scanJob(row pgx.Row) (*registry.Job, error) {
 	if err := row.Scan(&j.ID, &j.Kind, &kind, &j.Resource.Name, &j.Resource.Variant, &j.Args,
 		&j.Key, &status, &j.Attempts, &j.MaxAttempts, &j.DependsOn,
 		&j.BlockedBy, &created, &runAfter, &started, &ended,
-		&j.Worker, &lease, &j.CancelRequested, &j.Rows, &j.Error); err != nil {
+		&j.Worker, &lease, &j.CancelRequested, &j.Rows, &j.Error, &j.Result); err != nil {
 		return nil, err
 	}
 	j.Resource.Kind = resource.Kind(kind)
@@ -219,22 +219,25 @@ func (s *Store) failExpired(ctx context.Context, tx pgx.Tx, now time.Time) error
 		return fmt.Errorf("failing jobs whose lease expired: %w", mapErr(ctx, err))
 	}
 	for _, j := range failed {
-		if err := s.endDownstream(ctx, tx, j, now); err != nil {
+		if err := s.endDownstream(ctx, tx, j.ID, j, j.Status, now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// endDownstream ends every queued job that depends, directly or not, on
-// origin, which has just failed or been cancelled: each takes origin's
-// status, BlockedBy origin and registry.BlockedError as its error.
+// endDownstream ends every queued job among from and the jobs that depend
+// on from, directly or not: each takes status, BlockedBy origin and
+// registry.BlockedError as its error. from is origin itself when origin has
+// just failed or been cancelled (it is no longer queued, so only its
+// dependents change), or a job RetryJob requeued and ends again because one
+// of its upstream jobs ended through origin.
 //
 // The rows are locked in id order, which is dependency order (a job only
 // waits for earlier jobs), so concurrent cascades cannot deadlock.
-func (s *Store) endDownstream(ctx context.Context, tx pgx.Tx, origin *registry.Job, now time.Time) error {
+func (s *Store) endDownstream(ctx context.Context, tx pgx.Tx, from int64, origin *registry.Job, status registry.JobStatus, now time.Time) error {
 	_, err := tx.Exec(ctx, `WITH RECURSIVE downstream (id) AS (
-			SELECT job_id FROM `+s.jobDependencies+` WHERE depends_on = $1
+			SELECT $1::bigint
 			UNION
 			SELECT d.job_id FROM `+s.jobDependencies+` d JOIN downstream ON d.depends_on = downstream.id
 		), ended AS (
@@ -242,11 +245,11 @@ func (s *Store) endDownstream(ctx context.Context, tx pgx.Tx, origin *registry.J
 			WHERE id IN (SELECT id FROM downstream) AND status = 'queued'
 			ORDER BY id FOR UPDATE
 		)
-		UPDATE `+s.jobs+` AS j SET status = $2, blocked_by = $1, error = $3, ended_at = $4
+		UPDATE `+s.jobs+` AS j SET status = $2, blocked_by = $3, error = $4, ended_at = $5
 		FROM ended WHERE j.id = ended.id`,
-		origin.ID, string(origin.Status), registry.BlockedError(origin, origin.Status, origin.Error), now)
+		from, string(status), origin.ID, registry.BlockedError(origin, status, origin.Error), now)
 	if err != nil {
-		return fmt.Errorf("ending the jobs downstream of job %d: %w", origin.ID, mapErr(ctx, err))
+		return fmt.Errorf("ending the jobs downstream of job %d: %w", from, mapErr(ctx, err))
 	}
 	return nil
 }
@@ -310,13 +313,16 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 		query string
 		args  = []any{p.ID, p.Worker, p.Attempt}
 	)
+	// A nil Result is NULL, which keeps the recorded one.
 	if p.Status == registry.JobQueued {
 		query = `UPDATE ` + s.jobs + ` AS j
-			SET status = 'queued', run_after = $4, worker = '', lease_until = NULL, error = $5` + fenced
-		args = append(args, toNull(p.RunAfter), p.Error)
+			SET status = 'queued', run_after = $4, worker = '', lease_until = NULL, error = $5,
+				result = COALESCE($6::bytea, j.result)` + fenced
+		args = append(args, toNull(p.RunAfter), p.Error, p.Result)
 	} else {
-		query = `UPDATE ` + s.jobs + ` AS j SET status = $4, ended_at = $5, rows = $6, error = $7` + fenced
-		args = append(args, string(p.Status), p.Now, p.Rows, p.Error)
+		query = `UPDATE ` + s.jobs + ` AS j SET status = $4, ended_at = $5, rows = $6, error = $7,
+			result = COALESCE($8::bytea, j.result)` + fenced
+		args = append(args, string(p.Status), p.Now, p.Rows, p.Error, p.Result)
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		j, err := scanJob(tx.QueryRow(ctx, query+` RETURNING `+s.jobColumns(), args...))
@@ -327,7 +333,7 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 			return mapErr(ctx, err)
 		}
 		if j.Status == registry.JobFailed || j.Status == registry.JobCancelled {
-			return s.endDownstream(ctx, tx, j, p.Now)
+			return s.endDownstream(ctx, tx, j.ID, j, j.Status, p.Now)
 		}
 		return nil
 	})
@@ -351,16 +357,20 @@ func (s *Store) CancelJob(ctx context.Context, p *registry.CancelJobParams) (*re
 		if err != nil {
 			return err
 		}
-		switch j.Status {
-		case registry.JobQueued:
+		expired := j.Status == registry.JobRunning && !j.LeaseUntil.IsZero() && j.LeaseUntil.Before(p.Now)
+		switch {
+		case j.Status == registry.JobQueued || expired:
+			// A running job whose lease expired has no worker left to see
+			// a request: it ends now, like a queued one. The row lock
+			// keeps a claim from starting a new attempt meanwhile.
 			out, err = scanJob(tx.QueryRow(ctx, `UPDATE `+s.jobs+` AS j
 				SET status = 'cancelled', ended_at = $2, error = 'cancelled'
 				WHERE j.id = $1 RETURNING `+s.jobColumns(), p.ID, p.Now))
 			if err != nil {
 				return mapErr(ctx, err)
 			}
-			return s.endDownstream(ctx, tx, out, p.Now)
-		case registry.JobRunning:
+			return s.endDownstream(ctx, tx, out.ID, out, out.Status, p.Now)
+		case j.Status == registry.JobRunning:
 			// The worker sees the request in UpdateJob and finishes the job as cancelled.
 			out, err = scanJob(tx.QueryRow(ctx, `UPDATE `+s.jobs+` AS j SET cancel_requested = true
 				WHERE j.id = $1 RETURNING `+s.jobColumns(), p.ID))
@@ -399,27 +409,71 @@ func (s *Store) RetryJob(ctx context.Context, p *registry.RetryJobParams) (*regi
 		rows, err := tx.Query(ctx, `UPDATE `+s.jobs+` AS j
 			SET status = 'queued', attempts = 0, run_after = $2, blocked_by = 0, error = '',
 				started_at = NULL, ended_at = NULL, worker = '', lease_until = NULL,
-				cancel_requested = false, rows = 0
+				cancel_requested = false, rows = 0, result = NULL
 			WHERE j.id = $1 OR j.blocked_by = $1
-			RETURNING `+s.jobColumns(), p.ID, p.Now)
+			RETURNING j.id`, p.ID, p.Now)
 		if err != nil {
 			return mapErr(ctx, err)
 		}
-		requeued, err := scanJobs(rows)
+		requeued, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return mapErr(ctx, err)
 		}
-		for _, r := range requeued {
-			if r.ID == p.ID {
-				out = r
+		slices.Sort(requeued)
+		// Lock the jobs they wait for before reading their status: a
+		// FinishJob failing one of them commits first, and is seen, or
+		// waits, and its cascade then sees the requeued jobs.
+		if _, err := tx.Exec(ctx, `SELECT u.id FROM `+s.jobs+` u
+			WHERE u.id IN (SELECT d.depends_on FROM `+s.jobDependencies+` d WHERE d.job_id = ANY($1))
+			ORDER BY u.id FOR SHARE`, requeued); err != nil {
+			return fmt.Errorf("locking the jobs the requeued jobs wait for: %w", mapErr(ctx, err))
+		}
+		for _, id := range requeued {
+			if err := s.endIfUpstreamEnded(ctx, tx, id, p.Now); err != nil {
+				return err
 			}
 		}
-		return nil
+		out, err = s.getJob(ctx, tx, p.ID, false)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("retrying job %d: %w", p.ID, err)
 	}
 	return out, nil
+}
+
+// endIfUpstreamEnded ends job id again, with its dependents, when it is
+// queued but waits directly for a job that failed or was cancelled: it
+// takes that job's status and is blocked by the job that job ended through
+// (its BlockedBy, or itself), as if FinishJob had cascaded to it. With
+// several such upstream jobs, the lowest id decides. RetryJob calls it for
+// the jobs it requeued, in id order, which is dependency order.
+func (s *Store) endIfUpstreamEnded(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
+	var (
+		upstream, blockedBy int64
+		status              string
+	)
+	err := tx.QueryRow(ctx, `SELECT u.id, u.status, u.blocked_by
+		FROM `+s.jobs+` j
+		JOIN `+s.jobDependencies+` d ON d.job_id = j.id
+		JOIN `+s.jobs+` u ON u.id = d.depends_on
+		WHERE j.id = $1 AND j.status = 'queued' AND u.status IN ('failed', 'cancelled')
+		ORDER BY u.id LIMIT 1`, id).Scan(&upstream, &status, &blockedBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the upstream jobs of job %d: %w", id, mapErr(ctx, err))
+	}
+	origin := upstream
+	if blockedBy != 0 {
+		origin = blockedBy
+	}
+	o, err := s.getJob(ctx, tx, origin, false)
+	if err != nil {
+		return fmt.Errorf("reading job %d: %w", origin, err)
+	}
+	return s.endDownstream(ctx, tx, id, o, registry.JobStatus(status), now)
 }
 
 // GetJob implements registry.JobStore.
@@ -464,6 +518,10 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 	}
 	if p.Kind != "" {
 		where = append(where, `j.kind = `+arg(p.Kind))
+	}
+	if p.KeyPrefix != "" {
+		// starts_with compares bytes and knows no wildcards, unlike LIKE.
+		where = append(where, `starts_with(j.key, `+arg(p.KeyPrefix)+`)`)
 	}
 	limit := p.Limit
 	if limit <= 0 {

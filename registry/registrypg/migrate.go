@@ -111,6 +111,11 @@ var migrations = []string{
 		line   text NOT NULL,
 		PRIMARY KEY (job_id, seq)
 	);`,
+	// 4: a resource's watermark (resource.State.Watermark; NULL until set)
+	// and a job's result (registry.Job.Result, opaque; NULL until FinishJob
+	// gives one).
+	`ALTER TABLE {schema}.resources ADD COLUMN watermark timestamptz;
+	ALTER TABLE {schema}.jobs ADD COLUMN result bytea;`,
 }
 
 // migrate creates the schema if missing and brings it up to date in one

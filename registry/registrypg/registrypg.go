@@ -307,7 +307,7 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rs []*resource.Resource, 
 	return nil
 }
 
-const resourceColumns = `definition, status, error, schema, created_at, updated_at`
+const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -412,8 +412,12 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 		if err != nil {
 			return fmt.Errorf("setting status of %s: %w", p.ID, err)
 		}
-		query += `, schema = $6`
 		args = append(args, schema)
+		query += fmt.Sprintf(`, schema = $%d`, len(args))
+	}
+	if !p.Watermark.IsZero() {
+		args = append(args, p.Watermark)
+		query += fmt.Sprintf(`, watermark = $%d`, len(args))
 	}
 	query += ` WHERE kind = $1 AND name = $2 AND variant = $3`
 	tag, err := s.pool.Exec(ctx, query, args...)
@@ -440,8 +444,9 @@ func scanResource(row pgx.Row) (*resource.Resource, error) {
 		def, status, errText string
 		schema               []byte
 		created, updated     time.Time
+		watermark            *time.Time
 	)
-	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated); err != nil {
+	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -457,6 +462,9 @@ func scanResource(row pgx.Row) (*resource.Resource, error) {
 	}
 	r.State.CreatedAt = created.UTC()
 	r.State.UpdatedAt = updated.UTC()
+	if watermark != nil {
+		r.State.Watermark = watermark.UTC()
+	}
 	return r, nil
 }
 

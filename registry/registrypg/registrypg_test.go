@@ -20,7 +20,7 @@ import (
 
 // freshSchema returns the test database's DSN and the name of a schema no
 // other test uses; the schema is dropped when the test ends.
-func freshSchema(t *testing.T) (dsn, schema string) {
+func freshSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
 	dsn = testenv.Postgres(t)
 	b := make([]byte, 6)
@@ -45,7 +45,7 @@ func freshSchema(t *testing.T) (dsn, schema string) {
 }
 
 // open returns a Store closed when the test ends (before its schema is dropped).
-func open(t *testing.T, dsn, schema string) *Store {
+func open(t testing.TB, dsn, schema string) *Store {
 	t.Helper()
 	s, err := New(context.Background(), Config{DSN: dsn, Schema: schema})
 	if err != nil {
@@ -253,6 +253,119 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromVersion3 opens a schema written before migration 4
+// (watermarks, job results): its resources and jobs read back with neither,
+// and take them afterwards.
+func TestUpgradeFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	shipped := migrations
+	migrations = shipped[:3]
+	old, err := New(ctx, Config{DSN: dsn, Schema: schema})
+	migrations = shipped
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := entity("customer", "a person on a mailing list")
+	if _, err := old.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		old.Close()
+		t.Fatal(err)
+	}
+	// Version 3's reads do not know the new columns: write the job as it did.
+	_, err = old.pool.Exec(ctx, `INSERT INTO `+old.jobs+`
+		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
+		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, $1, $1)`, time.UnixMicro(1))
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, dsn, schema)
+	if got := appliedMigrations(t, s); len(got) != len(migrations) {
+		t.Fatalf("upgraded schema recorded migrations %v, want %d", got, len(migrations))
+	}
+	got, err := s.Get(ctx, cust.ID)
+	if err != nil || !got.State.Watermark.IsZero() || got.Description != cust.Description {
+		t.Fatalf("Get after the upgrade = %+v, %v; want the resource with no watermark", got, err)
+	}
+	jobs, err := s.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: "k"})
+	if err != nil || len(jobs) != 1 || jobs[0].Result != nil || jobs[0].Key != "k1" {
+		t.Fatalf("ListJobs after the upgrade = %+v, %v; want job k1 with no result", jobs, err)
+	}
+	wm := time.Date(2026, 3, 1, 0, 0, 0, 1000, time.UTC)
+	if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: cust.ID, Status: resource.StatusReady, Watermark: wm}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, cust.ID); err != nil || !got.State.Watermark.Equal(wm) {
+		t.Errorf("watermark after the upgrade = %+v, %v; want %v", got.State.Watermark, err, wm)
+	}
+	j, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: time.UnixMicro(2), Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: j.ID, Worker: "w", Attempt: 1, Now: time.UnixMicro(3),
+		Status: registry.JobSucceeded, Result: []byte(`{"ok":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetJob(ctx, j.ID); err != nil || string(got.Result) != `{"ok":true}` {
+		t.Errorf("result after the upgrade = %q, %v; want {\"ok\":true}", got.Result, err)
+	}
+}
+
+// TestRetryRacesUpstreamFailure retries a job while another upstream of
+// its dependent fails at the same moment, in another transaction: whichever
+// commits first, the dependent must not stay queued behind the failed job
+// (where no claim would ever take it) — RetryJob ends it again, or the
+// failure's cascade does.
+func TestRetryRacesUpstreamFailure(t *testing.T) {
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	s := open(t, dsn, schema)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	job := func(name string, after ...int) registry.NewJob {
+		return registry.NewJob{Kind: "transformation", MaxAttempts: 1, After: after,
+			Resource: resource.ID{Kind: resource.KindTransformation, Name: name, Variant: resource.DefaultVariant}}
+	}
+	for round := range 40 {
+		// a → x ← b: a has failed (x blocked by a), b is running.
+		jobs, err := s.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Now: t0, Jobs: []registry.NewJob{job("a"), job("b"), job("x", 0, 1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b, x := jobs[0], jobs[1], jobs[2]
+		ca, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: t0, Lease: time.Hour, Only: []int64{a.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: a.ID, Worker: "w", Attempt: ca.Attempts, Now: t0, Status: registry.JobFailed}); err != nil {
+			t.Fatal(err)
+		}
+		cb, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: t0, Lease: time.Hour, Only: []int64{b.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := s.RetryJob(ctx, &registry.RetryJobParams{ID: a.ID, Now: t0}); err != nil {
+				t.Errorf("round %d: RetryJob: %v", round, err)
+			}
+		})
+		wg.Go(func() {
+			if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: b.ID, Worker: "w", Attempt: cb.Attempts, Now: t0, Status: registry.JobFailed, Error: "b broke"}); err != nil {
+				t.Errorf("round %d: FinishJob: %v", round, err)
+			}
+		})
+		wg.Wait()
+		got, err := s.GetJob(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != registry.JobFailed || got.BlockedBy != b.ID {
+			t.Fatalf("round %d: x is %s blocked by %d; want failed, blocked by b = %d", round, got.Status, got.BlockedBy, b.ID)
+		}
+	}
+}
+
 func TestNewerSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
 	dsn, schema := freshSchema(t)
@@ -396,4 +509,9 @@ func appliedMigrations(t *testing.T, s *Store) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func BenchmarkJobQueue(b *testing.B) {
+	dsn, schema := freshSchema(b)
+	registrytest.BenchmarkJobQueue(b, open(b, dsn, schema))
 }

@@ -29,7 +29,7 @@ const (
 // job's dependencies.
 const jobColumns = `id, kind, resource_kind, resource_name, resource_variant, args, key, status,
 	attempts, max_attempts, blocked_by, created_at, run_after, started_at, ended_at,
-	worker, lease_until, cancel_requested, rows, error,
+	worker, lease_until, cancel_requested, rows, error, result,
 	(SELECT group_concat(depends_on) FROM job_dependencies WHERE job_id = jobs.id)`
 
 // querier is what reads need from *sql.DB and *sql.Tx.
@@ -247,6 +247,11 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 		if err != nil {
 			return err
 		}
+		if p.Result != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET result = ? WHERE id = ?`, p.Result, p.ID); err != nil {
+				return mapErr(ctx, err)
+			}
+		}
 		if p.Status == registry.JobQueued {
 			_, err := tx.ExecContext(ctx, `UPDATE jobs
 				SET status = ?, run_after = ?, worker = '', lease_until = NULL, error = ?
@@ -284,25 +289,28 @@ func endJob(ctx context.Context, tx *sql.Tx, j *registry.Job, status registry.Jo
 		return mapErr(ctx, err)
 	}
 	if status == registry.JobFailed || status == registry.JobCancelled {
-		return cascade(ctx, tx, j, status, errText, now)
+		return cascade(ctx, tx, j.ID, j, status, errText, now)
 	}
 	return nil
 }
 
-// cascade ends with status every queued job that depends on origin,
-// directly or not, blocked by origin.
-func cascade(ctx context.Context, tx *sql.Tx, origin *registry.Job, status registry.JobStatus, originError string, now time.Time) error {
+// cascade ends with status, blocked by origin, every queued job among from
+// and the jobs that depend on from, directly or not. from is origin itself
+// when origin has just ended (it is no longer queued, so only its
+// dependents change), or a requeued job that RetryJob ends again because
+// one of its upstream jobs ended through origin.
+func cascade(ctx context.Context, tx *sql.Tx, from int64, origin *registry.Job, status registry.JobStatus, originError string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `WITH RECURSIVE downstream (id) AS (
-			SELECT job_id FROM job_dependencies WHERE depends_on = ?
+			SELECT ?
 			UNION
 			SELECT d.job_id FROM job_dependencies d JOIN downstream ON d.depends_on = downstream.id
 		)
 		UPDATE jobs SET status = ?, blocked_by = ?, error = ?, ended_at = ?
 		WHERE status = ? AND id IN (SELECT id FROM downstream)`,
-		origin.ID, string(status), origin.ID, registry.BlockedError(origin, status, originError), jobTime(now),
+		from, string(status), origin.ID, registry.BlockedError(origin, status, originError), jobTime(now),
 		string(registry.JobQueued))
 	if err != nil {
-		return fmt.Errorf("ending the jobs that depend on job %d: %w", origin.ID, mapErr(ctx, err))
+		return fmt.Errorf("ending the jobs that depend on job %d: %w", from, mapErr(ctx, err))
 	}
 	return nil
 }
@@ -318,10 +326,12 @@ func (s *Store) CancelJob(ctx context.Context, p *registry.CancelJobParams) (*re
 		if err != nil {
 			return err
 		}
-		switch j.Status {
-		case registry.JobQueued:
+		switch {
+		case j.Status == registry.JobQueued || j.Status == registry.JobRunning && leaseExpired(j, p.Now):
+			// A running job whose lease expired has no worker left to see
+			// the request: it ends now, like a queued one.
 			err = endJob(ctx, tx, j, registry.JobCancelled, p.Now, j.Rows, "cancelled")
-		case registry.JobRunning:
+		case j.Status == registry.JobRunning:
 			_, err = tx.ExecContext(ctx, `UPDATE jobs SET cancel_requested = 1 WHERE id = ?`, p.ID)
 			err = mapErr(ctx, err)
 		default:
@@ -357,12 +367,21 @@ func (s *Store) RetryJob(ctx context.Context, p *registry.RetryJobParams) (*regi
 			return fmt.Errorf("job %d ended because upstream job %d did; retry job %d: %w",
 				j.ID, j.BlockedBy, j.BlockedBy, registry.ErrJobState)
 		}
+		requeued, err := queryIDs(ctx, tx, `SELECT id FROM jobs WHERE id = ? OR blocked_by = ? ORDER BY id`, p.ID, p.ID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs
 			SET status = ?, attempts = 0, run_after = ?, blocked_by = 0, error = '', ended_at = NULL,
-				started_at = NULL, worker = '', lease_until = NULL, cancel_requested = 0, rows = 0
+				started_at = NULL, worker = '', lease_until = NULL, cancel_requested = 0, rows = 0, result = NULL
 			WHERE id = ? OR blocked_by = ?`,
 			string(registry.JobQueued), jobTime(p.Now), p.ID, p.ID); err != nil {
 			return mapErr(ctx, err)
+		}
+		for _, id := range requeued {
+			if err := endIfUpstreamEnded(ctx, tx, id, p.Now); err != nil {
+				return err
+			}
 		}
 		job, err = getJob(ctx, tx, p.ID)
 		return err
@@ -371,6 +390,48 @@ func (s *Store) RetryJob(ctx context.Context, p *registry.RetryJobParams) (*regi
 		return nil, fmt.Errorf("retrying job %d: %w", p.ID, err)
 	}
 	return job, nil
+}
+
+// endIfUpstreamEnded ends job id again, with its dependents, when it is
+// queued but waits directly for a job that failed or was cancelled: it
+// takes that job's status and is blocked by the job that job ended through
+// (its BlockedBy, or itself), as if FinishJob had cascaded to it. With
+// several such upstream jobs, the lowest id decides. RetryJob calls it for
+// the jobs it requeued, in id order, which is dependency order.
+func endIfUpstreamEnded(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
+	var (
+		upstream, blockedBy int64
+		status              string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT u.id, u.status, u.blocked_by
+		FROM jobs j
+		JOIN job_dependencies d ON d.job_id = j.id
+		JOIN jobs u ON u.id = d.depends_on
+		WHERE j.id = ? AND j.status = ? AND u.status IN (?, ?)
+		ORDER BY u.id LIMIT 1`,
+		id, string(registry.JobQueued), string(registry.JobFailed), string(registry.JobCancelled)).
+		Scan(&upstream, &status, &blockedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the upstream jobs of job %d: %w", id, mapErr(ctx, err))
+	}
+	origin := upstream
+	if blockedBy != 0 {
+		origin = blockedBy
+	}
+	o, err := getJob(ctx, tx, origin)
+	if err != nil {
+		return fmt.Errorf("reading job %d: %w", origin, err)
+	}
+	return cascade(ctx, tx, id, o, registry.JobStatus(status), o.Error, now)
+}
+
+// leaseExpired reports whether a running job's worker stopped renewing its
+// lease before now.
+func leaseExpired(j *registry.Job, now time.Time) bool {
+	return !j.LeaseUntil.IsZero() && j.LeaseUntil.Before(now)
 }
 
 // GetJob implements registry.JobStore.
@@ -408,6 +469,12 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 	if p.Kind != "" {
 		where = append(where, `kind = ?`)
 		args = append(args, p.Kind)
+	}
+	if p.KeyPrefix != "" {
+		// Compared as blobs: byte-wise, with no wildcards (LIKE would
+		// treat % and _ as patterns and ignore ASCII case).
+		where = append(where, `substr(CAST(key AS BLOB), 1, ?) = ?`)
+		args = append(args, len(p.KeyPrefix), []byte(p.KeyPrefix))
 	}
 	query := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
@@ -525,7 +592,7 @@ func scanJob(sc scanner) (*registry.Job, error) {
 	)
 	if err := sc.Scan(&j.ID, &j.Kind, &resKind, &j.Resource.Name, &j.Resource.Variant, &j.Args, &key, &status,
 		&j.Attempts, &j.MaxAttempts, &j.BlockedBy, &created, &runAfter, &started, &ended,
-		&j.Worker, &leased, &j.CancelRequested, &j.Rows, &j.Error, &deps); err != nil {
+		&j.Worker, &leased, &j.CancelRequested, &j.Rows, &j.Error, &j.Result, &deps); err != nil {
 		return nil, err
 	}
 	j.Resource.Kind = resource.Kind(resKind)

@@ -101,6 +101,11 @@ var migrations = []string{
 		line   TEXT NOT NULL,
 		PRIMARY KEY (job_id, seq)
 	) WITHOUT ROWID;`,
+	// 4: a resource's watermark (resource.State.Watermark: UTC, RFC 3339
+	// with microseconds like created_at; NULL until set) and a job's result
+	// (registry.Job.Result, opaque; NULL until FinishJob gives one).
+	`ALTER TABLE resources ADD COLUMN watermark TEXT;
+	ALTER TABLE jobs ADD COLUMN result BLOB;`,
 }
 
 // migrate brings the schema up to date in one write transaction, so

@@ -207,7 +207,7 @@ func insert(ctx context.Context, tx *sql.Tx, r *resource.Resource, def []byte, n
 	return nil
 }
 
-const resourceColumns = `definition, status, error, schema, created_at, updated_at`
+const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -306,10 +306,11 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE resources
-			SET status = ?, error = ?, schema = CASE WHEN ? THEN ? ELSE schema END, updated_at = ?
+			SET status = ?, error = ?, schema = CASE WHEN ? THEN ? ELSE schema END,
+				watermark = CASE WHEN ? THEN ? ELSE watermark END, updated_at = ?
 			WHERE kind = ? AND name = ? AND variant = ?`,
-			p.Status, p.Error, p.Schema != nil, schema, formatTime(time.Now()),
-			p.ID.Kind, p.ID.Name, p.ID.Variant)
+			p.Status, p.Error, p.Schema != nil, schema, !p.Watermark.IsZero(), formatTime(p.Watermark),
+			formatTime(time.Now()), p.ID.Kind, p.ID.Name, p.ID.Variant)
 		if err != nil {
 			return mapErr(ctx, err)
 		}
@@ -333,9 +334,9 @@ type scanner interface{ Scan(dest ...any) error }
 func scanResource(sc scanner) (*resource.Resource, error) {
 	var (
 		def, status, errText, created, updated string
-		schema                                 sql.NullString
+		schema, watermark                      sql.NullString
 	)
-	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated); err != nil {
+	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -354,6 +355,11 @@ func scanResource(sc scanner) (*resource.Resource, error) {
 	}
 	if r.State.UpdatedAt, err = time.Parse(timeLayout, updated); err != nil {
 		return nil, fmt.Errorf("decoding updated_at of %s: %w", r.ID, err)
+	}
+	if watermark.Valid {
+		if r.State.Watermark, err = time.Parse(timeLayout, watermark.String); err != nil {
+			return nil, fmt.Errorf("decoding watermark of %s: %w", r.ID, err)
+		}
 	}
 	return r, nil
 }

@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/registry/registrytest"
 	"github.com/slipway-ml/slipway/resource"
 )
 
-func open(t *testing.T, path string) *Store {
+func open(t testing.TB, path string) *Store {
 	t.Helper()
 	s, err := New(context.Background(), Config{Path: path})
 	if err != nil {
@@ -115,6 +116,65 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromVersion3 opens a registry written before migration 4
+// (watermarks, job results): its resources and jobs read back with neither,
+// and take them afterwards.
+func TestUpgradeFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	shipped := migrations
+	migrations = shipped[:3]
+	old, err := New(ctx, Config{Path: path})
+	migrations = shipped
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := entity("customer", "a person on a mailing list")
+	if _, err := old.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	// Version 3's reads do not know the new columns: write the job as it did.
+	if _, err := old.db.ExecContext(ctx, `INSERT INTO jobs
+		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
+		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path)
+	if got := appliedMigrations(t, s); len(got) != len(migrations) {
+		t.Fatalf("upgraded database recorded migrations %v, want %d", got, len(migrations))
+	}
+	got, err := s.Get(ctx, cust.ID)
+	if err != nil || !got.State.Watermark.IsZero() || got.Description != cust.Description {
+		t.Fatalf("Get after the upgrade = %+v, %v; want the resource with no watermark", got, err)
+	}
+	jobs, err := s.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: "k"})
+	if err != nil || len(jobs) != 1 || jobs[0].Result != nil || jobs[0].Key != "k1" {
+		t.Fatalf("ListJobs after the upgrade = %+v, %v; want job k1 with no result", jobs, err)
+	}
+	wm := time.Date(2026, 3, 1, 0, 0, 0, 1000, time.UTC)
+	if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: cust.ID, Status: resource.StatusReady, Watermark: wm}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, cust.ID); err != nil || !got.State.Watermark.Equal(wm) {
+		t.Errorf("watermark after the upgrade = %+v, %v; want %v", got.State.Watermark, err, wm)
+	}
+	j, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: time.UnixMicro(2), Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: j.ID, Worker: "w", Attempt: 1, Now: time.UnixMicro(3),
+		Status: registry.JobSucceeded, Result: []byte(`{"ok":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetJob(ctx, j.ID); err != nil || string(got.Result) != `{"ok":true}` {
+		t.Errorf("result after the upgrade = %q, %v; want {\"ok\":true}", got.Result, err)
+	}
+}
+
 func TestNewerSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
@@ -171,4 +231,8 @@ func appliedMigrations(t *testing.T, s *Store) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func BenchmarkJobQueue(b *testing.B) {
+	registrytest.BenchmarkJobQueue(b, open(b, filepath.Join(b.TempDir(), "registry.db")))
 }

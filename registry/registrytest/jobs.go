@@ -31,12 +31,17 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Finish/RetryLater", func(t *testing.T) { testFinishRetryLater(t, open(t)) })
 	t.Run("Finish/FailureEndsDependents", func(t *testing.T) { testFinishFailureCascades(t, open(t)) })
 	t.Run("Finish/InvalidStatus", func(t *testing.T) { testFinishInvalidStatus(t, open(t)) })
+	t.Run("Finish/Result", func(t *testing.T) { testFinishResult(t, open(t)) })
 	t.Run("Cancel/Queued", func(t *testing.T) { testCancelQueued(t, open(t)) })
 	t.Run("Cancel/RunningIsRequested", func(t *testing.T) { testCancelRunning(t, open(t)) })
 	t.Run("Cancel/EndedIsRefused", func(t *testing.T) { testCancelEnded(t, open(t)) })
+	t.Run("Cancel/ExpiredLeaseCancelsAtOnce", func(t *testing.T) { testCancelExpiredLease(t, open(t)) })
 	t.Run("Retry/RequeuesBlockedDependents", func(t *testing.T) { testRetryRequeues(t, open(t)) })
 	t.Run("Retry/Refused", func(t *testing.T) { testRetryRefused(t, open(t)) })
+	t.Run("Retry/EndsAgainBehindAnotherEndedUpstream", func(t *testing.T) { testRetryEndsAgainBehindEndedUpstream(t, open(t)) })
+	t.Run("Retry/RetriedJobBehindEndedUpstreamEndsAgain", func(t *testing.T) { testRetryRetriedJobEndsAgain(t, open(t)) })
 	t.Run("List/Filters", func(t *testing.T) { testListJobs(t, open(t)) })
+	t.Run("List/KeyPrefix", func(t *testing.T) { testListJobsKeyPrefix(t, open(t)) })
 	t.Run("Logs/AppendAndRead", func(t *testing.T) { testJobLogs(t, open(t)) })
 	t.Run("UnknownJobIsNotFound", func(t *testing.T) { testUnknownJob(t, open(t)) })
 }
@@ -454,6 +459,71 @@ func testFinishInvalidStatus(t *testing.T, s registry.Store) {
 	requireStatus(t, s, j.ID, registry.JobRunning)
 }
 
+// testFinishResult checks that FinishJob replaces a job's Result when it
+// gives one, whatever the status, keeps it otherwise, that every read
+// returns it, and that RetryJob clears it.
+func testFinishResult(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b"), newJob("c"))
+	for _, j := range jobs {
+		if len(j.Result) != 0 || len(getJob(t, s, j.ID).Result) != 0 {
+			t.Fatalf("new job %d has result %q; want none", j.ID, j.Result)
+		}
+	}
+	finishWith := func(j *registry.Job, st registry.JobStatus, result string) {
+		t.Helper()
+		p := registry.FinishJobParams{ID: j.ID, Worker: j.Worker, Attempt: j.Attempts, Now: t0, Status: st, RunAfter: t0}
+		if result != "" {
+			p.Result = []byte(result)
+		}
+		if err := s.FinishJob(t.Context(), &p); err != nil {
+			t.Fatalf("FinishJob(%d, %s): %v", j.ID, st, err)
+		}
+	}
+	requireResult := func(what string, got []byte, want string) {
+		t.Helper()
+		if string(got) != want {
+			t.Errorf("%s: result %q; want %q", what, got, want)
+		}
+	}
+	const first, second = `{"watermark":"2026-03-01T11:00:00Z"}`, `{"rows":12,"tables":["a"]}`
+
+	a := claim(t, s, "w1", t0, jobs[0].ID)
+	finishWith(a, registry.JobQueued, first)
+	requireResult("GetJob after a retry with a result", getJob(t, s, a.ID).Result, first)
+	a = claim(t, s, "w1", t0, jobs[0].ID)
+	requireResult("ClaimJob", a.Result, first)
+	finishWith(a, registry.JobQueued, "")
+	requireResult("GetJob after a retry without a result", getJob(t, s, a.ID).Result, first)
+	a = claim(t, s, "w1", t0, jobs[0].ID)
+	finishWith(a, registry.JobSucceeded, second)
+	requireResult("GetJob after success with a result", getJob(t, s, a.ID).Result, second)
+	listed, err := s.ListJobs(t.Context(), &registry.ListJobsParams{})
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("ListJobs = %d jobs, %v; want 3", len(listed), err)
+	}
+	for _, j := range listed {
+		want := ""
+		if j.ID == a.ID {
+			want = second
+		}
+		requireResult(fmt.Sprintf("ListJobs, job %d", j.ID), j.Result, want)
+	}
+
+	b := claim(t, s, "w1", t0, jobs[1].ID)
+	finishWith(b, registry.JobFailed, `{"partial":true}`)
+	requireResult("GetJob after failure with a result", getJob(t, s, b.ID).Result, `{"partial":true}`)
+	retried, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: b.ID, Now: t0})
+	if err != nil {
+		t.Fatalf("RetryJob: %v", err)
+	}
+	requireResult("RetryJob", retried.Result, "")
+	requireResult("GetJob after RetryJob", getJob(t, s, b.ID).Result, "")
+
+	c := claim(t, s, "w1", t0, jobs[2].ID)
+	finishWith(c, registry.JobCancelled, `{"cancelled_at":"step 2"}`)
+	requireResult("GetJob after cancellation with a result", getJob(t, s, c.ID).Result, `{"cancelled_at":"step 2"}`)
+}
+
 func testCancelQueued(t *testing.T, s registry.Store) {
 	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c"))
 	now := t0.Add(time.Second)
@@ -500,6 +570,54 @@ func testCancelEnded(t *testing.T, s registry.Store) {
 	requireStatus(t, s, j.ID, registry.JobSucceeded)
 }
 
+// testCancelExpiredLease checks that CancelJob ends at once a running job
+// whose lease has expired (its worker died), with its dependents, and only
+// asks a job inside its lease to stop.
+func testCancelExpiredLease(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c"))
+	a := claim(t, s, "w1", t0, jobs[0].ID)
+	// The lease runs until t0+lease inclusive.
+	got, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: t0.Add(lease)})
+	if err != nil {
+		t.Fatalf("CancelJob inside the lease: %v", err)
+	}
+	if got.Status != registry.JobRunning || !got.CancelRequested || !got.EndedAt.IsZero() {
+		t.Fatalf("CancelJob inside the lease: status %s requested %v ended %v; want running, cancel requested, not ended",
+			got.Status, got.CancelRequested, got.EndedAt)
+	}
+	requireStatus(t, s, jobs[1].ID, registry.JobQueued)
+
+	past := t0.Add(lease + time.Second)
+	got, err = s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: past})
+	if err != nil {
+		t.Fatalf("CancelJob past the lease: %v", err)
+	}
+	for _, j := range []*registry.Job{got, getJob(t, s, a.ID)} {
+		if j.Status != registry.JobCancelled || !sameTime(j.EndedAt, past) || j.Error != "cancelled" || j.BlockedBy != 0 {
+			t.Errorf("job cancelled past its lease: status %s ended %v error %q blocked by %d; want cancelled at %v, \"cancelled\", 0",
+				j.Status, j.EndedAt, j.Error, j.BlockedBy, past)
+		}
+	}
+	dep := requireStatus(t, s, jobs[1].ID, registry.JobCancelled)
+	if want := registry.BlockedError(a, registry.JobCancelled, "cancelled"); dep.BlockedBy != a.ID || dep.Error != want || !sameTime(dep.EndedAt, past) {
+		t.Errorf("dependent blocked by %d error %q ended %v; want %d, %q, %v", dep.BlockedBy, dep.Error, dep.EndedAt, a.ID, want, past)
+	}
+	requireStatus(t, s, jobs[2].ID, registry.JobQueued)
+
+	// The dead worker's attempt is over, and nobody gets the job again.
+	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: a.ID, Worker: "w1", Attempt: 1, Now: past, Lease: lease}); !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("UpdateJob by the worker of the cancelled job: %v; want ErrLeaseLost", err)
+	}
+	if err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: a.ID, Worker: "w1", Attempt: 1, Now: past, Status: registry.JobSucceeded}); !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("FinishJob by the worker of the cancelled job: %v; want ErrLeaseLost", err)
+	}
+	requireNoClaim(t, s, past, a.ID, jobs[1].ID)
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: past}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("CancelJob of the cancelled job: %v; want ErrJobState", err)
+	}
+	requireStatus(t, s, a.ID, registry.JobCancelled)
+}
+
 func testRetryRequeues(t *testing.T, s registry.Store) {
 	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c", 1))
 	a := claim(t, s, "w1", t0)
@@ -540,6 +658,115 @@ func testRetryRefused(t *testing.T, s registry.Store) {
 	finish(t, s, c, registry.JobSucceeded, t0)
 	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: c.ID, Now: t0}); !errors.Is(err, registry.ErrJobState) {
 		t.Errorf("RetryJob of a succeeded job: %v; want ErrJobState", err)
+	}
+}
+
+// testRetryEndsAgainBehindEndedUpstream retries one upstream of a diamond
+// while the other is still failed: the requeued jobs that wait for it, or
+// for a job it blocked, end again blocked by it, until it is retried too.
+func testRetryEndsAgainBehindEndedUpstream(t *testing.T, s registry.Store) {
+	// a → x, b → x, a → y, b → c → y, x → z.
+	jobs := enqueue(t, s, newJob("a"), newJob("b"), newJob("c", 1), newJob("x", 0, 1), newJob("y", 0, 2), newJob("z", 3))
+	a, b, c, x, y, z := jobs[0], jobs[1], jobs[2], jobs[3], jobs[4], jobs[5]
+
+	ca := claim(t, s, "w1", t0, a.ID)
+	finish(t, s, ca, registry.JobFailed, t0.Add(time.Second), "a broke")
+	for _, j := range []*registry.Job{x, y, z} {
+		if got := requireStatus(t, s, j.ID, registry.JobFailed); got.BlockedBy != a.ID {
+			t.Fatalf("job %d blocked by %d after a failed; want %d", j.ID, got.BlockedBy, a.ID)
+		}
+	}
+	cb := claim(t, s, "w1", t0, b.ID)
+	finish(t, s, cb, registry.JobFailed, t0.Add(2*time.Second), "b broke")
+	if got := requireStatus(t, s, c.ID, registry.JobFailed); got.BlockedBy != b.ID {
+		t.Fatalf("c blocked by %d after b failed; want %d", got.BlockedBy, b.ID)
+	}
+	if got := requireStatus(t, s, x.ID, registry.JobFailed); got.BlockedBy != a.ID {
+		t.Fatalf("x, already ended, blocked by %d after b failed; want still %d", got.BlockedBy, a.ID)
+	}
+
+	now := t0.Add(time.Hour)
+	got, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: a.ID, Now: now})
+	if err != nil {
+		t.Fatalf("RetryJob(a): %v", err)
+	}
+	if got.Status != registry.JobQueued || got.BlockedBy != 0 {
+		t.Errorf("RetryJob(a) = status %s blocked by %d; want queued, 0", got.Status, got.BlockedBy)
+	}
+	requireStatus(t, s, a.ID, registry.JobQueued)
+	// x waits for b; y waits for c, which b blocked; z waits for x: all
+	// end again, blocked by b, as b's failure would have ended them.
+	wantErr := registry.BlockedError(cb, registry.JobFailed, "b broke")
+	for name, j := range map[string]*registry.Job{"x": x, "y": y, "z": z} {
+		got := requireStatus(t, s, j.ID, registry.JobFailed)
+		if got.BlockedBy != b.ID || got.Error != wantErr || !sameTime(got.EndedAt, now) || got.Attempts != 0 {
+			t.Errorf("%s after RetryJob(a): blocked by %d error %q ended %v attempts %d; want %d, %q, %v, 0",
+				name, got.BlockedBy, got.Error, got.EndedAt, got.Attempts, b.ID, wantErr, now)
+		}
+	}
+	if got := requireStatus(t, s, c.ID, registry.JobFailed); got.BlockedBy != b.ID || !sameTime(got.EndedAt, t0.Add(2*time.Second)) {
+		t.Errorf("c after RetryJob(a): blocked by %d ended %v; want untouched (%d, %v)", got.BlockedBy, got.EndedAt, b.ID, t0.Add(2*time.Second))
+	}
+	// Retrying x is refused: b is the job to retry.
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: x.ID, Now: now}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("RetryJob(x): %v; want ErrJobState", err)
+	}
+
+	// b's retry requeues what it blocked; a is queued, so nothing ends again.
+	later := now.Add(time.Minute)
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: b.ID, Now: later}); err != nil {
+		t.Fatalf("RetryJob(b): %v", err)
+	}
+	for name, j := range map[string]*registry.Job{"a": a, "b": b, "c": c, "x": x, "y": y, "z": z} {
+		got := requireStatus(t, s, j.ID, registry.JobQueued)
+		if got.BlockedBy != 0 || got.Error != "" || !got.EndedAt.IsZero() {
+			t.Errorf("%s after RetryJob(b): blocked by %d error %q ended %v; want queued afresh", name, got.BlockedBy, got.Error, got.EndedAt)
+		}
+	}
+	// The diamond runs to the end, in dependency order.
+	for range jobs {
+		finish(t, s, claim(t, s, "w1", later), registry.JobSucceeded, later)
+	}
+	for _, j := range jobs {
+		requireStatus(t, s, j.ID, registry.JobSucceeded)
+	}
+}
+
+// testRetryRetriedJobEndsAgain retries a job cancelled while it waited for
+// an upstream job that has failed since: the retried job itself ends again,
+// blocked by that upstream, and so do the jobs it requeued.
+func testRetryRetriedJobEndsAgain(t *testing.T, s registry.Store) {
+	// u → a → d.
+	jobs := enqueue(t, s, newJob("u"), newJob("a", 0), newJob("d", 1))
+	u, a, d := jobs[0], jobs[1], jobs[2]
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: t0}); err != nil {
+		t.Fatalf("CancelJob(a): %v", err)
+	}
+	cu := claim(t, s, "w1", t0, u.ID)
+	finish(t, s, cu, registry.JobFailed, t0, "u broke")
+	if got := requireStatus(t, s, a.ID, registry.JobCancelled); got.BlockedBy != 0 {
+		t.Fatalf("a, cancelled before u failed, blocked by %d; want 0", got.BlockedBy)
+	}
+
+	now := t0.Add(time.Hour)
+	got, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: a.ID, Now: now})
+	if err != nil {
+		t.Fatalf("RetryJob(a): %v", err)
+	}
+	wantErr := registry.BlockedError(cu, registry.JobFailed, "u broke")
+	for name, j := range map[string]*registry.Job{"a (returned)": got, "a": getJob(t, s, a.ID), "d": getJob(t, s, d.ID)} {
+		if j.Status != registry.JobFailed || j.BlockedBy != u.ID || j.Error != wantErr || !sameTime(j.EndedAt, now) {
+			t.Errorf("%s after RetryJob(a): status %s blocked by %d error %q ended %v; want failed, %d, %q, %v",
+				name, j.Status, j.BlockedBy, j.Error, j.EndedAt, u.ID, wantErr, now)
+		}
+	}
+	requireNoClaim(t, s, now)
+
+	if _, err := s.RetryJob(t.Context(), &registry.RetryJobParams{ID: u.ID, Now: now}); err != nil {
+		t.Fatalf("RetryJob(u): %v", err)
+	}
+	for _, j := range jobs {
+		requireStatus(t, s, j.ID, registry.JobQueued)
 	}
 }
 
@@ -629,5 +856,61 @@ func testUnknownJob(t *testing.T, s registry.Store) {
 	}
 	if _, err := s.JobLogs(ctx, &registry.JobLogsParams{ID: id}); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("JobLogs: %v; want ErrNotFound", err)
+	}
+}
+
+// testListJobsKeyPrefix checks that KeyPrefix compares bytes: no
+// wildcards (% and _ are literal), no case folding, jobs without a key never match.
+func testListJobsKeyPrefix(t *testing.T, s registry.Store) {
+	keys := []string{"sched:a%1", "sched:aX1", "sched_b", "schedXb", "Sched:a", "é:1", ""}
+	var batch []registry.NewJob
+	for i, k := range keys {
+		j := newJob(fmt.Sprintf("j%d", i))
+		j.Key = k
+		batch = append(batch, j)
+	}
+	jobs := enqueue(t, s, batch...)
+	id := map[string]int64{}
+	for i, k := range keys {
+		id[k] = jobs[i].ID
+	}
+	for _, c := range []struct {
+		prefix string
+		limit  int
+		want   []string // newest first
+	}{
+		{"sched:a%", 0, []string{"sched:a%1"}},
+		{"sched_", 0, []string{"sched_b"}},
+		{"%", 0, nil},
+		{"_", 0, nil},
+		{"sched", 0, []string{"schedXb", "sched_b", "sched:aX1", "sched:a%1"}},
+		{"sched", 2, []string{"schedXb", "sched_b"}},
+		{"Sched", 0, []string{"Sched:a"}},
+		{"sched:a%1", 0, []string{"sched:a%1"}},
+		{"sched:a%1+", 0, nil},
+		{"é", 0, []string{"é:1"}},
+		{"", 0, []string{"", "é:1", "Sched:a", "schedXb", "sched_b", "sched:aX1", "sched:a%1"}},
+	} {
+		got, err := s.ListJobs(t.Context(), &registry.ListJobsParams{KeyPrefix: c.prefix, Limit: c.limit})
+		if err != nil {
+			t.Errorf("ListJobs with key prefix %q: %v", c.prefix, err)
+			continue
+		}
+		var gotKeys, wantKeys []string
+		for _, j := range got {
+			gotKeys = append(gotKeys, fmt.Sprintf("%d:%q", j.ID, j.Key))
+		}
+		for _, k := range c.want {
+			wantKeys = append(wantKeys, fmt.Sprintf("%d:%q", id[k], k))
+		}
+		if !reflect.DeepEqual(gotKeys, wantKeys) {
+			t.Errorf("ListJobs with key prefix %q, limit %d = %v; want %v", c.prefix, c.limit, gotKeys, wantKeys)
+		}
+	}
+	// The prefix combines with the other filters.
+	claimed := claim(t, s, "w1", t0, id["sched_b"])
+	got, err := s.ListJobs(t.Context(), &registry.ListJobsParams{KeyPrefix: "sched", Statuses: []registry.JobStatus{registry.JobQueued}})
+	if err != nil || len(got) != 3 || got[0].ID != id["schedXb"] || got[1].ID != id["sched:aX1"] || got[2].ID != id["sched:a%1"] {
+		t.Errorf("ListJobs with key prefix \"sched\" and status queued = %d jobs, %v; want 3, without running job %d", len(got), err, claimed.ID)
 	}
 }

@@ -72,6 +72,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	})
 	t.Run("SetStatus", func(t *testing.T) {
 		t.Run("Transitions", func(t *testing.T) { testSetStatusTransitions(t, open(t)) })
+		t.Run("Watermark", func(t *testing.T) { testSetStatusWatermark(t, open(t)) })
 		t.Run("UnknownIsNotFound", func(t *testing.T) { testSetStatusUnknownIsNotFound(t, open(t)) })
 	})
 	t.Run("ConcurrentApply", func(t *testing.T) { testConcurrentApply(t, open(t)) })
@@ -630,6 +631,72 @@ func testSetStatusTransitions(t *testing.T, s registry.Store) {
 	}
 	if len(again.Schema) != 0 {
 		t.Errorf("an empty non-nil Schema did not replace the recorded one: %+v", again.Schema)
+	}
+}
+
+// testSetStatusWatermark checks that a watermark is recorded at microsecond
+// precision in UTC, kept by a SetStatus that gives none, and replaced (even
+// by an earlier time) by one that does.
+func testSetStatusWatermark(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	rs := graph()
+	apply(t, s, rs...)
+	opens30 := rs[3].ID
+	for _, r := range rs {
+		if wm := get(t, s, r.ID).State.Watermark; !wm.IsZero() {
+			t.Fatalf("%s: watermark %v before any was set; want zero", r.ID, wm)
+		}
+	}
+	requireWatermark := func(what string, want time.Time) {
+		t.Helper()
+		got := get(t, s, opens30).State.Watermark
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("%s: Get watermark %v; want %v in UTC", what, got, want.UTC())
+		}
+		features, err := s.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
+		if err != nil {
+			t.Fatalf("%s: List: %v", what, err)
+		}
+		if len(features) != 1 || features[0].ID != opens30 {
+			t.Fatalf("%s: List = %v; want only %s", what, ids(features), opens30)
+		}
+		if got := features[0].State.Watermark; !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("%s: List watermark %v; want %v in UTC", what, got, want.UTC())
+		}
+	}
+	set := func(p registry.SetStatusParams) {
+		t.Helper()
+		p.ID = opens30
+		if err := s.SetStatus(ctx, &p); err != nil {
+			t.Fatalf("SetStatus(%+v): %v", p, err)
+		}
+	}
+
+	// Microseconds, in a zone other than UTC: the store keeps the instant.
+	first := time.Date(2026, 2, 28, 23, 59, 59, 123456000, time.FixedZone("UTC+5:30", 5*3600+1800))
+	set(registry.SetStatusParams{Status: resource.StatusRunning, Watermark: first})
+	requireWatermark("after a SetStatus with a watermark", first)
+
+	set(registry.SetStatusParams{Status: resource.StatusReady})
+	requireWatermark("after a SetStatus without one", first)
+	apply(t, s, graph()...)
+	requireWatermark("after an unchanged re-apply", first)
+
+	second := first.Add(36*time.Hour + time.Microsecond)
+	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: second})
+	requireWatermark("after a later watermark", second)
+
+	earlier := first.Add(-time.Hour)
+	set(registry.SetStatusParams{Status: resource.StatusFailed, Error: "boom", Watermark: earlier})
+	requireWatermark("after an earlier watermark", earlier)
+	if st := get(t, s, opens30).State; st.Status != resource.StatusFailed || st.Error != "boom" {
+		t.Errorf("a watermark changed how status and error are recorded: %+v", st)
+	}
+
+	for _, r := range rs {
+		if r.ID != opens30 && !get(t, s, r.ID).State.Watermark.IsZero() {
+			t.Errorf("%s: watermark set by another resource's SetStatus", r.ID)
+		}
 	}
 }
 

@@ -1,0 +1,357 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// MaterializeParams selects the features Materialize writes.
+type MaterializeParams struct {
+	// Features to materialize; empty means every feature.
+	Features []resource.ID
+	// BatchSize is the number of records per online write (default 1000).
+	BatchSize int
+	// Full reads every row, ignoring the features' watermarks (after the
+	// online store was emptied or replaced, say). Otherwise a feature with
+	// a watermark is read incrementally: rows after its watermark less its
+	// lookback.
+	Full bool
+	// Chunks, when above 1, splits each dataset's entities into that many
+	// parts, each its own job, so that several workers share the work.
+	Chunks int
+	// Rebuild rebuilds the datasets (transformations) first, even when ready.
+	Rebuild bool
+}
+
+// MaterializeResult counts what Materialize wrote.
+type MaterializeResult struct {
+	Features int
+	// Values counts the (entity, feature) values written.
+	Values int64
+	// Jobs are the jobs Materialize queued and worked, as they ended.
+	Jobs []*registry.Job
+}
+
+// materializeArgs are a materialize job's arguments.
+type materializeArgs struct {
+	// Features share one dataset and its entity and timestamp columns.
+	Features  []resource.ID `json:"features"`
+	BatchSize int           `json:"batch_size,omitempty"`
+	Full      bool          `json:"full,omitempty"`
+	// Chunk of Chunks, when Chunks > 1: this job writes one part of the
+	// entities, and a commit job after all parts records the watermark.
+	Chunk  int  `json:"chunk,omitempty"`
+	Chunks int  `json:"chunks,omitempty"`
+	Commit bool `json:"commit,omitempty"`
+}
+
+// materializeResult is what a chunk job passes to its commit job.
+type materializeResult struct {
+	// Newest is the newest timestamp the chunk read (zero if none).
+	Newest time.Time `json:"newest,omitzero"`
+}
+
+// Materialize writes the latest value per entity of each feature to the
+// online store, as jobs worked in this process (EnqueueMaterialize, then
+// Work). Features read from the same columns of one dataset are read and
+// written together: one offline query, and one online write per entity for
+// all of them.
+func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
+	if c.Online == nil {
+		return nil, errors.New("no online store configured")
+	}
+	jobs, err := c.EnqueueMaterialize(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ended, err := c.work(ctx, jobs)
+	res := &MaterializeResult{Jobs: ended}
+	for _, j := range ended {
+		if j.Kind != JobMaterialize || j.Status != registry.JobSucceeded {
+			continue
+		}
+		var args materializeArgs
+		if decodeArgs(j, &args) == nil && (args.Commit || args.Chunks <= 1) {
+			res.Features += len(args.Features)
+		}
+		res.Values += j.Rows
+	}
+	return res, err
+}
+
+// EnqueueMaterialize queues the jobs materializing features: per group of
+// features reading the same dataset, one job (or one per chunk and a
+// commit job after them), after the job building the dataset when it is
+// not ready (or p.Rebuild).
+func (c *Coordinator) EnqueueMaterialize(ctx context.Context, p *MaterializeParams) ([]*registry.Job, error) {
+	b, err := c.materializeBatch(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return b.enqueue(ctx)
+}
+
+func (c *Coordinator) materializeBatch(ctx context.Context, p *MaterializeParams) (*batch, error) {
+	feats, err := c.features(ctx, p.Features)
+	if err != nil {
+		return nil, err
+	}
+	b := c.newBatch()
+	rebuild := func(resource.ID) bool { return p.Rebuild }
+	for _, group := range groupByDataset(feats) {
+		built, err := b.need(ctx, group[0].Feature.Dataset, rebuild)
+		if err != nil {
+			return nil, err
+		}
+		var after []int
+		if built >= 0 {
+			after = []int{built}
+		}
+		args := materializeArgs{BatchSize: p.BatchSize, Full: p.Full}
+		for _, f := range group {
+			args.Features = append(args.Features, f.ID)
+		}
+		if p.Chunks <= 1 {
+			b.add(registry.NewJob{Kind: JobMaterialize, Resource: group[0].ID, Args: encodeArgs(args), After: after})
+			continue
+		}
+		var chunks []int
+		for i := range p.Chunks {
+			chunk := args
+			chunk.Chunk, chunk.Chunks = i, p.Chunks
+			chunks = append(chunks, b.add(registry.NewJob{Kind: JobMaterialize, Resource: group[0].ID, Args: encodeArgs(chunk), After: after}))
+		}
+		commit := args
+		commit.Commit = true
+		b.add(registry.NewJob{Kind: JobMaterialize, Resource: group[0].ID, Args: encodeArgs(commit), After: chunks})
+	}
+	return b, nil
+}
+
+// JobFeatures returns the features a materialize job writes (none for
+// other kinds).
+func JobFeatures(j *registry.Job) []resource.ID {
+	var args materializeArgs
+	if j.Kind != JobMaterialize || decodeArgs(j, &args) != nil {
+		return nil
+	}
+	return args.Features
+}
+
+// groupByDataset groups features that read the same dataset with the same
+// entity and timestamp columns, keeping the order of first appearance.
+func groupByDataset(feats []*resource.Resource) [][]*resource.Resource {
+	type key struct {
+		dataset           resource.ID
+		entity, timestamp string
+	}
+	index := map[key]int{}
+	var groups [][]*resource.Resource
+	for _, f := range feats {
+		k := key{f.Feature.Dataset, f.Feature.EntityColumn, f.Feature.TimestampColumn}
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], f)
+	}
+	return groups
+}
+
+func names(group []*resource.Resource) string {
+	s := make([]string, len(group))
+	for i, f := range group {
+		s[i] = f.Ref().String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// materializeJob runs a materialize job: a whole group, one chunk of it, or
+// the commit after its chunks.
+func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
+	var args materializeArgs
+	if err := decodeArgs(run.job, &args); err != nil {
+		return err
+	}
+	group, err := c.features(ctx, args.Features)
+	if err != nil {
+		return err
+	}
+	if args.Commit {
+		return c.commitChunks(ctx, run, group)
+	}
+	newest, err := c.materialize(ctx, run, group, args)
+	if err != nil {
+		return err
+	}
+	if args.Chunks > 1 {
+		// The commit job records the watermark once every chunk is written.
+		run.result = encodeArgs(materializeResult{Newest: newest})
+		return nil
+	}
+	return c.materialized(ctx, group, newest)
+}
+
+// materialized marks a group ready, moving its watermark up to newest.
+func (c *Coordinator) materialized(ctx context.Context, group []*resource.Resource, newest time.Time) error {
+	for _, f := range group {
+		mark := newest
+		if mark.Before(f.State.Watermark) {
+			mark = f.State.Watermark // a watermark never moves back
+		}
+		if err := c.Registry.SetStatus(context.WithoutCancel(ctx), &registry.SetStatusParams{ID: f.ID, Status: resource.StatusReady, Watermark: mark}); err != nil {
+			return fmt.Errorf("recording status of %s: %w", f.ID, err)
+		}
+	}
+	return nil
+}
+
+// commitChunks records the watermark of a chunked materialization from
+// what its chunks read; it runs only when they all succeeded.
+func (c *Coordinator) commitChunks(ctx context.Context, run *jobRun, group []*resource.Resource) error {
+	var newest time.Time
+	for _, id := range run.job.DependsOn {
+		chunk, err := c.Registry.GetJob(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reading chunk job %d: %w", id, err)
+		}
+		var res materializeResult
+		if len(chunk.Result) > 0 {
+			if err := json.Unmarshal(chunk.Result, &res); err != nil {
+				return fmt.Errorf("%w: chunk job %d has a result this version cannot read (%v)", errPermanent, id, err)
+			}
+		}
+		if res.Newest.After(newest) {
+			newest = res.Newest
+		}
+	}
+	run.sayf("committed %d chunks of %s", len(run.job.DependsOn), names(group))
+	return c.materialized(ctx, group, newest)
+}
+
+// since is where an incremental read of the group starts: the oldest
+// watermark less the longest lookback, or zero (read all) when the group
+// has no timestamp, a member was never materialized, or full is set.
+func since(group []*resource.Resource, full bool) time.Time {
+	if full || group[0].Feature.TimestampColumn == "" {
+		return time.Time{}
+	}
+	var oldest time.Time
+	lookback := time.Duration(0)
+	for _, f := range group {
+		w := f.State.Watermark
+		if w.IsZero() {
+			return time.Time{}
+		}
+		if oldest.IsZero() || w.Before(oldest) {
+			oldest = w
+		}
+		lb := time.Duration(f.Feature.Lookback)
+		if lb <= 0 {
+			lb = time.Duration(resource.DefaultLookback)
+		}
+		lookback = max(lookback, lb)
+	}
+	return oldest.Add(-lookback)
+}
+
+// materialize writes a group of features of one dataset (or one chunk of
+// its entities), counting the values written in run.rows, and returns the
+// newest timestamp read.
+func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, args materializeArgs) (time.Time, error) {
+	var newest time.Time
+	if c.Online == nil {
+		return newest, fmt.Errorf("%w: no online store configured", errPermanent)
+	}
+	batch := args.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	start := time.Now()
+	first := group[0].Feature
+	if err := c.requireReady(ctx, first.Dataset); err != nil {
+		return newest, err
+	}
+	// Features on the same column share one value column of the query.
+	var columns []string
+	column := make([]int, len(group))
+	keys := make([]string, len(group))
+	for i, f := range group {
+		j := slices.Index(columns, f.Feature.ValueColumn)
+		if j < 0 {
+			j = len(columns)
+			columns = append(columns, f.Feature.ValueColumn)
+		}
+		column[i], keys[i] = j, f.Ref().String()
+	}
+	from := since(group, args.Full)
+	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
+		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
+		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
+		Since: from, Partition: args.Chunk, Partitions: args.Chunks,
+	})
+	if err != nil {
+		return newest, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+	}
+	defer rows.Close()
+	records := make([]online.Record, 0, batch)
+	flush := func() error {
+		if len(records) == 0 {
+			return nil
+		}
+		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records}); err != nil {
+			return fmt.Errorf("writing to the online store: %w", err)
+		}
+		run.rows.Add(int64(len(records) * len(keys)))
+		records = records[:0]
+		return nil
+	}
+	for rows.Next() {
+		vals := rows.Values() // entity, timestamp, one per column
+		rec := online.Record{Entity: vals[0].String(), Timestamp: vals[1].Time(), Values: make([]value.Value, len(group))}
+		if rec.Timestamp.After(newest) {
+			newest = rec.Timestamp
+		}
+		for i, f := range group {
+			v, err := value.Convert(vals[2+column[i]], f.Feature.Type)
+			if err != nil {
+				return newest, fmt.Errorf("%w: materializing %s, entity %s: %w", errPermanent, f.ID, vals[0], err)
+			}
+			rec.Values[i] = v
+		}
+		records = append(records, rec)
+		if len(records) == batch {
+			if err := flush(); err != nil {
+				return newest, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return newest, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+	}
+	if err := flush(); err != nil {
+		return newest, err
+	}
+	what := "all rows"
+	if !from.IsZero() {
+		what = "rows after " + from.UTC().Format(time.RFC3339)
+	}
+	if args.Chunks > 1 {
+		what += fmt.Sprintf(", chunk %d of %d", args.Chunk+1, args.Chunks)
+	}
+	run.sayf("materialized %s: %d values in %s (%s)", names(group), run.rows.Load(), time.Since(start).Round(time.Millisecond), what)
+	return newest, nil
+}

@@ -1,0 +1,145 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// Scheduler queues the runs of transformations and features that have a
+// schedule. Each firing is queued once, under a job key naming the
+// resource and the firing time, however many schedulers share the
+// registry.
+//
+// Missed runs: when no scheduler ran at some firing times (slipway was
+// down), the next tick queues one run, for the latest of them, not one per
+// missed time.
+type Scheduler struct {
+	Coordinator *Coordinator
+	// Every is how often Run ticks (default 10s).
+	Every time.Duration
+}
+
+// maxFirings bounds the walk from the last firing to now in one tick; a
+// schedule that fired more often than that while slipway was down catches
+// up from the bound onwards (still one run).
+const maxFirings = 100_000
+
+// Run ticks until ctx is cancelled, logging tick errors.
+func (s *Scheduler) Run(ctx context.Context) error {
+	every := s.Every
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.Coordinator.logger().Warn("scheduling", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}
+
+// scheduleKeyPrefix starts the key of every job a schedule queued for id;
+// the firing time follows it.
+func scheduleKeyPrefix(id resource.ID) string {
+	return fmt.Sprintf("schedule:%s/%s:%s@", id.Kind, id.Name, id.Variant)
+}
+
+// Tick queues the runs due at the clock's now and returns them.
+func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
+	c := s.Coordinator
+	now := c.clock().Now()
+	var queued []*registry.Job
+	var errs []error
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature} {
+		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
+		if err != nil {
+			return queued, fmt.Errorf("listing %ss: %w", kind, err)
+		}
+		for _, r := range rs {
+			jobs, err := s.fire(ctx, r, now)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("scheduling %s: %w", r.ID, err))
+			}
+			queued = append(queued, jobs...)
+		}
+	}
+	return queued, errors.Join(errs...)
+}
+
+func scheduleOf(r *resource.Resource) string {
+	switch {
+	case r.Transformation != nil:
+		return r.Transformation.Schedule
+	case r.Feature != nil:
+		return r.Feature.Schedule
+	}
+	return ""
+}
+
+// fire queues r's run when a firing is due: the latest firing time at or
+// before now that is after the last one queued (or after r was registered).
+func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Time) ([]*registry.Job, error) {
+	expr := scheduleOf(r)
+	if expr == "" {
+		return nil, nil
+	}
+	sched, err := resource.ParseSchedule(expr)
+	if err != nil {
+		return nil, err
+	}
+	c := s.Coordinator
+	prefix := scheduleKeyPrefix(r.ID)
+	last := r.State.CreatedAt
+	prev, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: prefix, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("reading its last run: %w", err)
+	}
+	if len(prev) > 0 {
+		if t, err := time.Parse(time.RFC3339, strings.TrimPrefix(prev[0].Key, prefix)); err == nil {
+			last = t
+		}
+	}
+	due := sched.Next(last.UTC())
+	if due.IsZero() || due.After(now) {
+		return nil, nil
+	}
+	for range maxFirings {
+		next := sched.Next(due)
+		if next.IsZero() || next.After(now) {
+			break
+		}
+		due = next
+	}
+	b := c.newBatch()
+	if r.Kind == resource.KindTransformation {
+		if _, err := b.transformation(ctx, r, func(id resource.ID) bool { return id == r.ID }); err != nil {
+			return nil, err
+		}
+	} else {
+		mb, err := c.materializeBatch(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true})
+		if err != nil {
+			return nil, err
+		}
+		b = mb
+	}
+	b.jobs[len(b.jobs)-1].Key = prefix + due.UTC().Format(time.RFC3339)
+	jobs, err := b.enqueue(ctx)
+	if errors.Is(err, registry.ErrDuplicateKey) {
+		return nil, nil // another scheduler queued this firing
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.logger().Info("scheduled run queued", "resource", r.ID.String(), "firing", due.UTC().Format(time.RFC3339), "jobs", len(jobs))
+	return jobs, nil
+}
