@@ -125,12 +125,15 @@ func (p *progress) rate(j *registry.Job) string {
 		start = time.Now()
 		p.started[j.ID] = start
 	}
-	el := time.Since(start)
-	s := fmt.Sprintf("%s rows", count(j.Rows))
-	if el >= time.Second && j.Rows > 0 {
-		s += fmt.Sprintf(", %s/s", count(int64(float64(j.Rows)/el.Seconds())))
+	el := time.Since(start).Round(100 * time.Millisecond).String()
+	if j.Rows == 0 {
+		return el // a transformation builds in one statement: no rows to count
 	}
-	return s + ", " + el.Round(100*time.Millisecond).String()
+	s := fmt.Sprintf("%s rows", count(j.Rows))
+	if secs := time.Since(start).Seconds(); secs >= 1 {
+		s += fmt.Sprintf(", %s/s", count(int64(float64(j.Rows)/secs)))
+	}
+	return s + ", " + el
 }
 
 // count writes n with thousands separators.

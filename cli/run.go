@@ -88,7 +88,11 @@ func (a *app) summary(jobs []*registry.Job) {
 			parts = append(parts, fmt.Sprintf("%d %s", by[st], st))
 		}
 	}
-	fmt.Fprintf(a.stdout, "jobs: %s; %s rows\n", strings.Join(parts, ", "), count(rows))
+	line := "jobs: " + strings.Join(parts, ", ")
+	if rows > 0 {
+		line += "; " + count(rows) + " rows"
+	}
+	fmt.Fprintln(a.stdout, line)
 }
 
 func (a *app) materializeCmd() *cobra.Command {

@@ -246,16 +246,23 @@ func (c *Coordinator) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// requireReady fails permanently unless dataset id is ready: jobs run after
-// the jobs building their inputs, so an input that is not ready was broken
-// outside this batch.
+// requireReady fails unless dataset id can be read. Jobs run after the jobs
+// building their inputs, so an input that is not ready was broken outside
+// this batch, and that failure is permanent; but an input that another job
+// is rebuilding is still readable (its table is replaced atomically), and
+// one being built for the first time is worth waiting for.
 func (c *Coordinator) requireReady(ctx context.Context, id resource.ID) error {
 	r, err := c.Registry.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", id, err)
 	}
-	if r.State.Status == resource.StatusReady {
+	switch {
+	case r.State.Status == resource.StatusReady:
 		return nil
+	case r.State.Status == resource.StatusRunning && r.State.Schema != nil:
+		return nil // being rebuilt: the previous table stays until the new one replaces it
+	case r.State.Status == resource.StatusRunning:
+		return fmt.Errorf("%w: input %s is being built by another job", errNotYet, id)
 	}
 	what := "run 'slipway run " + id.Ref().String() + "'"
 	if id.Kind == resource.KindSource {

@@ -241,6 +241,10 @@ func decodeArgs(j *registry.Job, v any) error {
 	return nil
 }
 
+// errNotYet marks a wait for another job (an input it is building): the
+// attempt is retried later, like a transient failure.
+var errNotYet = errors.New("not yet")
+
 // errPermanent marks an error that no retry can fix (a dataset that is not
 // built, unreadable arguments), whatever its cause looks like.
 var errPermanent = errors.New("cannot be retried")

@@ -319,3 +319,25 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildDoesNotBlockReaders: while another job rebuilds a
+// transformation (status running), its previous table stays readable, so a
+// materialization of its features goes ahead.
+func TestRebuildDoesNotBlockReaders(t *testing.T) {
+	c, ctx := setup(t)
+	if _, err := c.Run(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("clean")}}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := c.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}}})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("EnqueueMaterialize of a ready dataset: %+v, %v; want one job", jobs, err)
+	}
+	// Another job starts rebuilding clean.
+	if err := c.Registry.SetStatus(ctx, &registry.SetStatusParams{ID: transformationID("clean"), Status: resource.StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	if err != nil || ended[0].Status != registry.JobSucceeded || ended[0].Rows != 3 {
+		t.Fatalf("materializing while its transformation is rebuilt: %+v, %v; want 3 values", ended[0], err)
+	}
+}

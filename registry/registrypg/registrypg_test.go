@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/slipway-ml/slipway/internal/testenv"
 	"github.com/slipway-ml/slipway/registry"
@@ -514,4 +515,60 @@ func appliedMigrations(t *testing.T, s *Store) []string {
 func BenchmarkJobQueue(b *testing.B) {
 	dsn, schema := freshSchema(b)
 	registrytest.BenchmarkJobQueue(b, open(b, dsn, schema))
+}
+
+// BenchmarkRawQueue is the floor for BenchmarkJobQueue: the smallest queue
+// PostgreSQL can run, a bare table with a claim (UPDATE … FOR UPDATE SKIP
+// LOCKED) and a finish per job, enqueued 100 rows per INSERT.
+func BenchmarkRawQueue(b *testing.B) {
+	dsn, schema := freshSchema(b)
+	ctx := b.Context()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	table := pgx.Identifier{schema, "raw_queue"}.Sanitize()
+	for _, stmt := range []string{
+		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		"CREATE TABLE " + table + " (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, status text NOT NULL)",
+		"CREATE INDEX ON " + table + " (id) WHERE status = 'queued'",
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, workers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			start := time.Now()
+			for done := 0; done < b.N; done += 100 {
+				n := min(100, b.N-done)
+				if _, err := pool.Exec(ctx, "INSERT INTO "+table+" (status) SELECT 'queued' FROM generate_series(1, $1)", n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Go(func() {
+					for {
+						var id int64
+						err := pool.QueryRow(ctx, "UPDATE "+table+" SET status = 'running' WHERE id = (SELECT id FROM "+table+
+							" WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id").Scan(&id)
+						if errors.Is(err, pgx.ErrNoRows) {
+							return
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						if _, err := pool.Exec(ctx, "UPDATE "+table+" SET status = 'succeeded' WHERE id = $1", id); err != nil {
+							b.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+		})
+	}
 }
