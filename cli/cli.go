@@ -226,5 +226,18 @@ func claim(ctx context.Context, reg registry.Store, off offline.Store) error {
 }
 
 func (a *app) coordinator(s *stores, progress io.Writer) *coordinator.Coordinator {
-	return &coordinator.Coordinator{Registry: s.registry, Offline: s.offline, Online: s.online, Progress: progress, Logger: slog.New(slog.NewTextHandler(a.stderr, nil))}
+	c := &coordinator.Coordinator{Registry: s.registry, Offline: s.offline, Online: s.online, Progress: progress, Logger: slog.New(slog.NewTextHandler(a.stderr, nil))}
+	if a.cfg != nil {
+		c.MaxAttempts = a.cfg.Jobs.MaxAttempts
+	}
+	return c
+}
+
+// worker returns a worker for c, tuned by slipway.yaml's jobs: section.
+func (a *app) worker(c *coordinator.Coordinator) *coordinator.Worker {
+	w := &coordinator.Worker{Coordinator: c}
+	if a.cfg != nil {
+		w.Concurrency, w.Lease = a.cfg.Jobs.Concurrency, a.cfg.Jobs.Lease
+	}
+	return w
 }

@@ -354,19 +354,22 @@ func (a *app) workerCmd() *cobra.Command {
 time, and queues the runs of scheduled transformations and features, until
 interrupted. Several workers (on PostgreSQL, on several machines) share one
 queue: each job runs under a lease renewed every second, and a job whose
-worker died is taken by another once its lease (--lease) expires. Each firing
-of a schedule is queued once however many workers run. On Ctrl-C or
+worker died is taken by another once its lease (--lease) expires. Each
+firing of a schedule is queued once however many workers run. On Ctrl-C or
 SIGTERM the jobs still running are queued again.
+
+Defaults come from the jobs: section of slipway.yaml (concurrency, lease),
+else 2 and 30s.
 
 The embedded stores (DuckDB, the embedded online store) are held by one
 process at a time: on a laptop, commands run their jobs themselves, and a
 worker is needed only for schedules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if concurrency < 1 {
+			if cmd.Flags().Changed("concurrency") && concurrency < 1 {
 				return fmt.Errorf("--concurrency %d: give at least 1", concurrency)
 			}
-			if lease < 2*coordinator.DefaultHeartbeat {
+			if cmd.Flags().Changed("lease") && lease < 2*coordinator.DefaultHeartbeat {
 				return fmt.Errorf("--lease %s: give at least %s (twice the heartbeat)", lease, 2*coordinator.DefaultHeartbeat)
 			}
 			s, err := a.open(cmd.Context(), need{offline: true, online: true})
@@ -374,21 +377,28 @@ worker is needed only for schedules.`,
 				return err
 			}
 			defer s.Close()
-			fmt.Fprintf(a.stdout, "worker running %d job(s) at a time (Ctrl-C to stop)\n", concurrency)
-			err = a.runWorkers(cmd.Context(), s, &coordinator.Worker{Concurrency: concurrency, Lease: lease})
+			fmt.Fprintln(a.stdout, "worker running (Ctrl-C to stop)")
+			err = a.runWorkers(cmd.Context(), s, concurrency, lease)
 			fmt.Fprintln(a.stdout, "stopped")
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&concurrency, "concurrency", coordinator.DefaultConcurrency, "jobs run at once")
-	cmd.Flags().DurationVar(&lease, "lease", coordinator.DefaultLease, "how long a job stays a silent worker's before another takes it")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 0, "jobs run at once (default: jobs.concurrency in slipway.yaml, else 2)")
+	cmd.Flags().DurationVar(&lease, "lease", 0, "how long a job stays a silent worker's before another takes it (default: jobs.lease, else 30s)")
 	return cmd
 }
 
-// runWorkers works the queue with w and fires schedules, until ctx is cancelled.
-func (a *app) runWorkers(ctx context.Context, s *stores, w *coordinator.Worker) error {
+// runWorkers works the queue and fires schedules until ctx is cancelled;
+// concurrency and lease, when not zero, override the configuration.
+func (a *app) runWorkers(ctx context.Context, s *stores, concurrency int, lease time.Duration) error {
 	c := a.coordinator(s, a.stderr)
-	w.Coordinator = c
+	w := a.worker(c)
+	if concurrency > 0 {
+		w.Concurrency = concurrency
+	}
+	if lease > 0 {
+		w.Lease = lease
+	}
 	sched := &coordinator.Scheduler{Coordinator: c}
 	errc := make(chan error, 1)
 	go func() { errc <- sched.Run(ctx) }()

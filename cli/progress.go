@@ -40,7 +40,7 @@ func (a *app) workJobs(ctx context.Context, s *stores, jobs []*registry.Job, det
 		lines = nil // the redrawn table says it all
 	}
 	c := a.coordinator(s, lines)
-	w := &coordinator.Worker{Coordinator: c}
+	w := a.worker(c)
 	type result struct {
 		jobs []*registry.Job
 		err  error

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 )
@@ -60,7 +59,7 @@ the same data directory.`,
 			jobsDone := make(chan error, 1)
 			if workers > 0 {
 				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
-				go func() { jobsDone <- a.runWorkers(jobsCtx, s, &coordinator.Worker{Concurrency: workers}) }()
+				go func() { jobsDone <- a.runWorkers(jobsCtx, s, workers, 0) }()
 			} else {
 				jobsDone <- nil
 			}

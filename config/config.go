@@ -15,7 +15,9 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -37,6 +39,7 @@ type Config struct {
 	Registry Provider `yaml:"registry"`
 	Offline  Provider `yaml:"offline"`
 	Online   Provider `yaml:"online"`
+	Jobs     Jobs     `yaml:"jobs"`
 	// File is where the configuration was read from ("" for the defaults).
 	File string `yaml:"-"`
 }
@@ -64,6 +67,16 @@ type Provider struct {
 	DB       int    `yaml:"db,omitempty"`
 	// KeyPrefix namespaces Slipway's Redis keys (default "slipway:").
 	KeyPrefix string `yaml:"key_prefix,omitempty"`
+}
+
+// Jobs tunes how jobs run; zero fields take the coordinator's defaults.
+type Jobs struct {
+	// Concurrency is how many jobs a process runs at once (flags override it).
+	Concurrency int `yaml:"concurrency,omitempty"`
+	// MaxAttempts is how many attempts a job gets before it fails.
+	MaxAttempts int `yaml:"max_attempts,omitempty"`
+	// Lease is how long a job stays a silent worker's before another takes it.
+	Lease time.Duration `yaml:"lease,omitempty"`
 }
 
 // Default is the zero-infrastructure configuration.
@@ -126,6 +139,11 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 		key, val := top.Content[i], top.Content[i+1]
 		var dst *Provider
 		switch key.Value {
+		case "jobs":
+			if err := parseJobs(val, lookup, &cfg.Jobs); err != nil {
+				errs = append(errs, fmt.Sprintf("%s:%d: jobs: %v", name, val.Line, err))
+			}
+			continue
 		case "registry":
 			dst = &cfg.Registry
 		case "offline":
@@ -133,7 +151,7 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 		case "online":
 			dst = &cfg.Online
 		default:
-			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline or online", name, key.Line, key.Value))
+			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online or jobs", name, key.Line, key.Value))
 			continue
 		}
 		if err := expandEnv(val, lookup); err != nil {
@@ -161,6 +179,45 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
 	return cfg, nil
+}
+
+// parseJobs reads the jobs: section.
+func parseJobs(n *yaml.Node, lookup func(string) (string, bool), dst *Jobs) error {
+	if n.Kind != yaml.MappingNode {
+		return errors.New("expected a mapping with concurrency:, max_attempts: or lease:")
+	}
+	if err := expandEnv(n, lookup); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i].Value, n.Content[i+1]
+		var err error
+		switch k {
+		case "concurrency":
+			dst.Concurrency, err = positive(v.Value)
+		case "max_attempts":
+			dst.MaxAttempts, err = positive(v.Value)
+		case "lease":
+			dst.Lease, err = time.ParseDuration(v.Value)
+			if err == nil && dst.Lease < 2*time.Second {
+				err = errors.New("must be at least 2s (two heartbeats)")
+			}
+		default:
+			return fmt.Errorf("line %d: unknown setting %q: use concurrency, max_attempts or lease", n.Content[i].Line, k)
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %q: %v", v.Line, k, v.Value, err)
+		}
+	}
+	return nil
+}
+
+func positive(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, errors.New("give a whole number of at least 1")
+	}
+	return n, nil
 }
 
 // checkProvider validates a role's mapping before decoding, so the message can

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -83,6 +84,10 @@ func TestBadConfigs(t *testing.T) {
 		"UnknownRole":      {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache"`},
 		"BadYAML":          {"registry: [\n", "s.yaml: invalid YAML"},
 		"BadFieldType":     {"online:\n  type: redis\n  addrs: [a]\n  db: zero\n", "online:"},
+		"JobsUnknown":      {"jobs:\n  workers: 2\n", `s.yaml:2: jobs: line 2: unknown setting "workers"`},
+		"JobsZero":         {"jobs:\n  concurrency: 0\n", `jobs: line 2: concurrency: "0": give a whole number of at least 1`},
+		"JobsShortLease":   {"jobs:\n  lease: 1s\n", "lease: \"1s\": must be at least 2s"},
+		"JobsBadLease":     {"jobs:\n  lease: soon\n", `lease: "soon"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -91,6 +96,19 @@ func TestBadConfigs(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestJobsSettings(t *testing.T) {
+	cfg, err := Parse("s.yaml", []byte("jobs:\n  concurrency: ${N}\n  max_attempts: 3\n  lease: 45s\n"), env(map[string]string{"N": "4"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Jobs{Concurrency: 4, MaxAttempts: 3, Lease: 45 * time.Second}); cfg.Jobs != want {
+		t.Errorf("jobs = %+v, want %+v", cfg.Jobs, want)
+	}
+	if cfg.Registry.Type != SQLite {
+		t.Errorf("a jobs-only file changed the registry to %q", cfg.Registry.Type)
 	}
 }
 
