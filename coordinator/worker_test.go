@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -339,5 +340,43 @@ func TestRebuildDoesNotBlockReaders(t *testing.T) {
 	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
 	if err != nil || ended[0].Status != registry.JobSucceeded || ended[0].Rows != 3 {
 		t.Fatalf("materializing while its transformation is rebuilt: %+v, %v; want 3 values", ended[0], err)
+	}
+}
+
+// faultyOnline fails the first failures writes with err.
+type faultyOnline struct {
+	online.Store
+	failures atomic.Int32
+	err      error
+}
+
+func (f *faultyOnline) Write(ctx context.Context, p *online.WriteParams) error {
+	if f.failures.Add(-1) >= 0 {
+		return f.err
+	}
+	return f.Store.Write(ctx, p)
+}
+
+func TestOnlineWriteFailuresAreRetried(t *testing.T) {
+	c, ctx := setup(t)
+	f := &faultyOnline{Store: c.Online, err: &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}}
+	f.failures.Store(2)
+	c.Online = f
+	amount := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}
+	jobs, err := c.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{amount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ended[len(ended)-1]
+	if m.Kind != coordinator.JobMaterialize || m.Status != registry.JobSucceeded || m.Attempts != 3 {
+		t.Fatalf("materialize job after two reset connections: %+v; want succeeded on attempt 3", m)
+	}
+	got, err := f.Store.Read(ctx, &online.ReadParams{Features: []string{"amount:default"}, Entities: []string{"u1"}})
+	if err != nil || got.Entries[0][0].Value.String() != "4" {
+		t.Errorf("u1's amount after the retries: %+v, %v; want 4", got, err)
 	}
 }
