@@ -105,12 +105,14 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func parseJobID(arg string) (int64, error) {
+// openJob parses a job subcommand's ID argument and opens the stores n names.
+func (a *app) openJob(ctx context.Context, arg string, n need) (int64, *stores, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
+		return 0, nil, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
 	}
-	return id, nil
+	s, err := a.open(ctx, n)
+	return id, s, err
 }
 
 func (a *app) jobsShowCmd() *cobra.Command {
@@ -120,11 +122,7 @@ func (a *app) jobsShowCmd() *cobra.Command {
 		Short: "Show one job with its last log lines",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.open(cmd.Context(), need{})
+			id, s, err := a.openJob(cmd.Context(), args[0], need{})
 			if err != nil {
 				return err
 			}
@@ -227,11 +225,7 @@ func (a *app) jobsLogsCmd() *cobra.Command {
 		Short: "Print a job's log",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.open(cmd.Context(), need{})
+			id, s, err := a.openJob(cmd.Context(), args[0], need{})
 			if err != nil {
 				return err
 			}
@@ -282,11 +276,7 @@ with the jobs that ended because of it, and (unless --detach) runs them in
 this process. A job ended by its upstream is retried through that upstream.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.open(cmd.Context(), need{offline: !detach, online: !detach})
+			id, s, err := a.openJob(cmd.Context(), args[0], need{offline: !detach, online: !detach})
 			if err != nil {
 				return err
 			}
@@ -321,11 +311,7 @@ and the job ends as cancelled. Tables are replaced atomically and online
 writes are newer-wins, so a cancelled job leaves no half-applied state.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := a.open(cmd.Context(), need{})
+			id, s, err := a.openJob(cmd.Context(), args[0], need{})
 			if err != nil {
 				return err
 			}

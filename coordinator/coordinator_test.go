@@ -65,38 +65,59 @@ features:
     type: string
 `
 
-func setup(t *testing.T) (*coordinator.Coordinator, context.Context) {
+// newCoordinator opens embedded stores in dir, closed when the test ends.
+func newCoordinator(t *testing.T, dir string) *coordinator.Coordinator {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	reg, err := registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dir, "reg.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { reg.Close() })
 	off, err := offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "off.duckdb")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	on, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "on.bolt")})
+	t.Cleanup(func() { off.Close() })
+	return &coordinator.Coordinator{Registry: reg, Offline: off, Online: openKV(t, filepath.Join(dir, "on.bolt"))}
+}
+
+// openKV opens an embedded online store, closed when the test ends.
+func openKV(t *testing.T, path string) online.Store {
+	t.Helper()
+	on, err := onlinekv.New(context.Background(), onlinekv.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { on.Close(); off.Close(); reg.Close() })
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
+	t.Cleanup(func() { on.Close() })
+	return on
+}
+
+// applyDir applies the definitions in dir.
+func applyDir(t *testing.T, c *coordinator.Coordinator, dir string) {
+	t.Helper()
+	ctx := context.Background()
 	ds, err := definition.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := definition.MakePlan(ctx, ds, definition.Stores{Registry: reg, Offline: off})
+	plan, err := definition.MakePlan(ctx, ds, definition.Stores{Registry: c.Registry, Offline: c.Offline})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &coordinator.Coordinator{Registry: reg, Offline: off, Online: on}
 	if _, err := c.Apply(ctx, plan); err != nil {
 		t.Fatal(err)
 	}
-	return c, ctx
+}
+
+func setup(t *testing.T) (*coordinator.Coordinator, context.Context) {
+	t.Helper()
+	dir := t.TempDir()
+	c := newCoordinator(t, dir)
+	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
+	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
+	applyDir(t, c, dir)
+	return c, context.Background()
 }
 
 func status(t *testing.T, c *coordinator.Coordinator, kind resource.Kind, name string) resource.State {

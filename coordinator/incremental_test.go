@@ -11,12 +11,8 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/definition"
-	"github.com/slipway-ml/slipway/offline/offlineduckdb"
 	"github.com/slipway-ml/slipway/online"
-	"github.com/slipway-ml/slipway/online/onlinekv"
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/registry/registrysqlite"
 	"github.com/slipway-ml/slipway/resource"
 )
 
@@ -61,23 +57,10 @@ func writeReadings(t *testing.T, path string, rows []reading) {
 func TestIncrementalEqualsFull(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	reg, err := registrysqlite.New(ctx, registrysqlite.Config{Path: filepath.Join(dir, "reg.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, err := offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(dir, "off.duckdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	incremental, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "incremental.bolt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := onlinekv.New(ctx, onlinekv.Config{Path: filepath.Join(dir, "full.bolt")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { full.Close(); incremental.Close(); off.Close(); reg.Close() })
+	inc := newCoordinator(t, dir) // materializes incrementally
+	// The same registry and offline store, its own online store, in full.
+	whole := &coordinator.Coordinator{Registry: inc.Registry, Offline: inc.Offline, Online: openKV(t, filepath.Join(dir, "full.bolt"))}
+	incremental, full, reg := inc.Online, whole.Online, inc.Registry
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	const meters = 300
@@ -92,19 +75,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	csv := filepath.Join(dir, "readings.csv")
 	writeReadings(t, csv, rows)
 	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644)
-	ds, err := definition.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := definition.MakePlan(ctx, ds, definition.Stores{Registry: reg, Offline: off})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc := &coordinator.Coordinator{Registry: reg, Offline: off, Online: incremental}
-	whole := &coordinator.Coordinator{Registry: reg, Offline: off, Online: full}
-	if _, err := inc.Apply(ctx, plan); err != nil {
-		t.Fatal(err)
-	}
+	applyDir(t, inc, dir)
 	level := resource.ID{Kind: resource.KindFeature, Name: "level", Variant: resource.DefaultVariant}
 	var newest time.Time
 	for _, r := range rows {
