@@ -197,12 +197,17 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }
 
-// jobResources returns the resources whose status a job sets.
+// jobResources returns the resources whose status a job sets. A chunk of a
+// materialization sets none: its commit job marks the features.
 func jobResources(j *registry.Job) []resource.ID {
-	if j.Kind == JobMaterialize {
-		return JobFeatures(j)
+	if j.Kind != JobMaterialize {
+		return []resource.ID{j.Resource}
 	}
-	return []resource.ID{j.Resource}
+	var args materializeArgs
+	if decodeArgs(j, &args) != nil || (args.Chunks > 1 && !args.Commit) {
+		return nil
+	}
+	return args.Features
 }
 
 // markRunning marks the job's resources running and returns their states
@@ -223,8 +228,17 @@ func (c *Coordinator) markRunning(ctx context.Context, run *jobRun) map[resource
 	return prev
 }
 
+// restore puts back the statuses an attempt found. One that was running
+// (another attempt's, now over) becomes ready when the resource was built
+// before (it has a schema), else pending.
 func (c *Coordinator) restore(ctx context.Context, prev map[resource.ID]resource.State) {
 	for id, st := range prev {
+		if st.Status == resource.StatusRunning {
+			st.Status = resource.StatusPending
+			if st.Schema != nil {
+				st.Status = resource.StatusReady
+			}
+		}
 		if err := c.setStatus(ctx, id, st.Status, st.Error, nil); err != nil {
 			c.logger().Warn("recording a status", "resource", id, "error", err)
 		}
@@ -259,7 +273,7 @@ func (c *Coordinator) requireReady(ctx context.Context, id resource.ID) error {
 	switch {
 	case r.State.Status == resource.StatusReady:
 		return nil
-	case r.State.Status == resource.StatusRunning && r.State.Schema != nil:
+	case r.State.Status != resource.StatusFailed && r.State.Schema != nil:
 		return nil // being rebuilt: the previous table stays until the new one replaces it
 	case r.State.Status == resource.StatusRunning:
 		return fmt.Errorf("%w: input %s is being built by another job", errNotYet, id)
@@ -355,7 +369,7 @@ func (c *Coordinator) Export(ctx context.Context, p *ExportParams) (int64, error
 		return 0, err
 	}
 	ended, err := c.work(ctx, jobs)
-	if err != nil {
+	if err != nil || len(ended) == 0 {
 		return 0, err
 	}
 	return ended[len(ended)-1].Rows, nil

@@ -30,7 +30,8 @@ type MaterializeParams struct {
 	// Chunks, when above 1, splits each dataset's entities into that many
 	// parts, each its own job, so that several workers share the work.
 	Chunks int
-	// Rebuild rebuilds the datasets (transformations) first, even when ready.
+	// Rebuild rebuilds the features' datasets (their transformations) first,
+	// even when ready; what those read is built only when not ready.
 	Rebuild bool
 }
 
@@ -108,8 +109,12 @@ func (c *Coordinator) materializeBatch(ctx context.Context, p *MaterializeParams
 		return nil, err
 	}
 	b := c.newBatch()
-	rebuild := func(resource.ID) bool { return p.Rebuild }
-	for _, group := range groupByDataset(feats) {
+	groups := groupByDataset(feats)
+	// Rebuild rebuilds the features' own datasets, not what is upstream of them.
+	rebuild := func(id resource.ID) bool {
+		return p.Rebuild && slices.ContainsFunc(groups, func(g []*resource.Resource) bool { return g[0].Feature.Dataset == id })
+	}
+	for _, group := range groups {
 		built, err := b.need(ctx, group[0].Feature.Dataset, rebuild)
 		if err != nil {
 			return nil, err
@@ -186,6 +191,9 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	if err := decodeArgs(run.job, &args); err != nil {
 		return err
 	}
+	if len(args.Features) == 0 {
+		return fmt.Errorf("%w: job %d names no features: enqueue it again", errPermanent, run.job.ID)
+	}
 	group, err := c.features(ctx, args.Features)
 	if err != nil {
 		return err
@@ -196,6 +204,11 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	newest, err := c.materialize(ctx, run, group, args)
 	if err != nil {
 		return err
+	}
+	if now := c.clock().Now(); newest.After(now) {
+		// Rows dated in the future must not push the next incremental read
+		// past the rows that arrive until then.
+		newest = now
 	}
 	if args.Chunks > 1 {
 		// The commit job records the watermark once every chunk is written.

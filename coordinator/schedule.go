@@ -25,9 +25,9 @@ type Scheduler struct {
 	Every time.Duration
 }
 
-// maxFirings bounds the walk from the last firing to now in one tick; a
-// schedule that fired more often than that while slipway was down catches
-// up from the bound onwards (still one run).
+// maxFirings bounds the walk from the last firing to now in one tick: a
+// schedule that would have fired more often than that while slipway was
+// down catches up in more than one run, one per bound.
 const maxFirings = 100_000
 
 // Run ticks until ctx is cancelled, logging tick errors.
@@ -105,6 +105,9 @@ func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Tim
 		return nil, fmt.Errorf("reading its last run: %w", err)
 	}
 	if len(prev) > 0 {
+		if !prev[0].Status.Ended() {
+			return nil, nil // the last run is still queued or running: runs never pile up
+		}
 		if t, err := time.Parse(time.RFC3339, strings.TrimPrefix(prev[0].Key, prefix)); err == nil {
 			last = t
 		}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -103,19 +104,17 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Work runs the given jobs (and only those) until each has ended, whoever
-// ran it, and returns them. When ctx is cancelled (Ctrl-C), the jobs that
-// have not ended are cancelled.
+// ran it, and returns them as they ended. When ctx is cancelled (Ctrl-C),
+// the jobs that have not ended are cancelled, and Work returns them with
+// an error wrapping the cancellation.
 func (w *Worker) Work(ctx context.Context, ids []int64) ([]*registry.Job, error) {
 	w.defaults()
-	var jobs []*registry.Job
 	allEnded := func(ctx context.Context) (bool, error) {
-		jobs = jobs[:0]
-		for _, id := range ids {
-			j, err := w.Coordinator.Registry.GetJob(ctx, id)
-			if err != nil {
-				return false, fmt.Errorf("reading job %d: %w", id, err)
-			}
-			jobs = append(jobs, j)
+		jobs, err := w.read(ctx, ids)
+		if err != nil {
+			// The registry may be back at the next poll.
+			w.Coordinator.logger().Warn("reading jobs", "error", err)
+			return false, nil
 		}
 		for _, j := range jobs {
 			if !j.Status.Ended() {
@@ -124,11 +123,27 @@ func (w *Worker) Work(ctx context.Context, ids []int64) ([]*registry.Job, error)
 		}
 		return true, nil
 	}
-	err := w.loop(ctx, ids, allEnded)
+	w.loop(ctx, ids, allEnded)
+	bg := context.WithoutCancel(ctx)
+	var stopped error
 	if ctx.Err() != nil {
-		err = errors.Join(err, w.cancelAll(context.WithoutCancel(ctx), ids))
+		stopped = errors.Join(fmt.Errorf("stopped: %w", context.Cause(ctx)), w.cancelAll(bg, ids))
 	}
-	return jobs, err
+	jobs, err := w.read(bg, ids)
+	return jobs, errors.Join(stopped, err)
+}
+
+// read returns the jobs of ids as they are now.
+func (w *Worker) read(ctx context.Context, ids []int64) ([]*registry.Job, error) {
+	jobs := make([]*registry.Job, 0, len(ids))
+	for _, id := range ids {
+		j, err := w.Coordinator.Registry.GetJob(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading job %d: %w", id, err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
 }
 
 // cancelAll cancels the jobs that have not ended.
@@ -195,8 +210,8 @@ func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Conte
 }
 
 var (
-	errCancelRequested = errors.New("cancelled on request")
-	errLeaseLost       = errors.New("lease lost")
+	causeCancelRequested = errors.New("cancelled on request")
+	causeLeaseLost       = errors.New("lease lost")
 )
 
 // execute runs one attempt of a claimed job and records how it ended.
@@ -224,14 +239,14 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 	finish := registry.FinishJobParams{ID: j.ID, Worker: w.Name, Attempt: j.Attempts, Rows: rows, Result: run.result}
 	bg := context.WithoutCancel(ctx)
 	switch {
-	case errors.Is(cause, errLeaseLost):
+	case errors.Is(cause, causeLeaseLost):
 		// Another worker holds the job now; it records the outcome.
 		run.sayf("worker %s lost its lease and stopped; another worker runs the job", w.Name)
 		return
 	case err == nil:
 		finish.Status = registry.JobSucceeded
 		run.logf("succeeded in %s, %d rows", time.Since(start).Round(time.Millisecond), rows)
-	case errors.Is(cause, errCancelRequested) || (ctx.Err() != nil && cancelOnStop):
+	case errors.Is(cause, causeCancelRequested) || (ctx.Err() != nil && cancelOnStop):
 		finish.Status, finish.Error = registry.JobCancelled, "cancelled"
 		run.sayf("cancelled after %s", time.Since(start).Round(time.Millisecond))
 		c.restore(bg, prev)
@@ -243,15 +258,31 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		wait := w.backoff(j.Attempts)
 		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.clock().Now().Add(wait), err.Error()
 		run.sayf("attempt %d failed (%v); retrying in %s", j.Attempts, err, wait.Round(time.Millisecond))
-		c.setStatuses(bg, prev, resource.StatusPending, fmt.Sprintf("attempt %d of %d failed, retrying: %v", j.Attempts, j.MaxAttempts, err))
+		c.restore(bg, prev) // the job shows the retry; readers keep the previous table
 	default:
 		finish.Status, finish.Error = registry.JobFailed, err.Error()
 		run.sayf("failed: %v", err)
 		c.setStatuses(bg, prev, resource.StatusFailed, err.Error())
 	}
-	finish.Now = c.clock().Now()
-	if err := c.Registry.FinishJob(bg, &finish); err != nil {
-		c.logger().Warn("recording the end of a job", "job", j.ID, "error", err)
+	w.finish(bg, &finish)
+}
+
+// finish records how an attempt ended. A registry that is briefly
+// unreachable is tried again until the lease would have expired: after
+// that another worker may hold the job.
+func (w *Worker) finish(ctx context.Context, p *registry.FinishJobParams) {
+	c := w.Coordinator
+	giveUp := time.Now().Add(w.Lease)
+	for {
+		p.Now = c.clock().Now()
+		err := c.Registry.FinishJob(ctx, p)
+		if err == nil || errors.Is(err, registry.ErrLeaseLost) || time.Now().After(giveUp) {
+			if err != nil {
+				c.logger().Warn("recording the end of a job", "job", p.ID, "error", err)
+			}
+			return
+		}
+		time.Sleep(w.Heartbeat)
 	}
 }
 
@@ -261,6 +292,7 @@ func (w *Worker) heartbeat(ctx context.Context, run *jobRun, cancel context.Canc
 	c := w.Coordinator
 	t := time.NewTicker(w.Heartbeat)
 	defer t.Stop()
+	renewed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -272,7 +304,11 @@ func (w *Worker) heartbeat(ctx context.Context, run *jobRun, cancel context.Canc
 		})
 		switch {
 		case errors.Is(err, registry.ErrLeaseLost):
-			cancel(errLeaseLost)
+			cancel(causeLeaseLost)
+			return
+		case err != nil && time.Since(renewed) > w.Lease:
+			// Unrenewed past the lease, another worker may hold the job now.
+			cancel(causeLeaseLost)
 			return
 		case err != nil:
 			// The registry may be back before the lease expires.
@@ -280,8 +316,10 @@ func (w *Worker) heartbeat(ctx context.Context, run *jobRun, cancel context.Canc
 				c.logger().Warn("renewing a job's lease", "job", run.job.ID, "error", err)
 			}
 		case j.CancelRequested:
-			cancel(errCancelRequested)
+			cancel(causeCancelRequested)
 			return
+		default:
+			renewed = time.Now()
 		}
 	}
 }
@@ -309,7 +347,31 @@ func Transient(err error) bool {
 		return true
 	}
 	var ne net.Error
-	return errors.As(err, &ne)
+	if errors.As(err, &ne) {
+		return true
+	}
+	// Database errors carry a SQLSTATE (pgx's PgError has SQLState()).
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return transientSQLState(coded.SQLState())
+	}
+	return false
+}
+
+// transientSQLState reports whether a SQLSTATE says "try again": the
+// connection failed (class 08), a serialization failure or deadlock
+// (40001, 40P01), too many connections or out of resources (class 53), or
+// the server shutting down or restarting (57P01-57P03).
+func transientSQLState(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"):
+		return true
+	}
+	switch code {
+	case "40001", "40P01", "57P01", "57P02", "57P03":
+		return true
+	}
+	return false
 }
 
 // jobRun is one attempt of a job as its handler sees it: where to report

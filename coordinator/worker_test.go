@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -223,7 +224,9 @@ func TestInterruptCancelsTheWork(t *testing.T) {
 	done := workInBackground(wctx, fastWorker(c), jobs)
 	<-f.started
 	interrupt() // Ctrl-C
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Work after Ctrl-C: %v; want context.Canceled", err)
+	}
 	for _, j := range jobs {
 		if got, _ := c.Registry.GetJob(ctx, j.ID); got.Status != registry.JobCancelled {
 			t.Errorf("job %d (%s) after Ctrl-C: %s; want cancelled", j.ID, j.Resource.Name, got.Status)
@@ -277,8 +280,8 @@ func TestDeadWorkersJobIsTakenOver(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	w := fastWorker(c)
-	if _, err := w.Work(wctx, coordinator.JobIDs(jobs)); err != nil {
-		t.Fatal(err)
+	if _, err := w.Work(wctx, coordinator.JobIDs(jobs)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Work stopped by its context: %v; want the context's error", err)
 	}
 	if j, _ := c.Registry.GetJob(ctx, dead.ID); j.Worker != "dead" || j.Attempts != 1 {
 		t.Fatalf("job taken inside the dead worker's lease: %+v", j)
@@ -303,6 +306,12 @@ func TestDeadWorkersJobIsTakenOver(t *testing.T) {
 	}
 }
 
+// sqlError is a database error with a SQLSTATE, like pgx's PgError.
+type sqlError string
+
+func (e sqlError) Error() string    { return "SQLSTATE " + string(e) }
+func (e sqlError) SQLState() string { return string(e) }
+
 func TestTransient(t *testing.T) {
 	for _, c := range []struct {
 		err  error
@@ -314,6 +323,11 @@ func TestTransient(t *testing.T) {
 		{errors.New(`Conversion Error: Could not convert string "open" to INT32`), false},
 		{context.Canceled, false},
 		{nil, false},
+		{sqlError("57P01"), true},  // admin shutdown
+		{sqlError("08006"), true},  // connection failure
+		{sqlError("40001"), true},  // serialization failure
+		{sqlError("42703"), false}, // undefined column
+		{fmt.Errorf("running x: %w", sqlError("53300")), true},
 	} {
 		if got := coordinator.Transient(c.err); got != c.want {
 			t.Errorf("Transient(%v) = %v; want %v", c.err, got, c.want)
