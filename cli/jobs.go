@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,6 +41,9 @@ func (a *app) jobsListCmd() *cobra.Command {
 		Short: "List jobs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind != "" && !slices.Contains(jobKinds, kind) {
+				return fmt.Errorf("unknown --kind %q: use %s", kind, strings.Join(jobKinds, ", "))
+			}
 			p := &registry.ListJobsParams{Kind: kind, Limit: limit}
 			for _, s := range statuses {
 				st := registry.JobStatus(s)
@@ -79,6 +83,8 @@ func (a *app) jobsListCmd() *cobra.Command {
 	return cmd
 }
 
+var jobKinds = []string{coordinator.JobTransformation, coordinator.JobMaterialize, coordinator.JobExport}
+
 func joinStatuses() string {
 	s := make([]string, len(registry.JobStatuses))
 	for i, st := range registry.JobStatuses {
@@ -112,7 +118,14 @@ func (a *app) openJob(ctx context.Context, arg string, n need) (int64, *stores, 
 		return 0, nil, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
 	}
 	s, err := a.open(ctx, n)
-	return id, s, err
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := s.registry.GetJob(ctx, id); errors.Is(err, registry.ErrNotFound) {
+		s.Close()
+		return 0, nil, fmt.Errorf("job %d does not exist (see 'slipway jobs list')", id)
+	}
+	return id, s, nil
 }
 
 func (a *app) jobsShowCmd() *cobra.Command {
@@ -129,7 +142,7 @@ func (a *app) jobsShowCmd() *cobra.Command {
 			defer s.Close()
 			j, err := s.registry.GetJob(cmd.Context(), id)
 			if err != nil {
-				return fmt.Errorf("job %d: %w", id, err)
+				return err
 			}
 			if asJSON {
 				return printJSON(a, j)
@@ -168,14 +181,25 @@ func (a *app) jobsShowCmd() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			lines, err := s.registry.JobLogs(cmd.Context(), &registry.JobLogsParams{ID: id})
-			if err != nil {
-				return err
+			// The last 10 lines, paging through the log.
+			var lines []registry.JobLogLine
+			var total, after int64
+			for {
+				page, err := s.registry.JobLogs(cmd.Context(), &registry.JobLogsParams{ID: id, After: after})
+				if err != nil {
+					return err
+				}
+				if len(page) == 0 {
+					break
+				}
+				total += int64(len(page))
+				after = page[len(page)-1].Seq
+				lines = append(lines, page...)
+				lines = lines[max(0, len(lines)-10):]
 			}
-			if len(lines) > 10 {
-				fmt.Fprintf(a.stdout, "log (last 10 of %d lines; 'slipway jobs logs %d' for all):\n", len(lines), id)
-				lines = lines[len(lines)-10:]
-			} else if len(lines) > 0 {
+			if total > 10 {
+				fmt.Fprintf(a.stdout, "log (last 10 of %d lines; 'slipway jobs logs %d' for all):\n", total, id)
+			} else if total > 0 {
 				fmt.Fprintln(a.stdout, "log:")
 			}
 			for _, l := range lines {
@@ -232,26 +256,29 @@ func (a *app) jobsLogsCmd() *cobra.Command {
 			defer s.Close()
 			ctx := cmd.Context()
 			var after int64
-			for {
-				lines, err := s.registry.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
-				if err != nil {
-					return fmt.Errorf("job %d: %w", id, err)
-				}
-				for _, l := range lines {
-					fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
-					after = l.Seq
-				}
-				if len(lines) > 0 || !follow {
-					if !follow {
-						return nil
+			// print prints every line after the last one printed, page by page.
+			print := func() error {
+				for {
+					lines, err := s.registry.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
+					if err != nil || len(lines) == 0 {
+						return err
 					}
-					continue // more may be waiting
+					for _, l := range lines {
+						fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
+						after = l.Seq
+					}
 				}
+			}
+			for {
+				// Read the status first: the lines written before it ended are then all there.
 				j, err := s.registry.GetJob(ctx, id)
 				if err != nil {
 					return err
 				}
-				if j.Status.Ended() {
+				if err := print(); err != nil {
+					return err
+				}
+				if !follow || j.Status.Ended() {
 					return nil
 				}
 				select {
@@ -284,7 +311,7 @@ this process. A job ended by its upstream is retried through that upstream.`,
 			c := a.coordinator(s, nil)
 			j, err := s.registry.RetryJob(cmd.Context(), &registry.RetryJobParams{ID: id, Now: time.Now()})
 			if err != nil {
-				return fmt.Errorf("retrying job %d: %w", id, err)
+				return err
 			}
 			jobs, err := c.Downstream(cmd.Context(), j)
 			if err != nil {
@@ -318,7 +345,7 @@ writes are newer-wins, so a cancelled job leaves no half-applied state.`,
 			defer s.Close()
 			j, err := s.registry.CancelJob(cmd.Context(), &registry.CancelJobParams{ID: id, Now: time.Now()})
 			if err != nil {
-				return fmt.Errorf("cancelling job %d: %w", id, err)
+				return err
 			}
 			if j.Status == registry.JobRunning {
 				fmt.Fprintf(a.stdout, "job %d: cancel requested; worker %s stops it at its next heartbeat\n", j.ID, j.Worker)

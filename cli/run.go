@@ -121,15 +121,15 @@ this process with progress shown, unless --detach leaves them to a
 			if err != nil {
 				return err
 			}
+			if chunks < 1 || chunks > maxChunks {
+				return fmt.Errorf("--chunks %d: give 1 to %d", chunks, maxChunks)
+			}
 			s, err := a.open(cmd.Context(), need{offline: !detach, online: !detach})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			start := time.Now()
-			if chunks < 1 {
-				return fmt.Errorf("--chunks %d: give at least 1", chunks)
-			}
 			jobs, err := a.coordinator(s, nil).EnqueueMaterialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids, Full: full, Chunks: chunks})
 			if err != nil {
 				return err
@@ -157,6 +157,9 @@ this process with progress shown, unless --detach leaves them to a
 	cmd.Flags().IntVar(&chunks, "chunks", 1, "split each dataset's entities into this many jobs")
 	return cmd
 }
+
+// maxChunks bounds --chunks: each chunk is a job, and each reads the dataset.
+const maxChunks = 1000
 
 var exportFormats = []string{"parquet", "csv", "jsonl"}
 
@@ -217,15 +220,14 @@ bounded memory); without it the file is written to standard output.`,
 				return err
 			}
 			defer s.Close()
-			c := a.coordinator(s, a.stderr)
 			if out != "" {
-				n, err := c.Export(cmd.Context(), &coordinator.ExportParams{TrainingSet: ids[0], Format: format, Path: out})
+				n, err := a.export(cmd.Context(), s, &coordinator.ExportParams{TrainingSet: ids[0], Format: format, Path: out})
 				if err == nil {
 					fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", n, out)
 				}
 				return err
 			}
-			return a.exportToStdout(cmd.Context(), c, ids[0], format)
+			return a.exportToStdout(cmd.Context(), s, ids[0], format)
 		},
 	}
 	export.Flags().StringVar(&format, "format", "", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet)")
@@ -234,17 +236,31 @@ bounded memory); without it the file is written to standard output.`,
 	return cmd
 }
 
+// export queues an export with the jobs it needs, runs them here with
+// progress shown, and returns the rows written.
+func (a *app) export(ctx context.Context, s *stores, p *coordinator.ExportParams) (int64, error) {
+	jobs, err := a.coordinator(s, nil).EnqueueExport(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	ended, err := a.workJobs(ctx, s, jobs, false)
+	if err != nil || len(ended) == 0 {
+		return 0, err
+	}
+	return ended[len(ended)-1].Rows, nil
+}
+
 // exportToStdout has the engine write a temporary file and copies it out, so
 // memory stays bounded whatever the size (the engine streams and spills; Go
 // never holds the rows).
-func (a *app) exportToStdout(ctx context.Context, c *coordinator.Coordinator, id resource.ID, format string) error {
+func (a *app) exportToStdout(ctx context.Context, s *stores, id resource.ID, format string) error {
 	dir, err := os.MkdirTemp("", "slipway-export-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "training_set."+format)
-	n, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path})
+	n, err := a.export(ctx, s, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path})
 	if err != nil {
 		return err
 	}

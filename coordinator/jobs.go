@@ -207,8 +207,10 @@ func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*re
 	return b.enqueue(ctx)
 }
 
-// Downstream returns j and the queued jobs that wait for it, directly or
-// not: after RetryJob, the jobs to work.
+// Downstream returns what to work after RetryJob(j): j, the queued jobs
+// that wait for it (directly or not), and the unfinished jobs those also
+// wait for, so that working the set in one process cannot wait for ever on
+// a job outside it.
 func (c *Coordinator) Downstream(ctx context.Context, j *registry.Job) ([]*registry.Job, error) {
 	queued, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued}, Limit: 1000})
 	if err != nil {
@@ -221,6 +223,22 @@ func (c *Coordinator) Downstream(ctx context.Context, j *registry.Job) ([]*regis
 		if !in[q.ID] && slices.ContainsFunc(q.DependsOn, func(id int64) bool { return in[id] }) {
 			in[q.ID] = true
 			out = append(out, q)
+		}
+	}
+	// Their other upstream jobs that have not ended, transitively.
+	for i := 0; i < len(out); i++ {
+		for _, id := range out[i].DependsOn {
+			if in[id] {
+				continue
+			}
+			up, err := c.Registry.GetJob(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("reading job %d: %w", id, err)
+			}
+			if !up.Status.Ended() {
+				in[id] = true
+				out = append(out, up)
+			}
 		}
 	}
 	return out, nil

@@ -218,14 +218,11 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	return c.materialized(ctx, group, newest)
 }
 
-// materialized marks a group ready, moving its watermark up to newest.
+// materialized marks a group ready, raising its watermark to newest.
 func (c *Coordinator) materialized(ctx context.Context, group []*resource.Resource, newest time.Time) error {
 	for _, f := range group {
-		mark := newest
-		if mark.Before(f.State.Watermark) {
-			mark = f.State.Watermark // a watermark never moves back
-		}
-		if err := c.Registry.SetStatus(context.WithoutCancel(ctx), &registry.SetStatusParams{ID: f.ID, Status: resource.StatusReady, Watermark: mark}); err != nil {
+		// The registry only ever raises a watermark, whatever order runs end in.
+		if err := c.Registry.SetStatus(context.WithoutCancel(ctx), &registry.SetStatusParams{ID: f.ID, Status: resource.StatusReady, Watermark: newest}); err != nil {
 			return fmt.Errorf("recording status of %s: %w", f.ID, err)
 		}
 	}

@@ -394,3 +394,42 @@ func TestOnlineWriteFailuresAreRetried(t *testing.T) {
 		t.Errorf("u1's amount after the retries: %+v, %v; want 4", got, err)
 	}
 }
+
+// TestRetryWorksTheUpstreamItNeeds: C waits for A and B; A is cancelled
+// (and C with it), then retried. Working A's downstream must include B, or
+// C would wait for ever in a process that never claims B.
+func TestRetryWorksTheUpstreamItNeeds(t *testing.T) {
+	c, ctx := setup(t)
+	build := func(after ...int) registry.NewJob {
+		return registry.NewJob{Kind: coordinator.JobTransformation, Resource: transformationID("clean"), MaxAttempts: 1, After: after}
+	}
+	jobs, err := c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: []registry.NewJob{build(), build(), build(0, 1)}, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Registry.CancelJob(ctx, &registry.CancelJobParams{ID: jobs[0].ID, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Registry.RetryJob(ctx, &registry.RetryJobParams{ID: jobs[0].ID, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := c.Downstream(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := coordinator.JobIDs(set); len(got) != 3 {
+		t.Fatalf("Downstream(A) = %v; want A, C and C's other upstream B", got)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	ended, err := fastWorker(c).Work(wctx, coordinator.JobIDs(set))
+	if err != nil {
+		t.Fatalf("working the retried set: %v", err)
+	}
+	for _, j := range ended {
+		if j.Status != registry.JobSucceeded {
+			t.Errorf("job %d: %s %s", j.ID, j.Status, j.Error)
+		}
+	}
+}

@@ -62,7 +62,9 @@ type SetStatusParams struct {
 	Error  string
 	// Schema replaces the recorded schema when non-nil.
 	Schema []resource.Column
-	// Watermark replaces the recorded watermark when not zero.
+	// Watermark, when not zero, raises the recorded watermark to it; a
+	// watermark never moves back (an earlier one leaves it as it is), so
+	// two materializations finishing in either order leave the later mark.
 	Watermark time.Time
 }
 

@@ -101,7 +101,7 @@ func TestJobsCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"jobs", "show", "999"}, "not found"},
+		{[]string{"jobs", "show", "999"}, "job 999 does not exist"},
 		{[]string{"jobs", "show", "abc"}, "not a job number"},
 		{[]string{"jobs", "list", "--status", "done"}, "queued, running, succeeded, failed, cancelled"},
 		{[]string{"materialize", "--chunks", "0"}, "--chunks 0"},

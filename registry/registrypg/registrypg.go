@@ -416,8 +416,12 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 		query += fmt.Sprintf(`, schema = $%d`, len(args))
 	}
 	if !p.Watermark.IsZero() {
+		// A watermark only ever rises. GREATEST ignores the NULL of a
+		// resource with none yet, and, evaluated by the UPDATE on the row it
+		// locks (re-read after a concurrent update commits), lets no racing
+		// call move the mark back.
 		args = append(args, p.Watermark)
-		query += fmt.Sprintf(`, watermark = $%d`, len(args))
+		query += fmt.Sprintf(`, watermark = GREATEST(watermark, $%d)`, len(args))
 	}
 	query += ` WHERE kind = $1 AND name = $2 AND variant = $3`
 	tag, err := s.pool.Exec(ctx, query, args...)

@@ -304,12 +304,25 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 	if err != nil {
 		return fmt.Errorf("setting status of %s: %w", p.ID, err)
 	}
+	// A watermark only ever rises: the new one replaces the recorded one
+	// only when it is later, decided in the UPDATE itself so two racing
+	// calls cannot both read the old mark. Watermarks are stored as
+	// fixed-width timeLayout text, so comparing the text (BINARY collation)
+	// compares the instants; watermarkText rejects times outside the years
+	// the fixed width can hold.
+	var watermark any // NULL: leave the recorded watermark alone
+	if !p.Watermark.IsZero() {
+		if watermark, err = watermarkText(p.Watermark); err != nil {
+			return fmt.Errorf("setting status of %s: %w", p.ID, err)
+		}
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE resources
-			SET status = ?, error = ?, schema = CASE WHEN ? THEN ? ELSE schema END,
-				watermark = CASE WHEN ? THEN ? ELSE watermark END, updated_at = ?
-			WHERE kind = ? AND name = ? AND variant = ?`,
-			p.Status, p.Error, p.Schema != nil, schema, !p.Watermark.IsZero(), formatTime(p.Watermark),
+			SET status = ?1, error = ?2, schema = CASE WHEN ?3 THEN ?4 ELSE schema END,
+				watermark = CASE WHEN ?5 IS NOT NULL AND (watermark IS NULL OR watermark < ?5) THEN ?5 ELSE watermark END,
+				updated_at = ?6
+			WHERE kind = ?7 AND name = ?8 AND variant = ?9`,
+			p.Status, p.Error, p.Schema != nil, schema, watermark,
 			formatTime(time.Now()), p.ID.Kind, p.ID.Name, p.ID.Variant)
 		if err != nil {
 			return mapErr(ctx, err)
@@ -385,6 +398,16 @@ func encodeSchema(cols []resource.Column) (any, error) {
 }
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// watermarkText is a watermark's column text. timeLayout is fixed-width, so
+// text order is time order, only for UTC years 0 to 9999 (Go writes other
+// years with a sign or a fifth digit, which would neither sort nor read back).
+func watermarkText(t time.Time) (string, error) {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return "", fmt.Errorf("watermark %v is outside the years 0000 to 9999 (UTC) the registry can record", t)
+	}
+	return formatTime(t), nil
+}
 
 func nonNil(tags []string) []string {
 	if tags == nil {

@@ -82,6 +82,92 @@ func TestTwoStoresOneFile(t *testing.T) {
 	}
 }
 
+// TestTwoStoresOneFileWatermark races watermarks from two Stores on one file
+// (two processes): the write slots do not serialise them, SQLite's lock and
+// the compare in the UPDATE must, so the latest watermark is what remains.
+func TestTwoStoresOneFileWatermark(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "registry.db")
+	stores := []*Store{open(t, path), open(t, path)}
+	cust := entity("customer", "")
+	if _, err := stores[0].Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	const perStore = 20
+	var wg sync.WaitGroup
+	for si, s := range stores {
+		wg.Go(func() {
+			for i := range perStore {
+				// Store 0 counts up, store 1 down, so they cross half-way.
+				n := i
+				if si == 1 {
+					n = perStore - 1 - i
+				}
+				wm := base.Add(time.Duration(2*n+si) * time.Second)
+				if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: cust.ID, Status: resource.StatusReady, Watermark: wm}); err != nil {
+					t.Errorf("store %d: %v", si, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := base.Add(time.Duration(2*(perStore-1)+1) * time.Second)
+	for si, s := range stores {
+		got, err := s.Get(ctx, cust.ID)
+		if err != nil || !got.State.Watermark.Equal(want) {
+			t.Errorf("store %d: watermark %v, %v; want %v", si, got.State.Watermark, err, want)
+		}
+	}
+}
+
+// TestWatermarkYearRange checks the bounds of the fixed-width text the
+// watermark is kept (and compared) in: the first and last years it holds
+// order correctly, and a watermark outside them is refused without touching
+// the recorded one (Go would write it with a sign or a fifth digit, which
+// neither sorts nor reads back).
+func TestWatermarkYearRange(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "registry.db"))
+	cust := entity("customer", "")
+	if _, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(wm time.Time) error {
+		return s.SetStatus(ctx, &registry.SetStatusParams{ID: cust.ID, Status: resource.StatusReady, Watermark: wm})
+	}
+	require := func(what string, want time.Time) {
+		t.Helper()
+		got, err := s.Get(ctx, cust.ID)
+		if err != nil || !got.State.Watermark.Equal(want) {
+			t.Fatalf("%s: watermark %v, %v; want %v", what, got.State.Watermark, err, want)
+		}
+	}
+	low := time.Date(0, 1, 1, 0, 0, 0, 1000, time.UTC) // the zero time is "no watermark"
+	high := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+	for _, wm := range []time.Time{low, time.Date(999, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), high} {
+		if err := set(wm); err != nil {
+			t.Fatalf("SetStatus(watermark %v): %v", wm, err)
+		}
+		require(fmt.Sprintf("after %v", wm), wm)
+	}
+	if err := set(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	require("after year 1", high)
+	for _, wm := range []time.Time{
+		high.Add(time.Microsecond),
+		time.Date(9999, 12, 31, 20, 0, 0, 0, time.FixedZone("UTC-5", -5*3600)), // year 10000 in UTC
+		time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		if err := set(wm); err == nil {
+			t.Errorf("SetStatus accepted watermark %v, outside the years 0000 to 9999 UTC", wm)
+		}
+		require(fmt.Sprintf("after refusing %v", wm), high)
+	}
+}
+
 func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")

@@ -73,6 +73,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	t.Run("SetStatus", func(t *testing.T) {
 		t.Run("Transitions", func(t *testing.T) { testSetStatusTransitions(t, open(t)) })
 		t.Run("Watermark", func(t *testing.T) { testSetStatusWatermark(t, open(t)) })
+		t.Run("ConcurrentWatermarks", func(t *testing.T) { testSetStatusConcurrentWatermarks(t, open(t)) })
 		t.Run("UnknownIsNotFound", func(t *testing.T) { testSetStatusUnknownIsNotFound(t, open(t)) })
 	})
 	t.Run("ConcurrentApply", func(t *testing.T) { testConcurrentApply(t, open(t)) })
@@ -635,8 +636,8 @@ func testSetStatusTransitions(t *testing.T, s registry.Store) {
 }
 
 // testSetStatusWatermark checks that a watermark is recorded at microsecond
-// precision in UTC, kept by a SetStatus that gives none, and replaced (even
-// by an earlier time) by one that does.
+// precision in UTC, kept by a SetStatus that gives none, raised by a later
+// one, and kept by an earlier or equal one (whose status and error still apply).
 func testSetStatusWatermark(t *testing.T, s registry.Store) {
 	ctx := context.Background()
 	rs := graph()
@@ -686,13 +687,92 @@ func testSetStatusWatermark(t *testing.T, s registry.Store) {
 	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: second})
 	requireWatermark("after a later watermark", second)
 
+	// An earlier watermark (here earlier than the first one too, and one
+	// only a microsecond before the recorded mark) leaves the later one.
 	earlier := first.Add(-time.Hour)
 	set(registry.SetStatusParams{Status: resource.StatusFailed, Error: "boom", Watermark: earlier})
-	requireWatermark("after an earlier watermark", earlier)
+	requireWatermark("after an earlier watermark", second)
 	if st := get(t, s, opens30).State; st.Status != resource.StatusFailed || st.Error != "boom" {
-		t.Errorf("a watermark changed how status and error are recorded: %+v", st)
+		t.Errorf("an earlier watermark changed how status and error are recorded: %+v", st)
 	}
+	set(registry.SetStatusParams{Status: resource.StatusRunning, Watermark: second.Add(-time.Microsecond)})
+	requireWatermark("after a watermark a microsecond earlier", second)
+	if st := get(t, s, opens30).State; st.Status != resource.StatusRunning || st.Error != "" {
+		t.Errorf("an earlier watermark changed how status and error are recorded: %+v", st)
+	}
+	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: second.In(time.FixedZone("UTC-8", -8*3600))})
+	requireWatermark("after the same watermark in another zone", second)
 
+	// Later by a microsecond, and across a year boundary (each field of the
+	// stored form changes at once), still raises it.
+	third := second.Add(time.Microsecond)
+	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: third})
+	requireWatermark("after a watermark a microsecond later", third)
+	newYear := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: newYear})
+	requireWatermark("after a watermark in the next year", newYear)
+	set(registry.SetStatusParams{Status: resource.StatusReady, Watermark: newYear.Add(-time.Microsecond)})
+	requireWatermark("after the last microsecond of the year before", newYear)
+
+	for _, r := range rs {
+		if r.ID != opens30 && !get(t, s, r.ID).State.Watermark.IsZero() {
+			t.Errorf("%s: watermark set by another resource's SetStatus", r.ID)
+		}
+	}
+}
+
+// testSetStatusConcurrentWatermarks races goroutines giving one resource
+// different watermarks, in a shuffled order: whatever order they commit in,
+// the recorded watermark is the latest of them (a store that reads the mark
+// and then writes it can lose the maximum to a smaller one).
+func testSetStatusConcurrentWatermarks(t *testing.T, s registry.Store) {
+	const workers = 8
+	const rounds = 5
+	ctx := context.Background()
+	rs := graph()
+	apply(t, s, rs...)
+	opens30 := rs[3].ID
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+	var want time.Time
+	for round := range rounds {
+		// Round r's marks are all later than round r-1's; within a round the
+		// largest goes to a different goroutine each time.
+		marks := make([]time.Time, workers)
+		for i := range marks {
+			marks[i] = base.Add(time.Duration(round*workers+(i+round)%workers)*time.Minute + time.Duration(i)*time.Microsecond)
+			if marks[i].After(want) {
+				want = marks[i]
+			}
+		}
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			errs  = make([]error, workers)
+		)
+		for i := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = s.SetStatus(ctx, &registry.SetStatusParams{ID: opens30, Status: resource.StatusReady, Watermark: marks[i]})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: SetStatus with watermark %v: %v", round, marks[i], err)
+			}
+		}
+		got := get(t, s, opens30).State
+		if !got.Watermark.Equal(want) || got.Watermark.Location() != time.UTC {
+			t.Fatalf("round %d: watermark %v after concurrent SetStatus calls; want the latest, %v", round, got.Watermark, want)
+		}
+		if got.Status != resource.StatusReady {
+			t.Fatalf("round %d: status %q; want %q", round, got.Status, resource.StatusReady)
+		}
+	}
 	for _, r := range rs {
 		if r.ID != opens30 && !get(t, s, r.ID).State.Watermark.IsZero() {
 			t.Errorf("%s: watermark set by another resource's SetStatus", r.ID)
