@@ -25,8 +25,8 @@ func (a *app) jobsCmd() *cobra.Command {
 		Long: `Every run of a transformation, a materialization or a training-set export is
 a durable job recorded in the registry: its status (queued, running,
 succeeded, failed, cancelled), attempts, times, rows processed, error and
-log. Jobs run in the command that queued them, or in 'slipway worker'
-processes sharing the registry.`,
+log. Jobs run in the command that queued them, or in 'slipway worker' and
+'slipway serve --workers N' processes sharing the registry.`,
 	}
 	cmd.AddCommand(a.jobsListCmd(), a.jobsShowCmd(), a.jobsLogsCmd(), a.jobsRetryCmd(), a.jobsCancelCmd())
 	return cmd
@@ -334,8 +334,10 @@ func (a *app) jobsCancelCmd() *cobra.Command {
 		Short: "Cancel a queued or running job",
 		Long: `Cancel ends a queued job at once, with the jobs waiting for it. A running job
 is asked to stop: its worker cancels it within a heartbeat (about a second)
-and the job ends as cancelled. Tables are replaced atomically and online
-writes are newer-wins, so a cancelled job leaves no half-applied state.`,
+and the job ends as cancelled. A transformation's table is replaced
+atomically, so a cancelled build leaves the previous table; a cancelled
+materialization keeps the batches it wrote (newer-wins, so never an older
+value over a newer one) and leaves the watermark where it was.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, s, err := a.openJob(cmd.Context(), args[0], need{})
