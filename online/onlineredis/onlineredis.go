@@ -290,60 +290,79 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 		k = max(1, min(k, fieldsPerCall/nf))
 	}
 	perPipeline := max(1, min(maxPipelineKeys, maxPipelineValues/nf))
+	sha := s.script.Hash()
+	// call is one EVALSHA: its arguments and its first entity key.
 	type call struct {
-		keys []string
 		args []any
+		key  *string
 	}
-	arena := make([]byte, 0, 24*min(len(picks), perPipeline)*nf)
+	arena := make([]byte, 0, min(len(picks), perPipeline)*(len(s.prefix)+24+24*nf))
 	for start := 0; start < len(picks); start += perPipeline {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		chunk := picks[start:min(start+perPipeline, len(picks))]
-		// The entries are encoded into one arena, copied once into a string
-		// and sent as *string arguments, which go-redis writes without
-		// allocating per argument as []byte or string arguments would.
+		// The keys and entries are encoded into one arena, copied once into
+		// a string and sent as *string arguments, which go-redis writes
+		// without allocating per argument as string or []byte arguments
+		// would (a string in an []any is a heap copy of its header). strs
+		// holds, per entity, its key and then its nf entries.
+		stride := 1 + nf
+		ends := make([]int, 0, len(chunk)*stride)
 		arena = arena[:0]
-		ends := make([]int, 0, len(chunk)*nf)
 		for _, pk := range chunk {
-			for _, v := range p.Records[pk.rec].Values[f0:f1] {
+			r := &p.Records[pk.rec]
+			arena = append(arena, s.prefix...)
+			arena = append(arena, r.Entity...)
+			ends = append(ends, len(arena))
+			for _, v := range r.Values[f0:f1] {
 				arena = appendEntry(arena, v, pk.ts)
 				ends = append(ends, len(arena))
 			}
 		}
 		text := string(arena)
-		entries := make([]string, len(ends))
+		strs := make([]string, len(ends))
 		off := 0
 		for n, end := range ends {
-			entries[n], off = text[off:end], end
+			strs[n], off = text[off:end], end
 		}
-		// One script call per k entities; args has its final capacity up
-		// front, so the calls' slices of it stay valid.
+		// One script call per k entities:
+		//   EVALSHA sha nkeys key… nf feature… entry…
+		// args has its final capacity up front, so the calls' slices of it
+		// stay valid.
 		nCalls := (len(chunk) + k - 1) / k
-		keys := make([]string, len(chunk))
-		args := make([]any, 0, nCalls*(1+nf)+len(chunk)*nf)
+		args := make([]any, 0, nCalls*(4+nf)+len(strs))
 		calls := make([]call, 0, nCalls)
 		for c0 := 0; c0 < len(chunk); c0 += k {
-			part := chunk[c0:min(c0+k, len(chunk))]
+			c1 := min(c0+k, len(chunk))
 			a0 := len(args)
+			args = append(args, "evalsha", sha, c1-c0)
+			for i := c0; i < c1; i++ {
+				args = append(args, &strs[i*stride])
+			}
 			args = append(args, nf)
 			for j := range features {
 				args = append(args, &features[j])
 			}
-			for i, pk := range part {
-				keys[c0+i] = s.prefix + p.Records[pk.rec].Entity
+			for i := c0; i < c1; i++ {
 				for j := range nf {
-					args = append(args, &entries[(c0+i)*nf+j])
+					args = append(args, &strs[i*stride+1+j])
 				}
 			}
-			calls = append(calls, call{keys: keys[c0 : c0+len(part)], args: args[a0:len(args)]})
+			calls = append(calls, call{args: args[a0:len(args):len(args)], key: &strs[c0*stride]})
 		}
 		run := func(idx []int) []*redis.Cmd {
 			cmds := make([]*redis.Cmd, len(idx))
 			// Errors are per command and checked by the caller.
 			_, _ = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 				for n, i := range idx {
-					cmds[n] = s.script.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+					// What Script.EvalSha does, without copying the keys
+					// into new interface values: the first key (argument
+					// 3) routes the call on a cluster.
+					cmd := redis.NewCmd(ctx, calls[i].args...)
+					cmd.SetFirstKeyPos(3)
+					cmds[n] = cmd
+					_ = pipe.Process(ctx, cmd)
 				}
 				return nil
 			})
@@ -381,7 +400,7 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 			case redis.HasErrorPrefix(err, errCorruptReply):
 				return fmt.Errorf("%w: %w", online.ErrCorruptEntry, err)
 			default:
-				return fmt.Errorf("entities %q…: %w", calls[n].keys[0][len(s.prefix):], err)
+				return fmt.Errorf("entities %q…: %w", (*calls[n].key)[len(s.prefix):], err)
 			}
 		}
 	}

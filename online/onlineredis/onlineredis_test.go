@@ -340,6 +340,66 @@ func TestServerSeesOneHMGETPerEntity(t *testing.T) {
 	within(fmt.Sprintf("HMGET calls for a read of %d entities", len(es)), commandCalls(t, c)["hmget"]-before["hmget"], len(es))
 }
 
+func TestClusterWriteCallsReachTheirNode(t *testing.T) {
+	// Write passes keys to go-redis as *string arguments; go-redis must still
+	// route each script call by its key, or every call would take a MOVED
+	// redirect (which go-redis follows, so only the server's count of
+	// rejected calls shows it). Counts are cluster-wide, so other clients of
+	// the test cluster may add a few calls, but never rejected ones.
+	s := newStore(t, clusterConfig(t))
+	cc, ok := onlineredis.ClientOf(s).(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("cluster store has a %T", onlineredis.ClientOf(s))
+	}
+	evalsha := func() (calls, rejected int64) {
+		var mu sync.Mutex
+		err := cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error {
+			info, err := c.Info(ctx, "commandstats").Result()
+			if err != nil {
+				return err
+			}
+			for line := range strings.Lines(info) {
+				stats, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:")
+				if !ok {
+					continue
+				}
+				var n, r int64
+				for kv := range strings.SplitSeq(stats, ",") {
+					if v, ok := strings.CutPrefix(kv, "calls="); ok {
+						n, _ = strconv.ParseInt(v, 10, 64)
+					}
+					if v, ok := strings.CutPrefix(kv, "rejected_calls="); ok {
+						r, _ = strconv.ParseInt(v, 10, 64)
+					}
+				}
+				mu.Lock()
+				calls, rejected = calls+n, rejected+r
+				mu.Unlock()
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return calls, rejected
+	}
+	fs, es := features(3), entities(200)
+	calls0, rejected0 := evalsha()
+	if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: wideRecords(fs, es, t0, func(i, j int) int64 { return int64(i) })}); err != nil {
+		t.Fatal(err)
+	}
+	calls1, rejected1 := evalsha()
+	if d := rejected1 - rejected0; d != 0 {
+		t.Errorf("the cluster rejected %d script calls (MOVED), want 0", d)
+	}
+	if d := calls1 - calls0; d < int64(len(es)) || d > int64(len(es))+100 {
+		t.Errorf("the cluster ran %d script calls for %d entities, want one each", d, len(es))
+	}
+	if e := readAll(t, s, fs, es)[199][2]; !e.Found || e.Value.Int64() != 199 {
+		t.Errorf("entity 199 feature 2 = %+v", e)
+	}
+}
+
 // commandCalls returns the server's count of calls per command.
 func commandCalls(t *testing.T, c redis.UniversalClient) map[string]int64 {
 	t.Helper()
