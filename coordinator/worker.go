@@ -252,7 +252,8 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		c.restore(bg, prev)
 	case ctx.Err() != nil:
 		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.clock().Now(), "worker stopped; queued again"
-		run.sayf("worker %s stopped; the job is queued again", w.Name)
+		finish.Release = true // the attempt is given back, or the job cancelled if that was asked
+		run.sayf("worker %s stopped; the job is queued again (or cancelled, if that was asked)", w.Name)
 		c.restore(bg, prev)
 	case Transient(err) && j.Attempts < j.MaxAttempts:
 		wait := w.backoff(j.Attempts)

@@ -217,12 +217,20 @@ type FinishJobParams struct {
 	Error    string
 	// Result replaces the job's Result when not nil.
 	Result []byte
+	// Release, with Status queued, gives the attempt back: the job is
+	// queued again with Attempts one less, as if this attempt never started
+	// (a worker shutting down). A job whose cancel was requested is
+	// cancelled instead (with its dependents, as CancelJob would).
+	Release bool
 }
 
 // Validate checks the parameters before they touch storage.
 func (p *FinishJobParams) Validate() error {
 	if p.Status == JobRunning || !p.Status.Valid() {
 		return fmt.Errorf("finishing job %d: status %q is not succeeded, failed, cancelled or queued", p.ID, p.Status)
+	}
+	if p.Release && p.Status != JobQueued {
+		return fmt.Errorf("finishing job %d: releasing an attempt requeues the job, so the status must be queued, not %q", p.ID, p.Status)
 	}
 	return nil
 }

@@ -309,22 +309,41 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	var (
-		query string
-		args  = []any{p.ID, p.Worker, p.Attempt}
-	)
-	// A nil Result is NULL, which keeps the recorded one.
-	if p.Status == registry.JobQueued {
-		query = `UPDATE ` + s.jobs + ` AS j
-			SET status = 'queued', run_after = $4, worker = '', lease_until = NULL, error = $5,
-				result = COALESCE($6::bytea, j.result)` + fenced
-		args = append(args, toNull(p.RunAfter), p.Error, p.Result)
-	} else {
-		query = `UPDATE ` + s.jobs + ` AS j SET status = $4, ended_at = $5, rows = $6, error = $7,
-			result = COALESCE($8::bytea, j.result)` + fenced
-		args = append(args, string(p.Status), p.Now, p.Rows, p.Error, p.Result)
-	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		status, errText := p.Status, p.Error
+		if p.Release {
+			// Lock the row so that the request cannot come between reading
+			// it and the update. No row: the fenced update explains.
+			var requested bool
+			err := tx.QueryRow(ctx, `SELECT cancel_requested FROM `+s.jobs+` WHERE id = $1 FOR UPDATE`, p.ID).Scan(&requested)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return mapErr(ctx, err)
+			}
+			if requested {
+				// Nobody wants the job any more: it ends here rather than
+				// making the next worker start it only to cancel it.
+				status, errText = registry.JobCancelled, "cancelled"
+			}
+		}
+		var (
+			query string
+			args  = []any{p.ID, p.Worker, p.Attempt}
+		)
+		// A nil Result is NULL, which keeps the recorded one.
+		if status == registry.JobQueued {
+			given := 0 // attempts given back
+			if p.Release {
+				given = 1
+			}
+			query = `UPDATE ` + s.jobs + ` AS j
+				SET status = 'queued', attempts = j.attempts - $7, run_after = $4, worker = '', lease_until = NULL,
+					error = $5, result = COALESCE($6::bytea, j.result)` + fenced
+			args = append(args, toNull(p.RunAfter), errText, p.Result, given)
+		} else {
+			query = `UPDATE ` + s.jobs + ` AS j SET status = $4, ended_at = $5, rows = $6, error = $7,
+				result = COALESCE($8::bytea, j.result)` + fenced
+			args = append(args, string(status), p.Now, p.Rows, errText, p.Result)
+		}
 		j, err := scanJob(tx.QueryRow(ctx, query+` RETURNING `+s.jobColumns(), args...))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return s.notHeld(ctx, tx, p.ID, p.Worker, p.Attempt)

@@ -252,11 +252,20 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 				return mapErr(ctx, err)
 			}
 		}
-		if p.Status == registry.JobQueued {
+		switch {
+		case p.Release && j.CancelRequested:
+			// Nobody wants the job any more: it ends here rather than
+			// making the next worker start it only to cancel it.
+			return endJob(ctx, tx, j, registry.JobCancelled, p.Now, p.Rows, "cancelled")
+		case p.Status == registry.JobQueued:
+			given := 0 // attempts given back
+			if p.Release {
+				given = 1
+			}
 			_, err := tx.ExecContext(ctx, `UPDATE jobs
-				SET status = ?, run_after = ?, worker = '', lease_until = NULL, error = ?
+				SET status = ?, attempts = attempts - ?, run_after = ?, worker = '', lease_until = NULL, error = ?
 				WHERE id = ?`,
-				string(registry.JobQueued), jobTime(p.RunAfter), p.Error, p.ID)
+				string(registry.JobQueued), given, jobTime(p.RunAfter), p.Error, p.ID)
 			return mapErr(ctx, err)
 		}
 		return endJob(ctx, tx, j, p.Status, p.Now, p.Rows, p.Error)
@@ -264,7 +273,7 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 	if err != nil {
 		return fmt.Errorf("finishing job %d: %w", p.ID, err)
 	}
-	s.log.DebugContext(ctx, "job finished", "id", p.ID, "status", p.Status, "attempt", p.Attempt)
+	s.log.DebugContext(ctx, "job finished", "id", p.ID, "status", p.Status, "attempt", p.Attempt, "released", p.Release)
 	return nil
 }
 

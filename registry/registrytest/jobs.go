@@ -32,6 +32,9 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Finish/FailureEndsDependents", func(t *testing.T) { testFinishFailureCascades(t, open(t)) })
 	t.Run("Finish/InvalidStatus", func(t *testing.T) { testFinishInvalidStatus(t, open(t)) })
 	t.Run("Finish/Result", func(t *testing.T) { testFinishResult(t, open(t)) })
+	t.Run("Finish/ReleaseGivesTheAttemptBack", func(t *testing.T) { testFinishRelease(t, open(t)) })
+	t.Run("Finish/ReleaseOfCancelRequestedCancels", func(t *testing.T) { testFinishReleaseCancelRequested(t, open(t)) })
+	t.Run("Finish/ReleaseNeedsQueued", func(t *testing.T) { testFinishReleaseNeedsQueued(t, open(t)) })
 	t.Run("Cancel/Queued", func(t *testing.T) { testCancelQueued(t, open(t)) })
 	t.Run("Cancel/RunningIsRequested", func(t *testing.T) { testCancelRunning(t, open(t)) })
 	t.Run("Cancel/EndedIsRefused", func(t *testing.T) { testCancelEnded(t, open(t)) })
@@ -522,6 +525,125 @@ func testFinishResult(t *testing.T, s registry.Store) {
 	c := claim(t, s, "w1", t0, jobs[2].ID)
 	finishWith(c, registry.JobCancelled, `{"cancelled_at":"step 2"}`)
 	requireResult("GetJob after cancellation with a result", getJob(t, s, c.ID).Result, `{"cancelled_at":"step 2"}`)
+}
+
+// release requeues a claimed job's attempt as a worker shutting down does.
+func release(t *testing.T, s registry.Store, j *registry.Job, now time.Time) {
+	t.Helper()
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: j.Worker, Attempt: j.Attempts, Now: now,
+		Status: registry.JobQueued, RunAfter: now, Rows: 7, Error: "worker stopped; queued again", Release: true})
+	if err != nil {
+		t.Fatalf("FinishJob(%d, queued, Release): %v", j.ID, err)
+	}
+}
+
+// testFinishRelease checks that a released attempt does not count: the job
+// is queued again at once with its attempts as before the claim, fenced
+// like any FinishJob, and a release after a retry only gives back its own
+// attempt.
+func testFinishRelease(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	if j.Attempts != 1 {
+		t.Fatalf("claimed job attempts %d; want 1", j.Attempts)
+	}
+	stop := t0.Add(5 * time.Second)
+	release(t, s, j, stop)
+	got := requireStatus(t, s, j.ID, registry.JobQueued)
+	if got.Attempts != 0 || got.Worker != "" || !got.LeaseUntil.IsZero() || !got.EndedAt.IsZero() || got.CancelRequested ||
+		!sameTime(got.RunAfter, stop) || got.Error != "worker stopped; queued again" {
+		t.Errorf("released job attempts %d worker %q lease %v ended %v cancel requested %v run after %v error %q; "+
+			"want 0, none, zero, zero, false, %v, the release's error",
+			got.Attempts, got.Worker, got.LeaseUntil, got.EndedAt, got.CancelRequested, got.RunAfter, got.Error, stop)
+	}
+	// The released attempt no longer holds the job.
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: stop,
+		Status: registry.JobQueued, RunAfter: stop, Release: true})
+	if !errors.Is(err, registry.ErrLeaseLost) {
+		t.Errorf("releasing the released attempt again: %v; want ErrLeaseLost", err)
+	}
+	if got := getJob(t, s, j.ID); got.Status != registry.JobQueued || got.Attempts != 0 {
+		t.Errorf("after a second release, job is %s with attempts %d; want queued with 0", got.Status, got.Attempts)
+	}
+
+	again := claim(t, s, "w2", stop)
+	if again.ID != j.ID || again.Attempts != 1 || again.Worker != "w2" {
+		t.Fatalf("claim after the release got job %d attempt %d worker %s; want %d attempt 1 w2", again.ID, again.Attempts, again.Worker, j.ID)
+	}
+	// A retry counts its attempt; a release after it gives back only its own.
+	err = s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: "w2", Attempt: 1, Now: stop,
+		Status: registry.JobQueued, RunAfter: stop, Error: "connection refused"})
+	if err != nil {
+		t.Fatalf("FinishJob queued to retry: %v", err)
+	}
+	retry := claim(t, s, "w3", stop)
+	if retry.Attempts != 2 {
+		t.Fatalf("retry claim attempt %d; want 2", retry.Attempts)
+	}
+	release(t, s, retry, stop)
+	if got := requireStatus(t, s, j.ID, registry.JobQueued); got.Attempts != 1 {
+		t.Errorf("released retry attempts %d; want 1", got.Attempts)
+	}
+	if got := claim(t, s, "w4", stop); got.Attempts != 2 {
+		t.Errorf("claim after releasing the retry got attempt %d; want 2", got.Attempts)
+	}
+}
+
+// testFinishReleaseCancelRequested checks that releasing a job whose cancel
+// was requested cancels it and its dependents, as CancelJob does a queued
+// job, instead of queueing it for a worker that would only cancel it.
+func testFinishReleaseCancelRequested(t *testing.T, s registry.Store) {
+	// a → b → c, and d independent.
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c", 1), newJob("d"))
+	a := claim(t, s, "w1", t0, jobs[0].ID)
+	requested, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: t0})
+	if err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	if requested.Status != registry.JobRunning || !requested.CancelRequested {
+		t.Fatalf("CancelJob of a running job: status %s requested %v; want running with cancel requested", requested.Status, requested.CancelRequested)
+	}
+	stop := t0.Add(5 * time.Second)
+	release(t, s, a, stop)
+	got := requireStatus(t, s, a.ID, registry.JobCancelled)
+	if !sameTime(got.EndedAt, stop) || got.Error != "cancelled" || got.BlockedBy != 0 || got.Rows != 7 {
+		t.Errorf("released cancel-requested job ended %v error %q blocked by %d rows %d; want %v, \"cancelled\", 0, 7",
+			got.EndedAt, got.Error, got.BlockedBy, got.Rows, stop)
+	}
+	want := registry.BlockedError(a, registry.JobCancelled, "cancelled")
+	for _, id := range []int64{jobs[1].ID, jobs[2].ID} {
+		dep := requireStatus(t, s, id, registry.JobCancelled)
+		if dep.BlockedBy != a.ID || dep.Error != want || !sameTime(dep.EndedAt, stop) {
+			t.Errorf("dependent %d blocked by %d error %q ended %v; want %d, %q, %v", id, dep.BlockedBy, dep.Error, dep.EndedAt, a.ID, want, stop)
+		}
+	}
+	requireStatus(t, s, jobs[3].ID, registry.JobQueued)
+	requireNoClaim(t, s, stop.Add(time.Hour), a.ID, jobs[1].ID, jobs[2].ID)
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: a.ID, Now: stop}); !errors.Is(err, registry.ErrJobState) {
+		t.Errorf("CancelJob of the cancelled job: %v; want ErrJobState", err)
+	}
+}
+
+// testFinishReleaseNeedsQueued checks that Release with any status but
+// queued is refused and changes nothing.
+func testFinishReleaseNeedsQueued(t *testing.T, s registry.Store) {
+	enqueue(t, s, newJob("a"))
+	j := claim(t, s, "w1", t0)
+	for _, st := range []registry.JobStatus{registry.JobSucceeded, registry.JobFailed, registry.JobCancelled} {
+		err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: j.ID, Worker: "w1", Attempt: 1, Now: t0,
+			Status: st, Rows: 7, Error: "boom", Release: true})
+		if err == nil {
+			t.Errorf("FinishJob with status %s and Release succeeded; want an error", st)
+		}
+	}
+	got := requireStatus(t, s, j.ID, registry.JobRunning)
+	if got.Attempts != 1 || got.Worker != "w1" || got.Rows != 0 || got.Error != "" || !got.EndedAt.IsZero() {
+		t.Errorf("job after refused releases: attempts %d worker %q rows %d error %q ended %v; want 1, w1, 0, none, zero",
+			got.Attempts, got.Worker, got.Rows, got.Error, got.EndedAt)
+	}
+	// The attempt still holds the job.
+	finish(t, s, j, registry.JobSucceeded, t0)
+	requireStatus(t, s, j.ID, registry.JobSucceeded)
 }
 
 func testCancelQueued(t *testing.T, s registry.Store) {
