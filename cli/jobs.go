@@ -181,21 +181,14 @@ func (a *app) jobsShowCmd() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			// The last 10 lines, paging through the log.
-			var lines []registry.JobLogLine
-			var total, after int64
-			for {
-				page, err := s.registry.JobLogs(cmd.Context(), &registry.JobLogsParams{ID: id, After: after})
-				if err != nil {
-					return err
-				}
-				if len(page) == 0 {
-					break
-				}
-				total += int64(len(page))
-				after = page[len(page)-1].Seq
-				lines = append(lines, page...)
-				lines = lines[max(0, len(lines)-10):]
+			var lines []registry.JobLogLine // the last 10
+			var total int
+			_, err = eachLogLine(cmd.Context(), s.registry, id, 0, func(l registry.JobLogLine) {
+				total++
+				lines = append(lines[max(0, len(lines)-9):], l)
+			})
+			if err != nil {
+				return err
 			}
 			if total > 10 {
 				fmt.Fprintf(a.stdout, "log (last 10 of %d lines; 'slipway jobs logs %d' for all):\n", total, id)
@@ -242,6 +235,21 @@ func joinIDs(ids []int64) string {
 	return strings.Join(s, ", ")
 }
 
+// eachLogLine calls fn for each line of job id's log after sequence number
+// after, page by page, and returns the last sequence number seen.
+func eachLogLine(ctx context.Context, reg registry.Store, id, after int64, fn func(registry.JobLogLine)) (int64, error) {
+	for {
+		page, err := reg.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
+		if err != nil || len(page) == 0 {
+			return after, err
+		}
+		for _, l := range page {
+			fn(l)
+			after = l.Seq
+		}
+	}
+}
+
 func (a *app) jobsLogsCmd() *cobra.Command {
 	var follow bool
 	cmd := &cobra.Command{
@@ -256,18 +264,8 @@ func (a *app) jobsLogsCmd() *cobra.Command {
 			defer s.Close()
 			ctx := cmd.Context()
 			var after int64
-			// print prints every line after the last one printed, page by page.
-			print := func() error {
-				for {
-					lines, err := s.registry.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
-					if err != nil || len(lines) == 0 {
-						return err
-					}
-					for _, l := range lines {
-						fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
-						after = l.Seq
-					}
-				}
+			print := func(l registry.JobLogLine) {
+				fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
 			}
 			for {
 				// Read the status first: the lines written before it ended are then all there.
@@ -275,7 +273,7 @@ func (a *app) jobsLogsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := print(); err != nil {
+				if after, err = eachLogLine(ctx, s.registry, id, after, print); err != nil {
 					return err
 				}
 				if !follow || j.Status.Ended() {
