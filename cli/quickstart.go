@@ -122,6 +122,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	dd := a.dataDir
 	fmt.Fprintf(w, `  slipway --data-dir %[1]s list features
   slipway --data-dir %[1]s show feature opens_30d:v1
+  slipway --data-dir %[1]s jobs list
   slipway --data-dir %[1]s training-set export %[2]s --format csv | head
   slipway --data-dir %[1]s serve
   curl -s localhost:8080/v1/online-features -d '%[4]s'
