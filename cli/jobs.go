@@ -155,6 +155,9 @@ func (a *app) jobsShowCmd() *cobra.Command {
 			if feats := coordinator.JobFeatures(j); len(feats) > 1 {
 				field("features", refs(feats))
 			}
+			if part := coordinator.JobPart(j); part != "" {
+				field("part", part)
+			}
 			field("status", string(j.Status)+cancelNote(j))
 			field("attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts))
 			field("rows", count(j.Rows))

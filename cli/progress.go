@@ -79,13 +79,38 @@ func (a *app) workJobs(ctx context.Context, s *stores, jobs []*registry.Job, det
 	}
 }
 
-// progress draws jobs' progress: on a terminal, one line per job redrawn in
-// place; elsewhere, a line per running job at each tick.
+// progress draws jobs' progress: on a terminal, a bar of the jobs ended with
+// the rows so far and their rate, then one line per job, redrawn in place;
+// elsewhere, a line per running job at each tick.
 type progress struct {
 	out     io.Writer
 	tty     bool
 	drawn   int // lines drawn last time, to move back over
 	started map[int64]time.Time
+	begin   time.Time // first draw
+}
+
+// bar draws the share of the jobs that have ended, the rows processed and
+// their rate since the first draw.
+func (p *progress) bar(jobs []*registry.Job) string {
+	const width = 24
+	var ended int
+	var rows int64
+	for _, j := range jobs {
+		if j.Status.Ended() {
+			ended++
+		}
+		rows += j.Rows
+	}
+	if p.begin.IsZero() {
+		p.begin = time.Now()
+	}
+	full := width * ended / max(1, len(jobs))
+	line := fmt.Sprintf("  [%s%s] %d/%d jobs, %s rows", strings.Repeat("=", full), strings.Repeat(" ", width-full), ended, len(jobs), count(rows))
+	if secs := time.Since(p.begin).Seconds(); secs >= 1 && rows > 0 {
+		line += fmt.Sprintf(", %s rows/s", count(int64(float64(rows)/secs)))
+	}
+	return line
 }
 
 func (p *progress) draw(jobs []*registry.Job) {
@@ -101,8 +126,12 @@ func (p *progress) draw(jobs []*registry.Job) {
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
 	}
+	fmt.Fprintf(&b, "\x1b[2K%s\n", p.bar(jobs))
 	for _, j := range jobs {
 		line := fmt.Sprintf("  %-9s job %d %s %s", j.Status, j.ID, j.Kind, j.Resource.Ref())
+		if part := coordinator.JobPart(j); part != "" {
+			line += " (" + part + ")"
+		}
 		switch {
 		case j.Status == registry.JobRunning:
 			line += "  " + p.rate(j)
@@ -113,7 +142,7 @@ func (p *progress) draw(jobs []*registry.Job) {
 		}
 		fmt.Fprintf(&b, "\x1b[2K%s\n", line)
 	}
-	p.drawn = len(jobs)
+	p.drawn = len(jobs) + 1
 	io.WriteString(p.out, b.String())
 }
 

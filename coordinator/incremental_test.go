@@ -158,3 +158,31 @@ func compareStores(t *testing.T, round int, a, b online.Store, meters int, meter
 		}
 	}
 }
+
+func TestChunkedMaterializationJobs(t *testing.T) {
+	c, ctx := setup(t)
+	amount := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}
+	jobs, err := c.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{amount}, Chunks: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, j := range jobs {
+		parts = append(parts, j.Kind+":"+coordinator.JobPart(j))
+	}
+	if got, want := strings.Join(parts, ", "), "transformation:, materialize:chunk 1 of 2, materialize:chunk 2 of 2, materialize:commit"; got != want {
+		t.Fatalf("jobs of a 2-chunk materialization: %s; want %s", got, want)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The chunks split the 3 users between them; the commit records the watermark.
+	if rows := ended[1].Rows + ended[2].Rows; rows != 3 || ended[1].Rows == 0 && ended[2].Rows == 0 {
+		t.Errorf("chunks wrote %d and %d values; want 3 between them", ended[1].Rows, ended[2].Rows)
+	}
+	f, err := c.Registry.Get(ctx, amount)
+	if err != nil || f.State.Status != resource.StatusReady || f.State.Watermark.IsZero() {
+		t.Errorf("feature after the commit: %+v, %v; want ready with a watermark", f.State, err)
+	}
+}

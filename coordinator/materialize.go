@@ -154,6 +154,19 @@ func JobFeatures(j *registry.Job) []resource.ID {
 	return args.Features
 }
 
+// JobPart says which part of a chunked materialization a job is ("chunk 2
+// of 4", "commit"), or "" for any other job.
+func JobPart(j *registry.Job) string {
+	var args materializeArgs
+	if j.Kind != JobMaterialize || decodeArgs(j, &args) != nil || args.Chunks <= 1 && !args.Commit {
+		return ""
+	}
+	if args.Commit {
+		return "commit"
+	}
+	return fmt.Sprintf("chunk %d of %d", args.Chunk+1, args.Chunks)
+}
+
 // groupByDataset groups features that read the same dataset with the same
 // entity and timestamp columns, keeping the order of first appearance.
 func groupByDataset(feats []*resource.Resource) [][]*resource.Resource {
