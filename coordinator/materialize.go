@@ -96,19 +96,20 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 // commit job after them), after the job building the dataset when it is
 // not ready (or p.Rebuild).
 func (c *Coordinator) EnqueueMaterialize(ctx context.Context, p *MaterializeParams) ([]*registry.Job, error) {
-	b, err := c.materializeBatch(ctx, p)
-	if err != nil {
+	b := c.newBatch()
+	if err := b.materialize(ctx, p); err != nil {
 		return nil, err
 	}
 	return b.enqueue(ctx)
 }
 
-func (c *Coordinator) materializeBatch(ctx context.Context, p *MaterializeParams) (*batch, error) {
-	feats, err := c.features(ctx, p.Features)
+// materialize adds the jobs of p to the batch; a dataset the batch already
+// builds is built once.
+func (b *batch) materialize(ctx context.Context, p *MaterializeParams) error {
+	feats, err := b.c.features(ctx, p.Features)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := c.newBatch()
 	groups := groupByDataset(feats)
 	// Rebuild rebuilds the features' own datasets, not what is upstream of them.
 	rebuild := func(id resource.ID) bool {
@@ -117,7 +118,7 @@ func (c *Coordinator) materializeBatch(ctx context.Context, p *MaterializeParams
 	for _, group := range groups {
 		built, err := b.need(ctx, group[0].Feature.Dataset, rebuild)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var after []int
 		if built >= 0 {
@@ -141,7 +142,7 @@ func (c *Coordinator) materializeBatch(ctx context.Context, p *MaterializeParams
 		commit.Commit = true
 		b.add(registry.NewJob{Kind: JobMaterialize, Resource: group[0].ID, Args: encodeArgs(commit), After: chunks})
 	}
-	return b, nil
+	return nil
 }
 
 // JobFeatures returns the features a materialize job writes (none for

@@ -54,24 +54,48 @@ func scheduleKeyPrefix(id resource.ID) string {
 	return fmt.Sprintf("schedule:%s/%s:%s@", id.Kind, id.Name, id.Variant)
 }
 
-// Tick queues the runs due at the clock's now and returns them.
+// Tick queues the runs due at the clock's now and returns them. Features of
+// one dataset due at the same firing share one rebuild of it.
 func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	c := s.Coordinator
 	now := c.clock().Now()
 	var queued []*registry.Job
 	var errs []error
+	type firing struct {
+		dataset resource.ID
+		at      time.Time
+	}
+	var order []firing
+	features := map[firing][]*resource.Resource{}
 	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature} {
 		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
 		if err != nil {
 			return queued, fmt.Errorf("listing %ss: %w", kind, err)
 		}
 		for _, r := range rs {
-			jobs, err := s.fire(ctx, r, now)
+			at, err := s.due(ctx, r, now)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("scheduling %s: %w", r.ID, err))
 			}
-			queued = append(queued, jobs...)
+			switch {
+			case at.IsZero():
+			case kind == resource.KindTransformation:
+				jobs, err := s.queue(ctx, []*resource.Resource{r}, at)
+				errs = append(errs, err)
+				queued = append(queued, jobs...)
+			default:
+				f := firing{r.Feature.Dataset, at}
+				if features[f] == nil {
+					order = append(order, f)
+				}
+				features[f] = append(features[f], r)
+			}
 		}
+	}
+	for _, f := range order {
+		jobs, err := s.queue(ctx, features[f], f.at)
+		errs = append(errs, err)
+		queued = append(queued, jobs...)
 	}
 	return queued, errors.Join(errs...)
 }
@@ -86,27 +110,27 @@ func scheduleOf(r *resource.Resource) string {
 	return ""
 }
 
-// fire queues r's run when a firing is due: the latest firing time at or
-// before now that is after the last one queued (or after r was registered).
-func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Time) ([]*registry.Job, error) {
+// due returns r's firing to queue now, or zero: the latest firing time at
+// or before now that is after the last one queued (or after r was
+// registered), unless r's last run has not ended.
+func (s *Scheduler) due(ctx context.Context, r *resource.Resource, now time.Time) (time.Time, error) {
 	expr := scheduleOf(r)
 	if expr == "" {
-		return nil, nil
+		return time.Time{}, nil
 	}
 	sched, err := resource.ParseSchedule(expr)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
-	c := s.Coordinator
 	prefix := scheduleKeyPrefix(r.ID)
 	last := r.State.CreatedAt
-	prev, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: prefix, Limit: 1})
+	prev, err := s.Coordinator.Registry.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: prefix, Limit: 1})
 	if err != nil {
-		return nil, fmt.Errorf("reading its last run: %w", err)
+		return time.Time{}, fmt.Errorf("reading its last run: %w", err)
 	}
 	if len(prev) > 0 {
 		if !prev[0].Status.Ended() {
-			return nil, nil // the last run is still queued or running: runs never pile up
+			return time.Time{}, nil // the last run is still queued or running: runs never pile up
 		}
 		if t, err := time.Parse(time.RFC3339, strings.TrimPrefix(prev[0].Key, prefix)); err == nil {
 			last = t
@@ -114,7 +138,7 @@ func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Tim
 	}
 	due := sched.Next(last.UTC())
 	if due.IsZero() || due.After(now) {
-		return nil, nil
+		return time.Time{}, nil
 	}
 	for range maxFirings {
 		next := sched.Next(due)
@@ -123,19 +147,26 @@ func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Tim
 		}
 		due = next
 	}
+	return due, nil
+}
+
+// queue queues the runs of resources due at one firing in one batch: a
+// transformation's rebuild, or the features' materializations after one
+// rebuild of their dataset. Each resource's last job carries its firing's
+// key.
+func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.Time) ([]*registry.Job, error) {
+	c := s.Coordinator
 	b := c.newBatch()
-	if r.Kind == resource.KindTransformation {
-		if _, err := b.transformation(ctx, r, func(id resource.ID) bool { return id == r.ID }); err != nil {
+	for _, r := range rs {
+		if r.Kind == resource.KindTransformation {
+			if _, err := b.transformation(ctx, r, func(id resource.ID) bool { return id == r.ID }); err != nil {
+				return nil, err
+			}
+		} else if err := b.materialize(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true}); err != nil {
 			return nil, err
 		}
-	} else {
-		mb, err := c.materializeBatch(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true})
-		if err != nil {
-			return nil, err
-		}
-		b = mb
+		b.jobs[len(b.jobs)-1].Key = scheduleKeyPrefix(r.ID) + at.UTC().Format(time.RFC3339)
 	}
-	b.jobs[len(b.jobs)-1].Key = prefix + due.UTC().Format(time.RFC3339)
 	jobs, err := b.enqueue(ctx)
 	if errors.Is(err, registry.ErrDuplicateKey) {
 		return nil, nil // another scheduler queued this firing
@@ -143,6 +174,6 @@ func (s *Scheduler) fire(ctx context.Context, r *resource.Resource, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-	c.logger().Info("scheduled run queued", "resource", r.ID.String(), "firing", due.UTC().Format(time.RFC3339), "jobs", len(jobs))
+	c.logger().Info("scheduled runs queued", "resources", len(rs), "firing", at.UTC().Format(time.RFC3339), "jobs", len(jobs))
 	return jobs, nil
 }

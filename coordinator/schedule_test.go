@@ -171,3 +171,40 @@ func TestScheduledFeatureRebuildsThenMaterializes(t *testing.T) {
 		t.Errorf("scheduled feature after its run: %+v, %v; want ready with a watermark", got.State, err)
 	}
 }
+
+func TestFeaturesOfOneDatasetShareARebuild(t *testing.T) {
+	c, ctx := setup(t)
+	clock := &fakeClock{}
+	c.Clock = clock
+	a := scheduled(t, c, resource.KindFeature, "amount", "daily", "@daily")
+	scheduled(t, c, resource.KindFeature, "last_kind", "daily", "@daily")
+	s := &coordinator.Scheduler{Coordinator: c}
+	clock.t = a.State.CreatedAt.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	jobs, err := s.Tick(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	keyed := 0
+	for _, j := range jobs {
+		kinds = append(kinds, j.Kind)
+		if j.Key != "" {
+			keyed++
+		}
+	}
+	if got := strings.Join(kinds, ", "); got != "transformation, materialize, materialize" || keyed != 2 {
+		t.Fatalf("two features of clean due at one firing queued %s (%d keyed); want one rebuild, then each feature", got, keyed)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	if err != nil {
+		t.Fatalf("scheduled refresh: %v", err)
+	}
+	for _, j := range ended {
+		if j.Status != registry.JobSucceeded {
+			t.Errorf("job %d %s: %s %s", j.ID, j.Kind, j.Status, j.Error)
+		}
+	}
+	if got := tick(t, s, clock, clock.t.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("an hour later: queued %v", got)
+	}
+}
