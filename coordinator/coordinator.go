@@ -245,6 +245,39 @@ func (c *Coordinator) restore(ctx context.Context, prev map[resource.ID]resource
 	}
 }
 
+// Reconcile puts back the status of resources marked running that no live
+// job works on: a job whose worker died on its last attempt is failed by
+// the queue, which knows nothing of resources. Like restore, a resource
+// built before becomes ready, others pending.
+func (c *Coordinator) Reconcile(ctx context.Context) error {
+	live, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}, Limit: 1000})
+	if err != nil {
+		return fmt.Errorf("listing live jobs: %w", err)
+	}
+	if len(live) == 1000 {
+		return nil // too busy to tell; a later call will
+	}
+	busy := map[resource.ID]bool{}
+	for _, j := range live {
+		for _, id := range jobResources(j) {
+			busy[id] = true
+		}
+		busy[j.Resource] = true
+	}
+	all, err := c.Registry.List(ctx, &registry.ListParams{})
+	if err != nil {
+		return fmt.Errorf("listing resources: %w", err)
+	}
+	stale := map[resource.ID]resource.State{}
+	for _, r := range all {
+		if r.State.Status == resource.StatusRunning && !busy[r.ID] {
+			stale[r.ID] = r.State
+		}
+	}
+	c.restore(ctx, stale)
+	return nil
+}
+
 func (c *Coordinator) setStatuses(ctx context.Context, prev map[resource.ID]resource.State, st resource.Status, msg string) {
 	for id := range prev {
 		if err := c.setStatus(ctx, id, st, msg, nil); err != nil {

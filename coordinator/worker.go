@@ -97,10 +97,21 @@ func (w *Worker) defaults() {
 }
 
 // Run works the whole queue until ctx is cancelled. Jobs still running
-// then are put back in the queue for another worker.
+// then are put back in the queue for another worker. About once a minute it
+// also puts back the status of resources left running by a job that ended
+// without its worker (Coordinator.Reconcile).
 func (w *Worker) Run(ctx context.Context) error {
 	w.defaults()
-	return w.loop(ctx, nil, nil)
+	var reconciled time.Time
+	return w.loop(ctx, nil, func(ctx context.Context) (bool, error) {
+		if time.Since(reconciled) >= time.Minute {
+			reconciled = time.Now()
+			if err := w.Coordinator.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				w.Coordinator.logger().Warn("reconciling statuses", "error", err)
+			}
+		}
+		return false, nil
+	})
 }
 
 // Work runs the given jobs (and only those) until each has ended, whoever
@@ -159,9 +170,11 @@ func (w *Worker) cancelAll(ctx context.Context, ids []int64) error {
 }
 
 // loop claims jobs (only those in only, when set) while it has free slots,
-// and waits for a slot, a poll or ctx otherwise. It returns when ctx is
-// cancelled or done says all is done, once its running jobs have finished.
+// and waits for a slot, a poll or ctx otherwise; done is asked between
+// rounds. It returns when ctx is cancelled or done says all is done, once
+// its running jobs have finished.
 func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Context) (bool, error)) error {
+	cancelOnStop := only != nil // Work: the user stopping; Run: the worker shutting down
 	c := w.Coordinator
 	slots := make(chan struct{}, w.Concurrency)
 	freed := make(chan struct{}, 1)
@@ -186,7 +199,7 @@ func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Conte
 			running.Add(1)
 			go func() {
 				defer running.Done()
-				w.execute(ctx, j, done != nil)
+				w.execute(ctx, j, cancelOnStop)
 				<-slots
 				select {
 				case freed <- struct{}{}:
@@ -194,7 +207,7 @@ func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Conte
 				}
 			}()
 		}
-		if done != nil && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			finished, err := done(ctx)
 			if err != nil || finished {
 				return err

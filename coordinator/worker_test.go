@@ -433,3 +433,31 @@ func TestRetryWorksTheUpstreamItNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcileRestoresOrphanedStatuses: a resource left running by a job
+// that ended without its worker gets its status back; one a live job works
+// on keeps it.
+func TestReconcileRestoresOrphanedStatuses(t *testing.T) {
+	c, ctx := setup(t)
+	if _, err := c.Run(ctx, &coordinator.RunParams{}); err == nil {
+		t.Fatal("the setup's broken transformation should fail the run")
+	}
+	for _, name := range []string{"clean", "after_broken"} {
+		if err := c.Registry.SetStatus(ctx, &registry.SetStatusParams{ID: transformationID(name), Status: resource.StatusRunning}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A live job works on after_broken.
+	if _, err := c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: []registry.NewJob{{Kind: coordinator.JobTransformation, Resource: transformationID("after_broken"), MaxAttempts: 1}}, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, c, resource.KindTransformation, "clean"); st.Status != resource.StatusReady {
+		t.Errorf("clean, built before and left running: %s; want ready", st.Status)
+	}
+	if st := status(t, c, resource.KindTransformation, "after_broken"); st.Status != resource.StatusRunning {
+		t.Errorf("after_broken, with a queued job: %s; want running as it was", st.Status)
+	}
+}
