@@ -27,6 +27,31 @@ func TestPostgresAndRedisEndToEnd(t *testing.T) {
 	t.Run("RedisCluster", func(t *testing.T) { testPostgresAndRedis(t, testenv.RedisCluster(t)) })
 }
 
+// writeProductionConfig writes dir/slipway.yaml with the registry and the
+// offline store in their own PostgreSQL schemas (DSN from env E2E_DSN) and
+// the online store on Redis (a cluster when there are several addresses)
+// under a key prefix.
+func writeProductionConfig(t *testing.T, dir, registrySchema, offlineSchema string, redisAddrs []string, prefix string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`registry:
+  type: postgres
+  dsn: ${E2E_DSN}
+  schema: %s
+offline:
+  type: postgres
+  dsn: ${E2E_DSN}
+  schema: %s
+online:
+  type: redis
+  addrs: [%s]
+  cluster: %t
+  key_prefix: %q
+`, registrySchema, offlineSchema, strings.Join(redisAddrs, ", "), len(redisAddrs) > 1, prefix)
+	if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testPostgresAndRedis(t *testing.T, redisAddrs []string) {
 	dsn := testenv.Postgres(t)
 	cluster := len(redisAddrs) > 1
@@ -77,21 +102,7 @@ func testPostgresAndRedis(t *testing.T, redisAddrs []string) {
 	}
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`registry:
-  type: postgres
-  dsn: ${E2E_DSN}
-  schema: %s
-offline:
-  type: postgres
-  dsn: ${E2E_DSN}
-  schema: %s
-online:
-  type: redis
-  addrs: [%s]
-  cluster: %t
-  key_prefix: %q
-`, reg, off, strings.Join(redisAddrs, ", "), cluster, prefix)
-	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(cfg), 0o644)
+	writeProductionConfig(t, dir, reg, off, redisAddrs, prefix)
 	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
 	os.WriteFile(filepath.Join(dir, "defs", "shop.yaml"), []byte(fmt.Sprintf(`entities:
   - name: customer

@@ -116,22 +116,7 @@ func TestTwoWorkersOnPostgresOneKilled(t *testing.T) {
 	t.Logf("data: %d rows, %d entities, %d entities with tied newest rows (%s)", twoWorkersRows, twoWorkersEntities, ties, time.Since(step).Round(time.Millisecond))
 
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`registry:
-  type: postgres
-  dsn: ${E2E_DSN}
-  schema: %s
-offline:
-  type: postgres
-  dsn: ${E2E_DSN}
-  schema: %s
-online:
-  type: redis
-  addrs: [%s]
-  key_prefix: %q
-`, regSchema, offSchema, redisAddr, prefix)
-	if err := os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeProductionConfig(t, dir, regSchema, offSchema, []string{redisAddr}, prefix)
 	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
 	defs := fmt.Sprintf(`entities:
   - name: user
