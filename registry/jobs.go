@@ -22,12 +22,23 @@ type JobStore interface {
 	EnqueueJobs(ctx context.Context, p *EnqueueJobsParams) ([]*Job, error)
 	// ClaimJob gives one job to a worker under a lease, or returns
 	// ErrNoJob. A job is claimable when it is queued, its RunAfter has
-	// come and every job it depends on has succeeded; or when it is
-	// running under a lease that expired (its worker died), which starts a
-	// new attempt, or fails the job when it has no attempts left. Claims
+	// come and every job it depends on has succeeded. ClaimJob first
+	// recovers the jobs whose lease expired, as RecoverJobs does, in the
+	// same transaction, so a job whose worker died is claimed again (a new
+	// attempt) unless it was cancelled or had no attempts left. Claims
 	// take the lowest ID first, and a job is never given to two workers
 	// under live leases.
 	ClaimJob(ctx context.Context, p *ClaimJobParams) (*Job, error)
+	// RecoverJobs ends the attempt of every running job whose lease
+	// expired before Now (its worker died or stopped renewing): the job
+	// is queued again at once when it has attempts left; it fails, with
+	// its dependents, when it has none; it is cancelled, with its
+	// dependents, when its cancel was requested (a cancelled job is never
+	// run again). The error names the worker and the attempt. It returns
+	// those jobs as they are now, lowest ID first, so the caller can put
+	// back what their attempts left behind (resource statuses, partial
+	// files).
+	RecoverJobs(ctx context.Context, p *RecoverJobsParams) ([]*Job, error)
 	// UpdateJob extends a running job's lease and records its progress. It
 	// returns the job, whose CancelRequested tells the worker to stop, or
 	// ErrLeaseLost when the worker no longer holds the job.
@@ -191,6 +202,19 @@ type ClaimJobParams struct {
 	Lease time.Duration
 	// Only, when not empty, restricts the claim to these jobs.
 	Only []int64
+}
+
+// RecoverJobsParams is the input of JobStore.RecoverJobs.
+type RecoverJobsParams struct {
+	// Now is the time leases are compared with, and the recovered jobs'
+	// RunAfter (queued) or EndedAt (failed, cancelled).
+	Now time.Time
+}
+
+// LeaseExpiredError is the error recorded on a job whose worker stopped
+// renewing its lease during attempt n of max.
+func LeaseExpiredError(worker string, attempt, maxAttempts int) string {
+	return fmt.Sprintf("worker %s stopped renewing its lease (attempt %d of %d)", worker, attempt, maxAttempts)
 }
 
 // UpdateJobParams is the input of JobStore.UpdateJob.

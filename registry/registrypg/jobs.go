@@ -1,6 +1,7 @@
 package registrypg
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -156,13 +157,9 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 		SET status = 'running', worker = $2, attempts = j.attempts + 1, started_at = $1, lease_until = $3
 		WHERE j.id = (
 			SELECT c.id FROM ` + s.jobs + ` c
-			WHERE c.status IN ('queued', 'running')
-			AND (
-				(c.status = 'queued' AND (c.run_after IS NULL OR c.run_after <= $1) AND NOT EXISTS (
-					SELECT 1 FROM ` + s.jobDependencies + ` d JOIN ` + s.jobs + ` u ON u.id = d.depends_on
-					WHERE d.job_id = c.id AND u.status <> 'succeeded'))
-				OR (c.status = 'running' AND c.lease_until < $1 AND c.attempts < c.max_attempts)
-			)`
+			WHERE c.status = 'queued' AND (c.run_after IS NULL OR c.run_after <= $1) AND NOT EXISTS (
+				SELECT 1 FROM ` + s.jobDependencies + ` d JOIN ` + s.jobs + ` u ON u.id = d.depends_on
+				WHERE d.job_id = c.id AND u.status <> 'succeeded')`
 	args := []any{p.Now, p.Worker, p.Now.Add(p.Lease)}
 	if len(p.Only) > 0 {
 		query += ` AND c.id = ANY($4)`
@@ -175,12 +172,12 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 
 	var claimed *registry.Job
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.failExpired(ctx, tx, p.Now); err != nil {
+		if _, err := s.recoverExpired(ctx, tx, p.Now); err != nil {
 			return err
 		}
 		j, err := scanJob(tx.QueryRow(ctx, query, args...))
 		if errors.Is(err, pgx.ErrNoRows) {
-			// Commit anyway: failExpired may have ended jobs.
+			// Commit anyway: recoverExpired may have changed jobs.
 			return nil
 		}
 		if err != nil {
@@ -198,32 +195,71 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 	return claimed, nil
 }
 
-// failExpired fails the running jobs whose lease expired during their last
-// attempt, and ends the jobs downstream of them. Jobs another transaction
-// holds are left for a later claim.
-func (s *Store) failExpired(ctx context.Context, tx pgx.Tx, now time.Time) error {
+// RecoverJobs implements registry.JobStore.
+func (s *Store) RecoverJobs(ctx context.Context, p *registry.RecoverJobsParams) ([]*registry.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, errors.New("recovering jobs: no parameters")
+	}
+	var out []*registry.Job
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.recoverExpired(ctx, tx, p.Now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recoverExpired ends the attempts of the running jobs whose lease expired
+// before now (registry.JobStore.RecoverJobs), and the jobs downstream of
+// those it failed or cancelled. Jobs another transaction holds are left
+// for a later call.
+func (s *Store) recoverExpired(ctx context.Context, tx pgx.Tx, now time.Time) ([]*registry.Job, error) {
+	// Every expression of SET reads the row as it was, so the CASEs all
+	// decide on the old status.
 	rows, err := tx.Query(ctx, `WITH expired AS (
 			SELECT id FROM `+s.jobs+`
-			WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts
+			WHERE status = 'running' AND lease_until < $1
 			ORDER BY id FOR UPDATE SKIP LOCKED
+		), decided AS (
+			SELECT j.id, CASE
+				WHEN j.cancel_requested THEN 'cancelled'
+				WHEN j.attempts >= j.max_attempts THEN 'failed'
+				ELSE 'queued' END AS status,
+				format('worker %s stopped renewing its lease (attempt %s of %s)', j.worker, j.attempts, j.max_attempts) AS msg
+			FROM `+s.jobs+` j JOIN expired ON expired.id = j.id
 		)
-		UPDATE `+s.jobs+` AS j SET status = 'failed', ended_at = $1,
-			error = format('worker %s stopped renewing its lease (attempt %s of %s)', j.worker, j.attempts, j.max_attempts)
-		FROM expired WHERE j.id = expired.id
+		UPDATE `+s.jobs+` AS j SET
+			status = dd.status,
+			ended_at = CASE WHEN dd.status = 'queued' THEN NULL ELSE $1 END,
+			run_after = CASE WHEN dd.status = 'queued' THEN $1 ELSE j.run_after END,
+			worker = CASE WHEN dd.status = 'queued' THEN '' ELSE j.worker END,
+			lease_until = CASE WHEN dd.status = 'queued' THEN NULL ELSE j.lease_until END,
+			error = CASE dd.status WHEN 'cancelled' THEN 'cancelled' WHEN 'failed' THEN dd.msg ELSE dd.msg || '; queued again' END
+		FROM decided dd WHERE j.id = dd.id
 		RETURNING `+s.jobColumns(), now)
 	if err != nil {
-		return fmt.Errorf("failing jobs whose lease expired: %w", mapErr(ctx, err))
+		return nil, fmt.Errorf("recovering jobs whose lease expired: %w", mapErr(ctx, err))
 	}
-	failed, err := scanJobs(rows)
+	recovered, err := scanJobs(rows)
 	if err != nil {
-		return fmt.Errorf("failing jobs whose lease expired: %w", mapErr(ctx, err))
+		return nil, fmt.Errorf("recovering jobs whose lease expired: %w", mapErr(ctx, err))
 	}
-	for _, j := range failed {
+	slices.SortFunc(recovered, func(a, b *registry.Job) int { return cmp.Compare(a.ID, b.ID) })
+	for _, j := range recovered {
+		if j.Status == registry.JobQueued {
+			continue
+		}
 		if err := s.endDownstream(ctx, tx, j.ID, j, j.Status, now); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return recovered, nil
 }
 
 // endDownstream ends every queued job among from and the jobs that depend

@@ -124,12 +124,12 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 	}
 	var job *registry.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := failExpiredJobs(ctx, tx, p.Now); err != nil {
+		if _, err := recoverExpired(ctx, tx, p.Now); err != nil {
 			return err
 		}
 		id, err := nextClaimable(ctx, tx, p)
 		if errors.Is(err, registry.ErrNoJob) {
-			return nil // commit the expired jobs failed above
+			return nil // commit the jobs recovered above
 		}
 		if err != nil {
 			return err
@@ -153,31 +153,77 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 	return job, nil
 }
 
-// failExpiredJobs fails the running jobs whose worker stopped renewing the
-// lease of their last attempt, with their dependents.
-func failExpiredJobs(ctx context.Context, tx *sql.Tx, now time.Time) error {
-	ids, err := queryIDs(ctx, tx, `SELECT id FROM jobs
-		WHERE status = ? AND lease_until < ? AND attempts >= max_attempts ORDER BY id`,
+// RecoverJobs implements registry.JobStore.
+func (s *Store) RecoverJobs(ctx context.Context, p *registry.RecoverJobsParams) ([]*registry.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Most calls find nothing: look first without taking the write lock.
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE status = ? AND lease_until < ? LIMIT 1`,
+		string(registry.JobRunning), p.Now.UnixMicro()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finding jobs whose lease expired: %w", mapErr(ctx, err))
+	}
+	var out []*registry.Job
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		ids, err := recoverExpired(ctx, tx, p.Now)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			j, err := getJob(ctx, tx, id)
+			if err != nil {
+				return fmt.Errorf("reading job %d: %w", id, err)
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recovering jobs whose lease expired: %w", err)
+	}
+	return out, nil
+}
+
+// recoverExpired ends the attempts of the running jobs whose lease expired
+// before now (registry.JobStore.RecoverJobs) and returns their ids.
+func recoverExpired(ctx context.Context, tx *sql.Tx, now time.Time) ([]int64, error) {
+	ids, err := queryIDs(ctx, tx, `SELECT id FROM jobs WHERE status = ? AND lease_until < ? ORDER BY id`,
 		string(registry.JobRunning), now.UnixMicro())
 	if err != nil {
-		return fmt.Errorf("finding expired leases: %w", err)
+		return nil, fmt.Errorf("finding expired leases: %w", err)
 	}
 	for _, id := range ids {
 		j, err := getJob(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("reading job %d: %w", id, err)
+			return nil, fmt.Errorf("reading job %d: %w", id, err)
 		}
-		msg := fmt.Sprintf("worker %s stopped renewing its lease (attempt %d of %d)", j.Worker, j.Attempts, j.MaxAttempts)
-		if err := endJob(ctx, tx, j, registry.JobFailed, now, j.Rows, msg); err != nil {
-			return fmt.Errorf("failing job %d: %w", id, err)
+		msg := registry.LeaseExpiredError(j.Worker, j.Attempts, j.MaxAttempts)
+		switch {
+		case j.CancelRequested:
+			err = endJob(ctx, tx, j, registry.JobCancelled, now, j.Rows, "cancelled")
+		case j.Attempts >= j.MaxAttempts:
+			err = endJob(ctx, tx, j, registry.JobFailed, now, j.Rows, msg)
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs
+				SET status = ?, run_after = ?, worker = '', lease_until = NULL, error = ?
+				WHERE id = ?`,
+				string(registry.JobQueued), jobTime(now), msg+"; queued again", id)
+			err = mapErr(ctx, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recovering job %d: %w", id, err)
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // nextClaimable returns the lowest claimable job id, or ErrNoJob: a queued
-// job whose time has come and whose dependencies all succeeded, or a running
-// job whose lease expired.
+// job whose time has come and whose dependencies all succeeded.
 func nextClaimable(ctx context.Context, tx *sql.Tx, p *registry.ClaimJobParams) (int64, error) {
 	now := p.Now.UnixMicro()
 	only, onlyArgs := "", []any(nil)
@@ -192,13 +238,10 @@ func nextClaimable(ctx context.Context, tx *sql.Tx, p *registry.ClaimJobParams) 
 		AND NOT EXISTS (
 			SELECT 1 FROM job_dependencies d JOIN jobs up ON up.id = d.depends_on
 			WHERE d.job_id = jobs.id AND up.status <> ?)
-		UNION ALL
-		SELECT id FROM jobs WHERE status = ? AND lease_until < ?` + only + `
 		ORDER BY id LIMIT 1`
 	args := []any{string(registry.JobQueued), now}
 	args = append(args, onlyArgs...)
-	args = append(args, string(registry.JobSucceeded), string(registry.JobRunning), now)
-	args = append(args, onlyArgs...)
+	args = append(args, string(registry.JobSucceeded))
 	var id int64
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Claim/Only", func(t *testing.T) { testClaimOnly(t, open(t)) })
 	t.Run("Claim/ExpiredLeaseIsReclaimed", func(t *testing.T) { testClaimExpiredLease(t, open(t)) })
 	t.Run("Claim/ExpiredLeaseWithoutAttemptsFails", func(t *testing.T) { testClaimExpiredLeaseFails(t, open(t)) })
+	t.Run("Claim/ExpiredCancelRequestedIsNotClaimed", func(t *testing.T) { testClaimExpiredCancelRequested(t, open(t)) })
 	t.Run("Claim/ConcurrentClaimsNeverShare", func(t *testing.T) { testClaimConcurrent(t, open(t)) })
 	t.Run("Update/ExtendsLeaseAndRecordsRows", func(t *testing.T) { testUpdateExtendsLease(t, open(t)) })
 	t.Run("Update/Fenced", func(t *testing.T) { testUpdateFenced(t, open(t)) })
@@ -39,6 +41,7 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Cancel/RunningIsRequested", func(t *testing.T) { testCancelRunning(t, open(t)) })
 	t.Run("Cancel/EndedIsRefused", func(t *testing.T) { testCancelEnded(t, open(t)) })
 	t.Run("Cancel/ExpiredLeaseCancelsAtOnce", func(t *testing.T) { testCancelExpiredLease(t, open(t)) })
+	t.Run("Recover/EndsExpiredAttempts", func(t *testing.T) { testRecoverJobs(t, open(t)) })
 	t.Run("Retry/RequeuesBlockedDependents", func(t *testing.T) { testRetryRequeues(t, open(t)) })
 	t.Run("Retry/Refused", func(t *testing.T) { testRetryRefused(t, open(t)) })
 	t.Run("Retry/EndsAgainBehindAnotherEndedUpstream", func(t *testing.T) { testRetryEndsAgainBehindEndedUpstream(t, open(t)) })
@@ -309,6 +312,105 @@ func testClaimExpiredLeaseFails(t *testing.T, s registry.Store) {
 	if dep := requireStatus(t, s, jobs[1].ID, registry.JobFailed); dep.BlockedBy != jobs[0].ID {
 		t.Errorf("dependent blocked by %d; want %d", dep.BlockedBy, jobs[0].ID)
 	}
+}
+
+// testClaimExpiredCancelRequested checks that a job whose cancel was asked
+// and whose worker then died is cancelled, never started again.
+func testClaimExpiredCancelRequested(t *testing.T, s registry.Store) {
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0))
+	claim(t, s, "w1", t0)
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: jobs[0].ID, Now: t0}); err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	past := t0.Add(lease + time.Second)
+	requireNoClaim(t, s, past)
+	got := requireStatus(t, s, jobs[0].ID, registry.JobCancelled)
+	if got.Attempts != 1 || !sameTime(got.EndedAt, past) {
+		t.Errorf("cancelled job attempts %d ended %v; want 1 (never started again), %v", got.Attempts, got.EndedAt, past)
+	}
+	if dep := requireStatus(t, s, jobs[1].ID, registry.JobCancelled); dep.BlockedBy != jobs[0].ID {
+		t.Errorf("dependent blocked by %d; want %d", dep.BlockedBy, jobs[0].ID)
+	}
+	requireNoClaim(t, s, past.Add(time.Hour))
+}
+
+// testRecoverJobs checks that RecoverJobs ends the attempts of running jobs
+// whose lease expired, and only those: queued again with attempts left,
+// failed without, cancelled when asked, dependents ended with them.
+func testRecoverJobs(t *testing.T, s registry.Store) {
+	one := func(name string, after ...int) registry.NewJob {
+		j := newJob(name, after...)
+		j.MaxAttempts = 1
+		return j
+	}
+	jobs := enqueue(t, s,
+		newJob("retried"), one("failed"), newJob("cancelled"), newJob("renewed"), newJob("waiting"),
+		newJob("after_failed", 1), newJob("after_cancelled", 2))
+	retried, failed, cancelled, renewed, waiting := jobs[0], jobs[1], jobs[2], jobs[3], jobs[4]
+	for _, j := range jobs[:4] {
+		claim(t, s, "w-"+j.Resource.Name, t0, j.ID)
+	}
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: cancelled.ID, Now: t0}); err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: renewed.ID, Worker: "w-renewed", Attempt: 1, Now: t0.Add(lease / 2), Lease: lease}); err != nil {
+		t.Fatalf("UpdateJob: %v", err)
+	}
+	recoverAt := func(now time.Time) []*registry.Job {
+		t.Helper()
+		got, err := s.RecoverJobs(t.Context(), &registry.RecoverJobsParams{Now: now})
+		if err != nil {
+			t.Fatalf("RecoverJobs at %s: %v", now.Format(time.TimeOnly), err)
+		}
+		return got
+	}
+	if got := recoverAt(t0.Add(lease)); len(got) != 0 { // the lease runs until t0+lease inclusive
+		t.Fatalf("RecoverJobs inside the leases recovered %d jobs; want none", len(got))
+	}
+	past := t0.Add(lease + time.Second)
+	got := recoverAt(past)
+	var ids []int64
+	for _, j := range got {
+		ids = append(ids, j.ID)
+	}
+	if want := []int64{retried.ID, failed.ID, cancelled.ID}; !slices.Equal(ids, want) {
+		t.Fatalf("RecoverJobs recovered jobs %v; want %v", ids, want)
+	}
+	r := got[0]
+	if r.Status != registry.JobQueued || r.Attempts != 1 || r.Worker != "" || !r.LeaseUntil.IsZero() || !r.EndedAt.IsZero() ||
+		!sameTime(r.RunAfter, past) || !strings.Contains(r.Error, "w-retried") || !strings.Contains(r.Error, "attempt 1 of 3") {
+		t.Errorf("recovered job with attempts left: status %s attempts %d worker %q lease %v ended %v run after %v error %q; "+
+			"want queued, 1, none, zero, zero, %v, naming the worker and the attempt",
+			r.Status, r.Attempts, r.Worker, r.LeaseUntil, r.EndedAt, r.RunAfter, r.Error, past)
+	}
+	if f := got[1]; f.Status != registry.JobFailed || !sameTime(f.EndedAt, past) || !strings.Contains(f.Error, "w-failed") {
+		t.Errorf("recovered job without attempts: status %s ended %v error %q; want failed at %v naming the worker", f.Status, f.EndedAt, f.Error, past)
+	}
+	if c := got[2]; c.Status != registry.JobCancelled || !sameTime(c.EndedAt, past) || c.Error != "cancelled" {
+		t.Errorf("recovered job whose cancel was asked: status %s ended %v error %q; want cancelled at %v", c.Status, c.EndedAt, c.Error, past)
+	}
+	for i, up := range map[int]*registry.Job{5: failed, 6: cancelled} {
+		want := registry.JobFailed
+		if up == cancelled {
+			want = registry.JobCancelled
+		}
+		if dep := requireStatus(t, s, jobs[i].ID, want); dep.BlockedBy != up.ID {
+			t.Errorf("job %d after a recovered job: blocked by %d; want %d", dep.ID, dep.BlockedBy, up.ID)
+		}
+	}
+	requireStatus(t, s, renewed.ID, registry.JobRunning)
+	requireStatus(t, s, waiting.ID, registry.JobQueued)
+	if again := recoverAt(past); len(again) != 0 {
+		t.Errorf("a second RecoverJobs recovered %d jobs; want none", len(again))
+	}
+	// The requeued job runs again as its next attempt; the ended ones never do.
+	if j := claim(t, s, "w2", past); j.ID != retried.ID || j.Attempts != 2 {
+		t.Errorf("claim after recovery got job %d attempt %d; want %d attempt 2", j.ID, j.Attempts, retried.ID)
+	}
+	if j := claim(t, s, "w2", past); j.ID != waiting.ID {
+		t.Errorf("second claim after recovery got job %d; want %d", j.ID, waiting.ID)
+	}
+	requireNoClaim(t, s, past)
 }
 
 func testClaimConcurrent(t *testing.T, s registry.Store) {
