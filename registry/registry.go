@@ -18,15 +18,25 @@ type Store interface {
 	// unchanged; one with a different definition fails the whole apply with a
 	// *ConflictError. Nothing is written unless everything is.
 	Apply(ctx context.Context, p *ApplyParams) (*ApplyResult, error)
-	// Get returns one resource with its state, or ErrNotFound.
+	// Get returns one resource with its state, or ErrNotFound. A deleted
+	// resource is a *DeletedError (which is ErrNotFound too) holding its
+	// tombstone.
 	Get(ctx context.Context, id resource.ID) (*resource.Resource, error)
 	// List returns the resources of one kind (all kinds when Kind is ""),
-	// ordered by kind, name, variant.
+	// ordered by kind, name, variant. Deleted resources are left out
+	// unless ListParams.Deleted says otherwise.
 	List(ctx context.Context, p *ListParams) ([]*resource.Resource, error)
-	// Dependents returns the resources whose definitions refer to id, ordered like List.
+	// Dependents returns the resources that are not deleted whose
+	// definitions refer to id, ordered like List.
 	Dependents(ctx context.Context, id resource.ID) ([]resource.ID, error)
 	// SetStatus records a resource's status, error and (when non-nil) schema. ErrNotFound if unknown.
 	SetStatus(ctx context.Context, p *SetStatusParams) error
+	// Deprecate marks a resource deprecated (with Undo, no longer) and
+	// returns it; see lifecycle.go.
+	Deprecate(ctx context.Context, p *DeprecateParams) (*resource.Resource, error)
+	// Delete marks a resource deleted, keeping its definition as a
+	// tombstone, and returns it; see lifecycle.go.
+	Delete(ctx context.Context, p *DeleteParams) (*resource.Resource, error)
 	// ID identifies this registry: random, fixed when the registry is
 	// created. Offline stores record it (offline.Store.Claim) so that two
 	// registries never share, and overwrite, one offline store's tables.
@@ -50,9 +60,16 @@ type ApplyResult struct {
 	Unchanged []resource.ID
 }
 
-// ListParams filters List.
+// ListParams filters List. The zero value lists every resource that is
+// not deleted.
 type ListParams struct {
 	Kind resource.Kind
+	// Name keeps the variants of one name.
+	Name string
+	// NotDeprecated leaves out deprecated resources.
+	NotDeprecated bool
+	// Deleted includes deleted resources (tombstones).
+	Deleted bool
 }
 
 // SetStatusParams is the input of Store.SetStatus.

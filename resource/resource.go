@@ -188,6 +188,21 @@ type State struct {
 	// has read from its dataset: the next incremental run reads rows after
 	// it (less the feature's lookback). Zero until the first run.
 	Watermark time.Time `json:"watermark,omitzero"`
+	// Deprecated is set while the resource is deprecated: still readable
+	// and usable, hidden from default listings, warned about when a
+	// definition refers to it.
+	Deprecated *Mark `json:"deprecated,omitempty"`
+	// Deleted is set once the resource is deleted. The registry keeps the
+	// definition as a tombstone, for history and lineage; a deleted
+	// name:variant is never registered again.
+	Deleted *Mark `json:"deleted,omitempty"`
+}
+
+// Mark records a lifecycle change of a resource: when, by whom and why.
+type Mark struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by,omitempty"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // SourceSpec says where a source's rows are: a file or an existing table.

@@ -116,6 +116,15 @@ var migrations = []string{
 	// gives one).
 	`ALTER TABLE {schema}.resources ADD COLUMN watermark timestamptz;
 	ALTER TABLE {schema}.jobs ADD COLUMN result bytea;`,
+	// 5: the lifecycle marks (resource.State.Deprecated and Deleted; *_at
+	// NULL when not deprecated or not deleted).
+	`ALTER TABLE {schema}.resources
+		ADD COLUMN deprecated_at timestamptz,
+		ADD COLUMN deprecated_by text NOT NULL DEFAULT '',
+		ADD COLUMN deprecated_reason text NOT NULL DEFAULT '',
+		ADD COLUMN deleted_at timestamptz,
+		ADD COLUMN deleted_by text NOT NULL DEFAULT '',
+		ADD COLUMN deleted_reason text NOT NULL DEFAULT '';`,
 }
 
 // migrate creates the schema if missing and brings it up to date in one

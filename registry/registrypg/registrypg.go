@@ -199,21 +199,20 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.applyKey); err != nil {
 			return fmt.Errorf("waiting for the apply lock: %w", mapErr(ctx, err))
 		}
-		registered, err := s.registeredDefinitions(ctx, tx, batch)
+		registered, err := s.registeredResources(ctx, tx, batch, func(r *resource.Resource) []resource.ID { return []resource.ID{r.ID} })
 		if err != nil {
 			return err
 		}
 		var created []*resource.Resource
 		for _, r := range batch {
-			stored, ok := registered[r.ID]
+			old, ok := registered[r.ID]
 			if !ok {
 				created = append(created, r)
 				res.Created = append(res.Created, r.ID)
 				continue
 			}
-			old, err := decodeDefinition(stored)
-			if err != nil {
-				return fmt.Errorf("reading registered %s: %w", r.ID, err)
+			if old.State.Deleted != nil {
+				return registry.ReappliedDeleted(old)
 			}
 			if !bytes.Equal(old.Definition(), defs[r.ID]) {
 				return &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(old, r)}
@@ -222,6 +221,9 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		}
 		if len(created) == 0 {
 			return nil
+		}
+		if err := s.checkDeletedDependencies(ctx, tx, created); err != nil {
+			return err
 		}
 		var now time.Time
 		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
@@ -234,36 +236,6 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 	}
 	s.log.DebugContext(ctx, "registry apply", "created", len(res.Created), "unchanged", len(res.Unchanged))
 	return res, nil
-}
-
-// registeredDefinitions returns the stored definitions of those of batch
-// that are registered, in one query.
-func (s *Store) registeredDefinitions(ctx context.Context, tx pgx.Tx, batch []*resource.Resource) (map[resource.ID]string, error) {
-	kinds, names, variants := make([]string, len(batch)), make([]string, len(batch)), make([]string, len(batch))
-	for i, r := range batch {
-		kinds[i], names[i], variants[i] = string(r.Kind), r.Name, r.Variant
-	}
-	rows, err := tx.Query(ctx, `SELECT r.kind, r.name, r.variant, r.definition
-		FROM unnest($1::text[], $2::text[], $3::text[]) AS k (kind, name, variant)
-		JOIN `+s.resources+` r ON r.kind = k.kind AND r.name = k.name AND r.variant = k.variant`,
-		kinds, names, variants)
-	if err != nil {
-		return nil, fmt.Errorf("reading registered resources: %w", mapErr(ctx, err))
-	}
-	defer rows.Close()
-	out := map[resource.ID]string{}
-	for rows.Next() {
-		var id resource.ID
-		var def string
-		if err := rows.Scan(&id.Kind, &id.Name, &id.Variant, &def); err != nil {
-			return nil, fmt.Errorf("reading registered resources: %w", mapErr(ctx, err))
-		}
-		out[id] = def
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading registered resources: %w", mapErr(ctx, err))
-	}
-	return out, nil
 }
 
 // insert registers new resources and their edges in one pipelined round trip.
@@ -307,7 +279,8 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rs []*resource.Resource, 
 	return nil
 }
 
-const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark`
+const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -320,6 +293,9 @@ func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, er
 	if err != nil {
 		return nil, fmt.Errorf("getting %s: %w", id, mapErr(ctx, err))
 	}
+	if r.State.Deleted != nil {
+		return nil, fmt.Errorf("getting %s: %w", id, &registry.DeletedError{Resource: r})
+	}
 	return r, nil
 }
 
@@ -328,11 +304,24 @@ func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	query := `SELECT ` + resourceColumns + ` FROM ` + s.resources
+	if p == nil {
+		p = &registry.ListParams{}
+	}
+	query := `SELECT ` + resourceColumns + ` FROM ` + s.resources + ` WHERE true`
 	var args []any
-	if p != nil && p.Kind != "" {
-		query += ` WHERE kind = $1`
+	if p.Kind != "" {
 		args = append(args, string(p.Kind))
+		query += fmt.Sprintf(` AND kind = $%d`, len(args))
+	}
+	if p.Name != "" {
+		args = append(args, p.Name)
+		query += fmt.Sprintf(` AND name = $%d`, len(args))
+	}
+	if p.NotDeprecated {
+		query += ` AND deprecated_at IS NULL`
+	}
+	if !p.Deleted {
+		query += ` AND deleted_at IS NULL`
 	}
 	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
 	rows, err := s.pool.Query(ctx, query, args...)
@@ -363,7 +352,9 @@ func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, 
 	rows, err := s.pool.Query(ctx, `
 		SELECT d.from_kind, d.from_name, d.from_variant
 		FROM `+s.resources+` r
-		LEFT JOIN `+s.dependencies+` d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
+		LEFT JOIN (`+s.dependencies+` d JOIN `+s.resources+` f
+			ON f.kind = d.from_kind AND f.name = d.from_name AND f.variant = d.from_variant AND f.deleted_at IS NULL)
+			ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
 		WHERE r.kind = $1 AND r.name = $2 AND r.variant = $3
 		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`,
 		string(id.Kind), id.Name, id.Variant)
@@ -449,8 +440,10 @@ func scanResource(row pgx.Row) (*resource.Resource, error) {
 		schema               []byte
 		created, updated     time.Time
 		watermark            *time.Time
+		deprecated, deleted  mark
 	)
-	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark); err != nil {
+	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
+		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -469,6 +462,8 @@ func scanResource(row pgx.Row) (*resource.Resource, error) {
 	if watermark != nil {
 		r.State.Watermark = watermark.UTC()
 	}
+	r.State.Deprecated = deprecated.decode()
+	r.State.Deleted = deleted.decode()
 	return r, nil
 }
 

@@ -268,11 +268,14 @@ func TestUpgradeFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	cust := entity("customer", "a person on a mailing list")
-	if _, err := old.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+	// Version 3's reads and writes do not know the new columns: write the
+	// resource and the job as it did.
+	if err := old.inTx(ctx, func(tx pgx.Tx) error {
+		return old.insert(ctx, tx, []*resource.Resource{cust}, map[resource.ID][]byte{cust.ID: cust.Definition()}, time.Now())
+	}); err != nil {
 		old.Close()
 		t.Fatal(err)
 	}
-	// Version 3's reads do not know the new columns: write the job as it did.
 	_, err = old.pool.Exec(ctx, `INSERT INTO `+old.jobs+`
 		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
 		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, $1, $1)`, time.UnixMicro(1))

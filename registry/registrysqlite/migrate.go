@@ -106,6 +106,14 @@ var migrations = []string{
 	// (registry.Job.Result, opaque; NULL until FinishJob gives one).
 	`ALTER TABLE resources ADD COLUMN watermark TEXT;
 	ALTER TABLE jobs ADD COLUMN result BLOB;`,
+	// 5: the lifecycle marks (resource.State.Deprecated and Deleted; the
+	// times like created_at, NULL when not deprecated or not deleted).
+	`ALTER TABLE resources ADD COLUMN deprecated_at TEXT;
+	ALTER TABLE resources ADD COLUMN deprecated_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE resources ADD COLUMN deprecated_reason TEXT NOT NULL DEFAULT '';
+	ALTER TABLE resources ADD COLUMN deleted_at TEXT;
+	ALTER TABLE resources ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
+	ALTER TABLE resources ADD COLUMN deleted_reason TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate brings the schema up to date in one write transaction, so

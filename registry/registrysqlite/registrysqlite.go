@@ -144,10 +144,17 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		now := formatTime(time.Now())
 		for _, r := range batch {
 			var stored string
+			var deletedAt sql.NullString
 			err := tx.QueryRowContext(ctx,
-				`SELECT definition FROM resources WHERE kind = ? AND name = ? AND variant = ?`,
-				r.Kind, r.Name, r.Variant).Scan(&stored)
+				`SELECT definition, deleted_at FROM resources WHERE kind = ? AND name = ? AND variant = ?`,
+				r.Kind, r.Name, r.Variant).Scan(&stored, &deletedAt)
 			switch {
+			case err == nil && deletedAt.Valid:
+				t, err := getTx(ctx, tx, r.ID)
+				if err != nil {
+					return fmt.Errorf("reading %s: %w", r.ID, err)
+				}
+				return registry.ReappliedDeleted(t)
 			case err == nil:
 				old, err := decodeDefinition(stored)
 				if err != nil {
@@ -166,7 +173,7 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 			}
 			res.Created = append(res.Created, r.ID)
 		}
-		return nil
+		return checkDeletedDependencies(ctx, tx, batch)
 	})
 	if err != nil {
 		return nil, err
@@ -207,7 +214,8 @@ func insert(ctx context.Context, tx *sql.Tx, r *resource.Resource, def []byte, n
 	return nil
 }
 
-const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark`
+const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -220,6 +228,9 @@ func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, er
 	if err != nil {
 		return nil, fmt.Errorf("getting %s: %w", id, mapErr(ctx, err))
 	}
+	if r.State.Deleted != nil {
+		return nil, fmt.Errorf("getting %s: %w", id, &registry.DeletedError{Resource: r})
+	}
 	return r, nil
 }
 
@@ -228,11 +239,24 @@ func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	query := `SELECT ` + resourceColumns + ` FROM resources`
+	if p == nil {
+		p = &registry.ListParams{}
+	}
+	query := `SELECT ` + resourceColumns + ` FROM resources WHERE true`
 	var args []any
-	if p != nil && p.Kind != "" {
-		query += ` WHERE kind = ?`
+	if p.Kind != "" {
+		query += ` AND kind = ?`
 		args = append(args, p.Kind)
+	}
+	if p.Name != "" {
+		query += ` AND name = ?`
+		args = append(args, p.Name)
+	}
+	if p.NotDeprecated {
+		query += ` AND deprecated_at IS NULL`
+	}
+	if !p.Deleted {
+		query += ` AND deleted_at IS NULL`
 	}
 	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
 	rows, err := s.db.QueryContext(ctx, query, args...)
@@ -263,7 +287,11 @@ func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, 
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT d.from_kind, d.from_name, d.from_variant
 		FROM resources r
-		LEFT JOIN dependencies d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
+		LEFT JOIN (
+			SELECT e.* FROM dependencies e JOIN resources f
+				ON f.kind = e.from_kind AND f.name = e.from_name AND f.variant = e.from_variant
+			WHERE f.deleted_at IS NULL
+		) d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
 		WHERE r.kind = ? AND r.name = ? AND r.variant = ?
 		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`,
 		id.Kind, id.Name, id.Variant)
@@ -348,8 +376,10 @@ func scanResource(sc scanner) (*resource.Resource, error) {
 	var (
 		def, status, errText, created, updated string
 		schema, watermark                      sql.NullString
+		deprecated, deleted                    mark
 	)
-	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark); err != nil {
+	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
+		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -373,6 +403,12 @@ func scanResource(sc scanner) (*resource.Resource, error) {
 		if r.State.Watermark, err = time.Parse(timeLayout, watermark.String); err != nil {
 			return nil, fmt.Errorf("decoding watermark of %s: %w", r.ID, err)
 		}
+	}
+	if r.State.Deprecated, err = deprecated.decode(); err != nil {
+		return nil, fmt.Errorf("decoding deprecated_at of %s: %w", r.ID, err)
+	}
+	if r.State.Deleted, err = deleted.decode(); err != nil {
+		return nil, fmt.Errorf("decoding deleted_at of %s: %w", r.ID, err)
 	}
 	return r, nil
 }

@@ -2,6 +2,7 @@ package registrysqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -216,10 +217,13 @@ func TestUpgradeFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	cust := entity("customer", "a person on a mailing list")
-	if _, err := old.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
+	// Version 3's reads and writes do not know the new columns: write the
+	// resource and the job as it did.
+	if err := old.inTx(ctx, func(tx *sql.Tx) error {
+		return insert(ctx, tx, cust, cust.Definition(), formatTime(time.Now()))
+	}); err != nil {
 		t.Fatal(err)
 	}
-	// Version 3's reads do not know the new columns: write the job as it did.
 	if _, err := old.db.ExecContext(ctx, `INSERT INTO jobs
 		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
 		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, 1, 1)`); err != nil {
