@@ -226,24 +226,47 @@ func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 
 // ColumnType maps a SQL engine type name to a value type: integer types to
 // int64, floating and decimal types to float64, text to string, boolean to
-// bool, timestamp and date types to timestamp; anything else to Null.
+// bool, timestamp and date types to timestamp. Anything else maps to Null,
+// which Slipway cannot serve: intervals, times of day, geometric types
+// (POINT), binary (BLOB, BYTEA), JSON, and every composite type — arrays
+// (INTEGER[], PostgreSQL's internal _int4), LIST, STRUCT, MAP, UNION.
+//
+// Names are matched whole, after removing a type modifier such as
+// DECIMAL(18,3) or VARCHAR(20): matching on parts of a name would take
+// INTERVAL or POINT for an integer.
 func ColumnType(engineType string) value.Type {
-	t := strings.ToUpper(engineType)
+	t := strings.ToUpper(strings.TrimSpace(engineType))
+	if strings.Contains(t, "[") || strings.HasPrefix(t, "_") {
+		return value.Null // an array (PostgreSQL names array types _elem internally)
+	}
 	if i := strings.IndexByte(t, '('); i >= 0 {
-		t = t[:i]
+		j := strings.LastIndexByte(t, ')')
+		if j < i {
+			return value.Null
+		}
+		t = t[:i] + t[j+1:] // TIMESTAMP(3) WITH TIME ZONE → TIMESTAMP WITH TIME ZONE; STRUCT(…) → STRUCT
 	}
-	t = strings.TrimSpace(t)
-	switch {
-	case t == "BOOLEAN" || t == "BOOL":
-		return value.Bool
-	case strings.HasPrefix(t, "TIMESTAMP") || t == "DATE" || t == "DATETIME":
-		return value.Timestamp
-	case t == "VARCHAR" || t == "TEXT" || t == "STRING" || t == "CHAR" || t == "CHARACTER VARYING" || t == "UUID" || t == "BPCHAR":
-		return value.String
-	case t == "DOUBLE" || t == "FLOAT" || t == "REAL" || t == "DECIMAL" || t == "NUMERIC" || t == "DOUBLE PRECISION" || t == "FLOAT4" || t == "FLOAT8":
-		return value.Float64
-	case strings.HasSuffix(t, "INT") || strings.HasPrefix(t, "INT") || t == "BIGINT" || t == "SMALLINT" || t == "TINYINT" || t == "HUGEINT" || t == "UBIGINT" || t == "UINTEGER" || t == "USMALLINT" || t == "UTINYINT":
-		return value.Int64
-	}
-	return value.Null
+	t = strings.Join(strings.Fields(t), " ")
+	return engineTypes[t]
+}
+
+// engineTypes maps the engine type names of DuckDB and PostgreSQL (and their
+// common aliases) to value types; a name that is not here maps to Null.
+var engineTypes = map[string]value.Type{
+	"BOOLEAN": value.Bool, "BOOL": value.Bool,
+
+	"TIMESTAMP": value.Timestamp, "TIMESTAMPTZ": value.Timestamp, "DATETIME": value.Timestamp, "DATE": value.Timestamp,
+	"TIMESTAMP WITH TIME ZONE": value.Timestamp, "TIMESTAMP WITHOUT TIME ZONE": value.Timestamp,
+	"TIMESTAMP_S": value.Timestamp, "TIMESTAMP_MS": value.Timestamp, "TIMESTAMP_NS": value.Timestamp, "TIMESTAMP_US": value.Timestamp,
+
+	"VARCHAR": value.String, "TEXT": value.String, "STRING": value.String, "CHAR": value.String, "BPCHAR": value.String,
+	"CHARACTER": value.String, "CHARACTER VARYING": value.String, "UUID": value.String,
+
+	"DOUBLE": value.Float64, "DOUBLE PRECISION": value.Float64, "FLOAT": value.Float64, "FLOAT4": value.Float64, "FLOAT8": value.Float64,
+	"REAL": value.Float64, "DECIMAL": value.Float64, "NUMERIC": value.Float64,
+
+	"TINYINT": value.Int64, "SMALLINT": value.Int64, "INTEGER": value.Int64, "INT": value.Int64, "BIGINT": value.Int64, "HUGEINT": value.Int64,
+	"UTINYINT": value.Int64, "USMALLINT": value.Int64, "UINTEGER": value.Int64, "UBIGINT": value.Int64, "UHUGEINT": value.Int64,
+	"INT1": value.Int64, "INT2": value.Int64, "INT4": value.Int64, "INT8": value.Int64, "INT128": value.Int64,
+	"SHORT": value.Int64, "LONG": value.Int64, "SIGNED": value.Int64,
 }
