@@ -90,10 +90,10 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource) error {
 	q, err := c.Offline.SourceQuery(&offline.SourceQueryParams{File: r.Source.File, Format: r.Source.Format, Table: r.Source.Table})
 	if err == nil {
-		var cols []resource.Column
-		cols, err = c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: q, View: true})
+		var res *offline.CreateTableResult
+		res, err = c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: q, View: true})
 		if err == nil {
-			return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
+			return c.setStatus(ctx, r.ID, resource.StatusReady, "", res.Columns)
 		}
 	}
 	err = fmt.Errorf("registering %s in the offline store: %w", r.ID, err)
@@ -212,7 +212,9 @@ func jobResources(j *registry.Job) []resource.ID {
 
 // markRunning marks the job's resources running and returns their states
 // before, to restore when the attempt ends without an outcome (cancelled,
-// or queued again).
+// or queued again). A resource keeps the error of its last failed run while
+// running, so that when the attempt's process dies, Reconcile can still
+// tell a failed resource from one that was ready or pending.
 func (c *Coordinator) markRunning(ctx context.Context, run *jobRun) map[resource.ID]resource.State {
 	prev := map[resource.ID]resource.State{}
 	for _, id := range jobResources(run.job) {
@@ -221,7 +223,7 @@ func (c *Coordinator) markRunning(ctx context.Context, run *jobRun) map[resource
 			continue // the handler reports it
 		}
 		prev[id] = r.State
-		if err := c.setStatus(ctx, id, resource.StatusRunning, "", nil); err != nil {
+		if err := c.setStatus(ctx, id, resource.StatusRunning, r.State.Error, nil); err != nil {
 			c.logger().Warn("recording a status", "resource", id, "error", err)
 		}
 	}
@@ -229,53 +231,16 @@ func (c *Coordinator) markRunning(ctx context.Context, run *jobRun) map[resource
 }
 
 // restore puts back the statuses an attempt found. One that was running
-// (another attempt's, now over) becomes ready when the resource was built
-// before (it has a schema), else pending.
+// (another attempt's, now over) gets the status settled gives it.
 func (c *Coordinator) restore(ctx context.Context, prev map[resource.ID]resource.State) {
 	for id, st := range prev {
 		if st.Status == resource.StatusRunning {
-			st.Status = resource.StatusPending
-			if st.Schema != nil {
-				st.Status = resource.StatusReady
-			}
+			st.Status = c.settled(ctx, id, st)
 		}
 		if err := c.setStatus(ctx, id, st.Status, st.Error, nil); err != nil {
 			c.logger().Warn("recording a status", "resource", id, "error", err)
 		}
 	}
-}
-
-// Reconcile puts back the status of resources marked running that no live
-// job works on: a job whose worker died on its last attempt is failed by
-// the queue, which knows nothing of resources. Like restore, a resource
-// built before becomes ready, others pending.
-func (c *Coordinator) Reconcile(ctx context.Context) error {
-	live, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}, Limit: 1000})
-	if err != nil {
-		return fmt.Errorf("listing live jobs: %w", err)
-	}
-	if len(live) == 1000 {
-		return nil // too busy to tell; a later call will
-	}
-	busy := map[resource.ID]bool{}
-	for _, j := range live {
-		for _, id := range jobResources(j) {
-			busy[id] = true
-		}
-		busy[j.Resource] = true
-	}
-	all, err := c.Registry.List(ctx, &registry.ListParams{})
-	if err != nil {
-		return fmt.Errorf("listing resources: %w", err)
-	}
-	stale := map[resource.ID]resource.State{}
-	for _, r := range all {
-		if r.State.Status == resource.StatusRunning && !busy[r.ID] {
-			stale[r.ID] = r.State
-		}
-	}
-	c.restore(ctx, stale)
-	return nil
 }
 
 func (c *Coordinator) setStatuses(ctx context.Context, prev map[resource.ID]resource.State, st resource.Status, msg string) {
@@ -333,12 +298,13 @@ func (c *Coordinator) buildTransformation(ctx context.Context, run *jobRun) erro
 		}
 	}
 	start := time.Now()
-	cols, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: definition.TransformationSQL(r)})
+	res, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: definition.TransformationSQL(r)})
 	if err != nil {
 		return fmt.Errorf("running %s: %w", r.ID, err)
 	}
-	run.sayf("built in %s", time.Since(start).Round(time.Millisecond))
-	return c.setStatus(ctx, r.ID, resource.StatusReady, "", cols)
+	run.rows.Store(res.Rows)
+	run.sayf("built %d rows in %s", res.Rows, time.Since(start).Round(time.Millisecond))
+	return c.setStatus(ctx, r.ID, resource.StatusReady, "", res.Columns)
 }
 
 func dataset(r *resource.Resource) offline.Dataset {
@@ -390,7 +356,9 @@ func (c *Coordinator) trainingSet(ctx context.Context, id resource.ID) (*offline
 type ExportParams struct {
 	TrainingSet resource.ID
 	Format      string
-	Path        string
+	// Path is the file to write; EnqueueExport makes it absolute, as the
+	// job may run in a process with another working directory.
+	Path string
 }
 
 // Export writes a training set to a file inside the offline engine, as
@@ -409,6 +377,11 @@ func (c *Coordinator) Export(ctx context.Context, p *ExportParams) (int64, error
 }
 
 func (c *Coordinator) export(ctx context.Context, run *jobRun, args exportArgs) error {
+	// Checked again here: the job may run long after it was queued, in
+	// another process or on another machine.
+	if err := CheckOutputPath(args.Path); err != nil {
+		return requestError{err}
+	}
 	tp, err := c.trainingSet(ctx, run.job.Resource)
 	if err != nil {
 		return err

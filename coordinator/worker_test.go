@@ -31,7 +31,7 @@ type faultyOffline struct {
 	started  chan struct{} // receives once per call, when set
 }
 
-func (f *faultyOffline) CreateTable(ctx context.Context, p *offline.CreateTableParams) ([]resource.Column, error) {
+func (f *faultyOffline) CreateTable(ctx context.Context, p *offline.CreateTableParams) (*offline.CreateTableResult, error) {
 	f.calls.Add(1)
 	if f.started != nil {
 		f.started <- struct{}{}

@@ -21,7 +21,7 @@ type Store interface {
 	// Describe returns the columns a query would produce, without running it.
 	Describe(ctx context.Context, p *DescribeParams) ([]resource.Column, error)
 	// CreateTable atomically creates or replaces a table (or view) with the result of a query.
-	CreateTable(ctx context.Context, p *CreateTableParams) ([]resource.Column, error)
+	CreateTable(ctx context.Context, p *CreateTableParams) (*CreateTableResult, error)
 	// ReadTrainingSet streams a point-in-time training set.
 	ReadTrainingSet(ctx context.Context, p *TrainingSetParams) (Rows, error)
 	// ExportTrainingSet writes a training set to a file inside the engine and returns the row count.
@@ -108,6 +108,14 @@ type CreateTableParams struct {
 	SQL   string
 	// View creates a view instead of a table (used for sources, which stay where they are).
 	View bool
+}
+
+// CreateTableResult is the output of CreateTable.
+type CreateTableResult struct {
+	// Columns is the schema of the new table or view.
+	Columns []resource.Column
+	// Rows is how many rows the new table holds; 0 for a view, which holds none.
+	Rows int64
 }
 
 // Dataset locates the columns of a feature or label in a table.

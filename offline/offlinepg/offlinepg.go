@@ -266,25 +266,25 @@ func typeName(ctx context.Context, c *pgx.Conn, oid uint32, mod int32) (string, 
 // object (PostgreSQL binds a view to the table, not its name) are dropped
 // and recreated from their definitions, so they read the new table; if one
 // no longer fits (a column it uses is gone), the replace fails and nothing changes.
-func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) ([]resource.Column, error) {
+func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) (*offline.CreateTableResult, error) {
 	if p.Table == "" {
 		return nil, errors.New("creating table: no table name")
 	}
-	var cols []resource.Column
+	var res *offline.CreateTableResult
 	err := s.withConn(ctx, func(c *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			var err error
-			cols, err = s.createTable(ctx, tx, p)
+			res, err = s.createTable(ctx, tx, p)
 			return err
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", p.Table, err)
 	}
-	return cols, nil
+	return res, nil
 }
 
-func (s *Store) createTable(ctx context.Context, tx pgx.Tx, p *offline.CreateTableParams) ([]resource.Column, error) {
+func (s *Store) createTable(ctx context.Context, tx pgx.Tx, p *offline.CreateTableParams) (*offline.CreateTableResult, error) {
 	schema, table, err := s.splitName(p.Table)
 	if err != nil {
 		return nil, err
@@ -329,8 +329,13 @@ WHERE n.nspname = $1 AND c.relname = $2`, schema, table).Scan(&kind)
 	tmp := "slipway_new_" + randomHex()
 	stmt := create + offline.QuoteIdent(schema) + "." + offline.QuoteIdent(tmp) + " AS\n" + offline.TrimSQL(p.SQL) + "\n"
 	s.log.DebugContext(ctx, "create table", "sql", stmt)
-	if _, err := tx.Exec(ctx, stmt); err != nil {
+	tag, err := tx.Exec(ctx, stmt)
+	if err != nil {
 		return nil, err
+	}
+	var rows int64
+	if !p.View {
+		rows = tag.RowsAffected() // CREATE TABLE … AS reports "SELECT n"
 	}
 	for i := len(deps) - 1; i >= 0; i-- {
 		if _, err := tx.Exec(ctx, "DROP "+deps[i].kind()+" "+deps[i].Name); err != nil {
@@ -355,7 +360,11 @@ WHERE n.nspname = $1 AND c.relname = $2`, schema, table).Scan(&kind)
 			return nil, fmt.Errorf("recreating dependent view %s over the new %s: %w", d.Name, name, err)
 		}
 	}
-	return s.describe(ctx, tx.Conn(), "SELECT * FROM "+name)
+	cols, err := s.describe(ctx, tx.Conn(), "SELECT * FROM "+name)
+	if err != nil {
+		return nil, err
+	}
+	return &offline.CreateTableResult{Columns: cols, Rows: rows}, nil
 }
 
 func randomHex() string {

@@ -395,23 +395,29 @@ func testDescribeTrailing(t *testing.T, s offline.Store) {
 
 func testCreateTableReplaces(t *testing.T, s offline.Store) {
 	ctx := t.Context()
-	cols, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(sampleCols[:3], [][]value.Value{{str("a"), ts(1), i64(1)}})})
+	res, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(sampleCols[:3], [][]value.Value{{str("a"), ts(1), i64(1)}})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cols) != 3 || cols[2].Name != "n" || cols[2].Type != value.Int64 {
+	if cols := res.Columns; len(cols) != 3 || cols[2].Name != "n" || cols[2].Type != value.Int64 {
 		t.Fatalf("CreateTable returned %+v, want id, ts, n", cols)
+	}
+	if res.Rows != 1 {
+		t.Errorf("CreateTable returned %d rows, want 1", res.Rows)
 	}
 	// Replace with another schema and other rows.
 	newCols := []column{{"id", value.String}, {"ts", value.Timestamp}, {"score", value.Float64}}
-	cols, err = s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(newCols, [][]value.Value{
+	res, err = s.CreateTable(ctx, &offline.CreateTableParams{Table: "t", SQL: valuesSQL(newCols, [][]value.Value{
 		{str("x"), ts(5), f64(2.5)}, {str("y"), ts(6), f64(3.5)},
 	})})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cols) != 3 || cols[2].Name != "score" || cols[2].Type != value.Float64 {
+	if cols := res.Columns; len(cols) != 3 || cols[2].Name != "score" || cols[2].Type != value.Float64 {
 		t.Fatalf("CreateTable returned %+v, want id, ts, score", cols)
+	}
+	if res.Rows != 2 {
+		t.Errorf("replacing CreateTable returned %d rows, want 2 (the new table's)", res.Rows)
 	}
 	got := readTable(t, s, "t", "id", "ts", "score")
 	want := [][]value.Value{{str("x"), ts(5), f64(2.5)}, {str("y"), ts(6), f64(3.5)}}
@@ -472,12 +478,15 @@ func testCreateTableFailedReplace(t *testing.T, s offline.Store) {
 func testCreateTableView(t *testing.T, s offline.Store) {
 	ctx := t.Context()
 	loadTable(t, s, "base", sampleCols, sampleRows)
-	cols, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "v", SQL: "SELECT id, ts, n * 10 AS n10 FROM base", View: true})
+	res, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "v", SQL: "SELECT id, ts, n * 10 AS n10 FROM base", View: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cols) != 3 || cols[2].Name != "n10" || cols[2].Type != value.Int64 {
+	if cols := res.Columns; len(cols) != 3 || cols[2].Name != "n10" || cols[2].Type != value.Int64 {
 		t.Fatalf("got %+v, want id, ts, n10 (int64)", cols)
+	}
+	if res.Rows != 0 {
+		t.Errorf("CreateTable of a view returned %d rows, want 0 (a view holds none)", res.Rows)
 	}
 	// A view reads its input when queried: replacing the base table shows through.
 	loadTable(t, s, "base", sampleCols, sampleRows[:1])
@@ -522,10 +531,11 @@ func testSourceQueryCSV(t *testing.T, s offline.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "events", SQL: q, View: true})
+	res, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "events", SQL: q, View: true})
 	if err != nil {
 		t.Fatalf("creating a view over %q: %v", q, err)
 	}
+	cols := res.Columns
 	wantTypes := []value.Type{value.String, value.Timestamp, value.Float64, value.String}
 	if len(cols) != len(wantTypes) {
 		t.Fatalf("got columns %+v, want 4", cols)
