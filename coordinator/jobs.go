@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -179,10 +180,19 @@ func (c *Coordinator) features(ctx context.Context, ids []resource.ID) ([]*resou
 
 // EnqueueExport queues a job exporting a training set to a file, after the
 // jobs building the datasets of its label and features that are not ready.
+// The job gets the path made absolute, and a path that cannot be written
+// is refused before anything is queued.
 func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*registry.Job, error) {
 	// A format the store cannot write is the caller's mistake, not the training set's failure.
 	if formats := c.Offline.Capabilities().ExportFormats; !slices.Contains(formats, p.Format) {
 		return nil, fmt.Errorf("this offline store exports %s, not %s: %w", strings.Join(formats, ", "), p.Format, offline.ErrUnsupported)
+	}
+	path, err := filepath.Abs(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("output path %s: %w", p.Path, err)
+	}
+	if err := CheckOutputPath(path); err != nil {
+		return nil, err
 	}
 	ts, err := c.Registry.Get(ctx, p.TrainingSet)
 	if err != nil {
@@ -203,7 +213,7 @@ func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*re
 			after = append(after, i)
 		}
 	}
-	b.add(registry.NewJob{Kind: JobExport, Resource: p.TrainingSet, Args: encodeArgs(exportArgs{Format: p.Format, Path: p.Path}), After: after})
+	b.add(registry.NewJob{Kind: JobExport, Resource: p.TrainingSet, Args: encodeArgs(exportArgs{Format: p.Format, Path: path}), After: after})
 	return b.enqueue(ctx)
 }
 

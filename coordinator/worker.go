@@ -97,19 +97,28 @@ func (w *Worker) defaults() {
 }
 
 // Run works the whole queue until ctx is cancelled. Jobs still running
-// then are put back in the queue for another worker. About once a minute it
-// also puts back the status of resources left running by a job that ended
-// without its worker (Coordinator.Reconcile).
+// then are put back in the queue for another worker. Every round it also
+// recovers the jobs whose worker died (Coordinator.Recover: their attempt
+// ends, an export's partial file is removed, their resources get their
+// status back), and about once a minute it puts back the status of any
+// resource left running by a job that is over (Coordinator.Reconcile).
 func (w *Worker) Run(ctx context.Context) error {
 	w.defaults()
+	c := w.Coordinator
 	var reconciled time.Time
-	return w.loop(ctx, nil, func(ctx context.Context) (bool, error) {
-		if time.Since(reconciled) >= time.Minute {
+	recoverDead := func(ctx context.Context) {
+		jobs, err := c.recoverJobs(ctx)
+		if err == nil && (len(jobs) > 0 || time.Since(reconciled) >= time.Minute) {
 			reconciled = time.Now()
-			if err := w.Coordinator.Reconcile(ctx); err != nil && ctx.Err() == nil {
-				w.Coordinator.logger().Warn("reconciling statuses", "error", err)
-			}
+			err = c.Reconcile(ctx)
 		}
+		if err != nil && ctx.Err() == nil {
+			c.logger().Warn("recovering jobs and statuses", "error", err)
+		}
+	}
+	recoverDead(ctx) // before the first claim takes over a dead worker's job
+	return w.loop(ctx, nil, func(ctx context.Context) (bool, error) {
+		recoverDead(ctx)
 		return false, nil
 	})
 }
@@ -273,6 +282,11 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.clock().Now().Add(wait), err.Error()
 		run.sayf("attempt %d failed (%v); retrying in %s", j.Attempts, err, wait.Round(time.Millisecond))
 		c.restore(bg, prev) // the job shows the retry; readers keep the previous table
+	case errors.As(err, new(requestError)):
+		// The request was wrong (a path that cannot be written), not the resource.
+		finish.Status, finish.Error = registry.JobFailed, err.Error()
+		run.sayf("failed: %v", err)
+		c.restore(bg, prev)
 	default:
 		finish.Status, finish.Error = registry.JobFailed, err.Error()
 		run.sayf("failed: %v", err)

@@ -447,8 +447,11 @@ func TestReconcileRestoresOrphanedStatuses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A live job works on after_broken.
+	// A running job works on after_broken.
 	if _, err := c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: []registry.NewJob{{Kind: coordinator.JobTransformation, Resource: transformationID("after_broken"), MaxAttempts: 1}}, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: time.Now(), Lease: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Reconcile(ctx); err != nil {
@@ -458,6 +461,6 @@ func TestReconcileRestoresOrphanedStatuses(t *testing.T) {
 		t.Errorf("clean, built before and left running: %s; want ready", st.Status)
 	}
 	if st := status(t, c, resource.KindTransformation, "after_broken"); st.Status != resource.StatusRunning {
-		t.Errorf("after_broken, with a queued job: %s; want running as it was", st.Status)
+		t.Errorf("after_broken, with a running job: %s; want running as it was", st.Status)
 	}
 }
