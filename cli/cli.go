@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -111,6 +112,9 @@ type stores struct {
 	registry registry.Store
 	offline  offline.Store
 	online   online.Store
+	// tmpDir, when set, holds empty embedded stores opened by
+	// openReadOnly; Close removes it.
+	tmpDir string
 }
 
 func (s *stores) Close() error {
@@ -124,13 +128,18 @@ func (s *stores) Close() error {
 	if s.registry != nil {
 		errs = append(errs, s.registry.Close())
 	}
+	if s.tmpDir != "" {
+		errs = append(errs, os.RemoveAll(s.tmpDir))
+	}
 	return errors.Join(errs...)
 }
 
 // need says which stores a command opens, and whether it may start a new
 // data directory (apply and quickstart may; list, show, run… on a missing
-// directory are more likely a mistyped --data-dir).
-type need struct{ offline, online, create bool }
+// directory are more likely a mistyped --data-dir). readOnly opens the
+// registry and the offline store for a command that writes nothing (plan):
+// see openReadOnly.
+type need struct{ offline, online, create, readOnly bool }
 
 func (a *app) config() (*config.Config, error) {
 	if a.cfg == nil {
@@ -157,6 +166,9 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.readOnly {
+		return a.openReadOnly(ctx, cfg)
+	}
 	if !n.create && cfg.Registry.Type == config.SQLite && cfg.Registry.Path == "" {
 		if _, err := os.Stat(a.dataDir); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no data directory at %s: run `slipway apply DIR` or `slipway quickstart` first, or point --data-dir (env %s) at an existing one", a.dataDir, DataDirEnv)
@@ -174,6 +186,7 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 		return nil, fmt.Errorf("opening the registry (%s): %w", cfg.Registry.Redacted(), err)
 	}
 	s.registry = reg
+	a.recoverJobs(ctx, reg)
 	if n.offline {
 		newOffline, err := constructor("offline", a.backends.Offline, cfg.Offline)
 		if err == nil {
@@ -211,6 +224,71 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 			}
 			return nil, fmt.Errorf("opening the online store (%s): %w%s", cfg.Online.Redacted(), err, hint)
 		}
+	}
+	return s, nil
+}
+
+// openReadOnly opens the registry and the offline store for plan, which
+// writes nothing: it skips what open does that writes (recovering jobs,
+// claiming the offline store), and it does not create embedded stores where
+// they would live. When the data directory does not exist (or is empty),
+// or an embedded store's configured file does not exist, that store is
+// opened empty in a temporary directory removed by Close: plan then plans
+// against an empty registry and leaves nothing behind.
+func (a *app) openReadOnly(ctx context.Context, cfg *config.Config) (*stores, error) {
+	s := &stores{}
+	regCfg, offCfg := cfg.Registry, cfg.Offline
+	dataDir := a.dataDir
+	tmp := func() (string, error) {
+		if s.tmpDir == "" {
+			d, err := os.MkdirTemp("", "slipway-plan-")
+			if err != nil {
+				return "", fmt.Errorf("opening empty stores to plan against: %w", err)
+			}
+			s.tmpDir = d
+		}
+		return s.tmpDir, nil
+	}
+	embedded := func(p config.Provider) bool { return p.Type == config.SQLite || p.Type == config.DuckDB }
+	if (embedded(regCfg) && regCfg.Path == "") || (embedded(offCfg) && offCfg.Path == "") {
+		if entries, err := os.ReadDir(dataDir); errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+			if dataDir, err = tmp(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, p := range []*config.Provider{&regCfg, &offCfg} {
+		if embedded(*p) && p.Path != "" {
+			if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
+				d, err := tmp()
+				if err != nil {
+					return nil, err
+				}
+				p.Path = filepath.Join(d, filepath.Base(p.Path))
+			}
+		}
+	}
+	newRegistry, err := constructor("registry", a.backends.Registry, regCfg)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	reg, err := newRegistry(ctx, dataDir, regCfg)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening the registry (%s): %w", regCfg.Redacted(), err)
+	}
+	s.registry = reg
+	newOffline, err := constructor("offline", a.backends.Offline, offCfg)
+	if err == nil {
+		var st offline.Store
+		if st, err = newOffline(ctx, dataDir, offCfg); err == nil {
+			s.offline = st
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening the offline store (%s): %w", offCfg.Redacted(), err)
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -335,7 +336,9 @@ func (a *app) jobsCancelCmd() *cobra.Command {
 		Short: "Cancel a queued or running job",
 		Long: `Cancel ends a queued job at once, with the jobs waiting for it. A running job
 is asked to stop: its worker cancels it within a heartbeat (about a second)
-and the job ends as cancelled. A transformation's table is replaced
+and the job ends as cancelled. A running job whose worker died (its lease
+expired) is cancelled at once; a cancelled job is never run again. A
+transformation's table is replaced
 atomically, so a cancelled build leaves the previous table; a cancelled
 materialization keeps the batches it wrote (newer-wins, so never an older
 value over a newer one) and leaves the watermark where it was.`,
@@ -357,6 +360,31 @@ value over a newer one) and leaves the watermark where it was.`,
 			fmt.Fprintf(a.stdout, "job %d: %s\n", j.ID, j.Status)
 			return nil
 		},
+	}
+}
+
+// recoverJobs ends the attempts of jobs whose process died (their lease
+// expired), removes what they left behind and puts back their resources'
+// statuses (coordinator.Recover), so that whichever command runs next, no
+// job stays running past its lease. It says what it did on stderr; a
+// failure only warns, as the command can still do its work.
+func (a *app) recoverJobs(ctx context.Context, reg registry.Store) {
+	c := &coordinator.Coordinator{Registry: reg, Logger: slog.New(slog.NewTextHandler(a.stderr, nil))}
+	jobs, err := c.Recover(ctx)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "warning: %v\n", err)
+	}
+	for _, j := range jobs {
+		what := fmt.Sprintf("job %d (%s %s): its worker stopped renewing its lease (its process died or was killed)", j.ID, j.Kind, j.Resource.Ref())
+		switch j.Status {
+		case registry.JobQueued:
+			fmt.Fprintf(a.stderr, "%s; queued again for attempt %d of %d: 'slipway worker' runs it, 'slipway jobs cancel %d' drops it\n",
+				what, j.Attempts+1, j.MaxAttempts, j.ID)
+		case registry.JobFailed:
+			fmt.Fprintf(a.stderr, "%s; failed after %d attempts\n", what, j.Attempts)
+		default:
+			fmt.Fprintf(a.stderr, "%s; %s as asked\n", what, j.Status)
+		}
 	}
 }
 

@@ -199,7 +199,14 @@ none gives null. Ties on equal timestamps: the greatest non-null value wins.
 
 Columns: the entity, "timestamp" (the label time), one column per feature,
 then the label. With --out the file is written by the engine (streaming,
-bounded memory); without it the file is written to standard output.`,
+bounded memory); without it the file is written to standard output.
+
+The --out directory must exist and be writable; a path that cannot be
+written is refused before anything runs, and does not mark the training set
+failed. The engine writes a temporary file next to it (.NAME.*.partial) and
+renames it into place, so readers never see half a file; it is removed if
+the export fails or is cancelled, and by the next slipway command if the
+process was killed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := exportFormat(format, out)
@@ -213,6 +220,10 @@ bounded memory); without it the file is written to standard output.`,
 			if out != "" {
 				if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 					return fmt.Errorf("--out %s is a directory; give a file name such as %s", out, filepath.Join(out, ids[0].Name+"."+format))
+				}
+				// Before anything is opened or queued; the job checks again.
+				if err := coordinator.CheckOutputPath(out); err != nil {
+					return fmt.Errorf("--out: %w", err)
 				}
 			}
 			s, err := a.open(cmd.Context(), need{offline: true})
