@@ -22,6 +22,8 @@ type Store interface {
 	Describe(ctx context.Context, p *DescribeParams) ([]resource.Column, error)
 	// CreateTable atomically creates or replaces a table (or view) with the result of a query.
 	CreateTable(ctx context.Context, p *CreateTableParams) (*CreateTableResult, error)
+	// DropTable drops a table or view; see DropTableParams.
+	DropTable(ctx context.Context, p *DropTableParams) error
 	// ReadTrainingSet streams a point-in-time training set.
 	ReadTrainingSet(ctx context.Context, p *TrainingSetParams) (Rows, error)
 	// ExportTrainingSet writes a training set to a file inside the engine and returns the row count.

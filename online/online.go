@@ -14,6 +14,8 @@ import (
 type Store interface {
 	// Write stores records, newer-wins per (feature, entity).
 	Write(ctx context.Context, p *WriteParams) error
+	// DeleteFeatures removes every stored value of some features; see DeleteFeaturesParams.
+	DeleteFeatures(ctx context.Context, p *DeleteFeaturesParams) error
 	// Read returns Entries[entity][feature] for every requested pair.
 	Read(ctx context.Context, p *ReadParams) (*ReadResult, error)
 	// Close releases the store.

@@ -71,6 +71,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"View":                       testCreateTableView,
 		"ConcurrentReplaces":         testCreateTableConcurrent,
 	})
+	group("DropTable", dropCases)
 	group("SourceQuery", map[string]func(*testing.T, offline.Store){
 		"Table":   testSourceQueryTable,
 		"CSV":     testSourceQueryCSV,

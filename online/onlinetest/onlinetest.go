@@ -42,6 +42,10 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 		{"Read/EmptyRequest", testEmptyRequest},
 		{"Read/ContextCancelled", testReadContextCancelled},
 		{"Concurrent", testConcurrent},
+		{"DeleteFeatures/OnlyThoseFeatures", testDeleteFeatures},
+		{"DeleteFeatures/ManyEntities", testDeleteFeaturesManyEntities},
+		{"DeleteFeatures/NeverWrittenIsNoError", testDeleteFeaturesNeverWritten},
+		{"DeleteFeatures/Invalid", testDeleteFeaturesInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
