@@ -3,17 +3,19 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/demo"
-	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -40,7 +42,15 @@ then applies the definitions, builds the transformations, exports the training
 set to training_set.parquet, materializes the features and reads one entity's
 features back from the online store. Nothing keeps running afterwards.
 The data covers the 90 days up to today. Running it again regenerates the data
-(the same on the same day for the same --seed) and registers nothing new.`,
+(the same on the same day for the same --seed) and registers nothing new.
+
+Quickstart never overwrites files it did not write: it refuses a directory
+that already holds other files (it marks its own with a file named
+` + quickstartMarker + `), and keeps definitions you edited.
+
+The subscriber it reads back is the one with the most email opens in the
+last 30 days of data, with the counts the generator wrote, so the online
+values can be checked against data/email_events.csv.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("data-dir") && os.Getenv(DataDirEnv) == "" {
@@ -63,6 +73,9 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	w := a.stdout
 	step := func(n int, format string, args ...any) {
 		fmt.Fprintf(w, "\n[%d/6] %s\n", n, fmt.Sprintf(format, args...))
+	}
+	if err := claimQuickstartDir(dir); err != nil {
+		return err
 	}
 	step(1, "generating demo data (scale %g, seed %d)", orOne(opts.Scale), opts.Seed)
 	sum, err := demo.Generate(ctx, filepath.Join(dir, "data"), opts)
@@ -112,8 +125,8 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	}
 	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Values)
 
-	step(6, "reading one subscriber's features from the online store")
-	sample, err := a.sampleRead(ctx, s, w)
+	step(6, "reading subscriber %s's features from the online store", sum.Sample.Subscriber)
+	sample, err := a.sampleRead(ctx, s, w, sum)
 	if err != nil {
 		return err
 	}
@@ -138,46 +151,65 @@ func orOne(f float64) float64 {
 	return f
 }
 
-// sampleRead shows one entity's features as the HTTP API would serve them.
-// It returns the equivalent request body for the HTTP API.
-func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer) (string, error) {
+// sampleRead shows the sample subscriber's features as the HTTP API would
+// serve them now, with the counts the generator wrote for the same 30 days,
+// and returns the equivalent request body for the HTTP API.
+func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer, sum *demo.Summary) (string, error) {
 	feats, err := s.registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
-	if err != nil || len(feats) == 0 {
-		return "", err
-	}
-	f := feats[0]
-	rows, err := s.offline.ReadLatest(ctx, &offline.ReadLatestParams{
-		Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
-		TimestampColumn: f.Feature.TimestampColumn, ValueColumns: []string{f.Feature.ValueColumn},
-	})
 	if err != nil {
 		return "", err
 	}
-	var entity string
-	if rows.Next() {
-		entity = rows.Values()[0].String()
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return "", err
-	}
-	rows.Close()
 	var names []string
-	for _, g := range feats {
-		if g.Feature.Entity == f.Feature.Entity {
-			names = append(names, g.Ref().String())
+	for _, f := range feats {
+		if f.Feature.Entity == "subscriber" {
+			names = append(names, f.Ref().String())
 		}
 	}
+	if len(names) == 0 {
+		return "", errors.New("the demo definitions register no subscriber features")
+	}
+	entity := sum.Sample.Subscriber
 	svc := &serving.Service{Registry: s.registry, Online: s.online}
 	resp, err := svc.OnlineFeatures(ctx, &serving.Request{Features: names, Entities: []string{entity}})
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(w, "  %s %s:\n", resp.Entity, entity)
+	row := resp.Rows[0]
 	for j, name := range resp.Features {
-		row := resp.Rows[0]
 		fmt.Fprintf(w, "    %-28s %-12s %s\n", name, row.Values[j], row.Statuses[j])
 	}
+	from, to := sum.End.AddDate(0, 0, -demo.SampleWindowDays), sum.End.AddDate(0, 0, -1)
+	fmt.Fprintf(w, "  check: %s has %d open and %d click events for %s from %s to %s:\n    the 30 whole days before today, which opens_30d and clicks_30d count as of now\n",
+		filepath.Join(sum.Dir, demo.EmailEventsFile), sum.Sample.Opens, sum.Sample.Clicks, entity,
+		from.Format(time.DateOnly), to.Format(time.DateOnly))
 	body, err := json.Marshal(map[string]any{"features": names[:min(2, len(names))], "entities": []string{entity}})
 	return string(body), err
+}
+
+// quickstartMarker marks a directory quickstart wrote, so running it again
+// there may replace its own files.
+const quickstartMarker = ".slipway-quickstart"
+
+// claimQuickstartDir makes sure quickstart may write into dir: a new or
+// empty directory, or one quickstart wrote before. Anything else holds
+// someone's files, which quickstart must not overwrite.
+func claimQuickstartDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", dir, err)
+	}
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, quickstartMarker)); err != nil {
+			var names []string
+			for _, e := range entries[:min(3, len(entries))] {
+				names = append(names, e.Name())
+			}
+			abs, _ := filepath.Abs(dir)
+			return fmt.Errorf("%s already holds files quickstart did not write (%s…); quickstart never overwrites them: run it with --dir NEW_DIR, for example --dir slipway-demo", abs, strings.Join(names, ", "))
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	return os.WriteFile(filepath.Join(dir, quickstartMarker), []byte("written by slipway quickstart; it may replace the files here when run again\n"), 0o644)
 }

@@ -61,10 +61,14 @@ type materializeArgs struct {
 type materializeResult struct {
 	// Newest is the newest timestamp the chunk read (zero if none).
 	Newest time.Time `json:"newest,omitzero"`
+	// AsOf is the time the chunk read the values as of.
+	AsOf time.Time `json:"as_of,omitzero"`
 }
 
-// Materialize writes the latest value per entity of each feature to the
-// online store, as jobs worked in this process (EnqueueMaterialize, then
+// Materialize writes the value as of now of each feature per entity to the
+// online store (what a training set gives for a label at the time the job
+// runs: rows dated later are written by the first run after their time), as
+// jobs worked in this process (EnqueueMaterialize, then
 // Work). Features read from the same columns of one dataset are read and
 // written together: one offline query, and one online write per entity for
 // all of them.
@@ -215,18 +219,16 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	if args.Commit {
 		return c.commitChunks(ctx, run, group)
 	}
-	newest, err := c.materialize(ctx, run, group, args)
+	// The values are those as of now: rows dated later are neither read nor
+	// counted in the watermark, so the first run after their time reads them.
+	asOf := c.clock().Now()
+	newest, err := c.materialize(ctx, run, group, args, asOf)
 	if err != nil {
 		return err
 	}
-	if now := c.clock().Now(); newest.After(now) {
-		// Rows dated in the future must not push the next incremental read
-		// past the rows that arrive until then.
-		newest = now
-	}
 	if args.Chunks > 1 {
 		// The commit job records the watermark once every chunk is written.
-		run.result = encodeArgs(materializeResult{Newest: newest})
+		run.result = encodeArgs(materializeResult{Newest: newest, AsOf: asOf})
 		return nil
 	}
 	return c.materialized(ctx, group, newest)
@@ -246,7 +248,7 @@ func (c *Coordinator) materialized(ctx context.Context, group []*resource.Resour
 // commitChunks records the watermark of a chunked materialization from
 // what its chunks read; it runs only when they all succeeded.
 func (c *Coordinator) commitChunks(ctx context.Context, run *jobRun, group []*resource.Resource) error {
-	var newest time.Time
+	var newest, asOf time.Time
 	for _, id := range run.job.DependsOn {
 		chunk, err := c.Registry.GetJob(ctx, id)
 		if err != nil {
@@ -261,6 +263,14 @@ func (c *Coordinator) commitChunks(ctx context.Context, run *jobRun, group []*re
 		if res.Newest.After(newest) {
 			newest = res.Newest
 		}
+		if asOf.IsZero() || res.AsOf.Before(asOf) {
+			asOf = res.AsOf
+		}
+	}
+	// Chunks read as of their own times: a row one chunk read may be dated
+	// after another chunk's time, so the watermark stays at the earliest.
+	if !asOf.IsZero() && newest.After(asOf) {
+		newest = asOf
 	}
 	run.sayf("committed %d chunks of %s", len(run.job.DependsOn), names(group))
 	return c.materialized(ctx, group, newest)
@@ -293,9 +303,9 @@ func since(group []*resource.Resource, full bool) time.Time {
 }
 
 // materialize writes a group of features of one dataset (or one chunk of
-// its entities), counting the values written in run.rows, and returns the
-// newest timestamp read.
-func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, args materializeArgs) (time.Time, error) {
+// its entities) as of asOf, counting the values written in run.rows, and
+// returns the newest timestamp read (never after asOf).
+func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, args materializeArgs, asOf time.Time) (time.Time, error) {
 	var newest time.Time
 	if c.Online == nil {
 		return newest, fmt.Errorf("%w: no online store configured", errPermanent)
@@ -325,7 +335,7 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
 		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
 		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
-		Since: from, Partition: args.Chunk, Partitions: args.Chunks,
+		AsOf: asOf, Since: from, Partition: args.Chunk, Partitions: args.Chunks,
 	})
 	if err != nil {
 		return newest, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
@@ -336,7 +346,7 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 		if len(records) == 0 {
 			return nil
 		}
-		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records}); err != nil {
+		if err := c.Online.Write(ctx, &online.WriteParams{Features: keys, Records: records, AsOf: asOf}); err != nil {
 			return fmt.Errorf("writing to the online store: %w", err)
 		}
 		run.rows.Add(int64(len(records) * len(keys)))
@@ -372,6 +382,9 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 	what := "all rows"
 	if !from.IsZero() {
 		what = "rows after " + from.UTC().Format(time.RFC3339)
+	}
+	if first.TimestampColumn != "" {
+		what += " as of " + asOf.UTC().Format(time.RFC3339)
 	}
 	if args.Chunks > 1 {
 		what += fmt.Sprintf(", chunk %d of %d", args.Chunk+1, args.Chunks)

@@ -99,6 +99,23 @@ type Summary struct {
 	Start, End time.Time
 	// Files lists every file written, in the order of Files.
 	Files []FileSummary
+	// Sample is the subscriber with the most opens in the last
+	// SampleWindowDays days of data (the lowest id among equals), counted
+	// here from the events written, so that a person, or a test, can check
+	// the features Slipway computes from the files against it.
+	Sample Sample
+}
+
+// SampleWindowDays is the window Sample counts events in: the days before
+// Summary.End, as the demo's 30-day features do.
+const SampleWindowDays = 30
+
+// Sample is one subscriber's email activity in the SampleWindowDays days
+// before the end of the data: opens and clicks with End − 30 days ≤
+// event_time < End. Opens is zero when nobody opened an email then.
+type Sample struct {
+	Subscriber    string
+	Opens, Clicks int64
 }
 
 // FileSummary is one written file.
@@ -163,7 +180,7 @@ func Generate(ctx context.Context, dir string, opts Options) (*Summary, error) {
 	if err := g.run(ctx); err != nil {
 		return nil, err
 	}
-	sum := &Summary{Dir: dir, Start: opts.Start, End: time.UnixMicro(g.end).UTC()}
+	sum := &Summary{Dir: dir, Start: opts.Start, End: time.UnixMicro(g.end).UTC(), Sample: g.sample}
 	for i, out := range outs {
 		size, err := out.commit()
 		outs[i] = nil

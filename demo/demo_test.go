@@ -552,3 +552,48 @@ func ExampleGenerate() {
 	// orders.csv true
 	// 2026-01-01 2026-01-31
 }
+
+// TestSampleIsTheMostActiveRecentSubscriber recounts the last 30 days of
+// email_events.csv: the sample is the subscriber with the most opens (the
+// lowest id among equals), with that many opens and its clicks, and it has
+// some, so the quickstart shows recent activity.
+func TestSampleIsTheMostActiveRecentSubscriber(t *testing.T) {
+	dir, sum := generate(t, small)
+	f, err := os.Open(filepath.Join(dir, EmailEventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := sum.End.AddDate(0, 0, -SampleWindowDays)
+	opens, clicks := map[string]int64{}, map[string]int64{}
+	for _, r := range rows[1:] { // subscriber_id, shop_id, campaign_id, event_type, event_time
+		at, err := time.Parse(TimeLayout, r[4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at.Before(from) || !at.Before(sum.End) {
+			continue
+		}
+		switch r[3] {
+		case "open":
+			opens[r[0]]++
+		case "click":
+			clicks[r[0]]++
+		}
+	}
+	var best string
+	id := func(s string) int { var n int; fmt.Sscanf(s, "sub_%d", &n); return n }
+	for s, n := range opens {
+		if best == "" || n > opens[best] || n == opens[best] && id(s) < id(best) {
+			best = s
+		}
+	}
+	want := Sample{Subscriber: best, Opens: opens[best], Clicks: clicks[best]}
+	if sum.Sample != want || want.Opens == 0 {
+		t.Errorf("sample %+v, want %+v (with opens)", sum.Sample, want)
+	}
+}

@@ -109,6 +109,9 @@ type generator struct {
 	shops, subscribers, campaigns, events, orders *csvFile
 
 	nextSubscriber, nextCampaign, nextOrder int
+
+	// sample is the subscriber with the most opens in the last 30 days.
+	sample Sample
 }
 
 type shop struct {
@@ -323,9 +326,22 @@ func (g *generator) shop(id, nSubs int) {
 	slices.SortFunc(events, func(a, b event) int {
 		return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.sub, b.sub), cmp.Compare(a.typ, b.typ), cmp.Compare(a.campaign, b.campaign))
 	})
+	recent := map[int]*Sample{} // opens and clicks per subscriber in the last 30 days
 	for _, e := range events {
 		if e.t >= g.end {
 			continue
+		}
+		if e.t >= g.end-SampleWindowDays*day && (e.typ == eventOpen || e.typ == eventClick) {
+			r := recent[e.sub]
+			if r == nil {
+				r = &Sample{Subscriber: "sub_" + strconv.Itoa(e.sub)}
+				recent[e.sub] = r
+			}
+			if e.typ == eventOpen {
+				r.Opens++
+			} else {
+				r.Clicks++
+			}
 		}
 		b := g.events.row()
 		b = appendID(b, "sub_", e.sub)
@@ -338,6 +354,12 @@ func (g *generator) shop(id, nSubs int) {
 		b = append(b, ',')
 		b = appendTime(b, e.t)
 		g.events.end(b)
+	}
+
+	for _, sub := range subs { // in id order, so ties go to the lowest id
+		if r := recent[sub.id]; r != nil && r.Opens > g.sample.Opens {
+			g.sample = *r
+		}
 	}
 
 	slices.SortFunc(orders, func(a, b order) int {

@@ -53,7 +53,8 @@ func TimestampTZLiteral(t time.Time) string {
 }
 
 // CheckReadLatest returns the error of parameters no ReadLatest query can
-// answer: no value columns, Since without a timestamp column, or a partition
+// answer: no value columns, Since without a timestamp column, a timestamp
+// column without AsOf, or a partition
 // outside 0 ≤ Partition < Partitions (Partition must be 0 when Partitions is
 // 0 or 1, which read everything). Stores wrap it with the table's name.
 func CheckReadLatest(p *ReadLatestParams) error {
@@ -62,6 +63,8 @@ func CheckReadLatest(p *ReadLatestParams) error {
 		return errors.New("no value columns")
 	case !p.Since.IsZero() && p.TimestampColumn == "":
 		return errors.New("a Since time needs a timestamp column, and the dataset has none (static values)")
+	case p.AsOf.IsZero() && p.TimestampColumn != "":
+		return errors.New("no AsOf time: a read of timestamped values must say as of when (rows dated later are not read)")
 	case p.Partitions < 0:
 		return fmt.Errorf("%d partitions: want 0 or 1 (no split) or more", p.Partitions)
 	case p.Partitions <= 1 && p.Partition != 0:

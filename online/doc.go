@@ -6,7 +6,8 @@
 //   - make Write newer-wins per (feature, entity): a record whose timestamp is
 //     older than the stored one is ignored, an equal or newer one replaces it,
 //     so replaying a materialization never moves a value back in time; a
-//     Write of several features decides each feature on its own;
+//     Write of several features decides each feature on its own; a stored
+//     value dated after WriteParams.AsOf is replaced by any record;
 //   - reject an invalid Write (see WriteParams) before writing any of it;
 //   - answer Read for F features × B entities in one batch, a missing key
 //     being a Found=false entry, never an error;

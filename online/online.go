@@ -37,10 +37,17 @@ type Record struct {
 // features, an empty or repeated feature, an empty entity, or a record
 // without exactly one value per feature is an error, and nothing of it is
 // written.
+//
+// AsOf, when not zero, is the time the records are true at (the
+// materialization time): a stored value dated after it is replaced whatever
+// newer-wins says, because it cannot be the value as of AsOf (an earlier
+// version wrote rows dated in the future; see docs/design/core.md). A record
+// dated after AsOf is an error.
 type WriteParams struct {
 	// Features identifies the features, each as "name:variant".
 	Features []string
 	Records  []Record
+	AsOf     time.Time
 }
 
 // ReadParams is the input of Read.
@@ -62,7 +69,8 @@ type ReadResult struct {
 }
 
 // Validate checks a write before a store touches anything: named, distinct
-// features, and records with an entity and one value per feature.
+// features, and records with an entity, one value per feature and a
+// timestamp not after AsOf.
 func (p *WriteParams) Validate() error {
 	if len(p.Features) == 0 {
 		return errors.New("no features: name at least one feature to write")
@@ -83,6 +91,10 @@ func (p *WriteParams) Validate() error {
 		}
 		if len(r.Values) != len(p.Features) {
 			return fmt.Errorf("record %d (entity %q): %d values for %d features", i, r.Entity, len(r.Values), len(p.Features))
+		}
+		if !p.AsOf.IsZero() && r.Timestamp.After(p.AsOf) {
+			return fmt.Errorf("record %d (entity %q) is dated %s, after the write's AsOf %s: a value is not written before its time",
+				i, r.Entity, r.Timestamp.UTC().Format(time.RFC3339Nano), p.AsOf.UTC().Format(time.RFC3339Nano))
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 // Package serving answers online feature requests, transport-neutral: it
 // resolves feature references against the registry, reads the online store in
-// one batch and applies each feature's max age. The HTTP server (package
+// one batch and applies each feature's max age: a value is served as of now,
+// the rule a training set applies at its label time. The HTTP server (package
 // server) is one caller.
 package serving
 
@@ -127,7 +128,10 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 		for j, def := range defs {
 			entry := got.Entries[i][j]
 			switch {
-			case !entry.Found:
+			case !entry.Found, entry.Timestamp.After(t):
+				// A value dated in the future (left by a version that
+				// materialized rows before their time) is not served before
+				// its time, as a training set would not see it.
 				row.Statuses[j] = NotFound
 			case def.Feature.MaxAge > 0 && entry.Timestamp.Before(t.Add(-time.Duration(def.Feature.MaxAge))):
 				row.Statuses[j] = OutsideMaxAge

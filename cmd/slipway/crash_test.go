@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
@@ -131,6 +132,7 @@ func compareLatest(t *testing.T, reg registry.Store, off offline.Store, on onlin
 		rows, err := off.ReadLatest(ctx, &offline.ReadLatestParams{
 			Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
 			TimestampColumn: f.Feature.TimestampColumn, ValueColumns: []string{f.Feature.ValueColumn},
+			AsOf: time.Now(),
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -140,7 +140,7 @@ FROM range(%d) r(i)`, max(rows/10, 1), rows))
 	read := func(cols ...string) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
-				rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "f", EntityColumn: "entity", TimestampColumn: "ts", ValueColumns: cols})
+				rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "f", EntityColumn: "entity", TimestampColumn: "ts", ValueColumns: cols, AsOf: time.Now()})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -167,9 +167,10 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 // their names, so a value column called e, t or newest cannot be mistaken
 // for another column.
 //
-// Since and Partitions are conditions of the innermost WHERE, so they drop
-// rows before the window and the grouping see them: the window's newest is
-// then the newest row after Since (sinceCondition), and a part keeps whole
+// AsOf, Since and Partitions are conditions of the innermost WHERE, so they
+// drop rows before the window and the grouping see them: the window's newest
+// is then the newest row at or before AsOf and after Since (timeCondition),
+// and a part keeps whole
 // entities (partitionCondition), so the tie rule applies unchanged to the
 // rows that remain. CheckReadLatest has validated p.
 //
@@ -180,8 +181,9 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	where := e + " IS NOT NULL"
 	if p.TimestampColumn != "" {
 		where += " AND " + q(p.TimestampColumn) + " IS NOT NULL"
+		where += " AND " + timeCondition(q(p.TimestampColumn), types.Timestamp, "<=", p.AsOf)
 		if !p.Since.IsZero() {
-			where += " AND " + sinceCondition(q(p.TimestampColumn), types.Timestamp, p.Since)
+			where += " AND " + timeCondition(q(p.TimestampColumn), types.Timestamp, ">", p.Since)
 		}
 	}
 	if p.Partitions > 1 {
@@ -212,8 +214,9 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 		offline.QuoteQualified(p.Table), where, filter)
 }
 
-// sinceCondition keeps the rows of timestamp column col (of the given engine
-// type) after since. A TIMESTAMP or TIMESTAMP WITH TIME ZONE column is
+// timeCondition keeps the rows of timestamp column col (of the given engine
+// type) that compare to at by op ("<=" for AsOf, ">" for Since). A
+// TIMESTAMP or TIMESTAMP WITH TIME ZONE column is
 // compared as it is, with a literal of its own type (the same instant: the
 // session is in UTC), so DuckDB pushes the filter into the table scan and
 // skips row groups by their min/max; other types compare as timestampExpr
@@ -221,14 +224,14 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 // microseconds first).
 //
 // Dialect: PostgreSQL names the time-zoned type TIMESTAMPTZ.
-func sinceCondition(col, engineType string, since time.Time) string {
+func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " > " + offline.TimestampLiteral(since)
+		return col + " " + op + " " + offline.TimestampLiteral(at)
 	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ":
-		return col + " > " + offline.TimestampTZLiteral(since)
+		return col + " " + op + " " + offline.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " > " + offline.TimestampLiteral(since)
+	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts:

@@ -184,7 +184,7 @@ FROM generate_series(0, %d) AS r(i)`, max(rows/10, 1), hash(1), hash(2), hash(3)
 	read := func(cols ...string) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
-				rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "f", EntityColumn: "entity", TimestampColumn: "ts", ValueColumns: cols})
+				rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "f", EntityColumn: "entity", TimestampColumn: "ts", ValueColumns: cols, AsOf: time.Now()})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -132,7 +133,7 @@ func TestReplaceTableUnderViews(t *testing.T) {
 		t.Fatalf("replacing the base of two views: %v", err)
 	}
 	read := func() []string {
-		rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "v2", EntityColumn: "id", TimestampColumn: "ts", ValueColumns: []string{"n"}})
+		rs, err := s.ReadLatest(ctx, &offline.ReadLatestParams{Table: "v2", EntityColumn: "id", TimestampColumn: "ts", ValueColumns: []string{"n"}, AsOf: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}

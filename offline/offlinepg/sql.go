@@ -156,9 +156,10 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 // ORDER BY and DISTINCT ON read a bare name as an output column first, so a
 // value column called t must not be an output name there.
 //
-// Both forms share the innermost WHERE, where Since and Partitions drop rows
-// before the window, the sort and the grouping see them, so the newest row
-// is the newest after Since and a part keeps whole entities; the ordering
+// Both forms share the innermost WHERE, where AsOf, Since and Partitions
+// drop rows before the window, the sort and the grouping see them, so the
+// newest row is the newest at or before AsOf and after Since, and a part
+// keeps whole entities; the ordering
 // on (e, t) both forms rely on is unchanged. CheckReadLatest has validated p.
 func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	q := offline.QuoteIdent
@@ -167,8 +168,9 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	where := e + " IS NOT NULL"
 	if p.TimestampColumn != "" {
 		where += " AND " + q(p.TimestampColumn) + " IS NOT NULL"
+		where += " AND " + timeCondition(q(p.TimestampColumn), types.Timestamp, "<=", p.AsOf)
 		if !p.Since.IsZero() {
-			where += " AND " + sinceCondition(q(p.TimestampColumn), types.Timestamp, p.Since)
+			where += " AND " + timeCondition(q(p.TimestampColumn), types.Timestamp, ">", p.Since)
 		}
 	}
 	if p.Partitions > 1 {
@@ -203,21 +205,22 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 		strings.Join(outer, ", "), strings.Join(aggs, ", "), strings.Join(inner, ", "), table, where, filter)
 }
 
-// sinceCondition keeps the rows of timestamp column col (of the given engine
-// type) after since. A timestamp or timestamptz column is compared as it is,
-// with a literal of its own type (the same instant: the session is in UTC),
-// so the planner sees a plain range on the column: an index on it serves the
-// condition when Since keeps few rows (a bitmap scan on 1M rows keeping
+// timeCondition keeps the rows of timestamp column col (of the given engine
+// type) that compare to at by op ("<=" for AsOf, ">" for Since). A
+// timestamp or timestamptz column is compared as it is, with a literal of
+// its own type (the same instant: the session is in UTC), so the planner
+// sees a plain range on the column: an index on it serves the condition
+// when Since keeps few rows (a bitmap scan on 1M rows keeping
 // 2.5%), and the rows reach the sort on (e, t) of either form as before.
 // Other types compare as timestampExpr casts them.
-func sinceCondition(col, engineType string, since time.Time) string {
+func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " > " + offline.TimestampLiteral(since)
+		return col + " " + op + " " + offline.TimestampLiteral(at)
 	case "TIMESTAMPTZ":
-		return col + " > " + offline.TimestampTZLiteral(since)
+		return col + " " + op + " " + offline.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " > " + offline.TimestampLiteral(since)
+	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts. PostgreSQL

@@ -92,7 +92,7 @@ func testReadLatestSince(t *testing.T, s offline.Store) {
 	}
 	for _, table := range []string{"events", "events_tz", "events_text"} {
 		// The entities that have rows after Since get what the full read gives them.
-		full := readLatest(t, s, offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", ValueColumns: []string{"n", "ok"}})
+		full := readLatest(t, s, offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"n", "ok"}})
 		var fullAfter [][]value.Value
 		for _, r := range full {
 			if e := r[0].Str(); e == "mixed" || e == "tied" || e == "at_then_null" {
@@ -103,7 +103,7 @@ func testReadLatestSince(t *testing.T, s offline.Store) {
 			t.Errorf("%s without Since, entities with rows after it:\n%s", table, d)
 		}
 		for _, c := range cases {
-			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", ValueColumns: []string{"n", "ok"}, Since: c.since}
+			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"n", "ok"}, Since: c.since}
 			if d := diffRows(readLatest(t, s, p), c.want); d != "" {
 				t.Errorf("%s, %s:\n%s", table, c.name, d)
 			}
@@ -194,13 +194,13 @@ func testReadLatestPartitionsCoverAll(t *testing.T, s offline.Store) {
 		name string
 		p    offline.ReadLatestParams
 	}{
-		{"text", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"v", "ok"}}},
-		{"text, one column", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"v"}}},
+		{"text", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"v", "ok"}}},
+		{"text, one column", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"v"}}},
 		{"text, static", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", ValueColumns: []string{"v", "ok"}}},
-		{"text, since", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"v", "ok"}, Since: t0.Add(6 * time.Hour)}},
-		{"text, one column since", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"ok"}, Since: t0.Add(6 * time.Hour)}},
-		{"integer", offline.ReadLatestParams{Table: "int_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"v", "ok"}}},
-		{"integer, one column", offline.ReadLatestParams{Table: "int_entities", EntityColumn: "id", TimestampColumn: "at", ValueColumns: []string{"v"}}},
+		{"text, since", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"v", "ok"}, Since: t0.Add(6 * time.Hour)}},
+		{"text, one column since", offline.ReadLatestParams{Table: "text_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"ok"}, Since: t0.Add(6 * time.Hour)}},
+		{"integer", offline.ReadLatestParams{Table: "int_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"v", "ok"}}},
+		{"integer, one column", offline.ReadLatestParams{Table: "int_entities", EntityColumn: "id", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"v"}}},
 		{"integer, static", offline.ReadLatestParams{Table: "int_entities", EntityColumn: "id", ValueColumns: []string{"ok"}}},
 	}
 	for _, rd := range reads {
@@ -247,7 +247,7 @@ func testReadLatestInvalidPartition(t *testing.T, s offline.Store) {
 		{str("a"), ts(1), i64(1)},
 		{str("b"), ts(2), i64(2)},
 	})
-	base := offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", ValueColumns: []string{"n"}}
+	base := offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"n"}}
 	for _, c := range []struct{ part, parts int }{{2, 2}, {3, 2}, {-1, 2}, {7, 7}, {-1, 7}, {0, -1}, {1, 1}, {1, 0}, {-1, 0}} {
 		p := base
 		p.Partition, p.Partitions = c.part, c.parts
@@ -265,5 +265,151 @@ func testReadLatestInvalidPartition(t *testing.T, s offline.Store) {
 	one.Partition, one.Partitions = 0, 1
 	if d := diffRows(readLatest(t, s, one), readLatest(t, s, base)); d != "" {
 		t.Errorf("partition 0 of 1 differs from the unsplit read:\n%s", d)
+	}
+}
+
+// asOfAll is an AsOf after every row the cases load: the whole table counts.
+var asOfAll = t0.Add(10_000 * time.Hour)
+
+// testReadLatestAsOf reads a table holding rows dated after AsOf: they are
+// not read (an entity with only such rows is absent), a row exactly at AsOf
+// counts, the tie rule applies to the rows left, and AsOf is cut to
+// microseconds like Since. The timestamp column is read as TIMESTAMP, as
+// TIMESTAMP WITH TIME ZONE and as text, with two value columns and with one.
+func testReadLatestAsOf(t *testing.T, s offline.Store) {
+	cols := []column{{"user", value.String}, {"at", value.Timestamp}, {"n", value.Int64}, {"ok", value.Bool}}
+	loadTable(t, s, "events", cols, [][]value.Value{
+		{str("past_and_future"), ts(1), i64(1), no},
+		{str("past_and_future"), ts(5), i64(2), yes},   // newest at AsOf 10
+		{str("past_and_future"), ts(15), i64(100), no}, // future: not read
+		{str("only_future"), ts(11), i64(7), yes},      // absent
+		{str("at"), ts(10), i64(3), no},                // exactly at AsOf: counts, tied
+		{str("at"), ts(10), i64(4), null},
+		{str("at"), ts(30), null, null}, // a future all-null row does not hide the value
+		{str("old"), ts(2), i64(9), yes},
+	})
+	for _, view := range []struct{ table, at string }{
+		{"events_tz", `CAST("at" AS TIMESTAMP WITH TIME ZONE)`},
+		{"events_text", `CAST("at" AS VARCHAR)`},
+	} {
+		if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: view.table,
+			SQL: `SELECT "user", ` + view.at + ` AS "at", "n", "ok" FROM events`}); err != nil {
+			t.Fatalf("creating %s: %v", view.table, err)
+		}
+	}
+	asOf := t0.Add(10 * time.Hour)
+	atAsOf := [][]value.Value{
+		{str("at"), ts(10), i64(4), no},
+		{str("old"), ts(2), i64(9), yes},
+		{str("past_and_future"), ts(5), i64(2), yes},
+	}
+	beforeAsOf := [][]value.Value{ // "at" has no row before its tie at 10
+		{str("old"), ts(2), i64(9), yes},
+		{str("past_and_future"), ts(5), i64(2), yes},
+	}
+	cases := []struct {
+		name        string
+		asOf, since time.Time
+		want        [][]value.Value
+	}{
+		{"as of", asOf, time.Time{}, atAsOf},
+		{"as of in another zone", asOf.In(time.FixedZone("UTC-07:00", -7*3600)), time.Time{}, atAsOf},
+		{"a nanosecond after", asOf.Add(time.Nanosecond), time.Time{}, atAsOf},
+		{"a nanosecond before", asOf.Add(-time.Nanosecond), time.Time{}, beforeAsOf},
+		{"a microsecond before", asOf.Add(-time.Microsecond), time.Time{}, beforeAsOf},
+		{"with since", asOf, t0.Add(3 * time.Hour), [][]value.Value{
+			{str("at"), ts(10), i64(4), no},
+			{str("past_and_future"), ts(5), i64(2), yes},
+		}},
+		{"after every row", asOfAll, time.Time{}, [][]value.Value{
+			{str("at"), ts(30), null, null},
+			{str("old"), ts(2), i64(9), yes},
+			{str("only_future"), ts(11), i64(7), yes},
+			{str("past_and_future"), ts(15), i64(100), no},
+		}},
+	}
+	for _, table := range []string{"events", "events_tz", "events_text"} {
+		for _, c := range cases {
+			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", ValueColumns: []string{"n", "ok"}, AsOf: c.asOf, Since: c.since}
+			if d := diffRows(readLatest(t, s, p), c.want); d != "" {
+				t.Errorf("%s, %s:\n%s", table, c.name, d)
+			}
+			for i, col := range p.ValueColumns {
+				one := p
+				one.ValueColumns = []string{col}
+				if d := diffRows(readLatest(t, s, one), project(c.want, 0, 1, 2+i)); d != "" {
+					t.Errorf("%s, %s, %s alone:\n%s", table, c.name, col, d)
+				}
+			}
+		}
+	}
+}
+
+// testReadLatestEqualsTrainingSet is the promise materialization rests on:
+// for every entity, ReadLatest as of a time gives what a training set gives
+// for a label row of that entity at that time (with the feature's max age
+// left to serving, so none here). Random rows with ties, nulls and rows
+// after the time, read at several times.
+func testReadLatestEqualsTrainingSet(t *testing.T, s offline.Store) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var rows [][]value.Value
+	for range 400 {
+		n := null
+		if r.IntN(5) > 0 {
+			n = i64(int64(r.IntN(20)))
+		}
+		rows = append(rows, []value.Value{str("e" + strconv.Itoa(r.IntN(40))), ts(r.IntN(48)), n})
+	}
+	loadTable(t, s, "readings", []column{{"entity", value.String}, {"at", value.Timestamp}, {"n", value.Int64}}, rows)
+	for _, hour := range []int{0, 7, 24, 30, 47, 100} {
+		asOf := t0.Add(time.Duration(hour) * time.Hour)
+		var labels [][]value.Value
+		for e := range 40 {
+			labels = append(labels, []value.Value{str("e" + strconv.Itoa(e)), value.FromTime(asOf), i64(0)})
+		}
+		table := "labels_" + strconv.Itoa(hour)
+		loadTable(t, s, table, []column{{"entity", value.String}, {"at", value.Timestamp}, {"y", value.Int64}}, labels)
+		rs, err := s.ReadTrainingSet(t.Context(), &offline.TrainingSetParams{
+			Label:      offline.Dataset{Table: table, EntityColumn: "entity", ValueColumn: "y", TimestampColumn: "at"},
+			LabelName:  "y",
+			EntityName: "entity",
+			Features:   []offline.FeatureColumn{{Dataset: offline.Dataset{Table: "readings", EntityColumn: "entity", ValueColumn: "n", TimestampColumn: "at"}, Name: "n", Type: value.Int64}},
+		})
+		if err != nil {
+			t.Fatalf("ReadTrainingSet as of %d h: %v", hour, err)
+		}
+		training := map[string]value.Value{}
+		for _, row := range readAll(t, rs) {
+			training[row[0].Str()] = row[2]
+		}
+		online := map[string]value.Value{}
+		for _, row := range readLatest(t, s, offline.ReadLatestParams{Table: "readings", EntityColumn: "entity", TimestampColumn: "at", ValueColumns: []string{"n"}, AsOf: asOf}) {
+			online[row[0].Str()] = row[2]
+		}
+		for e, want := range training {
+			got, ok := online[e]
+			if !ok {
+				got = null // no row at or before AsOf: the training set's null
+			}
+			if !got.Equal(want) {
+				t.Errorf("as of %d h, entity %s: ReadLatest gives %v, a training set %v", hour, e, got, want)
+			}
+		}
+	}
+}
+
+// testReadLatestNeedsAsOf reads a timestamped dataset without AsOf: an
+// error, since a read without a time would serve rows dated in the future.
+func testReadLatestNeedsAsOf(t *testing.T, s offline.Store) {
+	loadTable(t, s, "orders", []column{{"shop", value.String}, {"at", value.Timestamp}, {"n", value.Int64}}, [][]value.Value{
+		{str("a"), ts(1), i64(1)},
+	})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", ValueColumns: []string{"n"}})
+	if err == nil {
+		rs.Close()
+		t.Fatal("ReadLatest without AsOf succeeded")
+	}
+	if !strings.Contains(err.Error(), "AsOf") {
+		t.Errorf("error %q does not name AsOf", err)
 	}
 }

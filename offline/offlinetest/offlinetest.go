@@ -83,6 +83,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"SeveralColumns": testReadLatestSeveralColumns,
 		// Since and Partitions: latest.go.
 		"Since":               testReadLatestSince,
+		"AsOf":                testReadLatestAsOf,
+		"EqualsTrainingSet":   testReadLatestEqualsTrainingSet,
+		"NeedsAsOf":           testReadLatestNeedsAsOf,
 		"SinceNeedsTimestamp": testReadLatestSinceNeedsTimestamp,
 		"PartitionsCoverAll":  testReadLatestPartitionsCoverAll,
 		"InvalidPartition":    testReadLatestInvalidPartition,
@@ -606,7 +609,7 @@ func testReadLatestTieRule(t *testing.T, s offline.Store) {
 		{i64(3), ts(1), null},
 		{null, ts(20), i64(7)}, // no entity: ignored
 	})
-	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", ValueColumns: []string{"orders"}})
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "orders", EntityColumn: "shop", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"orders"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -675,7 +678,7 @@ func testReadLatestSeveralColumns(t *testing.T, s offline.Store) {
 		{str("u5"), null, i64(5), str("q"), yes},    // only rows without a timestamp: absent
 		{null, ts(20), i64(1000), str("zzzz"), yes}, // no entity: ignored
 	})
-	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at",
+	rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll,
 		ValueColumns: []string{"ok", "t", "label"}})
 	if err != nil {
 		t.Fatal(err)
@@ -696,7 +699,7 @@ func testReadLatestSeveralColumns(t *testing.T, s offline.Store) {
 	// Each column read alone gives the same values (a store may read one
 	// column another way).
 	for i, c := range []string{"ok", "t", "label"} {
-		rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at",
+		rs, err := s.ReadLatest(t.Context(), &offline.ReadLatestParams{Table: "visits", EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll,
 			ValueColumns: []string{c}})
 		if err != nil {
 			t.Fatal(err)

@@ -84,7 +84,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 
 // Write stores the records of one or more features in a single
 // transaction, keeping per (feature, entity) the record with the newest
-// timestamp (equal replaces). It reads the stored entry first, so replaying a
+// timestamp (equal replaces), or replacing a stored value dated after
+// p.AsOf. It reads the stored entry first, so replaying a
 // materialization never moves a value back in time; duplicates within a
 // batch follow the same rule. An invalid batch writes nothing.
 func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
@@ -101,6 +102,11 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 	// bbolt keeps the value slices until commit, so entries are carved out of
 	// one arena instead of a reused buffer; growth leaves earlier slices intact.
 	arena := make([]byte, 0, 16*len(p.Records)*len(p.Features))
+	// A stored value dated after AsOf is replaced; without AsOf none is.
+	asOf := p.AsOf
+	if asOf.IsZero() {
+		asOf = maxTime
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		// Feature by feature: consecutive puts then land in the same bucket,
 		// on neighbouring pages when the entities come sorted.
@@ -122,7 +128,7 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 					if err != nil {
 						return fmt.Errorf("%s for entity %q: stored entry: %w", f, r.Entity, err)
 					}
-					if r.Timestamp.Truncate(time.Microsecond).Before(oldTS) {
+					if r.Timestamp.Truncate(time.Microsecond).Before(oldTS) && !oldTS.After(asOf) {
 						continue
 					}
 				}
@@ -210,3 +216,6 @@ func (s *Store) Close() error {
 func (s *Store) Version(ctx context.Context) (string, error) {
 	return "bbolt file " + s.db.Path(), nil
 }
+
+// maxTime is after every timestamp an entry holds.
+var maxTime = time.Unix(1<<62, 0)

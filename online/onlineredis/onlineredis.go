@@ -13,6 +13,7 @@ package onlineredis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,9 +164,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// writeScript updates, for each hash KEYS[i], the fields ARGV[2..nf+1]
-// (nf = ARGV[1]) with the entries that follow ARGV[1+nf], nf per key, unless
-// the stored entry of that field is newer: one HMGET and at most one HSET per
+// writeScript updates, for each hash KEYS[i], the fields ARGV[3..nf+2]
+// (nf = ARGV[1]) with the entries that follow ARGV[2+nf], nf per key, unless
+// the stored entry of that field is newer and not dated after the write's
+// AsOf (ARGV[2], an 8-byte timestamp): one HMGET and at most one HSET per
 // key (HGET and HSET for a single feature, which skips the Lua tables). The
 // entries of a key share their 8-byte big-endian timestamp, compared as two
 // unsigned 32-bit halves (exact in Lua numbers; Lua's string < uses strcoll,
@@ -173,13 +175,14 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 const writeScript = `
 local call, sunpack = redis.call, struct.unpack
 local nf = tonumber(ARGV[1])
+local ah, al = sunpack('>I4I4', ARGV[2])
 local function corrupt(o, key, field)
   return redis.error_reply('CORRUPT stored entry of ' .. #o .. ' bytes in ' .. key .. ' ' .. field)
 end
 if nf == 1 then
-  local field = ARGV[2]
+  local field = ARGV[3]
   for i = 1, #KEYS do
-    local key, new = KEYS[i], ARGV[i + 2]
+    local key, new = KEYS[i], ARGV[i + 3]
     local o = call('HGET', key, field)
     local newer = true
     if o then
@@ -188,7 +191,7 @@ if nf == 1 then
       end
       local oh, ol = sunpack('>I4I4', o)
       local nh, nl = sunpack('>I4I4', new)
-      newer = oh < nh or (oh == nh and ol <= nl)
+      newer = oh < nh or (oh == nh and ol <= nl) or oh > ah or (oh == ah and ol > al)
     end
     if newer then
       call('HSET', key, field, new)
@@ -198,10 +201,10 @@ if nf == 1 then
 end
 local fields = {}
 for j = 1, nf do
-  fields[j] = ARGV[1 + j]
+  fields[j] = ARGV[2 + j]
 end
 local set = {}
-local base = 1 + nf
+local base = 2 + nf
 for i = 1, #KEYS do
   local key = KEYS[i]
   local nh, nl = sunpack('>I4I4', ARGV[base + 1])
@@ -215,7 +218,7 @@ for i = 1, #KEYS do
         return corrupt(o, key, fields[j])
       end
       local oh, ol = sunpack('>I4I4', o)
-      newer = oh < nh or (oh == nh and ol <= nl)
+      newer = oh < nh or (oh == nh and ol <= nl) or oh > ah or (oh == ah and ol > al)
     end
     if newer then
       set[n + 1] = fields[j]
@@ -232,7 +235,8 @@ return 0
 `
 
 // Write stores the records of one or more features, newer-wins per
-// (feature, entity) (an equal timestamp replaces). The batch is checked
+// (feature, entity) (an equal timestamp replaces; a stored value dated
+// after p.AsOf is replaced by any record). The batch is checked
 // first, so an invalid one writes nothing, and reduced to the newest record
 // per entity; then the write script updates the entities' hashes, all
 // features of an entity in one step, many entities per pipelined round trip.
@@ -291,6 +295,11 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 	}
 	perPipeline := max(1, min(maxPipelineKeys, maxPipelineValues/nf))
 	sha := s.script.Hash()
+	// A stored value dated after AsOf is replaced; without AsOf, none is.
+	asOf := "\xff\xff\xff\xff\xff\xff\xff\xff"
+	if !p.AsOf.IsZero() {
+		asOf = string(binary.BigEndian.AppendUint64(nil, encodeTime(p.AsOf)))
+	}
 	// call is one EVALSHA: its arguments and its first entity key.
 	type call struct {
 		args []any
@@ -327,11 +336,11 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 			strs[n], off = text[off:end], end
 		}
 		// One script call per k entities:
-		//   EVALSHA sha nkeys key… nf feature… entry…
+		//   EVALSHA sha nkeys key… nf asOf feature… entry…
 		// args has its final capacity up front, so the calls' slices of it
 		// stay valid.
 		nCalls := (len(chunk) + k - 1) / k
-		args := make([]any, 0, nCalls*(4+nf)+len(strs))
+		args := make([]any, 0, nCalls*(5+nf)+len(strs))
 		calls := make([]call, 0, nCalls)
 		for c0 := 0; c0 < len(chunk); c0 += k {
 			c1 := min(c0+k, len(chunk))
@@ -340,7 +349,7 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 			for i := c0; i < c1; i++ {
 				args = append(args, &strs[i*stride])
 			}
-			args = append(args, nf)
+			args = append(args, nf, &asOf)
 			for j := range features {
 				args = append(args, &features[j])
 			}

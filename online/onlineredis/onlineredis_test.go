@@ -270,10 +270,10 @@ func TestReadRoundTrips(t *testing.T) {
 						t.Errorf("write sent %v, want only EVALSHA", c)
 						break
 					}
-					// evalsha sha numkeys key… nf feature… entry…
+					// evalsha sha numkeys key… nf asOf feature… entry…
 					nk, _ := strconv.Atoi(fmt.Sprint(c.Args()[2]))
-					if got := len(c.Args()) - 3 - nk; got != 1+nf+nk*nf {
-						t.Errorf("EVALSHA of %d keys has %d arguments, want %d", nk, got, 1+nf+nk*nf)
+					if got := len(c.Args()) - 3 - nk; got != 2+nf+nk*nf {
+						t.Errorf("EVALSHA of %d keys has %d arguments, want %d", nk, got, 2+nf+nk*nf)
 					}
 					keys += nk
 				}

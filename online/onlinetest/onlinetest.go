@@ -36,6 +36,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 		{"Write/NewerWinsPerFeature", testNewerWinsPerFeature},
 		{"Write/ValuesShorterThanFeatures", testValuesShorterThanFeatures},
 		{"Write/DuplicateFeatureInWrite", testDuplicateFeatureInWrite},
+		{"Write/FutureValueReplacedAsOf", testFutureValueReplaced},
+		{"Write/RecordAfterAsOf", testRecordAfterAsOf},
 		{"Read/MissingKeyIsNotAnError", testMissingKey},
 		{"Read/BatchShape", testBatchShape},
 		{"Read/FeaturesAreIsolated", testFeaturesAreIsolated},

@@ -1,0 +1,383 @@
+package main
+
+// Write once, serve twice: what serving answers must equal what a training
+// set gives at the same instant. Each test materializes, then exports a
+// training set with one label row per entity at the materialization time
+// and asks `slipway serve` for the same features of the same entities.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/slipway-ml/slipway/internal/testenv"
+)
+
+// startServe runs `slipway serve` in dir until the test ends and returns
+// its base URL.
+func startServe(t *testing.T, dir string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve", "--addr", addr)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve did not stop cleanly on interrupt: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Error("serve did not stop on interrupt")
+		}
+	})
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if !strings.Contains(line, "serving on http://"+addr) {
+		t.Fatalf("serve printed %q", line)
+	}
+	go io.Copy(io.Discard, stdout)
+	return "http://" + addr
+}
+
+// servedValues asks the server for features of entities and returns
+// values[entity][feature] as JSON values (nil when not served: not found
+// or outside max age).
+func servedValues(t *testing.T, base string, features, entities []string) map[string][]any {
+	t.Helper()
+	out := map[string][]any{}
+	for start := 0; start < len(entities); start += 1000 {
+		batch := entities[start:min(start+1000, len(entities))]
+		body, _ := json.Marshal(map[string]any{"features": features, "entities": batch})
+		code, resp := post(t, base+"/v1/online-features", string(body))
+		if code != 200 {
+			t.Fatalf("online features: %d %s", code, resp)
+		}
+		var got struct {
+			Results []struct {
+				Entity   string   `json:"entity"`
+				Values   []any    `json:"values"`
+				Statuses []string `json:"statuses"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(resp, &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Results {
+			for j, s := range r.Statuses {
+				if s != "found" && r.Values[j] != nil {
+					t.Errorf("%s %s: status %s with value %v", r.Entity, features[j], s, r.Values[j])
+				}
+			}
+			out[r.Entity] = r.Values
+		}
+	}
+	return out
+}
+
+// checkNoSkew exports training set ts as JSON lines and compares every
+// feature value of every row with what the server at base serves for the
+// same entity: skew must be 0. columns are the export's feature columns,
+// in the order of features. It returns how many values it compared.
+func checkNoSkew(t *testing.T, dir, base, ts, entity string, features, columns []string) int {
+	t.Helper()
+	out := filepath.Join(dir, ts+".jsonl")
+	mustRun(t, dir, "training-set", "export", ts, "--format", "jsonl", "--out", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	var entities []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		rows = append(rows, row)
+		entities = append(entities, fmt.Sprint(row[entity]))
+	}
+	served := servedValues(t, base, features, entities)
+	compared, skewed := 0, 0
+	for i, row := range rows {
+		for j, col := range columns {
+			want, got := row[col], served[entities[i]][j]
+			compared++
+			if !sameValue(want, got) {
+				if skewed++; skewed <= 10 {
+					t.Errorf("%s %s: training set %v (%T), served %v (%T)", entities[i], features[j], want, want, got, got)
+				}
+			}
+		}
+	}
+	if skewed > 0 {
+		t.Errorf("%d of %d values differ between serving and the training set", skewed, compared)
+	}
+	return compared
+}
+
+// sameValue compares a training-set value with a served one, both decoded
+// from JSON. Floats may be printed differently by the engine and by the
+// server, so they compare to 1e-12 relative.
+func sameValue(a, b any) bool {
+	fa, okA := a.(float64)
+	fb, okB := b.(float64)
+	if okA && okB {
+		return fa == fb || math.Abs(fa-fb) <= 1e-12*math.Max(math.Abs(fa), math.Abs(fb))
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// TestDemoServesWhatTrainingSetsSee runs the quickstart (whose data ends
+// today, with rolling-window rows dated up to 30 days ahead), materializes,
+// and checks every subscriber's every feature against a training set with
+// one label row per subscriber at that time. It also checks the values the
+// quickstart prints against the counts the generator wrote.
+func TestDemoServesWhatTrainingSetsSee(t *testing.T) {
+	dir := t.TempDir()
+	r := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
+	counts := regexp.MustCompile(`has (\d+) open and (\d+) click events for (sub_\d+)`).FindStringSubmatch(r.stdout)
+	if counts == nil {
+		t.Fatalf("quickstart does not print the sample's counts:\n%s", r.stdout)
+	}
+	for feature, want := range map[string]string{"opens_30d:v1": counts[1], "clicks_30d:default": counts[2]} {
+		_, read, _ := strings.Cut(r.stdout, "[6/6]")
+		m := regexp.MustCompile(regexp.QuoteMeta(feature) + `\s+(\S+)\s+(\S+)`).FindStringSubmatch(read)
+		if m == nil || m[1] != want || m[2] != "found" {
+			t.Errorf("quickstart serves %s = %v, the data has %s (output:\n%s)", feature, m, want, r.stdout)
+		}
+	}
+	if counts[1] == "0" {
+		t.Errorf("the quickstart's subscriber has no recent opens:\n%s", r.stdout)
+	}
+
+	mustRun(t, dir, "materialize")
+	asOf := time.Now()
+	// One label row per subscriber at the materialization time.
+	subs, err := os.ReadFile(filepath.Join(dir, "data", "subscribers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels strings.Builder
+	labels.WriteString("subscriber_id,at,y\n")
+	for _, line := range strings.Split(strings.TrimSpace(string(subs)), "\n")[1:] {
+		fmt.Fprintf(&labels, "%s,%s,0\n", strings.SplitN(line, ",", 2)[0], asOf.UTC().Format("2006-01-02T15:04:05.000000"))
+	}
+	os.WriteFile(filepath.Join(dir, "now_labels.csv"), []byte(labels.String()), 0o644)
+	features := []string{"opens_30d:v1", "clicks_30d:default", "orders_count:default", "avg_order_value:default",
+		"is_unsubscribed:default", "subscriber_region:default", "signup_channel:default", "shop_category:default"}
+	var columns []string
+	for _, f := range features {
+		columns = append(columns, strings.SplitN(f, ":", 2)[0])
+	}
+	os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(`sources:
+  - name: now_labels
+    file: ../now_labels.csv
+    timestamp_column: at
+labels:
+  - name: at_materialization
+    entity: subscriber
+    source: now_labels
+    entity_column: subscriber_id
+    value_column: y
+    timestamp_column: at
+    type: int64
+training_sets:
+  - name: served_now
+    label: at_materialization
+    features: [`+strings.Join(features, ", ")+`]
+`), 0o644)
+	mustRun(t, dir, "apply", "definitions")
+	base := startServe(t, dir)
+	n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns)
+	if n < 1000 {
+		t.Errorf("compared only %d values", n)
+	}
+}
+
+// readingRows are the rows of the readings source, relative to now: past
+// rows, rows dated in the future, ties, and values past the max age.
+func readingRows(now time.Time) [][3]string {
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format("2006-01-02 15:04:05.000000") }
+	day := 24 * time.Hour
+	return [][3]string{
+		{"m1", at(-2 * day), "5"},
+		{"m1", at(-time.Hour), "7"},
+		{"m1", at(5 * day), "100"}, // future: not served before its time
+		{"m2", at(2 * day), "50"},  // only a future row: not found
+		{"m3", at(-40 * day), "3"}, // outside the max age of reading_30d
+		{"m4", at(-10 * day), "1"},
+		{"m4", at(-10 * day), "9"}, // tie: the greatest wins
+		{"m5", at(time.Hour), "8"},
+		{"m5", at(-3 * time.Hour), "6"},
+		{"m5", at(-3 * time.Hour), ""}, // a null in a tie does not win
+	}
+}
+
+// readingDefs defines two features on the readings source (with and
+// without a max age) and a training set over a label source, both given
+// as YAML source bodies (file: or table: lines).
+func readingDefs(readings, labels string) string {
+	return `entities:
+  - name: meter
+sources:
+  - name: readings
+    ` + readings + `
+    timestamp_column: at
+  - name: now_labels
+    ` + labels + `
+    timestamp_column: at
+features:
+  - name: reading_30d
+    entity: meter
+    source: readings
+    entity_column: meter_id
+    value_column: level
+    timestamp_column: at
+    type: int64
+    max_age: 30d
+  - name: reading
+    entity: meter
+    source: readings
+    entity_column: meter_id
+    value_column: level
+    timestamp_column: at
+    type: int64
+labels:
+  - name: at_materialization
+    entity: meter
+    source: now_labels
+    entity_column: meter_id
+    value_column: y
+    timestamp_column: at
+    type: int64
+training_sets:
+  - name: served_now
+    label: at_materialization
+    features: [reading_30d, reading]
+`
+}
+
+var meters = []string{"m1", "m2", "m3", "m4", "m5", "m6"}
+
+// TestFutureRowsServedAsOfNow: a source with past and future rows on the
+// embedded stores. Online values equal the training set at the
+// materialization time, and m1's future row is served after its time only.
+func TestFutureRowsServedAsOfNow(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	var b strings.Builder
+	b.WriteString("meter_id,at,level\n")
+	for _, r := range readingRows(now) {
+		fmt.Fprintf(&b, "%s,%s,%s\n", r[0], r[1], r[2])
+	}
+	os.WriteFile(filepath.Join(dir, "readings.csv"), []byte(b.String()), 0o644)
+	writeLabels := func(at time.Time) {
+		var l strings.Builder
+		l.WriteString("meter_id,at,y\n")
+		for _, m := range meters {
+			fmt.Fprintf(&l, "%s,%s,0\n", m, at.UTC().Format("2006-01-02 15:04:05.000000"))
+		}
+		os.WriteFile(filepath.Join(dir, "labels.csv"), []byte(l.String()), 0o644)
+	}
+	writeLabels(now)
+	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("file: ../readings.csv", "file: ../labels.csv")), 0o644)
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+	writeLabels(time.Now())
+	features, columns := []string{"reading_30d:default", "reading:default"}, []string{"reading_30d", "reading"}
+	base := startServe(t, dir)
+	checkNoSkew(t, dir, base, "served_now", "meter", features, columns)
+	got := servedValues(t, base, features, []string{"m1", "m2", "m3"})
+	for m, want := range map[string][]any{"m1": {7.0, 7.0}, "m2": {nil, nil}, "m3": {nil, 3.0}} {
+		if fmt.Sprint(got[m]) != fmt.Sprint(want) {
+			t.Errorf("%s served %v, want %v", m, got[m], want)
+		}
+	}
+}
+
+// TestFutureRowsServedAsOfNowOnPostgresAndRedis is the same on PostgreSQL
+// (registry and offline store) and Redis.
+func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	redisAddr := testenv.Redis(t)
+	ctx := context.Background()
+	suffix := fmt.Sprintf("%d", rand.Uint32())
+	data, reg, off := "skew_data_"+suffix, "skew_registry_"+suffix, "skew_offline_"+suffix
+	prefix := "slipway_skew_" + suffix + ":"
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() {
+		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
+		for _, k := range keys {
+			rdb.Del(context.Background(), k)
+		}
+		rdb.Close()
+		for _, s := range []string{data, reg, off} {
+			conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+s+" CASCADE")
+		}
+		conn.Close(context.Background())
+	})
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE SCHEMA " + data)
+	exec("CREATE TABLE " + data + ".readings (meter_id text, at timestamp, level bigint)")
+	exec("CREATE TABLE " + data + ".labels (meter_id text, at timestamp, y bigint)")
+	now := time.Now()
+	for _, r := range readingRows(now) {
+		var level any
+		if r[2] != "" {
+			level = r[2]
+		}
+		exec("INSERT INTO "+data+".readings VALUES ($1, $2, $3)", r[0], r[1], level)
+	}
+	dir := t.TempDir()
+	writeProductionConfig(t, dir, reg, off, []string{redisAddr}, prefix)
+	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("table: "+data+".readings", "table: "+data+".labels")), 0o644)
+	t.Setenv("E2E_DSN", dsn)
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+	asOf := time.Now()
+	for _, m := range meters {
+		exec("INSERT INTO "+data+".labels VALUES ($1, $2, 0)", m, asOf.UTC())
+	}
+	features, columns := []string{"reading_30d:default", "reading:default"}, []string{"reading_30d", "reading"}
+	base := startServe(t, dir)
+	checkNoSkew(t, dir, base, "served_now", "meter", features, columns)
+	got := servedValues(t, base, features, []string{"m1", "m2", "m3"})
+	for m, want := range map[string][]any{"m1": {7.0, 7.0}, "m2": {nil, nil}, "m3": {nil, 3.0}} {
+		if fmt.Sprint(got[m]) != fmt.Sprint(want) {
+			t.Errorf("%s served %v, want %v", m, got[m], want)
+		}
+	}
+}
