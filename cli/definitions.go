@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,12 +20,16 @@ func (a *app) planCmd() *cobra.Command {
 		Long: `Plan reads every *.yaml/*.yml file under DIR, resolves references, checks SQL,
 columns and types in the offline engine, and compares each definition with
 the registry. Each resource is shown as create, unchanged or conflict; a
-conflict lists the changed fields. Nothing is written.
+conflict lists the changed fields: changed SQL as a unified diff, a changed
+list (a training set's features, tags) as the entries added and removed.
+
+Nothing is written, not even the data directory: planning against one that
+does not exist yet plans against an empty registry and leaves no files.
 
 Exit status is 1 when a definition has an error or a conflict.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{offline: true, create: true})
+			s, err := a.open(cmd.Context(), need{offline: true, readOnly: true})
 			if err != nil {
 				return err
 			}
@@ -35,7 +40,7 @@ Exit status is 1 when a definition has an error or a conflict.`,
 			}
 			printPlan(a.stdout, plan)
 			if len(plan.Conflicts()) > 0 {
-				return fmt.Errorf("apply would be refused: %d conflict(s)\n%v", len(plan.Conflicts()), plan.ConflictError())
+				return conflictError("apply would be refused", plan)
 			}
 			return nil
 		},
@@ -84,7 +89,7 @@ func apply(ctx context.Context, c interface {
 	}
 	if len(plan.Conflicts()) > 0 {
 		printPlan(out, plan)
-		return nil, fmt.Errorf("nothing applied: %d conflict(s)\n%v", len(plan.Conflicts()), plan.ConflictError())
+		return nil, conflictError("nothing applied", plan)
 	}
 	res, err := c.Apply(ctx, plan)
 	if err != nil {
@@ -95,26 +100,42 @@ func apply(ctx context.Context, c interface {
 	return plan, nil
 }
 
+// printPlan lists each resource with its action, and under a conflict each
+// changed field (resource.FieldDiff.Lines: SQL as a unified diff, lists as
+// the elements added and removed).
 func printPlan(w io.Writer, plan *definition.Plan) {
 	for _, it := range plan.Items {
 		fmt.Fprintf(w, "  %-9s %-14s %s\n", it.Action, it.Resource.Kind, it.Resource.Ref())
 		for _, d := range it.Diffs {
-			fmt.Fprintf(w, "              %s: %s → %s\n", d.Field, quoteEmpty(short(d.Registered)), quoteEmpty(short(d.Proposed)))
+			for i, line := range d.Lines() {
+				indent := "              "
+				if i > 0 {
+					indent += "  "
+				}
+				fmt.Fprintln(w, strings.TrimRight(indent+line, " "))
+			}
 		}
 	}
 }
 
+// conflictError is the error of a plan with conflicts, once printPlan has
+// shown their diffs: where each conflicting definition is, and what to do.
+func conflictError(what string, plan *definition.Plan) error {
+	cs := plan.Conflicts()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d conflict(s), changes shown above", what, len(cs))
+	for _, it := range cs {
+		fmt.Fprintf(&b, "\n  %s: %s is already registered with a different definition", it.Def.Pos, it.Resource.ID)
+	}
+	fmt.Fprintf(&b, "\nregistered variants never change: give each changed definition a new variant (for example %s:v2)", cs[0].Resource.Name)
+	return errors.New(b.String())
+}
+
+// short puts s on one line of at most 80 characters.
 func short(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 80 {
 		return s[:77] + "..."
-	}
-	return s
-}
-
-func quoteEmpty(s string) string {
-	if s == "" {
-		return `""`
 	}
 	return s
 }

@@ -101,7 +101,13 @@ func (e *ConflictError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s is already registered with a different definition", e.ID)
 	for _, d := range e.Diffs {
-		fmt.Fprintf(&b, "\n  %s: registered %q, proposed %q", d.Field, d.Registered, d.Proposed)
+		for i, line := range d.Lines() {
+			indent := "\n  "
+			if i > 0 {
+				indent = "\n    "
+			}
+			b.WriteString(indent + line)
+		}
 	}
 	fmt.Fprintf(&b, "\nregistered variants never change: give the changed definition a new variant (for example %s:v2)", e.ID.Name)
 	return b.String()

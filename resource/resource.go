@@ -355,13 +355,23 @@ func (r *Resource) Definition() []byte {
 }
 
 // FieldDiff is one field that differs between a registered definition and a new one.
+// Lines formats it for people.
 type FieldDiff struct {
-	Field      string `json:"field"`
+	Field string `json:"field"`
+	// Registered and Proposed are the field's values as text: strings as
+	// they are, IDs as "kind name:variant", lists as their elements joined
+	// by ", ", anything else as JSON; "" when the field is not set.
 	Registered string `json:"registered"`
 	Proposed   string `json:"proposed"`
+	// Added and Removed are, for a list field, the elements only the
+	// proposed list has and those only the registered one has; both are
+	// non-nil (and may be empty: only the order changed). Nil for other fields.
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 }
 
-// Diff compares two definitions field by field (fields as dotted JSON paths).
+// Diff compares two definitions field by field (fields as dotted JSON paths;
+// an ID or a list is one field).
 func Diff(registered, proposed *Resource) []FieldDiff {
 	a, b := flatten(registered.Definition()), flatten(proposed.Definition())
 	keys := map[string]bool{}
@@ -373,36 +383,57 @@ func Diff(registered, proposed *Resource) []FieldDiff {
 	}
 	var diffs []FieldDiff
 	for k := range keys {
-		if a[k] != b[k] {
-			diffs = append(diffs, FieldDiff{Field: k, Registered: a[k], Proposed: b[k]})
+		va, vb := a[k], b[k]
+		if va.list != nil || vb.list != nil {
+			if !slices.Equal(va.list, vb.list) {
+				d := FieldDiff{Field: k}
+				listDiff(&d, va.list, vb.list)
+				diffs = append(diffs, d)
+			}
+			continue
+		}
+		if va.text != vb.text {
+			diffs = append(diffs, FieldDiff{Field: k, Registered: va.text, Proposed: vb.text})
 		}
 	}
 	sort.Slice(diffs, func(i, j int) bool { return diffs[i].Field < diffs[j].Field })
 	return diffs
 }
 
-func flatten(def []byte) map[string]string {
+// flatValue is one field of a flattened definition: text, or the elements of a list.
+type flatValue struct {
+	text string
+	list []string // non-nil for a list, even an empty one
+}
+
+func flatten(def []byte) map[string]flatValue {
 	var m any
 	if err := json.Unmarshal(def, &m); err != nil {
 		panic(fmt.Sprintf("definition JSON does not round-trip: %v", err))
 	}
-	out := map[string]string{}
+	marshal := func(v any) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	out := map[string]flatValue{}
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
+		if id, ok := idString(v); ok {
+			out[prefix] = flatValue{text: id}
+			return
+		}
 		switch t := v.(type) {
 		case map[string]any:
 			for k, x := range t {
 				walk(join(prefix, k), x)
 			}
 		case []any:
-			// Lists compare as a whole: a reordered list is a change worth seeing in one line.
-			b, _ := json.Marshal(t)
-			out[prefix] = string(b)
+			// A list is one field, so a reordered list is a change worth seeing.
+			out[prefix] = flatValue{list: listStrings(t, marshal)}
 		case string:
-			out[prefix] = t
+			out[prefix] = flatValue{text: t}
 		default:
-			b, _ := json.Marshal(t)
-			out[prefix] = string(b)
+			out[prefix] = flatValue{text: marshal(t)}
 		}
 	}
 	walk("", m)

@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -70,17 +71,12 @@ func TestDiffIgnoresStateAndFindsFields(t *testing.T) {
 	b.Tags = []string{"a", "b"}
 	d := Diff(a, b)
 	want := []FieldDiff{
-		{"feature.max_age", "", "1d"},
-		{"feature.type", "int64", "float64"},
-		{"tags", `["a"]`, `["a","b"]`},
+		{Field: "feature.max_age", Registered: "", Proposed: "1d"},
+		{Field: "feature.type", Registered: "int64", Proposed: "float64"},
+		{Field: "tags", Registered: "a", Proposed: "a, b", Added: []string{"b"}, Removed: []string{}},
 	}
-	if len(d) != len(want) {
-		t.Fatalf("Diff = %+v, want %+v", d, want)
-	}
-	for i := range want {
-		if d[i] != want[i] {
-			t.Errorf("Diff[%d] = %+v, want %+v", i, d[i], want[i])
-		}
+	if !reflect.DeepEqual(d, want) {
+		t.Fatalf("Diff =\n %+v\nwant\n %+v", d, want)
 	}
 }
 
