@@ -170,13 +170,18 @@ type ExportParams struct {
 }
 
 // ReadLatestParams is the input of ReadLatest: for each entity, the row
-// time of its newest row at or before AsOf (rows with a null entity or timestamp are ignored)
-// and, per value column, the greatest non-null value among the rows at that
+// time of its newest row at or before AsOf (rows with a null entity or
+// timestamp are ignored) and, per value column, the greatest non-null value among the rows at that
 // time (null when all are null) — the training set's tie rule, so online
 // values equal what a training set sees at the newest timestamp. Without a
 // timestamp column (static values) the timestamp is null and each value is
 // the greatest non-null value of the entity. Reading several value columns
 // of one dataset at once lets materialization write them together.
+//
+// AsOf bounds the read in time: only rows with a timestamp at or before it
+// count, so the values are those a training set gives for a label at AsOf
+// (online values are point-in-time values at the materialization time, and
+// a row dated in the future is not read before its time).
 //
 // Since and Partitions narrow the read for incremental and chunked
 // materialization; both keep the rules above for the rows they select.
@@ -185,6 +190,9 @@ type ReadLatestParams struct {
 	EntityColumn    string
 	TimestampColumn string // "" for static values
 	ValueColumns    []string
+	// AsOf is required with a TimestampColumn: rows dated after it are
+	// ignored (a row exactly at AsOf counts). Static datasets ignore it.
+	AsOf time.Time
 	// Since, when not zero, considers only rows with a timestamp after it:
 	// each entity having such rows gets the latest of them. It needs a
 	// TimestampColumn.
@@ -221,11 +229,6 @@ var (
 // would pass 63 bytes (PostgreSQL's identifier limit) are cut and end in a
 // hash of the whole ID, so they stay distinct.
 func TableName(id resource.ID) string {
-// AsOf bounds the read in time: only rows with a timestamp at or before it
-// count, so the values are those a training set gives for a label at AsOf
-// (online values are point-in-time values at the materialization time, and
-// a row dated in the future is not read before its time).
-//
 	name := "slipway_" + string(id.Kind) + "__" + id.Name + "__" + id.Variant
 	if len(name) <= maxTableName {
 		return name
@@ -233,9 +236,6 @@ func TableName(id resource.ID) string {
 	sum := sha256.Sum256([]byte(name))
 	return name[:maxTableName-17] + "_" + hex.EncodeToString(sum[:8])
 }
-	// AsOf is required with a TimestampColumn: rows dated after it are
-	// ignored (a row exactly at AsOf counts). Static datasets ignore it.
-	AsOf time.Time
 
 const maxTableName = 63
 
