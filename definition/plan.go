@@ -37,6 +37,8 @@ type Item struct {
 // Plan is what apply would do, in apply order (dependencies first).
 type Plan struct {
 	Items []*Item
+	// Warnings do not stop an apply: definitions that refer to deprecated resources.
+	Warnings Errors
 }
 
 // Conflicts returns the items that change a registered variant.
@@ -78,6 +80,7 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 		schemas:    map[resource.ID][]resource.Column{},
 		schemaErr:  map[resource.ID]bool{},
 		visiting:   map[resource.ID]bool{},
+		deleted:    map[resource.ID]*resource.Resource{},
 	}
 	for _, d := range defs {
 		if prev, dup := p.local[d.Resource.ID]; dup {
@@ -85,6 +88,9 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 			continue
 		}
 		p.local[d.Resource.ID] = d
+	}
+	if err := p.checkNames(defs); err != nil {
+		return nil, err
 	}
 	if err := p.resolveAll(defs); err != nil {
 		return nil, err
@@ -96,6 +102,7 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 	if err != nil {
 		return nil, err
 	}
+	p.checkLifecycle(plan)
 	p.checkSchemas(plan)
 	if err := p.errs.err(); err != nil {
 		return nil, err
@@ -111,6 +118,7 @@ type planner struct {
 	schemas    map[resource.ID][]resource.Column
 	schemaErr  map[resource.ID]bool
 	visiting   map[resource.ID]bool
+	deleted    map[resource.ID]*resource.Resource // tombstones met while looking up
 	errs       Errors
 	fatal      error // a store failure, not a definition problem
 }
@@ -130,6 +138,10 @@ func (p *planner) registeredResource(id resource.ID) *resource.Resource {
 	r, err := p.Registry.Get(p.ctx, id)
 	if err != nil {
 		r = nil
+		var de *registry.DeletedError
+		if errors.As(err, &de) {
+			p.deleted[id] = de.Resource
+		}
 		if !errors.Is(err, registry.ErrNotFound) && p.fatal == nil {
 			p.fatal = fmt.Errorf("reading %s from the registry: %w", id, err)
 		}
@@ -148,11 +160,14 @@ func (p *planner) resolveDataset(ref string) (resource.ID, error) {
 	hasSrc, hasTf := p.lookup(src) != nil, p.lookup(tf) != nil
 	switch {
 	case hasSrc && hasTf:
-		return resource.ID{}, fmt.Errorf("%s is both a source and a transformation; rename one of them", r)
+		return resource.ID{}, p.bothError(r)
 	case hasSrc:
 		return src, nil
 	case hasTf:
 		return tf, nil
+	}
+	if err := p.deletedError(src, tf); err != nil {
+		return resource.ID{}, err
 	}
 	return resource.ID{}, fmt.Errorf("unknown source or transformation %s: define it or fix the reference", r)
 }
@@ -164,6 +179,9 @@ func (p *planner) resolve(kind resource.Kind, ref string) (resource.ID, error) {
 	}
 	id := resource.NewID(kind, r)
 	if p.lookup(id) == nil {
+		if err := p.deletedError(id); err != nil {
+			return resource.ID{}, err
+		}
 		return resource.ID{}, fmt.Errorf("unknown %s %s: define it or fix the reference", kind, r)
 	}
 	return id, nil
@@ -196,8 +214,12 @@ func (p *planner) resolveAll(defs []*Definition) error {
 				p.errs.add(d.FieldPos("source"), "source", "%v", err)
 			}
 			r.Feature.Dataset = id
-			if p.lookup(resource.ID{Kind: resource.KindEntity, Name: r.Feature.Entity, Variant: resource.DefaultVariant}) == nil {
-				p.errs.add(d.FieldPos("entity"), "entity", "unknown entity %q: define it under entities:", r.Feature.Entity)
+			if ent := (resource.ID{Kind: resource.KindEntity, Name: r.Feature.Entity, Variant: resource.DefaultVariant}); p.lookup(ent) == nil {
+				if err := p.deletedError(ent); err != nil {
+					p.errs.add(d.FieldPos("entity"), "entity", "%v", err)
+				} else {
+					p.errs.add(d.FieldPos("entity"), "entity", "unknown entity %q: define it under entities:", r.Feature.Entity)
+				}
 			}
 		case resource.KindTrainingSet:
 			ts := r.TrainingSet
