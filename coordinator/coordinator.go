@@ -80,15 +80,18 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 		if r.Kind != resource.KindSource {
 			continue
 		}
-		if err := c.registerSource(ctx, r); err != nil {
+		if err := c.registerSource(ctx, r, plan.Dir); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource) error {
-	q, err := c.Offline.SourceQuery(&offline.SourceQueryParams{File: r.Source.File, Format: r.Source.Format, Table: r.Source.Table})
+// registerSource (re)creates a source's view; its file, relative to the
+// definitions directory dir, is resolved here, so the view reads it from
+// wherever the definitions were applied.
+func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource, dir string) error {
+	q, err := c.Offline.SourceQuery(definition.SourceQueryParams(r, dir))
 	if err == nil {
 		var res *offline.CreateTableResult
 		res, err = c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: q, View: true})

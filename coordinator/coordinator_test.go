@@ -235,8 +235,9 @@ func TestApplyRecreatesSourceViews(t *testing.T) {
 	}
 	defer off2.Close()
 	c2 := &coordinator.Coordinator{Registry: c.Registry, Offline: off2}
-	src, _ := c.Registry.Get(ctx, resource.ID{Kind: resource.KindSource, Name: "events", Variant: "default"})
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(strings.ReplaceAll(defs, "file: events.csv", "file: "+src.Source.File)), 0o644)
+	// The teammate's checkout is elsewhere: the source file is found there.
+	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
+	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
 	ds, err := definition.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -235,7 +235,7 @@ func TestBadInput(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "    entity: user\n    source: daily", "\tentity: user\n    source: daily", 1)
 			},
-			want: []string{"defs.yaml:15: invalid YAML: found a tab character"},
+			want: []string{"defs.yaml:16: invalid YAML: found a tab character"},
 		},
 		{
 			name: "NullName",
@@ -327,12 +327,12 @@ func TestBadInput(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: kind\ntransformations", 1)
 			},
-			want: []string{"defs.yaml:7: timestamp_column: column \"kind\" of events:default has type VARCHAR (string), which does not fit timestamp"},
+			want: []string{"defs.yaml:7: timestamp_column: source events:default: column \"kind\" of events.csv does not parse as timestamps"},
 		},
 		{
 			name: "MissingFile",
 			edit: func(s string) string { return strings.Replace(s, "file: events.csv", "file: nothere.csv", 1) },
-			want: []string{"defs.yaml:6: file: source events:default: the offline engine rejected it", "nothere.csv"},
+			want: []string{"defs.yaml:6: file: source events:default: nothere.csv: no such file"},
 		},
 		{
 			name: "EntityMismatch",

@@ -30,6 +30,7 @@ type Definition struct {
 	Resource *resource.Resource
 	Pos      Pos
 	fields   map[string]Pos // where each field's value is
+	root     string         // the absolute definitions directory, which source files are relative to
 
 	// Unresolved references, resolved by Plan.
 	dataset  string   // feature/label source
@@ -68,10 +69,10 @@ var common = []string{"name", "variant", "description", "owner", "tags"}
 // allowedFields lists the fields each kind accepts, beyond the common ones.
 var allowedFields = map[resource.Kind][]string{
 	resource.KindEntity:         nil,
-	resource.KindSource:         {"file", "table", "format", "timestamp_column"},
+	resource.KindSource:         {"file", "table", "format", "timestamp_column", "columns"},
 	resource.KindTransformation: {"sql", "sql_file", "schedule"},
 	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
-	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age"},
+	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
 	resource.KindTrainingSet:    {"label", "features"},
 }
 
@@ -88,12 +89,15 @@ var misplacedFields = map[resource.Kind]map[string]string{
 	resource.KindLabel: {
 		"schedule": "labels are not materialized (a training set reads its label's rows when it is built), so a label has no schedule; remove it, or schedule the transformation the label reads",
 		"lookback": "labels are not materialized (a training set reads its label's rows when it is built), so a label has no lookback; remove it",
+		"max_age":  "a training set keeps every row of its label, whatever its age, so a label has no max_age; remove it, and set max_age on the features whose old values should count as missing",
 	},
 }
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, in path order).
 // It reports every syntax and field problem it finds, with file and line.
+// Source files are recorded relative to dir (resource.SourceSpec.File).
 func LoadDir(dir string) ([]*Definition, error) {
+	root := absPath(dir)
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -121,14 +125,14 @@ func LoadDir(dir string) ([]*Definition, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading definitions: %w", err)
 		}
-		ds, es := parseFile(f, b)
+		ds, es := parseFile(root, f, b)
 		defs = append(defs, ds...)
 		errs = append(errs, es...)
 	}
 	return defs, errs.err()
 }
 
-func parseFile(file string, content []byte) ([]*Definition, Errors) {
+func parseFile(root, file string, content []byte) ([]*Definition, Errors) {
 	var errs Errors
 	var defs []*Definition
 	dec := yaml.NewDecoder(bytes.NewReader(content))
@@ -139,23 +143,23 @@ func parseFile(file string, content []byte) ([]*Definition, Errors) {
 			break
 		}
 		if err != nil {
-			line := yamlErrorLine(err)
+			line := yamlProblemLine(content, err)
 			errs.add(Pos{File: file, Line: line}, "", "invalid YAML: %s", yamlErrorText(err, lineOf(content, line)))
 			return defs, errs
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
-		root := doc.Content[0]
-		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		top := doc.Content[0]
+		if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
 			continue
 		}
-		if root.Kind != yaml.MappingNode {
-			errs.add(Pos{file, root.Line}, "", "expected a mapping with keys such as sources:, features:, training_sets:")
+		if top.Kind != yaml.MappingNode {
+			errs.add(Pos{file, top.Line}, "", "expected a mapping with keys such as sources:, features:, training_sets:")
 			continue
 		}
-		for i := 0; i+1 < len(root.Content); i += 2 {
-			key, val := root.Content[i], root.Content[i+1]
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
 				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels or training_sets")
@@ -169,7 +173,7 @@ func parseFile(file string, content []byte) ([]*Definition, Errors) {
 				continue
 			}
 			for _, item := range val.Content {
-				d := parseItem(file, kind, item, &errs)
+				d := parseItem(root, file, kind, item, &errs)
 				if d != nil {
 					defs = append(defs, d)
 				}
@@ -191,6 +195,49 @@ func yamlErrorLine(err error) int {
 	return n
 }
 
+// yamlProblemLine returns the line of content where its YAML error err is.
+// The parser's own line is often the start of the enclosing block, or one
+// before the problem (go-yaml reports a context mark, 0-based for parser
+// errors), so the line is found by parsing ever longer prefixes of content:
+// the first line whose prefix fails with the same message is where the
+// document stops being YAML. A prefix that fails only because it was cut
+// (inside a multi-line [list]) has another message and is passed over.
+func yamlProblemLine(content []byte, err error) int {
+	want := yamlMessage(err)
+	lines := bytes.SplitAfter(content, []byte("\n"))
+	if len(lines) > 5000 {
+		return yamlErrorLine(err)
+	}
+	end := 0
+	for i, l := range lines {
+		end += len(l)
+		if perr := parseAll(content[:end]); perr != nil && yamlMessage(perr) == want {
+			return i + 1
+		}
+	}
+	return yamlErrorLine(err)
+}
+
+// yamlMessage is a YAML error without its line number.
+func yamlMessage(err error) string {
+	return strings.TrimPrefix(yamlLine.ReplaceAllString(err.Error(), ""), "yaml: : ")
+}
+
+// parseAll parses every document of content.
+func parseAll(content []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // unquoted matches a value starting with @ or *, which YAML reserves (for
 // future use and for aliases), such as an unquoted schedule: @daily.
 var unquoted = regexp.MustCompile(`^\s*(-\s+)?[A-Za-z0-9_]+:\s+([@*])`)
@@ -205,6 +252,9 @@ func yamlErrorText(err error, line string) string {
 	}
 	if strings.Contains(s, "cannot start any token") {
 		s += " (tabs cannot indent YAML; use spaces)"
+	}
+	if strings.Contains(s, "unexpected end of stream") && (strings.Count(line, `"`)%2 == 1 || strings.Count(line, "'")%2 == 1) {
+		s += " (a quote opened on this line is never closed)"
 	}
 	return s
 }
@@ -227,7 +277,7 @@ type item struct {
 	errs   *Errors
 }
 
-func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Definition {
+func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Definition {
 	pos := Pos{file, n.Line}
 	if n.Kind != yaml.MappingNode {
 		errs.add(pos, "", "expected a %s definition (a mapping with name: and other fields)", kind)
@@ -235,7 +285,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 	}
 	it := item{file: file, line: n.Line, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
 	allowed := append(append([]string{}, common...), allowedFields[kind]...)
-	d := &Definition{Pos: pos, fields: map[string]Pos{}}
+	d := &Definition{Pos: pos, fields: map[string]Pos{}, root: root}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" {
@@ -290,10 +340,7 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 		case file == "" && s.Table == "":
 			it.fail("", "a source needs file: (a CSV or Parquet path) or table: (an existing table)")
 		case file != "":
-			s.File = file
-			if !filepath.IsAbs(file) {
-				s.File = filepath.Join(filepath.Dir(absPath(it.file)), file)
-			}
+			s.File = sourcePath(root, it.file, file)
 			if s.Format == "" {
 				s.Format = formatOf(file)
 			}
@@ -302,6 +349,10 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 			}
 		case s.Format != "":
 			it.fail("format", "format applies to files only; remove it")
+		}
+		s.Columns = it.columns()
+		if s.Columns != nil && s.Format != "csv" && (file != "" || s.Table != "") {
+			it.fail("columns", "declares column types for a CSV file; a Parquet file or a table has its own, so remove it (cast in a transformation instead)")
 		}
 		r.Source = s
 	case resource.KindTransformation:
@@ -383,6 +434,53 @@ func parseItem(file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Def
 		return nil
 	}
 	return d
+}
+
+// sourcePath returns a source's file, written relative to the YAML file
+// yamlFile, as recorded: relative to the definitions directory root with "/"
+// separators, so the same definitions applied from another checkout record
+// the same path. A path written absolute stays absolute.
+func sourcePath(root, yamlFile, file string) string {
+	if filepath.IsAbs(file) {
+		return filepath.Clean(file)
+	}
+	abs := filepath.Join(filepath.Dir(absPath(yamlFile)), file)
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return abs
+	}
+	return filepath.ToSlash(rel)
+}
+
+// columns reads a source's optional columns field: column name → type.
+func (it *item) columns() map[string]value.Type {
+	n, ok := it.fields["columns"]
+	if !ok || n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		it.fail("columns", "expected column types, like columns: {fare: float64, zip: string}")
+		return nil
+	}
+	cols := map[string]value.Type{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "" || v.Kind != yaml.ScalarNode {
+			it.errs.add(Pos{it.file, k.Line}, "columns", "expected column: type, like fare: float64")
+			continue
+		}
+		if _, dup := cols[k.Value]; dup {
+			it.errs.add(Pos{it.file, k.Line}, "columns", "column %q given twice", k.Value)
+			continue
+		}
+		t, err := value.ParseType(v.Value)
+		if err != nil {
+			it.errs.add(Pos{it.file, v.Line}, "columns", "column %q: %v", k.Value, err)
+			continue
+		}
+		cols[k.Value] = t
+	}
+	return cols
 }
 
 // schedule reads and checks the optional schedule field, with its spaces

@@ -37,6 +37,9 @@ type Item struct {
 // Plan is what apply would do, in apply order (dependencies first).
 type Plan struct {
 	Items []*Item
+	// Dir is the definitions directory: source files are relative to it
+	// (SourceQueryParams gives the offline store what it needs).
+	Dir string
 	// Warnings do not stop an apply: definitions that refer to deprecated resources.
 	Warnings Errors
 }
@@ -102,6 +105,10 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 	if err != nil {
 		return nil, err
 	}
+	if len(defs) > 0 {
+		p.dir = defs[0].root
+		plan.Dir = p.dir
+	}
 	p.checkLifecycle(plan)
 	p.checkSchemas(plan)
 	if err := p.errs.err(); err != nil {
@@ -120,7 +127,8 @@ type planner struct {
 	visiting   map[resource.ID]bool
 	deleted    map[resource.ID]*resource.Resource // tombstones met while looking up
 	errs       Errors
-	fatal      error // a store failure, not a definition problem
+	fatal      error  // a store failure, not a definition problem
+	dir        string // the definitions directory, which source files are relative to
 }
 
 // lookup returns the definition of id from the files or the registry (nil when neither has it).
@@ -338,6 +346,9 @@ func (p *planner) checkSchemas(plan *Plan) {
 		r, d := it.Resource, it.Def
 		switch r.Kind {
 		case resource.KindSource, resource.KindTransformation:
+			if r.Source != nil && r.Source.File != "" && !p.checkSource(d, r) {
+				continue
+			}
 			cols, ok := p.schema(r.ID)
 			if !ok {
 				continue
@@ -345,7 +356,7 @@ func (p *planner) checkSchemas(plan *Plan) {
 			if it.Action == Create {
 				r.State.Schema = cols
 			}
-			if r.Source != nil && r.Source.TimestampColumn != "" {
+			if r.Source != nil && r.Source.TimestampColumn != "" && !p.checkFileTimestamp(d, r, cols) {
 				p.checkColumn(d, "timestamp_column", r.ID, cols, r.Source.TimestampColumn, value.Timestamp)
 			}
 		case resource.KindFeature, resource.KindLabel:
@@ -376,6 +387,25 @@ func (p *planner) checkSchemas(plan *Plan) {
 			}
 		}
 	}
+}
+
+// checkFileTimestamp reports a file source's timestamp column that the
+// engine read as text, with what to do about it; it returns whether it did.
+func (p *planner) checkFileTimestamp(d *Definition, r *resource.Resource, cols []resource.Column) bool {
+	name := r.Source.TimestampColumn
+	for _, c := range cols {
+		if r.Source.File == "" || c.Name != name || c.Type != value.String {
+			continue
+		}
+		p.errs.add(d.FieldPos("timestamp_column"), "timestamp_column",
+			"source %s: column %q of %s does not parse as timestamps (the offline engine read it as %s); write its values like 2026-01-31 14:05:00 or 2026-01-31T14:05:00Z, or remove timestamp_column here and parse the column in a transformation (DuckDB: strptime(%s, '%%d/%%m/%%Y %%H:%%M'))",
+			r.Ref(), name, r.Source.File, c.EngineType, offline.QuoteIdent(name))
+		// What reads the source would only repeat it.
+		delete(p.schemas, r.ID)
+		p.schemaErr[r.ID] = true
+		return true
+	}
+	return false
 }
 
 // checkColumnNames reports training-set output columns that would share a name.
@@ -453,6 +483,10 @@ func (p *planner) schema(id resource.ID) ([]resource.Column, bool) {
 	if err == nil {
 		cols, err = p.Offline.Describe(p.ctx, &offline.DescribeParams{SQL: q, With: with})
 	}
+	if errors.Is(err, errFailedSource) {
+		p.schemaErr[id] = true // reported with the source
+		return nil, false
+	}
 	if err != nil {
 		p.schemaErr[id] = true
 		pos, field := Pos{}, ""
@@ -477,6 +511,37 @@ func (p *planner) schema(id resource.ID) ([]resource.Column, bool) {
 	return cols, true
 }
 
+// errFailedSource stops describing what reads a source whose check failed.
+var errFailedSource = errors.New("source failed its check")
+
+// SourceQueryParams returns what the offline store needs to read source r of
+// the definitions in dir, whose file is relative to dir.
+func SourceQueryParams(r *resource.Resource, dir string) *offline.SourceQueryParams {
+	s := r.Source
+	return &offline.SourceQueryParams{File: s.File, Dir: dir, Format: s.Format, Table: s.Table, Columns: s.Columns}
+}
+
+// checkSource has the offline store read a file source whole (its file
+// exists and has rows, and every value converts to its column's type) and
+// reports what is wrong at the file: field. It returns whether the source passed.
+func (p *planner) checkSource(d *Definition, r *resource.Resource) bool {
+	err := p.Offline.CheckSource(p.ctx, SourceQueryParams(r, p.dir))
+	if err == nil {
+		return true
+	}
+	p.schemaErr[r.ID] = true
+	var se *offline.SourceError
+	if errors.As(err, &se) {
+		se.File = r.Source.File
+	}
+	field := "file"
+	if se != nil && se.Column != "" && r.Source.Columns[se.Column] != "" {
+		field = "columns"
+	}
+	p.errs.add(d.FieldPos(field), field, "source %s: %v", r.Ref(), err)
+	return false
+}
+
 // query returns the SQL of a source or transformation with the inputs that
 // are not yet tables in the offline store as common table expressions.
 func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
@@ -490,7 +555,14 @@ func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
 			return "", fmt.Errorf("unknown %s", id)
 		}
 		if r.Source != nil {
-			return p.Offline.SourceQuery(&offline.SourceQueryParams{File: r.Source.File, Format: r.Source.Format, Table: r.Source.Table})
+			if p.schemaErr[id] {
+				return "", errFailedSource
+			}
+			if _, isLocal := p.local[id]; !isLocal && r.State.Status == resource.StatusReady {
+				// Its view knows where its file is; this directory may not.
+				return "SELECT * FROM " + offline.QuoteIdent(offline.TableName(id)), nil
+			}
+			return p.Offline.SourceQuery(SourceQueryParams(r, p.dir))
 		}
 		if p.visiting[id] {
 			return "", fmt.Errorf("reference cycle through %s", id.Ref())

@@ -13,5 +13,7 @@
 //   - map engine types to value types as documented on ColumnType;
 //   - record the registry that owns its tables in Claim and refuse another;
 //   - report Describe errors as *QueryError with the line of the caller's SQL;
+//   - resolve a source's relative File against Dir (SourceQueryParams.Path)
+//     and check file sources whole in CheckSource, reporting *SourceError;
 //   - export New(ctx, Config) and pass offlinetest.Exercise.
 package offline

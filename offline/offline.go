@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +20,12 @@ type Store interface {
 	Capabilities() Capabilities
 	// SourceQuery returns the SQL that selects every row of a source. It does no I/O.
 	SourceQuery(p *SourceQueryParams) (string, error)
+	// CheckSource reads a source whole and reports, as a *SourceError, a
+	// file that is empty, has a header but no rows, or holds a value that
+	// does not convert to its column's type (inferred from a sample of the
+	// rows, or declared in SourceQueryParams.Columns), so that a source
+	// that plans also reads.
+	CheckSource(ctx context.Context, p *SourceQueryParams) error
 	// Describe returns the columns a query would produce, without running it.
 	Describe(ctx context.Context, p *DescribeParams) ([]resource.Column, error)
 	// CreateTable atomically creates or replaces a table (or view) with the result of a query.
@@ -86,9 +94,44 @@ type Capabilities struct {
 
 // SourceQueryParams locates a source: a file or a table.
 type SourceQueryParams struct {
-	File   string
+	// File is the path of a CSV or Parquet file, relative to Dir unless absolute.
+	File string
+	// Dir is the directory a relative File is in (definitions keep file
+	// paths relative to their directory); "" is the working directory.
+	Dir    string
 	Format string // csv or parquet
 	Table  string
+	// Columns declares the types of some columns of a CSV file, where the
+	// engine would otherwise infer them from a sample of the rows.
+	Columns map[string]value.Type
+}
+
+// Path returns File resolved against Dir.
+func (p *SourceQueryParams) Path() string {
+	if p.File == "" || filepath.IsAbs(p.File) {
+		return p.File
+	}
+	return filepath.Join(p.Dir, filepath.FromSlash(p.File))
+}
+
+// SourceError is a source whose rows the engine cannot read: what is wrong
+// and what to do, in one paragraph, with the file, line and column.
+type SourceError struct {
+	File   string
+	Line   int64  // 1-based line of the file (the header is line 1); 0 when not about one line
+	Column string // "" when not about one column
+	Msg    string
+}
+
+func (e *SourceError) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where += fmt.Sprintf(" line %d", e.Line)
+	}
+	if e.Column != "" {
+		where += fmt.Sprintf(" column %q", e.Column)
+	}
+	return where + ": " + e.Msg
 }
 
 // Input is a named query made visible to Describe as a common table expression,

@@ -207,7 +207,11 @@ type Mark struct {
 
 // SourceSpec says where a source's rows are: a file or an existing table.
 type SourceSpec struct {
-	// File is an absolute path to a CSV or Parquet file (definitions may give it relative to themselves).
+	// File is the path of a CSV or Parquet file relative to the definitions
+	// directory it was applied from, with "/" separators (absolute only when
+	// the definition wrote it so), so that the same definitions applied from
+	// another checkout are the same definition. The offline store reads the
+	// file where the definitions being applied are (offline.SourceQueryParams.Dir).
 	File string `json:"file,omitempty"`
 	// Format is csv or parquet (for files).
 	Format string `json:"format,omitempty"`
@@ -215,6 +219,9 @@ type SourceSpec struct {
 	Table string `json:"table,omitempty"`
 	// TimestampColumn is the event time column, if the source has one.
 	TimestampColumn string `json:"timestamp_column,omitempty"`
+	// Columns declares the types of some columns of a CSV file; the others
+	// are inferred by the offline engine.
+	Columns map[string]value.Type `json:"columns,omitempty"`
 }
 
 // TransformationSpec is SQL over other sources and transformations.

@@ -119,25 +119,6 @@ func (s *Store) Capabilities() offline.Capabilities {
 	return offline.Capabilities{ExportFormats: []string{"csv", "jsonl", "parquet"}, FileSources: true}
 }
 
-// SourceQuery selects every row of a file (read_csv / read_parquet) or a table.
-func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
-	switch {
-	case p.File != "" && p.Table != "":
-		return "", errors.New("source has both a file and a table: give one")
-	case p.Table != "":
-		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
-	case p.File == "":
-		return "", errors.New("source has neither a file nor a table")
-	}
-	switch p.Format {
-	case "csv":
-		return "SELECT * FROM read_csv(" + offline.QuoteLiteral(p.File) + ")", nil
-	case "parquet":
-		return "SELECT * FROM read_parquet(" + offline.QuoteLiteral(p.File) + ")", nil
-	}
-	return "", fmt.Errorf("file format %q: %w (use csv or parquet)", p.Format, offline.ErrUnsupported)
-}
-
 // Describe returns the columns of p.SQL without running it: DuckDB binds the
 // query for DESCRIBE but does not execute it.
 func (s *Store) Describe(ctx context.Context, p *offline.DescribeParams) ([]resource.Column, error) {

@@ -160,12 +160,21 @@ func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
 	switch {
 	case p.File != "" && p.Table != "":
 		return "", errors.New("source has both a file and a table: give one")
-	case p.Table != "":
-		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
 	case p.File != "":
 		return "", fmt.Errorf("file source %s: %w: PostgreSQL reads tables; load the file into a table, or use the DuckDB offline store for file sources", p.File, offline.ErrUnsupported)
+	case len(p.Columns) > 0:
+		return "", errors.New("columns applies to CSV files; a table has its own column types")
+	case p.Table != "":
+		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
 	}
 	return "", errors.New("source has neither a file nor a table")
+}
+
+// CheckSource checks nothing beyond SourceQuery: a table's columns have
+// types, and files are not supported.
+func (s *Store) CheckSource(ctx context.Context, p *offline.SourceQueryParams) error {
+	_, err := s.SourceQuery(p)
+	return err
 }
 
 // Describe returns the columns of p.SQL without running it: the statement is

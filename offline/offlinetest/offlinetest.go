@@ -77,6 +77,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"CSV":     testSourceQueryCSV,
 		"Parquet": testSourceQueryParquet,
 	})
+	group("CheckSource", sourceCases) // source.go
 	group("ReadLatest", map[string]func(*testing.T, offline.Store){
 		"TieRule":        testReadLatestTieRule,
 		"Static":         testReadLatestStatic,
