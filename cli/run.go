@@ -100,16 +100,19 @@ func (a *app) materializeCmd() *cobra.Command {
 	var chunks int
 	cmd := &cobra.Command{
 		Use:   "materialize [FEATURE[:VARIANT]...]",
-		Short: "Write the latest value per entity of features to the online store",
-		Long: `Materialize reads the latest value per entity of every feature (or the named
-ones) from the offline store and writes it to the online store, streaming in
-batches. Transformations the features need are built first. Writes are
+		Short: "Write each entity's value as of now of features to the online store",
+		Long: `Materialize reads the value as of now per entity of every feature (or the
+named ones) from the offline store, the value a training set gives for a label
+at this time, and writes it to the online store, streaming in batches. Rows
+dated in the future are not written yet: the first run after their time
+writes them. Transformations the features need are built first. Writes are
 newer-wins, so rerunning never moves a value back in time.
 
 After the first run, materialization is incremental: it reads only the rows
 newer than the feature's watermark (the newest timestamp read last time),
 less its lookback (default 1d) to pick up late-arriving rows. --full reads
-everything again, as after emptying or replacing the online store.
+everything again, as after emptying or replacing the online store, or once
+after upgrading from a version that wrote rows dated in the future.
 
 Features of one dataset are one durable job (see 'slipway jobs'), or with
 --chunks N, N jobs over disjoint parts of the entities that several

@@ -90,3 +90,59 @@ func TestMaterializeAsOfNow(t *testing.T) {
 		"m4": {true, 4, now},
 	})
 }
+
+// TestFullMaterializationRepairsFutureValues is the upgrade path documented
+// in docs/design/core.md: an online store holding values dated in the
+// future (written by a version that materialized rows before their time)
+// after the features already have a watermark. An incremental run reads
+// only recent rows, so an entity whose current row is older keeps the
+// future value (serving answers not_found for it until its time); one run
+// with Full reads every entity and replaces them all.
+func TestFullMaterializationRepairsFutureValues(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := newCoordinator(t, dir)
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	c.Clock = &fakeClock{t: now}
+	writeReadings(t, filepath.Join(dir, "readings.csv"), []reading{
+		{"m1", now.Add(-10 * 24 * time.Hour), 3}, // older than the lookback
+		{"m2", now.Add(-time.Hour), 7},
+	})
+	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644)
+	applyDir(t, c, dir)
+	level := resource.ID{Kind: resource.KindFeature, Name: "level", Variant: resource.DefaultVariant}
+	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{level}}); err != nil {
+		t.Fatal(err)
+	}
+	// The old version's future values.
+	if err := c.Online.Write(ctx, &online.WriteParams{Features: []string{"level:default"}, Records: []online.Record{
+		{Entity: "m1", Values: []value.Value{value.FromInt64(100)}, Timestamp: now.Add(5 * 24 * time.Hour)},
+		{Entity: "m2", Values: []value.Value{value.FromInt64(200)}, Timestamp: now.Add(5 * 24 * time.Hour)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []online.Entry {
+		res, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"level:default"}, Entities: []string{"m1", "m2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []online.Entry{res.Entries[0][0], res.Entries[1][0]}
+	}
+	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{level}}); err != nil {
+		t.Fatal(err)
+	}
+	got := read()
+	if !got[1].Value.Equal(value.FromInt64(7)) {
+		t.Errorf("incremental run: m2 = %v, want 7 (its row is inside the lookback)", got[1].Value)
+	}
+	if !got[0].Value.Equal(value.FromInt64(100)) {
+		t.Errorf("incremental run: m1 = %v, want the future 100 still there (its row is outside the lookback)", got[0].Value)
+	}
+	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{level}, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	got = read()
+	if !got[0].Value.Equal(value.FromInt64(3)) || !got[1].Value.Equal(value.FromInt64(7)) {
+		t.Errorf("after --full: m1 = %v, m2 = %v, want 3 and 7", got[0].Value, got[1].Value)
+	}
+}
