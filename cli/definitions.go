@@ -116,6 +116,7 @@ func printPlan(w io.Writer, plan *definition.Plan) {
 			}
 		}
 	}
+	printWarnings(w, plan)
 }
 
 // conflictError is the error of a plan with conflicts, once printPlan has

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -13,11 +14,14 @@ import (
 )
 
 func (a *app) listCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, all bool
 	cmd := &cobra.Command{
 		Use:   "list [KIND]",
 		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `List shows the registered resources of one kind, or of every kind, with
+their status and owner. Deprecated and deleted resources are left out;
+--all lists them too, their status saying "(deprecated)" or "deleted".`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var kind resource.Kind
 			if len(args) == 1 {
@@ -32,7 +36,7 @@ func (a *app) listCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			rs, err := s.registry.List(cmd.Context(), &registry.ListParams{Kind: kind})
+			rs, err := s.registry.List(cmd.Context(), &registry.ListParams{Kind: kind, NotDeprecated: !all, Deleted: all})
 			if err != nil {
 				return err
 			}
@@ -46,12 +50,13 @@ func (a *app) listCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KIND\tNAME:VARIANT\tSTATUS\tOWNER\tDESCRIPTION")
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.Ref(), r.State.Status, r.Owner, short(r.Description))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.Ref(), lifecycleNote(r.State), r.Owner, short(r.Description))
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&all, "all", false, "also list deprecated and deleted resources")
 	return cmd
 }
 
@@ -77,7 +82,11 @@ func (a *app) showCmd() *cobra.Command {
 			defer s.Close()
 			id := resource.NewID(kind, ref)
 			r, err := s.registry.Get(cmd.Context(), id)
-			if err != nil {
+			var deleted *registry.DeletedError
+			switch {
+			case errors.As(err, &deleted):
+				r = deleted.Resource // the tombstone: shown, marked deleted
+			case err != nil:
 				return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, err, kind)
 			}
 			deps, err := s.registry.Dependents(cmd.Context(), id)
@@ -98,7 +107,13 @@ func (a *app) showCmd() *cobra.Command {
 			field("owner", r.Owner)
 			field("tags", strings.Join(r.Tags, ", "))
 			field("created", r.State.CreatedAt.Format("2006-01-02 15:04:05 UTC"))
-			field("status", string(r.State.Status))
+			field("status", lifecycleNote(r.State))
+			if m := r.State.Deprecated; m != nil {
+				field("deprecated", registry.DescribeMark(m))
+			}
+			if m := r.State.Deleted; m != nil {
+				field("deleted", registry.DescribeMark(m))
+			}
 			field("last error", r.State.Error)
 			switch {
 			case r.Source != nil:

@@ -1,0 +1,131 @@
+package coordinator
+
+// Deprecating and deleting resources: the one library API the CLI and the
+// HTTP API call. The registry records the change; deleting also removes
+// what the resource holds in the stores.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// ErrInUse refuses to delete a resource that a queued or running job works on.
+var ErrInUse = errors.New("resource is in use by a job")
+
+// Deprecate marks a resource deprecated (or, with Undo, no longer): it
+// stays readable and usable, `slipway list` hides it unless asked, and
+// plan warns about definitions that refer to it.
+func (c *Coordinator) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
+	r, err := c.Registry.Deprecate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DeleteResult says what Delete did.
+type DeleteResult struct {
+	// Resource is the tombstone: the definition with State.Deleted.
+	Resource *resource.Resource
+	// Again is true when the resource was already deleted and only its
+	// clean-up ran again.
+	Again bool
+	// Table is the offline table or view dropped ("" when the kind has none).
+	Table string
+	// OnlineFeature is the feature whose online values were deleted ("" when none).
+	OnlineFeature string
+}
+
+// NeedsOffline and NeedsOnline report which stores Delete uses for a kind:
+// sources and transformations have an offline view or table, features have
+// online values.
+func NeedsOffline(k resource.Kind) bool {
+	return k == resource.KindSource || k == resource.KindTransformation
+}
+
+// NeedsOnline reports whether deleting a resource of kind k deletes online values.
+func NeedsOnline(k resource.Kind) bool { return k == resource.KindFeature }
+
+// Delete deletes a resource: it is refused while resources that are not
+// deleted depend on it (a *registry.DependentsError naming them) or while
+// a queued or running job works on it (ErrInUse). The registry records the
+// deletion first (who and when; the definition stays as a tombstone), then
+// the resource's offline table or view is dropped and, for a feature, its
+// online values are deleted. Deleting a deleted resource runs that
+// clean-up again, so a deletion interrupted half-way is finished by running
+// it again.
+func (c *Coordinator) Delete(ctx context.Context, p *registry.DeleteParams) (*DeleteResult, error) {
+	id := p.ID
+	res := &DeleteResult{}
+	_, err := c.Registry.Get(ctx, id)
+	var de *registry.DeletedError
+	switch {
+	case errors.As(err, &de):
+		res.Again = true
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, fmt.Errorf("%s is not registered (%w); `slipway list %s --all` shows what is", id, registry.ErrNotFound, id.Kind)
+	case err != nil:
+		return nil, err
+	}
+	if NeedsOffline(id.Kind) && c.Offline == nil {
+		return nil, fmt.Errorf("deleting %s needs the offline store, which is not open", id)
+	}
+	if NeedsOnline(id.Kind) && c.Online == nil {
+		return nil, fmt.Errorf("deleting %s needs the online store, which is not open", id)
+	}
+	if err := c.requireIdle(ctx, id); err != nil {
+		return nil, err
+	}
+	t, err := c.Registry.Delete(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res.Resource = t
+	unfinished := func(what string, err error) error {
+		return fmt.Errorf("%s is deleted in the registry, but %s failed: %w; run the delete again to finish", id, what, err)
+	}
+	if NeedsOffline(id.Kind) {
+		res.Table = offline.TableName(id)
+		if err := c.Offline.DropTable(ctx, &offline.DropTableParams{Table: res.Table}); err != nil {
+			return res, unfinished("dropping its offline table", err)
+		}
+	}
+	if NeedsOnline(id.Kind) {
+		res.OnlineFeature = id.Ref().String()
+		if err := c.Online.DeleteFeatures(ctx, &online.DeleteFeaturesParams{Features: []string{res.OnlineFeature}}); err != nil {
+			return res, unfinished("deleting its online values", err)
+		}
+	}
+	return res, nil
+}
+
+// requireIdle fails with ErrInUse when a queued or running job works on id.
+func (c *Coordinator) requireIdle(ctx context.Context, id resource.ID) error {
+	live, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}, Limit: 1000})
+	if err != nil {
+		return fmt.Errorf("listing live jobs: %w", err)
+	}
+	for _, j := range live {
+		if jobTouches(j, id) {
+			return fmt.Errorf("%w: job %d (%s %s) is %s; wait for it or cancel it (slipway jobs cancel %d), then delete again", ErrInUse, j.ID, j.Kind, j.Resource.Ref(), j.Status, j.ID)
+		}
+	}
+	return nil
+}
+
+// jobTouches reports whether job j works on id: its resource, or one of
+// the features it materializes (chunks included).
+func jobTouches(j *registry.Job, id resource.ID) bool {
+	if j.Resource == id || slices.Contains(jobResources(j), id) {
+		return true
+	}
+	var args materializeArgs
+	return j.Kind == JobMaterialize && decodeArgs(j, &args) == nil && slices.Contains(args.Features, id)
+}
