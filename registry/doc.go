@@ -18,6 +18,8 @@
 //   - implement JobStore in the same database: claims that never hand one
 //     job to two live leases (across processes), fenced UpdateJob and
 //     FinishJob (worker and attempt), failure and cancellation cascading to
-//     dependents, and only the times given in the params (never a clock);
+//     dependents, RecoverJobs (and ClaimJob) ending the attempts whose lease
+//     expired in one transaction, and only the times given in the params
+//     (never a clock);
 //   - export New(ctx, Config) and pass registrytest.Exercise.
 package registry
