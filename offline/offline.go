@@ -196,7 +196,15 @@ type FeatureColumn struct {
 // greatest non-null value wins (null only when all are null). A feature
 // without a timestamp column is static: the greatest non-null value of the
 // entity, whatever t is. Every label row is kept, duplicates included.
-// Output order is not specified.
+//
+// Rows are ordered by entity, then label time, then label value, each
+// ascending with nulls last (TrainingSetOrder): every feature value is
+// decided by entity and label time, so rows equal on those three are equal
+// on every column, and the same data always gives the same rows in the same
+// order, whatever order the engine stores or joins them in. Exports of the
+// same data are therefore byte-identical. Entities compare as the engine
+// compares their column type (text in the engine's collation: bytewise in
+// DuckDB, the database's collation in PostgreSQL).
 type TrainingSetParams struct {
 	Label      Dataset
 	LabelName  string

@@ -74,3 +74,11 @@ func CheckReadLatest(p *ReadLatestParams) error {
 	}
 	return nil
 }
+
+// TrainingSetOrder is the ORDER BY clause that ends a training set's query,
+// in the order TrainingSetParams documents: entity, label time, label
+// value, each ascending with nulls last. Columns are named by position, so
+// the clause holds whatever the output columns are called.
+func TrainingSetOrder(p *TrainingSetParams) string {
+	return fmt.Sprintf("ORDER BY 1 NULLS LAST, 2 NULLS LAST, %d NULLS LAST", len(p.Features)+3)
+}

@@ -77,6 +77,7 @@ func castTo(expr string, t value.Type) string {
 //	FROM l
 //	ASOF LEFT JOIN f0 ON l.entity = f0.k AND l.t >= f0.t   -- newest f0 row at or before t
 //	LEFT JOIN f1 ON l.entity = f1.k                       -- static
+//	ORDER BY entity, timestamp, label                     -- offline.TrainingSetOrder
 //
 // The pre-aggregation implements the tie rule (greatest non-null value among
 // rows of equal entity and timestamp; max ignores nulls) and makes the ASOF
@@ -141,6 +142,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	for _, j := range joins {
 		b.WriteString("\n" + j)
 	}
+	b.WriteString("\n" + offline.TrainingSetOrder(p))
 	return b.String()
 }
 

@@ -80,6 +80,7 @@ func tempTable(i int) string { return fmt.Sprintf("pg_temp.slipway_pit_f%d", i) 
 //	LEFT JOIN LATERAL (SELECT t, v FROM fi WHERE fi.k = l.e AND fi.t <= l.t
 //	                   ORDER BY fi.t DESC LIMIT 1) fi ON true
 //	LEFT JOIN si ON si.k = l.e
+//	ORDER BY entity, timestamp, label   -- offline.TrainingSetOrder
 //
 // A null label timestamp or entity compares as null, so it matches nothing.
 // Max age is a CASE on the matched timestamp, as in DuckDB.
@@ -128,6 +129,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 	for _, j := range joins {
 		b.WriteString("\n" + j)
 	}
+	b.WriteString("\n" + offline.TrainingSetOrder(p))
 	ts.Query = b.String()
 	return ts
 }

@@ -136,6 +136,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		t.Run("DeclaredFloatCastsIntegers", func(t *testing.T) { testDeclaredFloat(t, newStore(t)) })
 		t.Run("MissingColumnIsAnError", func(t *testing.T) { testMissingColumn(t, newStore(t)) })
 		t.Run("CancelledContext", func(t *testing.T) { testCancelled(t, newStore(t)) })
+		t.Run("RowOrder", func(t *testing.T) { testRowOrder(t, newStore(t)) }) // order.go
 	})
 
 	group("Export", map[string]func(*testing.T, offline.Store){
@@ -143,6 +144,10 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"JSONL":         func(t *testing.T, s offline.Store) { testExport(t, s, "jsonl") },
 		"Parquet":       func(t *testing.T, s offline.Store) { testExport(t, s, "parquet") },
 		"UnknownFormat": testExportUnknownFormat,
+		// Byte-identical exports: order.go.
+		"DeterministicCSV":     func(t *testing.T, s offline.Store) { testExportDeterministic(t, s, "csv") },
+		"DeterministicJSONL":   func(t *testing.T, s offline.Store) { testExportDeterministic(t, s, "jsonl") },
+		"DeterministicParquet": func(t *testing.T, s offline.Store) { testExportDeterministic(t, s, "parquet") },
 	})
 }
 
