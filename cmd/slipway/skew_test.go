@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/slipway-ml/slipway/demo"
 	"github.com/slipway-ml/slipway/internal/testenv"
 )
 
@@ -185,15 +187,33 @@ func TestDemoServesWhatTrainingSetsSee(t *testing.T) {
 		fmt.Fprintf(&labels, "%s,%s,0\n", strings.SplitN(line, ",", 2)[0], asOf.UTC().Format("2006-01-02T15:04:05.000000"))
 	}
 	os.WriteFile(filepath.Join(dir, "now_labels.csv"), []byte(labels.String()), 0o644)
-	features := []string{"opens_30d:v1", "clicks_30d:default", "orders_count:default", "avg_order_value:default",
+	features, columns := demoFeatures()
+	os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(demoNowDefs("file: ../now_labels.csv", features)), 0o644)
+	mustRun(t, dir, "apply", "definitions")
+	base := startServe(t, dir)
+	n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns)
+	if n < 1000 {
+		t.Errorf("compared only %d values", n)
+	}
+}
+
+// demoFeatures are the demo's subscriber features and their training-set columns.
+func demoFeatures() (features, columns []string) {
+	features = []string{"opens_30d:v1", "clicks_30d:default", "orders_count:default", "avg_order_value:default",
 		"is_unsubscribed:default", "subscriber_region:default", "signup_channel:default", "shop_category:default"}
-	var columns []string
 	for _, f := range features {
 		columns = append(columns, strings.SplitN(f, ":", 2)[0])
 	}
-	os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(`sources:
+	return features, columns
+}
+
+// demoNowDefs defines, beside the demo project, a label source of one row
+// per subscriber at the materialization time (given as a YAML source body)
+// and a training set of the demo's features on it.
+func demoNowDefs(labels string, features []string) string {
+	return `sources:
   - name: now_labels
-    file: ../now_labels.csv
+    ` + labels + `
     timestamp_column: at
 labels:
   - name: at_materialization
@@ -206,14 +226,121 @@ labels:
 training_sets:
   - name: served_now
     label: at_materialization
-    features: [`+strings.Join(features, ", ")+`]
-`), 0o644)
-	mustRun(t, dir, "apply", "definitions")
+    features: [` + strings.Join(features, ", ") + `]
+`
+}
+
+// TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis runs the demo project
+// on PostgreSQL (registry, offline store, and the generated data loaded
+// into tables) and Redis, with the transformations in PostgreSQL's dialect
+// (testdata/demo_postgres), and compares every served value with a training
+// set at the materialization time.
+func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	redisAddr := testenv.Redis(t)
+	ctx := context.Background()
+	suffix := fmt.Sprintf("%d", rand.Uint32())
+	data, reg, off := "demo_data_"+suffix, "demo_registry_"+suffix, "demo_offline_"+suffix
+	prefix := "slipway_demo_" + suffix + ":"
+	conn := pgSchemas(t, dsn, redisAddr, prefix, data, reg, off)
+	dir := t.TempDir()
+	days := demo.DefaultDays
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
+	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: 0.2, Seed: 7, Start: start, Days: days}); err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]string{
+		"shops":        "shop_id text, name text, category text, country text, plan text, created_at timestamp",
+		"subscribers":  "subscriber_id text, shop_id text, region text, signup_channel text, signed_up_at timestamp",
+		"campaigns":    "campaign_id text, shop_id text, name text, kind text, sent_at timestamp, recipients bigint",
+		"email_events": "subscriber_id text, shop_id text, campaign_id text, event_type text, event_time timestamp",
+		"orders":       "order_id text, subscriber_id text, shop_id text, campaign_id text, ordered_at timestamp, amount double precision",
+		"now_labels":   "subscriber_id text, at timestamp, y bigint",
+	}
+	for name, cols := range tables {
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+data+"."+name+" ("+cols+")"); err != nil {
+			t.Fatal(err)
+		}
+		if name == "now_labels" {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, "data", name+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.PgConn().CopyFrom(ctx, f, "COPY "+data+"."+name+" FROM STDIN (FORMAT csv, HEADER true)")
+		f.Close()
+		if err != nil {
+			t.Fatalf("loading %s: %v", name, err)
+		}
+	}
+	defs := filepath.Join(dir, "defs")
+	os.MkdirAll(defs, 0o755)
+	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml"} {
+		b, err := fs.ReadFile(demo.Project(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(defs, name), b, 0o644)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "demo_postgres", "transformations.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(defs, "transformations.yaml"), b, 0o644)
+	var sources strings.Builder
+	sources.WriteString("sources:\n")
+	for _, src := range [][2]string{{"shops", ""}, {"subscribers", "signed_up_at"}, {"campaigns", "sent_at"}, {"email_events", "event_time"}, {"orders", "ordered_at"}} {
+		fmt.Fprintf(&sources, "  - name: %s\n    table: %s.%s\n", src[0], data, src[0])
+		if src[1] != "" {
+			fmt.Fprintf(&sources, "    timestamp_column: %s\n", src[1])
+		}
+	}
+	os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644)
+	features, columns := demoFeatures()
+	os.WriteFile(filepath.Join(defs, "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644)
+
+	writeProductionConfig(t, dir, reg, off, []string{redisAddr}, prefix)
+	t.Setenv("E2E_DSN", dsn)
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+	asOf := time.Now().UTC()
+	if _, err := conn.Exec(ctx, "INSERT INTO "+data+".now_labels SELECT subscriber_id, $1, 0 FROM "+data+".subscribers", asOf); err != nil {
+		t.Fatal(err)
+	}
 	base := startServe(t, dir)
-	n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns)
-	if n < 1000 {
+	if n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns); n < 1000 {
 		t.Errorf("compared only %d values", n)
 	}
+}
+
+// pgSchemas connects to PostgreSQL and, when the test ends, drops the
+// schemas and the Redis keys under prefix.
+func pgSchemas(t *testing.T, dsn, redisAddr, prefix string, schemas ...string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() {
+		bg := context.Background()
+		keys, _ := rdb.Keys(bg, prefix+"*").Result()
+		for _, k := range keys {
+			rdb.Del(bg, k)
+		}
+		rdb.Close()
+		for _, s := range schemas {
+			conn.Exec(bg, "DROP SCHEMA IF EXISTS "+s+" CASCADE")
+		}
+		conn.Close(bg)
+	})
+	for _, s := range schemas[:1] {
+		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conn
 }
 
 // readingRows are the rows of the readings source, relative to now: past
@@ -327,29 +454,13 @@ func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
 	suffix := fmt.Sprintf("%d", rand.Uint32())
 	data, reg, off := "skew_data_"+suffix, "skew_registry_"+suffix, "skew_offline_"+suffix
 	prefix := "slipway_skew_" + suffix + ":"
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	t.Cleanup(func() {
-		keys, _ := rdb.Keys(context.Background(), prefix+"*").Result()
-		for _, k := range keys {
-			rdb.Del(context.Background(), k)
-		}
-		rdb.Close()
-		for _, s := range []string{data, reg, off} {
-			conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+s+" CASCADE")
-		}
-		conn.Close(context.Background())
-	})
+	conn := pgSchemas(t, dsn, redisAddr, prefix, data, reg, off)
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql, args...); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	exec("CREATE SCHEMA " + data)
 	exec("CREATE TABLE " + data + ".readings (meter_id text, at timestamp, level bigint)")
 	exec("CREATE TABLE " + data + ".labels (meter_id text, at timestamp, y bigint)")
 	now := time.Now()
