@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -160,4 +161,30 @@ func lifecycleNote(st resource.State) string {
 		return string(st.Status) + " (deprecated)"
 	}
 	return string(st.Status)
+}
+
+// serveLifecycle is the server's Lifecycle: serve holds the registry and
+// the online store, and opens the offline store only for a deletion that
+// needs it (so that, without --workers, other commands may use an embedded
+// offline store while serve runs).
+type serveLifecycle struct {
+	a *app
+	s *stores
+}
+
+func (l serveLifecycle) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
+	return l.a.coordinator(l.s, io.Discard).Deprecate(ctx, p)
+}
+
+func (l serveLifecycle) Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error) {
+	s := *l.s
+	if coordinator.NeedsOffline(p.ID.Kind) && s.offline == nil {
+		extra, err := l.a.open(ctx, need{offline: true})
+		if err != nil {
+			return nil, err
+		}
+		defer extra.Close()
+		s.offline = extra.offline
+	}
+	return l.a.coordinator(&s, io.Discard).Delete(ctx, p)
 }

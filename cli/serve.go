@@ -26,6 +26,8 @@ func (a *app) serveCmd() *cobra.Command {
   POST /v1/online-features           features for a batch of entity keys
   GET  /v1/resources/{kind}          registered resources of a kind
   GET  /v1/resources/{kind}/{ref}    one resource with status and dependents
+  POST /v1/resources/{kind}/{ref}/deprecate   deprecate (body: by, reason, undo)
+  DELETE /v1/resources/{kind}/{ref}  delete it and its data (?by=&reason=)
   GET  /healthz                      liveness
 
 With --workers N it also runs queued and scheduled jobs, N at a time, like
@@ -45,7 +47,8 @@ the same data directory.`,
 			}
 			defer s.Close()
 			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			h := server.New(server.Config{Registry: s.registry, Serving: &serving.Service{Registry: s.registry, Online: s.online}, Logger: logger})
+			h := server.New(server.Config{Registry: s.registry, Serving: &serving.Service{Registry: s.registry, Online: s.online}, Logger: logger,
+				Lifecycle: serveLifecycle{a: a, s: s}})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (use --addr to pick another address)", addr, err)

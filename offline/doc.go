@@ -12,6 +12,7 @@
 //   - stream Rows without materialising the result in memory;
 //   - map engine types to value types as documented on ColumnType;
 //   - record the registry that owns its tables in Claim and refuse another;
+//   - drop a table or view in DropTable, a missing one being no error;
 //   - report Describe errors as *QueryError with the line of the caller's SQL;
 //   - resolve a source's relative File against Dir (SourceQueryParams.Path)
 //     and check file sources whole in CheckSource, reporting *SourceError;

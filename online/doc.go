@@ -11,5 +11,8 @@
 //   - reject an invalid Write (see WriteParams) before writing any of it;
 //   - answer Read for F features × B entities in one batch, a missing key
 //     being a Found=false entry, never an error;
+//   - delete features' values for every entity in DeleteFeatures, leaving
+//     other features alone, a feature never written being no error, and
+//     document what it costs;
 //   - export New(ctx, Config) and pass onlinetest.Exercise.
 package online

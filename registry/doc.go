@@ -21,5 +21,11 @@
 //     dependents, RecoverJobs (and ClaimJob) ending the attempts whose lease
 //     expired in one transaction, and only the times given in the params
 //     (never a clock);
+//   - implement the lifecycle (lifecycle.go): Deprecate and Delete in one
+//     transaction each, Delete refusing a resource that resources not
+//     deleted depend on (*DependentsError); keep deleted resources as
+//     tombstones that Get answers with *DeletedError, that List and
+//     Dependents leave out unless asked, and that Apply never registers
+//     again (nor anything that refers to one);
 //   - export New(ctx, Config) and pass registrytest.Exercise.
 package registry

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -29,6 +30,9 @@ type Config struct {
 	Logger   *slog.Logger
 	// Now is the clock of job cancellations and retries; nil means time.Now.
 	Now func() time.Time
+	// Lifecycle deprecates and deletes resources (lifecycle.go); nil
+	// answers those endpoints with 503.
+	Lifecycle Lifecycle
 }
 
 // New returns the API handler.
@@ -47,6 +51,8 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
 	mux.HandleFunc("GET /v1/resources/{kind}", s.listResources)
 	mux.HandleFunc("GET /v1/resources/{kind}/{ref}", s.getResource)
+	mux.HandleFunc("POST /v1/resources/{kind}/{ref}/deprecate", s.deprecateResource)
+	mux.HandleFunc("DELETE /v1/resources/{kind}/{ref}", s.deleteResource)
 	mux.HandleFunc("GET /v1/jobs", s.listJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.jobLogs)
@@ -69,9 +75,11 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_request"
 	case errors.Is(err, serving.ErrUnknownFeature):
 		return http.StatusNotFound, "unknown_feature"
+	case errors.Is(err, registry.ErrDeleted):
+		return http.StatusGone, "deleted"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound, "not_found"
-	case errors.Is(err, registry.ErrJobState):
+	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
@@ -215,11 +223,14 @@ type resourceJSON struct {
 	Status     resource.Status   `json:"status"`
 	Error      string            `json:"error,omitempty"`
 	Schema     []resource.Column `json:"schema,omitempty"`
+	Deprecated *resource.Mark    `json:"deprecated,omitempty"`
+	Deleted    *resource.Mark    `json:"deleted,omitempty"`
 	Dependents []resource.ID     `json:"dependents,omitempty"`
 }
 
 func toJSON(r *resource.Resource) resourceJSON {
-	return resourceJSON{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema}
+	return resourceJSON{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
+		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted}
 }
 
 func pathKind(r *http.Request) (resource.Kind, error) {
@@ -236,7 +247,12 @@ func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rs, err := s.Registry.List(r.Context(), &registry.ListParams{Kind: kind})
+	all, err := queryBool(r, "all")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rs, err := s.Registry.List(r.Context(), &registry.ListParams{Kind: kind, NotDeprecated: !all, Deleted: all})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -261,6 +277,11 @@ func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
 	}
 	id := resource.NewID(kind, ref)
 	res, err := s.Registry.Get(r.Context(), id)
+	var deleted *registry.DeletedError
+	if errors.As(err, &deleted) {
+		// The tombstone stays readable, marked deleted.
+		res, err = deleted.Resource, nil
+	}
 	if errors.Is(err, registry.ErrNotFound) {
 		s.fail(w, r, fmt.Errorf("%w: %s is not registered; GET /v1/resources/%s lists what is", registry.ErrNotFound, id, kind))
 		return

@@ -336,7 +336,16 @@ type resourceBody struct {
 	Status         string            `json:"status"`
 	Error          string            `json:"error"`
 	Schema         []map[string]any  `json:"schema"`
+	Deprecated     *markBody         `json:"deprecated"`
+	Deleted        *markBody         `json:"deleted"`
 	Dependents     []json.RawMessage `json:"dependents"`
+}
+
+// markBody is the documented shape of a lifecycle mark.
+type markBody struct {
+	At     string `json:"at"`
+	By     string `json:"by"`
+	Reason string `json:"reason"`
 }
 
 func TestListResources(t *testing.T) {

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
@@ -175,5 +180,94 @@ func TestDeprecateAndDelete(t *testing.T) {
 	// Deleting again finishes (or repeats) the clean-up.
 	if r := mustRun(t, dir, "delete", "transformation", "daily"); !strings.Contains(r.stdout, "already deleted") {
 		t.Errorf("second delete:\n%s", r.stdout)
+	}
+}
+
+// httpDo sends a request to a running serve and returns status and body.
+func httpDo(t *testing.T, method, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestDeleteOverHTTP deletes through a running `slipway serve` (without
+// --workers, so the offline store is opened for the one deletion that
+// needs it) and checks the data is gone once serve has stopped.
+func TestDeleteOverHTTP(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{"defs/events.csv": lifecycleEvents, "defs/defs.yaml": lifecycleDefs} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := filepath.Join(dir, ".slipway")
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve", "--addr", addr)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Error("serve did not stop on interrupt")
+		}
+	}
+	defer stop()
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); !strings.Contains(line, "serving on http://"+addr) {
+		t.Fatalf("serve printed %q", line)
+	}
+	go io.Copy(io.Discard, stdout)
+	base := "http://" + addr + "/v1/resources/"
+
+	if status, body := httpDo(t, "POST", base+"feature/n_daily/deprecate"); status != http.StatusOK || !strings.Contains(body, `"deprecated"`) {
+		t.Fatalf("deprecate over HTTP: %d %s", status, body)
+	}
+	if status, body := httpDo(t, "DELETE", base+"transformation/daily"); status != http.StatusConflict || !strings.Contains(body, "feature n_daily:default") {
+		t.Fatalf("delete of a used transformation over HTTP: %d %s", status, body)
+	}
+	for _, path := range []string{"training_set/spend", "feature/n_daily?by=ana", "feature/total_daily"} {
+		if status, body := httpDo(t, "DELETE", base+path); status != http.StatusOK {
+			t.Fatalf("DELETE %s: %d %s", path, status, body)
+		}
+	}
+	status, body := httpDo(t, "DELETE", base+"transformation/daily")
+	if status != http.StatusOK || !strings.Contains(body, `"table":"`+offline.TableName(resource.ID{Kind: resource.KindTransformation, Name: "daily", Variant: "default"})+`"`) {
+		t.Fatalf("DELETE transformation over HTTP: %d %s", status, body)
+	}
+	if status, body := httpDo(t, "GET", base+"features?all=true"); status != http.StatusOK || !strings.Contains(body, `"deleted":{`) {
+		t.Errorf("list ?all=true over HTTP: %d %s", status, body)
+	}
+	stop()
+	if offlineReadable(t, data, resource.ID{Kind: resource.KindTransformation, Name: "daily", Variant: "default"}) {
+		t.Error("the table of the transformation deleted over HTTP can still be read")
+	}
+	if got := onlineFound(t, data, "n_daily:default", "total_daily:default"); got["n_daily:default"] || got["total_daily:default"] {
+		t.Errorf("online values remain after deleting the features over HTTP: %v", got)
 	}
 }

@@ -1,0 +1,169 @@
+package server
+
+// The lifecycle endpoints: POST /v1/resources/{kind}/{ref}/deprecate and
+// DELETE /v1/resources/{kind}/{ref}. Routes are registered, and errors
+// become status codes, in server.go.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/serving"
+)
+
+// Lifecycle deprecates and deletes resources: a *coordinator.Coordinator,
+// or a wrapper that opens the stores a deletion needs.
+type Lifecycle interface {
+	Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error)
+	Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error)
+}
+
+// defaultBy is who the registry records for a lifecycle change that names nobody.
+const defaultBy = "api"
+
+// deprecateRequest is the (optional) body of POST .../deprecate.
+type deprecateRequest struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+	Undo   bool   `json:"undo"`
+}
+
+// deleteResponse is the answer of DELETE /v1/resources/{kind}/{ref}.
+type deleteResponse struct {
+	// Resource is the tombstone, with its deleted mark.
+	Resource resourceJSON `json:"resource"`
+	// Again is true when it was deleted before and only its data was removed again.
+	Again         bool   `json:"again"`
+	Table         string `json:"table,omitempty"`
+	OnlineFeature string `json:"online_feature,omitempty"`
+}
+
+// queryBool reads a boolean query parameter (false when absent), refusing
+// any other parameter.
+func queryBool(r *http.Request, name string) (bool, error) {
+	q := r.URL.Query()
+	if err := checkQuery(q, name); err != nil {
+		return false, err
+	}
+	s, err := queryOne(q, name)
+	if err != nil || s == "" {
+		return false, err
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalid("%s=%q: use true or false", name, s)
+	}
+	return b, nil
+}
+
+// pathID reads {kind} and {ref}.
+func pathID(r *http.Request) (resource.ID, error) {
+	kind, err := pathKind(r)
+	if err != nil {
+		return resource.ID{}, err
+	}
+	ref, err := resource.ParseRef(r.PathValue("ref"))
+	if err != nil {
+		return resource.ID{}, fmt.Errorf("%w: %v", serving.ErrInvalid, err)
+	}
+	return resource.NewID(kind, ref), nil
+}
+
+// errNoLifecycle answers lifecycle requests to a server configured without one.
+var errNoLifecycle = fmt.Errorf("%w: this server cannot change resources", serving.ErrUnavailable)
+
+func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		err = checkQuery(r.URL.Query())
+	}
+	var req deprecateRequest
+	if err == nil {
+		err = decodeOptional(w, r, &req)
+	}
+	if err == nil && s.Lifecycle == nil {
+		err = errNoLifecycle
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.By == "" {
+		req.By = defaultBy
+	}
+	res, err := s.Lifecycle.Deprecate(r.Context(), &registry.DeprecateParams{ID: id, By: req.By, Reason: req.Reason, Undo: req.Undo})
+	if err != nil {
+		s.fail(w, r, notRegistered(id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(res))
+}
+
+func (s *server) deleteResource(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	q := r.URL.Query()
+	if err == nil {
+		err = checkQuery(q, "by", "reason")
+	}
+	var by, reason string
+	if err == nil {
+		by, err = queryOne(q, "by")
+	}
+	if err == nil {
+		reason, err = queryOne(q, "reason")
+	}
+	if err == nil && s.Lifecycle == nil {
+		err = errNoLifecycle
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if by == "" {
+		by = defaultBy
+	}
+	res, err := s.Lifecycle.Delete(r.Context(), &registry.DeleteParams{ID: id, By: by, Reason: reason})
+	if err != nil {
+		s.fail(w, r, notRegistered(id, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, deleteResponse{Resource: toJSON(res.Resource), Again: res.Again, Table: res.Table, OnlineFeature: res.OnlineFeature})
+}
+
+// notRegistered gives an unknown resource's error the API's wording.
+func notRegistered(id resource.ID, err error) error {
+	if errors.Is(err, registry.ErrNotFound) && !errors.Is(err, registry.ErrDeleted) {
+		return fmt.Errorf("%w: %s is not registered; GET /v1/resources/%s?all=true lists what is", registry.ErrNotFound, id, id.Kind)
+	}
+	return err
+}
+
+// decodeOptional reads a JSON body strictly, like decode, but an empty
+// body leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("%w: reading the body: %v", serving.ErrInvalid, err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: malformed JSON body: %v", serving.ErrInvalid, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)
+	}
+	return nil
+}
