@@ -26,6 +26,11 @@ list (a training set's features, tags) as the entries added and removed.
 Nothing is written, not even the data directory: planning against one that
 does not exist yet plans against an empty registry and leaves no files.
 
+Names are checked against the registry too: a new source or transformation
+may not take a name registered as the other kind, and a deleted name:variant
+is never registered again. A definition that refers to a deprecated resource
+is shown with a warning (who deprecated it, and why); it does not stop apply.
+
 Exit status is 1 when a definition has an error or a conflict.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
