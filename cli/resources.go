@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -117,10 +120,25 @@ func (a *app) showCmd() *cobra.Command {
 			field("last error", r.State.Error)
 			switch {
 			case r.Source != nil:
-				field("file", r.Source.File)
+				file := r.Source.File
+				if file != "" && !filepath.IsAbs(file) {
+					file += " (relative to the definitions directory)"
+				}
+				field("file", file)
+				if sf := r.State.SourceFile; sf != nil {
+					field("read from", fmt.Sprintf("%s (%d bytes, modified %s, at the last apply)", sf.Path, sf.Size, sf.ModTime.UTC().Format("2006-01-02 15:04:05 UTC")))
+				}
 				field("format", r.Source.Format)
 				field("table", r.Source.Table)
 				field("timestamp", r.Source.TimestampColumn)
+				if len(r.Source.Columns) > 0 {
+					names := slices.Sorted(maps.Keys(r.Source.Columns))
+					decl := make([]string, len(names))
+					for i, n := range names {
+						decl[i] = n + ": " + string(r.Source.Columns[n])
+					}
+					field("columns", strings.Join(decl, ", ")+" (declared)")
+				}
 			case r.Transformation != nil:
 				fmt.Fprintf(w, "  sql:\n")
 				for _, line := range strings.Split(strings.TrimRight(r.Transformation.SQL, "\n"), "\n") {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -91,12 +92,23 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 // definitions directory dir, is resolved here, so the view reads it from
 // wherever the definitions were applied.
 func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource, dir string) error {
-	q, err := c.Offline.SourceQuery(definition.SourceQueryParams(r, dir))
+	params := definition.SourceQueryParams(r, dir)
+	q, err := c.Offline.SourceQuery(params)
 	if err == nil {
 		var res *offline.CreateTableResult
 		res, err = c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: offline.TableName(r.ID), SQL: q, View: true})
 		if err == nil {
-			return c.setStatus(ctx, r.ID, resource.StatusReady, "", res.Columns)
+			st := &registry.SetStatusParams{ID: r.ID, Status: resource.StatusReady, Schema: res.Columns}
+			if params.File != "" {
+				// What the view reads now, for `slipway show`.
+				if fi, err := os.Stat(params.Path()); err == nil {
+					st.SourceFile = &resource.FileState{Path: params.Path(), Size: fi.Size(), ModTime: fi.ModTime().UTC()}
+				}
+			}
+			if err := c.Registry.SetStatus(context.WithoutCancel(ctx), st); err != nil {
+				return fmt.Errorf("recording status of %s: %w", r.ID, err)
+			}
+			return nil
 		}
 	}
 	err = fmt.Errorf("registering %s in the offline store: %w", r.ID, err)

@@ -573,11 +573,16 @@ func TestScheduleAndLookback(t *testing.T) {
 		t.Errorf("conflicts = %d, want %d (%v)", len(conflicts), len(want), plan.ConflictError())
 	}
 	for _, c := range conflicts {
-		if w := want[c.Resource.Name]; !slices.Equal(c.Diffs, w) {
+		if w := want[c.Resource.Name]; !slices.EqualFunc(c.Diffs, w, sameDiff) {
 			t.Errorf("%s diffs = %+v, want %+v", c.Resource.Name, c.Diffs, w)
 		}
 	}
 	if err := plan.ConflictError(); err == nil || !strings.Contains(err.Error(), "transformation.schedule") {
 		t.Errorf("conflict error %v does not name transformation.schedule", err)
 	}
+}
+
+// sameDiff compares the field and the two values of a diff.
+func sameDiff(a, b resource.FieldDiff) bool {
+	return a.Field == b.Field && a.Registered == b.Registered && a.Proposed == b.Proposed
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -101,14 +102,14 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 	if err := p.errs.err(); err != nil {
 		return nil, err
 	}
+	if len(defs) > 0 {
+		p.dir = defs[0].root
+	}
 	plan, err := p.compare(defs)
 	if err != nil {
 		return nil, err
 	}
-	if len(defs) > 0 {
-		p.dir = defs[0].root
-		plan.Dir = p.dir
-	}
+	plan.Dir = p.dir
 	p.checkLifecycle(plan)
 	p.checkSchemas(plan)
 	if err := p.errs.err(); err != nil {
@@ -297,7 +298,7 @@ func (p *planner) compare(defs []*Definition) (*Plan, error) {
 	for _, d := range order(defs, p.local) {
 		it := &Item{Def: d, Action: Create, Resource: d.Resource}
 		if reg := p.registeredResource(d.Resource.ID); reg != nil {
-			if diffs := resource.Diff(reg, d.Resource); len(diffs) > 0 {
+			if diffs := resource.Diff(reg, p.absoluteFile(reg, d.Resource)); len(diffs) > 0 {
 				it.Action, it.Diffs = Conflict, diffs
 			} else {
 				it.Action, it.Resource = Unchanged, reg
@@ -306,6 +307,20 @@ func (p *planner) compare(defs []*Definition) (*Plan, error) {
 		plan.Items = append(plan.Items, it)
 	}
 	return plan, p.fatal
+}
+
+// absoluteFile returns r with its source file made absolute when the
+// registered variant reg has an absolute one: sources registered before
+// files were recorded relative to the definitions have their absolute path,
+// and the same file is the same definition.
+func (p *planner) absoluteFile(reg, r *resource.Resource) *resource.Resource {
+	if reg.Source == nil || r.Source == nil || !filepath.IsAbs(reg.Source.File) || r.Source.File == "" || filepath.IsAbs(r.Source.File) {
+		return r
+	}
+	c, s := *r, *r.Source
+	s.File = filepath.Join(p.dir, filepath.FromSlash(s.File))
+	c.Source = &s
+	return &c
 }
 
 // order sorts definitions by kind, transformations after their inputs, otherwise as read.

@@ -83,6 +83,8 @@ type SetStatusParams struct {
 	// watermark never moves back (an earlier one leaves it as it is), so
 	// two materializations finishing in either order leave the later mark.
 	Watermark time.Time
+	// SourceFile replaces the recorded file state of a file source when non-nil.
+	SourceFile *resource.FileState
 }
 
 // Sentinel errors; implementations wrap them so callers use errors.Is.

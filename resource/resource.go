@@ -196,6 +196,18 @@ type State struct {
 	// definition as a tombstone, for history and lineage; a deleted
 	// name:variant is never registered again.
 	Deleted *Mark `json:"deleted,omitempty"`
+	// SourceFile is, for a file source, the file its offline view reads, as
+	// the last apply found it.
+	SourceFile *FileState `json:"source_file,omitempty"`
+}
+
+// FileState is where a file source's file was found by an apply, and its
+// size and modification time then: what its data was, since the definition
+// records the path relative to the definitions only.
+type FileState struct {
+	Path    string    `json:"path"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
 }
 
 // Mark records a lifecycle change of a resource: when, by whom and why.

@@ -218,19 +218,20 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 // resourceJSON is a resource as the API shows it: definition plus state.
 type resourceJSON struct {
 	*resource.Resource
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
-	Status     resource.Status   `json:"status"`
-	Error      string            `json:"error,omitempty"`
-	Schema     []resource.Column `json:"schema,omitempty"`
-	Deprecated *resource.Mark    `json:"deprecated,omitempty"`
-	Deleted    *resource.Mark    `json:"deleted,omitempty"`
-	Dependents []resource.ID     `json:"dependents,omitempty"`
+	CreatedAt  time.Time           `json:"created_at"`
+	UpdatedAt  time.Time           `json:"updated_at"`
+	Status     resource.Status     `json:"status"`
+	Error      string              `json:"error,omitempty"`
+	Schema     []resource.Column   `json:"schema,omitempty"`
+	Deprecated *resource.Mark      `json:"deprecated,omitempty"`
+	Deleted    *resource.Mark      `json:"deleted,omitempty"`
+	SourceFile *resource.FileState `json:"source_file,omitempty"`
+	Dependents []resource.ID       `json:"dependents,omitempty"`
 }
 
 func toJSON(r *resource.Resource) resourceJSON {
 	return resourceJSON{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
-		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted}
+		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile}
 }
 
 func pathKind(r *http.Request) (resource.Kind, error) {

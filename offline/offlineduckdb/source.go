@@ -112,28 +112,10 @@ func (s *Store) CheckSource(ctx context.Context, p *offline.SourceQueryParams) e
 			return err
 		}
 	}
-	// The columns as inferred, without the declared types, to name a declared
-	// column the file does not have.
-	q, _ := sourceQuery(&offline.SourceQueryParams{File: path, Format: p.Format}, nil)
-	inferred, err := s.describe(ctx, s.db, "DESCRIBE "+q)
-	if err != nil {
-		return &offline.SourceError{File: path, Msg: fmt.Sprintf("cannot be read as %s: %s", strings.ToUpper(p.Format), firstLine(err))}
+	if err := s.checkDeclared(ctx, p); err != nil {
+		return err
 	}
-	names := make([]string, len(inferred))
-	for i, c := range inferred {
-		names[i] = c.Name
-	}
-	declared := make([]string, 0, len(p.Columns))
-	for name := range p.Columns {
-		declared = append(declared, name)
-	}
-	slices.Sort(declared)
-	for _, name := range declared {
-		if !slices.Contains(names, name) {
-			return &offline.SourceError{File: path, Column: name, Msg: fmt.Sprintf("declared in columns:, but the file has no such column; its columns are: %s", strings.Join(names, ", "))}
-		}
-	}
-	q, err = s.SourceQuery(p)
+	q, err := s.SourceQuery(p)
 	if err != nil {
 		return err
 	}
@@ -182,6 +164,38 @@ func (s *Store) CheckSource(ctx context.Context, p *offline.SourceQueryParams) e
 	for i, c := range cols {
 		if asDouble[c.Name] != "" && counts[i+1] > 0 {
 			return s.fractionError(ctx, p, asDouble, c, counts[i+1])
+		}
+	}
+	return nil
+}
+
+// checkDeclared reports a column declared in p.Columns that the file does
+// not have (DuckDB's own error would not say which file or what to do).
+func (s *Store) checkDeclared(ctx context.Context, p *offline.SourceQueryParams) error {
+	if len(p.Columns) == 0 {
+		return nil
+	}
+	path := p.Path()
+	q, err := sourceQuery(&offline.SourceQueryParams{File: path, Format: p.Format}, nil)
+	if err != nil {
+		return err
+	}
+	inferred, err := s.describe(ctx, s.db, "DESCRIBE "+q)
+	if err != nil {
+		return &offline.SourceError{File: path, Msg: fmt.Sprintf("cannot be read as %s: %s", strings.ToUpper(p.Format), firstLine(err))}
+	}
+	names := make([]string, len(inferred))
+	for i, c := range inferred {
+		names[i] = c.Name
+	}
+	declared := make([]string, 0, len(p.Columns))
+	for name := range p.Columns {
+		declared = append(declared, name)
+	}
+	slices.Sort(declared)
+	for _, name := range declared {
+		if !slices.Contains(names, name) {
+			return &offline.SourceError{File: path, Column: name, Msg: fmt.Sprintf("declared in columns:, but the file has no such column; its columns are: %s", strings.Join(names, ", "))}
 		}
 	}
 	return nil

@@ -125,6 +125,9 @@ var migrations = []string{
 		ADD COLUMN deleted_at timestamptz,
 		ADD COLUMN deleted_by text NOT NULL DEFAULT '',
 		ADD COLUMN deleted_reason text NOT NULL DEFAULT '';`,
+	// 6: a file source's file as the last apply found it
+	// (resource.State.SourceFile, JSON; NULL until recorded).
+	`ALTER TABLE {schema}.resources ADD COLUMN source_file jsonb;`,
 }
 
 // migrate creates the schema if missing and brings it up to date in one

@@ -280,7 +280,7 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, rs []*resource.Resource, 
 }
 
 const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
-	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason`
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -414,6 +414,14 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 		args = append(args, p.Watermark)
 		query += fmt.Sprintf(`, watermark = GREATEST(watermark, $%d)`, len(args))
 	}
+	if p.SourceFile != nil {
+		b, err := json.Marshal(p.SourceFile)
+		if err != nil {
+			return fmt.Errorf("setting status of %s: %w", p.ID, err)
+		}
+		args = append(args, string(b))
+		query += fmt.Sprintf(`, source_file = $%d::jsonb`, len(args))
+	}
 	query += ` WHERE kind = $1 AND name = $2 AND variant = $3`
 	tag, err := s.pool.Exec(ctx, query, args...)
 	if err != nil {
@@ -437,13 +445,13 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 func scanResource(row pgx.Row) (*resource.Resource, error) {
 	var (
 		def, status, errText string
-		schema               []byte
+		schema, sourceFile   []byte
 		created, updated     time.Time
 		watermark            *time.Time
 		deprecated, deleted  mark
 	)
 	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
-		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason); err != nil {
+		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason, &sourceFile); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -464,6 +472,11 @@ func scanResource(row pgx.Row) (*resource.Resource, error) {
 	}
 	r.State.Deprecated = deprecated.decode()
 	r.State.Deleted = deleted.decode()
+	if sourceFile != nil {
+		if err := json.Unmarshal(sourceFile, &r.State.SourceFile); err != nil {
+			return nil, fmt.Errorf("decoding source_file of %s: %w", r.ID, err)
+		}
+	}
 	return r, nil
 }
 

@@ -114,6 +114,9 @@ var migrations = []string{
 	ALTER TABLE resources ADD COLUMN deleted_at TEXT;
 	ALTER TABLE resources ADD COLUMN deleted_by TEXT NOT NULL DEFAULT '';
 	ALTER TABLE resources ADD COLUMN deleted_reason TEXT NOT NULL DEFAULT '';`,
+	// 6: a file source's file as the last apply found it
+	// (resource.State.SourceFile, JSON; NULL until recorded).
+	`ALTER TABLE resources ADD COLUMN source_file TEXT;`,
 }
 
 // migrate brings the schema up to date in one write transaction, so

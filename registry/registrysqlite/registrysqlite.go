@@ -215,7 +215,7 @@ func insert(ctx context.Context, tx *sql.Tx, r *resource.Resource, def []byte, n
 }
 
 const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
-	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason`
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file`
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
@@ -344,14 +344,22 @@ func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) erro
 			return fmt.Errorf("setting status of %s: %w", p.ID, err)
 		}
 	}
+	var sourceFile any // NULL: leave the recorded file state alone
+	if p.SourceFile != nil {
+		b, err := json.Marshal(p.SourceFile)
+		if err != nil {
+			return fmt.Errorf("setting status of %s: %w", p.ID, err)
+		}
+		sourceFile = string(b)
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE resources
 			SET status = ?1, error = ?2, schema = CASE WHEN ?3 THEN ?4 ELSE schema END,
 				watermark = CASE WHEN ?5 IS NOT NULL AND (watermark IS NULL OR watermark < ?5) THEN ?5 ELSE watermark END,
-				updated_at = ?6
+				updated_at = ?6, source_file = COALESCE(?10, source_file)
 			WHERE kind = ?7 AND name = ?8 AND variant = ?9`,
 			p.Status, p.Error, p.Schema != nil, schema, watermark,
-			formatTime(time.Now()), p.ID.Kind, p.ID.Name, p.ID.Variant)
+			formatTime(time.Now()), p.ID.Kind, p.ID.Name, p.ID.Variant, sourceFile)
 		if err != nil {
 			return mapErr(ctx, err)
 		}
@@ -375,11 +383,11 @@ type scanner interface{ Scan(dest ...any) error }
 func scanResource(sc scanner) (*resource.Resource, error) {
 	var (
 		def, status, errText, created, updated string
-		schema, watermark                      sql.NullString
+		schema, watermark, sourceFile          sql.NullString
 		deprecated, deleted                    mark
 	)
 	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
-		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason); err != nil {
+		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason, &sourceFile); err != nil {
 		return nil, err
 	}
 	r, err := decodeDefinition(def)
@@ -409,6 +417,11 @@ func scanResource(sc scanner) (*resource.Resource, error) {
 	}
 	if r.State.Deleted, err = deleted.decode(); err != nil {
 		return nil, fmt.Errorf("decoding deleted_at of %s: %w", r.ID, err)
+	}
+	if sourceFile.Valid {
+		if err := json.Unmarshal([]byte(sourceFile.String), &r.State.SourceFile); err != nil {
+			return nil, fmt.Errorf("decoding source_file of %s: %w", r.ID, err)
+		}
 	}
 	return r, nil
 }
