@@ -192,7 +192,7 @@ func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) (
 	defer mu.(*sync.Mutex).Unlock()
 	res, err := s.createTable(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("creating table %s: %w", p.Table, err)
+		return nil, fmt.Errorf("creating table %s: %w", p.Table, readError(err))
 	}
 	return res, nil
 }
@@ -317,7 +317,7 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 	s.log.DebugContext(ctx, "export training set", "sql", stmt)
 	res, err := s.db.ExecContext(ctx, stmt)
 	if err != nil {
-		return 0, fmt.Errorf("exporting training set to %s: %w", p.Path, err)
+		return 0, fmt.Errorf("exporting training set to %s: %w", p.Path, readError(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -399,7 +399,7 @@ func (s *Store) datasetTypes(ctx context.Context, table, entity, timestamp strin
 func (s *Store) query(ctx context.Context, query string) (*rows, error) {
 	r, err := s.db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, readError(err)
 	}
 	return newRows(r)
 }

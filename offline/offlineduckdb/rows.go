@@ -73,9 +73,9 @@ func (rs *rows) Values() []value.Value { return rs.values }
 
 func (rs *rows) Err() error {
 	if rs.err != nil {
-		return rs.err
+		return readError(rs.err)
 	}
-	return rs.r.Err()
+	return readError(rs.r.Err())
 }
 
 func (rs *rows) Close() error { return rs.r.Close() }

@@ -258,14 +258,33 @@ func checkCSVLines(path string) error {
 	return nil
 }
 
+// readError turns DuckDB's many-line CSV error, met when a file source is
+// read after plan checked it and the file has changed since, into one
+// paragraph naming the file, line and column; other errors are returned as
+// they are.
+func readError(err error) error {
+	if err == nil || !csvLine.MatchString(err.Error()) {
+		return err
+	}
+	path := "CSV file"
+	if m := csvFile.FindStringSubmatch(err.Error()); m != nil {
+		path = m[1]
+	}
+	se := csvError(path, err, nil, nil).(*offline.SourceError)
+	se.Msg += " (the file changed since plan read it whole; slipway plan checks it again)"
+	return se
+}
+
 var (
+	csvFile       = regexp.MustCompile(`(?m)^\s*file = (.+)$`)
 	csvLine       = regexp.MustCompile(`CSV Error on Line: (\d+)`)
 	csvConversion = regexp.MustCompile(`Error when converting column "((?:[^"]|"")*)"\. Could not convert string "(.*)" to '([^']+)'`)
 )
 
 // csvError turns DuckDB's many-line CSV error into one paragraph: the line,
 // the column, the value, and what to do. cols are the columns as read, with
-// their engine types; declared are the source's declared types.
+// their engine types; declared are the source's declared types (both nil
+// when the query is not CheckSource's).
 func csvError(path string, err error, cols []resource.Column, declared map[string]value.Type) error {
 	msg := err.Error()
 	var line int64
@@ -283,7 +302,12 @@ func csvError(path string, err error, cols []resource.Column, declared map[strin
 			engineType = c.EngineType
 		}
 	}
-	if t, ok := declared[name]; ok {
+	t, ok := declared[name]
+	if !ok && cols == nil && strings.Contains(msg, "manually set") {
+		// A read after plan: DuckDB says whether the type was declared.
+		t, ok = offline.ColumnType(engineType), true
+	}
+	if ok {
 		return &offline.SourceError{File: path, Line: line, Column: name, Msg: fmt.Sprintf(
 			"%q is not a %s as columns: declares; fix the value, or declare another type (columns: {%s: string} reads it as text, to convert in a transformation)",
 			v, t, name)}

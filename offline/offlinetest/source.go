@@ -22,6 +22,7 @@ var sourceCases = map[string]func(*testing.T, offline.Store){
 	"EmptyAndHeaderOnly":       testCheckSourceEmpty,
 	"DeclaredColumns":          testCheckSourceDeclared,
 	"MissingFile":              testCheckSourceMissing,
+	"FileChangedAfterCheck":    testSourceChangedAfterCheck,
 }
 
 // beyondSample is a data row past the rows an engine samples to infer CSV
@@ -202,4 +203,33 @@ func testCheckSourceMissing(t *testing.T, s offline.Store) {
 	fileSourcesOnly(t, s)
 	file := filepath.Join(t.TempDir(), "nope.csv")
 	wantSourceError(t, s.CheckSource(t.Context(), &offline.SourceQueryParams{File: file, Format: "csv"}), file, 0, "", "no such file")
+}
+
+// testSourceChangedAfterCheck: a file that passed CheckSource and then
+// changed fails the next read with one paragraph naming file, line and
+// column, not the engine's many-line report.
+func testSourceChangedAfterCheck(t *testing.T, s offline.Store) {
+	fileSourcesOnly(t, s)
+	file := writeBigCSV(t, "7", "2024-01-01 10:00:00")
+	p := &offline.SourceQueryParams{File: file, Format: "csv"}
+	if err := s.CheckSource(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	q, err := s.SourceQuery(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "big", SQL: q, View: true}); err != nil {
+		t.Fatal(err)
+	}
+	changed := writeBigCSV(t, "n/a", "2024-01-01 10:00:00")
+	b, err := os.ReadFile(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "sums", SQL: "SELECT id, sum(n) AS n FROM big GROUP BY id"})
+	wantSourceError(t, err, file, beyondSample+1, "n", `"n/a"`, "changed since plan")
 }
