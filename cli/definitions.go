@@ -26,6 +26,12 @@ list (a training set's features, tags) as the entries added and removed.
 Nothing is written, not even the data directory: planning against one that
 does not exist yet plans against an empty registry and leaves no files.
 
+File sources are read whole, so a value past the rows the engine samples to
+infer a CSV column's type (DuckDB: 20,480), an empty or header-only file, or a
+timestamp column that does not parse is an error here, naming the file, line
+and column (declare a column's type with columns: on the source). File paths
+are recorded relative to DIR.
+
 Names are checked against the registry too: a new source or transformation
 may not take a name registered as the other kind, and a deleted name:variant
 is never registered again. A definition that refers to a deprecated resource
@@ -61,7 +67,10 @@ resource in one transaction. Re-applying the same definitions changes nothing.
 Changing a registered name:variant is refused with a field-by-field diff:
 give the changed definition a new variant instead.
 
-Sources become queryable views in the offline store. Transformations are
+Sources become queryable views in the offline store, over the files as found
+from DIR: later commands read them from any working directory, and applying
+from another checkout (or a moved project) points the views at its files.
+Transformations are
 registered as pending; build them with 'slipway run' (materialize and
 training-set export build what they need on their own).`,
 		Args: cobra.ExactArgs(1),
