@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +24,7 @@ var sourceCases = map[string]func(*testing.T, offline.Store){
 	"DeclaredColumns":          testCheckSourceDeclared,
 	"MissingFile":              testCheckSourceMissing,
 	"FileChangedAfterCheck":    testSourceChangedAfterCheck,
+	"EmptyParquet":             testCheckSourceEmptyParquet,
 }
 
 // beyondSample is a data row past the rows an engine samples to infer CSV
@@ -232,4 +234,24 @@ func testSourceChangedAfterCheck(t *testing.T, s offline.Store) {
 	}
 	_, err = s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "sums", SQL: "SELECT id, sum(n) AS n FROM big GROUP BY id"})
 	wantSourceError(t, err, file, beyondSample+1, "n", `"n/a"`, "changed since plan")
+}
+
+// testCheckSourceEmptyParquet: a Parquet file without rows (written by the
+// store's own export) is an error like an empty CSV file.
+func testCheckSourceEmptyParquet(t *testing.T, s offline.Store) {
+	fileSourcesOnly(t, s)
+	if !slices.Contains(s.Capabilities().ExportFormats, "parquet") {
+		t.Skip("store does not export Parquet")
+	}
+	loadTable(t, s, "sample", sampleCols, sampleRows)
+	if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: "none", SQL: "SELECT * FROM sample WHERE id = 'nobody'"}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "none.parquet")
+	if _, err := s.ExportTrainingSet(t.Context(), &offline.ExportParams{Format: "parquet", Path: file, TrainingSet: &offline.TrainingSetParams{
+		Label: offline.Dataset{Table: "none", EntityColumn: "id", ValueColumn: "x", TimestampColumn: "ts"}, LabelName: "x", EntityName: "id",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	wantSourceError(t, s.CheckSource(t.Context(), &offline.SourceQueryParams{File: file, Format: "parquet"}), file, 0, "", "has no rows")
 }
