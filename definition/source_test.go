@@ -122,6 +122,11 @@ func TestSourceColumnsDeclareTypes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `defs.yaml:7: columns: column "amount": unknown type "decimal"`) {
 		t.Fatalf("plan with an unknown declared type: %v", err)
 	}
+	write(t, e.dir, "defs.yaml", strings.Replace(withColumns, "file: events.csv", "table: main.events", 1))
+	_, err = e.plan(t)
+	if err == nil || !strings.Contains(err.Error(), `defs.yaml:7: columns: declares column types for a CSV file; a Parquet file or a table has its own`) {
+		t.Fatalf("plan of a table source with columns: %v", err)
+	}
 }
 
 // TestSameDefinitionsFromTwoCheckouts applies one project from two copies of
