@@ -262,3 +262,30 @@ func TestREADMEExamplePlans(t *testing.T) {
 		t.Fatalf("the README's example planned %d resources", len(plan.Items))
 	}
 }
+
+// TestAbsoluteRegisteredFileIsUnchanged: a source registered with an
+// absolute path (as Slipway recorded every path before paths were relative
+// to the definitions) re-plans unchanged when the definition now gives the
+// same file relative to itself.
+func TestAbsoluteRegisteredFileIsUnchanged(t *testing.T) {
+	e := newEnv(t)
+	abs := filepath.Join(e.dir, "events.csv")
+	write(t, e.dir, "defs.yaml", strings.Replace(baseYAML, "file: events.csv", "file: "+abs, 1))
+	plan, err := e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Apply(context.Background(), plan); err != nil {
+		t.Fatal(err)
+	}
+	write(t, e.dir, "defs.yaml", baseYAML)
+	plan, err = e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range plan.Items {
+		if it.Action != definition.Unchanged {
+			t.Errorf("%s: %s %v, want unchanged", it.Resource.ID, it.Action, it.Diffs)
+		}
+	}
+}
