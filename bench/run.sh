@@ -14,7 +14,11 @@ out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt"
   echo
   echo "## Training-set export: Slipway vs hand-written DuckDB ASOF query (same tables, same run)"
   SLIPWAY_BENCH_ROWS="${SLIPWAY_BENCH_ROWS:-1000000}" \
-    go test -run '^$' -bench 'ExportTrainingSet' -benchtime 3x -timeout 60m ./offline/offlineduckdb/
+    go test -run '^$' -bench 'ExportTrainingSet$' -benchtime 3x -timeout 60m ./offline/offlineduckdb/
+  echo
+  echo "## Training-set export: what the row order costs (best of 10 rounds, wall and CPU)"
+  SLIPWAY_BENCH_ROWS="${SLIPWAY_BENCH_ROWS:-1000000}" \
+    go test -run '^$' -bench 'ExportTrainingSetOrder$' -benchtime 1x -timeout 60m ./offline/offlineduckdb/
   echo
   echo "## Online reads, one client: HTTP API vs serving layer vs raw store read"
   go test -run '^$' -bench . -benchtime "${BENCHTIME:-2s}" ./server/
