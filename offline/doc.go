@@ -6,9 +6,10 @@
 //   - take ctx first on every call and stop when it is cancelled;
 //   - describe queries without running them (Describe);
 //   - replace tables atomically (CreateTable): readers see the old table or
-//     the new one, never a half-written one;
+//     the new one, never a half-written one; report the new table's rows;
 //   - implement the point-in-time join exactly as documented on
-//     TrainingSetParams, inside the engine;
+//     TrainingSetParams, inside the engine, rows in its documented order
+//     (end the query with TrainingSetOrder), so exports are byte-identical;
 //   - stream Rows without materialising the result in memory;
 //   - map engine types to value types as documented on ColumnType;
 //   - record the registry that owns its tables in Claim and refuse another;
