@@ -83,10 +83,10 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"Static":         testReadLatestStatic,
 		"SeveralColumns": testReadLatestSeveralColumns,
 		// Since and Partitions: latest.go.
-		"Since":               testReadLatestSince,
 		"AsOf":                testReadLatestAsOf,
 		"EqualsTrainingSet":   testReadLatestEqualsTrainingSet,
 		"NeedsAsOf":           testReadLatestNeedsAsOf,
+		"Since":               testReadLatestSince,
 		"SinceNeedsTimestamp": testReadLatestSinceNeedsTimestamp,
 		"PartitionsCoverAll":  testReadLatestPartitionsCoverAll,
 		"InvalidPartition":    testReadLatestInvalidPartition,
