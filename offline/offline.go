@@ -117,8 +117,11 @@ func (p *SourceQueryParams) Path() string {
 // SourceError is a source whose rows the engine cannot read: what is wrong
 // and what to do, in one paragraph, with the file, line and column.
 type SourceError struct {
-	File   string
-	Line   int64  // 1-based line of the file (the header is line 1); 0 when not about one line
+	File string
+	// Line is the 1-based line of the file (the header is line 1), counted
+	// as CSV records: a quoted value spanning lines above it makes the
+	// file line later than Line. 0 when not about one line.
+	Line   int64
 	Column string // "" when not about one column
 	Msg    string
 }

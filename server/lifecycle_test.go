@@ -110,6 +110,9 @@ func TestDeleteResource(t *testing.T) {
 	if names := listNames(t, f.handler, "/v1/resources/features"); strings.Contains(names, "opens_30d") {
 		t.Errorf("list shows the deleted feature: %s", names)
 	}
+	// Serving says the feature was deleted, not that it never existed.
+	status, body = do(t, f.handler, "POST", "/v1/online-features", `{"features":["opens_30d:v1"],"entities":["sub_1036"]}`)
+	wantError(t, status, body, http.StatusNotFound, "unknown_feature", "feature opens_30d:v1 was deleted at", "by ana", "not served")
 	status, body = do(t, f.handler, "POST", "/v1/resources/feature/opens_30d:v1/deprecate", "")
 	wantError(t, status, body, http.StatusGone, "deleted", "feature opens_30d:v1 was deleted at", "by ana")
 	status, body = do(t, f.handler, "DELETE", "/v1/resources/feature/opens_30d:v1", "")

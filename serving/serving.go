@@ -153,6 +153,9 @@ func (s *Service) feature(ctx context.Context, ref resource.Ref) (*resource.Reso
 		return def, nil
 	}
 	def, err := s.Registry.Get(ctx, resource.NewID(resource.KindFeature, ref))
+	if deleted := (*registry.DeletedError)(nil); errors.As(err, &deleted) {
+		return nil, fmt.Errorf("%w: %s, so it is not served; `slipway list features` shows what is", ErrUnknownFeature, deleted)
+	}
 	if errors.Is(err, registry.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
 	}

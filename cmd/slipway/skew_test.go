@@ -410,7 +410,8 @@ var meters = []string{"m1", "m2", "m3", "m4", "m5", "m6"}
 
 // TestFutureRowsServedAsOfNow: a source with past and future rows on the
 // embedded stores. Online values equal the training set at the
-// materialization time, and m1's future row is served after its time only.
+// materialization time, and the future rows are not served (that they are
+// written once their time comes is coordinator.TestMaterializeAsOfNow).
 func TestFutureRowsServedAsOfNow(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()

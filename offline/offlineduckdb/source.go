@@ -221,9 +221,13 @@ func (s *Store) fractionError(ctx context.Context, p *offline.SourceQueryParams,
 	if declared {
 		why = "columns: declares it int64, and it would be rounded"
 	}
+	count := "the only such value"
+	if n > 1 {
+		count = fmt.Sprintf("one of %d such values", n)
+	}
 	return &offline.SourceError{File: path, Line: row + 1, Column: c.Name, Msg: fmt.Sprintf(
-		"%s is not a whole number (%d values are not), but %s; declare the column's type on the source: columns: {%s: float64}",
-		strconv.FormatFloat(v, 'g', -1, 64), n, why, c.Name)}
+		"%s is not a whole number (%s), but %s; declare the column's type on the source: columns: {%s: float64}",
+		strconv.FormatFloat(v, 'g', -1, 64), count, why, c.Name)}
 }
 
 // checkCSVLines reports a CSV file that is empty or holds one line only
