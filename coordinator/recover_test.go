@@ -271,3 +271,66 @@ func rootSkip() string {
 	}
 	return ""
 }
+
+// TestWorkCleansUpAfterDeadAttempts: jobs whose lease expires while a
+// command works its own jobs (a long `slipway run`) are recovered by its
+// worker loop with the whole clean-up: the dead export's partial file is
+// removed and the resource its dead attempt left running gets its status
+// back, not only the job queued again.
+func TestWorkCleansUpAfterDeadAttempts(t *testing.T) {
+	c, ctx, out := setupTrainingSet(t)
+	t0 := time.Now()
+	c.Clock = &fakeClock{t: t0}
+
+	// A dead export, with the partial file it was writing.
+	path := filepath.Join(out, "dead.csv")
+	exports, err := c.EnqueueExport(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "dead", Now: t0, Lease: coordinator.DefaultLease, Only: coordinator.JobIDs(exports)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial, err := offline.PartialPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A dead rebuild of clean, which marked clean running: its worker's
+	// clock stands still, so its leases expire for everyone else.
+	if _, err := c.EnqueueRun(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("clean")}, Rebuild: true}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := &faultyOffline{Store: c.Offline, block: true, started: make(chan struct{}, 1)}
+	doomed := &coordinator.Coordinator{Registry: c.Registry, Offline: blocked, Online: c.Online, Clock: &fakeClock{t: t0}}
+	w := fastWorker(doomed)
+	w.Name = "doomed"
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stop(); <-done }()
+	<-blocked.started
+	if st := status(t, c, resource.KindTransformation, "clean"); st.Status != resource.StatusRunning {
+		t.Fatalf("clean while its job runs: %s; want running", st.Status)
+	}
+
+	// Past those leases, a command works a job of its own, on another resource.
+	c.Clock = &fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}
+	own, err := c.EnqueueRun(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("broken")}, Rebuild: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fastWorker(c).Work(ctx, coordinator.JobIDs(own)); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := c.Registry.GetJob(ctx, dead.ID); j.Status != registry.JobQueued {
+		t.Fatalf("the dead export after the command: %s; want queued again", j.Status)
+	}
+	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dead export's partial file %s after the command: %v; want it removed", partial, err)
+	}
+	if st := status(t, c, resource.KindTransformation, "clean"); st.Status != resource.StatusReady {
+		t.Errorf("clean after the command recovered its dead attempt: %s; want ready, as before", st.Status)
+	}
+}

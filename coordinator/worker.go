@@ -97,30 +97,12 @@ func (w *Worker) defaults() {
 }
 
 // Run works the whole queue until ctx is cancelled. Jobs still running
-// then are put back in the queue for another worker. Every round it also
-// recovers the jobs whose worker died (Coordinator.Recover: their attempt
-// ends, an export's partial file is removed, their resources get their
-// status back), and about once a minute it puts back the status of any
-// resource left running by a job that is over (Coordinator.Reconcile).
+// then are put back in the queue for another worker. Like Work, it
+// recovers the jobs whose worker died before each round of claims (see
+// loop).
 func (w *Worker) Run(ctx context.Context) error {
 	w.defaults()
-	c := w.Coordinator
-	var reconciled time.Time
-	recoverDead := func(ctx context.Context) {
-		jobs, err := c.recoverJobs(ctx)
-		if err == nil && (len(jobs) > 0 || time.Since(reconciled) >= time.Minute) {
-			reconciled = time.Now()
-			err = c.Reconcile(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
-			c.logger().Warn("recovering jobs and statuses", "error", err)
-		}
-	}
-	recoverDead(ctx) // before the first claim takes over a dead worker's job
-	return w.loop(ctx, nil, func(ctx context.Context) (bool, error) {
-		recoverDead(ctx)
-		return false, nil
-	})
+	return w.loop(ctx, nil, func(context.Context) (bool, error) { return false, nil })
 }
 
 // Work runs the given jobs (and only those) until each has ended, whoever
@@ -182,6 +164,12 @@ func (w *Worker) cancelAll(ctx context.Context, ids []int64) error {
 // and waits for a slot, a poll or ctx otherwise; done is asked between
 // rounds. It returns when ctx is cancelled or done says all is done, once
 // its running jobs have finished.
+//
+// Each round starts by recovering the jobs whose worker died
+// (Coordinator.recoverJobs: their attempt ends and an export's partial
+// file is removed) and, when it recovered any or a minute has passed,
+// putting back the status of resources left running (Reconcile). ClaimJob
+// never recovers, so no dead attempt ends without that clean-up.
 func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Context) (bool, error)) error {
 	cancelOnStop := only != nil // Work: the user stopping; Run: the worker shutting down
 	c := w.Coordinator
@@ -189,7 +177,16 @@ func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Conte
 	freed := make(chan struct{}, 1)
 	var running sync.WaitGroup
 	defer running.Wait()
+	var reconciled time.Time
 	for {
+		jobs, err := c.recoverJobs(ctx)
+		if err == nil && (len(jobs) > 0 || time.Since(reconciled) >= time.Minute) {
+			reconciled = time.Now()
+			err = c.Reconcile(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
+			c.logger().Warn("recovering jobs and statuses", "error", err)
+		}
 	claiming:
 		for ctx.Err() == nil {
 			select {

@@ -18,9 +18,9 @@
 //   - implement JobStore in the same database: claims that never hand one
 //     job to two live leases (across processes), fenced UpdateJob and
 //     FinishJob (worker and attempt), failure and cancellation cascading to
-//     dependents, RecoverJobs (and ClaimJob) ending the attempts whose lease
-//     expired in one transaction, and only the times given in the params
-//     (never a clock);
+//     dependents, RecoverJobs (never ClaimJob) ending the attempts whose
+//     lease expired in one transaction, and only the times given in the
+//     params (never a clock);
 //   - implement the lifecycle (lifecycle.go): Deprecate and Delete in one
 //     transaction each, Delete refusing a resource that resources not
 //     deleted depend on (*DependentsError); keep deleted resources as

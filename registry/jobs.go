@@ -22,12 +22,11 @@ type JobStore interface {
 	EnqueueJobs(ctx context.Context, p *EnqueueJobsParams) ([]*Job, error)
 	// ClaimJob gives one job to a worker under a lease, or returns
 	// ErrNoJob. A job is claimable when it is queued, its RunAfter has
-	// come and every job it depends on has succeeded. ClaimJob first
-	// recovers the jobs whose lease expired, as RecoverJobs does, in the
-	// same transaction, so a job whose worker died is claimed again (a new
-	// attempt) unless it was cancelled or had no attempts left. Claims
-	// take the lowest ID first, and a job is never given to two workers
-	// under live leases.
+	// come and every job it depends on has succeeded. ClaimJob never ends
+	// an attempt whose lease expired: a job whose worker died stays
+	// running until RecoverJobs ends it, so that the caller, which alone
+	// can clean up after it, always sees it. Claims take the lowest ID
+	// first, and a job is never given to two workers under live leases.
 	ClaimJob(ctx context.Context, p *ClaimJobParams) (*Job, error)
 	// RecoverJobs ends the attempt of every running job whose lease
 	// expired before Now (its worker died or stopped renewing): the job

@@ -172,12 +172,8 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 
 	var claimed *registry.Job
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := s.recoverExpired(ctx, tx, p.Now); err != nil {
-			return err
-		}
 		j, err := scanJob(tx.QueryRow(ctx, query, args...))
 		if errors.Is(err, pgx.ErrNoRows) {
-			// Commit anyway: recoverExpired may have changed jobs.
 			return nil
 		}
 		if err != nil {

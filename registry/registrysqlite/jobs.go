@@ -124,12 +124,9 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 	}
 	var job *registry.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := recoverExpired(ctx, tx, p.Now); err != nil {
-			return err
-		}
 		id, err := nextClaimable(ctx, tx, p)
 		if errors.Is(err, registry.ErrNoJob) {
-			return nil // commit the jobs recovered above
+			return nil
 		}
 		if err != nil {
 			return err
