@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
@@ -214,36 +211,8 @@ func TestDeleteOverHTTP(t *testing.T) {
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--addr", addr)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Error("serve did not stop on interrupt")
-		}
-	}
-	defer stop()
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); !strings.Contains(line, "serving on http://"+addr) {
-		t.Fatalf("serve printed %q", line)
-	}
-	go io.Copy(io.Discard, stdout)
-	base := "http://" + addr + "/v1/resources/"
+	server, stop := startServe(t, dir)
+	base := server + "/v1/resources/"
 
 	if status, body := httpDo(t, "POST", base+"feature/n_daily/deprecate"); status != http.StatusOK || !strings.Contains(body, `"deprecated"`) {
 		t.Fatalf("deprecate over HTTP: %d %s", status, body)

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -208,34 +209,7 @@ func TestQuickstartThenEverything(t *testing.T) {
 
 	t.Run("ServeOnlineFeatures", func(t *testing.T) {
 		mustRun(t, dir, "materialize")
-		addr := freeAddr(t)
-		cmd := exec.Command(binary, "serve", "--addr", addr)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			cmd.Process.Signal(os.Interrupt)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("serve did not stop cleanly on interrupt: %v", err)
-				}
-			case <-time.After(20 * time.Second):
-				cmd.Process.Kill()
-				t.Error("serve did not stop on interrupt")
-			}
-		}()
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		if !strings.Contains(line, "serving on http://"+addr) {
-			t.Fatalf("serve printed %q", line)
-		}
-		go io.Copy(io.Discard, stdout)
-		base := "http://" + addr
+		base, _ := startServe(t, dir)
 		entity := firstSubscriber(t, dir)
 
 		code, body := post(t, base+"/v1/online-features", fmt.Sprintf(`{"features":["opens_30d:v1","avg_order_value","subscriber_region"],"entities":[%q,"no_such_subscriber"]}`, entity))
@@ -369,4 +343,43 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// startServe runs `slipway serve` in dir and returns its base URL and a
+// function that stops it (interrupt, as a person would), which runs when
+// the test ends if the test has not called it.
+func startServe(t *testing.T, dir string) (base string, stop func()) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(binary, "serve", "--addr", addr)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve did not stop cleanly on interrupt: %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				t.Error("serve did not stop on interrupt")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if !strings.Contains(line, "serving on http://"+addr) {
+		t.Fatalf("serve printed %q", line)
+	}
+	go io.Copy(io.Discard, stdout)
+	return "http://" + addr, stop
 }

@@ -6,16 +6,13 @@ package main
 // and asks `slipway serve` for the same features of the same entities.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,40 +25,6 @@ import (
 	"github.com/slipway-ml/slipway/demo"
 	"github.com/slipway-ml/slipway/internal/testenv"
 )
-
-// startServe runs `slipway serve` in dir until the test ends and returns
-// its base URL.
-func startServe(t *testing.T, dir string) string {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--addr", addr)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve did not stop cleanly on interrupt: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Error("serve did not stop on interrupt")
-		}
-	})
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if !strings.Contains(line, "serving on http://"+addr) {
-		t.Fatalf("serve printed %q", line)
-	}
-	go io.Copy(io.Discard, stdout)
-	return "http://" + addr
-}
 
 // servedValues asks the server for features of entities and returns
 // values[entity][feature] as JSON values (nil when not served: not found
@@ -190,7 +153,7 @@ func TestDemoServesWhatTrainingSetsSee(t *testing.T) {
 	features, columns := demoFeatures()
 	os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(demoNowDefs("file: ../now_labels.csv", features)), 0o644)
 	mustRun(t, dir, "apply", "definitions")
-	base := startServe(t, dir)
+	base, _ := startServe(t, dir)
 	n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns)
 	if n < 1000 {
 		t.Errorf("compared only %d values", n)
@@ -308,7 +271,7 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 	if _, err := conn.Exec(ctx, "INSERT INTO "+data+".now_labels SELECT subscriber_id, $1, 0 FROM "+data+".subscribers", asOf); err != nil {
 		t.Fatal(err)
 	}
-	base := startServe(t, dir)
+	base, _ := startServe(t, dir)
 	if n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns); n < 1000 {
 		t.Errorf("compared only %d values", n)
 	}
@@ -435,15 +398,7 @@ func TestFutureRowsServedAsOfNow(t *testing.T) {
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 	writeLabels(time.Now())
-	features, columns := []string{"reading_30d:default", "reading:default"}, []string{"reading_30d", "reading"}
-	base := startServe(t, dir)
-	checkNoSkew(t, dir, base, "served_now", "meter", features, columns)
-	got := servedValues(t, base, features, []string{"m1", "m2", "m3"})
-	for m, want := range map[string][]any{"m1": {7.0, 7.0}, "m2": {nil, nil}, "m3": {nil, 3.0}} {
-		if fmt.Sprint(got[m]) != fmt.Sprint(want) {
-			t.Errorf("%s served %v, want %v", m, got[m], want)
-		}
-	}
+	checkReadingsServed(t, dir)
 }
 
 // TestFutureRowsServedAsOfNowOnPostgresAndRedis is the same on PostgreSQL
@@ -483,8 +438,16 @@ func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
 	for _, m := range meters {
 		exec("INSERT INTO "+data+".labels VALUES ($1, $2, 0)", m, asOf.UTC())
 	}
+	checkReadingsServed(t, dir)
+}
+
+// checkReadingsServed starts serve in dir and compares the readings'
+// features with the training set at the materialization time, and the
+// values of the entities with future rows with what the rows say.
+func checkReadingsServed(t *testing.T, dir string) {
+	t.Helper()
 	features, columns := []string{"reading_30d:default", "reading:default"}, []string{"reading_30d", "reading"}
-	base := startServe(t, dir)
+	base, _ := startServe(t, dir)
 	checkNoSkew(t, dir, base, "served_now", "meter", features, columns)
 	got := servedValues(t, base, features, []string{"m1", "m2", "m3"})
 	for m, want := range map[string][]any{"m1": {7.0, 7.0}, "m2": {nil, nil}, "m3": {nil, 3.0}} {
