@@ -39,6 +39,14 @@ const DataDirEnv = "SLIPWAY_DATA_DIR"
 // ConfigEnv names the environment variable that sets the configuration file.
 const ConfigEnv = "SLIPWAY_CONFIG"
 
+// The embedded stores' files in the data directory, for a provider that
+// slipway.yaml gives no path: cmd/slipway opens them, plan checks they exist.
+const (
+	RegistryFile = "registry.db"
+	OfflineFile  = "offline.duckdb"
+	OnlineFile   = "online.bolt"
+)
+
 // Main runs the command line and returns the process exit code.
 func Main(b Backends, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -117,6 +125,9 @@ type stores struct {
 	// tmpDir, when set, holds empty embedded stores opened by
 	// openReadOnly; Close removes it.
 	tmpDir string
+	// emptyOffline says openReadOnly opened an empty offline store in
+	// tmpDir: it holds none of the registry's views and tables.
+	emptyOffline bool
 }
 
 func (s *stores) Close() error {
@@ -232,50 +243,46 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 
 // openReadOnly opens the registry and the offline store for plan, which
 // writes nothing: it skips what open does that writes (recovering jobs,
-// claiming the offline store), and it does not create embedded stores where
-// they would live. When the data directory does not exist (or is empty),
-// or an embedded store's configured file does not exist, that store is
-// opened empty in a temporary directory removed by Close: plan then plans
-// against an empty registry and leaves nothing behind.
+// claiming the offline store), and it creates no embedded store. It decides
+// per store: an embedded store whose file (its path:, or its default file in
+// the data directory) does not exist is opened empty in a temporary directory
+// removed by Close, whatever else the data directory holds. When the offline
+// store is such an empty one, the registry's views and tables are not there
+// to read, so the plan is told (stores.emptyOffline) to describe registered
+// inputs from their definitions.
 func (a *app) openReadOnly(ctx context.Context, cfg *config.Config) (*stores, error) {
 	s := &stores{}
 	regCfg, offCfg := cfg.Registry, cfg.Offline
-	dataDir := a.dataDir
-	tmp := func() (string, error) {
+	for _, c := range []struct {
+		p    *config.Provider
+		file string
+	}{{&regCfg, RegistryFile}, {&offCfg, OfflineFile}} {
+		if c.p.Type != config.SQLite && c.p.Type != config.DuckDB {
+			continue
+		}
+		path := c.p.Path
+		if path == "" {
+			path = filepath.Join(a.dataDir, c.file)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if s.tmpDir == "" {
 			d, err := os.MkdirTemp("", "slipway-plan-")
 			if err != nil {
-				return "", fmt.Errorf("opening empty stores to plan against: %w", err)
+				return nil, fmt.Errorf("opening empty stores to plan against: %w", err)
 			}
 			s.tmpDir = d
 		}
-		return s.tmpDir, nil
-	}
-	embedded := func(p config.Provider) bool { return p.Type == config.SQLite || p.Type == config.DuckDB }
-	if (embedded(regCfg) && regCfg.Path == "") || (embedded(offCfg) && offCfg.Path == "") {
-		if entries, err := os.ReadDir(dataDir); errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
-			if dataDir, err = tmp(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, p := range []*config.Provider{&regCfg, &offCfg} {
-		if embedded(*p) && p.Path != "" {
-			if _, err := os.Stat(p.Path); errors.Is(err, fs.ErrNotExist) {
-				d, err := tmp()
-				if err != nil {
-					return nil, err
-				}
-				p.Path = filepath.Join(d, filepath.Base(p.Path))
-			}
-		}
+		c.p.Path = filepath.Join(s.tmpDir, filepath.Base(path))
+		s.emptyOffline = s.emptyOffline || c.p == &offCfg
 	}
 	newRegistry, err := constructor("registry", a.backends.Registry, regCfg)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	reg, err := newRegistry(ctx, dataDir, regCfg)
+	reg, err := newRegistry(ctx, a.dataDir, regCfg)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening the registry (%s): %w", regCfg.Redacted(), err)
@@ -284,7 +291,7 @@ func (a *app) openReadOnly(ctx context.Context, cfg *config.Config) (*stores, er
 	newOffline, err := constructor("offline", a.backends.Offline, offCfg)
 	if err == nil {
 		var st offline.Store
-		if st, err = newOffline(ctx, dataDir, offCfg); err == nil {
+		if st, err = newOffline(ctx, a.dataDir, offCfg); err == nil {
 			s.offline = st
 		}
 	}

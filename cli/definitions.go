@@ -23,8 +23,16 @@ the registry. Each resource is shown as create, unchanged or conflict; a
 conflict lists the changed fields: changed SQL as a unified diff, a changed
 list (a training set's features, tags) as the entries added and removed.
 
-Nothing is written, not even the data directory: planning against one that
-does not exist yet plans against an empty registry and leaves no files.
+Nothing is written, not even the data directory. Each embedded store whose
+file does not exist yet (registry.db, offline.duckdb, or the path: in
+slipway.yaml) is planned against as an empty one that is removed afterwards,
+whatever else the data directory holds: with no registry file every
+definition is create. When the registry exists but the offline store file does
+not, registered sources and transformations are described from their
+definitions (a source from the file its last apply found), not read from
+their views and tables. An existing SQLite registry is opened as other
+commands open it, so a newer slipway upgrades its schema there (SQLite's
+read-only mode would leave -wal and -shm files behind).
 
 File sources are read whole, so a value past the rows the engine samples to
 infer a CSV column's type (DuckDB: 20,480), an empty or header-only file, or a
@@ -91,7 +99,7 @@ func makePlan(ctx context.Context, dir string, s *stores) (*definition.Plan, err
 	if err != nil {
 		return nil, err
 	}
-	return definition.MakePlan(ctx, defs, definition.Stores{Registry: s.registry, Offline: s.offline})
+	return definition.MakePlan(ctx, defs, definition.Stores{Registry: s.registry, Offline: s.offline, EmptyOffline: s.emptyOffline})
 }
 
 func apply(ctx context.Context, c interface {

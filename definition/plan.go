@@ -71,6 +71,11 @@ func (p *Plan) ConflictError() error {
 type Stores struct {
 	Registry registry.Store
 	Offline  offline.Store
+	// EmptyOffline says the offline store holds none of the registry's
+	// views and tables (plan opened an empty one because the configured one
+	// does not exist yet): registered sources and transformations are then
+	// described from their definitions, never read from the offline store.
+	EmptyOffline bool
 }
 
 // MakePlan resolves references, compares with the registry and checks
@@ -573,11 +578,17 @@ func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
 			if p.schemaErr[id] {
 				return "", errFailedSource
 			}
+			params := SourceQueryParams(r, p.dir)
 			if _, isLocal := p.local[id]; !isLocal && r.State.Status == resource.StatusReady {
-				// Its view knows where its file is; this directory may not.
-				return "SELECT * FROM " + offline.QuoteIdent(offline.TableName(id)), nil
+				if !p.EmptyOffline {
+					// Its view knows where its file is; this directory may not.
+					return "SELECT * FROM " + offline.QuoteIdent(offline.TableName(id)), nil
+				}
+				if sf := r.State.SourceFile; sf != nil && r.Source.File != "" {
+					params.File = sf.Path // where its view would read
+				}
 			}
-			return p.Offline.SourceQuery(SourceQueryParams(r, p.dir))
+			return p.Offline.SourceQuery(params)
 		}
 		if p.visiting[id] {
 			return "", fmt.Errorf("reference cycle through %s", id.Ref())
@@ -601,11 +612,12 @@ func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
 	return sql, with, err
 }
 
-// built reports whether a registered transformation already has its table.
+// built reports whether a registered transformation already has its table
+// (none has when the offline store is empty).
 // Sources are always described from their own query, so planning works even
 // when a source's view has to be recreated by the apply.
 func (p *planner) built(id resource.ID) bool {
-	if id.Kind == resource.KindSource {
+	if id.Kind == resource.KindSource || p.EmptyOffline {
 		return false
 	}
 	if _, isLocal := p.local[id]; isLocal {

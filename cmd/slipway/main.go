@@ -35,7 +35,7 @@ func inDataDir(dir string, p config.Provider, name string) string {
 var backends = cli.Backends{
 	Registry: map[string]func(context.Context, string, config.Provider) (registry.Store, error){
 		config.SQLite: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
-			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(dir, p, "registry.db")})
+			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(dir, p, cli.RegistryFile)})
 		},
 		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
 			return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema})
@@ -47,7 +47,7 @@ var backends = cli.Backends{
 			if limit == "" {
 				limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
 			}
-			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(dir, p, "offline.duckdb"), MemoryLimit: limit, Threads: p.Threads})
+			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(dir, p, cli.OfflineFile), MemoryLimit: limit, Threads: p.Threads})
 		},
 		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (offline.Store, error) {
 			return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema})
@@ -55,7 +55,7 @@ var backends = cli.Backends{
 	},
 	Online: map[string]func(context.Context, string, config.Provider) (online.Store, error){
 		config.Embedded: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
-			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(dir, p, "online.bolt")})
+			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(dir, p, cli.OnlineFile)})
 		},
 		config.Redis: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
 			return onlineredis.New(ctx, onlineredis.Config{Addrs: p.Addrs, Cluster: p.Cluster, Username: p.Username, Password: p.Password, DB: p.DB, KeyPrefix: p.KeyPrefix})

@@ -193,6 +193,14 @@ func TestPlanWritesNothing(t *testing.T) {
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Errorf("plan wrote into an empty data directory: %v", entries)
 	}
+	// A data directory that holds other files but no stores gets no stores.
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o755)
+	os.WriteFile(filepath.Join(other, "keep"), nil, 0o644)
+	mustRun(t, dir, "plan", "proj", "--data-dir", "other")
+	if entries, _ := os.ReadDir(other); len(entries) != 1 {
+		t.Errorf("plan wrote into a data directory without stores: %v", entries)
+	}
 
 	mustRun(t, dir, "apply", "proj")
 	mustRun(t, dir, "run")
@@ -218,6 +226,27 @@ func TestPlanWritesNothing(t *testing.T) {
 	for f := range after {
 		if _, ok := before[f]; !ok {
 			t.Errorf("plan created %s", f)
+		}
+	}
+
+	// With the registry but without its offline store, plan describes a new
+	// transformation over a registered source and a built transformation
+	// from their definitions (there are no views or tables to read), and
+	// still creates no offline store.
+	if err := os.Remove(filepath.Join(dir, ".slipway", "offline.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "more"), 0o755)
+	more := "transformations:\n  - name: recent\n    sql: SELECT e.user_id, e.kind, d.n FROM {{ events }} e JOIN {{ daily }} d USING (user_id)\n"
+	os.WriteFile(filepath.Join(dir, "more", "defs.yaml"), []byte(more), 0o644)
+	before = snapshot(t, filepath.Join(dir, ".slipway"))
+	if r := mustRun(t, dir, "plan", "more"); !strings.Contains(r.stdout, "create    transformation recent:default") {
+		t.Errorf("plan of a transformation over registered resources without the offline store:\n%s", r.stdout)
+	}
+	after = snapshot(t, filepath.Join(dir, ".slipway"))
+	for f := range after {
+		if _, ok := before[f]; !ok {
+			t.Errorf("plan without the offline store created %s", f)
 		}
 	}
 }
