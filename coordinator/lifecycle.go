@@ -106,18 +106,51 @@ func (c *Coordinator) Delete(ctx context.Context, p *registry.DeleteParams) (*De
 	return res, nil
 }
 
-// requireIdle fails with ErrInUse when a queued or running job works on id.
+// requireIdle fails with ErrInUse when a queued or running job works on
+// id. A queued job runs only when a worker takes it: one that a killed
+// command left (recovery queued it again) waits for ever where no worker
+// runs, so the error says to cancel it or start one.
 func (c *Coordinator) requireIdle(ctx context.Context, id resource.ID) error {
-	live, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}, Limit: 1000})
-	if err != nil {
-		return fmt.Errorf("listing live jobs: %w", err)
-	}
-	for _, j := range live {
+	var busy *registry.Job
+	err := c.eachJob(ctx, registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}}, func(j *registry.Job) bool {
 		if jobTouches(j, id) {
-			return fmt.Errorf("%w: job %d (%s %s) is %s; wait for it or cancel it (slipway jobs cancel %d), then delete again", ErrInUse, j.ID, j.Kind, j.Resource.Ref(), j.Status, j.ID)
+			busy = j
 		}
+		return busy == nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("listing live jobs: %w", err)
+	case busy == nil:
+		return nil
+	case busy.Status == registry.JobQueued:
+		return fmt.Errorf("%w: job %d (%s %s) is queued, and runs only when a worker takes it; cancel it (slipway jobs cancel %d) or run it (slipway worker, until it ends), then delete again",
+			ErrInUse, busy.ID, busy.Kind, busy.Resource.Ref(), busy.ID)
+	default:
+		return fmt.Errorf("%w: job %d (%s %s) is running; cancel it (slipway jobs cancel %d) or wait for it to end, then delete again",
+			ErrInUse, busy.ID, busy.Kind, busy.Resource.Ref(), busy.ID)
 	}
-	return nil
+}
+
+// eachJob calls f with every job p lists (whatever p.Limit says), newest
+// first, a page at a time, until f returns false.
+func (c *Coordinator) eachJob(ctx context.Context, p registry.ListJobsParams, f func(*registry.Job) bool) error {
+	p.Limit = 1000
+	for {
+		page, err := c.Registry.ListJobs(ctx, &p)
+		if err != nil {
+			return err
+		}
+		for _, j := range page {
+			if !f(j) {
+				return nil
+			}
+		}
+		if len(page) < p.Limit {
+			return nil
+		}
+		p.BeforeID = page[len(page)-1].ID
+	}
 }
 
 // jobTouches reports whether job j works on id: its resource, or one of

@@ -1,8 +1,11 @@
 package coordinator_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,8 +50,13 @@ func TestDeleteRemovesOfflineTableAndOnlineValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Delete(ctx, &registry.DeleteParams{ID: amount}); !errors.Is(err, coordinator.ErrInUse) || !strings.Contains(err.Error(), "slipway jobs cancel") {
-		t.Fatalf("Delete(amount) with a queued job = %v; want ErrInUse saying how to cancel", err)
+	// A queued job runs only if a worker takes it (after a kill, recovery
+	// queues a command's jobs again, and no worker may ever run them): the
+	// error says how to end it, not to wait.
+	_, err = c.Delete(ctx, &registry.DeleteParams{ID: amount})
+	cancel := fmt.Sprintf("slipway jobs cancel %d", jobs[len(jobs)-1].ID)
+	if !errors.Is(err, coordinator.ErrInUse) || !strings.Contains(err.Error(), cancel) || !strings.Contains(err.Error(), "slipway worker") || strings.Contains(err.Error(), "wait") {
+		t.Fatalf("Delete(amount) with a queued job = %v; want ErrInUse saying %q or to run `slipway worker`, not to wait", err, cancel)
 	}
 	for _, j := range jobs {
 		if _, err := c.Registry.CancelJob(ctx, &registry.CancelJobParams{ID: j.ID, Now: time.Now()}); err != nil && !errors.Is(err, registry.ErrJobState) {
@@ -95,5 +103,97 @@ func TestDeleteRemovesOfflineTableAndOnlineValues(t *testing.T) {
 	// Materializing every feature skips the deleted ones.
 	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{}); err != nil {
 		t.Fatalf("materialize after deletes: %v", err)
+	}
+}
+
+// TestDeleteSeesEveryLiveJob: a job on the resource is found however many
+// other jobs are live, not only among the newest thousand.
+func TestDeleteSeesEveryLiveJob(t *testing.T) {
+	c, ctx := setup(t)
+	amount := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}
+	jobs, err := c.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{amount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := make([]registry.NewJob, 2500)
+	for i := range others {
+		others[i] = registry.NewJob{Kind: coordinator.JobExport, Resource: spending, Args: []byte(`{}`), MaxAttempts: 1}
+	}
+	if _, err := c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: others, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Delete(ctx, &registry.DeleteParams{ID: amount})
+	if want := fmt.Sprintf("job %d ", jobs[len(jobs)-1].ID); !errors.Is(err, coordinator.ErrInUse) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Delete(amount) behind 2500 newer live jobs = %v; want ErrInUse naming %s", err, want)
+	}
+}
+
+// hookedRegistry runs beforeDelete when Delete is about to record a
+// tombstone.
+type hookedRegistry struct {
+	registry.Store
+	beforeDelete func()
+}
+
+func (r *hookedRegistry) Delete(ctx context.Context, p *registry.DeleteParams) (*resource.Resource, error) {
+	r.beforeDelete()
+	return r.Store.Delete(ctx, p)
+}
+
+// gatedOnline holds the first Write until release is closed.
+type gatedOnline struct {
+	online.Store
+	started, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gatedOnline) Write(ctx context.Context, p *online.WriteParams) error {
+	g.once.Do(func() { close(g.started); <-g.release })
+	return g.Store.Write(ctx, p)
+}
+
+// TestDeleteRacingAMaterialization: a materialization queued and started
+// after Delete found the feature idle writes its values after Delete
+// removed them; the job then sees the feature deleted and removes what it
+// wrote, so no online value of a deleted feature is left.
+func TestDeleteRacingAMaterialization(t *testing.T) {
+	c, ctx := setup(t)
+	amount := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}
+	if _, err := c.Run(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("clean")}}); err != nil {
+		t.Fatal(err)
+	}
+	gated := &gatedOnline{Store: c.Online, started: make(chan struct{}), release: make(chan struct{})}
+	writer := &coordinator.Coordinator{Registry: c.Registry, Offline: c.Offline, Online: gated}
+	worked := make(chan error, 1)
+	deleter := &coordinator.Coordinator{Registry: &hookedRegistry{Store: c.Registry, beforeDelete: func() {
+		// Between Delete's check for jobs and its tombstone, a
+		// materialization starts writing.
+		jobs, err := writer.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{amount}})
+		if err != nil {
+			t.Error(err)
+			close(gated.started)
+			return
+		}
+		go func() {
+			_, err := fastWorker(writer).Work(ctx, coordinator.JobIDs(jobs))
+			worked <- err
+		}()
+		<-gated.started
+	}}, Offline: c.Offline, Online: c.Online}
+	if _, err := deleter.Delete(ctx, &registry.DeleteParams{ID: amount}); err != nil {
+		t.Fatal(err)
+	}
+	close(gated.release)
+	if err := <-worked; err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"amount:default"}, Entities: []string{"u1", "u2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range res.Entries {
+		if e[0].Found {
+			t.Errorf("entity %d has a value of the deleted feature, written after the delete: %+v", i, e[0])
+		}
 	}
 }

@@ -223,8 +223,15 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	// counted in the watermark, so the first run after their time reads them.
 	asOf := c.clock().Now()
 	newest, err := c.materialize(ctx, run, group, args, asOf)
+	group, derr := c.dropDeleted(ctx, run, group)
 	if err != nil {
 		return err
+	}
+	if derr != nil {
+		return derr
+	}
+	if len(group) == 0 {
+		return nil
 	}
 	if args.Chunks > 1 {
 		// The commit job records the watermark once every chunk is written.
@@ -232,6 +239,38 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 		return nil
 	}
 	return c.materialized(ctx, group, newest)
+}
+
+// dropDeleted deletes the online values of the features of group deleted
+// since the job read them, and returns the others. Delete refuses a feature
+// a job works on, but a job queued just after that check may write after
+// Delete removed the values; looking once the writes are done closes the
+// gap: either this look sees the tombstone, or every write came before it,
+// and so before Delete removed the values.
+func (c *Coordinator) dropDeleted(ctx context.Context, run *jobRun, group []*resource.Resource) ([]*resource.Resource, error) {
+	if c.Online == nil {
+		return group, nil // nothing was written
+	}
+	var kept []*resource.Resource
+	var gone []string
+	for _, f := range group {
+		_, err := c.Registry.Get(ctx, f.ID)
+		switch {
+		case errors.Is(err, registry.ErrDeleted):
+			gone = append(gone, f.Ref().String())
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", f.ID, err)
+		default:
+			kept = append(kept, f)
+		}
+	}
+	if len(gone) > 0 {
+		if err := c.Online.DeleteFeatures(context.WithoutCancel(ctx), &online.DeleteFeaturesParams{Features: gone}); err != nil {
+			return nil, fmt.Errorf("deleting the online values of %s, deleted while this job wrote them: %w", strings.Join(gone, ", "), err)
+		}
+		run.sayf("%s deleted while this job wrote; the values it wrote are deleted too", strings.Join(gone, ", "))
+	}
+	return kept, nil
 }
 
 // materialized marks a group ready, raising its watermark to newest.

@@ -137,16 +137,18 @@ func (c *Coordinator) removePartials(ctx context.Context, run *jobRun) {
 	if decodeArgs(run.job, &args) != nil || !filepath.IsAbs(args.Path) {
 		return
 	}
-	running, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobRunning}, Kind: JobExport, Limit: 1000})
+	shared := false // another attempt may be writing one of them
+	err := c.eachJob(ctx, registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobRunning}, Kind: JobExport}, func(j *registry.Job) bool {
+		var other exportArgs
+		shared = j.ID != run.job.ID && decodeArgs(j, &other) == nil && other.Path == args.Path
+		return !shared
+	})
 	if err != nil {
 		c.logger().Warn("listing running exports", "error", err)
 		return
 	}
-	for _, j := range running {
-		var other exportArgs
-		if j.ID != run.job.ID && decodeArgs(j, &other) == nil && other.Path == args.Path {
-			return // its attempt may be writing one of them
-		}
+	if shared {
+		return
 	}
 	files, _ := filepath.Glob(partialGlob(args.Path))
 	for _, f := range files {

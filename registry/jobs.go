@@ -277,6 +277,9 @@ type ListJobsParams struct {
 	Kind     string
 	// KeyPrefix keeps the jobs whose Key starts with it (byte-wise; no wildcards).
 	KeyPrefix string
+	// BeforeID keeps the jobs whose ID is lower (0: no bound): passing the
+	// last ID of a page lists the next page.
+	BeforeID int64
 	// Limit caps the number of jobs (0: 100).
 	Limit int
 }

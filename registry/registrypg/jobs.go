@@ -574,6 +574,9 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 		// starts_with compares bytes and knows no wildcards, unlike LIKE.
 		where = append(where, `starts_with(j.key, `+arg(p.KeyPrefix)+`)`)
 	}
+	if p.BeforeID > 0 {
+		where = append(where, `j.id < `+arg(p.BeforeID))
+	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 100

@@ -525,6 +525,10 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 		where = append(where, `substr(CAST(key AS BLOB), 1, ?) = ?`)
 		args = append(args, len(p.KeyPrefix), []byte(p.KeyPrefix))
 	}
+	if p.BeforeID > 0 {
+		where = append(where, `id < ?`)
+		args = append(args, p.BeforeID)
+	}
 	query := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)

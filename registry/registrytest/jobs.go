@@ -999,6 +999,8 @@ func testListJobs(t *testing.T, s registry.Store) {
 	}{
 		"all, newest first": {registry.ListJobsParams{}, []int64{jobs[2].ID, jobs[1].ID, jobs[0].ID}},
 		"limit":             {registry.ListJobsParams{Limit: 2}, []int64{jobs[2].ID, jobs[1].ID}},
+		"next page":         {registry.ListJobsParams{Limit: 2, BeforeID: jobs[1].ID}, []int64{jobs[0].ID}},
+		"queued, next page": {registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued}, BeforeID: jobs[2].ID}, []int64{jobs[1].ID}},
 		"queued":            {registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobQueued}}, []int64{jobs[2].ID, jobs[1].ID}},
 		"succeeded or failed": {registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobSucceeded, registry.JobFailed}},
 			[]int64{jobs[0].ID}},
