@@ -37,8 +37,10 @@ read-only mode would leave -wal and -shm files behind).
 File sources are read whole, so a value past the rows the engine samples to
 infer a CSV column's type (DuckDB: 20,480), an empty or header-only file, or a
 timestamp column that does not parse is an error here, naming the file, line
-and column (declare a column's type with columns: on the source). File paths
-are recorded relative to DIR.
+and column (declare a column's type with columns: on the source). A source's
+file: is relative to the YAML file that names it and is recorded as written,
+so the same files plan the same whichever DIR (the project, a directory above
+it, a team's subdirectory) or checkout they are planned from.
 
 Names are checked against the registry too: a new source or transformation
 may not take a name registered as the other kind, and a deleted name:variant

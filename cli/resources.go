@@ -122,7 +122,7 @@ func (a *app) showCmd() *cobra.Command {
 			case r.Source != nil:
 				file := r.Source.File
 				if file != "" && !filepath.IsAbs(file) {
-					file += " (relative to the definitions directory)"
+					file += " (relative to the YAML file that defines it)"
 				}
 				field("file", file)
 				if sf := r.State.SourceFile; sf != nil {

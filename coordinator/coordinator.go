@@ -77,22 +77,22 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 	// Source views are (re)created on every apply: cheap, and it repairs a
 	// view lost when its table was dropped and recreated, or an offline store
 	// that is new to a registered project.
-	for _, r := range rs {
-		if r.Kind != resource.KindSource {
+	for _, it := range plan.Items {
+		if it.Resource.Kind != resource.KindSource {
 			continue
 		}
-		if err := c.registerSource(ctx, r, plan.Dir); err != nil {
+		if err := c.registerSource(ctx, it.Resource, it.Def.SourceQueryParams()); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-// registerSource (re)creates a source's view; its file, relative to the
-// definitions directory dir, is resolved here, so the view reads it from
-// wherever the definitions were applied.
-func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource, dir string) error {
-	params := definition.SourceQueryParams(r, dir)
+// registerSource (re)creates a source's view over the file or table params
+// locates (a relative file resolved against the YAML file of the definition
+// being applied), so the view reads the file from wherever the definitions
+// were applied.
+func (c *Coordinator) registerSource(ctx context.Context, r *resource.Resource, params *offline.SourceQueryParams) error {
 	q, err := c.Offline.SourceQuery(params)
 	if err == nil {
 		var res *offline.CreateTableResult

@@ -30,7 +30,9 @@ type Definition struct {
 	Resource *resource.Resource
 	Pos      Pos
 	fields   map[string]Pos // where each field's value is
-	root     string         // the absolute definitions directory, which source files are relative to
+	root     string         // the absolute definitions directory
+	srcFile  string         // a source's file as written
+	srcDir   string         // the absolute directory of the YAML file, which a relative source file is relative to
 
 	// Unresolved references, resolved by Plan.
 	dataset  string   // feature/label source
@@ -95,7 +97,8 @@ var misplacedFields = map[resource.Kind]map[string]string{
 
 // LoadDir reads every *.yaml and *.yml file under dir (recursively, in path order).
 // It reports every syntax and field problem it finds, with file and line.
-// Source files are recorded relative to dir (resource.SourceSpec.File).
+// A source's file is recorded as written, relative to the YAML file that
+// defines it (resource.SourceSpec.File), whatever dir is.
 func LoadDir(dir string) ([]*Definition, error) {
 	root := absPath(dir)
 	var files []string
@@ -340,7 +343,8 @@ func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors
 		case file == "" && s.Table == "":
 			it.fail("", "a source needs file: (a CSV or Parquet path) or table: (an existing table)")
 		case file != "":
-			s.File = sourcePath(root, it.file, file)
+			s.File = sourcePath(file)
+			d.srcFile, d.srcDir = file, filepath.Dir(absPath(it.file))
 			if s.Format == "" {
 				s.Format = formatOf(file)
 			}
@@ -436,20 +440,22 @@ func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors
 	return d
 }
 
-// sourcePath returns a source's file, written relative to the YAML file
-// yamlFile, as recorded: relative to the definitions directory root with "/"
-// separators, so the same definitions applied from another checkout record
-// the same path. A path written absolute stays absolute.
-func sourcePath(root, yamlFile, file string) string {
+// sourcePath returns a source's file as recorded: as written, relative to
+// the YAML file that defines the source, cleaned and with "/" separators. It
+// does not depend on the directory given to plan or apply, nor on where the
+// project is checked out. A path written absolute stays absolute.
+func sourcePath(file string) string {
 	if filepath.IsAbs(file) {
 		return filepath.Clean(file)
 	}
-	abs := filepath.Join(filepath.Dir(absPath(yamlFile)), file)
-	rel, err := filepath.Rel(root, abs)
-	if err != nil {
-		return abs
-	}
-	return filepath.ToSlash(rel)
+	return filepath.ToSlash(filepath.Clean(file))
+}
+
+// SourceQueryParams returns what the offline store needs to read the source
+// d defines: a relative file is read from the directory of d's YAML file.
+func (d *Definition) SourceQueryParams() *offline.SourceQueryParams {
+	s := d.Resource.Source
+	return &offline.SourceQueryParams{File: s.File, Dir: d.srcDir, Format: s.Format, Table: s.Table, Columns: s.Columns}
 }
 
 // columns reads a source's optional columns field: column name → type.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,9 +40,6 @@ type Item struct {
 // Plan is what apply would do, in apply order (dependencies first).
 type Plan struct {
 	Items []*Item
-	// Dir is the definitions directory: source files are relative to it
-	// (SourceQueryParams gives the offline store what it needs).
-	Dir string
 	// Warnings do not stop an apply: definitions that refer to deprecated resources.
 	Warnings Errors
 }
@@ -114,7 +113,6 @@ func MakePlan(ctx context.Context, defs []*Definition, s Stores) (*Plan, error) 
 	if err != nil {
 		return nil, err
 	}
-	plan.Dir = p.dir
 	p.checkLifecycle(plan)
 	p.checkSchemas(plan)
 	if err := p.errs.err(); err != nil {
@@ -134,7 +132,7 @@ type planner struct {
 	deleted    map[resource.ID]*resource.Resource // tombstones met while looking up
 	errs       Errors
 	fatal      error  // a store failure, not a definition problem
-	dir        string // the definitions directory, which source files are relative to
+	dir        string // the absolute definitions directory
 }
 
 // lookup returns the definition of id from the files or the registry (nil when neither has it).
@@ -303,7 +301,7 @@ func (p *planner) compare(defs []*Definition) (*Plan, error) {
 	for _, d := range order(defs, p.local) {
 		it := &Item{Def: d, Action: Create, Resource: d.Resource}
 		if reg := p.registeredResource(d.Resource.ID); reg != nil {
-			if diffs := resource.Diff(reg, p.absoluteFile(reg, d.Resource)); len(diffs) > 0 {
+			if diffs := resource.Diff(reg, sameFile(reg, d)); len(diffs) > 0 {
 				it.Action, it.Diffs = Conflict, diffs
 			} else {
 				it.Action, it.Resource = Unchanged, reg
@@ -314,16 +312,31 @@ func (p *planner) compare(defs []*Definition) (*Plan, error) {
 	return plan, p.fatal
 }
 
-// absoluteFile returns r with its source file made absolute when the
-// registered variant reg has an absolute one: sources registered before
-// files were recorded relative to the definitions have their absolute path,
-// and the same file is the same definition.
-func (p *planner) absoluteFile(reg, r *resource.Resource) *resource.Resource {
-	if reg.Source == nil || r.Source == nil || !filepath.IsAbs(reg.Source.File) || r.Source.File == "" || filepath.IsAbs(r.Source.File) {
+// sameFile returns d's resource with the registered variant reg's source
+// file when d's file, written otherwise, is the file reg names absolutely:
+// reg's recorded path is absolute (as Slipway recorded every path before it
+// recorded them as written), or the last apply found reg's file there
+// (State.SourceFile). So a definition moved to a YAML file in another
+// directory, or written absolute where it was relative, is the same
+// definition on the machine that applied it. Otherwise it returns d's resource.
+func sameFile(reg *resource.Resource, d *Definition) *resource.Resource {
+	r := d.Resource
+	if reg.Source == nil || r.Source == nil || r.Source.File == "" || reg.Source.File == r.Source.File {
+		return r
+	}
+	path := d.SourceQueryParams().Path()
+	regPath := ""
+	switch {
+	case filepath.IsAbs(reg.Source.File):
+		regPath = reg.Source.File
+	case reg.State.SourceFile != nil:
+		regPath = reg.State.SourceFile.Path
+	}
+	if regPath != path {
 		return r
 	}
 	c, s := *r, *r.Source
-	s.File = filepath.Join(p.dir, filepath.FromSlash(s.File))
+	s.File = reg.Source.File
 	c.Source = &s
 	return &c
 }
@@ -534,25 +547,36 @@ func (p *planner) schema(id resource.ID) ([]resource.Column, bool) {
 // errFailedSource stops describing what reads a source whose check failed.
 var errFailedSource = errors.New("source failed its check")
 
-// SourceQueryParams returns what the offline store needs to read source r of
-// the definitions in dir, whose file is relative to dir.
-func SourceQueryParams(r *resource.Resource, dir string) *offline.SourceQueryParams {
+// registeredSourceParams returns what the offline store needs to read a
+// registered source that the definitions do not define: its file where the
+// last apply found it, or else its recorded file relative to the definitions
+// directory.
+func (p *planner) registeredSourceParams(r *resource.Resource) *offline.SourceQueryParams {
 	s := r.Source
-	return &offline.SourceQueryParams{File: s.File, Dir: dir, Format: s.Format, Table: s.Table, Columns: s.Columns}
+	params := &offline.SourceQueryParams{File: s.File, Dir: p.dir, Format: s.Format, Table: s.Table, Columns: s.Columns}
+	if sf := r.State.SourceFile; sf != nil && s.File != "" {
+		params.File = sf.Path
+	}
+	return params
 }
 
 // checkSource has the offline store read a file source whole (its file
 // exists and has rows, and every value converts to its column's type) and
 // reports what is wrong at the file: field. It returns whether the source passed.
 func (p *planner) checkSource(d *Definition, r *resource.Resource) bool {
-	err := p.Offline.CheckSource(p.ctx, SourceQueryParams(r, p.dir))
+	params := d.SourceQueryParams()
+	err := p.Offline.CheckSource(p.ctx, params)
 	if err == nil {
 		return true
 	}
 	p.schemaErr[r.ID] = true
 	var se *offline.SourceError
 	if errors.As(err, &se) {
-		se.File = r.Source.File
+		// Name the file as the user wrote it, and where a relative one was looked for.
+		se.File = d.srcFile
+		if _, err := os.Stat(params.Path()); errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(d.srcFile) {
+			se.Msg += fmt.Sprintf(" (looked for %s: a relative file is relative to the YAML file that names it)", params.Path())
+		}
 	}
 	field := "file"
 	if se != nil && se.Column != "" && r.Source.Columns[se.Column] != "" {
@@ -578,17 +602,15 @@ func (p *planner) query(id resource.ID) (string, []offline.Input, error) {
 			if p.schemaErr[id] {
 				return "", errFailedSource
 			}
-			params := SourceQueryParams(r, p.dir)
-			if _, isLocal := p.local[id]; !isLocal && r.State.Status == resource.StatusReady {
-				if !p.EmptyOffline {
-					// Its view knows where its file is; this directory may not.
-					return "SELECT * FROM " + offline.QuoteIdent(offline.TableName(id)), nil
-				}
-				if sf := r.State.SourceFile; sf != nil && r.Source.File != "" {
-					params.File = sf.Path // where its view would read
-				}
+			d, isLocal := p.local[id]
+			if isLocal {
+				return p.Offline.SourceQuery(d.SourceQueryParams())
 			}
-			return p.Offline.SourceQuery(params)
+			if r.State.Status == resource.StatusReady && !p.EmptyOffline {
+				// Its view knows where its file is; these definitions may not.
+				return "SELECT * FROM " + offline.QuoteIdent(offline.TableName(id)), nil
+			}
+			return p.Offline.SourceQuery(p.registeredSourceParams(r))
 		}
 		if p.visiting[id] {
 			return "", fmt.Errorf("reference cycle through %s", id.Ref())

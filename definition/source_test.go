@@ -131,7 +131,7 @@ func TestSourceColumnsDeclareTypes(t *testing.T) {
 
 // TestSameDefinitionsFromTwoCheckouts applies one project from two copies of
 // its directory against one registry and offline store: nothing conflicts,
-// the source's file is recorded relative to the definitions, and the view
+// the source's file is recorded as written (relative to its YAML file), and the view
 // reads the file of the copy applied last, from any working directory.
 func TestSameDefinitionsFromTwoCheckouts(t *testing.T) {
 	e := newEnv(t)
@@ -173,7 +173,7 @@ func TestSameDefinitionsFromTwoCheckouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if src.Source.File != "../data/events.csv" {
-		t.Errorf("recorded file %q, want ../data/events.csv (relative to the definitions)", src.Source.File)
+		t.Errorf("recorded file %q, want ../data/events.csv (as written, relative to its YAML file)", src.Source.File)
 	}
 	// The first checkout is gone; the view reads the second's file, and a
 	// run from an unrelated working directory finds it.
@@ -288,4 +288,116 @@ func TestAbsoluteRegisteredFileIsUnchanged(t *testing.T) {
 			t.Errorf("%s: %s %v, want unchanged", it.Resource.ID, it.Action, it.Diffs)
 		}
 	}
+}
+
+// TestSourceFileDoesNotDependOnDIR applies definitions from one directory
+// and plans the same files from its parent, its grandparent and from the
+// subdirectory that holds them: a source's file is recorded as written,
+// relative to its YAML file, so every plan is unchanged. A definition that
+// names another file is still a conflict.
+func TestSourceFileDoesNotDependOnDIR(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "project")
+	write(t, root, "definitions/team/defs.yaml", strings.Replace(baseYAML, "file: events.csv", "file: ../../data/events.csv", 1))
+	write(t, root, "data/events.csv", eventsCSV)
+	write(t, root, "data/other/events.csv", eventsCSV)
+	plan := func(dir string) *definition.Plan {
+		t.Helper()
+		defs, err := definition.LoadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := definition.MakePlan(ctx, defs, e.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := e.c.Apply(ctx, plan(filepath.Join(root, "definitions"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{root, filepath.Dir(root), filepath.Join(root, "definitions", "team")} {
+		for _, it := range plan(dir).Items {
+			if it.Action != definition.Unchanged {
+				t.Errorf("plan %s: %s is %s %v, want unchanged", dir, it.Resource.ID, it.Action, it.Diffs)
+			}
+		}
+	}
+	// Planning from elsewhere resolves the file against the YAML file too.
+	t.Chdir(t.TempDir())
+	for _, it := range plan(filepath.Join(root, "definitions")).Items {
+		if it.Action != definition.Unchanged {
+			t.Errorf("plan from another working directory: %s is %s %v, want unchanged", it.Resource.ID, it.Action, it.Diffs)
+		}
+	}
+
+	write(t, root, "definitions/team/defs.yaml", strings.Replace(baseYAML, "file: events.csv", "file: ../../data/other/events.csv", 1))
+	p := plan(root)
+	var conflicts []string
+	for _, it := range p.Conflicts() {
+		for _, d := range it.Diffs {
+			conflicts = append(conflicts, fmt.Sprintf("%s %s: %s → %s", it.Resource.ID, d.Field, d.Registered, d.Proposed))
+		}
+	}
+	want := "source events:default source.file: ../../data/events.csv → ../../data/other/events.csv"
+	if len(conflicts) != 1 || conflicts[0] != want {
+		t.Errorf("plan naming another file: conflicts %q, want [%q]", conflicts, want)
+	}
+}
+
+// TestMovedSourceDefinitionIsUnchanged: a source's definition moved to a
+// YAML file in another directory, its file: rewritten to name the same file
+// from there, re-plans unchanged on the machine that applied it (the
+// registry recorded where the last apply found the file).
+func TestMovedSourceDefinitionIsUnchanged(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	write(t, e.dir, "defs.yaml", baseYAML)
+	if _, err := e.c.Apply(ctx, mustPlan(t, e)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(e.dir, "defs.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, e.dir, "team/defs.yaml", strings.Replace(baseYAML, "file: events.csv", "file: ../events.csv", 1))
+	for _, it := range mustPlan(t, e).Items {
+		if it.Action != definition.Unchanged {
+			t.Errorf("%s: %s %v, want unchanged", it.Resource.ID, it.Action, it.Diffs)
+		}
+	}
+	// The apply's view reads the file the moved definition names.
+	if _, err := e.c.Apply(ctx, mustPlan(t, e)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := e.s.Registry.Get(ctx, resource.ID{Kind: resource.KindSource, Name: "events", Variant: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sf := src.State.SourceFile; sf == nil || sf.Path != filepath.Join(e.dir, "events.csv") {
+		t.Errorf("read from %+v, want %s", sf, filepath.Join(e.dir, "events.csv"))
+	}
+}
+
+// TestMissingSourceFileNamesWhatWasWritten: a missing file is reported at
+// the file: line of its YAML file, as written there, with the path it was
+// looked for at (relative to that YAML file, not to the DIR given to plan).
+func TestMissingSourceFileNamesWhatWasWritten(t *testing.T) {
+	e := newEnv(t)
+	write(t, e.dir, "team/defs.yaml", strings.Replace(baseYAML, "file: events.csv", "file: ../data/./events.csv", 1))
+	_, err := e.plan(t)
+	want := filepath.Join("team", "defs.yaml") + ":6: file: source events:default: ../data/./events.csv: no such file (looked for " +
+		filepath.Join(e.dir, "data", "events.csv") + ": a relative file is relative to the YAML file that names it)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v\nwant %q", err, want)
+	}
+}
+
+func mustPlan(t *testing.T, e *env) *definition.Plan {
+	t.Helper()
+	p, err := e.plan(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

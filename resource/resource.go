@@ -203,7 +203,7 @@ type State struct {
 
 // FileState is where a file source's file was found by an apply, and its
 // size and modification time then: what its data was, since the definition
-// records the path relative to the definitions only.
+// records the path relative to its YAML file only.
 type FileState struct {
 	Path    string    `json:"path"`
 	Size    int64     `json:"size"`
@@ -219,11 +219,12 @@ type Mark struct {
 
 // SourceSpec says where a source's rows are: a file or an existing table.
 type SourceSpec struct {
-	// File is the path of a CSV or Parquet file relative to the definitions
-	// directory it was applied from, with "/" separators (absolute only when
-	// the definition wrote it so), so that the same definitions applied from
-	// another checkout are the same definition. The offline store reads the
-	// file where the definitions being applied are (offline.SourceQueryParams.Dir).
+	// File is the path of a CSV or Parquet file as the definition wrote it,
+	// relative to the YAML file that defines the source, cleaned and with "/"
+	// separators (absolute only when written so). It does not depend on the
+	// directory given to plan or apply nor on the checkout, so the same files
+	// are the same definition from any of them. The offline store reads the
+	// file relative to the YAML file being applied (offline.SourceQueryParams.Dir).
 	File string `json:"file,omitempty"`
 	// Format is csv or parquet (for files).
 	Format string `json:"format,omitempty"`

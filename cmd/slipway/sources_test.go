@@ -61,7 +61,7 @@ func TestSourcesFromTwoCheckouts(t *testing.T) {
 	}
 	r = mustRun(t, elsewhere, "--data-dir", data, "show", "source", "events")
 	for _, want := range []string{
-		"file:        ../data/events.csv (relative to the definitions directory)",
+		"file:        ../data/events.csv (relative to the YAML file that defines it)",
 		"read from:   " + filepath.Join(b, "data", "events.csv") + fmt.Sprintf(" (%d bytes, modified ", len(csv)),
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -89,5 +89,22 @@ func TestSourcesFromTwoCheckouts(t *testing.T) {
 	want := `definitions/defs.yaml:5: file: source events:default: ../data/events.csv line 40002 column "amount": "n/a" is not a BIGINT`
 	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(r.stdout+r.stderr, "n/a") != 1 {
 		t.Fatalf("plan over a bad value past the sample: exit %d, want 1 and %q once\nstdout:\n%s\nstderr:\n%s", r.code, want, r.stdout, r.stderr)
+	}
+}
+
+// TestPlanOfAnotherDirectoryIsUnchanged applies the quickstart's
+// definitions (demo/definitions), then plans the same files given as the
+// project directory, the directory above it and the definitions directory:
+// a source's file is recorded as written in its YAML file, so nothing
+// conflicts whichever DIR is given.
+func TestPlanOfAnotherDirectoryIsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, dir, "quickstart", "--dir", "demo", "--scale", "0.1", "--seed", "3")
+	data := filepath.Join(dir, "demo", ".slipway")
+	for _, defs := range []string{"demo", ".", "demo/definitions"} {
+		r := slipway(t, dir, "--data-dir", data, "plan", defs)
+		if r.code != 0 || strings.Contains(r.stdout, "conflict") || strings.Contains(r.stdout, "create") || !strings.Contains(r.stdout, "unchanged source") {
+			t.Errorf("plan %s: exit %d, want 0 and every resource unchanged\nstdout:\n%s\nstderr:\n%s", defs, r.code, r.stdout, r.stderr)
+		}
 	}
 }

@@ -103,7 +103,7 @@ func (s *Store) CheckSource(ctx context.Context, p *offline.SourceQueryParams) e
 	path := p.Path()
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return &offline.SourceError{File: path, Msg: "no such file; a relative path is relative to the definitions directory"}
+			return &offline.SourceError{File: path, Msg: "no such file"}
 		}
 		return &offline.SourceError{File: path, Msg: fmt.Sprintf("cannot be read: %v", errors.Unwrap(err))}
 	}
