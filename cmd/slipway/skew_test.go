@@ -199,13 +199,8 @@ training_sets:
 // (testdata/demo_postgres), and compares every served value with a training
 // set at the materialization time.
 func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
-	dsn := testenv.Postgres(t)
-	redisAddr := testenv.Redis(t)
-	ctx := context.Background()
-	suffix := fmt.Sprintf("%d", rand.Uint32())
-	data, reg, off := "demo_data_"+suffix, "demo_registry_"+suffix, "demo_offline_"+suffix
-	prefix := "slipway_demo_" + suffix + ":"
-	conn := pgSchemas(t, dsn, redisAddr, prefix, data, reg, off)
+	env := newPostgresRedis(t, "demo")
+	ctx, conn, data := context.Background(), env.conn, env.data
 	dir := t.TempDir()
 	days := demo.DefaultDays
 	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
@@ -263,8 +258,7 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 	features, columns := demoFeatures()
 	os.WriteFile(filepath.Join(defs, "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644)
 
-	writeProductionConfig(t, dir, reg, off, []string{redisAddr}, prefix)
-	t.Setenv("E2E_DSN", dsn)
+	env.writeConfig(t, dir)
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 	asOf := time.Now().UTC()
@@ -277,33 +271,52 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 	}
 }
 
-// pgSchemas connects to PostgreSQL and, when the test ends, drops the
-// schemas and the Redis keys under prefix.
-func pgSchemas(t *testing.T, dsn, redisAddr, prefix string, schemas ...string) *pgx.Conn {
+// postgresRedis is a test's own PostgreSQL schemas (data, registry,
+// offline store) and Redis key prefix, dropped when the test ends.
+type postgresRedis struct {
+	conn                    *pgx.Conn
+	dsn, redis              string
+	data, registry, offline string
+	prefix                  string
+}
+
+// newPostgresRedis connects to the test PostgreSQL and Redis, creates the
+// data schema, and sets E2E_DSN for writeConfig's slipway.yaml.
+func newPostgresRedis(t *testing.T, name string) *postgresRedis {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), dsn)
+	suffix := fmt.Sprintf("%d", rand.Uint32())
+	e := &postgresRedis{dsn: testenv.Postgres(t), redis: testenv.Redis(t),
+		data: name + "_data_" + suffix, registry: name + "_registry_" + suffix, offline: name + "_offline_" + suffix,
+		prefix: "slipway_" + name + "_" + suffix + ":"}
+	conn, err := pgx.Connect(context.Background(), e.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	e.conn = conn
+	rdb := redis.NewClient(&redis.Options{Addr: e.redis})
 	t.Cleanup(func() {
 		bg := context.Background()
-		keys, _ := rdb.Keys(bg, prefix+"*").Result()
+		keys, _ := rdb.Keys(bg, e.prefix+"*").Result()
 		for _, k := range keys {
 			rdb.Del(bg, k)
 		}
 		rdb.Close()
-		for _, s := range schemas {
+		for _, s := range []string{e.data, e.registry, e.offline} {
 			conn.Exec(bg, "DROP SCHEMA IF EXISTS "+s+" CASCADE")
 		}
 		conn.Close(bg)
 	})
-	for _, s := range schemas[:1] {
-		if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+s); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := conn.Exec(context.Background(), "CREATE SCHEMA "+e.data); err != nil {
+		t.Fatal(err)
 	}
-	return conn
+	t.Setenv("E2E_DSN", e.dsn)
+	return e
+}
+
+// writeConfig writes dir/slipway.yaml for the registry and offline store
+// in their schemas and the online store under the key prefix.
+func (e *postgresRedis) writeConfig(t *testing.T, dir string) {
+	writeProductionConfig(t, dir, e.registry, e.offline, []string{e.redis}, e.prefix)
 }
 
 // readingRows are the rows of the readings source, relative to now: past
@@ -404,13 +417,8 @@ func TestFutureRowsServedAsOfNow(t *testing.T) {
 // TestFutureRowsServedAsOfNowOnPostgresAndRedis is the same on PostgreSQL
 // (registry and offline store) and Redis.
 func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
-	dsn := testenv.Postgres(t)
-	redisAddr := testenv.Redis(t)
-	ctx := context.Background()
-	suffix := fmt.Sprintf("%d", rand.Uint32())
-	data, reg, off := "skew_data_"+suffix, "skew_registry_"+suffix, "skew_offline_"+suffix
-	prefix := "slipway_skew_" + suffix + ":"
-	conn := pgSchemas(t, dsn, redisAddr, prefix, data, reg, off)
+	env := newPostgresRedis(t, "skew")
+	ctx, conn, data := context.Background(), env.conn, env.data
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		if _, err := conn.Exec(ctx, sql, args...); err != nil {
@@ -428,10 +436,9 @@ func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
 		exec("INSERT INTO "+data+".readings VALUES ($1, $2, $3)", r[0], r[1], level)
 	}
 	dir := t.TempDir()
-	writeProductionConfig(t, dir, reg, off, []string{redisAddr}, prefix)
+	env.writeConfig(t, dir)
 	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
 	os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("table: "+data+".readings", "table: "+data+".labels")), 0o644)
-	t.Setenv("E2E_DSN", dsn)
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 	asOf := time.Now()

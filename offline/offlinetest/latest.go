@@ -104,16 +104,23 @@ func testReadLatestSince(t *testing.T, s offline.Store) {
 		}
 		for _, c := range cases {
 			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"n", "ok"}, Since: c.since}
-			if d := diffRows(readLatest(t, s, p), c.want); d != "" {
-				t.Errorf("%s, %s:\n%s", table, c.name, d)
-			}
-			for i, col := range p.ValueColumns {
-				one := p
-				one.ValueColumns = []string{col}
-				if d := diffRows(readLatest(t, s, one), project(c.want, 0, 1, 2+i)); d != "" {
-					t.Errorf("%s, %s, %s alone:\n%s", table, c.name, col, d)
-				}
-			}
+			checkLatest(t, s, p, c.want, table+", "+c.name)
+		}
+	}
+}
+
+// checkLatest reads p and compares the rows with want; then each value
+// column alone (a store may read one column another way).
+func checkLatest(t *testing.T, s offline.Store, p offline.ReadLatestParams, want [][]value.Value, what string) {
+	t.Helper()
+	if d := diffRows(readLatest(t, s, p), want); d != "" {
+		t.Errorf("%s:\n%s", what, d)
+	}
+	for i, col := range p.ValueColumns {
+		one := p
+		one.ValueColumns = []string{col}
+		if d := diffRows(readLatest(t, s, one), project(want, 0, 1, 2+i)); d != "" {
+			t.Errorf("%s, %s alone:\n%s", what, col, d)
 		}
 	}
 }
@@ -331,16 +338,7 @@ func testReadLatestAsOf(t *testing.T, s offline.Store) {
 	for _, table := range []string{"events", "events_tz", "events_text"} {
 		for _, c := range cases {
 			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", ValueColumns: []string{"n", "ok"}, AsOf: c.asOf, Since: c.since}
-			if d := diffRows(readLatest(t, s, p), c.want); d != "" {
-				t.Errorf("%s, %s:\n%s", table, c.name, d)
-			}
-			for i, col := range p.ValueColumns {
-				one := p
-				one.ValueColumns = []string{col}
-				if d := diffRows(readLatest(t, s, one), project(c.want, 0, 1, 2+i)); d != "" {
-					t.Errorf("%s, %s, %s alone:\n%s", table, c.name, col, d)
-				}
-			}
+			checkLatest(t, s, p, c.want, table+", "+c.name)
 		}
 	}
 }
