@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -28,9 +29,22 @@ import (
 // config.Postgres, …). cmd/slipway wires the ones a build includes; a type
 // configured in slipway.yaml but not wired is reported as such.
 type Backends struct {
-	Registry map[string]func(ctx context.Context, dataDir string, p config.Provider) (registry.Store, error)
-	Offline  map[string]func(ctx context.Context, dataDir string, p config.Provider) (offline.Store, error)
-	Online   map[string]func(ctx context.Context, dataDir string, p config.Provider) (online.Store, error)
+	Registry map[string]func(ctx context.Context, p *StoreParams) (registry.Store, error)
+	Offline  map[string]func(ctx context.Context, p *StoreParams) (offline.Store, error)
+	Online   map[string]func(ctx context.Context, p *StoreParams) (online.Store, error)
+	// DuckDBVersion returns the version of the DuckDB library linked in,
+	// for 'slipway version'; nil when the build leaves DuckDB out.
+	DuckDBVersion func() string
+}
+
+// StoreParams are what a backend constructor is given.
+type StoreParams struct {
+	// DataDir is the data directory: an embedded store with no path: in
+	// Provider keeps its file there.
+	DataDir  string
+	Provider config.Provider
+	// Logger is the process's logger (--log-format, --log-level).
+	Logger *slog.Logger
 }
 
 // DataDirEnv names the environment variable that sets the data directory.
@@ -38,6 +52,13 @@ const DataDirEnv = "SLIPWAY_DATA_DIR"
 
 // ConfigEnv names the environment variable that sets the configuration file.
 const ConfigEnv = "SLIPWAY_CONFIG"
+
+// LogFormatEnv and LogLevelEnv name the environment variables that set
+// --log-format and --log-level.
+const (
+	LogFormatEnv = "SLIPWAY_LOG_FORMAT"
+	LogLevelEnv  = "SLIPWAY_LOG_LEVEL"
+)
 
 // The embedded stores' files in the data directory, for a provider that
 // slipway.yaml gives no path: cmd/slipway opens them, plan checks they exist.
@@ -67,10 +88,17 @@ type app struct {
 	cfg        *config.Config
 	stdout     io.Writer
 	stderr     io.Writer
+	logFormat  string
+	logLevel   string
+	// log is the process's one logger, on stderr, as --log-format and
+	// --log-level say; set before any command runs. Everything that takes a
+	// *slog.Logger (stores, coordinator, server) is given this one.
+	log *slog.Logger
 }
 
 func newRoot(b Backends, stdout, stderr io.Writer) *cobra.Command {
-	a := &app{backends: b, stdout: stdout, stderr: stderr}
+	a := &app{backends: b, stdout: stdout, stderr: stderr, log: slog.New(slog.NewTextHandler(stderr, nil))}
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "slipway",
 		Short: "Slipway: a virtual feature store — write features once, serve them twice",
@@ -84,11 +112,23 @@ key-value store for online serving.
 Environment:
   SLIPWAY_DATA_DIR             data directory (same as --data-dir)
   SLIPWAY_CONFIG               provider configuration file (same as --config)
+  SLIPWAY_LOG_FORMAT           log format: text or json (same as --log-format)
+  SLIPWAY_LOG_LEVEL            log level: debug, info, warn or error (same as --log-level)
   SLIPWAY_DUCKDB_MEMORY_LIMIT  DuckDB memory limit such as 1GB (default: 80% of RAM)
 
 Start with:  slipway quickstart --dir demo`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.setLogger()
+		},
+		// Without a subcommand: --version, or the help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return a.printVersion(false)
+			}
+			return cmd.Help()
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -98,7 +138,11 @@ Start with:  slipway quickstart --dir demo`,
 	}
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", def, "data directory holding the embedded stores (env "+DataDirEnv+")")
 	root.PersistentFlags().StringVar(&a.configFile, "config", os.Getenv(ConfigEnv), "provider configuration file (env "+ConfigEnv+"; default ./"+config.FileName+" if present, else the embedded stores)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", envOr(LogFormatEnv, "text"), "log lines on stderr as "+strings.Join(logFormats, " or ")+" (env "+LogFormatEnv+")")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", envOr(LogLevelEnv, "info"), "least severe log lines shown: "+strings.Join(logLevelNames, ", ")+" (env "+LogLevelEnv+")")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version (same as 'slipway version')")
 	root.AddCommand(
+		a.versionCmd(),
 		a.quickstartCmd(),
 		a.planCmd(),
 		a.applyCmd(),
@@ -166,7 +210,7 @@ func (a *app) config() (*config.Config, error) {
 }
 
 // constructor picks the constructor of a provider type.
-func constructor[T any](role string, byType map[string]func(context.Context, string, config.Provider) (T, error), p config.Provider) (func(context.Context, string, config.Provider) (T, error), error) {
+func constructor[T any](role string, byType map[string]func(context.Context, *StoreParams) (T, error), p config.Provider) (func(context.Context, *StoreParams) (T, error), error) {
 	f, ok := byType[p.Type]
 	if !ok {
 		return nil, fmt.Errorf("%s provider type %q is not part of this build", role, p.Type)
@@ -194,7 +238,7 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 	}
 	// Each store goes into a local first: a constructor's nil *Store in an
 	// interface field would not be nil, and Close would call through it.
-	reg, err := newRegistry(ctx, a.dataDir, cfg.Registry)
+	reg, err := newRegistry(ctx, a.storeParams(cfg.Registry))
 	if err != nil {
 		return nil, fmt.Errorf("opening the registry (%s): %w", cfg.Registry.Redacted(), err)
 	}
@@ -204,7 +248,7 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 		newOffline, err := constructor("offline", a.backends.Offline, cfg.Offline)
 		if err == nil {
 			var st offline.Store
-			if st, err = newOffline(ctx, a.dataDir, cfg.Offline); err == nil {
+			if st, err = newOffline(ctx, a.storeParams(cfg.Offline)); err == nil {
 				s.offline = st
 			}
 		}
@@ -225,7 +269,7 @@ func (a *app) open(ctx context.Context, n need) (*stores, error) {
 		newOnline, err := constructor("online", a.backends.Online, cfg.Online)
 		if err == nil {
 			var st online.Store
-			if st, err = newOnline(ctx, a.dataDir, cfg.Online); err == nil {
+			if st, err = newOnline(ctx, a.storeParams(cfg.Online)); err == nil {
 				s.online = st
 			}
 		}
@@ -282,7 +326,7 @@ func (a *app) openReadOnly(ctx context.Context, cfg *config.Config) (*stores, er
 		s.Close()
 		return nil, err
 	}
-	reg, err := newRegistry(ctx, a.dataDir, regCfg)
+	reg, err := newRegistry(ctx, a.storeParams(regCfg))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening the registry (%s): %w", regCfg.Redacted(), err)
@@ -291,7 +335,7 @@ func (a *app) openReadOnly(ctx context.Context, cfg *config.Config) (*stores, er
 	newOffline, err := constructor("offline", a.backends.Offline, offCfg)
 	if err == nil {
 		var st offline.Store
-		if st, err = newOffline(ctx, a.dataDir, offCfg); err == nil {
+		if st, err = newOffline(ctx, a.storeParams(offCfg)); err == nil {
 			s.offline = st
 		}
 	}
@@ -313,7 +357,7 @@ func claim(ctx context.Context, reg registry.Store, off offline.Store) error {
 }
 
 func (a *app) coordinator(s *stores, progress io.Writer) *coordinator.Coordinator {
-	c := &coordinator.Coordinator{Registry: s.registry, Offline: s.offline, Online: s.online, Progress: progress, Logger: slog.New(slog.NewTextHandler(a.stderr, nil))}
+	c := &coordinator.Coordinator{Registry: s.registry, Offline: s.offline, Online: s.online, Progress: progress, Logger: a.log}
 	if a.cfg != nil {
 		c.MaxAttempts = a.cfg.Jobs.MaxAttempts
 	}
@@ -327,4 +371,9 @@ func (a *app) worker(c *coordinator.Coordinator) *coordinator.Worker {
 		w.Concurrency, w.Lease = a.cfg.Jobs.Concurrency, a.cfg.Jobs.Lease
 	}
 	return w
+}
+
+// storeParams are the constructor parameters of provider p.
+func (a *app) storeParams(p config.Provider) *StoreParams {
+	return &StoreParams{DataDir: a.dataDir, Provider: p, Logger: a.log}
 }

@@ -14,7 +14,8 @@ import (
 )
 
 func (a *app) planCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "plan DIR",
 		Short: "Show what apply would do with the definitions in DIR",
 		Long: `Plan reads every *.yaml/*.yml file under DIR, resolves references, checks SQL,
@@ -47,6 +48,12 @@ may not take a name registered as the other kind, and a deleted name:variant
 is never registered again. A definition that refers to a deprecated resource
 is shown with a warning (who deprecated it, and why); it does not stop apply.
 
+--json prints {"items", "warnings", "errors"}: each item with its action
+(create, unchanged, conflict), kind, id (name:variant), file, line and, for a
+conflict, diffs (field, registered, proposed, and added/removed for a list);
+each warning and error with file, line, field and message. Errors in the
+definitions are printed there (with no items); the exit status is the same.
+
 Exit status is 1 when a definition has an error or a conflict.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,16 +63,27 @@ Exit status is 1 when a definition has an error or a conflict.`,
 			}
 			defer s.Close()
 			plan, err := makePlan(cmd.Context(), args[0], s)
+			if asJSON {
+				if out, ok := toPlanJSON(plan, err); ok {
+					if err := printJSON(a, out); err != nil {
+						return err
+					}
+				}
+			}
 			if err != nil {
 				return err
 			}
-			printPlan(a.stdout, plan)
+			if !asJSON {
+				printPlan(a.stdout, plan)
+			}
 			if len(plan.Conflicts()) > 0 {
 				return conflictError("apply would be refused", plan)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
 func (a *app) applyCmd() *cobra.Command {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,10 +36,16 @@ func (a *app) jobsListCmd() *cobra.Command {
 	var statuses []string
 	var kind string
 	var limit int
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List jobs, newest first",
-		Args:  cobra.NoArgs,
+		Long: `List shows jobs, newest first: status, kind, resource, attempts, rows,
+when it was created, how long it ran and its error.
+
+--json prints {"jobs": [...]}, each job as 'slipway jobs show --json'
+prints it: the shape of the HTTP API's GET /v1/jobs.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind != "" && !slices.Contains(jobKinds, kind) {
 				return fmt.Errorf("unknown --kind %q: use %s", kind, strings.Join(jobKinds, ", "))
@@ -65,6 +70,13 @@ func (a *app) jobsListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				out := make([]jobJSON, len(jobs))
+				for i, j := range jobs {
+					out[i] = toJobJSON(j)
+				}
+				return printJSON(a, map[string]any{"jobs": out})
+			}
 			if len(jobs) == 0 {
 				fmt.Fprintln(a.stdout, "no jobs")
 				return nil
@@ -81,6 +93,7 @@ func (a *app) jobsListCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only jobs with this status (repeatable): "+joinStatuses())
 	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of this kind: transformation, materialize or export")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many jobs (1 to 1000)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -134,7 +147,14 @@ func (a *app) jobsShowCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one job with its last log lines",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show prints one job: kind, resource, status, attempts, rows, times, worker,
+the jobs it waits for or was ended by, its error and its last 10 log lines.
+
+--json prints the job (without its log) as the HTTP API's GET /v1/jobs/{id}
+does: id, kind, resource, args, status, attempts, max_attempts, depends_on,
+blocked_by, created_at, run_after, started_at, ended_at, worker, lease_until,
+cancel_requested, rows and error; times in RFC 3339, UTC.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, s, err := a.openJob(cmd.Context(), args[0], need{})
 			if err != nil {
@@ -146,7 +166,7 @@ func (a *app) jobsShowCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(a, j)
+				return printJSON(a, toJobJSON(j))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			field := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
@@ -205,7 +225,7 @@ func (a *app) jobsShowCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the job as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
@@ -369,7 +389,7 @@ value over a newer one) and leaves the watermark where it was.`,
 // job stays running past its lease. It says what it did on stderr; a
 // failure only warns, as the command can still do its work.
 func (a *app) recoverJobs(ctx context.Context, reg registry.Store) {
-	c := &coordinator.Coordinator{Registry: reg, Logger: slog.New(slog.NewTextHandler(a.stderr, nil))}
+	c := &coordinator.Coordinator{Registry: reg, Logger: a.log}
 	jobs, err := c.Recover(ctx)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "warning: %v\n", err)

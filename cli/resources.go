@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,7 +22,11 @@ func (a *app) listCmd() *cobra.Command {
 		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets)",
 		Long: `List shows the registered resources of one kind, or of every kind, with
 their status and owner. Deprecated and deleted resources are left out;
---all lists them too, their status saying "(deprecated)" or "deleted".`,
+--all lists them too, their status saying "(deprecated)" or "deleted".
+
+--json prints {"resources": [...]}, each resource as 'slipway show --json'
+prints it (without dependents): the shape of the HTTP API's
+GET /v1/resources/{kind}.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var kind resource.Kind
@@ -44,11 +47,11 @@ their status and owner. Deprecated and deleted resources are left out;
 				return err
 			}
 			if asJSON {
-				out := make([]any, len(rs))
+				out := make([]resourceJSON, len(rs))
 				for i, r := range rs {
-					out[i] = resourceView(r, nil)
+					out[i] = toResourceJSON(r, nil)
 				}
-				return printJSON(a, out)
+				return printJSON(a, map[string]any{"resources": out})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KIND\tNAME:VARIANT\tSTATUS\tOWNER\tDESCRIPTION")
@@ -68,7 +71,14 @@ func (a *app) showCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show KIND NAME[:VARIANT]",
 		Short: "Show one resource: definition, status, schema, dependencies and dependents",
-		Args:  cobra.ExactArgs(2),
+		Long: `Show prints one resource: its definition, status, last error, schema, the
+resources it depends on and those that depend on it. A deleted resource is
+shown with who deleted it and when.
+
+--json prints the resource as the HTTP API's GET /v1/resources/{kind}/{ref}
+does: its definition fields, created_at, updated_at, status, error, schema,
+deprecated, deleted, source_file and dependents.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, err := resource.ParseKind(args[0])
 			if err != nil {
@@ -97,7 +107,7 @@ func (a *app) showCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return printJSON(a, resourceView(r, deps))
+				return printJSON(a, toResourceJSON(r, deps))
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "%s\n", r.ID)
@@ -184,27 +194,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func resourceView(r *resource.Resource, dependents []resource.ID) map[string]any {
-	var m map[string]any
-	b, _ := json.Marshal(r)
-	json.Unmarshal(b, &m)
-	st, _ := json.Marshal(r.State)
-	var state map[string]any
-	json.Unmarshal(st, &state)
-	for k, v := range state {
-		m[k] = v
-	}
-	m["depends_on"] = r.Dependencies()
-	if dependents != nil {
-		m["used_by"] = dependents
-	}
-	return m
-}
-
-func printJSON(a *app, v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -5,9 +5,9 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,46 +25,53 @@ import (
 )
 
 // inDataDir returns the provider's path, or name inside the data directory.
-func inDataDir(dir string, p config.Provider, name string) string {
-	if p.Path != "" {
-		return p.Path
+func inDataDir(p *cli.StoreParams, name string) string {
+	if p.Provider.Path != "" {
+		return p.Provider.Path
 	}
-	return filepath.Join(dir, name)
+	return filepath.Join(p.DataDir, name)
 }
 
+// redisLogger installs go-redis's logger once, before the first client.
+var redisLogger sync.Once
+
 var backends = cli.Backends{
-	Registry: map[string]func(context.Context, string, config.Provider) (registry.Store, error){
-		config.SQLite: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
-			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(dir, p, cli.RegistryFile)})
+	Registry: map[string]func(context.Context, *cli.StoreParams) (registry.Store, error){
+		config.SQLite: func(ctx context.Context, sp *cli.StoreParams) (registry.Store, error) {
+			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, cli.RegistryFile), Logger: sp.Logger})
 		},
-		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (registry.Store, error) {
-			return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema})
+		config.Postgres: func(ctx context.Context, sp *cli.StoreParams) (registry.Store, error) {
+			p := sp.Provider
+			return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
 		},
 	},
-	Offline: map[string]func(context.Context, string, config.Provider) (offline.Store, error){
-		config.DuckDB: func(ctx context.Context, dir string, p config.Provider) (offline.Store, error) {
-			limit := p.MemoryLimit
+	Offline: map[string]func(context.Context, *cli.StoreParams) (offline.Store, error){
+		config.DuckDB: func(ctx context.Context, sp *cli.StoreParams) (offline.Store, error) {
+			limit := sp.Provider.MemoryLimit
 			if limit == "" {
 				limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
 			}
-			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(dir, p, cli.OfflineFile), MemoryLimit: limit, Threads: p.Threads})
+			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, cli.OfflineFile), MemoryLimit: limit, Threads: sp.Provider.Threads, Logger: sp.Logger})
 		},
-		config.Postgres: func(ctx context.Context, dir string, p config.Provider) (offline.Store, error) {
-			return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema})
-		},
-	},
-	Online: map[string]func(context.Context, string, config.Provider) (online.Store, error){
-		config.Embedded: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
-			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(dir, p, cli.OnlineFile)})
-		},
-		config.Redis: func(ctx context.Context, dir string, p config.Provider) (online.Store, error) {
-			return onlineredis.New(ctx, onlineredis.Config{Addrs: p.Addrs, Cluster: p.Cluster, Username: p.Username, Password: p.Password, DB: p.DB, KeyPrefix: p.KeyPrefix})
+		config.Postgres: func(ctx context.Context, sp *cli.StoreParams) (offline.Store, error) {
+			p := sp.Provider
+			return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
 		},
 	},
+	Online: map[string]func(context.Context, *cli.StoreParams) (online.Store, error){
+		config.Embedded: func(ctx context.Context, sp *cli.StoreParams) (online.Store, error) {
+			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, cli.OnlineFile), Logger: sp.Logger})
+		},
+		config.Redis: func(ctx context.Context, sp *cli.StoreParams) (online.Store, error) {
+			// go-redis logs dial retries on its own; they go to the debug level.
+			redisLogger.Do(func() { redis.SetLogger(onlineredis.ClientLogger{Logger: sp.Logger}) })
+			p := sp.Provider
+			return onlineredis.New(ctx, onlineredis.Config{Addrs: p.Addrs, Cluster: p.Cluster, Username: p.Username, Password: p.Password, DB: p.DB, KeyPrefix: p.KeyPrefix, Logger: sp.Logger})
+		},
+	},
+	DuckDBVersion: offlineduckdb.LibraryVersion,
 }
 
 func main() {
-	// go-redis logs dial retries on its own; keep them out of the user's terminal.
-	redis.SetLogger(onlineredis.ClientLogger{Logger: slog.Default()})
 	os.Exit(cli.Main(backends, os.Args[1:], os.Stdout, os.Stderr))
 }

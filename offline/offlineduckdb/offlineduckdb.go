@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/resource"
@@ -411,6 +412,12 @@ func (s *Store) Version(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("reading the DuckDB version: %w", err)
 	}
 	return "DuckDB " + v, nil
+}
+
+// LibraryVersion is the version of the DuckDB library linked in (like
+// "v1.4.1"), read without opening a database.
+func LibraryVersion() string {
+	return mapping.LibraryVersion()
 }
 
 // Claim implements offline.Store with a one-row table, slipway_registry.
