@@ -32,7 +32,7 @@ func TestMaterializeAsOfNow(t *testing.T) {
 		{"m3", now.Add(-10 * 24 * time.Hour), 3},
 		{"m4", now, 4}, // exactly now: written
 	})
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644))
 	applyDir(t, c, dir)
 	// What a version that wrote each entity's newest row whatever its date
 	// left in the online store.
@@ -108,7 +108,7 @@ func TestFullMaterializationRepairsFutureValues(t *testing.T) {
 		{"m1", now.Add(-10 * 24 * time.Hour), 3}, // older than the lookback
 		{"m2", now.Add(-time.Hour), 7},
 	})
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644))
 	applyDir(t, c, dir)
 	level := resource.ID{Kind: resource.KindFeature, Name: "level", Variant: resource.DefaultVariant}
 	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{level}}); err != nil {

@@ -65,6 +65,15 @@ features:
     type: string
 `
 
+// must fails the test at once on a setup step's error, which would
+// otherwise leave the test checking something other than what it names.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // newCoordinator opens embedded stores in dir, closed when the test ends.
 func newCoordinator(t *testing.T, dir string) *coordinator.Coordinator {
 	t.Helper()
@@ -114,8 +123,8 @@ func setup(t *testing.T) (*coordinator.Coordinator, context.Context) {
 	t.Helper()
 	dir := t.TempDir()
 	c := newCoordinator(t, dir)
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644))
 	applyDir(t, c, dir)
 	return c, context.Background()
 }
@@ -197,9 +206,20 @@ func TestMaterializeWritesLatestValues(t *testing.T) {
 	if got.Entries[3][0].Found {
 		t.Error("u4 has no rows and should not be found")
 	}
-	// Rerunning is idempotent.
+	// Rerunning is idempotent: the same values, found the same way.
 	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: ids}); err != nil {
 		t.Fatal(err)
+	}
+	again, err := c.Online.Read(ctx, &online.ReadParams{Features: []string{"amount:default", "last_kind:default", "amount_copy:default"}, Entities: []string{"u1", "u2", "u3", "u4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got.Entries {
+		for j, e := range again.Entries[i] {
+			if was := got.Entries[i][j]; e.Found != was.Found || e.Value.String() != was.Value.String() || e.Value.IsNull() != was.Value.IsNull() {
+				t.Errorf("entity %d feature %d after materializing again: %v (found %v), was %v (found %v)", i, j, e.Value, e.Found, was.Value, was.Found)
+			}
+		}
 	}
 }
 
@@ -211,16 +231,35 @@ func TestExportUnknownTrainingSet(t *testing.T) {
 	}
 }
 
-func TestExportOfAnUnsupportedFormatDoesNotFailTheTrainingSet(t *testing.T) {
+func TestMaterializeRepeatedFeatureOnce(t *testing.T) {
 	c, ctx := setup(t)
 	id := resource.ID{Kind: resource.KindFeature, Name: "amount", Variant: "default"}
 	// Materializing the same feature twice in one call is one materialization.
-	if _, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{id, id}}); err != nil {
-		t.Fatalf("materialize with a repeated feature: %v", err)
+	res, err := c.Materialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{id, id}})
+	if err != nil || res.Features != 1 {
+		t.Fatalf("materialize with a repeated feature = %+v, %v; want one feature", res, err)
 	}
-	_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: resource.ID{Kind: resource.KindTrainingSet, Name: "nope", Variant: "default"}, Format: "xlsx", Path: filepath.Join(t.TempDir(), "x.xlsx")})
+}
+
+// TestExportOfAnUnsupportedFormatDoesNotFailTheTrainingSet exports a
+// ready training set in a format the store does not write: the error says
+// so, no file is written, and the training set stays ready and exportable.
+func TestExportOfAnUnsupportedFormatDoesNotFailTheTrainingSet(t *testing.T) {
+	c, ctx, out := setupTrainingSet(t)
+	file := filepath.Join(out, "x.xlsx")
+	_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "xlsx", Path: file})
 	if !errors.Is(err, offline.ErrUnsupported) {
 		t.Errorf("export as xlsx: %v, want ErrUnsupported", err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("export as xlsx left %s: %v", file, err)
+	}
+	r, err := c.Registry.Get(ctx, spending)
+	if err != nil || r.State.Status != resource.StatusReady {
+		t.Fatalf("training set after an unsupported export: %+v, %v; want ready", r, err)
+	}
+	if n, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: filepath.Join(out, "again.csv")}); err != nil || n == 0 {
+		t.Errorf("csv export after the unsupported one: %d rows, %v", n, err)
 	}
 }
 
@@ -236,8 +275,8 @@ func TestApplyRecreatesSourceViews(t *testing.T) {
 	defer off2.Close()
 	c2 := &coordinator.Coordinator{Registry: c.Registry, Offline: off2}
 	// The teammate's checkout is elsewhere: the source file is found there.
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644))
 	ds, err := definition.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

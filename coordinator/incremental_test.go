@@ -74,7 +74,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	}
 	csv := filepath.Join(dir, "readings.csv")
 	writeReadings(t, csv, rows)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(readingsDefs), 0o644))
 	applyDir(t, inc, dir)
 	level := resource.ID{Kind: resource.KindFeature, Name: "level", Variant: resource.DefaultVariant}
 	var newest time.Time

@@ -37,9 +37,9 @@ func setupTrainingSet(t *testing.T) (*coordinator.Coordinator, context.Context, 
 	t.Helper()
 	dir := t.TempDir()
 	c := newCoordinator(t, dir)
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644)
-	os.WriteFile(filepath.Join(dir, "training.yaml"), []byte(trainingSetDefs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "events.csv"), []byte(events), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(defs), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "training.yaml"), []byte(trainingSetDefs), 0o644))
 	applyDir(t, c, dir)
 	out := t.TempDir()
 	if _, err := c.Export(t.Context(), &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: filepath.Join(out, "first.csv")}); err != nil {
@@ -149,7 +149,7 @@ func TestRecoverRemovesADeadExportsPartialFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(out, ".set1.csv.5.partial") // another output's: not touched
-	os.WriteFile(other, nil, 0o644)
+	must(t, os.WriteFile(other, nil, 0o644))
 
 	// While another export of the same file runs, its partial file may be the one.
 	live := claimExport("live", time.Hour)
@@ -209,9 +209,9 @@ func TestExportPathIsMadeAbsolute(t *testing.T) {
 func TestBadExportPath(t *testing.T) {
 	c, ctx, out := setupTrainingSet(t)
 	file := filepath.Join(out, "a_file")
-	os.WriteFile(file, []byte("x"), 0o644)
+	must(t, os.WriteFile(file, []byte("x"), 0o644))
 	locked := filepath.Join(out, "locked")
-	os.Mkdir(locked, 0o555)
+	must(t, os.Mkdir(locked, 0o555))
 	cases := []struct {
 		name, path, want string
 		skip             string
@@ -226,13 +226,14 @@ func TestBadExportPath(t *testing.T) {
 			if tc.skip != "" {
 				t.Skip(tc.skip)
 			}
-			before, _ := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Limit: 1000})
-			_, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: tc.path})
+			before, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Limit: 1000})
+			must(t, err)
+			_, err = c.Export(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: tc.path})
 			if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), ".partial") {
 				t.Fatalf("export to %s: %v; want an error naming the path and saying %q", tc.path, err, tc.want)
 			}
-			if after, _ := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Limit: 1000}); len(after) != len(before) {
-				t.Errorf("a refused export queued %d jobs", len(after)-len(before))
+			if after, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Limit: 1000}); err != nil || len(after) != len(before) {
+				t.Errorf("a refused export queued %d jobs (%v)", len(after)-len(before), err)
 			}
 			if st := status(t, c, resource.KindTrainingSet, "spending"); st.Status != resource.StatusReady {
 				t.Errorf("training set after a refused export: %s; want ready as before", st.Status)
@@ -242,14 +243,14 @@ func TestBadExportPath(t *testing.T) {
 
 	t.Run("GoneBadAfterQueueing", func(t *testing.T) {
 		dir := filepath.Join(out, "later")
-		os.Mkdir(dir, 0o755)
+		must(t, os.Mkdir(dir, 0o755))
 		path := filepath.Join(dir, "set.csv")
 		jobs, err := c.EnqueueExport(ctx, &coordinator.ExportParams{TrainingSet: spending, Format: "csv", Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.Remove(dir)
-		os.WriteFile(dir, []byte("now a file"), 0o644)
+		must(t, os.Remove(dir))
+		must(t, os.WriteFile(dir, []byte("now a file"), 0o644))
 		ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
 		if err != nil {
 			t.Fatal(err)
