@@ -275,18 +275,36 @@ func eachLogLine(ctx context.Context, reg registry.Store, id, after int64, fn fu
 }
 
 func (a *app) jobsLogsCmd() *cobra.Command {
-	var follow bool
+	var follow, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "logs ID",
 		Short: "Print a job's log",
-		Args:  cobra.ExactArgs(1),
+		Long: `Logs prints a job's log lines with their times; --follow keeps printing
+new lines until the job ends.
+
+--json prints {"lines": [{"seq", "time", "line"}, ...]}, every line of the
+log: the shape of the HTTP API's GET /v1/jobs/{id}/logs.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if follow && asJSON {
+				return errors.New("--follow and --json: give one (--json prints the log as it is now)")
+			}
 			id, s, err := a.openJob(cmd.Context(), args[0], need{})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			ctx := cmd.Context()
+			if asJSON {
+				lines := []jobLogLineJSON{}
+				_, err := eachLogLine(ctx, s.registry, id, 0, func(l registry.JobLogLine) {
+					lines = append(lines, jobLogLineJSON{Seq: l.Seq, Time: apiTime(l.Time), Line: l.Line})
+				})
+				if err != nil {
+					return err
+				}
+				return printJSON(a, map[string]any{"lines": lines})
+			}
 			var after int64
 			print := func(l registry.JobLogLine) {
 				fmt.Fprintf(a.stdout, "%s  %s\n", l.Time.Local().Format("2006-01-02 15:04:05.000"), l.Line)
@@ -312,6 +330,7 @@ func (a *app) jobsLogsCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines until the job ends")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 

@@ -64,6 +64,13 @@ type jobJSON struct {
 	Error           string             `json:"error,omitempty"`
 }
 
+// jobLogLineJSON is one line of a job's log, as GET /v1/jobs/{id}/logs shows it.
+type jobLogLineJSON struct {
+	Seq  int64  `json:"seq"`
+	Time string `json:"time,omitempty"`
+	Line string `json:"line"`
+}
+
 // apiTime formats t as the API writes times; "" (omitted) for the zero time.
 func apiTime(t time.Time) string {
 	if t.IsZero() {

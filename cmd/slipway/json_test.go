@@ -63,6 +63,8 @@ func TestJSONIsTheHTTPAPIShape(t *testing.T) {
 			[]string{"id", "kind", "resource", "status", "attempts", "max_attempts", "created_at", "cancel_requested", "rows"}},
 		{[]string{"jobs", "show", "1", "--json"}, "/v1/jobs/1", "",
 			[]string{"id", "kind", "resource", "status", "started_at", "ended_at", "worker", "rows"}},
+		{[]string{"jobs", "logs", "1", "--json"}, "/v1/jobs/1/logs", "lines",
+			[]string{"seq", "time", "line"}},
 		{[]string{"list", "feature", "--json"}, "/v1/resources/feature", "resources",
 			[]string{"kind", "name", "variant", "feature", "created_at", "updated_at", "status"}},
 		{[]string{"show", "transformation", "daily", "--json"}, "/v1/resources/transformation/daily", "",
