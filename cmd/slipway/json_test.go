@@ -47,8 +47,15 @@ func TestJSONIsTheHTTPAPIShape(t *testing.T) {
 	dir := t.TempDir()
 	writePlanProject(t, dir)
 	mustRun(t, dir, "apply", "proj")
+	// No jobs yet: an empty list, not null and not the text "no jobs".
+	if got := decodeJSON(t, "jobs list --json", mustRun(t, dir, "jobs", "list", "--json").stdout); !reflect.DeepEqual(got, map[string]any{"jobs": []any{}}) {
+		t.Errorf("jobs list --json with no jobs: %v", got)
+	}
 	mustRun(t, dir, "run")
 	mustRun(t, dir, "materialize", "--detach")
+	if r := slipway(t, dir, "jobs", "logs", "1", "--json", "--follow"); r.code != 1 || !strings.Contains(r.stderr, "--follow and --json: give one") {
+		t.Errorf("jobs logs --json --follow: exit %d, stderr %q; want it refused", r.code, r.stderr)
+	}
 	base, _ := startServe(t, dir)
 
 	for _, c := range []struct {
@@ -152,6 +159,17 @@ func TestPlanJSON(t *testing.T) {
 	}
 	if conflicts != 1 {
 		t.Errorf("plan --json: %d conflicts, want 1:\n%s", conflicts, r.stdout)
+	}
+
+	// A definition that refers to a deprecated resource is a warning, with where it refers to it.
+	writePlanProject(t, dir)
+	mustRun(t, dir, "deprecate", "feature", "n_daily", "--by", "ana", "--reason", "use amount_daily")
+	p = decode(mustRun(t, dir, "plan", "proj", "--json"))
+	if len(p.Warnings) != 1 || len(p.Errors) != 0 {
+		t.Fatalf("plan --json with a deprecated feature: want one warning, no error: %+v", p)
+	}
+	if w := p.Warnings[0]; w.File != filepath.Join("proj", "defs.yaml") || w.Line == 0 || w.Field == "" || !strings.Contains(w.Message, "n_daily:default, deprecated") || !strings.Contains(w.Message, "use amount_daily") {
+		t.Errorf("plan --json warning %+v: want proj/defs.yaml, the line and field of the reference, and the deprecation", p.Warnings[0])
 	}
 
 	writePlanProject(t, dir, "    source: daily\n    entity_column: user_id\n    value_column: n\n", "    source: nightly\n    entity_column: user_id\n    value_column: n\n")
