@@ -199,255 +199,258 @@ func TestChangedVariantIsAConflictWithDiff(t *testing.T) {
 	}
 }
 
-// TestBadInput checks that every kind of bad definition is reported with
-// file, line and field before anything is written.
-func TestBadInput(t *testing.T) {
-	cases := []struct {
-		name  string
-		edit  func(string) string
-		files map[string]string
-		want  []string // substrings of the error
-	}{
-		{
-			name: "YAMLSyntax",
-			edit: func(s string) string { return strings.Replace(s, "  - name: shop\n", "  - name: shop\n   bad: [\n", 1) },
-			want: []string{"defs.yaml:", "invalid YAML"},
+// badInputs are the bad definitions of TestBadInput (edits of baseYAML and
+// extra files), each with what its error must say; FuzzLoadDir starts from them.
+var badInputs = []struct {
+	name  string
+	edit  func(string) string
+	files map[string]string
+	want  []string // substrings of the error
+}{
+	{
+		name: "YAMLSyntax",
+		edit: func(s string) string { return strings.Replace(s, "  - name: shop\n", "  - name: shop\n   bad: [\n", 1) },
+		want: []string{"defs.yaml:", "invalid YAML"},
+	},
+	{
+		name: "UnknownField",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    maxage: 3d\n", 1)
 		},
-		{
-			name: "UnknownField",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    maxage: 3d\n", 1)
-			},
-			want: []string{"defs.yaml:22: maxage: unknown field for a feature"},
+		want: []string{"defs.yaml:22: maxage: unknown field for a feature"},
+	},
+	{
+		name: "MissingRequiredField",
+		edit: func(s string) string { return strings.Replace(s, "    value_column: n\n", "", 1) },
+		want: []string{"defs.yaml:15: value_column: missing"},
+	},
+	{
+		name: "InvalidName",
+		edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: N-Daily", 1) },
+		want: []string{"defs.yaml:15: name: invalid name \"N-Daily\""},
+	},
+	{
+		name: "TabIndent",
+		edit: func(s string) string {
+			return strings.Replace(s, "    entity: user\n    source: daily", "\tentity: user\n    source: daily", 1)
 		},
-		{
-			name: "MissingRequiredField",
-			edit: func(s string) string { return strings.Replace(s, "    value_column: n\n", "", 1) },
-			want: []string{"defs.yaml:15: value_column: missing"},
+		want: []string{"defs.yaml:16: invalid YAML: found a tab character"},
+	},
+	{
+		name: "NullName",
+		edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: ~", 1) },
+		want: []string{"defs.yaml:15: name: must be a non-empty single value"},
+	},
+	{
+		name: "LabelWithoutTimestamp",
+		edit: func(s string) string {
+			return strings.Replace(s, "    timestamp_column: ts\n    type: string", "    type: string", 1)
 		},
-		{
-			name: "InvalidName",
-			edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: N-Daily", 1) },
-			want: []string{"defs.yaml:15: name: invalid name \"N-Daily\""},
+		want: []string{"label: label kind_label:default has no timestamp_column"},
+	},
+	{
+		name:  "ColumnNameClash",
+		files: map[string]string{"ts.yaml": "features:\n  - name: timestamp\n    entity: user\n    source: daily\n    entity_column: user_id\n    value_column: n\n    type: int64\ntraining_sets:\n  - name: ts2\n    label: kind_label\n    features: [timestamp]\n"},
+		want:  []string{`feature timestamp:default would be exported as column "timestamp", which is also the label time column`},
+	},
+	{
+		name: "UnknownType",
+		edit: func(s string) string { return strings.Replace(s, "type: int64", "type: integer", 1) },
+		want: []string{"defs.yaml:21: type: unknown type \"integer\""},
+	},
+	{
+		name:  "Duplicate",
+		files: map[string]string{"more.yaml": "entities:\n  - name: user\n"},
+		want:  []string{"more.yaml:2: entity user:default is defined twice (also at ", "defs.yaml:2"},
+	},
+	{
+		name: "UnknownFeatureSource",
+		edit: func(s string) string { return strings.Replace(s, "source: daily", "source: dayly", 1) },
+		want: []string{"defs.yaml:17: source: unknown source or transformation dayly:default"},
+	},
+	{
+		name: "UnknownSQLReference",
+		edit: func(s string) string { return strings.Replace(s, "{{ events }}", "{{ evnts }}", 1) },
+		want: []string{"defs.yaml:12: sql: {{ evnts }}: unknown source or transformation evnts:default"},
+	},
+	{
+		name: "UnknownEntity",
+		edit: func(s string) string {
+			return strings.Replace(s, "    entity: user\n    source: daily", "    entity: usr\n    source: daily", 1)
 		},
-		{
-			name: "TabIndent",
-			edit: func(s string) string {
-				return strings.Replace(s, "    entity: user\n    source: daily", "\tentity: user\n    source: daily", 1)
-			},
-			want: []string{"defs.yaml:16: invalid YAML: found a tab character"},
+		want: []string{"defs.yaml:16: entity: unknown entity \"usr\""},
+	},
+	{
+		name: "UnknownTrainingSetFeature",
+		edit: func(s string) string {
+			return strings.Replace(s, "features: [n_daily]", "features: [n_daily, nope:v3]", 1)
 		},
-		{
-			name: "NullName",
-			edit: func(s string) string { return strings.Replace(s, "name: n_daily", "name: ~", 1) },
-			want: []string{"defs.yaml:15: name: must be a non-empty single value"},
-		},
-		{
-			name: "LabelWithoutTimestamp",
-			edit: func(s string) string {
-				return strings.Replace(s, "    timestamp_column: ts\n    type: string", "    type: string", 1)
-			},
-			want: []string{"label: label kind_label:default has no timestamp_column"},
-		},
-		{
-			name:  "ColumnNameClash",
-			files: map[string]string{"ts.yaml": "features:\n  - name: timestamp\n    entity: user\n    source: daily\n    entity_column: user_id\n    value_column: n\n    type: int64\ntraining_sets:\n  - name: ts2\n    label: kind_label\n    features: [timestamp]\n"},
-			want:  []string{`feature timestamp:default would be exported as column "timestamp", which is also the label time column`},
-		},
-		{
-			name: "UnknownType",
-			edit: func(s string) string { return strings.Replace(s, "type: int64", "type: integer", 1) },
-			want: []string{"defs.yaml:21: type: unknown type \"integer\""},
-		},
-		{
-			name:  "Duplicate",
-			files: map[string]string{"more.yaml": "entities:\n  - name: user\n"},
-			want:  []string{"more.yaml:2: entity user:default is defined twice (also at ", "defs.yaml:2"},
-		},
-		{
-			name: "UnknownFeatureSource",
-			edit: func(s string) string { return strings.Replace(s, "source: daily", "source: dayly", 1) },
-			want: []string{"defs.yaml:17: source: unknown source or transformation dayly:default"},
-		},
-		{
-			name: "UnknownSQLReference",
-			edit: func(s string) string { return strings.Replace(s, "{{ events }}", "{{ evnts }}", 1) },
-			want: []string{"defs.yaml:12: sql: {{ evnts }}: unknown source or transformation evnts:default"},
-		},
-		{
-			name: "UnknownEntity",
-			edit: func(s string) string {
-				return strings.Replace(s, "    entity: user\n    source: daily", "    entity: usr\n    source: daily", 1)
-			},
-			want: []string{"defs.yaml:16: entity: unknown entity \"usr\""},
-		},
-		{
-			name: "UnknownTrainingSetFeature",
-			edit: func(s string) string {
-				return strings.Replace(s, "features: [n_daily]", "features: [n_daily, nope:v3]", 1)
-			},
-			want: []string{"features: unknown feature nope:v3"},
-		},
-		{
-			name: "Cycle",
-			files: map[string]string{"cycle.yaml": `transformations:
+		want: []string{"features: unknown feature nope:v3"},
+	},
+	{
+		name: "Cycle",
+		files: map[string]string{"cycle.yaml": `transformations:
   - name: a
     sql: SELECT * FROM {{ b }}
   - name: b
     sql: SELECT * FROM {{ a }}
 `},
-			want: []string{"cycle.yaml:", "reference cycle: a:default → b:default → a:default"},
+		want: []string{"cycle.yaml:", "reference cycle: a:default → b:default → a:default"},
+	},
+	{
+		name: "BadSQLColumn",
+		edit: func(s string) string { return strings.Replace(s, "max(kind) AS kind", "max(knd) AS kind", 1) },
+		want: []string{"defs.yaml:11: sql: transformation daily:default: the offline engine rejected it", "knd"},
+	},
+	{
+		name: "BadSQLOnALaterLine",
+		edit: func(s string) string {
+			return strings.Replace(s, "      GROUP BY ALL", "      GROUP BY user_id, nope", 1)
 		},
-		{
-			name: "BadSQLColumn",
-			edit: func(s string) string { return strings.Replace(s, "max(kind) AS kind", "max(knd) AS kind", 1) },
-			want: []string{"defs.yaml:11: sql: transformation daily:default: the offline engine rejected it", "knd"},
+		want: []string{"defs.yaml:13: sql: transformation daily:default: the offline engine rejected it", "LINE 3:"},
+	},
+	{
+		name: "MissingColumn",
+		edit: func(s string) string { return strings.Replace(s, "value_column: n\n", "value_column: m\n", 1) },
+		want: []string{"defs.yaml:19: value_column: daily:default has no column \"m\"; its columns are: user_id, day, n, kind"},
+	},
+	{
+		name: "TypeMismatch",
+		edit: func(s string) string {
+			return strings.Replace(s, "    value_column: kind\n", "    value_column: amount\n", 1)
 		},
-		{
-			name: "BadSQLOnALaterLine",
-			edit: func(s string) string {
-				return strings.Replace(s, "      GROUP BY ALL", "      GROUP BY user_id, nope", 1)
-			},
-			want: []string{"defs.yaml:13: sql: transformation daily:default: the offline engine rejected it", "LINE 3:"},
+		want: []string{"defs.yaml:27: value_column: column \"amount\" of events:default has type DOUBLE (float64), which does not fit string"},
+	},
+	{
+		name: "TimestampColumnNotATimestamp",
+		edit: func(s string) string {
+			return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: kind\ntransformations", 1)
 		},
-		{
-			name: "MissingColumn",
-			edit: func(s string) string { return strings.Replace(s, "value_column: n\n", "value_column: m\n", 1) },
-			want: []string{"defs.yaml:19: value_column: daily:default has no column \"m\"; its columns are: user_id, day, n, kind"},
+		want: []string{"defs.yaml:7: timestamp_column: source events:default: column \"kind\" of events.csv does not parse as timestamps"},
+	},
+	{
+		name: "MissingFile",
+		edit: func(s string) string { return strings.Replace(s, "file: events.csv", "file: nothere.csv", 1) },
+		want: []string{"defs.yaml:6: file: source events:default: nothere.csv: no such file"},
+	},
+	{
+		name: "EntityMismatch",
+		edit: func(s string) string {
+			return strings.Replace(s, "    entity: user\n    source: events", "    entity: shop\n    source: events", 1)
 		},
-		{
-			name: "TypeMismatch",
-			edit: func(s string) string {
-				return strings.Replace(s, "    value_column: kind\n", "    value_column: amount\n", 1)
-			},
-			want: []string{"defs.yaml:27: value_column: column \"amount\" of events:default has type DOUBLE (float64), which does not fit string"},
+		want: []string{"features: n_daily:default describes entity \"user\" but label kind_label:default describes \"shop\""},
+	},
+	{
+		name: "InvalidFeatureSchedule",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"0 25 * * *\"\n", 1)
 		},
-		{
-			name: "TimestampColumnNotATimestamp",
-			edit: func(s string) string {
-				return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: kind\ntransformations", 1)
-			},
-			want: []string{"defs.yaml:7: timestamp_column: source events:default: column \"kind\" of events.csv does not parse as timestamps"},
+		want: []string{`defs.yaml:22: schedule: schedule "0 25 * * *": `, "above maximum", `such as "0 * * * *"`},
+	},
+	{
+		name: "InvalidTransformationSchedule",
+		edit: func(s string) string {
+			return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: \"@fortnightly\"\n", 1)
 		},
-		{
-			name: "MissingFile",
-			edit: func(s string) string { return strings.Replace(s, "file: events.csv", "file: nothere.csv", 1) },
-			want: []string{"defs.yaml:6: file: source events:default: nothere.csv: no such file"},
+		want: []string{`defs.yaml:10: schedule: schedule "@fortnightly": `},
+	},
+	{
+		name: "ScheduleWithTooFewFields",
+		edit: func(s string) string {
+			return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: 0 6 *\n", 1)
 		},
-		{
-			name: "EntityMismatch",
-			edit: func(s string) string {
-				return strings.Replace(s, "    entity: user\n    source: events", "    entity: shop\n    source: events", 1)
-			},
-			want: []string{"features: n_daily:default describes entity \"user\" but label kind_label:default describes \"shop\""},
+		want: []string{`defs.yaml:10: schedule: schedule "0 6 *": `, "five fields"},
+	},
+	{
+		name: "EmptySchedule",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"\"\n", 1)
 		},
-		{
-			name: "InvalidFeatureSchedule",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"0 25 * * *\"\n", 1)
-			},
-			want: []string{`defs.yaml:22: schedule: schedule "0 25 * * *": `, "above maximum", `such as "0 * * * *"`},
+		want: []string{"defs.yaml:22: schedule: is empty"},
+	},
+	{
+		name: "UnquotedScheduleDescriptor",
+		edit: func(s string) string {
+			return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: @daily\n", 1)
 		},
-		{
-			name: "InvalidTransformationSchedule",
-			edit: func(s string) string {
-				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: \"@fortnightly\"\n", 1)
-			},
-			want: []string{`defs.yaml:10: schedule: schedule "@fortnightly": `},
+		want: []string{"defs.yaml:10: invalid YAML", `a value starting with "@" must be quoted, like schedule: "@daily"`},
+	},
+	{
+		name: "UnquotedScheduleStar",
+		edit: func(s string) string {
+			return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: */5 * * * *\n", 1)
 		},
-		{
-			name: "ScheduleWithTooFewFields",
-			edit: func(s string) string {
-				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: 0 6 *\n", 1)
-			},
-			want: []string{`defs.yaml:10: schedule: schedule "0 6 *": `, "five fields"},
+		want: []string{"defs.yaml:10: invalid YAML", `a value starting with "*" must be quoted`},
+	},
+	{
+		name: "ScheduleOnLabel",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: string\n", "    type: string\n    schedule: \"@daily\"\n", 1)
 		},
-		{
-			name: "EmptySchedule",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    schedule: \"\"\n", 1)
-			},
-			want: []string{"defs.yaml:22: schedule: is empty"},
+		want: []string{"defs.yaml:30: schedule: labels are not materialized"},
+	},
+	{
+		name: "LookbackOnLabel",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: string\n", "    type: string\n    lookback: 2d\n", 1)
 		},
-		{
-			name: "UnquotedScheduleDescriptor",
-			edit: func(s string) string {
-				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: @daily\n", 1)
-			},
-			want: []string{"defs.yaml:10: invalid YAML", `a value starting with "@" must be quoted, like schedule: "@daily"`},
+		want: []string{"defs.yaml:30: lookback: labels are not materialized", "has no lookback"},
+	},
+	{
+		name: "ScheduleOnSource",
+		edit: func(s string) string {
+			return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: ts\n    schedule: \"@daily\"\ntransformations", 1)
 		},
-		{
-			name: "UnquotedScheduleStar",
-			edit: func(s string) string {
-				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    schedule: */5 * * * *\n", 1)
-			},
-			want: []string{"defs.yaml:10: invalid YAML", `a value starting with "*" must be quoted`},
+		want: []string{"defs.yaml:8: schedule: a source is a view", "has no schedule"},
+	},
+	{
+		name: "LookbackOnTransformation",
+		edit: func(s string) string {
+			return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    lookback: 2d\n", 1)
 		},
-		{
-			name: "ScheduleOnLabel",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: string\n", "    type: string\n    schedule: \"@daily\"\n", 1)
-			},
-			want: []string{"defs.yaml:30: schedule: labels are not materialized"},
+		want: []string{"defs.yaml:10: lookback: a transformation is rebuilt whole"},
+	},
+	{
+		name: "NegativeLookback",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: -2d\n", 1)
 		},
-		{
-			name: "LookbackOnLabel",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: string\n", "    type: string\n    lookback: 2d\n", 1)
-			},
-			want: []string{"defs.yaml:30: lookback: labels are not materialized", "has no lookback"},
+		want: []string{`defs.yaml:22: lookback: "-2d" is negative`},
+	},
+	{
+		name: "ZeroLookback",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 0d\n", 1)
 		},
-		{
-			name: "ScheduleOnSource",
-			edit: func(s string) string {
-				return strings.Replace(s, "    timestamp_column: ts\ntransformations", "    timestamp_column: ts\n    schedule: \"@daily\"\ntransformations", 1)
-			},
-			want: []string{"defs.yaml:8: schedule: a source is a view", "has no schedule"},
+		want: []string{"defs.yaml:22: lookback: must be positive (0 would mean the default, 1d)"},
+	},
+	{
+		name: "InvalidLookback",
+		edit: func(s string) string {
+			return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 2 days\n", 1)
 		},
-		{
-			name: "LookbackOnTransformation",
-			edit: func(s string) string {
-				return strings.Replace(s, "  - name: daily\n", "  - name: daily\n    lookback: 2d\n", 1)
-			},
-			want: []string{"defs.yaml:10: lookback: a transformation is rebuilt whole"},
+		want: []string{`defs.yaml:22: lookback: invalid duration "2 days"`},
+	},
+	{
+		name: "LookbackOnStaticFeature",
+		edit: func(s string) string {
+			return strings.Replace(s, "    timestamp_column: day\n    type: int64\n", "    type: int64\n    lookback: 2d\n", 1)
 		},
-		{
-			name: "NegativeLookback",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: -2d\n", 1)
-			},
-			want: []string{`defs.yaml:22: lookback: "-2d" is negative`},
+		want: []string{"defs.yaml:21: lookback: needs timestamp_column"},
+	},
+	{
+		name: "SQLFileMissing",
+		edit: func(s string) string {
+			return strings.Replace(s, "    sql: |\n      SELECT user_id", "    sql_file: daily.sql\n    x_sql: |\n      SELECT user_id", 1)
 		},
-		{
-			name: "ZeroLookback",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 0d\n", 1)
-			},
-			want: []string{"defs.yaml:22: lookback: must be positive (0 would mean the default, 1d)"},
-		},
-		{
-			name: "InvalidLookback",
-			edit: func(s string) string {
-				return strings.Replace(s, "    type: int64\n", "    type: int64\n    lookback: 2 days\n", 1)
-			},
-			want: []string{`defs.yaml:22: lookback: invalid duration "2 days"`},
-		},
-		{
-			name: "LookbackOnStaticFeature",
-			edit: func(s string) string {
-				return strings.Replace(s, "    timestamp_column: day\n    type: int64\n", "    type: int64\n    lookback: 2d\n", 1)
-			},
-			want: []string{"defs.yaml:21: lookback: needs timestamp_column"},
-		},
-		{
-			name: "SQLFileMissing",
-			edit: func(s string) string {
-				return strings.Replace(s, "    sql: |\n      SELECT user_id", "    sql_file: daily.sql\n    x_sql: |\n      SELECT user_id", 1)
-			},
-			want: []string{"sql_file: cannot read daily.sql"},
-		},
-	}
-	for _, tc := range cases {
+		want: []string{"sql_file: cannot read daily.sql"},
+	},
+}
+
+// TestBadInput checks that every kind of bad definition is reported with
+// file, line and field before anything is written.
+func TestBadInput(t *testing.T) {
+	for _, tc := range badInputs {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			y := baseYAML
