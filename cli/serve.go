@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +17,7 @@ import (
 func (a *app) serveCmd() *cobra.Command {
 	var addr string
 	var workers int
+	var cfg server.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve online features and the registry over HTTP",
@@ -28,56 +28,64 @@ func (a *app) serveCmd() *cobra.Command {
   GET  /v1/resources/{kind}/{ref}    one resource with status and dependents
   POST /v1/resources/{kind}/{ref}/deprecate   deprecate (body: by, reason, undo)
   DELETE /v1/resources/{kind}/{ref}  delete it and its data (?by=&reason=)
+  GET  /v1/jobs ...                  the job queue (list, show, logs, cancel, retry)
   GET  /healthz                      liveness
+  GET  /readyz                       readiness: the registry and online store answer
+
+Every request is logged (method, path, status, duration, bytes, request id)
+on stderr as --log-format and --log-level say; its request id (the client's
+X-Request-Id, or a new one) is in the X-Request-Id response header and in
+every error body. Request bodies are at most 10 MiB.
 
 With --workers N it also runs queued and scheduled jobs, N at a time, like
 'slipway worker' (and then opens the offline store too).
 
-It runs in the foreground until interrupted. The embedded stores are held by
-one process at a time: stop serve before running 'slipway materialize' on
-the same data directory.`,
+It runs in the foreground until interrupted. On SIGINT or SIGTERM it stops
+accepting connections, finishes the requests in flight (cutting off those
+still running after --shutdown-timeout, then exiting 1) and stops the
+workers. The embedded stores are held by one process at a time: stop serve
+before running 'slipway materialize' on the same data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if workers < 0 {
 				return fmt.Errorf("--workers %d: give 0 (no jobs) or more", workers)
+			}
+			for name, d := range map[string]time.Duration{"read-header-timeout": cfg.ReadHeaderTimeout, "read-timeout": cfg.ReadTimeout,
+				"write-timeout": cfg.WriteTimeout, "idle-timeout": cfg.IdleTimeout, "shutdown-timeout": cfg.ShutdownTimeout} {
+				if d <= 0 {
+					return fmt.Errorf("--%s %s: give a duration above zero, like 30s", name, d)
+				}
 			}
 			s, err := a.open(cmd.Context(), need{online: true, offline: workers > 0})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-			h := server.New(server.Config{Registry: s.registry, Serving: &serving.Service{Registry: s.registry, Online: s.online}, Logger: logger,
-				Lifecycle: serveLifecycle{a: a, s: s}})
+			cfg.Registry, cfg.Serving = s.registry, &serving.Service{Registry: s.registry, Online: s.online}
+			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+			cfg.Lifecycle = serveLifecycle{a: a, s: s}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (use --addr to pick another address)", addr, err)
 			}
 			fmt.Fprintf(a.stdout, "serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(ln) }()
-			jobsCtx, stopJobs := context.WithCancel(cmd.Context())
-			defer stopJobs()
+			// The server and the workers stop together when the command's
+			// context ends (SIGINT, SIGTERM), or when the server fails.
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
 			jobsDone := make(chan error, 1)
 			if workers > 0 {
 				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
-				go func() { jobsDone <- a.runWorkers(jobsCtx, s, workers, 0) }()
+				go func() { jobsDone <- a.runWorkers(ctx, s, workers, 0) }()
 			} else {
 				jobsDone <- nil
 			}
-			select {
-			case err := <-errc:
-				stopJobs()
-				return errors.Join(err, <-jobsDone)
-			case <-cmd.Context().Done():
-			}
-			if err := <-jobsDone; err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			err = server.Serve(ctx, ln, cfg)
+			stop()
+			if err = errors.Join(err, <-jobsDone); err != nil {
+				if errors.Is(err, server.ErrShutdownTimeout) {
+					return fmt.Errorf("%w (--shutdown-timeout %s)", err, cfg.ShutdownTimeout)
+				}
 				return err
 			}
 			fmt.Fprintln(a.stdout, "stopped")
@@ -86,5 +94,10 @@ the same data directory.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().IntVar(&workers, "workers", 0, "also run queued and scheduled jobs, this many at a time")
+	cmd.Flags().DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time to read a request's headers")
+	cmd.Flags().DurationVar(&cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time to read a whole request, body included")
+	cmd.Flags().DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time from the end of a request's headers to the end of its response")
+	cmd.Flags().DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "longest time a keep-alive connection waits for its next request")
+	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT or SIGTERM, longest wait for the requests in flight before cutting them off")
 	return cmd
 }

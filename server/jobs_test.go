@@ -400,7 +400,7 @@ func TestCancelJob(t *testing.T) {
 	})
 	t.Run("WrongMethod", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/jobs/4/cancel", "")
-		wantError(t, status, body, http.StatusNotFound, "not_found", "no endpoint GET /v1/jobs/4/cancel")
+		wantError(t, status, body, http.StatusMethodNotAllowed, "method_not_allowed", "GET /v1/jobs/4/cancel", "this path takes POST")
 		if j := f.get(t, "/v1/jobs/4"); j.Status != "queued" {
 			t.Errorf("GET .../cancel changed job 4 to %s", j.Status)
 		}

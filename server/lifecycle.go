@@ -88,7 +88,7 @@ func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
 	}
 	var req deprecateRequest
 	if err == nil {
-		err = decodeOptional(w, r, &req)
+		err = decodeOptional(r, &req)
 	}
 	if err == nil && s.Lifecycle == nil {
 		err = errNoLifecycle
@@ -149,8 +149,11 @@ func notRegistered(id resource.ID, err error) error {
 
 // decodeOptional reads a JSON body strictly, like decode, but an empty
 // body leaves v as it is.
-func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+func decodeOptional(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if rerr := readErr(err); rerr != nil {
+		return rerr
+	}
 	if err != nil {
 		return fmt.Errorf("%w: reading the body: %v", serving.ErrInvalid, err)
 	}

@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
@@ -20,23 +22,36 @@ import (
 	"github.com/slipway-ml/slipway/value"
 )
 
-// maxBody bounds request bodies.
-const maxBody = 8 << 20
-
-// Config configures the HTTP handler.
+// Config configures the HTTP handler (New) and, with the timeouts,
+// the server that runs it (Serve).
 type Config struct {
 	Registry registry.Store
 	Serving  *serving.Service
-	Logger   *slog.Logger
+	// Logger takes one line per request (debug for /healthz and /readyz,
+	// info otherwise) and the details of 500s and 503s; nil discards them.
+	Logger *slog.Logger
 	// Now is the clock of job cancellations and retries; nil means time.Now.
 	Now func() time.Time
 	// Lifecycle deprecates and deletes resources (lifecycle.go); nil
 	// answers those endpoints with 503.
 	Lifecycle Lifecycle
+	// Timeouts of Serve; zero means the Default* constant (serve.go).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
 }
 
-// New returns the API handler.
+// New returns the API handler. Every request gets a request id (the
+// client's X-Request-Id when sane, else a new one) echoed in the
+// X-Request-Id response header and in error bodies, and one log line;
+// see middleware.go.
 func New(cfg Config) http.Handler {
+	return newHandler(cfg)
+}
+
+func newHandler(cfg Config) *handler {
 	s := &server{Config: cfg}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
@@ -48,6 +63,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
 	mux.HandleFunc("GET /v1/resources/{kind}", s.listResources)
 	mux.HandleFunc("GET /v1/resources/{kind}/{ref}", s.getResource)
@@ -58,19 +74,33 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.jobLogs)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.cancelJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/retry", s.retryJob)
+	// Go's ServeMux would answer a wrong method with 405 itself, but this
+	// catch-all matches every method first: it tells the two cases apart.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.allowed(mux, r); len(allow) > 0 {
+			methods := strings.Join(allow, ", ")
+			w.Header().Set("Allow", methods)
+			s.fail(w, r, fmt.Errorf("%w: %s %s: this path takes %s; see docs/openapi.yaml", errMethod, r.Method, r.URL.Path, methods))
+			return
+		}
 		s.fail(w, r, fmt.Errorf("%w: no endpoint %s %s; see docs/openapi.yaml", errNoRoute, r.Method, r.URL.Path))
 	})
-	return mux
+	return &handler{s: s, mux: mux}
 }
 
 type server struct{ Config }
 
-var errNoRoute = errors.New("not found")
+var (
+	errNoRoute  = errors.New("not found")
+	errMethod   = errors.New("method not allowed")
+	errTooLarge = errors.New("request body too large")
+)
 
 // statusOf decides the HTTP status of an error; storage code never knows them.
 func statusOf(err error) (int, string) {
 	switch {
+	case errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, serving.ErrInvalid):
 		return http.StatusBadRequest, "invalid_request"
 	case errors.Is(err, serving.ErrUnknownFeature):
@@ -79,6 +109,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusGone, "deleted"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, errMethod):
+		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
@@ -91,20 +123,28 @@ type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// RequestID finds the request's lines in the server log.
+		RequestID string `json:"request_id"`
 	} `json:"error"`
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
+	id := RequestID(r.Context())
 	var body errorBody
-	body.Error.Code, body.Error.Message = code, err.Error()
+	body.Error.Code, body.Error.Message, body.Error.RequestID = code, err.Error(), id
 	switch status {
 	case http.StatusInternalServerError:
-		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// Internal text (SQL, file paths, driver errors) goes to the log
+		// only; the client gets the request id to find it there.
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
+		body.Error.Message = "internal error; the server log has the details under request id " + id
 	case http.StatusServiceUnavailable:
 		// The details (addresses, driver errors) go to the log, not to clients.
-		s.Logger.Error("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		body.Error.Message = "a store behind the API is unavailable; retry later (details are in the server log)"
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "store unavailable", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
+		body.Error.Message = "a store behind the API is unavailable; retry later (the server log has the details under request id " + id + ")"
 	}
 	writeJSON(w, status, body)
 }
@@ -142,7 +182,7 @@ type resultRow struct {
 
 func (s *server) onlineFeatures(w http.ResponseWriter, r *http.Request) {
 	var req onlineFeaturesRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := decode(r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -191,15 +231,34 @@ func entityKey(raw json.RawMessage) (string, error) {
 	return "", fmt.Errorf("entity keys are strings or integers, got %s", raw)
 }
 
-// decode reads a JSON body strictly: unknown fields and trailing data are errors.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
+// tooLarge is the error of a body over MaxBodyBytes.
+func tooLarge() error {
+	return fmt.Errorf("%w: the body is larger than %s; split the request", errTooLarge, bodyLimit)
+}
+
+// readErr says why reading a body failed, when it is the request's fault
+// (too large, too slow); nil otherwise.
+func readErr(err error) error {
 	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: reading the body timed out; send it within the server's read timeout", serving.ErrInvalid)
+	}
+	return nil
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors. The middleware bounds the body (MaxBodyBytes).
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if rerr := readErr(err); rerr != nil {
+			return rerr
+		}
 		switch {
-		case errors.As(err, &mbe):
-			return fmt.Errorf("%w: body larger than %d bytes", serving.ErrInvalid, maxBody)
 		case errors.Is(err, io.EOF):
 			return fmt.Errorf("%w: empty body; send a JSON object", serving.ErrInvalid)
 		}
@@ -207,8 +266,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	// dec.More would miss a stray '}' or ']' after the object; only EOF may follow.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: body larger than %d bytes", serving.ErrInvalid, maxBody)
+		if rerr := readErr(err); rerr != nil {
+			return rerr
 		}
 		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)
 	}

@@ -20,27 +20,43 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current responses")
 
+// testRequestID is the X-Request-Id every request of do carries, so that
+// error bodies (and golden files) hold a known id.
+const testRequestID = "test-request-1"
+
 // do sends one request to h and returns the status and body. Every response,
-// success or error, must be JSON.
+// success or error, must be JSON and echo the request id.
 func do(t *testing.T, h http.Handler, method, path, body string) (int, []byte) {
+	t.Helper()
+	rec := doRecord(t, h, method, path, body)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// doRecord is do returning the whole response, headers included.
+func doRecord(t *testing.T, h http.Handler, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("X-Request-Id", testRequestID)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	if id := rec.Header().Get("X-Request-Id"); id != testRequestID {
+		t.Errorf("%s %s: X-Request-Id %q, want the request's %q", method, path, id, testRequestID)
+	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
 	}
 	if !json.Valid(rec.Body.Bytes()) {
 		t.Errorf("%s %s: body is not JSON: %q", method, path, rec.Body.String())
 	}
-	return rec.Code, rec.Body.Bytes()
+	return rec
 }
 
-// wantError checks an error response: status, {"error":{"code","message"}}
-// and that the message names the problem (every fragment in it).
+// wantError checks an error response: status,
+// {"error":{"code","message","request_id"}} with the request's id, and that
+// the message names the problem (every fragment in it).
 func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode string, fragments ...string) {
 	t.Helper()
 	if status != wantStatus {
@@ -48,17 +64,21 @@ func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode s
 	}
 	var e struct {
 		Error *struct {
-			Code    *string `json:"code"`
-			Message *string `json:"message"`
+			Code      *string `json:"code"`
+			Message   *string `json:"message"`
+			RequestID *string `json:"request_id"`
 		} `json:"error"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		t.Fatalf("error body %s does not have the shape {\"error\":{\"code\",\"message\"}}: %v", body, err)
+		t.Fatalf("error body %s does not have the shape {\"error\":{\"code\",\"message\",\"request_id\"}}: %v", body, err)
 	}
-	if e.Error == nil || e.Error.Code == nil || e.Error.Message == nil {
-		t.Fatalf("error body %s lacks error.code or error.message", body)
+	if e.Error == nil || e.Error.Code == nil || e.Error.Message == nil || e.Error.RequestID == nil {
+		t.Fatalf("error body %s lacks error.code, error.message or error.request_id", body)
+	}
+	if *e.Error.RequestID != testRequestID {
+		t.Errorf("error.request_id %q, want the request's X-Request-Id %q", *e.Error.RequestID, testRequestID)
 	}
 	if *e.Error.Code != wantCode {
 		t.Errorf("error.code %q, want %q", *e.Error.Code, wantCode)
@@ -227,7 +247,6 @@ func TestOnlineFeaturesFutureValueNotServed(t *testing.T) {
 
 func TestOnlineFeaturesBadRequests(t *testing.T) {
 	f := newFixture(t)
-	tooLarge := `{"features":["` + strings.Repeat("a", 8<<20) + `"],"entities":["sub_1"]}`
 	manyEntities := `{"features":["opens_30d:v1","avg_order_value"],"entities":[` + strings.Repeat(`"sub_1",`, serving.MaxBatch/2) + `"sub_1"]}`
 	for _, tc := range []struct {
 		name, body string
@@ -257,7 +276,6 @@ func TestOnlineFeaturesBadRequests(t *testing.T) {
 		{"TrailingGarbage", `{"features":["opens_30d:v1"],"entities":["sub_1"]} x`, []string{"data after the object"}},
 		{"TrailingBrace", `{"features":["opens_30d:v1"],"entities":["sub_1"]}}`, []string{"data after the object"}},
 		{"TrailingBracket", `{"features":["opens_30d:v1"],"entities":["sub_1"]}]`, []string{"data after the object"}},
-		{"BodyTooLarge", tooLarge, []string{"body larger than 8388608 bytes"}},
 		{"BatchTooLarge", manyEntities, []string{"50001 entities × 2 features", "split the request"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,19 +321,27 @@ func TestRoutes(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/nope", "")
 		wantError(t, status, body, http.StatusNotFound, "not_found", "no endpoint GET /v1/nope", "docs/openapi.yaml")
 	})
-	// The catch-all "/" pattern matches every method, so Go's ServeMux routes a
-	// wrong method there instead of answering 405: the API answers 404
-	// not_found naming the method and path, as docs/openapi.yaml says.
-	for _, method := range []string{"GET", "PUT", "DELETE"} {
-		t.Run("WrongMethod/"+method, func(t *testing.T) {
-			status, body := do(t, f.handler, method, "/v1/online-features", "")
-			wantError(t, status, body, http.StatusNotFound, "not_found", "no endpoint "+method+" /v1/online-features")
+	// A wrong method on a path the API has is 405 with an Allow header
+	// listing the methods the path takes (GET routes take HEAD too).
+	for _, tc := range []struct{ method, path, allow string }{
+		{"GET", "/v1/online-features", "POST"},
+		{"PUT", "/v1/online-features", "POST"},
+		{"DELETE", "/v1/online-features", "POST"},
+		{"POST", "/v1/resources/features", "GET, HEAD"},
+		{"PUT", "/v1/resources/feature/opens_30d:v1", "GET, HEAD, DELETE"},
+		{"GET", "/v1/resources/feature/opens_30d:v1/deprecate", "POST"},
+		{"POST", "/healthz", "GET, HEAD"},
+		{"DELETE", "/readyz", "GET, HEAD"},
+	} {
+		t.Run("WrongMethod/"+tc.method+tc.path, func(t *testing.T) {
+			rec := doRecord(t, f.handler, tc.method, tc.path, "")
+			wantError(t, rec.Code, rec.Body.Bytes(), http.StatusMethodNotAllowed, "method_not_allowed",
+				tc.method+" "+tc.path, "this path takes "+tc.allow)
+			if got := rec.Header().Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
 		})
 	}
-	t.Run("WrongMethod/POSTResources", func(t *testing.T) {
-		status, body := do(t, f.handler, "POST", "/v1/resources/features", `{}`)
-		wantError(t, status, body, http.StatusNotFound, "not_found", "no endpoint POST /v1/resources/features")
-	})
 }
 
 // resourceBody is the documented resource shape; decoding it strictly

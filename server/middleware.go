@@ -1,0 +1,168 @@
+package server
+
+// What every request goes through before its route: a request id, a bound
+// on the body, a recovered panic, and one log line when it ends.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// MaxBodyBytes bounds request bodies (10 MiB): a larger body is refused
+// with 413. It holds the largest online-features request (serving.MaxBatch
+// values: 100,000 entity keys of up to about 100 bytes each).
+const MaxBodyBytes = 10 << 20
+
+// RequestIDHeader carries a request's id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds an id a client sends.
+const maxRequestIDLen = 128
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request ctx belongs to ("" outside one).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// requestID keeps a client's id when it is sane (1 to 128 letters, digits
+// and -_.:+=/), so that a proxy's id follows the request into our logs,
+// and makes one otherwise: such an id cannot forge log lines or headers.
+func requestID(given string) string {
+	if len(given) > 0 && len(given) <= maxRequestIDLen {
+		ok := true
+		for i := 0; i < len(given) && ok; i++ {
+			c := given[i]
+			ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+				c == '-' || c == '_' || c == '.' || c == ':' || c == '+' || c == '=' || c == '/'
+		}
+		if ok {
+			return given
+		}
+	}
+	// 64 random bits (math/rand/v2 is randomly seeded and needs no syscall)
+	// tell apart the requests of any log a person reads.
+	b := make([]byte, 0, 16)
+	u := rand.Uint64()
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, "0123456789abcdef"[u>>uint(shift)&0xf])
+	}
+	return string(b)
+}
+
+// recorder notes what a handler answered, for the request log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush, deadlines).
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// handler is the API's http.Handler: the middleware around the routes.
+type handler struct {
+	s   *server
+	mux *http.ServeMux
+	// inFlight counts requests being handled, for Serve's shutdown report.
+	inFlight atomic.Int64
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
+	start := time.Now()
+	id := requestID(r.Header.Get(RequestIDHeader))
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	rec := &recorder{ResponseWriter: w}
+	defer h.logRequest(rec, r, start)
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+		if rec.status != 0 {
+			// Too late for an error body; the log has it.
+			h.s.Logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
+			return
+		}
+		h.s.fail(rec, r, err)
+	}()
+	// A declared length over the bound is refused before reading; a chunked
+	// body is cut off by MaxBytesReader as the handler reads it.
+	if r.ContentLength > MaxBodyBytes {
+		h.s.fail(rec, r, tooLarge())
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	h.mux.ServeHTTP(rec, r)
+}
+
+// logRequest writes the request's one log line. Probes (/healthz, /readyz)
+// log at debug, so that a load balancer polling them does not fill the log.
+func (h *handler) logRequest(rec *recorder, r *http.Request, start time.Time) {
+	level := slog.LevelInfo
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !h.s.Logger.Enabled(ctx, level) {
+		return
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h.s.Logger.LogAttrs(ctx, level, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)), slog.Int64("bytes", rec.bytes), slog.String("request_id", RequestID(ctx)))
+}
+
+// allowed lists the methods that path takes, asking the routes themselves,
+// so that a wrong method gets 405 with an Allow header that cannot drift
+// from them. Empty when no route has the path.
+func (s *server) allowed(mux *http.ServeMux, r *http.Request) []string {
+	var methods []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+// bodyLimit names MaxBodyBytes in messages.
+var bodyLimit = strconv.Itoa(MaxBodyBytes) + " bytes (10 MiB)"
