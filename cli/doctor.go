@@ -129,6 +129,9 @@ Secrets are never printed. Exit status is 1 when any check fails.
 					return err
 				}
 			}
+			if failed > 0 && asJSON {
+				return fmt.Errorf("%d provider(s) failed their checks; see their errors in the JSON", failed)
+			}
 			if failed > 0 {
 				return errors.New("some providers failed their checks; see above")
 			}

@@ -211,7 +211,7 @@ func TestDoctorJSON(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("registry:\n  type: postgres\n  dsn: postgres://nobody:secret@127.0.0.1:1/db?connect_timeout=2\n"), 0o644)
 	r := slipway(t, dir, "doctor", "--json")
 	d.Checks = nil
-	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 || len(d.Checks) != 3 {
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 || len(d.Checks) != 3 || !strings.Contains(r.stderr, "1 provider(s) failed their checks") {
 		t.Fatalf("doctor --json with an unreachable registry: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
 	if c := d.Checks[0]; c.OK || c.Error == "" || c.Version != "" || strings.Contains(r.stdout, "secret") {
