@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,9 +48,7 @@ online:
 
 func TestDefaultsWhenNoFile(t *testing.T) {
 	dir := t.TempDir()
-	wd, _ := os.Getwd()
-	os.Chdir(dir)
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	cfg, err := Load("")
 	if err != nil {
 		t.Fatal(err)
@@ -74,22 +71,25 @@ func TestPartialFileKeepsDefaultsForOtherRoles(t *testing.T) {
 	}
 }
 
+// badConfigs are the bad files of TestBadConfigs, each with what its error
+// must say; FuzzParse starts from them.
+var badConfigs = map[string]struct{ yaml, want string }{
+	"UnsetSecret":      {"registry:\n  type: postgres\n  dsn: postgres://u:${NOPE}@h/db\n", "s.yaml:2: registry: environment variable NOPE is not set"},
+	"WrongTypeForRole": {"online:\n  type: postgres\n  dsn: x\n", `s.yaml:2: online: type "postgres" is not a online provider: use one of embedded, redis`},
+	"FieldOfOtherType": {"offline:\n  type: duckdb\n  addrs: [a]\n", `offline: line 3: "addrs" does not apply to type duckdb`},
+	"MissingDSN":       {"registry:\n  type: postgres\n", "type postgres needs dsn:"},
+	"MissingAddrs":     {"online:\n  type: redis\n", "type redis needs addrs:"},
+	"UnknownRole":      {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache"`},
+	"BadYAML":          {"registry: [\n", "s.yaml: invalid YAML"},
+	"BadFieldType":     {"online:\n  type: redis\n  addrs: [a]\n  db: zero\n", "online:"},
+	"JobsUnknown":      {"jobs:\n  workers: 2\n", `s.yaml:2: jobs: line 2: unknown setting "workers"`},
+	"JobsZero":         {"jobs:\n  concurrency: 0\n", `jobs: line 2: concurrency: "0": give a whole number of at least 1`},
+	"JobsShortLease":   {"jobs:\n  lease: 1s\n", "lease: \"1s\": must be at least 2s"},
+	"JobsBadLease":     {"jobs:\n  lease: soon\n", `lease: "soon"`},
+}
+
 func TestBadConfigs(t *testing.T) {
-	cases := map[string]struct{ yaml, want string }{
-		"UnsetSecret":      {"registry:\n  type: postgres\n  dsn: postgres://u:${NOPE}@h/db\n", "s.yaml:2: registry: environment variable NOPE is not set"},
-		"WrongTypeForRole": {"online:\n  type: postgres\n  dsn: x\n", `s.yaml:2: online: type "postgres" is not a online provider: use one of embedded, redis`},
-		"FieldOfOtherType": {"offline:\n  type: duckdb\n  addrs: [a]\n", `offline: line 3: "addrs" does not apply to type duckdb`},
-		"MissingDSN":       {"registry:\n  type: postgres\n", "type postgres needs dsn:"},
-		"MissingAddrs":     {"online:\n  type: redis\n", "type redis needs addrs:"},
-		"UnknownRole":      {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache"`},
-		"BadYAML":          {"registry: [\n", "s.yaml: invalid YAML"},
-		"BadFieldType":     {"online:\n  type: redis\n  addrs: [a]\n  db: zero\n", "online:"},
-		"JobsUnknown":      {"jobs:\n  workers: 2\n", `s.yaml:2: jobs: line 2: unknown setting "workers"`},
-		"JobsZero":         {"jobs:\n  concurrency: 0\n", `jobs: line 2: concurrency: "0": give a whole number of at least 1`},
-		"JobsShortLease":   {"jobs:\n  lease: 1s\n", "lease: \"1s\": must be at least 2s"},
-		"JobsBadLease":     {"jobs:\n  lease: soon\n", `lease: "soon"`},
-	}
-	for name, tc := range cases {
+	for name, tc := range badConfigs {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse("s.yaml", []byte(tc.yaml), env(nil))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

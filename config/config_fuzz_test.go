@@ -1,0 +1,45 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParse parses any configuration file, with every ${VAR} set to any
+// value. Parse must never panic; each problem it reports starts a line with
+// the file's name (indented lines continue the problem above); a file it
+// accepts is complete: every role has a type.
+// It starts from the test inputs.
+func FuzzParse(f *testing.F) {
+	for _, tc := range badConfigs {
+		f.Add(tc.yaml, "")
+	}
+	for _, s := range []string{
+		"registry:\n  type: postgres\n  dsn: postgres://slipway:${PGPASS}@db:5432/slipway\noffline:\n  type: postgres\n  dsn: postgres://slipway:${PGPASS}@db:5432/warehouse\n  schema: features\nonline:\n  type: redis\n  addrs: [10.0.0.1:6379, 10.0.0.2:6379]\n  cluster: true\n  password: ${REDIS_PASSWORD}\n",
+		"online:\n  type: redis\n  addrs: [127.0.0.1:6379]\n",
+		"jobs:\n  concurrency: ${N}\n  max_attempts: 3\n  lease: 45s\n",
+		"online:\n  type: redis\n  addrs: [a:1]\n  db: ${DB}\n  cluster: ${CL}\n  password: ${PW}\n",
+		"\n\n\nonline:\n  type: redis\n  addrs: [a:1]\n  db: abc\n",
+		"",
+		"- a\n",
+		"registry: ~\n",
+		"online: &o {type: embedded}\noffline: *o\n",
+	} {
+		f.Add(s, "2")
+	}
+	f.Fuzz(func(t *testing.T, content, env string) {
+		lookup := func(string) (string, bool) { return env, env != "" }
+		cfg, err := Parse("s.yaml", []byte(content), lookup)
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "s.yaml:") && !strings.HasPrefix(line, "  ") {
+					t.Errorf("error line %q does not start with the file's name", line)
+				}
+			}
+			return
+		}
+		if cfg.File != "s.yaml" || cfg.Registry.Type == "" || cfg.Offline.Type == "" || cfg.Online.Type == "" {
+			t.Errorf("accepted configuration is incomplete: %+v", cfg)
+		}
+	})
+}
