@@ -35,7 +35,59 @@ func TestMaterializeKilledMidwayThenRerun(t *testing.T) {
 	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
 	// Start from an empty online store, so the rerun has to finish the job
 	// (both runs are --full: the watermarks cannot know the store was emptied).
-	os.Remove(filepath.Join(dir, ".slipway", "online.bolt"))
+	if err := os.Remove(filepath.Join(dir, ".slipway", "online.bolt")); err != nil {
+		t.Fatal(err)
+	}
+	killMaterializeThenRerun(t, dir, "--full")
+	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), nil)
+}
+
+// TestIncrementalMaterializeKilledMidwayThenRerun kills an incremental
+// `slipway materialize` (no --full) after its first job, twice: on the
+// first materialization, and after new rows arrived. Each time the rerun,
+// incremental too, must leave the online store holding exactly the latest
+// offline value of every entity: the killed jobs' watermarks did not move,
+// so the rerun reads again what they had not finished.
+func TestIncrementalMaterializeKilledMidwayThenRerun(t *testing.T) {
+	dir := t.TempDir()
+	const sources, meters = 3, 40000
+	var defs strings.Builder
+	defs.WriteString("entities:\n  - name: meter\nsources:\n")
+	for i := range sources {
+		fmt.Fprintf(&defs, "  - name: r%d\n    file: ../r%d.csv\n    timestamp_column: at\n", i, i)
+	}
+	defs.WriteString("features:\n")
+	for i := range sources {
+		fmt.Fprintf(&defs, "  - name: level%d\n    entity: meter\n    source: r%d\n    entity_column: meter_id\n    value_column: level\n    timestamp_column: at\n    type: int64\n", i, i)
+	}
+	must(t, os.MkdirAll(filepath.Join(dir, "defs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(defs.String()), 0o644))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([]strings.Builder, sources)
+	for i := range sources {
+		rows[i].WriteString("meter_id,at,level\n")
+		for m := range meters {
+			fmt.Fprintf(&rows[i], "m%d,%s,%d\n", m, start.Add(time.Duration(m%1000)*time.Minute).Format("2006-01-02T15:04:05"), m+i)
+		}
+	}
+	writeSources := func() {
+		t.Helper()
+		for i := range sources {
+			must(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("r%d.csv", i)), []byte(rows[i].String()), 0o644))
+		}
+	}
+	writeSources()
+	mustRun(t, dir, "apply", "defs")
+	killMaterializeThenRerun(t, dir)
+	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), nil)
+
+	// New readings for every eighth meter, a day later.
+	for i := range sources {
+		for m := 0; m < meters; m += 8 {
+			fmt.Fprintf(&rows[i], "m%d,%s,%d\n", m, start.Add(24*time.Hour).Format("2006-01-02T15:04:05"), -m-i)
+		}
+	}
+	writeSources()
 	killMaterializeThenRerun(t, dir)
 	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), nil)
 }
@@ -54,8 +106,8 @@ func TestMaterializeToRedisKilledMidwayThenRerun(t *testing.T) {
 			rdb.Del(context.Background(), keys[start:min(start+1000, len(keys))]...)
 		}
 	})
-	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(fmt.Sprintf("online:\n  type: redis\n  addrs: [%s]\n  key_prefix: %q\n", addr, prefix)), 0o644)
-	killMaterializeThenRerun(t, dir)
+	must(t, os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(fmt.Sprintf("online:\n  type: redis\n  addrs: [%s]\n  key_prefix: %q\n", addr, prefix)), 0o644))
+	killMaterializeThenRerun(t, dir, "--full")
 	on, err := onlineredis.New(context.Background(), onlineredis.Config{Addrs: []string{addr}, KeyPrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -64,33 +116,43 @@ func TestMaterializeToRedisKilledMidwayThenRerun(t *testing.T) {
 	checkOnlineEqualsOfflineLatest(t, filepath.Join(dir, ".slipway"), on)
 }
 
-func killMaterializeThenRerun(t *testing.T, dir string) {
+// killMaterializeThenRerun runs `slipway materialize flags...`, kills it
+// with SIGKILL once its first job has ended, and runs it again to the end.
+// The test fails unless the kill landed (the process died of it).
+func killMaterializeThenRerun(t *testing.T, dir string, flags ...string) {
 	t.Helper()
-	cmd := exec.Command(binary, "materialize", "--full")
+	args := append([]string{"materialize"}, flags...)
+	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
-	stderr, _ := cmd.StderrPipe()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stderr)
+	var seen []string
 	killed := false
 	for sc.Scan() {
+		seen = append(seen, sc.Text())
 		if strings.Contains(sc.Text(), ": materialized ") {
-			cmd.Process.Signal(syscall.SIGKILL)
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
 			killed = true
 			break
 		}
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	if !killed {
-		t.Fatalf("materialize finished before it could be killed (%v)", err)
+		t.Fatalf("slipway %s finished before it could be killed (%v):\n%s", strings.Join(args, " "), err, strings.Join(seen, "\n"))
 	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-		t.Logf("materialize exited before the kill landed: %v", err)
+		t.Fatalf("slipway %s exited before the kill landed (%v), so nothing was left to recover: give it more to do", strings.Join(args, " "), err)
 	}
-
-	mustRun(t, dir, "materialize", "--full")
+	mustRun(t, dir, args...)
 }
 
 // checkOnlineEqualsOfflineLatest compares on (the data directory's embedded

@@ -45,8 +45,8 @@ func jobID(t *testing.T, list, resource string) string {
 // data and retries, the way a data scientist would.
 func TestJobsCommands(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte("user_id,ts,kind\nu1,2026-01-01T10:00:00,7\nu2,2026-01-02T10:00:00,open\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(jobsDefs), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "events.csv"), []byte("user_id,ts,kind\nu1,2026-01-01T10:00:00,7\nu2,2026-01-02T10:00:00,open\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "defs.yaml"), []byte(jobsDefs), 0o644))
 	mustRun(t, dir, "apply", ".")
 
 	r := slipway(t, dir, "run")
@@ -77,7 +77,7 @@ func TestJobsCommands(t *testing.T) {
 	}
 
 	// Fix the data, retry the failed job: it and the job it blocked run.
-	os.WriteFile(filepath.Join(dir, "events.csv"), []byte("user_id,ts,kind\nu1,2026-01-01T10:00:00,7\nu2,2026-01-02T10:00:00,9\n"), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "events.csv"), []byte("user_id,ts,kind\nu1,2026-01-01T10:00:00,7\nu2,2026-01-02T10:00:00,9\n"), 0o644))
 	r = mustRun(t, dir, "jobs", "retry", coded)
 	if !strings.Contains(r.stdout, "jobs: 2 succeeded") {
 		t.Errorf("retry after the fix:\n%s\n%s", r.stdout, r.stderr)

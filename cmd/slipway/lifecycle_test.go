@@ -100,7 +100,7 @@ func offlineReadable(t *testing.T, dataDir string, id resource.ID) bool {
 func TestDeprecateAndDelete(t *testing.T) {
 	dir := t.TempDir()
 	for name, text := range map[string]string{"defs/events.csv": lifecycleEvents, "defs/defs.yaml": lifecycleDefs} {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		must(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 func TestDeleteOverHTTP(t *testing.T) {
 	dir := t.TempDir()
 	for name, text := range map[string]string{"defs/events.csv": lifecycleEvents, "defs/defs.yaml": lifecycleDefs} {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755)
+		must(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}

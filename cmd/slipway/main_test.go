@@ -21,6 +21,9 @@ import (
 
 var binary string
 
+// raceBuild builds binary with -race (set in race_test.go under -race).
+var raceBuild bool
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "slipway-e2e-")
 	if err != nil {
@@ -28,7 +31,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "slipway")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", binary}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building slipway: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -42,11 +49,20 @@ type result struct {
 	code           int
 }
 
+// slipway runs the binary in dir with the data directory its default.
 func slipway(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	return execSlipway(t, dir, []string{"SLIPWAY_DATA_DIR="}, args...)
+}
+
+// execSlipway runs the binary in dir with env added to the environment and
+// returns its output and exit code; a binary that could not be run at all
+// fails the test (it is never taken for an exit code).
+func execSlipway(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -56,7 +72,19 @@ func slipway(t *testing.T, dir string, args ...string) result {
 	} else if err != nil {
 		t.Fatalf("running slipway %v: %v", args, err)
 	}
+	if strings.Contains(r.stderr, "WARNING: DATA RACE") {
+		t.Errorf("slipway %s: the race detector found a race:\n%s", strings.Join(args, " "), r.stderr)
+	}
 	return r
+}
+
+// must fails the test at once on a setup step's error, which would
+// otherwise leave the test checking something other than what it names.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustRun(t *testing.T, dir string, args ...string) result {
@@ -183,7 +211,7 @@ func TestQuickstartThenEverything(t *testing.T) {
 			t.Fatal("no definition with max_age: 30d in the demo project")
 		}
 		defer os.WriteFile(file, orig, 0o644)
-		os.WriteFile(file, bytes.Replace(orig, []byte("max_age: 30d"), []byte("max_age: 14d"), 1), 0o644)
+		must(t, os.WriteFile(file, bytes.Replace(orig, []byte("max_age: 30d"), []byte("max_age: 14d"), 1), 0o644))
 		before := mustRun(t, dir, "list", "--json").stdout
 		r := slipway(t, dir, "plan", "definitions")
 		if r.code != 1 || !strings.Contains(r.stdout, "conflict") || !strings.Contains(r.stdout, "max_age: 30d → 14d") {
@@ -200,7 +228,7 @@ func TestQuickstartThenEverything(t *testing.T) {
 
 	t.Run("BadDefinitionsNameFileAndLine", func(t *testing.T) {
 		bad := t.TempDir()
-		os.WriteFile(filepath.Join(bad, "x.yaml"), []byte("features:\n  - name: f\n    entity: subscriber\n    source: nowhere\n    entity_column: a\n    value_column: b\n    type: int64\n"), 0o644)
+		must(t, os.WriteFile(filepath.Join(bad, "x.yaml"), []byte("features:\n  - name: f\n    entity: subscriber\n    source: nowhere\n    entity_column: a\n    value_column: b\n    type: int64\n"), 0o644))
 		r := slipway(t, dir, "apply", bad)
 		if r.code != 1 || !strings.Contains(r.stderr, "x.yaml:4: source: unknown source or transformation nowhere:default") {
 			t.Errorf("apply of bad definitions: exit %d\n%s", r.code, r.stderr)
@@ -262,7 +290,7 @@ func TestQuickstartThenEverything(t *testing.T) {
 func TestOfflineStoreBelongsToOneRegistry(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, dir, "quickstart", "--dir", "a", "--scale", "0.1")
-	os.WriteFile(filepath.Join(dir, "shared.yaml"), []byte("offline:\n  type: duckdb\n  path: "+filepath.Join(dir, "a", ".slipway", "offline.duckdb")+"\n"), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "shared.yaml"), []byte("offline:\n  type: duckdb\n  path: "+filepath.Join(dir, "a", ".slipway", "offline.duckdb")+"\n"), 0o644))
 	r := slipway(t, dir, "--config", "shared.yaml", "--data-dir", "b", "apply", "a/definitions")
 	if r.code != 1 || !strings.Contains(r.stderr, "offline store belongs to another registry") {
 		t.Errorf("second registry on the first one's offline store: exit %d\n%s", r.code, r.stderr)
@@ -292,12 +320,12 @@ func TestDoctorAndConfig(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("registry:\n  type: postgres\n  dsn: postgres://u:${SLIPWAY_TEST_UNSET_SECRET}@h/db\n"), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte("registry:\n  type: postgres\n  dsn: postgres://u:${SLIPWAY_TEST_UNSET_SECRET}@h/db\n"), 0o644))
 	r = slipway(t, dir, "doctor")
 	if r.code != 1 || !strings.Contains(r.stderr, "slipway.yaml:2: registry: environment variable SLIPWAY_TEST_UNSET_SECRET is not set") {
 		t.Errorf("doctor with an unset secret: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("online:\n  type: embedded\n  path: "+filepath.Join(dir, "x.bolt")+"\n"), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("online:\n  type: embedded\n  path: "+filepath.Join(dir, "x.bolt")+"\n"), 0o644))
 	r = mustRun(t, dir, "--config", "other.yaml", "doctor")
 	if !strings.Contains(r.stdout, "configuration: other.yaml") || !strings.Contains(r.stdout, "x.bolt") {
 		t.Errorf("doctor --config:\n%s", r.stdout)

@@ -188,15 +188,15 @@ func TestPlanWritesNothing(t *testing.T) {
 	}
 	// An empty data directory stays empty.
 	empty := filepath.Join(dir, "empty")
-	os.Mkdir(empty, 0o755)
+	must(t, os.Mkdir(empty, 0o755))
 	mustRun(t, dir, "plan", "proj", "--data-dir", "empty")
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Errorf("plan wrote into an empty data directory: %v", entries)
 	}
 	// A data directory that holds other files but no stores gets no stores.
 	other := filepath.Join(dir, "other")
-	os.Mkdir(other, 0o755)
-	os.WriteFile(filepath.Join(other, "keep"), nil, 0o644)
+	must(t, os.Mkdir(other, 0o755))
+	must(t, os.WriteFile(filepath.Join(other, "keep"), nil, 0o644))
 	mustRun(t, dir, "plan", "proj", "--data-dir", "other")
 	if entries, _ := os.ReadDir(other); len(entries) != 1 {
 		t.Errorf("plan wrote into a data directory without stores: %v", entries)
@@ -236,9 +236,9 @@ func TestPlanWritesNothing(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, ".slipway", "offline.duckdb")); err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(filepath.Join(dir, "more"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(dir, "more"), 0o755))
 	more := "transformations:\n  - name: recent\n    sql: SELECT e.user_id, e.kind, d.n FROM {{ events }} e JOIN {{ daily }} d USING (user_id)\n"
-	os.WriteFile(filepath.Join(dir, "more", "defs.yaml"), []byte(more), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "more", "defs.yaml"), []byte(more), 0o644))
 	before = snapshot(t, filepath.Join(dir, ".slipway"))
 	if r := mustRun(t, dir, "plan", "more"); !strings.Contains(r.stdout, "create    transformation recent:default") {
 		t.Errorf("plan of a transformation over registered resources without the offline store:\n%s", r.stdout)

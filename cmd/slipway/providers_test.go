@@ -103,7 +103,7 @@ func testPostgresAndRedis(t *testing.T, redisAddrs []string) {
 
 	dir := t.TempDir()
 	writeProductionConfig(t, dir, reg, off, redisAddrs, prefix)
-	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(dir, "defs"), 0o755))
 	os.WriteFile(filepath.Join(dir, "defs", "shop.yaml"), []byte(fmt.Sprintf(`entities:
   - name: customer
 sources:
@@ -143,16 +143,7 @@ training_sets:
 
 	run := func(args ...string) result {
 		t.Helper()
-		cmd := exec.Command(binary, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "E2E_DSN="+dsn, "SLIPWAY_DATA_DIR="+filepath.Join(dir, "unused"))
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		r := result{stdout: out.String(), stderr: errb.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		}
+		r := execSlipway(t, dir, []string{"E2E_DSN=" + dsn, "SLIPWAY_DATA_DIR=" + filepath.Join(dir, "unused")}, args...)
 		if r.code != 0 {
 			t.Fatalf("slipway %s: exit %d\n%s\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}

@@ -12,10 +12,10 @@ import (
 // would write): it refuses, says what to do, and changes nothing.
 func TestQuickstartNeverOverwritesOtherFiles(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(dir, "data"), 0o755))
 	mine := map[string]string{"notes.txt": "my notes\n", "data/orders.csv": "order_id\nmine\n"}
 	for name, text := range mine {
-		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+		must(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
 	r := slipway(t, dir, "quickstart", "--scale", "0.05")
 	if r.code == 0 {

@@ -32,7 +32,7 @@ const crashLease = 2 * time.Second
 func TestKilledCommandsAreRecoveredByTheNextCommand(t *testing.T) {
 	dir := t.TempDir()
 	mustRun(t, dir, "quickstart", "--scale", "2", "--seed", "3")
-	os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(fmt.Sprintf("jobs:\n  lease: %s\n", crashLease)), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "slipway.yaml"), []byte(fmt.Sprintf("jobs:\n  lease: %s\n", crashLease)), 0o644))
 	reg, err := registrysqlite.New(context.Background(), registrysqlite.Config{Path: filepath.Join(dir, ".slipway", "registry.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func checkRecovered(t *testing.T, reg registry.Store, k killed, stderr string) {
 // set keeps its status.
 func TestExportToABadPath(t *testing.T) {
 	dir := quickstart(t)
-	os.WriteFile(filepath.Join(dir, "a_file"), []byte("x"), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "a_file"), []byte("x"), 0o644))
 	jobsBefore := mustRun(t, dir, "jobs", "list", "--limit", "1000").stdout
 	for _, tc := range []struct{ out, want string }{
 		{out: filepath.Join("missing", "set.csv"), want: "does not exist; create it first"},

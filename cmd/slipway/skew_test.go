@@ -149,9 +149,9 @@ func TestDemoServesWhatTrainingSetsSee(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(subs)), "\n")[1:] {
 		fmt.Fprintf(&labels, "%s,%s,0\n", strings.SplitN(line, ",", 2)[0], asOf.UTC().Format("2006-01-02T15:04:05.000000"))
 	}
-	os.WriteFile(filepath.Join(dir, "now_labels.csv"), []byte(labels.String()), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "now_labels.csv"), []byte(labels.String()), 0o644))
 	features, columns := demoFeatures()
-	os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(demoNowDefs("file: ../now_labels.csv", features)), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "definitions", "now.yaml"), []byte(demoNowDefs("file: ../now_labels.csv", features)), 0o644))
 	mustRun(t, dir, "apply", "definitions")
 	base, _ := startServe(t, dir)
 	n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns)
@@ -233,19 +233,19 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 		}
 	}
 	defs := filepath.Join(dir, "defs")
-	os.MkdirAll(defs, 0o755)
+	must(t, os.MkdirAll(defs, 0o755))
 	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml"} {
 		b, err := fs.ReadFile(demo.Project(), name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(defs, name), b, 0o644)
+		must(t, os.WriteFile(filepath.Join(defs, name), b, 0o644))
 	}
 	b, err := os.ReadFile(filepath.Join("testdata", "demo_postgres", "transformations.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(defs, "transformations.yaml"), b, 0o644)
+	must(t, os.WriteFile(filepath.Join(defs, "transformations.yaml"), b, 0o644))
 	var sources strings.Builder
 	sources.WriteString("sources:\n")
 	for _, src := range [][2]string{{"shops", ""}, {"subscribers", "signed_up_at"}, {"campaigns", "sent_at"}, {"email_events", "event_time"}, {"orders", "ordered_at"}} {
@@ -254,9 +254,9 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 			fmt.Fprintf(&sources, "    timestamp_column: %s\n", src[1])
 		}
 	}
-	os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644)
+	must(t, os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644))
 	features, columns := demoFeatures()
-	os.WriteFile(filepath.Join(defs, "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644)
+	must(t, os.WriteFile(filepath.Join(defs, "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644))
 
 	env.writeConfig(t, dir)
 	mustRun(t, dir, "apply", "defs")
@@ -396,18 +396,18 @@ func TestFutureRowsServedAsOfNow(t *testing.T) {
 	for _, r := range readingRows(now) {
 		fmt.Fprintf(&b, "%s,%s,%s\n", r[0], r[1], r[2])
 	}
-	os.WriteFile(filepath.Join(dir, "readings.csv"), []byte(b.String()), 0o644)
+	must(t, os.WriteFile(filepath.Join(dir, "readings.csv"), []byte(b.String()), 0o644))
 	writeLabels := func(at time.Time) {
 		var l strings.Builder
 		l.WriteString("meter_id,at,y\n")
 		for _, m := range meters {
 			fmt.Fprintf(&l, "%s,%s,0\n", m, at.UTC().Format("2006-01-02 15:04:05.000000"))
 		}
-		os.WriteFile(filepath.Join(dir, "labels.csv"), []byte(l.String()), 0o644)
+		must(t, os.WriteFile(filepath.Join(dir, "labels.csv"), []byte(l.String()), 0o644))
 	}
 	writeLabels(now)
-	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
-	os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("file: ../readings.csv", "file: ../labels.csv")), 0o644)
+	must(t, os.MkdirAll(filepath.Join(dir, "defs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("file: ../readings.csv", "file: ../labels.csv")), 0o644))
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 	writeLabels(time.Now())
@@ -437,8 +437,8 @@ func TestFutureRowsServedAsOfNowOnPostgresAndRedis(t *testing.T) {
 	}
 	dir := t.TempDir()
 	env.writeConfig(t, dir)
-	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
-	os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("table: "+data+".readings", "table: "+data+".labels")), 0o644)
+	must(t, os.MkdirAll(filepath.Join(dir, "defs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "defs", "meters.yaml"), []byte(readingDefs("table: "+data+".readings", "table: "+data+".labels")), 0o644))
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
 	asOf := time.Now()

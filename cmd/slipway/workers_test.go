@@ -117,7 +117,7 @@ func TestTwoWorkersOnPostgresOneKilled(t *testing.T) {
 
 	dir := t.TempDir()
 	writeProductionConfig(t, dir, regSchema, offSchema, []string{redisAddr}, prefix)
-	os.MkdirAll(filepath.Join(dir, "defs"), 0o755)
+	must(t, os.MkdirAll(filepath.Join(dir, "defs"), 0o755))
 	defs := fmt.Sprintf(`entities:
   - name: user
 sources:
@@ -181,17 +181,7 @@ features:
 	env := append(os.Environ(), "E2E_DSN="+dsn, "SLIPWAY_DATA_DIR="+filepath.Join(dir, "unused"))
 	run := func(args ...string) result {
 		t.Helper()
-		cmd := exec.Command(binary, args...)
-		cmd.Dir, cmd.Env = dir, env
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		r := result{stdout: out.String(), stderr: errb.String()}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("running slipway %v: %v", args, err)
-		}
+		r := execSlipway(t, dir, env, args...)
 		if r.code != 0 {
 			t.Fatalf("slipway %s: exit %d\n%s\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}
