@@ -72,28 +72,6 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func TestEmptyEntityIsAnError(t *testing.T) {
-	s := newStore(t)
-	err := s.Write(t.Context(), &online.WriteParams{
-		Features: []string{"opens_30d:default"},
-		Records: []online.Record{
-			{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}},
-			{Entity: "", Values: []value.Value{value.FromInt64(2)}},
-		},
-	})
-	if err == nil || !strings.Contains(err.Error(), "entity is empty") {
-		t.Fatalf("Write with empty entity = %v, want an error", err)
-	}
-	// The batch is one transaction: the valid record before the bad one is not kept.
-	res, err := s.Read(t.Context(), &online.ReadParams{Features: []string{"opens_30d:default"}, Entities: []string{"sub-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Entries[0][0].Found {
-		t.Fatal("a failed batch left a record behind")
-	}
-}
-
 func TestCorruptEntryIsReported(t *testing.T) {
 	// Bytes the entry encoding did not write must fail loudly, not read as missing.
 	path := filepath.Join(t.TempDir(), "online.db")

@@ -609,25 +609,6 @@ func TestCorruptEntryIsReported(t *testing.T) {
 	}
 }
 
-func TestEmptyEntityIsAnError(t *testing.T) {
-	s := newStore(t, singleConfig(t))
-	err := s.Write(t.Context(), &online.WriteParams{
-		Features: []string{"opens_30d:default"},
-		Records:  []online.Record{{Entity: "sub-1", Values: []value.Value{value.FromInt64(1)}}, {Entity: "", Values: []value.Value{value.FromInt64(2)}}},
-	})
-	if err == nil || !strings.Contains(err.Error(), "entity is empty") {
-		t.Fatalf("Write with empty entity = %v, want an error", err)
-	}
-	// The batch is checked before anything is sent: the valid record is not written.
-	res, err := s.Read(t.Context(), &online.ReadParams{Features: []string{"opens_30d:default"}, Entities: []string{"sub-1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Entries[0][0].Found {
-		t.Fatal("a rejected batch left a record behind")
-	}
-}
-
 func TestWriteManyFeatures(t *testing.T) {
 	// More features than one script call takes (Lua's stack bounds a call's
 	// arguments): the write is split by feature, on a single node and a cluster.

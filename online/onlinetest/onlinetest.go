@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 		{"Write/NewerWinsPerFeature", testNewerWinsPerFeature},
 		{"Write/ValuesShorterThanFeatures", testValuesShorterThanFeatures},
 		{"Write/DuplicateFeatureInWrite", testDuplicateFeatureInWrite},
+		{"Write/EmptyEntityIsAnError", testEmptyEntity},
 		{"Write/FutureValueReplacedAsOf", testFutureValueReplaced},
 		{"Write/RecordAfterAsOf", testRecordAfterAsOf},
 		{"Read/MissingKeyIsNotAnError", testMissingKey},
@@ -409,6 +411,20 @@ func testDuplicateFeatureInWrite(t *testing.T, s online.Store) {
 	got := read(t, s, []string{a, b}, []string{"sub-1"})
 	checkMissing(t, "a after the failed write", got[0][0])
 	checkMissing(t, "b after the failed write", got[0][1])
+}
+
+// testEmptyEntity writes a batch with an empty entity key: an error saying
+// so, and nothing of the batch written (not even the valid record before it).
+func testEmptyEntity(t *testing.T, s online.Store) {
+	const f = "opens_30d:default"
+	err := s.Write(t.Context(), &online.WriteParams{
+		Features: []string{f},
+		Records:  []online.Record{rec("sub-1", t0, value.FromInt64(1)), rec("", t0, value.FromInt64(2))},
+	})
+	if err == nil || !strings.Contains(err.Error(), "entity is empty") {
+		t.Fatalf("Write with an empty entity = %v, want an error saying the entity is empty", err)
+	}
+	checkMissing(t, "the valid record of the failed batch", readOne(t, s, f, "sub-1"))
 }
 
 func testReadContextCancelled(t *testing.T, s online.Store) {
