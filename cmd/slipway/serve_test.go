@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// slowRequest opens a connection to addr and sends an online-features
+// request with all but the last byte of its body: a request in flight
+// until finish sends that byte and reads the answer.
+func slowRequest(t *testing.T, addr string) (finish func() (*http.Response, []byte, error)) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	body := `{"features":["subscriber_region"],"entities":["no_such_subscriber"]}`
+	_, err = fmt.Fprintf(conn, "POST /v1/online-features HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Request-Id: slow-1\r\nContent-Length: %d\r\n\r\n%s",
+		addr, len(body), body[:len(body)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() (*http.Response, []byte, error) {
+		if _, err := io.WriteString(conn, body[len(body)-1:]); err != nil {
+			return nil, nil, err
+		}
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := io.ReadAll(resp.Body)
+		return resp, b, err
+	}
+}
+
+// waitRefused waits until addr refuses connections: the server has begun
+// shutting down.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("serve still accepts connections 10s after it was told to stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer written by a child process's output copier.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestServeOperations(t *testing.T) {
+	dir := quickstart(t)
+
+	t.Run("InterruptFinishesRequestInFlight", func(t *testing.T) {
+		base, stop := startServe(t, dir)
+		addr := strings.TrimPrefix(base, "http://")
+		finish := slowRequest(t, addr)
+		time.Sleep(200 * time.Millisecond) // the server is reading the body
+		stopped := make(chan struct{})
+		go func() {
+			stop() // SIGINT, then waits for serve to exit cleanly
+			close(stopped)
+		}()
+		waitRefused(t, addr)
+		time.Sleep(500 * time.Millisecond)
+		select {
+		case <-stopped:
+			t.Fatal("serve exited with a request in flight")
+		default:
+		}
+		resp, body, err := finish()
+		if err != nil {
+			t.Fatalf("the request in flight at SIGINT was not answered: %v", err)
+		}
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"statuses":["not_found"]`) || resp.Header.Get("X-Request-Id") != "slow-1" {
+			t.Errorf("request in flight: %d (X-Request-Id %q) %s", resp.StatusCode, resp.Header.Get("X-Request-Id"), body)
+		}
+		select {
+		case <-stopped:
+		case <-time.After(25 * time.Second):
+			t.Fatal("serve did not exit after its last request")
+		}
+	})
+
+	t.Run("ShutdownTimeoutLogsAndReadiness", func(t *testing.T) {
+		addr := freeAddr(t)
+		cmd := exec.Command(binary, "serve", "--addr", addr, "--shutdown-timeout", "1s")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var waitErr error
+		exited := make(chan struct{})
+		go func() {
+			waitErr = cmd.Wait()
+			close(exited)
+		}()
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			<-exited
+		})
+		for !strings.Contains(stdout.String(), "serving on") {
+			select {
+			case <-exited:
+				t.Fatalf("serve exited: %v\n%s", waitErr, stderr.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		base := "http://" + addr
+
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(b)) != `{"status":"ready","stores":{"online":"ok","registry":"ok"}}` {
+			t.Errorf("GET /readyz: %d %s", resp.StatusCode, b)
+		}
+
+		req, _ := http.NewRequest("PUT", base+"/v1/jobs", nil)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("X-Request-Id")
+		var e struct {
+			Error struct {
+				Code      string `json:"code"`
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || e.Error.Code != "method_not_allowed" || id == "" || e.Error.RequestID != id {
+			t.Errorf("PUT /v1/jobs: %d, Allow %q, X-Request-Id %q: %s", resp.StatusCode, resp.Header.Get("Allow"), id, b)
+		}
+		// The request's log line on stderr carries its id.
+		logLine := regexp.MustCompile(`level=INFO msg=request method=PUT path=/v1/jobs status=405 duration=\S+ bytes=\d+ request_id=` + regexp.QuoteMeta(id))
+		for deadline := time.Now().Add(5 * time.Second); !logLine.MatchString(stderr.String()); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no request log line for PUT /v1/jobs with request_id %s on stderr:\n%s", id, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+
+		slowRequest(t, addr) // never finished
+		time.Sleep(200 * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		select {
+		case <-exited:
+			if ee, ok := waitErr.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Errorf("serve cut off by --shutdown-timeout: %v, want exit code 1", waitErr)
+			}
+			if d := time.Since(start); d < time.Second || d > 10*time.Second {
+				t.Errorf("serve exited %s after SIGTERM, want about the 1s --shutdown-timeout", d)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("serve did not exit 20s after SIGTERM with --shutdown-timeout 1s")
+		}
+		want := "error: shutdown timed out: 1 request(s) still in flight after 1s were cut off (--shutdown-timeout 1s)"
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	})
+}
