@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"time"
 
@@ -62,7 +61,7 @@ before running 'slipway materialize' on the same data directory.`,
 			}
 			defer s.Close()
 			cfg.Registry, cfg.Serving = s.registry, &serving.Service{Registry: s.registry, Online: s.online}
-			cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+			cfg.Logger = a.log
 			cfg.Lifecycle = serveLifecycle{a: a, s: s}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,7 +119,7 @@ func TestServeOperations(t *testing.T) {
 
 	t.Run("ShutdownTimeoutLogsAndReadiness", func(t *testing.T) {
 		addr := freeAddr(t)
-		cmd := exec.Command(binary, "serve", "--addr", addr, "--shutdown-timeout", "1s")
+		cmd := exec.Command(binary, "serve", "--addr", addr, "--shutdown-timeout", "1s", "--log-format", "json", "--log-level", "debug")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
 		var stdout, stderr syncBuffer
@@ -177,11 +176,21 @@ func TestServeOperations(t *testing.T) {
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || e.Error.Code != "method_not_allowed" || id == "" || e.Error.RequestID != id {
 			t.Errorf("PUT /v1/jobs: %d, Allow %q, X-Request-Id %q: %s", resp.StatusCode, resp.Header.Get("Allow"), id, b)
 		}
-		// The request's log line on stderr carries its id.
-		logLine := regexp.MustCompile(`level=INFO msg=request method=PUT path=/v1/jobs status=405 duration=\S+ bytes=\d+ request_id=` + regexp.QuoteMeta(id))
-		for deadline := time.Now().Add(5 * time.Second); !logLine.MatchString(stderr.String()); {
+		// Each request has one log line on stderr, as --log-format and
+		// --log-level say (probes at debug), carrying its id.
+		logged := func(level, method, path string, status float64, id string) bool {
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["level"] == level && m["method"] == method &&
+					m["path"] == path && m["status"] == status && m["duration"] != nil && m["bytes"] != nil && (id == "" || m["request_id"] == id) {
+					return true
+				}
+			}
+			return false
+		}
+		for deadline := time.Now().Add(5 * time.Second); !logged("INFO", "PUT", "/v1/jobs", 405, id) || !logged("DEBUG", "GET", "/readyz", 200, ""); {
 			if time.Now().After(deadline) {
-				t.Fatalf("no request log line for PUT /v1/jobs with request_id %s on stderr:\n%s", id, stderr.String())
+				t.Fatalf("no JSON request log lines for PUT /v1/jobs (request_id %s) and GET /readyz (debug) on stderr:\n%s", id, stderr.String())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
