@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs Slipway's whole test suite: formatting, vet, and every Go test
 # (unit, conformance suites on the embedded backends and on real PostgreSQL
-# and Redis, end-to-end CLI tests). Starts or installs the servers it needs.
+# and Redis, end-to-end CLI tests), the packages that run goroutines under
+# the race detector, then every fuzz target for a short time.
+# Starts or installs the servers it needs.
 # Usage: ./scripts/test.sh [extra go test flags]
+# SLIPWAY_FUZZTIME sets each fuzz target's time (default 10s; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +28,21 @@ source scripts/services.sh
 trap stop_services EXIT
 start_services
 # -p 2 matches the 2-core machines we run on; DuckDB tests are CPU-heavy.
-go test -count=1 -p 2 -timeout 30m "$@" ./...
+# The packages that run goroutines (job workers, stores used concurrently,
+# the HTTP server, the CLI and the binary the end-to-end tests drive, which
+# cmd/slipway builds with -race under -race) run under the race detector;
+# the others gain nothing from it.
+race_pkgs=$(go list ./cli/... ./cmd/... ./coordinator/... ./registry/... ./online/... ./offline/... ./server/... ./serving/...)
+other_pkgs=$(go list ./... | grep -vxF "$race_pkgs")
+go test -count=1 -p 2 -timeout 30m "$@" $other_pkgs
+go test -race -count=1 -p 2 -timeout 30m "$@" $race_pkgs
+
+# Every fuzz target (func FuzzXxx in a _test.go file), a short run each. A
+# failing input is written under the package's testdata/fuzz/FuzzXxx and
+# replayed by every later go test: fix the code and commit the input.
+fuzztime=${SLIPWAY_FUZZTIME:-10s}
+if [ "$fuzztime" != 0 ]; then
+  grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sort | while IFS=: read -r file fn; do
+    go test -run '^$' -fuzz "^${fn#func }\$" -fuzztime "$fuzztime" "$(dirname "$file")"
+  done
+fi

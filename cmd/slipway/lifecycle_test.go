@@ -192,7 +192,10 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the response of %s %s: %v", method, url, err)
+	}
 	return resp.StatusCode, string(b)
 }
 

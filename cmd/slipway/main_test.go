@@ -359,7 +359,10 @@ func post(t *testing.T, url, body string) (int, []byte) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the response of POST %s: %v", url, err)
+	}
 	return resp.StatusCode, b
 }
 
@@ -382,7 +385,10 @@ func startServe(t *testing.T, dir string) (base string, stop func()) {
 	cmd := exec.Command(binary, "serve", "--addr", addr)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
-	stdout, _ := cmd.StdoutPipe()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -404,9 +410,9 @@ func startServe(t *testing.T, dir string) (base string, stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if !strings.Contains(line, "serving on http://"+addr) {
-		t.Fatalf("serve printed %q", line)
+		t.Fatalf("serve printed %q (%v)", line, err)
 	}
 	go io.Copy(io.Discard, stdout)
 	return "http://" + addr, stop

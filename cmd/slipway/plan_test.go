@@ -190,16 +190,16 @@ func TestPlanWritesNothing(t *testing.T) {
 	empty := filepath.Join(dir, "empty")
 	must(t, os.Mkdir(empty, 0o755))
 	mustRun(t, dir, "plan", "proj", "--data-dir", "empty")
-	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
-		t.Errorf("plan wrote into an empty data directory: %v", entries)
+	if entries, err := os.ReadDir(empty); err != nil || len(entries) != 0 {
+		t.Errorf("plan wrote into an empty data directory: %v, %v", entries, err)
 	}
 	// A data directory that holds other files but no stores gets no stores.
 	other := filepath.Join(dir, "other")
 	must(t, os.Mkdir(other, 0o755))
 	must(t, os.WriteFile(filepath.Join(other, "keep"), nil, 0o644))
 	mustRun(t, dir, "plan", "proj", "--data-dir", "other")
-	if entries, _ := os.ReadDir(other); len(entries) != 1 {
-		t.Errorf("plan wrote into a data directory without stores: %v", entries)
+	if entries, err := os.ReadDir(other); err != nil || len(entries) != 1 {
+		t.Errorf("plan wrote into a data directory without stores: %v, %v", entries, err)
 	}
 
 	mustRun(t, dir, "apply", "proj")

@@ -184,7 +184,11 @@ func statuses(t *testing.T, reg registry.Store) map[resource.ID]resource.Status 
 func checkRecovered(t *testing.T, reg registry.Store, k killed, stderr string) {
 	t.Helper()
 	ctx := context.Background()
-	if running, _ := reg.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobRunning}}); len(running) > 0 {
+	running, err := reg.ListJobs(ctx, &registry.ListJobsParams{Statuses: []registry.JobStatus{registry.JobRunning}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) > 0 {
 		t.Errorf("%d jobs still running past their lease after the next command, first job %d", len(running), running[0].ID)
 	}
 	for _, id := range k.jobs {
