@@ -86,6 +86,13 @@ func (b *syncBuffer) String() string {
 func TestServeOperations(t *testing.T) {
 	dir := quickstart(t)
 
+	t.Run("TimeoutFlagsAboveZero", func(t *testing.T) {
+		r := slipway(t, dir, "serve", "--addr", freeAddr(t), "--read-timeout", "0s")
+		if r.code != 1 || !strings.Contains(r.stderr, "--read-timeout 0s: give a duration above zero") {
+			t.Errorf("serve --read-timeout 0s: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
+
 	t.Run("InterruptFinishesRequestInFlight", func(t *testing.T) {
 		base, stop := startServe(t, dir)
 		addr := strings.TrimPrefix(base, "http://")
