@@ -152,7 +152,7 @@ func (h *handler) logRequest(rec *recorder, r *http.Request, start time.Time) {
 // allowed lists the methods that path takes, asking the routes themselves,
 // so that a wrong method gets 405 with an Allow header that cannot drift
 // from them. Empty when no route has the path.
-func (s *server) allowed(mux *http.ServeMux, r *http.Request) []string {
+func allowed(mux *http.ServeMux, r *http.Request) []string {
 	var methods []string
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())

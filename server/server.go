@@ -77,7 +77,7 @@ func newHandler(cfg Config) *handler {
 	// Go's ServeMux would answer a wrong method with 405 itself, but this
 	// catch-all matches every method first: it tells the two cases apart.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if allow := s.allowed(mux, r); len(allow) > 0 {
+		if allow := allowed(mux, r); len(allow) > 0 {
 			methods := strings.Join(allow, ", ")
 			w.Header().Set("Allow", methods)
 			s.fail(w, r, fmt.Errorf("%w: %s %s: this path takes %s; see docs/openapi.yaml", errMethod, r.Method, r.URL.Path, methods))
