@@ -472,12 +472,26 @@ func TestServeShutdownTimeout(t *testing.T) {
 	}
 }
 
+// slowLifecycle answers a deletion after a delay.
+type slowLifecycle struct{ delay time.Duration }
+
+func (l slowLifecycle) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
+	return nil, errors.New("not used")
+}
+
+func (l slowLifecycle) Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error) {
+	time.Sleep(l.delay)
+	return nil, fmt.Errorf("%w: slow", registry.ErrNotFound)
+}
+
 func TestServeTimeouts(t *testing.T) {
 	f := newFixture(t)
 	cfg := fixtureConfig(f)
 	cfg.ReadHeaderTimeout = 200 * time.Millisecond
 	cfg.ReadTimeout = 400 * time.Millisecond
 	cfg.IdleTimeout = 300 * time.Millisecond
+	cfg.WriteTimeout = 500 * time.Millisecond
+	cfg.Lifecycle = slowLifecycle{delay: time.Second}
 	addr, _, _ := startServe(t, cfg)
 	dial := func(t *testing.T) net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -504,6 +518,16 @@ func TestServeTimeouts(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "timed out") {
 			t.Errorf("body never ends: %d %s, want 400 saying the body timed out", resp.StatusCode, b)
+		}
+	})
+	t.Run("Write", func(t *testing.T) {
+		// A response not written within WriteTimeout never arrives.
+		req, _ := http.NewRequest("DELETE", "http://"+addr+"/v1/resources/feature/opens_30d:v1", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Errorf("a response written after WriteTimeout arrived: %d %s", resp.StatusCode, b)
 		}
 	})
 	t.Run("Idle", func(t *testing.T) {
