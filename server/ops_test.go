@@ -531,7 +531,17 @@ func TestServeTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("Idle", func(t *testing.T) {
-		c := dial(t)
+		// net/http falls back to ReadTimeout for an unset IdleTimeout: a
+		// server of its own with a long ReadTimeout tells them apart.
+		cfg := fixtureConfig(f)
+		cfg.ReadTimeout = time.Minute
+		cfg.IdleTimeout = 300 * time.Millisecond
+		addr, _, _ := startServe(t, cfg)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
