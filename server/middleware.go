@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -123,6 +124,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// body is cut off by MaxBytesReader as the handler reads it.
 	if r.ContentLength > MaxBodyBytes {
 		h.s.fail(rec, r, tooLarge())
+		return
+	}
+	// ServeMux would answer a path with an empty, "." or ".." segment with
+	// a redirect without a JSON body; no endpoint has such a path.
+	if clean := path.Clean(r.URL.Path); clean != r.URL.Path && clean+"/" != r.URL.Path {
+		h.s.fail(rec, r, fmt.Errorf("%w: %s has an empty, \".\" or \"..\" segment; did you mean %s?", errNoRoute, r.URL.Path, clean))
 		return
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)

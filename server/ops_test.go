@@ -132,6 +132,24 @@ func TestRequestID(t *testing.T) {
 	})
 }
 
+// TestUncleanPathIsAJSON404 asks for paths with an empty, "." or ".."
+// segment: a JSON 404 that names the clean path, not ServeMux's bodiless
+// redirect.
+func TestUncleanPathIsAJSON404(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ method, path, clean string }{
+		{"POST", "/v1/resources/training_sets//deprecate", "/v1/resources/training_sets/deprecate"},
+		{"GET", "/v1/jobs/./1", "/v1/jobs/1"},
+		{"GET", "/v1/resources/features/../jobs", "/v1/resources/jobs"},
+	} {
+		status, body := do(t, f.handler, c.method, c.path, "")
+		wantError(t, status, body, http.StatusNotFound, "not_found", c.path, "did you mean "+c.clean)
+	}
+	// A trailing slash is not unclean: it is an unknown path.
+	status, body := do(t, f.handler, "GET", "/v1/jobs/", "")
+	wantError(t, status, body, http.StatusNotFound, "not_found", "no endpoint GET /v1/jobs/")
+}
+
 func TestRequestLog(t *testing.T) {
 	f := newFixture(t)
 	h, logs := withLog(fixtureConfig(f))
