@@ -15,6 +15,7 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/server"
 )
 
 func (a *app) jobsCmd() *cobra.Command {
@@ -71,9 +72,9 @@ prints it: the shape of the HTTP API's GET /v1/jobs.`,
 				return err
 			}
 			if asJSON {
-				out := make([]jobJSON, len(jobs))
+				out := make([]server.JobBody, len(jobs))
 				for i, j := range jobs {
-					out[i] = toJobJSON(j)
+					out[i] = server.NewJobBody(j)
 				}
 				return printJSON(a, map[string]any{"jobs": out})
 			}
@@ -166,7 +167,7 @@ cancel_requested, rows and error; times in RFC 3339, UTC.`,
 				return err
 			}
 			if asJSON {
-				return printJSON(a, toJobJSON(j))
+				return printJSON(a, server.NewJobBody(j))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			field := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
@@ -296,9 +297,9 @@ log: the shape of the HTTP API's GET /v1/jobs/{id}/logs.`,
 			defer s.Close()
 			ctx := cmd.Context()
 			if asJSON {
-				lines := []jobLogLineJSON{}
+				lines := []server.JobLogLineBody{}
 				_, err := eachLogLine(ctx, s.registry, id, 0, func(l registry.JobLogLine) {
-					lines = append(lines, jobLogLineJSON{Seq: l.Seq, Time: apiTime(l.Time), Line: l.Line})
+					lines = append(lines, server.NewJobLogLineBody(l))
 				})
 				if err != nil {
 					return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/server"
 )
 
 func (a *app) listCmd() *cobra.Command {
@@ -47,9 +48,9 @@ GET /v1/resources/{kind}.`,
 				return err
 			}
 			if asJSON {
-				out := make([]resourceJSON, len(rs))
+				out := make([]server.ResourceBody, len(rs))
 				for i, r := range rs {
-					out[i] = toResourceJSON(r, nil)
+					out[i] = server.NewResourceBody(r, nil)
 				}
 				return printJSON(a, map[string]any{"resources": out})
 			}
@@ -107,7 +108,7 @@ deprecated, deleted, source_file and dependents.`,
 				return err
 			}
 			if asJSON {
-				return printJSON(a, toResourceJSON(r, deps))
+				return printJSON(a, server.NewResourceBody(r, deps))
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "%s\n", r.ID)

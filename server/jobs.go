@@ -28,9 +28,9 @@ const (
 	maxLimit        = 1000
 )
 
-// jobJSON is a job as the API shows it. Times are RFC 3339 in UTC with
-// microseconds, omitted when zero.
-type jobJSON struct {
+// JobBody is a job as the API shows it (and the CLI's --json). Times are
+// RFC 3339 in UTC with microseconds, omitted when zero.
+type JobBody struct {
 	ID       int64       `json:"id"`
 	Kind     string      `json:"kind"`
 	Resource resource.ID `json:"resource"`
@@ -60,8 +60,19 @@ func apiTime(t time.Time) string {
 	return t.UTC().Format(value.TimeFormat)
 }
 
-func (s *server) jobToJSON(r *http.Request, j *registry.Job) jobJSON {
-	out := jobJSON{
+// jobToJSON shows j, logging a job whose stored arguments are not JSON.
+func (s *server) jobToJSON(r *http.Request, j *registry.Job) JobBody {
+	if len(j.Args) > 0 && !json.Valid(j.Args) {
+		s.Logger.Warn("job arguments are not JSON", "method", r.Method, "path", r.URL.Path, "job", j.ID)
+	}
+	return NewJobBody(j)
+}
+
+// NewJobBody shows j. Arguments that are not JSON (the store keeps them
+// opaque) are shown as a string: one bad job never breaks a response, as
+// json.Marshal refuses an invalid RawMessage.
+func NewJobBody(j *registry.Job) JobBody {
+	out := JobBody{
 		ID: j.ID, Kind: j.Kind, Resource: j.Resource, Status: j.Status,
 		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, DependsOn: j.DependsOn, BlockedBy: j.BlockedBy,
 		CreatedAt: apiTime(j.CreatedAt), RunAfter: apiTime(j.RunAfter), StartedAt: apiTime(j.StartedAt),
@@ -73,20 +84,22 @@ func (s *server) jobToJSON(r *http.Request, j *registry.Job) jobJSON {
 	case json.Valid(j.Args):
 		out.Args = json.RawMessage(j.Args)
 	default:
-		// The store keeps args opaque; never let one bad job break the
-		// response (json.Marshal refuses an invalid RawMessage).
-		s.Logger.Warn("job arguments are not JSON", "method", r.Method, "path", r.URL.Path, "job", j.ID)
 		b, _ := json.Marshal(string(j.Args))
 		out.Args = b
 	}
 	return out
 }
 
-// jobLogLineJSON is one line of a job's log.
-type jobLogLineJSON struct {
+// JobLogLineBody is one line of a job's log as the API shows it.
+type JobLogLineBody struct {
 	Seq  int64  `json:"seq"`
 	Time string `json:"time,omitempty"`
 	Line string `json:"line"`
+}
+
+// NewJobLogLineBody shows one log line.
+func NewJobLogLineBody(l registry.JobLogLine) JobLogLineBody {
+	return JobLogLineBody{Seq: l.Seq, Time: apiTime(l.Time), Line: l.Line}
 }
 
 // invalid returns a 400 error.
@@ -220,7 +233,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]jobJSON, len(jobs))
+	out := make([]JobBody, len(jobs))
 	for i, j := range jobs {
 		out[i] = s.jobToJSON(r, j)
 	}
@@ -260,9 +273,9 @@ func (s *server) jobLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, jobErr(id, err))
 		return
 	}
-	out := make([]jobLogLineJSON, len(lines))
+	out := make([]JobLogLineBody, len(lines))
 	for i, l := range lines {
-		out[i] = jobLogLineJSON{Seq: l.Seq, Time: apiTime(l.Time), Line: l.Line}
+		out[i] = NewJobLogLineBody(l)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"lines": out})
 }

@@ -40,7 +40,7 @@ type deprecateRequest struct {
 // deleteResponse is the answer of DELETE /v1/resources/{kind}/{ref}.
 type deleteResponse struct {
 	// Resource is the tombstone, with its deleted mark.
-	Resource resourceJSON `json:"resource"`
+	Resource ResourceBody `json:"resource"`
 	// Again is true when it was deleted before and only its data was removed again.
 	Again         bool   `json:"again"`
 	Table         string `json:"table,omitempty"`
@@ -105,7 +105,7 @@ func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notRegistered(id, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(res))
+	writeJSON(w, http.StatusOK, NewResourceBody(res, nil))
 }
 
 func (s *server) deleteResource(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +136,7 @@ func (s *server) deleteResource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notRegistered(id, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, deleteResponse{Resource: toJSON(res.Resource), Again: res.Again, Table: res.Table, OnlineFeature: res.OnlineFeature})
+	writeJSON(w, http.StatusOK, deleteResponse{Resource: NewResourceBody(res.Resource, nil), Again: res.Again, Table: res.Table, OnlineFeature: res.OnlineFeature})
 }
 
 // notRegistered gives an unknown resource's error the API's wording.

@@ -274,8 +274,9 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-// resourceJSON is a resource as the API shows it: definition plus state.
-type resourceJSON struct {
+// ResourceBody is a resource as the API shows it: definition plus state.
+// The CLI's --json prints the same shape.
+type ResourceBody struct {
 	*resource.Resource
 	CreatedAt  time.Time           `json:"created_at"`
 	UpdatedAt  time.Time           `json:"updated_at"`
@@ -288,9 +289,10 @@ type resourceJSON struct {
 	Dependents []resource.ID       `json:"dependents,omitempty"`
 }
 
-func toJSON(r *resource.Resource) resourceJSON {
-	return resourceJSON{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
-		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile}
+// NewResourceBody shows r with the resources that depend on it (nil in lists).
+func NewResourceBody(r *resource.Resource, dependents []resource.ID) ResourceBody {
+	return ResourceBody{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
+		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dependents: dependents}
 }
 
 func pathKind(r *http.Request) (resource.Kind, error) {
@@ -317,9 +319,9 @@ func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]resourceJSON, len(rs))
+	out := make([]ResourceBody, len(rs))
 	for i, x := range rs {
-		out[i] = toJSON(x)
+		out[i] = NewResourceBody(x, nil)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"resources": out})
 }
@@ -355,7 +357,5 @@ func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := toJSON(res)
-	out.Dependents = deps
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, NewResourceBody(res, deps))
 }
