@@ -62,15 +62,7 @@ func testReadLatestSince(t *testing.T, s offline.Store) {
 		{str("no_time"), null, i64(1), yes},        // no timestamp: ignored
 		{null, ts(20), i64(1000), yes},             // no entity: ignored
 	})
-	for _, view := range []struct{ table, at string }{
-		{"events_tz", `CAST("at" AS TIMESTAMP WITH TIME ZONE)`},
-		{"events_text", `CAST("at" AS VARCHAR)`},
-	} {
-		if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: view.table,
-			SQL: `SELECT "user", ` + view.at + ` AS "at", "n", "ok" FROM events`}); err != nil {
-			t.Fatalf("creating %s: %v", view.table, err)
-		}
-	}
+	eventsTimeViews(t, s)
 	since := t0.Add(5 * time.Hour)
 	after := [][]value.Value{
 		{str("mixed"), ts(8), i64(7), no},
@@ -105,6 +97,21 @@ func testReadLatestSince(t *testing.T, s offline.Store) {
 		for _, c := range cases {
 			p := offline.ReadLatestParams{Table: table, EntityColumn: "user", TimestampColumn: "at", AsOf: asOfAll, ValueColumns: []string{"n", "ok"}, Since: c.since}
 			checkLatest(t, s, p, c.want, table+", "+c.name)
+		}
+	}
+}
+
+// eventsTimeViews creates events_tz and events_text: table events with its
+// timestamp column "at" read as TIMESTAMP WITH TIME ZONE and as text.
+func eventsTimeViews(t *testing.T, s offline.Store) {
+	t.Helper()
+	for _, view := range []struct{ table, at string }{
+		{"events_tz", `CAST("at" AS TIMESTAMP WITH TIME ZONE)`},
+		{"events_text", `CAST("at" AS VARCHAR)`},
+	} {
+		if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: view.table,
+			SQL: `SELECT "user", ` + view.at + ` AS "at", "n", "ok" FROM events`}); err != nil {
+			t.Fatalf("creating %s: %v", view.table, err)
 		}
 	}
 }
@@ -295,15 +302,7 @@ func testReadLatestAsOf(t *testing.T, s offline.Store) {
 		{str("at"), ts(30), null, null}, // a future all-null row does not hide the value
 		{str("old"), ts(2), i64(9), yes},
 	})
-	for _, view := range []struct{ table, at string }{
-		{"events_tz", `CAST("at" AS TIMESTAMP WITH TIME ZONE)`},
-		{"events_text", `CAST("at" AS VARCHAR)`},
-	} {
-		if _, err := s.CreateTable(t.Context(), &offline.CreateTableParams{Table: view.table,
-			SQL: `SELECT "user", ` + view.at + ` AS "at", "n", "ok" FROM events`}); err != nil {
-			t.Fatalf("creating %s: %v", view.table, err)
-		}
-	}
+	eventsTimeViews(t, s)
 	asOf := t0.Add(10 * time.Hour)
 	atAsOf := [][]value.Value{
 		{str("at"), ts(10), i64(4), no},
