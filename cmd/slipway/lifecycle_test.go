@@ -97,17 +97,22 @@ func offlineReadable(t *testing.T, dataDir string, id resource.ID) bool {
 	return err == nil
 }
 
-func TestDeprecateAndDelete(t *testing.T) {
-	dir := t.TempDir()
+// lifecycleProject applies and materializes the lifecycle definitions in
+// a new directory and returns it and its data directory.
+func lifecycleProject(t *testing.T) (dir, data string) {
+	t.Helper()
+	dir = t.TempDir()
 	for name, text := range map[string]string{"defs/events.csv": lifecycleEvents, "defs/defs.yaml": lifecycleDefs} {
 		must(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		must(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
-	data := filepath.Join(dir, ".slipway")
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "materialize")
+	return dir, filepath.Join(dir, ".slipway")
+}
+
+func TestDeprecateAndDelete(t *testing.T) {
+	dir, data := lifecycleProject(t)
 	daily := resource.ID{Kind: resource.KindTransformation, Name: "daily", Variant: "default"}
 	if got := onlineFound(t, data, "n_daily:default", "total_daily:default"); !got["n_daily:default"] || !got["total_daily:default"] {
 		t.Fatalf("online values after materialize: %v", got)
@@ -203,16 +208,7 @@ func httpDo(t *testing.T, method, url string) (int, string) {
 // --workers, so the offline store is opened for the one deletion that
 // needs it) and checks the data is gone once serve has stopped.
 func TestDeleteOverHTTP(t *testing.T) {
-	dir := t.TempDir()
-	for name, text := range map[string]string{"defs/events.csv": lifecycleEvents, "defs/defs.yaml": lifecycleDefs} {
-		must(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data := filepath.Join(dir, ".slipway")
-	mustRun(t, dir, "apply", "defs")
-	mustRun(t, dir, "materialize")
+	dir, data := lifecycleProject(t)
 
 	server, stop := startServe(t, dir)
 	base := server + "/v1/resources/"
