@@ -15,7 +15,7 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 )
 
-// parseTarget reads the KIND NAME[:VARIANT] arguments of deprecate and delete.
+// parseTarget reads the KIND NAME[:VARIANT] arguments of show, deprecate and delete.
 func parseTarget(args []string) (resource.ID, error) {
 	kind, err := resource.ParseKind(args[0])
 	if err != nil {

@@ -81,11 +81,7 @@ does: its definition fields, created_at, updated_at, status, error, schema,
 deprecated, deleted, source_file and dependents.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			kind, err := resource.ParseKind(args[0])
-			if err != nil {
-				return err
-			}
-			ref, err := resource.ParseRef(args[1])
+			id, err := parseTarget(args)
 			if err != nil {
 				return err
 			}
@@ -94,14 +90,13 @@ deprecated, deleted, source_file and dependents.`,
 				return err
 			}
 			defer s.Close()
-			id := resource.NewID(kind, ref)
 			r, err := s.registry.Get(cmd.Context(), id)
 			var deleted *registry.DeletedError
 			switch {
 			case errors.As(err, &deleted):
 				r = deleted.Resource // the tombstone: shown, marked deleted
 			case err != nil:
-				return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, err, kind)
+				return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, err, id.Kind)
 			}
 			deps, err := s.registry.Dependents(cmd.Context(), id)
 			if err != nil {
