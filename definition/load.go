@@ -9,10 +9,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/slipway-ml/slipway/offline"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
 )
@@ -95,13 +96,26 @@ var misplacedFields = map[resource.Kind]map[string]string{
 	},
 }
 
-// LoadDir reads every *.yaml and *.yml file under dir (recursively, in path order).
-// It reports every syntax and field problem it finds, with file and line.
-// A source's file is recorded as written, relative to the YAML file that
-// defines it (resource.SourceSpec.File), whatever dir is.
-func LoadDir(dir string) ([]*Definition, error) {
-	root := absPath(dir)
-	var files []string
+// Files are the definition files of a directory, as plan and apply read
+// them: read on the client's machine (ReadFiles) and loaded where the stores
+// are (Load), which is another process when the CLI goes through a server.
+type Files struct {
+	// Dir is the directory as the user gave it; file names in errors start with it.
+	Dir string `json:"dir"`
+	// Root is Dir's absolute path: a source's relative file is found from
+	// there, on the machine that loads the definitions.
+	Root string `json:"root"`
+	// Files maps each *.yaml, *.yml and *.sql file under Dir (hidden
+	// directories left out) by its slash-separated path relative to Dir to
+	// its content.
+	Files map[string]string `json:"files"`
+}
+
+// ReadFiles reads the definition files under dir: every *.yaml, *.yml and
+// *.sql file, recursively, skipping hidden directories.
+func ReadFiles(dir string) (*Files, error) {
+	df := &Files{Dir: dir, Root: absPath(dir), Files: map[string]string{}}
+	var yamls int
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -109,33 +123,105 @@ func LoadDir(dir string) ([]*Definition, error) {
 		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-			files = append(files, path)
+		if d.IsDir() || !(isYAML(path) || strings.HasSuffix(path, ".sql")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		df.Files[filepath.ToSlash(rel)] = string(b)
+		if isYAML(path) {
+			yamls++
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading definitions: %w", err)
 	}
-	if len(files) == 0 {
+	if yamls == 0 {
 		return nil, fmt.Errorf("no definition files (*.yaml, *.yml) in %s", dir)
 	}
-	sort.Strings(files)
+	return df, nil
+}
+
+func isYAML(path string) bool {
+	return strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")
+}
+
+// LoadDir reads every *.yaml and *.yml file under dir (recursively, in path
+// order): ReadFiles, then Load.
+func LoadDir(dir string) ([]*Definition, error) {
+	df, err := ReadFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	return df.Load()
+}
+
+// Load parses the YAML files in path order. It reports every syntax and
+// field problem it finds, with file and line. A source's file is recorded
+// as written, relative to the YAML file that defines it
+// (resource.SourceSpec.File), whatever Dir is. A sql_file is taken from
+// Files, or, when it lies outside Dir, read from Root's machine.
+func (df *Files) Load() ([]*Definition, error) {
+	if df.Root == "" || !filepath.IsAbs(df.Root) {
+		return nil, fmt.Errorf("definitions from %q: the directory's absolute path (root) is missing", df.Dir)
+	}
+	var names []string
+	for name := range df.Files {
+		if path.IsAbs(name) || !df.local(name) {
+			return nil, fmt.Errorf("definition file %q: give paths relative to the definitions directory", name)
+		}
+		if isYAML(name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no definition files (*.yaml, *.yml) in %s", df.Dir)
+	}
+	sort.Strings(names)
 	var defs []*Definition
 	var errs Errors
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading definitions: %w", err)
-		}
-		ds, es := parseFile(root, f, b)
+	for _, name := range names {
+		ds, es := df.parseFile(name)
 		defs = append(defs, ds...)
 		errs = append(errs, es...)
 	}
 	return defs, errs.err()
 }
 
-func parseFile(root, file string, content []byte) ([]*Definition, Errors) {
+// local says whether a slash-separated relative path stays inside Dir.
+func (df *Files) local(name string) bool {
+	return filepath.IsLocal(filepath.FromSlash(name))
+}
+
+// display is how errors name the file at relative path name.
+func (df *Files) display(name string) string {
+	return filepath.Join(df.Dir, filepath.FromSlash(name))
+}
+
+// readSQL returns a sql_file named in the YAML file at relative path from.
+func (df *Files) readSQL(from, sqlFile string) (display string, content []byte, err error) {
+	if !filepath.IsAbs(sqlFile) {
+		rel := path.Join(path.Dir(from), filepath.ToSlash(sqlFile))
+		if c, ok := df.Files[rel]; ok {
+			return df.display(rel), []byte(c), nil
+		}
+		display = filepath.Join(filepath.Dir(df.display(from)), sqlFile)
+		b, err := os.ReadFile(filepath.Join(df.Root, filepath.FromSlash(rel)))
+		return display, b, err
+	}
+	b, err := os.ReadFile(sqlFile)
+	return sqlFile, b, err
+}
+
+func (df *Files) parseFile(name string) ([]*Definition, Errors) {
+	file, content := df.display(name), []byte(df.Files[name])
 	var errs Errors
 	var defs []*Definition
 	dec := yaml.NewDecoder(bytes.NewReader(content))
@@ -176,7 +262,7 @@ func parseFile(root, file string, content []byte) ([]*Definition, Errors) {
 				continue
 			}
 			for _, item := range val.Content {
-				d := parseItem(root, file, kind, item, &errs)
+				d := df.parseItem(name, kind, item, &errs)
 				if d != nil {
 					defs = append(defs, d)
 				}
@@ -280,7 +366,8 @@ type item struct {
 	errs   *Errors
 }
 
-func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors) *Definition {
+func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *Errors) *Definition {
+	file := df.display(name)
 	pos := Pos{file, n.Line}
 	if n.Kind != yaml.MappingNode {
 		errs.add(pos, "", "expected a %s definition (a mapping with name: and other fields)", kind)
@@ -288,7 +375,7 @@ func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors
 	}
 	it := item{file: file, line: n.Line, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
 	allowed := append(append([]string{}, common...), allowedFields[kind]...)
-	d := &Definition{Pos: pos, fields: map[string]Pos{}, root: root}
+	d := &Definition{Pos: pos, fields: map[string]Pos{}, root: df.Root}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" {
@@ -344,7 +431,7 @@ func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors
 			it.fail("", "a source needs file: (a CSV or Parquet path) or table: (an existing table)")
 		case file != "":
 			s.File = sourcePath(file)
-			d.srcFile, d.srcDir = file, filepath.Dir(absPath(it.file))
+			d.srcFile, d.srcDir = file, filepath.Join(df.Root, filepath.FromSlash(path.Dir(name)))
 			if s.Format == "" {
 				s.Format = formatOf(file)
 			}
@@ -375,11 +462,7 @@ func parseItem(root, file string, kind resource.Kind, n *yaml.Node, errs *Errors
 			}
 			d.sqlExact = it.fields["sql"].Style&yaml.LiteralStyle != 0
 		default:
-			path := sqlFile
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(filepath.Dir(it.file), sqlFile)
-			}
-			b, err := os.ReadFile(path)
+			path, b, err := df.readSQL(name, sqlFile)
 			if err != nil {
 				it.fail("sql_file", "cannot read %s: %v", sqlFile, errors.Unwrap(err))
 			}
