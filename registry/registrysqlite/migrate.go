@@ -1,12 +1,5 @@
 package registrysqlite
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"time"
-)
-
 // migrations are applied in order, each once; schema_migrations records
 // version i+1 for migrations[i]. Change the schema by appending a migration,
 // never by editing one that has shipped.
@@ -117,36 +110,4 @@ var migrations = []string{
 	// 6: a file source's file as the last apply found it
 	// (resource.State.SourceFile, JSON; NULL until recorded).
 	`ALTER TABLE resources ADD COLUMN source_file TEXT;`,
-}
-
-// migrate brings the schema up to date in one write transaction, so
-// processes opening the same new file concurrently apply each migration once.
-func (s *Store) migrate(ctx context.Context) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			applied_at TEXT NOT NULL
-		)`); err != nil {
-			return fmt.Errorf("creating schema_migrations: %w", mapErr(ctx, err))
-		}
-		var current int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return fmt.Errorf("reading schema version: %w", mapErr(ctx, err))
-		}
-		if current > len(migrations) {
-			return fmt.Errorf("registry schema version %d is newer than this binary knows (%d): upgrade slipway", current, len(migrations))
-		}
-		for i := current; i < len(migrations); i++ {
-			version := i + 1
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return fmt.Errorf("applying migration %d: %w", version, mapErr(ctx, err))
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-				version, formatTime(time.Now())); err != nil {
-				return fmt.Errorf("recording migration %d: %w", version, mapErr(ctx, err))
-			}
-			s.log.DebugContext(ctx, "registry migration applied", "version", version)
-		}
-		return nil
-	})
 }

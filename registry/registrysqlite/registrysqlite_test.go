@@ -2,7 +2,6 @@ package registrysqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -219,12 +218,13 @@ func TestUpgradeFromVersion3(t *testing.T) {
 	cust := entity("customer", "a person on a mailing list")
 	// Version 3's reads and writes do not know the new columns: write the
 	// resource and the job as it did.
-	if err := old.inTx(ctx, func(tx *sql.Tx) error {
-		return insert(ctx, tx, cust, cust.Definition(), formatTime(time.Now()))
-	}); err != nil {
+	if _, err := old.DB().ExecContext(ctx, `INSERT INTO resources
+		(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at)
+		VALUES ('entity', 'customer', 'default', ?, ?, '', '[]', 'pending', '', NULL, ?, ?)`,
+		string(cust.Definition()), cust.Description, "2026-03-01T00:00:00.000000Z", "2026-03-01T00:00:00.000000Z"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.db.ExecContext(ctx, `INSERT INTO jobs
+	if _, err := old.DB().ExecContext(ctx, `INSERT INTO jobs
 		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
 		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, 1, 1)`); err != nil {
 		t.Fatal(err)
@@ -269,7 +269,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
 	s := open(t, path)
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, '2099-01-01T00:00:00.000000Z')`, len(migrations)+1); err != nil {
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, '2099-01-01T00:00:00.000000Z')`, len(migrations)+1); err != nil {
 		t.Fatal(err)
 	}
 	if s2, err := New(ctx, Config{Path: path}); err == nil {
@@ -292,18 +292,21 @@ func TestConfigValidate(t *testing.T) {
 func TestMapErr(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "registry.db"))
-	_, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'x')`)
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (1, 'x')`)
 	if err == nil {
 		t.Fatal("duplicate primary key accepted")
 	}
-	if !errors.Is(mapErr(ctx, err), registry.ErrConflict) {
-		t.Errorf("mapErr(%v) does not wrap ErrConflict", err)
+	if !errors.Is(mapError(err), registry.ErrConflict) {
+		t.Errorf("mapError(%v) does not wrap ErrConflict", err)
+	}
+	if got := mapError(errors.New("other")); got != nil {
+		t.Errorf("mapError(other) = %v, want nil (no mapping)", got)
 	}
 }
 
 func appliedMigrations(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.db.QueryContext(context.Background(), `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	rows, err := s.DB().QueryContext(context.Background(), `SELECT version, applied_at FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
