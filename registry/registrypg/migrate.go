@@ -1,13 +1,5 @@
 package registrypg
 
-import (
-	"context"
-	"fmt"
-	"strings"
-
-	"github.com/jackc/pgx/v5"
-)
-
 // migrations are applied in order, each once; schema_migrations records
 // version i+1 for migrations[i]. Change the schema by appending a migration,
 // never by editing one that has shipped. {schema} stands for the quoted
@@ -128,51 +120,4 @@ var migrations = []string{
 	// 6: a file source's file as the last apply found it
 	// (resource.State.SourceFile, JSON; NULL until recorded).
 	`ALTER TABLE {schema}.resources ADD COLUMN source_file jsonb;`,
-}
-
-// migrate creates the schema if missing and brings it up to date in one
-// transaction. The transaction first takes an advisory lock private to this
-// schema, so processes starting at once against a new database queue
-// instead of racing to create the same tables.
-func (s *Store) migrate(ctx context.Context) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("migrate", s.schema)); err != nil {
-			return fmt.Errorf("waiting for the migration lock: %w", mapErr(ctx, err))
-		}
-		// Checked first so a role that owns the schema but may not create
-		// schemas in the database can still open it.
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists); err != nil {
-			return fmt.Errorf("looking up schema %s: %w", s.schema, mapErr(ctx, err))
-		}
-		if !exists {
-			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+s.quoted); err != nil {
-				return fmt.Errorf("creating schema %s: %w", s.schema, mapErr(ctx, err))
-			}
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+s.table("schema_migrations")+` (
-			version    integer PRIMARY KEY,
-			applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
-		)`); err != nil {
-			return fmt.Errorf("creating schema_migrations: %w", mapErr(ctx, err))
-		}
-		var current int
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+s.table("schema_migrations")).Scan(&current); err != nil {
-			return fmt.Errorf("reading schema version: %w", mapErr(ctx, err))
-		}
-		if current > len(migrations) {
-			return fmt.Errorf("registry schema %s is at version %d, newer than this binary knows (%d): upgrade slipway", s.schema, current, len(migrations))
-		}
-		for i := current; i < len(migrations); i++ {
-			version := i + 1
-			if _, err := tx.Exec(ctx, strings.ReplaceAll(migrations[i], "{schema}", s.quoted)); err != nil {
-				return fmt.Errorf("applying migration %d: %w", version, mapErr(ctx, err))
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES ($1)`, version); err != nil {
-				return fmt.Errorf("recording migration %d: %w", version, mapErr(ctx, err))
-			}
-			s.log.DebugContext(ctx, "registry migration applied", "schema", s.schema, "version", version)
-		}
-		return nil
-	})
 }

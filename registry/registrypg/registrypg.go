@@ -2,33 +2,35 @@
 // store for production, shared by every Slipway process (CLI, servers,
 // workers) pointed at the same database.
 //
-// All tables live in one schema (Config.Schema, "slipway" by default), so
-// several registries can share a database. Apply runs in one READ COMMITTED
-// transaction that first takes a transaction-scoped advisory lock derived
-// from the schema name: concurrent applies, from this process or any other,
-// queue on that lock and each sees everything committed before it, so the
-// identical/conflict checks and the inserts never interleave.
+// The store itself is registrysql's; this package connects (pgx through
+// database/sql) and says how PostgreSQL differs. All tables live in one
+// schema (Config.Schema, "slipway" by default), so several registries can
+// share a database. Writes are READ COMMITTED transactions that lock the
+// rows they decide on; Apply and Delete first take a transaction-scoped
+// advisory lock derived from the schema name, so concurrent applies, from
+// this process or any other, queue on it and each sees everything committed
+// before it. See docs/design/registry-postgres.md.
 package registrypg
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/registry/registrysql"
 )
 
 var _ registry.Store = (*Store)(nil)
@@ -78,19 +80,10 @@ func (c *Config) schemaName() string {
 // its connection is closed instead.
 const cancelDeadline = 5 * time.Second
 
-// rollbackTimeout bounds a rollback issued after the caller's context is done.
-const rollbackTimeout = 5 * time.Second
-
 // Store is a registry.Store in a PostgreSQL schema. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	log    *slog.Logger
+	*registrysql.Store
 	schema string
-	// quoted is the schema as an SQL identifier; the others are qualified
-	// table names.
-	quoted, resources, dependencies string
-	jobs, jobDependencies, jobLogs  string
-	applyKey                        int64
 }
 
 // New connects to the database in cfg.DSN, creates the schema if missing and
@@ -99,11 +92,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	pcfg, err := pgxpool.ParseConfig(cfg.DSN)
+	ccfg, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
 		// pgconn redacts the password from parse errors.
 		return nil, fmt.Errorf("parsing registry DSN: %w", err)
@@ -112,41 +101,86 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	// rather than dropping the connection (pgx's default): an apply queued on
 	// the advisory lock leaves the queue at once, and the connection survives.
 	// The deadline is the fallback for a server that does not answer.
-	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+	ccfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadline}
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the registry database: %w", err)
-	}
+	db := stdlib.OpenDB(*ccfg)
+	// pgxpool's default size: enough for concurrent writers, bounded so
+	// that a burst waits for a connection instead of opening hundreds.
+	conns := max(4, runtime.NumCPU())
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	schema := cfg.schemaName()
-	s := &Store{
-		pool:     pool,
-		log:      log,
-		schema:   schema,
-		quoted:   pgx.Identifier{schema}.Sanitize(),
-		applyKey: lockKey("apply", schema),
-	}
-	s.resources = s.table("resources")
-	s.dependencies = s.table("dependencies")
-	s.jobs = s.table("jobs")
-	s.jobDependencies = s.table("job_dependencies")
-	s.jobLogs = s.table("job_logs")
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+	s, err := registrysql.New(ctx, db, dialect(schema), cfg.Logger)
+	if err != nil {
+		db.Close()
 		return nil, fmt.Errorf("opening registry schema %s: %w", schema, err)
 	}
-	return s, nil
+	return &Store{Store: s, schema: schema}, nil
 }
 
-// Close closes the connection pool, waiting for connections in use.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
+// dialect says how PostgreSQL stores the registry in schema.
+func dialect(schema string) *registrysql.Dialect {
+	quoted := pgx.Identifier{schema}.Sanitize()
+	applyKey := lockKey("apply", schema)
+	return &registrysql.Dialect{
+		Table:    func(name string) string { return pgx.Identifier{schema, name}.Sanitize() },
+		Numbered: true,
+		RowLocks: true,
+		// Each statement after a lock wait must see what the previous
+		// holder committed, which a snapshot taken before the wait would not.
+		Isolation: sql.LevelReadCommitted,
+		DetachTx:  true,
+		LockApply: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, applyKey)
+			return err
+		},
+		NowSQL:   `SELECT clock_timestamp()`,
+		Time:     func(t time.Time) (any, error) { return t, nil },
+		JobTime:  func(t time.Time) any { return nullTime(t) },
+		ScanTime: scanTime,
+		Tags:     func(tags []string) (any, error) { return tags, nil },
+		IDList:   "string_agg(%s::text, ',')",
+		HasPrefix: func(column, prefix string) (string, []any) {
+			// starts_with compares bytes and knows no wildcards, unlike LIKE.
+			return `starts_with(` + column + `, ?)`, []any{prefix}
+		},
+		MigrationsTable: `CREATE TABLE IF NOT EXISTS ` + quoted + `.schema_migrations (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
+		)`,
+		Migrations: expand(migrations, quoted),
+		// Replicas starting together against a new database queue on a
+		// lock private to this schema instead of racing to create it. The
+		// schema's existence is checked first so that a role that owns it
+		// but may not create schemas in the database can still open it.
+		BeforeMigrate: func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("migrate", schema)); err != nil {
+				return fmt.Errorf("waiting for the migration lock: %w", err)
+			}
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists); err != nil {
+				return fmt.Errorf("looking up schema %s: %w", schema, err)
+			}
+			if !exists {
+				if _, err := tx.ExecContext(ctx, `CREATE SCHEMA `+quoted); err != nil {
+					return fmt.Errorf("creating schema %s: %w", schema, err)
+				}
+			}
+			return nil
+		},
+		MapError: mapError,
+	}
 }
 
-// table returns the schema-qualified, quoted name of a table.
-func (s *Store) table(name string) string { return pgx.Identifier{s.schema, name}.Sanitize() }
+// expand puts the quoted schema name in place of {schema} in migrations.
+func expand(migrations []string, quoted string) []string {
+	out := make([]string, len(migrations))
+	for i, m := range migrations {
+		out[i] = strings.ReplaceAll(m, "{schema}", quoted)
+	}
+	return out
+}
 
 // lockKey is the advisory lock key for one purpose on one schema. Advisory
 // locks are per database, so the schema is part of the key: registries in
@@ -157,357 +191,25 @@ func lockKey(purpose, schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// inTx runs fn in a READ COMMITTED transaction, whatever the server's
-// default: each statement after the advisory lock must see what the previous
-// lock holder committed, which a snapshot taken before the wait would not.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if err != nil {
-		return mapErr(ctx, err)
+// nullTime is a timestamptz column's value: NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
 	}
-	if err := fn(tx); err != nil {
-		// Roll back even when ctx is done, so the connection returns to the
-		// pool clean instead of being discarded.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		defer cancel()
-		if rerr := tx.Rollback(rctx); rerr != nil {
-			s.log.DebugContext(ctx, "registry rollback failed", "err", rerr)
-		}
-		return err
-	}
-	return mapErr(ctx, tx.Commit(ctx))
+	return t
 }
 
-// Apply implements registry.Store.
-func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.ApplyResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+func scanTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		return v.UTC(), nil
 	}
-	if p == nil {
-		p = &registry.ApplyParams{}
-	}
-	batch, defs, err := registry.ApplyBatch(p)
-	if err != nil {
-		return nil, err
-	}
-
-	res := &registry.ApplyResult{}
-	if len(batch) == 0 {
-		return res, nil
-	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.applyKey); err != nil {
-			return fmt.Errorf("waiting for the apply lock: %w", mapErr(ctx, err))
-		}
-		registered, err := s.registeredResources(ctx, tx, batch, func(r *resource.Resource) []resource.ID { return []resource.ID{r.ID} })
-		if err != nil {
-			return err
-		}
-		var created []*resource.Resource
-		for _, r := range batch {
-			old, ok := registered[r.ID]
-			if !ok {
-				created = append(created, r)
-				res.Created = append(res.Created, r.ID)
-				continue
-			}
-			if old.State.Deleted != nil {
-				return registry.ReappliedDeleted(old)
-			}
-			if !bytes.Equal(old.Definition(), defs[r.ID]) {
-				return &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(old, r)}
-			}
-			res.Unchanged = append(res.Unchanged, r.ID)
-		}
-		if len(created) == 0 {
-			return nil
-		}
-		if err := s.checkDeletedDependencies(ctx, tx, created); err != nil {
-			return err
-		}
-		var now time.Time
-		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
-			return fmt.Errorf("reading the clock: %w", mapErr(ctx, err))
-		}
-		return s.insert(ctx, tx, created, defs, now)
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.log.DebugContext(ctx, "registry apply", "created", len(res.Created), "unchanged", len(res.Unchanged))
-	return res, nil
+	return time.Time{}, fmt.Errorf("a time column holds %T", v)
 }
 
-// insert registers new resources and their edges in one pipelined round trip.
-func (s *Store) insert(ctx context.Context, tx pgx.Tx, rs []*resource.Resource, defs map[resource.ID][]byte, now time.Time) error {
-	b := &pgx.Batch{}
-	var what []string // what[i] describes the i-th queued statement, for errors
-	for _, r := range rs {
-		schema, err := encodeSchema(r.State.Schema)
-		if err != nil {
-			return fmt.Errorf("registering %s: %w", r.ID, err)
-		}
-		status := r.State.Status
-		if status == "" {
-			status = resource.StatusPending
-		}
-		b.Queue(`INSERT INTO `+s.resources+`
-			(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-			string(r.Kind), r.Name, r.Variant, string(defs[r.ID]), r.Description, r.Owner, nonNil(r.Tags),
-			string(status), r.State.Error, schema, now)
-		what = append(what, "registering "+r.ID.String())
-		for _, d := range r.Dependencies() {
-			// A definition may name one dependency twice: it is one edge.
-			b.Queue(`INSERT INTO `+s.dependencies+`
-				(from_kind, from_name, from_variant, to_kind, to_name, to_variant)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-				string(r.Kind), r.Name, r.Variant, string(d.Kind), d.Name, d.Variant)
-			what = append(what, fmt.Sprintf("registering %s: recording dependency on %s", r.ID, d))
-		}
-	}
-	br := tx.SendBatch(ctx, b)
-	for _, w := range what {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return fmt.Errorf("%s: %w", w, mapErr(ctx, err))
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("registering resources: %w", mapErr(ctx, err))
-	}
-	return nil
-}
-
-const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
-	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file`
-
-// Get implements registry.Store.
-func (s *Store) Get(ctx context.Context, id resource.ID) (*resource.Resource, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	row := s.pool.QueryRow(ctx, `SELECT `+resourceColumns+` FROM `+s.resources+`
-		WHERE kind = $1 AND name = $2 AND variant = $3`, string(id.Kind), id.Name, id.Variant)
-	r, err := scanResource(row)
-	if err != nil {
-		return nil, fmt.Errorf("getting %s: %w", id, mapErr(ctx, err))
-	}
-	if r.State.Deleted != nil {
-		return nil, fmt.Errorf("getting %s: %w", id, &registry.DeletedError{Resource: r})
-	}
-	return r, nil
-}
-
-// List implements registry.Store.
-func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.Resource, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if p == nil {
-		p = &registry.ListParams{}
-	}
-	query := `SELECT ` + resourceColumns + ` FROM ` + s.resources + ` WHERE true`
-	var args []any
-	if p.Kind != "" {
-		args = append(args, string(p.Kind))
-		query += fmt.Sprintf(` AND kind = $%d`, len(args))
-	}
-	if p.Name != "" {
-		args = append(args, p.Name)
-		query += fmt.Sprintf(` AND name = $%d`, len(args))
-	}
-	if p.NotDeprecated {
-		query += ` AND deprecated_at IS NULL`
-	}
-	if !p.Deleted {
-		query += ` AND deleted_at IS NULL`
-	}
-	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
-	rows, err := s.pool.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
-	}
-	defer rows.Close()
-	var out []*resource.Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing resources: %w", mapErr(ctx, err))
-	}
-	return out, nil
-}
-
-// Dependents implements registry.Store.
-func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// One statement, so existence and edges come from the same snapshot.
-	rows, err := s.pool.Query(ctx, `
-		SELECT d.from_kind, d.from_name, d.from_variant
-		FROM `+s.resources+` r
-		LEFT JOIN (`+s.dependencies+` d JOIN `+s.resources+` f
-			ON f.kind = d.from_kind AND f.name = d.from_name AND f.variant = d.from_variant AND f.deleted_at IS NULL)
-			ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
-		WHERE r.kind = $1 AND r.name = $2 AND r.variant = $3
-		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`,
-		string(id.Kind), id.Name, id.Variant)
-	if err != nil {
-		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
-	}
-	defer rows.Close()
-	found := false
-	var out []resource.ID
-	for rows.Next() {
-		found = true
-		var kind, name, variant *string
-		if err := rows.Scan(&kind, &name, &variant); err != nil {
-			return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
-		}
-		if kind != nil {
-			out = append(out, resource.ID{Kind: resource.Kind(*kind), Name: *name, Variant: *variant})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("finding dependents of %s: %w", id, mapErr(ctx, err))
-	}
-	if !found {
-		return nil, fmt.Errorf("finding dependents of %s: %w", id, registry.ErrNotFound)
-	}
-	return out, nil
-}
-
-// SetStatus implements registry.Store.
-func (s *Store) SetStatus(ctx context.Context, p *registry.SetStatusParams) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if p == nil {
-		return errors.New("setting status: no parameters")
-	}
-	if !p.Status.Valid() {
-		return fmt.Errorf("setting status of %s: unknown status %q", p.ID, p.Status)
-	}
-	// GREATEST keeps updated_at from going backwards when two updates of one
-	// row race and the later clock reading commits first.
-	query := `UPDATE ` + s.resources + ` SET status = $4, error = $5, updated_at = GREATEST(clock_timestamp(), updated_at)`
-	args := []any{string(p.ID.Kind), p.ID.Name, p.ID.Variant, string(p.Status), p.Error}
-	if p.Schema != nil {
-		schema, err := encodeSchema(p.Schema)
-		if err != nil {
-			return fmt.Errorf("setting status of %s: %w", p.ID, err)
-		}
-		args = append(args, schema)
-		query += fmt.Sprintf(`, schema = $%d`, len(args))
-	}
-	if !p.Watermark.IsZero() {
-		// A watermark only ever rises. GREATEST ignores the NULL of a
-		// resource with none yet, and, evaluated by the UPDATE on the row it
-		// locks (re-read after a concurrent update commits), lets no racing
-		// call move the mark back.
-		args = append(args, p.Watermark)
-		query += fmt.Sprintf(`, watermark = GREATEST(watermark, $%d)`, len(args))
-	}
-	if p.SourceFile != nil {
-		b, err := json.Marshal(p.SourceFile)
-		if err != nil {
-			return fmt.Errorf("setting status of %s: %w", p.ID, err)
-		}
-		args = append(args, string(b))
-		query += fmt.Sprintf(`, source_file = $%d::jsonb`, len(args))
-	}
-	query += ` WHERE kind = $1 AND name = $2 AND variant = $3`
-	tag, err := s.pool.Exec(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("setting status of %s: %w", p.ID, mapErr(ctx, err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("setting status of %s: %w", p.ID, registry.ErrNotFound)
-	}
-	return nil
-}
-
-// Version names the PostgreSQL server in use (for `slipway doctor`).
-func (s *Store) Version(ctx context.Context) (string, error) {
-	var v string
-	if err := s.pool.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
-		return "", fmt.Errorf("reading the PostgreSQL version: %w", mapErr(ctx, err))
-	}
-	return "PostgreSQL " + v, nil
-}
-
-func scanResource(row pgx.Row) (*resource.Resource, error) {
-	var (
-		def, status, errText string
-		schema, sourceFile   []byte
-		created, updated     time.Time
-		watermark            *time.Time
-		deprecated, deleted  mark
-	)
-	if err := row.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
-		&deprecated.at, &deprecated.by, &deprecated.reason, &deleted.at, &deleted.by, &deleted.reason, &sourceFile); err != nil {
-		return nil, err
-	}
-	r, err := decodeDefinition(def)
-	if err != nil {
-		return nil, err
-	}
-	r.State.Status = resource.Status(status)
-	r.State.Error = errText
-	if schema != nil {
-		if err := json.Unmarshal(schema, &r.State.Schema); err != nil {
-			return nil, fmt.Errorf("decoding schema of %s: %w", r.ID, err)
-		}
-	}
-	r.State.CreatedAt = created.UTC()
-	r.State.UpdatedAt = updated.UTC()
-	if watermark != nil {
-		r.State.Watermark = watermark.UTC()
-	}
-	r.State.Deprecated = deprecated.decode()
-	r.State.Deleted = deleted.decode()
-	if sourceFile != nil {
-		if err := json.Unmarshal(sourceFile, &r.State.SourceFile); err != nil {
-			return nil, fmt.Errorf("decoding source_file of %s: %w", r.ID, err)
-		}
-	}
-	return r, nil
-}
-
-func decodeDefinition(def string) (*resource.Resource, error) {
-	var r resource.Resource
-	if err := json.Unmarshal([]byte(def), &r); err != nil {
-		return nil, fmt.Errorf("decoding definition: %w", err)
-	}
-	return &r, nil
-}
-
-// encodeSchema returns the schema column: NULL for a nil schema, JSON otherwise.
-func encodeSchema(cols []resource.Column) ([]byte, error) {
-	if cols == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(cols)
-	if err != nil {
-		return nil, fmt.Errorf("encoding schema: %w", err)
-	}
-	return b, nil
-}
-
-func nonNil(tags []string) []string {
-	if tags == nil {
-		return []string{}
-	}
-	return tags
-}
-
-// PostgreSQL error codes mapErr knows.
+// PostgreSQL error codes mapError knows.
 const (
 	codeUniqueViolation          = "23505"
 	codeCharacterNotInRepertoire = "22021"
@@ -515,40 +217,31 @@ const (
 	codeInvalidSchemaName        = "3F000"
 )
 
-// mapErr is the one place driver errors become registry errors: a missing
-// row is registry.ErrNotFound, a uniqueness violation registry.ErrConflict,
-// and a statement interrupted because ctx is done the context's error.
-func mapErr(ctx context.Context, err error) error {
-	if err == nil {
+// mapError maps PostgreSQL's native errors: a uniqueness violation is
+// registry.ErrConflict, and the others say what to do. A statement that pgx
+// cancelled because ctx ended (query_canceled, 57014) is left to
+// registrysql, which wraps the context's error.
+func mapError(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
 		return nil
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return registry.ErrNotFound
+	switch pe.Code {
+	case codeUniqueViolation:
+		return fmt.Errorf("%w: %w", registry.ErrConflict, err)
+	case codeCharacterNotInRepertoire:
+		return fmt.Errorf("a text field contains a NUL byte or invalid UTF-8, which PostgreSQL cannot store: remove it: %w", err)
+	case codeUndefinedTable, codeInvalidSchemaName:
+		return fmt.Errorf("the registry's tables are missing; was the schema dropped while Slipway was running? %w", err)
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case codeUniqueViolation:
-			return fmt.Errorf("%w: %w", registry.ErrConflict, err)
-		case codeCharacterNotInRepertoire:
-			return fmt.Errorf("a text field contains a NUL byte or invalid UTF-8, which PostgreSQL cannot store: remove it: %w", err)
-		case codeUndefinedTable, codeInvalidSchemaName:
-			return fmt.Errorf("the registry's tables are missing; was the schema dropped while Slipway was running? %w", err)
-		}
-	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		// Covers query_canceled (57014), sent when pgx cancels a running
-		// statement, and connections closed because ctx ended.
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
-	}
-	return err
+	return nil
 }
 
-// ID implements registry.Store.
-func (s *Store) ID(ctx context.Context) (string, error) {
-	var id string
-	if err := s.pool.QueryRow(ctx, `SELECT id FROM `+s.table("registry_info")).Scan(&id); err != nil {
-		return "", fmt.Errorf("reading the registry id: %w", mapErr(ctx, err))
+// Version names the PostgreSQL server in use (for `slipway doctor`).
+func (s *Store) Version(ctx context.Context) (string, error) {
+	var v string
+	if err := s.DB().QueryRowContext(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return "", fmt.Errorf("reading the PostgreSQL version: %w", err)
 	}
-	return id, nil
+	return "PostgreSQL " + v, nil
 }

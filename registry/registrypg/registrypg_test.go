@@ -270,13 +270,14 @@ func TestUpgradeFromVersion3(t *testing.T) {
 	cust := entity("customer", "a person on a mailing list")
 	// Version 3's reads and writes do not know the new columns: write the
 	// resource and the job as it did.
-	if err := old.inTx(ctx, func(tx pgx.Tx) error {
-		return old.insert(ctx, tx, []*resource.Resource{cust}, map[resource.ID][]byte{cust.ID: cust.Definition()}, time.Now())
-	}); err != nil {
+	if _, err := old.DB().ExecContext(ctx, `INSERT INTO `+table(schema, "resources")+`
+		(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at)
+		VALUES ('entity', 'customer', 'default', $1, $2, '', '{}', 'pending', '', NULL, $3, $3)`,
+		string(cust.Definition()), cust.Description, time.Now()); err != nil {
 		old.Close()
 		t.Fatal(err)
 	}
-	_, err = old.pool.Exec(ctx, `INSERT INTO `+old.jobs+`
+	_, err = old.DB().ExecContext(ctx, `INSERT INTO `+table(schema, "jobs")+`
 		(kind, resource_kind, resource_name, resource_variant, key, status, max_attempts, created_at, run_after)
 		VALUES ('transformation', 'transformation', 'opens', 'default', 'k1', 'queued', 1, $1, $1)`, time.UnixMicro(1))
 	old.Close()
@@ -374,7 +375,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
 	dsn, schema := freshSchema(t)
 	s := open(t, dsn, schema)
-	if _, err := s.pool.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES ($1)`, len(migrations)+1); err != nil {
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO `+table(schema, "schema_migrations")+` (version) VALUES ($1)`, len(migrations)+1); err != nil {
 		t.Fatal(err)
 	}
 	if s2, err := New(ctx, Config{DSN: dsn, Schema: schema}); err == nil {
@@ -415,11 +416,11 @@ func TestCancelWhileWaitingForApplyLock(t *testing.T) {
 	dsn, schema := freshSchema(t)
 	s := open(t, dsn, schema)
 
-	holder, err := s.pool.Begin(ctx)
+	holder, err := s.DB().BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.applyKey); err != nil {
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("apply", schema)); err != nil {
 		t.Fatal(err)
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -432,7 +433,7 @@ func TestCancelWhileWaitingForApplyLock(t *testing.T) {
 	// The server cancelled the waiting statement: nobody is left queued.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		var waiting int
-		if err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+		if err := holder.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting == 0 {
@@ -443,7 +444,7 @@ func TestCancelWhileWaitingForApplyLock(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := holder.Rollback(ctx); err != nil {
+	if err := holder.Rollback(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, shop.ID); !errors.Is(err, registry.ErrNotFound) {
@@ -481,21 +482,23 @@ func TestMapErr(t *testing.T) {
 	ctx := context.Background()
 	dsn, schema := freshSchema(t)
 	s := open(t, dsn, schema)
-	_, err := s.pool.Exec(ctx, `INSERT INTO `+s.table("schema_migrations")+` (version) VALUES (1)`)
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO `+table(schema, "schema_migrations")+` (version) VALUES (1)`)
 	if err == nil {
 		t.Fatal("duplicate primary key accepted")
 	}
-	if !errors.Is(mapErr(ctx, err), registry.ErrConflict) {
-		t.Errorf("mapErr(%v) does not wrap ErrConflict", err)
+	if !errors.Is(mapError(err), registry.ErrConflict) {
+		t.Errorf("mapError(%v) does not wrap ErrConflict", err)
 	}
-	if err := mapErr(ctx, pgx.ErrNoRows); !errors.Is(err, registry.ErrNotFound) {
-		t.Errorf("mapErr(ErrNoRows) = %v, want ErrNotFound", err)
+	if got := mapError(errors.New("other")); got != nil {
+		t.Errorf("mapError(other) = %v, want nil (no mapping)", got)
 	}
 }
 
+func table(schema, name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+
 func appliedMigrations(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.pool.Query(context.Background(), `SELECT version, applied_at FROM `+s.table("schema_migrations")+` ORDER BY version`)
+	rows, err := s.DB().QueryContext(context.Background(), `SELECT version, applied_at FROM `+table(s.schema, "schema_migrations")+` ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
