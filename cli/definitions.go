@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/definition"
-	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/platform"
 )
 
 func (a *app) planCmd() *cobra.Command {
@@ -57,17 +56,19 @@ definitions are printed there (with no items); the exit status is the same.
 Exit status is 1 when a definition has an error or a conflict.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{offline: true, readOnly: true})
+			defs, err := definition.ReadFiles(args[0])
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			plan, err := makePlan(cmd.Context(), args[0], s)
-			if asJSON {
-				if out, ok := toPlanJSON(plan, err); ok {
-					if err := printJSON(a, out); err != nil {
-						return err
-					}
+			api, err := a.connect(cmd.Context(), how{readOnly: true})
+			if err != nil {
+				return err
+			}
+			defer api.Close()
+			plan, err := api.Plan(cmd.Context(), defs)
+			if asJSON && plan != nil {
+				if err := printJSON(a, plan); err != nil {
+					return err
 				}
 			}
 			if err != nil {
@@ -77,7 +78,7 @@ Exit status is 1 when a definition has an error or a conflict.`,
 				printPlan(a.stdout, plan)
 			}
 			if len(plan.Conflicts()) > 0 {
-				return conflictError("apply would be refused", plan)
+				return &platform.ConflictError{What: "apply would be refused", Plan: plan}
 			}
 			return nil
 		},
@@ -103,51 +104,43 @@ registered as pending; build them with 'slipway run' (materialize and
 training-set export build what they need on their own).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context(), need{offline: true, create: true})
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			_, err = apply(cmd.Context(), a.coordinator(s, a.stderr), args[0], s, a.stdout)
-			return err
+			return a.apply(cmd.Context(), args[0], a.stdout)
 		},
 	}
 }
 
-func makePlan(ctx context.Context, dir string, s *stores) (*definition.Plan, error) {
-	defs, err := definition.LoadDir(dir)
+// apply applies the definitions in dir, printing the plan and what was done.
+func (a *app) apply(ctx context.Context, dir string, out io.Writer) error {
+	defs, err := definition.ReadFiles(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return definition.MakePlan(ctx, defs, definition.Stores{Registry: s.registry, Offline: s.offline, EmptyOffline: s.emptyOffline})
+	api, err := a.connect(ctx, how{create: true})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	return applyWith(ctx, api, defs, out)
 }
 
-func apply(ctx context.Context, c interface {
-	Apply(context.Context, *definition.Plan) (*registry.ApplyResult, error)
-}, dir string, s *stores, out io.Writer) (*definition.Plan, error) {
-	plan, err := makePlan(ctx, dir, s)
+func applyWith(ctx context.Context, api platform.API, defs *definition.Files, out io.Writer) error {
+	res, err := api.Apply(ctx, defs)
+	if res != nil && res.Plan != nil {
+		printPlan(out, res.Plan)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(plan.Conflicts()) > 0 {
-		printPlan(out, plan)
-		return nil, conflictError("nothing applied", plan)
-	}
-	res, err := c.Apply(ctx, plan)
-	if err != nil {
-		return nil, err
-	}
-	printPlan(out, plan)
-	fmt.Fprintf(out, "applied: %d created, %d unchanged\n", len(res.Created), len(res.Unchanged))
-	return plan, nil
+	fmt.Fprintf(out, "applied: %d created, %d unchanged\n", res.Created, res.Unchanged)
+	return nil
 }
 
 // printPlan lists each resource with its action, and under a conflict each
 // changed field (resource.FieldDiff.Lines: SQL as a unified diff, lists as
 // the elements added and removed).
-func printPlan(w io.Writer, plan *definition.Plan) {
+func printPlan(w io.Writer, plan *platform.PlanResult) {
 	for _, it := range plan.Items {
-		fmt.Fprintf(w, "  %-9s %-14s %s\n", it.Action, it.Resource.Kind, it.Resource.Ref())
+		fmt.Fprintf(w, "  %-9s %-14s %s\n", it.Action, it.Kind, it.ID)
 		for _, d := range it.Diffs {
 			for i, line := range d.Lines() {
 				indent := "              "
@@ -158,20 +151,9 @@ func printPlan(w io.Writer, plan *definition.Plan) {
 			}
 		}
 	}
-	printWarnings(w, plan)
-}
-
-// conflictError is the error of a plan with conflicts, once printPlan has
-// shown their diffs: where each conflicting definition is, and what to do.
-func conflictError(what string, plan *definition.Plan) error {
-	cs := plan.Conflicts()
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d conflict(s), changes shown above", what, len(cs))
-	for _, it := range cs {
-		fmt.Fprintf(&b, "\n  %s: %s is already registered with a different definition", it.Def.Pos, it.Resource.ID)
+	for _, x := range platform.DefinitionErrors(plan.Warnings) {
+		fmt.Fprintf(w, "warning: %v\n", x)
 	}
-	fmt.Fprintf(&b, "\nregistered variants never change: give each changed definition a new variant (for example %s:v2)", cs[0].Resource.Name)
-	return errors.New(b.String())
 }
 
 // short puts s on one line of at most 80 characters.

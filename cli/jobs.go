@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
@@ -62,12 +63,12 @@ prints it: the shape of the HTTP API's GET /v1/jobs.`,
 			if limit < 1 || limit > 1000 {
 				return fmt.Errorf("--limit %d: give 1 to 1000", limit)
 			}
-			s, err := a.open(cmd.Context(), need{})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			jobs, err := s.registry.ListJobs(cmd.Context(), p)
+			defer api.Close()
+			jobs, err := api.ListJobs(cmd.Context(), p)
 			if err != nil {
 				return err
 			}
@@ -126,21 +127,26 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// openJob parses a job subcommand's ID argument and opens the stores n names.
-func (a *app) openJob(ctx context.Context, arg string, n need) (int64, *stores, error) {
+// jobID parses a job subcommand's ID argument.
+func jobID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, nil, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
+		return 0, fmt.Errorf("job id %q is not a job number (see 'slipway jobs list')", arg)
 	}
-	s, err := a.open(ctx, n)
+	return id, nil
+}
+
+// openJob parses a job subcommand's ID argument and connects.
+func (a *app) openJob(ctx context.Context, arg string) (int64, platform.API, error) {
+	id, err := jobID(arg)
 	if err != nil {
 		return 0, nil, err
 	}
-	if _, err := s.registry.GetJob(ctx, id); errors.Is(err, registry.ErrNotFound) {
-		s.Close()
-		return 0, nil, fmt.Errorf("job %d does not exist (see 'slipway jobs list')", id)
+	api, err := a.connect(ctx, how{})
+	if err != nil {
+		return 0, nil, err
 	}
-	return id, s, nil
+	return id, api, nil
 }
 
 func (a *app) jobsShowCmd() *cobra.Command {
@@ -157,12 +163,12 @@ blocked_by, created_at, run_after, started_at, ended_at, worker, lease_until,
 cancel_requested, rows and error; times in RFC 3339, UTC.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, s, err := a.openJob(cmd.Context(), args[0], need{})
+			id, api, err := a.openJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			j, err := s.registry.GetJob(cmd.Context(), id)
+			defer api.Close()
+			j, err := api.GetJob(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -208,7 +214,7 @@ cancel_requested, rows and error; times in RFC 3339, UTC.`,
 			}
 			var lines []registry.JobLogLine // the last 10
 			var total int
-			_, err = eachLogLine(cmd.Context(), s.registry, id, 0, func(l registry.JobLogLine) {
+			_, err = eachLogLine(cmd.Context(), api, id, 0, func(l registry.JobLogLine) {
 				total++
 				lines = append(lines[max(0, len(lines)-9):], l)
 			})
@@ -262,9 +268,9 @@ func joinIDs(ids []int64) string {
 
 // eachLogLine calls fn for each line of job id's log after sequence number
 // after, page by page, and returns the last sequence number seen.
-func eachLogLine(ctx context.Context, reg registry.Store, id, after int64, fn func(registry.JobLogLine)) (int64, error) {
+func eachLogLine(ctx context.Context, api platform.API, id, after int64, fn func(registry.JobLogLine)) (int64, error) {
 	for {
-		page, err := reg.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
+		page, err := api.JobLogs(ctx, &registry.JobLogsParams{ID: id, After: after})
 		if err != nil || len(page) == 0 {
 			return after, err
 		}
@@ -290,15 +296,18 @@ log: the shape of the HTTP API's GET /v1/jobs/{id}/logs.`,
 			if follow && asJSON {
 				return errors.New("--follow and --json: give one (--json prints the log as it is now)")
 			}
-			id, s, err := a.openJob(cmd.Context(), args[0], need{})
+			id, api, err := a.openJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer api.Close()
 			ctx := cmd.Context()
+			if _, err := api.GetJob(ctx, id); err != nil {
+				return err
+			}
 			if asJSON {
 				lines := []server.JobLogLineBody{}
-				_, err := eachLogLine(ctx, s.registry, id, 0, func(l registry.JobLogLine) {
+				_, err := eachLogLine(ctx, api, id, 0, func(l registry.JobLogLine) {
 					lines = append(lines, server.NewJobLogLineBody(l))
 				})
 				if err != nil {
@@ -312,11 +321,11 @@ log: the shape of the HTTP API's GET /v1/jobs/{id}/logs.`,
 			}
 			for {
 				// Read the status first: the lines written before it ended are then all there.
-				j, err := s.registry.GetJob(ctx, id)
+				j, err := api.GetJob(ctx, id)
 				if err != nil {
 					return err
 				}
-				if after, err = eachLogLine(ctx, s.registry, id, after, print); err != nil {
+				if after, err = eachLogLine(ctx, api, id, after, print); err != nil {
 					return err
 				}
 				if !follow || j.Status.Ended() {
@@ -345,21 +354,16 @@ with the jobs that ended because of it, and (unless --detach) runs them in
 this process. A job ended by its upstream is retried through that upstream.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, s, err := a.openJob(cmd.Context(), args[0], need{offline: !detach, online: !detach})
+			id, api, err := a.openJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			c := a.coordinator(s, nil)
-			j, err := s.registry.RetryJob(cmd.Context(), &registry.RetryJobParams{ID: id, Now: time.Now()})
+			defer api.Close()
+			jobs, err := api.RetryJob(cmd.Context(), &platform.RetryJobParams{ID: id, Detach: detach})
 			if err != nil {
 				return err
 			}
-			jobs, err := c.Downstream(cmd.Context(), j)
-			if err != nil {
-				return err
-			}
-			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			ended, err := a.follow(cmd.Context(), api, jobs, detach, a.stderr)
 			if !detach {
 				a.summary(ended)
 			}
@@ -384,12 +388,12 @@ materialization keeps the batches it wrote (newer-wins, so never an older
 value over a newer one) and leaves the watermark where it was.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, s, err := a.openJob(cmd.Context(), args[0], need{})
+			id, api, err := a.openJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			j, err := s.registry.CancelJob(cmd.Context(), &registry.CancelJobParams{ID: id, Now: time.Now()})
+			defer api.Close()
+			j, err := api.CancelJob(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -403,18 +407,10 @@ value over a newer one) and leaves the watermark where it was.`,
 	}
 }
 
-// recoverJobs ends the attempts of jobs whose process died (their lease
-// expired), removes what they left behind and puts back their resources'
-// statuses (coordinator.Recover), so that whichever command runs next, no
-// job stays running past its lease. It says what it did on stderr; a
-// failure only warns, as the command can still do its work.
-func (a *app) recoverJobs(ctx context.Context, reg registry.Store) {
-	c := &coordinator.Coordinator{Registry: reg, Logger: a.log}
-	jobs, err := c.Recover(ctx)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "warning: %v\n", err)
-	}
-	for _, j := range jobs {
+// sayRecovered says on stderr what opening the registry did with the
+// jobs whose process died (platform.Platform.Recovered).
+func (a *app) sayRecovered(p *platform.Platform) {
+	for _, j := range p.Recovered() {
 		what := fmt.Sprintf("job %d (%s %s): its worker stopped renewing its lease (its process died or was killed)", j.ID, j.Kind, j.Resource.Ref())
 		switch j.Status {
 		case registry.JobQueued:
@@ -456,13 +452,20 @@ worker is needed only for schedules.`,
 			if cmd.Flags().Changed("lease") && lease < 2*coordinator.DefaultHeartbeat {
 				return fmt.Errorf("--lease %s: give at least %s (twice the heartbeat)", lease, 2*coordinator.DefaultHeartbeat)
 			}
-			s, err := a.open(cmd.Context(), need{offline: true, online: true})
+			p, err := a.openLocal(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer p.Close()
+			if _, err := p.Offline(cmd.Context()); err != nil {
+				return err
+			}
+			if _, err := p.Online(cmd.Context()); err != nil {
+				return err
+			}
+			a.sayRecovered(p)
 			fmt.Fprintln(a.stdout, "worker running (Ctrl-C to stop)")
-			err = a.runWorkers(cmd.Context(), s, concurrency, lease)
+			err = p.RunWorkers(cmd.Context(), &platform.WorkersParams{Concurrency: concurrency, Lease: lease, Progress: a.stderr})
 			fmt.Fprintln(a.stdout, "stopped")
 			return err
 		},
@@ -470,21 +473,4 @@ worker is needed only for schedules.`,
 	cmd.Flags().IntVar(&concurrency, "concurrency", 0, "jobs run at once (default: jobs.concurrency in slipway.yaml, else 2)")
 	cmd.Flags().DurationVar(&lease, "lease", 0, "how long a job stays a silent worker's before another takes it (default: jobs.lease, else 30s)")
 	return cmd
-}
-
-// runWorkers works the queue and fires schedules until ctx is cancelled;
-// concurrency and lease, when not zero, override the configuration.
-func (a *app) runWorkers(ctx context.Context, s *stores, concurrency int, lease time.Duration) error {
-	c := a.coordinator(s, a.stderr)
-	w := a.worker(c)
-	if concurrency > 0 {
-		w.Concurrency = concurrency
-	}
-	if lease > 0 {
-		w.Lease = lease
-	}
-	sched := &coordinator.Scheduler{Coordinator: c}
-	errc := make(chan error, 1)
-	go func() { errc <- sched.Run(ctx) }()
-	return errors.Join(w.Run(ctx), <-errc)
 }

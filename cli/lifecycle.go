@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -58,12 +56,12 @@ Example:
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			r, err := a.coordinator(s, a.stderr).Deprecate(cmd.Context(), &registry.DeprecateParams{ID: id, By: by, Reason: reason, Undo: undo})
+			defer api.Close()
+			r, err := api.Deprecate(cmd.Context(), &registry.DeprecateParams{ID: id, By: by, Reason: reason, Undo: undo})
 			if err != nil {
 				return err
 			}
@@ -113,12 +111,12 @@ Example:
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{offline: coordinator.NeedsOffline(id.Kind), online: coordinator.NeedsOnline(id.Kind)})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			res, err := a.coordinator(s, a.stderr).Delete(cmd.Context(), &registry.DeleteParams{ID: id, By: by, Reason: reason})
+			defer api.Close()
+			res, err := api.Delete(cmd.Context(), &registry.DeleteParams{ID: id, By: by, Reason: reason})
 			if res != nil && res.Resource != nil {
 				printDeleted(a.stdout, res)
 			}
@@ -145,13 +143,6 @@ func printDeleted(w io.Writer, res *coordinator.DeleteResult) {
 	}
 }
 
-// printWarnings prints a plan's warnings (references to deprecated resources).
-func printWarnings(w io.Writer, plan *definition.Plan) {
-	for _, x := range plan.Warnings {
-		fmt.Fprintf(w, "warning: %v\n", x)
-	}
-}
-
 // lifecycleNote is what list and show add to a status: deprecated or deleted.
 func lifecycleNote(st resource.State) string {
 	switch {
@@ -161,30 +152,4 @@ func lifecycleNote(st resource.State) string {
 		return string(st.Status) + " (deprecated)"
 	}
 	return string(st.Status)
-}
-
-// serveLifecycle is the server's Lifecycle: serve holds the registry and
-// the online store, and opens the offline store only for a deletion that
-// needs it (so that, without --workers, other commands may use an embedded
-// offline store while serve runs).
-type serveLifecycle struct {
-	a *app
-	s *stores
-}
-
-func (l serveLifecycle) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
-	return l.a.coordinator(l.s, io.Discard).Deprecate(ctx, p)
-}
-
-func (l serveLifecycle) Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error) {
-	s := *l.s
-	if coordinator.NeedsOffline(p.ID.Kind) && s.offline == nil {
-		extra, err := l.a.open(ctx, need{offline: true})
-		if err != nil {
-			return nil, err
-		}
-		defer extra.Close()
-		s.offline = extra.offline
-	}
-	return l.a.coordinator(&s, io.Discard).Delete(ctx, p)
 }

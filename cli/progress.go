@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 )
 
@@ -23,10 +25,13 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// workJobs runs queued jobs in this process until they end, showing their
-// progress on stderr, and returns them ended. With detach it only says how
-// they will run. Ctrl-C cancels the jobs that have not ended.
-func (a *app) workJobs(ctx context.Context, s *stores, jobs []*registry.Job, detach bool) ([]*registry.Job, error) {
+// follow waits for jobs that the platform (this process, or the server the
+// command goes through) works, showing their progress on out, and returns
+// them ended. On a terminal the progress is a table redrawn in place;
+// elsewhere each job's log lines are printed as they come, with a line per
+// running job every 10 seconds. With detach it only says how the jobs will
+// run. Ctrl-C (ctx) cancels the jobs that have not ended.
+func (a *app) follow(ctx context.Context, api platform.API, jobs []*registry.Job, detach bool, out io.Writer) ([]*registry.Job, error) {
 	if detach {
 		for _, j := range jobs {
 			fmt.Fprintf(a.stdout, "queued job %d: %s %s\n", j.ID, j.Kind, j.Resource.Ref())
@@ -34,47 +39,86 @@ func (a *app) workJobs(ctx context.Context, s *stores, jobs []*registry.Job, det
 		fmt.Fprintln(a.stdout, "a `slipway worker` (or `slipway serve --workers N`) runs them; follow with `slipway jobs list`")
 		return jobs, nil
 	}
-	tty := isTerminal(a.stderr)
-	var lines io.Writer = a.stderr
+	tty := isTerminal(out)
+	p := &progress{out: out, tty: tty, started: map[int64]time.Time{}}
+	poll, every := 500*time.Millisecond, 10*time.Second
 	if tty {
-		lines = nil // the redrawn table says it all
+		poll, every = 200*time.Millisecond, 200*time.Millisecond
 	}
-	c := a.coordinator(s, lines)
-	w := a.worker(c)
-	type result struct {
-		jobs []*registry.Job
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ended, err := w.Work(ctx, coordinator.JobIDs(jobs))
-		done <- result{ended, err}
-	}()
-	p := &progress{out: a.stderr, tty: tty, started: map[int64]time.Time{}}
-	every := 10 * time.Second
-	if tty {
-		every = 200 * time.Millisecond
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	// Reads go on after Ctrl-C, to see the cancelled jobs end.
+	bg := context.WithoutCancel(ctx)
+	seen := map[int64]int64{} // job → last log line printed
+	var stopped error
+	var lastDraw time.Time
+	var stopAt time.Time
 	for {
-		select {
-		case r := <-done:
-			if tty && len(r.jobs) > 0 {
-				p.draw(r.jobs)
+		current := make([]*registry.Job, 0, len(jobs))
+		for _, j := range jobs {
+			cur, err := api.GetJob(bg, j.ID)
+			if err != nil {
+				return jobs, errors.Join(stopped, fmt.Errorf("reading job %d: %w", j.ID, err))
 			}
-			if r.err != nil {
-				return r.jobs, r.err
-			}
-			return r.jobs, coordinator.JobErrors(r.jobs)
-		case <-tick.C:
-			current := make([]*registry.Job, 0, len(jobs))
-			for _, j := range jobs {
-				if cur, err := s.registry.GetJob(context.WithoutCancel(ctx), j.ID); err == nil {
-					current = append(current, cur)
+			current = append(current, cur)
+		}
+		if !tty {
+			for _, j := range current {
+				if err := a.printLogLines(bg, api, j, seen, out); err != nil {
+					return current, errors.Join(stopped, err)
 				}
 			}
-			p.draw(current)
+		}
+		ended := true
+		for _, j := range current {
+			ended = ended && j.Status.Ended()
+		}
+		if ended || (!stopAt.IsZero() && time.Since(stopAt) > stopWait) {
+			if tty {
+				p.draw(current)
+			}
+			if stopped != nil {
+				return current, stopped
+			}
+			return current, coordinator.JobErrors(current)
+		}
+		if time.Since(lastDraw) >= every {
+			if tty || !lastDraw.IsZero() {
+				p.draw(current)
+			}
+			lastDraw = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			if stopped == nil {
+				stopped = fmt.Errorf("stopped: %w", context.Cause(ctx))
+				stopAt = time.Now()
+				for _, j := range current {
+					if !j.Status.Ended() {
+						if _, err := api.CancelJob(bg, j.ID); err != nil && !errors.Is(err, registry.ErrJobState) {
+							stopped = errors.Join(stopped, fmt.Errorf("cancelling job %d: %w", j.ID, err))
+						}
+					}
+				}
+			}
+			time.Sleep(poll)
+		case <-time.After(poll):
+		}
+	}
+}
+
+// stopWait bounds the wait for cancelled jobs to end after Ctrl-C: a
+// running job stops at its worker's next heartbeat (about a second).
+const stopWait = 10 * time.Second
+
+// printLogLines prints the log lines of j written since the last call.
+func (a *app) printLogLines(ctx context.Context, api platform.API, j *registry.Job, seen map[int64]int64, out io.Writer) error {
+	for {
+		page, err := api.JobLogs(ctx, &registry.JobLogsParams{ID: j.ID, After: seen[j.ID]})
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		for _, l := range page {
+			fmt.Fprintf(out, "  job %d %s %s: %s\n", j.ID, j.Kind, j.Resource.Ref(), l.Line)
+			seen[j.ID] = l.Seq
 		}
 	}
 }

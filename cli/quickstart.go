@@ -15,7 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -94,39 +96,62 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 		fmt.Fprintf(w, "  kept your edited %s (delete it to get the example back)\n", f)
 	}
 
-	s, err := a.open(ctx, need{offline: true, online: true, create: true})
+	if info, err := readServerFile(a.dataDir); err != nil || info != nil {
+		if err == nil {
+			err = fmt.Errorf("a slipway server (pid %d, %s) holds the data directory %s: stop it, then run quickstart again", info.PID, info.URL, a.dataDir)
+		}
+		return err
+	}
+	p, err := a.openLocal(ctx, how{create: true})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	c := a.coordinator(s, w)
+	defer p.Close()
 
 	step(2, "applying definitions in %s", defDir)
-	if _, err := apply(ctx, c, defDir, s, w); err != nil {
+	defs, err := definition.ReadFiles(defDir)
+	if err != nil {
+		return err
+	}
+	if err := applyWith(ctx, p, defs, w); err != nil {
 		return err
 	}
 
 	step(3, "building transformations in DuckDB")
-	if _, err := c.Run(ctx, &coordinator.RunParams{Rebuild: true}); err != nil {
+	if _, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
+		return p.Run(ctx, &platform.RunParams{Rebuild: true})
+	}); err != nil {
 		return err
 	}
 
 	step(4, "exporting training set %s (point-in-time join)", quickstartTrainingSet)
 	out := filepath.Join(dir, "training_set.parquet")
 	tsID := resource.ID{Kind: resource.KindTrainingSet, Name: quickstartTrainingSet, Variant: resource.DefaultVariant}
-	if _, err := c.Export(ctx, &coordinator.ExportParams{TrainingSet: tsID, Format: "parquet", Path: out}); err != nil {
+	if _, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
+		return p.Export(ctx, &platform.ExportParams{TrainingSet: tsID, Format: "parquet", Path: out})
+	}); err != nil {
 		return err
 	}
 
 	step(5, "materializing features to the online store")
-	res, err := c.Materialize(ctx, &coordinator.MaterializeParams{})
+	ended, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
+		return p.Materialize(ctx, &platform.MaterializeParams{})
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  %d features, %d values\n", res.Features, res.Values)
+	features := map[resource.ID]bool{}
+	for _, j := range ended {
+		if j.Kind == coordinator.JobMaterialize {
+			for _, f := range coordinator.JobFeatures(j) {
+				features[f] = true
+			}
+		}
+	}
+	fmt.Fprintf(w, "  %d features, %d values\n", len(features), materializedValues(ended))
 
 	step(6, "reading subscriber %s's features from the online store", sum.Sample.Subscriber)
-	sample, err := a.sampleRead(ctx, s, w, sum)
+	sample, err := a.sampleRead(ctx, p, w, sum)
 	if err != nil {
 		return err
 	}
@@ -144,6 +169,16 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	return nil
 }
 
+// work starts jobs on p and follows them until they end, their progress
+// going to out.
+func (a *app) work(ctx context.Context, p *platform.Platform, out io.Writer, start func() ([]*registry.Job, error)) ([]*registry.Job, error) {
+	jobs, err := start()
+	if err != nil {
+		return nil, err
+	}
+	return a.follow(ctx, p, jobs, false, out)
+}
+
 func orOne(f float64) float64 {
 	if f == 0 {
 		return 1
@@ -154,8 +189,8 @@ func orOne(f float64) float64 {
 // sampleRead shows the sample subscriber's features as the HTTP API would
 // serve them now, with the counts the generator wrote for the same 30 days,
 // and returns the equivalent request body for the HTTP API.
-func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer, sum *demo.Summary) (string, error) {
-	feats, err := s.registry.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
+func (a *app) sampleRead(ctx context.Context, p *platform.Platform, w io.Writer, sum *demo.Summary) (string, error) {
+	feats, err := p.List(ctx, &registry.ListParams{Kind: resource.KindFeature})
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +204,15 @@ func (a *app) sampleRead(ctx context.Context, s *stores, w io.Writer, sum *demo.
 		return "", errors.New("the demo definitions register no subscriber features")
 	}
 	entity := sum.Sample.Subscriber
-	svc := &serving.Service{Registry: s.registry, Online: s.online}
+	reg, err := p.Registry(ctx)
+	if err != nil {
+		return "", err
+	}
+	on, err := p.Online(ctx)
+	if err != nil {
+		return "", err
+	}
+	svc := &serving.Service{Registry: reg, Online: on}
 	resp, err := svc.OnlineFeatures(ctx, &serving.Request{Features: names, Entities: []string{entity}})
 	if err != nil {
 		return "", err

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
@@ -38,12 +38,12 @@ GET /v1/resources/{kind}.`,
 				}
 				kind = k
 			}
-			s, err := a.open(cmd.Context(), need{})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			rs, err := s.registry.List(cmd.Context(), &registry.ListParams{Kind: kind, NotDeprecated: !all, Deleted: all})
+			defer api.Close()
+			rs, err := api.List(cmd.Context(), &registry.ListParams{Kind: kind, NotDeprecated: !all, Deleted: all})
 			if err != nil {
 				return err
 			}
@@ -85,23 +85,16 @@ deprecated, deleted, source_file and dependents.`,
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			r, err := s.registry.Get(cmd.Context(), id)
-			var deleted *registry.DeletedError
-			switch {
-			case errors.As(err, &deleted):
-				r = deleted.Resource // the tombstone: shown, marked deleted
-			case err != nil:
-				return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, err, id.Kind)
-			}
-			deps, err := s.registry.Dependents(cmd.Context(), id)
+			defer api.Close()
+			shown, err := api.Show(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
+			r, deps := shown.Resource, shown.Dependents
 			if asJSON {
 				return printJSON(a, server.NewResourceBody(r, deps))
 			}
@@ -190,4 +183,59 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func (a *app) lineageCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "lineage KIND NAME[:VARIANT]",
+		Short: "Show everything a resource depends on and everything that uses it, transitively",
+		Long: `Lineage walks the registry's graph from one resource: upstream, every resource
+it depends on (a training set's features and label, their sources and
+transformations, the sources those read...), and downstream, every resource
+that uses it. "Which training sets use this source?" is
+'slipway lineage source NAME'. Deleted resources are included, as their
+tombstones keep their lineage.
+
+Each line is an edge "FROM -> TO": TO uses FROM.
+
+--json prints {"id", "upstream", "downstream"}, each a list of edges
+{"from", "to"}: the shape of the HTTP API's
+GET /v1/resources/{kind}/{ref}/lineage.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseTarget(args)
+			if err != nil {
+				return err
+			}
+			api, err := a.connect(cmd.Context(), how{})
+			if err != nil {
+				return err
+			}
+			defer api.Close()
+			l, err := api.Lineage(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(a, l)
+			}
+			fmt.Fprintf(a.stdout, "%s\n", l.ID)
+			for _, part := range []struct {
+				name  string
+				edges []platform.Edge
+			}{{"upstream (what it depends on)", l.Upstream}, {"downstream (what uses it)", l.Downstream}} {
+				fmt.Fprintf(a.stdout, "  %s:\n", part.name)
+				if len(part.edges) == 0 {
+					fmt.Fprintln(a.stdout, "    none")
+				}
+				for _, e := range part.edges {
+					fmt.Fprintf(a.stdout, "    %s -> %s\n", e.From, e.To)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -49,12 +50,12 @@ it fail with that reason. Ctrl-C cancels the jobs that have not ended.`,
 			if err != nil {
 				return err
 			}
-			s, err := a.open(cmd.Context(), need{offline: !detach})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			jobs, err := a.coordinator(s, nil).EnqueueRun(cmd.Context(), &coordinator.RunParams{IDs: ids, Rebuild: rebuild})
+			defer api.Close()
+			jobs, err := api.Run(cmd.Context(), &platform.RunParams{Transformations: ids, Rebuild: rebuild, Detach: detach})
 			if err != nil {
 				return err
 			}
@@ -62,7 +63,7 @@ it fail with that reason. Ctrl-C cancels the jobs that have not ended.`,
 				fmt.Fprintln(a.stdout, "every selected transformation is ready (--rebuild builds them again)")
 				return nil
 			}
-			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			ended, err := a.follow(cmd.Context(), api, jobs, detach, a.stderr)
 			if !detach {
 				a.summary(ended)
 			}
@@ -124,16 +125,16 @@ this process with progress shown, unless --detach leaves them to a
 			if err != nil {
 				return err
 			}
-			if chunks < 1 || chunks > maxChunks {
-				return fmt.Errorf("--chunks %d: give 1 to %d", chunks, maxChunks)
+			if chunks < 1 || chunks > platform.MaxChunks {
+				return fmt.Errorf("--chunks %d: give 1 to %d", chunks, platform.MaxChunks)
 			}
-			s, err := a.open(cmd.Context(), need{offline: !detach, online: !detach})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer api.Close()
 			start := time.Now()
-			jobs, err := a.coordinator(s, nil).EnqueueMaterialize(cmd.Context(), &coordinator.MaterializeParams{Features: ids, Full: full, Chunks: chunks})
+			jobs, err := api.Materialize(cmd.Context(), &platform.MaterializeParams{Features: ids, Full: full, Chunks: chunks, Detach: detach})
 			if err != nil {
 				return err
 			}
@@ -141,15 +142,9 @@ this process with progress shown, unless --detach leaves them to a
 				fmt.Fprintln(a.stdout, "no features to materialize")
 				return nil
 			}
-			ended, err := a.workJobs(cmd.Context(), s, jobs, detach)
+			ended, err := a.follow(cmd.Context(), api, jobs, detach, a.stderr)
 			if !detach {
-				var values int64
-				for _, j := range ended {
-					if j.Kind == coordinator.JobMaterialize && j.Status == registry.JobSucceeded {
-						values += j.Rows
-					}
-				}
-				fmt.Fprintf(a.stdout, "materialized %d values in %s\n", values, time.Since(start).Round(time.Millisecond))
+				fmt.Fprintf(a.stdout, "materialized %d values in %s\n", materializedValues(ended), time.Since(start).Round(time.Millisecond))
 				a.summary(ended)
 			}
 			return err
@@ -161,26 +156,31 @@ this process with progress shown, unless --detach leaves them to a
 	return cmd
 }
 
-// maxChunks bounds --chunks: each chunk is a job, and each reads the dataset.
-const maxChunks = 1000
+// materializedValues counts the values the succeeded materialize jobs wrote.
+func materializedValues(jobs []*registry.Job) int64 {
+	var values int64
+	for _, j := range jobs {
+		if j.Kind == coordinator.JobMaterialize && j.Status == registry.JobSucceeded {
+			values += j.Rows
+		}
+	}
+	return values
+}
 
 var exportFormats = []string{"parquet", "csv", "jsonl"}
 
-// exportFormat checks --format, or infers it from the --out extension when
-// it was not given (parquet when the extension says nothing).
+// exportFormat checks --format against the --out extension; "" leaves the
+// choice to the platform (the extension's format, else the offline store's
+// preferred one).
 func exportFormat(format, out string) (string, error) {
-	given := format != ""
-	byExt := map[string]string{".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-	ext, known := byExt[strings.ToLower(filepath.Ext(out))]
+	ext := platform.FormatOf(out)
 	switch {
-	case given && !slices.Contains(exportFormats, format):
+	case format != "" && !slices.Contains(exportFormats, format):
 		return "", fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
-	case given && known && ext != format:
+	case format != "" && ext != "" && ext != format:
 		return "", fmt.Errorf("--format %s does not match --out %s; make them agree", format, out)
-	case !given && known:
+	case format == "":
 		return ext, nil
-	case !given:
-		return "parquet", nil
 	}
 	return format, nil
 }
@@ -202,7 +202,11 @@ none gives null. Ties on equal timestamps: the greatest non-null value wins.
 
 Columns: the entity, "timestamp" (the label time), one column per feature,
 then the label. With --out the file is written by the engine (streaming,
-bounded memory); without it the file is written to standard output.
+bounded memory); without it the file is written to standard output. The
+format is --format, else the one --out's extension names, else parquet, or
+csv where the offline store writes no Parquet (PostgreSQL). Through a
+server (--server, or the server holding --data-dir), the server writes the
+file and streams it back here.
 
 The --out directory must exist and be writable; a path that cannot be
 written is refused before anything runs, and does not mark the training set
@@ -229,66 +233,80 @@ process was killed.`,
 					return fmt.Errorf("--out: %w", err)
 				}
 			}
-			s, err := a.open(cmd.Context(), need{offline: true})
+			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			if out != "" {
-				n, err := a.export(cmd.Context(), s, &coordinator.ExportParams{TrainingSet: ids[0], Format: format, Path: out})
-				if err == nil {
-					fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", n, out)
-				}
-				return err
-			}
-			return a.exportToStdout(cmd.Context(), s, ids[0], format)
+			defer api.Close()
+			return a.export(cmd.Context(), api, &platform.ExportParams{TrainingSet: ids[0], Format: format}, out)
 		},
 	}
-	export.Flags().StringVar(&format, "format", "", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet)")
+	export.Flags().StringVar(&format, "format", "", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet where the offline store writes it, else csv)")
 	export.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	cmd.AddCommand(export)
 	return cmd
 }
 
-// export queues an export with the jobs it needs, runs them here with
-// progress shown, and returns the rows written.
-func (a *app) export(ctx context.Context, s *stores, p *coordinator.ExportParams) (int64, error) {
-	jobs, err := a.coordinator(s, nil).EnqueueExport(ctx, p)
-	if err != nil {
-		return 0, err
+// export queues an export, follows its jobs, and puts the file at out (or
+// on standard output when out is ""). Working here on the stores, the
+// engine writes out itself (streaming, bounded memory); through a server,
+// or to standard output, the file is copied from the platform
+// (ExportFile), to a temporary file next to out renamed into place.
+func (a *app) export(ctx context.Context, api platform.API, p *platform.ExportParams, out string) error {
+	_, local := api.(*platform.Platform)
+	direct := local && out != ""
+	if direct {
+		p.Path = out
 	}
-	ended, err := a.workJobs(ctx, s, jobs, false)
-	if err != nil || len(ended) == 0 {
-		return 0, err
-	}
-	return ended[len(ended)-1].Rows, nil
-}
-
-// exportToStdout has the engine write a temporary file and copies it out, so
-// memory stays bounded whatever the size (the engine streams and spills; Go
-// never holds the rows).
-func (a *app) exportToStdout(ctx context.Context, s *stores, id resource.ID, format string) error {
-	dir, err := os.MkdirTemp("", "slipway-export-")
+	jobs, err := api.Export(ctx, p)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "training_set."+format)
-	n, err := a.export(ctx, s, &coordinator.ExportParams{TrainingSet: id, Format: format, Path: path})
+	ended, err := a.follow(ctx, api, jobs, false, a.stderr)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
+	last := ended[len(ended)-1]
+	if direct {
+		fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", last.Rows, out)
+		return nil
+	}
+	f, err := api.ExportFile(ctx, last.ID)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	// Remove the file now: the open descriptor keeps it readable, and a reader
-	// that stops early (| head) ends this process with SIGPIPE before any defer runs.
-	os.RemoveAll(dir)
-	if _, err := io.Copy(a.stdout, f); err != nil {
-		return fmt.Errorf("writing to standard output: %w", err)
+	if out == "" {
+		if _, err := io.Copy(a.stdout, f); err != nil {
+			return fmt.Errorf("writing to standard output: %w", err)
+		}
+		fmt.Fprintf(a.stderr, "wrote %d rows\n", last.Rows)
+		return nil
 	}
-	fmt.Fprintf(a.stderr, "wrote %d rows\n", n)
+	if err := writeFileAtomic(out, f); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", last.Rows, out)
+	return nil
+}
+
+// writeFileAtomic writes r to a temporary file next to path and renames it
+// into place, so readers never see half a file.
+func writeFileAtomic(path string, r io.Reader) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.partial")
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	_, err = io.Copy(tmp, r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	return nil
 }

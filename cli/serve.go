@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 )
@@ -23,27 +24,39 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Serve starts the HTTP API (reference: docs/openapi.yaml):
 
   POST /v1/online-features           features for a batch of entity keys
-  GET  /v1/resources/{kind}          registered resources of a kind
-  GET  /v1/resources/{kind}/{ref}    one resource with status and dependents
+  POST /v1/plan, /v1/apply           plan and apply definitions
+  POST /v1/run, /v1/materialize      build transformations, materialize features
+  POST /v1/training-sets/{ref}/export   export a training set (then GET /v1/jobs/{id}/output)
+  GET  /v1/resources/{kind}[/{ref}[/lineage]]   registered resources, one, its lineage
   POST /v1/resources/{kind}/{ref}/deprecate   deprecate (body: by, reason, undo)
   DELETE /v1/resources/{kind}/{ref}  delete it and its data (?by=&reason=)
   GET  /v1/jobs ...                  the job queue (list, show, logs, cancel, retry)
+  GET  /v1/doctor                    check the providers
   GET  /healthz                      liveness
   GET  /readyz                       readiness: the registry and online store answer
+
+While it runs, the other slipway commands on the same data directory go
+through it (it writes its address and pid to ` + ServerFile + ` there, and
+removes the file when it stops): apply, run, materialize, export and the
+rest work while it serves, and print what they print without it. Other
+machines reach it with --server URL (env ` + ServerEnv + `). The API has no
+authentication yet: --addr defaults to loopback; expose it only on a trusted
+network. Definitions sent to plan and apply are read where the server runs:
+a source's file must be at the same path there.
 
 Every request is logged (method, path, status, duration, bytes, request id)
 on stderr as --log-format and --log-level say; its request id (the client's
 X-Request-Id, or a new one) is in the X-Request-Id response header and in
 every error body. Request bodies are at most 10 MiB.
 
-With --workers N it also runs queued and scheduled jobs, N at a time, like
-'slipway worker' (and then opens the offline store too).
-
 It runs in the foreground until interrupted. On SIGINT or SIGTERM it stops
 accepting connections, finishes the requests in flight (cutting off those
 still running after --shutdown-timeout, then exiting 1) and stops the
-workers. The embedded stores are held by one process at a time: stop serve
-before running 'slipway materialize' on the same data directory.`,
+workers.
+
+Work asked through the server (run, materialize, export, retry) runs in
+the server process; with --workers N it also runs queued and scheduled
+jobs, N at a time, like 'slipway worker'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if workers < 0 {
@@ -55,18 +68,36 @@ before running 'slipway materialize' on the same data directory.`,
 					return fmt.Errorf("--%s %s: give a duration above zero, like 30s", name, d)
 				}
 			}
-			s, err := a.open(cmd.Context(), need{online: true, offline: workers > 0})
+			p, err := a.openLocal(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			cfg.Registry, cfg.Serving = s.registry, &serving.Service{Registry: s.registry, Online: s.online}
+			defer p.Close()
+			reg, err := p.Registry(cmd.Context())
+			if err != nil {
+				return err
+			}
+			on, err := p.Online(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if workers > 0 {
+				if _, err := p.Offline(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			cfg.Platform, cfg.Serving = p, &serving.Service{Registry: reg, Online: on}
 			cfg.Logger = a.log
-			cfg.Lifecycle = serveLifecycle{a: a, s: s}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (use --addr to pick another address)", addr, err)
 			}
+			removeServerFile, err := writeServerFile(a.dataDir, ln.Addr())
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer removeServerFile()
 			fmt.Fprintf(a.stdout, "serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
 			// The server and the workers stop together when the command's
 			// context ends (SIGINT, SIGTERM), or when the server fails.
@@ -75,7 +106,9 @@ before running 'slipway materialize' on the same data directory.`,
 			jobsDone := make(chan error, 1)
 			if workers > 0 {
 				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
-				go func() { jobsDone <- a.runWorkers(ctx, s, workers, 0) }()
+				go func() {
+					jobsDone <- p.RunWorkers(ctx, &platform.WorkersParams{Concurrency: workers, Progress: a.stderr})
+				}()
 			} else {
 				jobsDone <- nil
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/offline"
@@ -278,7 +279,7 @@ func (p *Platform) List(ctx context.Context, lp *registry.ListParams) ([]*resour
 // notRegistered words the error of an unknown resource.
 func notRegistered(id resource.ID, err error) error {
 	if errors.Is(err, registry.ErrNotFound) && !errors.Is(err, registry.ErrDeleted) {
-		return fmt.Errorf("%s: %w (`slipway list %s --all` shows what is registered)", id, registry.ErrNotFound, id.Kind)
+		return fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, registry.ErrNotFound, id.Kind)
 	}
 	return err
 }
@@ -447,13 +448,18 @@ type versioner interface {
 	Version(ctx context.Context) (string, error)
 }
 
+// fixedVersion is a version already read, for a store closed since.
+type fixedVersion string
+
+func (v fixedVersion) Version(context.Context) (string, error) { return string(v), nil }
+
 // Doctor opens each configured provider, runs a read through it and asks
 // its version. Secrets are never shown.
 func (p *Platform) Doctor(ctx context.Context) (*DoctorReport, error) {
 	cfg := p.opts.Config
 	src := cfg.File
 	if src == "" {
-		src = "defaults (no slipway.yaml)"
+		src = "defaults (no " + config.FileName + ")"
 	}
 	report := &DoctorReport{Config: src, DataDir: p.opts.DataDir, Checks: []DoctorCheck{}}
 	check := func(role, provider string, probe func(ctx context.Context) (any, error)) {
@@ -478,11 +484,31 @@ func (p *Platform) Doctor(ctx context.Context) (*DoctorReport, error) {
 		return s, err
 	})
 	check("offline", cfg.Offline.Redacted(), func(ctx context.Context) (any, error) {
-		s, err := p.Offline(ctx)
-		if err == nil {
-			_, err = s.Describe(ctx, &offline.DescribeParams{SQL: "SELECT 1 AS probe"})
+		// Probed on its own, not through Offline: its claim needs the
+		// registry, whose check is the one above.
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		s := p.offline
+		if s == nil {
+			newOffline, err := constructor("offline", p.opts.Backends.Offline, cfg.Offline)
+			if err != nil {
+				return nil, err
+			}
+			if s, err = newOffline(ctx, p.storeParams(cfg.Offline)); err != nil {
+				return nil, err
+			}
+			defer s.Close()
 		}
-		return s, err
+		_, err := s.Describe(ctx, &offline.DescribeParams{SQL: "SELECT 1 AS probe"})
+		if err != nil {
+			return nil, err
+		}
+		v, ok := s.(versioner)
+		if !ok {
+			return nil, nil
+		}
+		version, err := v.Version(ctx)
+		return fixedVersion(version), err
 	})
 	check("online", cfg.Online.Redacted(), func(ctx context.Context) (any, error) {
 		s, err := p.Online(ctx)

@@ -19,13 +19,14 @@ import (
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
 	"github.com/slipway-ml/slipway/online/onlineredis"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/registry/registrypg"
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
 )
 
 // inDataDir returns the provider's path, or name inside the data directory.
-func inDataDir(p *cli.StoreParams, name string) string {
+func inDataDir(p *platform.StoreParams, name string) string {
 	if p.Provider.Path != "" {
 		return p.Provider.Path
 	}
@@ -35,34 +36,34 @@ func inDataDir(p *cli.StoreParams, name string) string {
 // redisLogger installs go-redis's logger once, before the first client.
 var redisLogger sync.Once
 
-var backends = cli.Backends{
-	Registry: map[string]func(context.Context, *cli.StoreParams) (registry.Store, error){
-		config.SQLite: func(ctx context.Context, sp *cli.StoreParams) (registry.Store, error) {
-			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, cli.RegistryFile), Logger: sp.Logger})
+var backends = platform.Backends{
+	Registry: map[string]func(context.Context, *platform.StoreParams) (registry.Store, error){
+		config.SQLite: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
+			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, platform.RegistryFile), Logger: sp.Logger})
 		},
-		config.Postgres: func(ctx context.Context, sp *cli.StoreParams) (registry.Store, error) {
+		config.Postgres: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
 			p := sp.Provider
 			return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
 		},
 	},
-	Offline: map[string]func(context.Context, *cli.StoreParams) (offline.Store, error){
-		config.DuckDB: func(ctx context.Context, sp *cli.StoreParams) (offline.Store, error) {
+	Offline: map[string]func(context.Context, *platform.StoreParams) (offline.Store, error){
+		config.DuckDB: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
 			limit := sp.Provider.MemoryLimit
 			if limit == "" {
 				limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
 			}
-			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, cli.OfflineFile), MemoryLimit: limit, Threads: sp.Provider.Threads, Logger: sp.Logger})
+			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, platform.OfflineFile), MemoryLimit: limit, Threads: sp.Provider.Threads, Logger: sp.Logger})
 		},
-		config.Postgres: func(ctx context.Context, sp *cli.StoreParams) (offline.Store, error) {
+		config.Postgres: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
 			p := sp.Provider
 			return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
 		},
 	},
-	Online: map[string]func(context.Context, *cli.StoreParams) (online.Store, error){
-		config.Embedded: func(ctx context.Context, sp *cli.StoreParams) (online.Store, error) {
-			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, cli.OnlineFile), Logger: sp.Logger})
+	Online: map[string]func(context.Context, *platform.StoreParams) (online.Store, error){
+		config.Embedded: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
+			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, platform.OnlineFile), Logger: sp.Logger})
 		},
-		config.Redis: func(ctx context.Context, sp *cli.StoreParams) (online.Store, error) {
+		config.Redis: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
 			// go-redis logs dial retries on its own; they go to the debug level.
 			redisLogger.Do(func() { redis.SetLogger(onlineredis.ClientLogger{Logger: sp.Logger}) })
 			p := sp.Provider
