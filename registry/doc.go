@@ -27,5 +27,7 @@
 //     tombstones that Get answers with *DeletedError, that List and
 //     Dependents leave out unless asked, and that Apply never registers
 //     again (nor anything that refers to one);
-//   - export New(ctx, Config) and pass registrytest.Exercise.
+//   - export New(ctx, Config) and pass registrytest.Exercise and
+//     registrytest.ExerciseShared (stores of several processes on one
+//     registry).
 package registry

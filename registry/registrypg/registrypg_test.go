@@ -65,154 +65,27 @@ func TestConformance(t *testing.T) {
 		dsn, schema := freshSchema(t)
 		return open(t, dsn, schema)
 	})
+	registrytest.ExerciseShared(t, func(t *testing.T) func(t *testing.T) (registry.Store, error) {
+		dsn, schema := freshSchema(t)
+		return func(t *testing.T) (registry.Store, error) {
+			s, err := New(t.Context(), Config{DSN: dsn, Schema: schema})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			return s, nil
+		}
+	})
 }
 
 func entity(name, description string) *resource.Resource {
 	return &resource.Resource{
 		ID:          resource.ID{Kind: resource.KindEntity, Name: name, Variant: resource.DefaultVariant},
 		Description: description,
-	}
-}
-
-// TestTwoStoresConcurrentApply stands in for two processes sharing one
-// registry: each Store has its own pool, so only the advisory lock keeps
-// their applies apart. Batches overlap in identical resources (each created
-// exactly once) and in one contested ID with a different definition per
-// goroutine (exactly one wins; the losers write nothing).
-func TestTwoStoresConcurrentApply(t *testing.T) {
-	ctx := context.Background()
-	dsn, schema := freshSchema(t)
-	stores := []*Store{open(t, dsn, schema), open(t, dsn, schema)}
-
-	const goroutines, rounds = 4, 10
-	var (
-		mu        sync.Mutex
-		createdBy = map[resource.ID]int{}
-		winners   []string
-		wg        sync.WaitGroup
-	)
-	for si, s := range stores {
-		for g := range goroutines {
-			wg.Go(func() {
-				for i := range rounds {
-					shared := entity(fmt.Sprintf("shared_%d", i), "same everywhere")
-					own := entity(fmt.Sprintf("e_%d_%d_%d", si, g, i), "")
-					res, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{shared, own}})
-					if err != nil {
-						t.Errorf("store %d: %v", si, err)
-						return
-					}
-					mu.Lock()
-					for _, id := range res.Created {
-						createdBy[id]++
-					}
-					mu.Unlock()
-					if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: shared.ID, Status: resource.StatusReady}); err != nil {
-						t.Errorf("store %d: %v", si, err)
-						return
-					}
-				}
-				me := fmt.Sprintf("%d_%d", si, g)
-				contested := entity("shop", "claimed by "+me)
-				_, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{entity("loser_"+me, ""), contested}})
-				switch {
-				case err == nil:
-					mu.Lock()
-					winners = append(winners, me)
-					mu.Unlock()
-				case errors.Is(err, registry.ErrConflict):
-					var ce *registry.ConflictError
-					if !errors.As(err, &ce) || ce.ID != contested.ID || len(ce.Diffs) != 1 || ce.Diffs[0].Field != "description" {
-						t.Errorf("store %d: conflict %v does not name the description of %s", si, err, contested.ID)
-					}
-				default:
-					t.Errorf("store %d contest: %v", si, err)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-
-	for id, n := range createdBy {
-		if n != 1 {
-			t.Errorf("%s reported created %d times", id, n)
-		}
-	}
-	if want := len(stores)*goroutines*rounds + rounds; len(createdBy) != want {
-		t.Errorf("%d resources reported created, want %d", len(createdBy), want)
-	}
-	if len(winners) != 1 {
-		t.Fatalf("contested ID won by %v, want exactly one", winners)
-	}
-	for _, s := range stores {
-		all, err := s.List(ctx, &registry.ListParams{Kind: resource.KindEntity})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Own and shared entities, the shop and the winner's companion.
-		if want := len(stores)*goroutines*rounds + rounds + 2; len(all) != want {
-			t.Errorf("List: %d entities, want %d", len(all), want)
-		}
-		shop, err := s.Get(ctx, entity("shop", "").ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if shop.Description != "claimed by "+winners[0] {
-			t.Errorf("shop description %q, winner was %s", shop.Description, winners[0])
-		}
-		for si := range stores {
-			for g := range goroutines {
-				me := fmt.Sprintf("%d_%d", si, g)
-				_, err := s.Get(ctx, entity("loser_"+me, "").ID)
-				if me == winners[0] && err != nil {
-					t.Errorf("winner's companion: %v", err)
-				}
-				if me != winners[0] && !errors.Is(err, registry.ErrNotFound) {
-					t.Errorf("loser %s's companion: %v, want ErrNotFound", me, err)
-				}
-			}
-		}
-		for i := range rounds {
-			got, err := s.Get(ctx, entity(fmt.Sprintf("shared_%d", i), "").ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.State.Status != resource.StatusReady || got.State.UpdatedAt.Before(got.State.CreatedAt) {
-				t.Errorf("%s state %+v", got.ID, got.State)
-			}
-		}
-	}
-}
-
-// TestConcurrentNew starts several stores on a new schema at once, like
-// replicas deploying together: the migration lock lets exactly one of them
-// create the schema and apply each migration.
-func TestConcurrentNew(t *testing.T) {
-	dsn, schema := freshSchema(t)
-	const n = 6
-	stores := make([]*Store, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = New(context.Background(), Config{DSN: dsn, Schema: schema}) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("New %d: %v", i, err)
-			continue
-		}
-		stores[i].Close()
-	}
-	if t.Failed() {
-		return
-	}
-	s := open(t, dsn, schema)
-	if got := appliedMigrations(t, s); len(got) != len(migrations) {
-		t.Errorf("schema_migrations %v, want %d versions once each", got, len(migrations))
 	}
 }
 
@@ -314,60 +187,6 @@ func TestUpgradeFromVersion3(t *testing.T) {
 	}
 	if got, err := s.GetJob(ctx, j.ID); err != nil || string(got.Result) != `{"ok":true}` {
 		t.Errorf("result after the upgrade = %q, %v; want {\"ok\":true}", got.Result, err)
-	}
-}
-
-// TestRetryRacesUpstreamFailure retries a job while another upstream of
-// its dependent fails at the same moment, in another transaction: whichever
-// commits first, the dependent must not stay queued behind the failed job
-// (where no claim would ever take it) — RetryJob ends it again, or the
-// failure's cascade does.
-func TestRetryRacesUpstreamFailure(t *testing.T) {
-	ctx := context.Background()
-	dsn, schema := freshSchema(t)
-	s := open(t, dsn, schema)
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	job := func(name string, after ...int) registry.NewJob {
-		return registry.NewJob{Kind: "transformation", MaxAttempts: 1, After: after,
-			Resource: resource.ID{Kind: resource.KindTransformation, Name: name, Variant: resource.DefaultVariant}}
-	}
-	for round := range 40 {
-		// a → x ← b: a has failed (x blocked by a), b is running.
-		jobs, err := s.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Now: t0, Jobs: []registry.NewJob{job("a"), job("b"), job("x", 0, 1)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, b, x := jobs[0], jobs[1], jobs[2]
-		ca, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: t0, Lease: time.Hour, Only: []int64{a.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: a.ID, Worker: "w", Attempt: ca.Attempts, Now: t0, Status: registry.JobFailed}); err != nil {
-			t.Fatal(err)
-		}
-		cb, err := s.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "w", Now: t0, Lease: time.Hour, Only: []int64{b.ID}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if _, err := s.RetryJob(ctx, &registry.RetryJobParams{ID: a.ID, Now: t0}); err != nil {
-				t.Errorf("round %d: RetryJob: %v", round, err)
-			}
-		})
-		wg.Go(func() {
-			if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: b.ID, Worker: "w", Attempt: cb.Attempts, Now: t0, Status: registry.JobFailed, Error: "b broke"}); err != nil {
-				t.Errorf("round %d: FinishJob: %v", round, err)
-			}
-		})
-		wg.Wait()
-		got, err := s.GetJob(ctx, x.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status != registry.JobFailed || got.BlockedBy != b.ID {
-			t.Fatalf("round %d: x is %s blocked by %d; want failed, blocked by b = %d", round, got.Status, got.BlockedBy, b.ID)
-		}
 	}
 }
 

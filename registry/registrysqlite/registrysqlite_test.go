@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,93 +31,27 @@ func TestConformance(t *testing.T) {
 	registrytest.Exercise(t, func(t *testing.T) registry.Store {
 		return open(t, filepath.Join(t.TempDir(), "nested", "registry.db"))
 	})
+	registrytest.ExerciseShared(t, func(t *testing.T) func(t *testing.T) (registry.Store, error) {
+		path := filepath.Join(t.TempDir(), "registry.db")
+		return func(t *testing.T) (registry.Store, error) {
+			s, err := New(t.Context(), Config{Path: path})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			return s, nil
+		}
+	})
 }
 
 func entity(name, description string) *resource.Resource {
 	return &resource.Resource{
 		ID:          resource.ID{Kind: resource.KindEntity, Name: name, Variant: resource.DefaultVariant},
 		Description: description,
-	}
-}
-
-// TestTwoStoresOneFile stands in for two processes sharing .slipway/: each
-// Store has its own connection pool and write slot, so only SQLite's file
-// lock (BEGIN IMMEDIATE plus the busy timeout) keeps them apart.
-func TestTwoStoresOneFile(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "registry.db")
-	stores := []*Store{open(t, path), open(t, path)}
-
-	const perStore = 40
-	var wg sync.WaitGroup
-	for si, s := range stores {
-		for g := range 2 {
-			wg.Go(func() {
-				for i := range perStore / 2 {
-					own := entity(fmt.Sprintf("e_%d_%d_%d", si, g, i), "")
-					shared := entity(fmt.Sprintf("shared_%d", i), "same everywhere")
-					if _, err := s.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{shared, own}}); err != nil {
-						t.Errorf("store %d: %v", si, err)
-						return
-					}
-					if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: shared.ID, Status: resource.StatusReady}); err != nil {
-						t.Errorf("store %d: %v", si, err)
-						return
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-
-	for _, s := range stores {
-		all, err := s.List(ctx, &registry.ListParams{Kind: resource.KindEntity})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := 2*perStore + perStore/2; len(all) != want {
-			t.Errorf("List: %d entities, want %d", len(all), want)
-		}
-	}
-}
-
-// TestTwoStoresOneFileWatermark races watermarks from two Stores on one file
-// (two processes): the write slots do not serialise them, SQLite's lock and
-// the compare in the UPDATE must, so the latest watermark is what remains.
-func TestTwoStoresOneFileWatermark(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "registry.db")
-	stores := []*Store{open(t, path), open(t, path)}
-	cust := entity("customer", "")
-	if _, err := stores[0].Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{cust}}); err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	const perStore = 20
-	var wg sync.WaitGroup
-	for si, s := range stores {
-		wg.Go(func() {
-			for i := range perStore {
-				// Store 0 counts up, store 1 down, so they cross half-way.
-				n := i
-				if si == 1 {
-					n = perStore - 1 - i
-				}
-				wm := base.Add(time.Duration(2*n+si) * time.Second)
-				if err := s.SetStatus(ctx, &registry.SetStatusParams{ID: cust.ID, Status: resource.StatusReady, Watermark: wm}); err != nil {
-					t.Errorf("store %d: %v", si, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	want := base.Add(time.Duration(2*(perStore-1)+1) * time.Second)
-	for si, s := range stores {
-		got, err := s.Get(ctx, cust.ID)
-		if err != nil || !got.State.Watermark.Equal(want) {
-			t.Errorf("store %d: watermark %v, %v; want %v", si, got.State.Watermark, err, want)
-		}
 	}
 }
 

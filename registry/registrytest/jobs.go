@@ -44,6 +44,7 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Retry/Refused", func(t *testing.T) { testRetryRefused(t, open(t)) })
 	t.Run("Retry/EndsAgainBehindAnotherEndedUpstream", func(t *testing.T) { testRetryEndsAgainBehindEndedUpstream(t, open(t)) })
 	t.Run("Retry/RetriedJobBehindEndedUpstreamEndsAgain", func(t *testing.T) { testRetryRetriedJobEndsAgain(t, open(t)) })
+	t.Run("Retry/RacesUpstreamFailure", func(t *testing.T) { testRetryRacesUpstreamFailure(t, open(t)) })
 	t.Run("List/Filters", func(t *testing.T) { testListJobs(t, open(t)) })
 	t.Run("List/KeyPrefix", func(t *testing.T) { testListJobsKeyPrefix(t, open(t)) })
 	t.Run("Logs/AppendAndRead", func(t *testing.T) { testJobLogs(t, open(t)) })
@@ -1123,5 +1124,40 @@ func testListJobsKeyPrefix(t *testing.T, s registry.Store) {
 	got, err := s.ListJobs(t.Context(), &registry.ListJobsParams{KeyPrefix: "sched", Statuses: []registry.JobStatus{registry.JobQueued}})
 	if err != nil || len(got) != 3 || got[0].ID != id["schedXb"] || got[1].ID != id["sched:aX1"] || got[2].ID != id["sched:a%1"] {
 		t.Errorf("ListJobs with key prefix \"sched\" and status queued = %d jobs, %v; want 3, without running job %d", len(got), err, claimed.ID)
+	}
+}
+
+// testRetryRacesUpstreamFailure retries a job while another upstream of its
+// dependent fails at the same moment, in another transaction: whichever
+// commits first, the dependent must not stay queued behind the failed job
+// (where no claim would ever take it); RetryJob ends it again, or the
+// failure's cascade does.
+func testRetryRacesUpstreamFailure(t *testing.T, s registry.Store) {
+	ctx := t.Context()
+	for round := range 40 {
+		// a → x ← b: a has failed (x blocked by a), b is running.
+		jobs := enqueue(t, s, newJob("a"), newJob("b"), newJob("x", 0, 1))
+		a, b, x := jobs[0], jobs[1], jobs[2]
+		finish(t, s, claim(t, s, "w", t0, a.ID), registry.JobFailed, t0, "a broke")
+		cb := claim(t, s, "w", t0, b.ID)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := s.RetryJob(ctx, &registry.RetryJobParams{ID: a.ID, Now: t0}); err != nil {
+				t.Errorf("round %d: RetryJob: %v", round, err)
+			}
+		})
+		wg.Go(func() {
+			if err := s.FinishJob(ctx, &registry.FinishJobParams{ID: b.ID, Worker: "w", Attempt: cb.Attempts, Now: t0,
+				Status: registry.JobFailed, Error: "b broke"}); err != nil {
+				t.Errorf("round %d: FinishJob: %v", round, err)
+			}
+		})
+		wg.Wait()
+		if got := getJob(t, s, x.ID); got.Status != registry.JobFailed || got.BlockedBy != b.ID {
+			t.Fatalf("round %d: x is %s blocked by %d; want failed, blocked by b = %d", round, got.Status, got.BlockedBy, b.ID)
+		}
+		if got := getJob(t, s, a.ID); got.Status != registry.JobQueued {
+			t.Fatalf("round %d: retried a is %s; want queued", round, got.Status)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package registrytest is the conformance suite every registry.Store
 // implementation runs: call Exercise from the implementation's tests with a
-// factory that returns a fresh, empty store.
+// factory that returns a fresh, empty store, and ExerciseShared with one
+// that opens several stores on one registry, as several processes do.
 //
 // List and Dependents order resources by kind in resource.Kinds order (the
 // order definitions are applied: entity, source, transformation, feature,
