@@ -41,9 +41,10 @@ func (a *app) follow(ctx context.Context, api platform.API, jobs []*registry.Job
 	}
 	tty := isTerminal(out)
 	p := &progress{out: out, tty: tty, started: map[int64]time.Time{}}
-	poll, every := 500*time.Millisecond, 10*time.Second
+	// Polls start fast, for short jobs, and slow down to maxPoll.
+	poll, maxPoll, every := 20*time.Millisecond, 500*time.Millisecond, 10*time.Second
 	if tty {
-		poll, every = 200*time.Millisecond, 200*time.Millisecond
+		maxPoll, every = 200*time.Millisecond, 200*time.Millisecond
 	}
 	// Reads go on after Ctrl-C, to see the cancelled jobs end.
 	bg := context.WithoutCancel(ctx)
@@ -102,6 +103,7 @@ func (a *app) follow(ctx context.Context, api platform.API, jobs []*registry.Job
 			time.Sleep(poll)
 		case <-time.After(poll):
 		}
+		poll = min(2*poll, maxPoll)
 	}
 }
 
