@@ -174,6 +174,11 @@ training_sets:
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("training set:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// The PostgreSQL offline store writes no Parquet: with no --format the
+	// default is the first format it writes, csv.
+	if d := run("training-set", "export", "conversion"); d.stdout != r.stdout {
+		t.Errorf("export with no --format on PostgreSQL:\n%s\nwant the csv export:\n%s", d.stdout, r.stdout)
+	}
 
 	run("materialize")
 	vals, err := rdb.HGetAll(ctx, prefix+"1").Result()
