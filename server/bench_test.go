@@ -28,7 +28,7 @@ var benchShapes = []struct{ entities, features int }{{1, benchFeatures}, {100, b
 // subscriber and writes a value of each for benchEntities subscribers.
 func newBenchFixture(b *testing.B) (fixture, []string) {
 	b.Helper()
-	reg, on := newBackends(b)
+	p, reg, on := newBackends(b)
 	rs := []*resource.Resource{entity("subscriber"), source("subscriber_engagement_30d", "as_of")}
 	names := make([]string, benchFeatures)
 	for j := range names {
@@ -51,7 +51,7 @@ func newBenchFixture(b *testing.B) (fixture, []string) {
 		}
 		write(b, on, name, recs...)
 	}
-	return newHandler(b, reg, on), names
+	return newHandler(b, p, reg, on), names
 }
 
 // benchEntityKeys spreads n keys over the preloaded entities.

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/offline/offlineduckdb"
+	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
@@ -25,11 +24,6 @@ import (
 // the fixture's stores, with two jobs queued.
 func fuzzHandler(f *testing.F) http.Handler {
 	fx := newFixture(f)
-	off, err := offlineduckdb.New(f.Context(), offlineduckdb.Config{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { off.Close() })
 	ref, err := resource.ParseRef("opens_30d:v1")
 	if err != nil {
 		f.Fatal(err)
@@ -40,8 +34,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 	}}); err != nil {
 		f.Fatal(err)
 	}
-	c := &coordinator.Coordinator{Registry: fx.registry, Offline: off, Online: fx.online}
-	return server.New(server.Config{Registry: fx.registry, Serving: fx.service, Lifecycle: c, Now: func() time.Time { return now }})
+	return server.New(server.Config{Platform: fx.platform, Serving: fx.service, Now: func() time.Time { return now }})
 }
 
 // fuzzRequest sends method path?query with body to h and checks the answer;
@@ -144,6 +137,8 @@ func FuzzJobs(f *testing.F) {
 		{"-1", "resource=feature%2Favg_order_value%3Adefault&limit=1001", ""},
 		{"99999999999999999999", "limit=ten&limit=2&after=3", ""},
 		{"x", "stauts=failed&resource=widget/Opens-30d", "["},
+		{"1", "before=0&key_prefix=x", `{"detach":true}`},
+		{"2", "", `{"detach":"yes"}`},
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
@@ -155,5 +150,73 @@ func FuzzJobs(f *testing.F) {
 		fuzzRequest(t, h, "GET", "/v1/jobs/"+i+"/logs", query, "")
 		fuzzRequest(t, h, "POST", "/v1/jobs/"+i+"/cancel", query, body)
 		fuzzRequest(t, h, "POST", "/v1/jobs/"+i+"/retry", query, body)
+		fuzzRequest(t, h, "GET", "/v1/jobs/"+i+"/output", query, "")
+	})
+}
+
+// operationsHandler is the API over a platform with the operations tests'
+// project applied, its fuzz seeds being the test inputs.
+func operationsHandler(f *testing.F) http.Handler {
+	p, reg, on := newBackends(f)
+	fx := newHandler(f, p, reg, on)
+	df, err := definition.ReadFiles(projectDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := p.Apply(f.Context(), df); err != nil {
+		f.Fatal(err)
+	}
+	return fx.handler
+}
+
+func FuzzDefinitionsBody(f *testing.F) {
+	df, err := definition.ReadFiles(projectDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	root, _ := json.Marshal(df.Root)
+	for _, s := range []string{
+		`{"dir":"defs","root":` + string(root) + `,"files":{"a.yaml":"entities:\n  - name: shop\n"}}`,
+		`{"dir":"defs","root":` + string(root) + `,"files":{"a.yaml":"features:\n  - name: x\n    entity: shopper\n"}}`,
+		`{"dir":"defs","root":` + string(root) + `,"files":{"a.yaml":"transformations:\n  - name: t\n    sql_file: ../x.sql\n"}}`,
+		`{"dir":"defs","root":` + string(root) + `,"files":{"a.yaml":"sources:\n  - name: s\n    file: ../data/orders.csv\n    timestamp_column: nope\n"}}`,
+		`{"dir":"d","root":"d","files":{"a.yaml":"entities: []"}}`,
+		`{"dir":"d","root":"/d","files":{"a.sql":"SELECT 1"}}`,
+		`{"dir":"d","root":"/d","files":{"../a.yaml":"entities: []"}}`,
+		`{"dir":"d","root":"/d","files":{},"force":true}`,
+		`{"dir":"d","root":"/d","files":{"a.yaml":"{{{"}}`,
+		``, `[]`, `{"files":null}`,
+	} {
+		f.Add(s)
+	}
+	h := operationsHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		fuzzRequest(t, h, "POST", "/v1/plan", "", body, "body", "JSON", "root", "files", "dir", ".yaml", ".yml")
+		fuzzRequest(t, h, "POST", "/v1/apply", "", body, "body", "JSON", "root", "files", "dir", ".yaml", ".yml")
+	})
+}
+
+func FuzzOperationsBodies(f *testing.F) {
+	for _, s := range [][3]string{
+		{`{"transformations":["subscriber_daily_opens"],"rebuild":true,"detach":true}`, `{"features":["daily_opens"],"detach":true}`, "order_value"},
+		{`{"transformations":["nope","Bad-Name"]}`, `{"chunks":5000}`, "No-Pe"},
+		{`{"transformations":[{"name":"x"}]}`, `{"features":["daily_opens:v1"],"full":"yes"}`, "order_value:v2"},
+		{``, `{"detach":true,"chunks":-1}`, "nope"},
+		{`[`, `{} {}`, ""},
+	} {
+		f.Add(s[0], s[1], s[2], `{"format":"csv"}`)
+	}
+	f.Add(`{}`, `{}`, "order_value", `{"format":"xlsx"}`)
+	f.Add(`{}`, `{}`, "order_value", `{"path":"/tmp/x"}`)
+	// Nothing is registered: the bodies are decoded and checked, and no
+	// job is queued (jobs worked in the background would make each input
+	// slower than the last).
+	p, reg, on := newBackends(f)
+	h := newHandler(f, p, reg, on).handler
+	f.Fuzz(func(t *testing.T, run, materialize, ref, export string) {
+		fuzzRequest(t, h, "POST", "/v1/run", "", run, "body", "JSON", "transformations")
+		fuzzRequest(t, h, "POST", "/v1/materialize", "", materialize, "body", "JSON", "features", "chunks")
+		fuzzRequest(t, h, "POST", "/v1/training-sets/"+url.PathEscape(ref)+"/export", "", export, "body", "JSON", "format", "name", "variant")
+		fuzzRequest(t, h, "GET", "/v1/resources/training_sets/"+url.PathEscape(ref)+"/lineage", "", "", "name", "variant", "query")
 	})
 }

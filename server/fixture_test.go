@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/slipway-ml/slipway/config"
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/offlineduckdb"
+	"github.com/slipway-ml/slipway/platform"
 
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlinekv"
@@ -19,33 +25,76 @@ import (
 // now is the serving clock of every fixture, so max age is deterministic.
 var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// fixture is a server over real embedded backends in a temporary directory.
+// fixture is a server over a platform on real embedded backends in a
+// temporary directory.
 type fixture struct {
-	registry *registrysqlite.Store
-	online   *onlinekv.Store
+	platform *platform.Platform
+	registry registry.Store
+	online   online.Store
 	service  *serving.Service
 	handler  http.Handler
 }
 
-func newBackends(tb testing.TB) (*registrysqlite.Store, *onlinekv.Store) {
-	tb.Helper()
-	dir := tb.TempDir()
-	reg, err := registrysqlite.New(tb.Context(), registrysqlite.Config{Path: filepath.Join(dir, "registry.db")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { reg.Close() })
-	on, err := onlinekv.New(tb.Context(), onlinekv.Config{Path: filepath.Join(dir, "online.db")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { on.Close() })
-	return reg, on
+// backends are the embedded stores as cmd/slipway wires them: each keeps
+// its file in the data directory.
+var backends = platform.Backends{
+	Registry: map[string]func(context.Context, *platform.StoreParams) (registry.Store, error){
+		config.SQLite: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
+			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, platform.RegistryFile), Logger: sp.Logger})
+		},
+	},
+	Offline: map[string]func(context.Context, *platform.StoreParams) (offline.Store, error){
+		config.DuckDB: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
+			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, platform.OfflineFile), Logger: sp.Logger})
+		},
+	},
+	Online: map[string]func(context.Context, *platform.StoreParams) (online.Store, error){
+		config.Embedded: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
+			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, platform.OnlineFile), Logger: sp.Logger})
+		},
+	},
 }
 
-func newHandler(tb testing.TB, reg *registrysqlite.Store, on *onlinekv.Store) fixture {
+func inDataDir(sp *platform.StoreParams, name string) string {
+	if sp.Provider.Path != "" {
+		return sp.Provider.Path
+	}
+	return filepath.Join(sp.DataDir, name)
+}
+
+// newPlatform opens a platform on cfg (the embedded defaults when nil) in a
+// new data directory, closed at the end of the test.
+func newPlatform(tb testing.TB, cfg *config.Config) *platform.Platform {
+	tb.Helper()
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	p, err := platform.Open(tb.Context(), platform.Options{DataDir: filepath.Join(tb.TempDir(), ".slipway"), Config: cfg, Backends: backends, Create: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+// newBackends opens a platform and its registry and online store.
+func newBackends(tb testing.TB) (*platform.Platform, registry.Store, online.Store) {
+	tb.Helper()
+	p := newPlatform(tb, nil)
+	reg, err := p.Registry(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	on, err := p.Online(tb.Context())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, reg, on
+}
+
+func newHandler(tb testing.TB, p *platform.Platform, reg registry.Store, on online.Store) fixture {
 	svc := &serving.Service{Registry: reg, Online: on, Now: func() time.Time { return now }}
-	return fixture{registry: reg, online: on, service: svc, handler: server.New(server.Config{Registry: reg, Serving: svc})}
+	return fixture{platform: p, registry: reg, online: on, service: svc, handler: server.New(server.Config{Platform: p, Serving: svc})}
 }
 
 func apply(tb testing.TB, reg registry.Store, rs ...*resource.Resource) {
@@ -112,7 +161,7 @@ func feature(ref, ent, dataset, valueCol, tsCol string, typ value.Type, maxAge t
 // values covering every value type and every serving status.
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
-	reg, on := newBackends(tb)
+	p, reg, on := newBackends(tb)
 	apply(tb, reg,
 		entity("subscriber"),
 		entity("shop"),
@@ -152,5 +201,5 @@ func newFixture(tb testing.TB) fixture {
 	write(tb, on, "shop_category:default",
 		rec{Entity: "shop_1", Value: value.FromString("fashion")},
 	)
-	return newHandler(tb, reg, on)
+	return newHandler(tb, p, reg, on)
 }

@@ -6,7 +6,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -90,6 +90,46 @@ func NewJobBody(j *registry.Job) JobBody {
 	return out
 }
 
+// JobFromBody is NewJobBody's inverse: times are parsed from RFC 3339
+// (UTC), Args are kept as the JSON they are. The fields the API does not
+// show (Key, Result) are empty.
+func JobFromBody(b JobBody) (*registry.Job, error) {
+	j := &registry.Job{
+		ID: b.ID, Kind: b.Kind, Resource: b.Resource, Status: b.Status,
+		Attempts: b.Attempts, MaxAttempts: b.MaxAttempts, DependsOn: b.DependsOn, BlockedBy: b.BlockedBy,
+		Worker: b.Worker, CancelRequested: b.CancelRequested, Rows: b.Rows, Error: b.Error,
+	}
+	if len(b.Args) > 0 {
+		j.Args = []byte(b.Args)
+	}
+	for _, t := range []struct {
+		name string
+		s    string
+		dst  *time.Time
+	}{
+		{"created_at", b.CreatedAt, &j.CreatedAt}, {"run_after", b.RunAfter, &j.RunAfter}, {"started_at", b.StartedAt, &j.StartedAt},
+		{"ended_at", b.EndedAt, &j.EndedAt}, {"lease_until", b.LeaseUntil, &j.LeaseUntil},
+	} {
+		var err error
+		if *t.dst, err = parseAPITime(t.s); err != nil {
+			return nil, fmt.Errorf("job %d: %s: %w", b.ID, t.name, err)
+		}
+	}
+	return j, nil
+}
+
+// parseAPITime reads a time as apiTime writes it; "" is the zero time.
+func parseAPITime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
 // JobLogLineBody is one line of a job's log as the API shows it.
 type JobLogLineBody struct {
 	Seq  int64  `json:"seq"`
@@ -100,6 +140,43 @@ type JobLogLineBody struct {
 // NewJobLogLineBody shows one log line.
 func NewJobLogLineBody(l registry.JobLogLine) JobLogLineBody {
 	return JobLogLineBody{Seq: l.Seq, Time: apiTime(l.Time), Line: l.Line}
+}
+
+// JobLogLineFromBody is NewJobLogLineBody's inverse.
+func JobLogLineFromBody(b JobLogLineBody) (registry.JobLogLine, error) {
+	t, err := parseAPITime(b.Time)
+	if err != nil {
+		return registry.JobLogLine{}, fmt.Errorf("log line %d: time: %w", b.Seq, err)
+	}
+	return registry.JobLogLine{Seq: b.Seq, Time: t, Line: b.Line}, nil
+}
+
+// JobsBody is the answer of the endpoints that queue jobs (run,
+// materialize, export, retry) and of GET /v1/jobs.
+type JobsBody struct {
+	Jobs []JobBody `json:"jobs"`
+}
+
+// jobsBody shows jobs, logging any whose arguments are not JSON.
+func (s *server) jobsBody(r *http.Request, jobs []*registry.Job) JobsBody {
+	out := JobsBody{Jobs: make([]JobBody, len(jobs))}
+	for i, j := range jobs {
+		out.Jobs[i] = s.jobToJSON(r, j)
+	}
+	return out
+}
+
+// JobsFromBody is the inverse of JobsBody.
+func JobsFromBody(b JobsBody) ([]*registry.Job, error) {
+	out := make([]*registry.Job, len(b.Jobs))
+	for i, jb := range b.Jobs {
+		j, err := JobFromBody(jb)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = j
+	}
+	return out, nil
 }
 
 // invalid returns a 400 error.
@@ -157,7 +234,7 @@ func jobStatuses() string {
 
 // parseListJobs reads the query of GET /v1/jobs.
 func parseListJobs(q url.Values) (*registry.ListJobsParams, error) {
-	if err := checkQuery(q, "status", "kind", "resource", "limit"); err != nil {
+	if err := checkQuery(q, "status", "kind", "resource", "key_prefix", "before", "limit"); err != nil {
 		return nil, err
 	}
 	p := &registry.ListJobsParams{}
@@ -197,6 +274,18 @@ func parseListJobs(q url.Values) (*registry.ListJobsParams, error) {
 		}
 		p.Resource = resource.NewID(kind, r)
 	}
+	if p.KeyPrefix, err = queryOne(q, "key_prefix"); err != nil {
+		return nil, err
+	}
+	before, err := queryOne(q, "before")
+	if err != nil {
+		return nil, err
+	}
+	if before != "" {
+		if p.BeforeID, err = strconv.ParseInt(before, 10, 64); err != nil || p.BeforeID < 1 {
+			return nil, invalid("before %q is not a job id (a positive integer)", before)
+		}
+	}
 	if p.Limit, err = queryLimit(q, defaultJobLimit); err != nil {
 		return nil, err
 	}
@@ -213,31 +302,18 @@ func pathJobID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// jobErr rewords a store's not-found error so that it names the job and
-// says where to look; other errors pass as they are.
-func jobErr(id int64, err error) error {
-	if errors.Is(err, registry.ErrNotFound) {
-		return fmt.Errorf("%w: job %d does not exist; GET /v1/jobs lists jobs", registry.ErrNotFound, id)
-	}
-	return err
-}
-
 func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 	p, err := parseListJobs(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	jobs, err := s.Registry.ListJobs(r.Context(), p)
+	jobs, err := s.Platform.ListJobs(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]JobBody, len(jobs))
-	for i, j := range jobs {
-		out[i] = s.jobToJSON(r, j)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+	writeJSON(w, http.StatusOK, s.jobsBody(r, jobs))
 }
 
 func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
@@ -249,12 +325,17 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	j, err := s.Registry.GetJob(r.Context(), id)
+	j, err := s.Platform.GetJob(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, jobErr(id, err))
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.jobToJSON(r, j))
+}
+
+// JobLogsBody is the answer of GET /v1/jobs/{id}/logs.
+type JobLogsBody struct {
+	Lines []JobLogLineBody `json:"lines"`
 }
 
 func (s *server) jobLogs(w http.ResponseWriter, r *http.Request) {
@@ -268,16 +349,16 @@ func (s *server) jobLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	lines, err := s.Registry.JobLogs(r.Context(), p)
+	lines, err := s.Platform.JobLogs(r.Context(), p)
 	if err != nil {
-		s.fail(w, r, jobErr(id, err))
+		s.fail(w, r, err)
 		return
 	}
-	out := make([]JobLogLineBody, len(lines))
+	out := JobLogsBody{Lines: make([]JobLogLineBody, len(lines))}
 	for i, l := range lines {
-		out[i] = NewJobLogLineBody(l)
+		out.Lines[i] = NewJobLogLineBody(l)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"lines": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // parseJobLogs reads the query of GET /v1/jobs/{id}/logs.
@@ -302,20 +383,6 @@ func parseJobLogs(id int64, q url.Values) (*registry.JobLogsParams, error) {
 }
 
 func (s *server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	s.changeJob(w, r, func(id int64) (*registry.Job, error) {
-		return s.Registry.CancelJob(r.Context(), &registry.CancelJobParams{ID: id, Now: s.Now()})
-	})
-}
-
-func (s *server) retryJob(w http.ResponseWriter, r *http.Request) {
-	s.changeJob(w, r, func(id int64) (*registry.Job, error) {
-		return s.Registry.RetryJob(r.Context(), &registry.RetryJobParams{ID: id, Now: s.Now()})
-	})
-}
-
-// changeJob runs a POST /v1/jobs/{id}/... action and answers the job after it.
-// The actions take no body and no query parameters.
-func (s *server) changeJob(w http.ResponseWriter, r *http.Request, action func(id int64) (*registry.Job, error)) {
 	id, err := pathJobID(r)
 	if err == nil {
 		err = checkQuery(r.URL.Query())
@@ -324,10 +391,38 @@ func (s *server) changeJob(w http.ResponseWriter, r *http.Request, action func(i
 		s.fail(w, r, err)
 		return
 	}
-	j, err := action(id)
+	j, err := s.Platform.CancelJob(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, jobErr(id, err))
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.jobToJSON(r, j))
+}
+
+// RetryRequest is the (optional) body of POST /v1/jobs/{id}/retry.
+type RetryRequest struct {
+	// Detach leaves the retried jobs to workers; otherwise the server
+	// works them.
+	Detach bool `json:"detach,omitempty"`
+}
+
+func (s *server) retryJob(w http.ResponseWriter, r *http.Request) {
+	id, err := pathJobID(r)
+	if err == nil {
+		err = checkQuery(r.URL.Query())
+	}
+	var req RetryRequest
+	if err == nil {
+		err = decodeOptional(r, &req)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	jobs, err := s.Platform.RetryJob(r.Context(), &platform.RetryJobParams{ID: id, Detach: req.Detach})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, s.jobsBody(r, jobs))
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/registry/registrysqlite"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
 )
@@ -66,16 +66,19 @@ var (
 	jobsBatchB    = jobsT0.Add(5 * time.Minute)
 	job5Claimed   = now.Add(-5 * time.Minute)
 	job5Heartbeat = now.Add(-time.Minute)
+	// job5Lease outlasts the wall clock's lead over the fixture clock: the
+	// platform's cancellations and retries read leases at time.Now.
+	job5Lease = 100 * 365 * 24 * time.Hour
 )
 
 type jobsFixture struct {
-	registry *registrysqlite.Store
+	registry registry.Store
 	handler  http.Handler
 }
 
 func newJobsFixture(t *testing.T) jobsFixture {
 	t.Helper()
-	reg, _ := newBackends(t)
+	p, reg, _ := newBackends(t)
 	ctx := t.Context()
 	id := func(kind resource.Kind, ref string) resource.ID {
 		r, err := resource.ParseRef(ref)
@@ -129,12 +132,12 @@ func newJobsFixture(t *testing.T) jobsFixture {
 	j2 := claim("worker-a", jobsT0.Add(10*time.Minute), 5*time.Minute, 2)
 	finish(j2, jobsT0.Add(11*time.Minute), registry.JobFailed, 0, "writing the online store: connection refused")
 
-	j5 := claim("worker-b", job5Claimed, 10*time.Minute, 5)
-	if _, err := reg.UpdateJob(ctx, &registry.UpdateJobParams{ID: 5, Worker: j5.Worker, Attempt: j5.Attempts, Now: job5Heartbeat, Lease: 10 * time.Minute, Rows: 500}); err != nil {
+	j5 := claim("worker-b", job5Claimed, job5Lease, 5)
+	if _, err := reg.UpdateJob(ctx, &registry.UpdateJobParams{ID: 5, Worker: j5.Worker, Attempt: j5.Attempts, Now: job5Heartbeat, Lease: job5Lease, Rows: 500}); err != nil {
 		t.Fatal(err)
 	}
 
-	h := server.New(server.Config{Registry: reg, Now: func() time.Time { return now }})
+	h := server.New(server.Config{Platform: p, Now: func() time.Time { return now }})
 	return jobsFixture{registry: reg, handler: h}
 }
 
@@ -158,6 +161,31 @@ func (f jobsFixture) post(t *testing.T, path string) jobBody {
 	var j jobBody
 	decodeStrict(t, body, &j)
 	return j
+}
+
+// retry retries a job, leaving the jobs to workers (none runs here), and
+// returns the jobs queued again.
+func (f jobsFixture) retry(t *testing.T, id int64) []jobBody {
+	t.Helper()
+	path := "/v1/jobs/" + strconv.FormatInt(id, 10) + "/retry"
+	status, body := do(t, f.handler, "POST", path, `{"detach":true}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST %s: status %d: %s", path, status, body)
+	}
+	var got struct {
+		Jobs []jobBody `json:"jobs"`
+	}
+	decodeStrict(t, body, &got)
+	return got.Jobs
+}
+
+// wallClock checks that an API time is between two instants of the wall clock.
+func wallClock(t *testing.T, what, got string, from, to time.Time) {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, got)
+	if err != nil || at.Before(from.Truncate(time.Microsecond)) || at.After(to) {
+		t.Errorf("%s %q, want a time between %s and %s", what, got, apiTime(from), apiTime(to))
+	}
 }
 
 func (f jobsFixture) list(t *testing.T, query string) []int64 {
@@ -233,7 +261,8 @@ func TestListJobsBadRequests(t *testing.T) {
 		{"ResourceWithoutKind", "?resource=opens_30d:v1", []string{`resource "opens_30d:v1"`, "kind/name"}},
 		{"ResourceUnknownKind", "?resource=widget/opens_30d", []string{`unknown kind "widget"`}},
 		{"ResourceBadName", "?resource=feature/Opens-30d", []string{`invalid name "Opens-30d"`}},
-		{"UnknownParameter", "?stauts=failed", []string{`unknown query parameter "stauts"`, "status, kind, resource, limit"}},
+		{"UnknownParameter", "?stauts=failed", []string{`unknown query parameter "stauts"`, "status, kind, resource, key_prefix, before, limit"}},
+		{"BeforeNotAnID", "?before=x", []string{`before "x"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := do(t, f.handler, "GET", "/v1/jobs"+tc.query, "")
@@ -277,13 +306,13 @@ func TestGetJob(t *testing.T) {
 	})
 	t.Run("Running", func(t *testing.T) {
 		j := f.get(t, "/v1/jobs/5")
-		if j.Status != "running" || j.Worker != "worker-b" || j.Rows != 500 || j.LeaseUntil != apiTime(job5Heartbeat.Add(10*time.Minute)) || j.EndedAt != "" {
+		if j.Status != "running" || j.Worker != "worker-b" || j.Rows != 500 || j.LeaseUntil != apiTime(job5Heartbeat.Add(job5Lease)) || j.EndedAt != "" {
 			t.Errorf("job 5: %+v", j)
 		}
 	})
 	t.Run("UnknownJob", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/jobs/99", "")
-		wantError(t, status, body, http.StatusNotFound, "not_found", "job 99 does not exist", "GET /v1/jobs")
+		wantError(t, status, body, http.StatusNotFound, "not_found", "job 99 does not exist", "slipway jobs list")
 	})
 	for _, id := range []string{"abc", "0", "-1", "1.5", "99999999999999999999"} {
 		t.Run("BadID/"+id, func(t *testing.T) {
@@ -368,10 +397,12 @@ func TestJobLogs(t *testing.T) {
 func TestCancelJob(t *testing.T) {
 	t.Run("Queued", func(t *testing.T) {
 		f := newJobsFixture(t)
+		before := time.Now()
 		j := f.post(t, "/v1/jobs/4/cancel")
-		if j.ID != 4 || j.Status != "cancelled" || j.EndedAt != apiTime(now) {
-			t.Errorf("cancelled job 4: status %s, ended_at %s; want cancelled at %s", j.Status, j.EndedAt, apiTime(now))
+		if j.ID != 4 || j.Status != "cancelled" {
+			t.Errorf("cancelled job 4: status %s; want cancelled", j.Status)
 		}
+		wallClock(t, "cancelled job 4: ended_at", j.EndedAt, before, time.Now())
 		if got := f.get(t, "/v1/jobs/4"); got.Status != "cancelled" {
 			t.Errorf("GET after cancel: status %s", got.Status)
 		}
@@ -410,10 +441,16 @@ func TestCancelJob(t *testing.T) {
 func TestRetryJob(t *testing.T) {
 	t.Run("Failed", func(t *testing.T) {
 		f := newJobsFixture(t)
-		j := f.post(t, "/v1/jobs/2/retry")
-		if j.ID != 2 || j.Status != "queued" || j.Attempts != 0 || j.Error != "" || j.EndedAt != "" || j.RunAfter != apiTime(now) {
-			t.Errorf("retried job 2: %+v; want queued, no attempts, no error, run_after %s", j, apiTime(now))
+		before := time.Now()
+		jobs := f.retry(t, 2)
+		if len(jobs) != 2 || jobs[0].ID != 2 || jobs[1].ID != 3 {
+			t.Fatalf("retrying job 2 answered %+v; want job 2 and job 3, which it had ended", jobs)
 		}
+		j := jobs[0]
+		if j.Status != "queued" || j.Attempts != 0 || j.Error != "" || j.EndedAt != "" {
+			t.Errorf("retried job 2: %+v; want queued, no attempts, no error", j)
+		}
+		wallClock(t, "retried job 2: run_after", j.RunAfter, before, time.Now())
 		// The job it blocked is queued again too.
 		if got := f.get(t, "/v1/jobs/3"); got.Status != "queued" || got.BlockedBy != 0 || got.Error != "" {
 			t.Errorf("job 3 after retrying job 2: status %s, blocked_by %d, error %q", got.Status, got.BlockedBy, got.Error)
@@ -425,8 +462,8 @@ func TestRetryJob(t *testing.T) {
 	t.Run("Cancelled", func(t *testing.T) {
 		f := newJobsFixture(t)
 		f.post(t, "/v1/jobs/4/cancel")
-		if j := f.post(t, "/v1/jobs/4/retry"); j.Status != "queued" {
-			t.Errorf("retried cancelled job 4: status %s", j.Status)
+		if jobs := f.retry(t, 4); len(jobs) != 1 || jobs[0].Status != "queued" {
+			t.Errorf("retried cancelled job 4: %+v; want it alone, queued", jobs)
 		}
 	})
 	f := newJobsFixture(t)
@@ -447,6 +484,10 @@ func TestRetryJob(t *testing.T) {
 	t.Run("UnknownJob", func(t *testing.T) {
 		status, body := do(t, f.handler, "POST", "/v1/jobs/99/retry", "")
 		wantError(t, status, body, http.StatusNotFound, "not_found", "job 99 does not exist")
+	})
+	t.Run("BadBody", func(t *testing.T) {
+		status, body := do(t, f.handler, "POST", "/v1/jobs/2/retry", `{"detach":"yes"}`)
+		wantError(t, status, body, http.StatusBadRequest, "invalid_request", "detach")
 	})
 	t.Run("BadID", func(t *testing.T) {
 		status, body := do(t, f.handler, "POST", "/v1/jobs/2x/retry", "")
@@ -471,23 +512,38 @@ func TestJobsStoreFailure(t *testing.T) {
 	}
 }
 
+// apiTimeRE matches the times of job bodies.
+var apiTimeRE = regexp.MustCompile(`"(created_at|run_after|started_at|ended_at|lease_until|time)":"([^"]*)"`)
+
+// wallTimes replaces the times the platform set from the wall clock (a
+// retry's run_after) with <now>; the fixture's times are kept.
+func wallTimes(body []byte) []byte {
+	return apiTimeRE.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := apiTimeRE.FindSubmatch(m)
+		if t, err := time.Parse(time.RFC3339Nano, string(sub[2])); err == nil && t.After(now.Add(24*time.Hour)) && t.Before(now.Add(job5Lease/2)) {
+			return []byte(`"` + string(sub[1]) + `":"<now>"`)
+		}
+		return m
+	})
+}
+
 // TestGoldenJobs pins the JSON shape of the jobs endpoints. The fixture's
 // clock is fixed, so times are kept. Regenerate with:
 // go test ./server -run TestGolden -update
 func TestGoldenJobs(t *testing.T) {
 	for _, tc := range []struct {
-		file, method, path string
+		file, method, path, body string
 	}{
-		{"jobs_list.golden", "GET", "/v1/jobs"},
-		{"job_logs.golden", "GET", "/v1/jobs/1/logs?after=1"},
-		{"job_retry.golden", "POST", "/v1/jobs/2/retry"},
-		{"error_job_state.golden", "POST", "/v1/jobs/1/cancel"},
-		{"error_job_status.golden", "GET", "/v1/jobs?status=done"},
+		{"jobs_list.golden", "GET", "/v1/jobs", ""},
+		{"job_logs.golden", "GET", "/v1/jobs/1/logs?after=1", ""},
+		{"job_retry.golden", "POST", "/v1/jobs/2/retry", `{"detach":true}`},
+		{"error_job_state.golden", "POST", "/v1/jobs/1/cancel", ""},
+		{"error_job_status.golden", "GET", "/v1/jobs?status=done", ""},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f := newJobsFixture(t)
-			status, body := do(t, f.handler, tc.method, tc.path, "")
-			checkGolden(t, tc.file, tc.method, tc.path, "", status, body)
+			status, body := do(t, f.handler, tc.method, tc.path, tc.body)
+			checkGolden(t, tc.file, tc.method, tc.path, tc.body, status, wallTimes(body))
 		})
 	}
 }

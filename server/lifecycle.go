@@ -6,12 +6,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/slipway-ml/slipway/coordinator"
@@ -19,13 +19,6 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
 )
-
-// Lifecycle deprecates and deletes resources: a *coordinator.Coordinator,
-// or a wrapper that opens the stores a deletion needs.
-type Lifecycle interface {
-	Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error)
-	Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error)
-}
 
 // defaultBy is who the registry records for a lifecycle change that names nobody.
 const defaultBy = "api"
@@ -37,8 +30,8 @@ type deprecateRequest struct {
 	Undo   bool   `json:"undo"`
 }
 
-// deleteResponse is the answer of DELETE /v1/resources/{kind}/{ref}.
-type deleteResponse struct {
+// DeleteBody is the answer of DELETE /v1/resources/{kind}/{ref}.
+type DeleteBody struct {
 	// Resource is the tombstone, with its deleted mark.
 	Resource ResourceBody `json:"resource"`
 	// Again is true when it was deleted before and only its data was removed again.
@@ -47,13 +40,8 @@ type deleteResponse struct {
 	OnlineFeature string `json:"online_feature,omitempty"`
 }
 
-// queryBool reads a boolean query parameter (false when absent), refusing
-// any other parameter.
-func queryBool(r *http.Request, name string) (bool, error) {
-	q := r.URL.Query()
-	if err := checkQuery(q, name); err != nil {
-		return false, err
-	}
+// queryBoolValue reads a boolean query parameter (false when absent).
+func queryBoolValue(q url.Values, name string) (bool, error) {
 	s, err := queryOne(q, name)
 	if err != nil || s == "" {
 		return false, err
@@ -78,9 +66,6 @@ func pathID(r *http.Request) (resource.ID, error) {
 	return resource.NewID(kind, ref), nil
 }
 
-// errNoLifecycle answers lifecycle requests to a server configured without one.
-var errNoLifecycle = fmt.Errorf("%w: this server cannot change resources", serving.ErrUnavailable)
-
 func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
@@ -90,9 +75,6 @@ func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeOptional(r, &req)
 	}
-	if err == nil && s.Lifecycle == nil {
-		err = errNoLifecycle
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -100,9 +82,9 @@ func (s *server) deprecateResource(w http.ResponseWriter, r *http.Request) {
 	if req.By == "" {
 		req.By = defaultBy
 	}
-	res, err := s.Lifecycle.Deprecate(r.Context(), &registry.DeprecateParams{ID: id, By: req.By, Reason: req.Reason, Undo: req.Undo})
+	res, err := s.Platform.Deprecate(r.Context(), &registry.DeprecateParams{ID: id, By: req.By, Reason: req.Reason, Undo: req.Undo})
 	if err != nil {
-		s.fail(w, r, notRegistered(id, err))
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, NewResourceBody(res, nil))
@@ -121,9 +103,6 @@ func (s *server) deleteResource(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		reason, err = queryOne(q, "reason")
 	}
-	if err == nil && s.Lifecycle == nil {
-		err = errNoLifecycle
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -131,20 +110,18 @@ func (s *server) deleteResource(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = defaultBy
 	}
-	res, err := s.Lifecycle.Delete(r.Context(), &registry.DeleteParams{ID: id, By: by, Reason: reason})
+	res, err := s.Platform.Delete(r.Context(), &registry.DeleteParams{ID: id, By: by, Reason: reason})
 	if err != nil {
-		s.fail(w, r, notRegistered(id, err))
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, deleteResponse{Resource: NewResourceBody(res.Resource, nil), Again: res.Again, Table: res.Table, OnlineFeature: res.OnlineFeature})
+	writeJSON(w, http.StatusOK, DeleteBody{Resource: NewResourceBody(res.Resource, nil), Again: res.Again, Table: res.Table, OnlineFeature: res.OnlineFeature})
 }
 
-// notRegistered gives an unknown resource's error the API's wording.
-func notRegistered(id resource.ID, err error) error {
-	if errors.Is(err, registry.ErrNotFound) && !errors.Is(err, registry.ErrDeleted) {
-		return fmt.Errorf("%w: %s is not registered; GET /v1/resources/%s?all=true lists what is", registry.ErrNotFound, id, id.Kind)
-	}
-	return err
+// DeleteFromBody is the inverse of the delete answer.
+func DeleteFromBody(b DeleteBody) *coordinator.DeleteResult {
+	r, _ := ResourceFromBody(b.Resource)
+	return &coordinator.DeleteResult{Resource: r, Again: b.Again, Table: b.Table, OnlineFeature: b.OnlineFeature}
 }
 
 // decodeOptional reads a JSON body strictly, like decode, but an empty

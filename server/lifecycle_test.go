@@ -8,25 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/offline/offlineduckdb"
 	"github.com/slipway-ml/slipway/online"
-	"github.com/slipway-ml/slipway/server"
 )
 
-// newLifecycleFixture is the fixture with a coordinator (and an in-memory
-// offline store) behind the lifecycle endpoints.
+// newLifecycleFixture is the fixture: its platform deprecates and deletes.
 func newLifecycleFixture(t *testing.T) fixture {
 	t.Helper()
-	f := newFixture(t)
-	off, err := offlineduckdb.New(t.Context(), offlineduckdb.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { off.Close() })
-	c := &coordinator.Coordinator{Registry: f.registry, Offline: off, Online: f.online}
-	f.handler = server.New(server.Config{Registry: f.registry, Serving: f.service, Lifecycle: c})
-	return f
+	return newFixture(t)
 }
 
 func listNames(t *testing.T, h http.Handler, path string) string {
@@ -63,6 +51,9 @@ func TestDeprecateResource(t *testing.T) {
 	if names := listNames(t, f.handler, "/v1/resources/features?all=true"); !strings.Contains(names, "opens_30d:v1") {
 		t.Errorf("list ?all=true leaves the deprecated feature out: %s", names)
 	}
+	if names := listNames(t, f.handler, "/v1/resources/features?deprecated=true"); !strings.Contains(names, "opens_30d:v1") {
+		t.Errorf("list ?deprecated=true leaves the deprecated feature out: %s", names)
+	}
 	// Still served.
 	if status, body := do(t, f.handler, "POST", "/v1/online-features", `{"features":["opens_30d:v1"],"entities":["sub_1036"]}`); status != http.StatusOK || !strings.Contains(string(body), `"found"`) {
 		t.Errorf("serving a deprecated feature: %d %s", status, body)
@@ -77,7 +68,7 @@ func TestDeprecateResource(t *testing.T) {
 		t.Errorf("undo: %d %s", status, body)
 	}
 	status, body = do(t, f.handler, "POST", "/v1/resources/feature/nope/deprecate", "")
-	wantError(t, status, body, http.StatusNotFound, "not_found", "feature nope:default is not registered")
+	wantError(t, status, body, http.StatusNotFound, "not_found", "feature nope:default: not found", "slipway list feature")
 	status, body = do(t, f.handler, "POST", "/v1/resources/feature/opens_30d:v1/deprecate", `{"why":"x"}`)
 	wantError(t, status, body, http.StatusBadRequest, "invalid_request", "why")
 	status, body = do(t, f.handler, "GET", "/v1/resources/features?all=maybe", "")
@@ -120,7 +111,7 @@ func TestDeleteResource(t *testing.T) {
 		t.Errorf("second delete: %d %s", status, body)
 	}
 	status, body = do(t, f.handler, "DELETE", "/v1/resources/feature/nope", "")
-	wantError(t, status, body, http.StatusNotFound, "not_found", "feature nope:default is not registered")
+	wantError(t, status, body, http.StatusNotFound, "not_found", "feature nope:default", "not found", "slipway list feature")
 	status, body = do(t, f.handler, "DELETE", "/v1/resources/feature/avg_order_value?force=1", "")
 	wantError(t, status, body, http.StatusBadRequest, "invalid_request", "force")
 }

@@ -243,7 +243,11 @@ func TestOpenAPIExamples(t *testing.T) {
 		{"/v1/jobs/{id}/retry", "post"},
 		{"/v1/jobs/{id}/logs", "get"},
 	} {
-		content := lookup(doc, "paths", tc.path, tc.method, "responses", "200", "content", "application/json")
+		status := "200"
+		if tc.method == "post" && strings.HasSuffix(tc.path, "/retry") {
+			status = "202"
+		}
+		content := lookup(doc, "paths", tc.path, tc.method, "responses", status, "content", "application/json")
 		exs := map[string]any{}
 		if ex := lookup(content, "example"); ex != nil {
 			exs["example"] = map[string]any{"value": ex}
@@ -262,7 +266,7 @@ func TestOpenAPIExamples(t *testing.T) {
 			dec.DisallowUnknownFields()
 			var err error
 			switch tc.path {
-			case "/v1/jobs":
+			case "/v1/jobs", "/v1/jobs/{id}/retry":
 				var l struct {
 					Jobs []jobBody `json:"jobs"`
 				}

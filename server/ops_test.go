@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +16,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/config"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 )
@@ -67,7 +68,7 @@ func withLog(cfg server.Config) (http.Handler, *logBuffer) {
 }
 
 func fixtureConfig(f fixture) server.Config {
-	return server.Config{Registry: f.registry, Serving: f.service}
+	return server.Config{Platform: f.platform, Serving: f.service}
 }
 
 func TestRequestID(t *testing.T) {
@@ -230,36 +231,34 @@ func TestBodyTooLarge(t *testing.T) {
 	})
 }
 
-// failingLifecycle fails or panics with an internal error text.
-type failingLifecycle struct{ panics bool }
+// secretDir is where a platform's registry cannot be created: the error
+// names it, and a 500 must not.
+const secretDir = "/proc/slipway-secret-dir"
 
-const secret = "pq: password authentication failed for user admin at 10.0.0.5:5432"
-
-func (l failingLifecycle) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
-	if l.panics {
-		panic(secret)
-	}
-	return nil, errors.New(secret)
-}
-
-func (l failingLifecycle) Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error) {
-	_, err := l.Deprecate(ctx, nil)
-	return nil, err
+// failingPlatform is a platform whose registry cannot be opened: every
+// operation fails with an internal error naming secretDir.
+func failingPlatform(t *testing.T) *platform.Platform {
+	cfg := config.Default()
+	cfg.Registry.Path = secretDir + "/registry.db"
+	return newPlatform(t, cfg)
 }
 
 func TestInternalErrorsHidden(t *testing.T) {
 	f := newFixture(t)
 	for _, tc := range []struct {
-		name      string
-		lifecycle server.Lifecycle
-		method    string
+		name     string
+		platform *platform.Platform
+		method   string
+		leaked   []string
+		logged   string
 	}{
-		{"Error", failingLifecycle{}, "DELETE"},
-		{"Panic", failingLifecycle{panics: true}, "POST"},
+		{"Error", failingPlatform(t), "DELETE", []string{secretDir, "mkdir"}, secretDir},
+		// A handler without a platform panics on its nil pointer.
+		{"Panic", nil, "POST", []string{"panic", "nil pointer", "runtime error"}, "nil pointer dereference"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := fixtureConfig(f)
-			cfg.Lifecycle = tc.lifecycle
+			cfg.Platform = tc.platform
 			h, logs := withLog(cfg)
 			path := "/v1/resources/feature/opens_30d:v1"
 			if tc.method == "POST" {
@@ -267,12 +266,14 @@ func TestInternalErrorsHidden(t *testing.T) {
 			}
 			status, body := do(t, h, tc.method, path, "")
 			wantError(t, status, body, http.StatusInternalServerError, "internal", "internal error", "request id "+testRequestID)
-			if strings.Contains(string(body), "password") || strings.Contains(string(body), "10.0.0.5") || strings.Contains(string(body), "panic") {
-				t.Errorf("500 body leaks the internal error: %s", body)
+			for _, l := range tc.leaked {
+				if strings.Contains(string(body), l) {
+					t.Errorf("500 body leaks the internal error (%q): %s", l, body)
+				}
 			}
 			var logged bool
 			for _, l := range logs.lines(t) {
-				if l["level"] == "ERROR" && l["request_id"] == testRequestID && strings.Contains(fmt.Sprint(l["err"]), secret) {
+				if l["level"] == "ERROR" && l["request_id"] == testRequestID && strings.Contains(fmt.Sprint(l["err"]), tc.logged) {
 					logged = true
 				}
 			}
@@ -282,8 +283,8 @@ func TestInternalErrorsHidden(t *testing.T) {
 		})
 	}
 	t.Run("StoreClosed", func(t *testing.T) {
-		reg, on := newBackends(t)
-		g := newHandler(t, reg, on)
+		p, reg, on := newBackends(t)
+		g := newHandler(t, p, reg, on)
 		if err := reg.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -318,8 +319,8 @@ func TestReadyz(t *testing.T) {
 	})
 	for _, broken := range []string{"registry", "online"} {
 		t.Run(broken+"Down", func(t *testing.T) {
-			reg, on := newBackends(t)
-			h, logs := withLog(server.Config{Registry: reg, Serving: &serving.Service{Registry: reg, Online: on}})
+			p, reg, on := newBackends(t)
+			h, logs := withLog(server.Config{Platform: p, Serving: &serving.Service{Registry: reg, Online: on}})
 			var err error
 			if broken == "registry" {
 				err = reg.Close()
@@ -349,17 +350,18 @@ func TestReadyz(t *testing.T) {
 func TestGoldenOps(t *testing.T) {
 	f := newFixture(t)
 	cfg := fixtureConfig(f)
-	cfg.Lifecycle = failingLifecycle{}
-	h := server.New(cfg)
+	cfg.Platform = failingPlatform(t)
+	failing := server.New(cfg)
 	for _, tc := range []struct {
 		file, method, path, body string
+		h                        http.Handler
 	}{
-		{"readyz.golden", "GET", "/readyz", ""},
-		{"error_method_not_allowed.golden", "GET", "/v1/online-features", ""},
-		{"error_internal.golden", "DELETE", "/v1/resources/feature/opens_30d:v1", ""},
+		{"readyz.golden", "GET", "/readyz", "", f.handler},
+		{"error_method_not_allowed.golden", "GET", "/v1/online-features", "", f.handler},
+		{"error_internal.golden", "DELETE", "/v1/resources/feature/opens_30d:v1", "", failing},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			status, body := do(t, h, tc.method, tc.path, tc.body)
+			status, body := do(t, tc.h, tc.method, tc.path, tc.body)
 			checkGolden(t, tc.file, tc.method, tc.path, tc.body, status, body)
 		})
 	}
@@ -490,16 +492,28 @@ func TestServeShutdownTimeout(t *testing.T) {
 	}
 }
 
-// slowLifecycle answers a deletion after a delay.
-type slowLifecycle struct{ delay time.Duration }
-
-func (l slowLifecycle) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
-	return nil, errors.New("not used")
-}
-
-func (l slowLifecycle) Delete(ctx context.Context, p *registry.DeleteParams) (*coordinator.DeleteResult, error) {
-	time.Sleep(l.delay)
-	return nil, fmt.Errorf("%w: slow", registry.ErrNotFound)
+// lockRegistry holds the write lock of the fixture's SQLite registry for
+// d, so that a write through the API waits for it (the registry's busy
+// timeout is far longer).
+func lockRegistry(t *testing.T, f fixture, d time.Duration) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(f.platform.DataDir(), platform.RegistryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(d)
+		conn.ExecContext(context.Background(), "COMMIT")
+		conn.Close()
+	}()
 }
 
 func TestServeTimeouts(t *testing.T) {
@@ -509,7 +523,6 @@ func TestServeTimeouts(t *testing.T) {
 	cfg.ReadTimeout = 400 * time.Millisecond
 	cfg.IdleTimeout = 300 * time.Millisecond
 	cfg.WriteTimeout = 500 * time.Millisecond
-	cfg.Lifecycle = slowLifecycle{delay: time.Second}
 	addr, _, _ := startServe(t, cfg)
 	dial := func(t *testing.T) net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -539,8 +552,10 @@ func TestServeTimeouts(t *testing.T) {
 		}
 	})
 	t.Run("Write", func(t *testing.T) {
-		// A response not written within WriteTimeout never arrives.
-		req, _ := http.NewRequest("DELETE", "http://"+addr+"/v1/resources/feature/opens_30d:v1", nil)
+		// A response not written within WriteTimeout never arrives: the
+		// deprecation waits a second for the registry's write lock.
+		lockRegistry(t, f, time.Second)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/resources/feature/opens_30d:v1/deprecate", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)

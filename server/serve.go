@@ -109,7 +109,10 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]func() error{
 		"registry": func() error {
-			_, err := s.Registry.ID(ctx)
+			reg, err := s.Platform.Registry(ctx)
+			if err == nil {
+				_, err = reg.ID(ctx)
+			}
 			return err
 		},
 		"online": func() error {

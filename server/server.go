@@ -10,12 +10,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -25,16 +28,18 @@ import (
 // Config configures the HTTP handler (New) and, with the timeouts,
 // the server that runs it (Serve).
 type Config struct {
-	Registry registry.Store
-	Serving  *serving.Service
+	// Platform runs every operation but serving; the handlers only decode
+	// requests and encode its answers.
+	Platform *platform.Platform
+	// Serving answers POST /v1/online-features; its registry and online
+	// store are the platform's.
+	Serving *serving.Service
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
-	// Now is the clock of job cancellations and retries; nil means time.Now.
+	// Now is the server's clock; nil means time.Now. The operations take
+	// the platform's clock (time.Now), so nothing reads it today.
 	Now func() time.Time
-	// Lifecycle deprecates and deletes resources (lifecycle.go); nil
-	// answers those endpoints with 503.
-	Lifecycle Lifecycle
 	// Timeouts of Serve; zero means the Default* constant (serve.go).
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -65,15 +70,24 @@ func newHandler(cfg Config) *handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
+	mux.HandleFunc("POST /v1/plan", s.plan)
+	mux.HandleFunc("POST /v1/apply", s.apply)
+	mux.HandleFunc("POST /v1/run", s.run)
+	mux.HandleFunc("POST /v1/materialize", s.materialize)
+	mux.HandleFunc("POST /v1/training-sets/{ref}/export", s.export)
+	mux.HandleFunc("GET /v1/resources", s.listResources)
 	mux.HandleFunc("GET /v1/resources/{kind}", s.listResources)
 	mux.HandleFunc("GET /v1/resources/{kind}/{ref}", s.getResource)
+	mux.HandleFunc("GET /v1/resources/{kind}/{ref}/lineage", s.lineage)
 	mux.HandleFunc("POST /v1/resources/{kind}/{ref}/deprecate", s.deprecateResource)
 	mux.HandleFunc("DELETE /v1/resources/{kind}/{ref}", s.deleteResource)
 	mux.HandleFunc("GET /v1/jobs", s.listJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.jobLogs)
+	mux.HandleFunc("GET /v1/jobs/{id}/output", s.jobOutput)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.cancelJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/retry", s.retryJob)
+	mux.HandleFunc("GET /v1/doctor", s.doctor)
 	// Go's ServeMux would answer a wrong method with 405 itself, but this
 	// catch-all matches every method first: it tells the two cases apart.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -101,8 +115,10 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, serving.ErrInvalid):
+	case errors.Is(err, serving.ErrInvalid), errors.Is(err, platform.ErrInvalid):
 		return http.StatusBadRequest, "invalid_request"
+	case isDefinitionError(err):
+		return http.StatusBadRequest, "invalid_definitions"
 	case errors.Is(err, serving.ErrUnknownFeature):
 		return http.StatusNotFound, "unknown_feature"
 	case errors.Is(err, registry.ErrDeleted):
@@ -111,7 +127,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "method_not_allowed"
-	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse):
+	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse),
+		errors.Is(err, platform.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
@@ -119,20 +136,46 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		// RequestID finds the request's lines in the server log.
-		RequestID string `json:"request_id"`
-	} `json:"error"`
+// isDefinitionError says whether err is the definitions' problems
+// (definition.Errors or a *definition.Error).
+func isDefinitionError(err error) bool {
+	var es definition.Errors
+	var e *definition.Error
+	return errors.As(err, &es) || errors.As(err, &e)
+}
+
+// ErrorBody is every error answer: {"error": {...}}. The client package
+// reads it back into a *client.Error.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong. Message is the platform's error text
+// unchanged for a 4xx (the CLI prints the same text locally and through a
+// server); a 500 or 503 says only where to find the details in the log.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// RequestID finds the request's lines in the server log.
+	RequestID string `json:"request_id"`
+	// Problems are the definition problems of an invalid_definitions error.
+	Problems []platform.Problem `json:"problems,omitempty"`
+	// Plan is the refused plan of a conflict from POST /v1/apply.
+	Plan *platform.PlanResult `json:"plan,omitempty"`
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
 	id := RequestID(r.Context())
-	var body errorBody
+	var body ErrorBody
 	body.Error.Code, body.Error.Message, body.Error.RequestID = code, err.Error(), id
+	var conflict *platform.ConflictError
+	switch {
+	case code == "invalid_definitions":
+		body.Error.Problems = problemsOf(err)
+	case errors.As(err, &conflict):
+		body.Error.Plan = conflict.Plan
+	}
 	switch status {
 	case http.StatusInternalServerError:
 		// Internal text (SQL, file paths, driver errors) goes to the log
@@ -283,6 +326,7 @@ type ResourceBody struct {
 	Status     resource.Status     `json:"status"`
 	Error      string              `json:"error,omitempty"`
 	Schema     []resource.Column   `json:"schema,omitempty"`
+	Watermark  time.Time           `json:"watermark,omitzero"`
 	Deprecated *resource.Mark      `json:"deprecated,omitempty"`
 	Deleted    *resource.Mark      `json:"deleted,omitempty"`
 	SourceFile *resource.FileState `json:"source_file,omitempty"`
@@ -292,7 +336,20 @@ type ResourceBody struct {
 // NewResourceBody shows r with the resources that depend on it (nil in lists).
 func NewResourceBody(r *resource.Resource, dependents []resource.ID) ResourceBody {
 	return ResourceBody{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
-		Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dependents: dependents}
+		Watermark: r.State.Watermark, Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dependents: dependents}
+}
+
+// ResourceFromBody is NewResourceBody's inverse: the resource with its
+// State filled, and its dependents.
+func ResourceFromBody(b ResourceBody) (*resource.Resource, []resource.ID) {
+	r := &resource.Resource{}
+	if b.Resource != nil {
+		c := *b.Resource
+		r = &c
+	}
+	r.State = resource.State{CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Status: b.Status, Error: b.Error, Schema: b.Schema,
+		Watermark: b.Watermark, Deprecated: b.Deprecated, Deleted: b.Deleted, SourceFile: b.SourceFile}
+	return r, b.Dependents
 }
 
 func pathKind(r *http.Request) (resource.Kind, error) {
@@ -303,18 +360,52 @@ func pathKind(r *http.Request) (resource.Kind, error) {
 	return k, nil
 }
 
+// parseListResources reads the query of GET /v1/resources/{kind}: all=true
+// lists deprecated and deleted resources too; deprecated and deleted say
+// so for each on its own; name keeps the variants of one name.
+func parseListResources(kind resource.Kind, q url.Values) (*registry.ListParams, error) {
+	if err := checkQuery(q, "all", "deprecated", "deleted", "name"); err != nil {
+		return nil, err
+	}
+	flags := map[string]bool{}
+	for _, name := range []string{"all", "deprecated", "deleted"} {
+		b, err := queryBoolValue(q, name)
+		if err != nil {
+			return nil, err
+		}
+		flags[name] = b
+	}
+	name, err := queryOne(q, "name")
+	if err != nil {
+		return nil, err
+	}
+	if name != "" {
+		if err := resource.ValidateName(name); err != nil {
+			return nil, invalid("name %q: %v", name, err)
+		}
+	}
+	return &registry.ListParams{Kind: kind, Name: name,
+		NotDeprecated: !flags["all"] && !flags["deprecated"], Deleted: flags["all"] || flags["deleted"]}, nil
+}
+
+// listResources answers GET /v1/resources/{kind}, and GET /v1/resources
+// with every kind.
 func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
-	kind, err := pathKind(r)
+	var kind resource.Kind
+	if r.PathValue("kind") != "" || r.Pattern != "GET /v1/resources" {
+		k, err := pathKind(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		kind = k
+	}
+	p, err := parseListResources(kind, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	all, err := queryBool(r, "all")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rs, err := s.Registry.List(r.Context(), &registry.ListParams{Kind: kind, NotDeprecated: !all, Deleted: all})
+	rs, err := s.Platform.List(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -327,35 +418,18 @@ func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
-	kind, err := pathKind(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ref, err := resource.ParseRef(r.PathValue("ref"))
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("%w: %v", serving.ErrInvalid, err))
-		return
-	}
-	id := resource.NewID(kind, ref)
-	res, err := s.Registry.Get(r.Context(), id)
-	var deleted *registry.DeletedError
-	if errors.As(err, &deleted) {
-		// The tombstone stays readable, marked deleted.
-		res, err = deleted.Resource, nil
-	}
-	if errors.Is(err, registry.ErrNotFound) {
-		s.fail(w, r, fmt.Errorf("%w: %s is not registered; GET /v1/resources/%s lists what is", registry.ErrNotFound, id, kind))
-		return
+	id, err := pathID(r)
+	if err == nil {
+		err = checkQuery(r.URL.Query())
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	deps, err := s.Registry.Dependents(r.Context(), id)
+	shown, err := s.Platform.Show(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NewResourceBody(res, deps))
+	writeJSON(w, http.StatusOK, NewResourceBody(shown.Resource, shown.Dependents))
 }

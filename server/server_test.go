@@ -408,6 +408,19 @@ func TestListResources(t *testing.T) {
 			t.Errorf("GET training-sets = %d %s, want 200 {\"resources\":[]}", status, body)
 		}
 	})
+	t.Run("EveryKind", func(t *testing.T) {
+		got := listNames(t, f.handler, "/v1/resources")
+		if !strings.HasPrefix(got, "shop:default,subscriber:default,") || !strings.Contains(got, "opens_30d:v1") || !strings.Contains(got, "shops:default") {
+			t.Errorf("GET /v1/resources listed %s; want the entities, sources and features", got)
+		}
+	})
+	t.Run("Name", func(t *testing.T) {
+		if got := listNames(t, f.handler, "/v1/resources/features?name=opens_30d"); got != "opens_30d:v1" {
+			t.Errorf("?name=opens_30d listed %s", got)
+		}
+		status, body := do(t, f.handler, "GET", "/v1/resources/features?name=Opens", "")
+		wantError(t, status, body, http.StatusBadRequest, "invalid_request", `name "Opens"`)
+	})
 	t.Run("UnknownKind", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/resources/widgets", "")
 		wantError(t, status, body, http.StatusBadRequest, "invalid_request", `unknown kind "widgets"`, "training_set")
@@ -480,7 +493,7 @@ func TestGetResource(t *testing.T) {
 	})
 	t.Run("UnknownResource", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/resources/feature/opens_30d:v9", "")
-		wantError(t, status, body, http.StatusNotFound, "not_found", "feature opens_30d:v9 is not registered", "GET /v1/resources/feature lists what is")
+		wantError(t, status, body, http.StatusNotFound, "not_found", "feature opens_30d:v9: not found", "slipway list feature")
 	})
 	t.Run("UnknownKind", func(t *testing.T) {
 		status, body := do(t, f.handler, "GET", "/v1/resources/widget/opens_30d:v1", "")
@@ -497,8 +510,8 @@ func TestGetResource(t *testing.T) {
 }
 
 func TestStoreFailure(t *testing.T) {
-	reg, on := newBackends(t)
-	f := newHandler(t, reg, on)
+	p, reg, on := newBackends(t)
+	f := newHandler(t, p, reg, on)
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
 	}
