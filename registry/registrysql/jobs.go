@@ -24,13 +24,14 @@ import (
 // they wait for a lock. Without, the write lock holds the whole queue for
 // the transaction, so the same statements cannot interleave at all.
 
-// jobColumns selects a job aliased j, in scanJob's order; the last column
-// lists its dependencies.
-func (s *Store) jobColumns() string {
-	return `j.id, j.kind, j.resource_kind, j.resource_name, j.resource_variant, j.args, j.key, j.status,
-		j.attempts, j.max_attempts, j.blocked_by, j.created_at, j.run_after, j.started_at, j.ended_at,
+// jobColumns selects a job, in scanJob's order, from the jobs table named
+// (or aliased) j: "jobs" in the RETURNING of an UPDATE, which SQLite does
+// not let alias. The last column lists the job's dependencies.
+func (s *Store) jobColumns(j string) string {
+	return strings.NewReplacer("j.", j+".").Replace(`j.id, j.kind, j.resource_kind, j.resource_name, j.resource_variant, j.args,
+		j.key, j.status, j.attempts, j.max_attempts, j.blocked_by, j.created_at, j.run_after, j.started_at, j.ended_at,
 		j.worker, j.lease_until, j.cancel_requested, j.rows, j.error, j.result,
-		(SELECT ` + fmt.Sprintf(s.d.IDList, "d.depends_on") + ` FROM {job_dependencies} d WHERE d.job_id = j.id)`
+		(SELECT ` + fmt.Sprintf(s.d.IDList, "d.depends_on") + ` FROM {job_dependencies} d WHERE d.job_id = j.id)`)
 }
 
 func (s *Store) scanJob(sc scanner) (*registry.Job, error) {
@@ -73,7 +74,7 @@ func (s *Store) scanJob(sc scanner) (*registry.Job, error) {
 // getJob reads one job, locking its row when lock is set; ErrNotFound when
 // there is none.
 func (s *Store) getJob(ctx context.Context, q querier, id int64, lock bool) (*registry.Job, error) {
-	query := `SELECT ` + s.jobColumns() + ` FROM {jobs} j WHERE j.id = ?`
+	query := `SELECT ` + s.jobColumns("j") + ` FROM {jobs} j WHERE j.id = ?`
 	if lock {
 		query += s.lock("FOR UPDATE OF j")
 	}
@@ -88,7 +89,7 @@ func (s *Store) getJob(ctx context.Context, q querier, id int64, lock bool) (*re
 func (s *Store) getJobs(ctx context.Context, q querier, ids []int64) ([]*registry.Job, error) {
 	var out []*registry.Job
 	for chunk := range slices.Chunk(ids, rowsPerInsert) {
-		jobs, err := s.queryJobs(ctx, q, `SELECT `+s.jobColumns()+` FROM {jobs} j WHERE j.id IN (`+placeholders(len(chunk))+`) ORDER BY j.id`, anys(chunk)...)
+		jobs, err := s.queryJobs(ctx, q, `SELECT `+s.jobColumns("j")+` FROM {jobs} j WHERE j.id IN (`+placeholders(len(chunk))+`) ORDER BY j.id`, anys(chunk)...)
 		if err != nil {
 			return nil, err
 		}
@@ -184,19 +185,15 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 				SELECT 1 FROM {job_dependencies} d JOIN {jobs} u ON u.id = d.depends_on
 				WHERE d.job_id = c.id AND u.status <> 'succeeded')
 			ORDER BY c.id LIMIT 1` + s.lock("FOR UPDATE OF c SKIP LOCKED") + `)
-		RETURNING id`
+		RETURNING ` + s.jobColumns("jobs")
 	var job *registry.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, s.sql(query), args...).Scan(&id)
+		j, err := s.scanJob(tx.QueryRowContext(ctx, s.sql(query), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		if err != nil {
-			return s.mapErr(ctx, err)
-		}
-		job, err = s.getJob(ctx, tx, id, false)
-		return err
+		job = j
+		return s.mapErr(ctx, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming a job for worker %s: %w", p.Worker, err)
@@ -267,24 +264,22 @@ func (s *Store) RecoverJobs(ctx context.Context, p *registry.RecoverJobsParams) 
 // job, and the worker and attempt that must hold it.
 const fenced = ` WHERE id = ? AND status = 'running' AND worker = ? AND attempts = ?`
 
-// execFenced runs a fenced update; notHeld explains when it matched no row.
-func (s *Store) execFenced(ctx context.Context, tx *sql.Tx, query string, args []any, id int64, worker string, attempt int) error {
-	res, err := tx.ExecContext(ctx, s.sql(query+fenced), append(args, id, worker, attempt)...)
-	if err != nil {
-		return s.mapErr(ctx, err)
+// updateFenced runs a fenced update and returns the job as it left it; when
+// it matched no row, the error says why: the job does not exist
+// (registry.ErrNotFound) or the worker no longer holds it
+// (registry.ErrLeaseLost).
+func (s *Store) updateFenced(ctx context.Context, tx *sql.Tx, update string, args []any, id int64, worker string, attempt int) (*registry.Job, error) {
+	j, err := s.scanJob(tx.QueryRowContext(ctx, s.sql(update+fenced+` RETURNING `+s.jobColumns("jobs")), append(args, id, worker, attempt)...))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return j, s.mapErr(ctx, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return s.mapErr(ctx, err)
-	}
-	// The job does not exist, or the worker no longer holds it.
-	j, err := s.getJob(ctx, tx, id, false)
-	if err != nil {
-		return err
+	if j, err = s.getJob(ctx, tx, id, false); err != nil {
+		return nil, err
 	}
 	if j.Status != registry.JobRunning {
-		return fmt.Errorf("worker %s no longer runs attempt %d: the job is %s: %w", worker, attempt, j.Status, registry.ErrLeaseLost)
+		return nil, fmt.Errorf("worker %s no longer runs attempt %d: the job is %s: %w", worker, attempt, j.Status, registry.ErrLeaseLost)
 	}
-	return fmt.Errorf("the job is held by worker %s in attempt %d, not by %s in attempt %d: %w",
+	return nil, fmt.Errorf("the job is held by worker %s in attempt %d, not by %s in attempt %d: %w",
 		j.Worker, j.Attempts, worker, attempt, registry.ErrLeaseLost)
 }
 
@@ -298,12 +293,9 @@ func (s *Store) UpdateJob(ctx context.Context, p *registry.UpdateJobParams) (*re
 	}
 	var job *registry.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.execFenced(ctx, tx, `UPDATE {jobs} SET lease_until = ?, rows = ?`,
-			[]any{s.d.JobTime(p.Now.Add(p.Lease)), p.Rows}, p.ID, p.Worker, p.Attempt); err != nil {
-			return err
-		}
 		var err error
-		job, err = s.getJob(ctx, tx, p.ID, false)
+		job, err = s.updateFenced(ctx, tx, `UPDATE {jobs} SET lease_until = ?, rows = ?`,
+			[]any{s.d.JobTime(p.Now.Add(p.Lease)), p.Rows}, p.ID, p.Worker, p.Attempt)
 		return err
 	})
 	if err != nil {
@@ -345,19 +337,14 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 			if p.Release {
 				given = 1
 			}
-			return s.execFenced(ctx, tx, `UPDATE {jobs} SET status = 'queued', attempts = attempts - ?, run_after = ?,
+			_, err := s.updateFenced(ctx, tx, `UPDATE {jobs} SET status = 'queued', attempts = attempts - ?, run_after = ?,
 				worker = '', lease_until = NULL, error = ?, result = COALESCE(?, result)`,
 				[]any{given, s.d.JobTime(p.RunAfter), errText, nullBytes(p.Result)}, p.ID, p.Worker, p.Attempt)
-		}
-		if err := s.execFenced(ctx, tx, `UPDATE {jobs} SET status = ?, ended_at = ?, rows = ?, error = ?, result = COALESCE(?, result)`,
-			[]any{string(status), s.d.JobTime(p.Now), p.Rows, errText, nullBytes(p.Result)}, p.ID, p.Worker, p.Attempt); err != nil {
 			return err
 		}
-		if status == registry.JobSucceeded {
-			return nil
-		}
-		j, err := s.getJob(ctx, tx, p.ID, false)
-		if err != nil {
+		j, err := s.updateFenced(ctx, tx, `UPDATE {jobs} SET status = ?, ended_at = ?, rows = ?, error = ?, result = COALESCE(?, result)`,
+			[]any{string(status), s.d.JobTime(p.Now), p.Rows, errText, nullBytes(p.Result)}, p.ID, p.Worker, p.Attempt)
+		if err != nil || status == registry.JobSucceeded {
 			return err
 		}
 		return s.endDownstream(ctx, tx, j.ID, j, status, p.Now)
@@ -587,7 +574,7 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 		where = append(where, `j.id < ?`)
 		args = append(args, p.BeforeID)
 	}
-	query := `SELECT ` + s.jobColumns() + ` FROM {jobs} j`
+	query := `SELECT ` + s.jobColumns("j") + ` FROM {jobs} j`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -617,15 +604,22 @@ func (s *Store) AppendJobLog(ctx context.Context, p *registry.AppendJobLogParams
 		if err := tx.QueryRowContext(ctx, s.sql(`SELECT 1 FROM {jobs} WHERE id = ?`+s.lock("FOR NO KEY UPDATE")), p.ID).Scan(&one); err != nil {
 			return s.mapErr(ctx, err)
 		}
-		var last int64
-		if err := tx.QueryRowContext(ctx, s.sql(`SELECT COALESCE(MAX(seq), 0) FROM {job_logs} WHERE job_id = ?`), p.ID).Scan(&last); err != nil {
-			return s.mapErr(ctx, err)
+		// Each statement numbers its lines after the last one recorded.
+		for chunk := range slices.Chunk(p.Lines, rowsPerInsert) {
+			values := make([]string, len(chunk))
+			args := []any{p.ID, s.d.JobTime(p.Time), p.ID}
+			for i, line := range chunk {
+				values[i] = fmt.Sprintf("(%d, ?)", i+1)
+				args = append(args, line)
+			}
+			if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {job_logs} (job_id, seq, time, line)
+				SELECT ?, m.seq + v.column1, ?, v.column2
+				FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM {job_logs} WHERE job_id = ?) m,
+					(VALUES `+strings.Join(values, ", ")+`) AS v`), args...); err != nil {
+				return s.mapErr(ctx, err)
+			}
 		}
-		rows := make([][]any, len(p.Lines))
-		for i, line := range p.Lines {
-			rows[i] = []any{p.ID, last + int64(i) + 1, s.d.JobTime(p.Time), line}
-		}
-		return s.insertRows(ctx, tx, `INSERT INTO {job_logs} (job_id, seq, time, line)`, rows, "")
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("appending to the log of job %d: %w", p.ID, err)

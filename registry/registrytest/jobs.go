@@ -48,6 +48,8 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("List/Filters", func(t *testing.T) { testListJobs(t, open(t)) })
 	t.Run("List/KeyPrefix", func(t *testing.T) { testListJobsKeyPrefix(t, open(t)) })
 	t.Run("Logs/AppendAndRead", func(t *testing.T) { testJobLogs(t, open(t)) })
+	t.Run("Logs/ManyLinesAndConcurrentAppends", func(t *testing.T) { testJobLogsMany(t, open(t)) })
+	t.Run("Enqueue/LargeBatch", func(t *testing.T) { testEnqueueLargeBatch(t, open(t)) })
 	t.Run("UnknownJobIsNotFound", func(t *testing.T) { testUnknownJob(t, open(t)) })
 }
 
@@ -1158,6 +1160,87 @@ func testRetryRacesUpstreamFailure(t *testing.T, s registry.Store) {
 		}
 		if got := getJob(t, s, a.ID); got.Status != registry.JobQueued {
 			t.Fatalf("round %d: retried a is %s; want queued", round, got.Status)
+		}
+	}
+}
+
+// testJobLogsMany appends more lines in one call than a store may write per
+// statement, then appends from several goroutines at once: every line gets
+// the next sequence number, none is lost or numbered twice, and the lines of
+// one call stay together and in order.
+func testJobLogsMany(t *testing.T, s registry.Store) {
+	ctx := t.Context()
+	id := enqueue(t, s, newJob("a"))[0].ID
+	var many []string
+	for i := range 250 {
+		many = append(many, fmt.Sprintf("line %d", i+1))
+	}
+	if err := s.AppendJobLog(ctx, &registry.AppendJobLogParams{ID: id, Time: t0, Lines: many}); err != nil {
+		t.Fatalf("AppendJobLog of %d lines: %v", len(many), err)
+	}
+	const writers, calls = 4, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for c := range calls {
+				lines := []string{fmt.Sprintf("w%d c%d 1", w, c), fmt.Sprintf("w%d c%d 2", w, c)}
+				if err := s.AppendJobLog(ctx, &registry.AppendJobLogParams{ID: id, Time: t0, Lines: lines}); err != nil {
+					t.Errorf("writer %d: AppendJobLog: %v", w, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.JobLogs(ctx, &registry.JobLogsParams{ID: id, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(many) + writers*calls*2; len(got) != want {
+		t.Fatalf("JobLogs returned %d lines; want %d", len(got), want)
+	}
+	seen := map[string]bool{}
+	for i, l := range got {
+		if l.Seq != int64(i+1) {
+			t.Fatalf("line %d has seq %d; want %d (contiguous, from 1)", i, l.Seq, i+1)
+		}
+		if i < len(many) && l.Line != many[i] {
+			t.Fatalf("line %d = %q; want %q", i, l.Line, many[i])
+		}
+		if seen[l.Line] {
+			t.Fatalf("line %q recorded twice", l.Line)
+		}
+		seen[l.Line] = true
+		if i >= len(many) && strings.HasSuffix(l.Line, " 1") {
+			if next := strings.TrimSuffix(l.Line, "1") + "2"; i+1 >= len(got) || got[i+1].Line != next {
+				t.Errorf("line %d %q is not followed by %q", i, l.Line, next)
+			}
+		}
+	}
+}
+
+// testEnqueueLargeBatch enqueues more jobs in one batch than a store may
+// write per statement, each waiting for the two before it.
+func testEnqueueLargeBatch(t *testing.T, s registry.Store) {
+	var batch []registry.NewJob
+	for i := range 250 {
+		j := newJob(fmt.Sprintf("j%d", i))
+		if i >= 2 {
+			j.After = []int{i - 2, i - 1, i - 1}
+		}
+		batch = append(batch, j)
+	}
+	jobs := enqueue(t, s, batch...)
+	for i, j := range jobs {
+		var want []int64
+		if i >= 2 {
+			want = []int64{jobs[i-2].ID, jobs[i-1].ID}
+		}
+		if i > 0 && j.ID <= jobs[i-1].ID {
+			t.Fatalf("job %d has id %d after %d; want increasing", i, j.ID, jobs[i-1].ID)
+		}
+		if got := getJob(t, s, j.ID); !slices.Equal(got.DependsOn, want) || !slices.Equal(j.DependsOn, want) || got.Resource != batch[i].Resource {
+			t.Fatalf("job %d: enqueued %v, read back %v (resource %s); want dependencies %v on %s", i, j.DependsOn, got.DependsOn, got.Resource, want, batch[i].Resource)
 		}
 	}
 }

@@ -57,6 +57,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		t.Run("DuplicateInBatch", func(t *testing.T) { testApplyDuplicateInBatch(t, open(t)) })
 		t.Run("NewVariantCoexists", func(t *testing.T) { testApplyNewVariantCoexists(t, open(t)) })
 		t.Run("InvalidIDIsRejected", func(t *testing.T) { testApplyInvalidIDIsRejected(t, open(t)) })
+		t.Run("LargeBatch", func(t *testing.T) { testApplyLargeBatch(t, open(t)) })
 	})
 	t.Run("Get", func(t *testing.T) {
 		t.Run("NotFound", func(t *testing.T) { testGetNotFound(t, open(t)) })
@@ -924,5 +925,37 @@ func testContextCancelled(t *testing.T, s registry.Store) {
 	}
 	if got := get(t, s, cust.ID); got.State.Status != resource.StatusPending {
 		t.Errorf("cancelled SetStatus changed the status to %q", got.State.Status)
+	}
+}
+
+// testApplyLargeBatch applies more resources, with more dependency edges,
+// than a store may write per statement, then applies them again.
+func testApplyLargeBatch(t *testing.T, s registry.Store) {
+	cust := entity("customer")
+	events := source("email_events", "raw.email_events")
+	batch := []*resource.Resource{cust, events}
+	for i := range 250 {
+		batch = append(batch, feature(fmt.Sprintf("f%03d", i), "customer", events.ID, "opens"))
+	}
+	if res := apply(t, s, batch...); len(res.Created) != len(batch) {
+		t.Fatalf("Apply created %d resources; want %d", len(res.Created), len(batch))
+	}
+	if res := apply(t, s, batch...); len(res.Unchanged) != len(batch) || len(res.Created) != 0 {
+		t.Fatalf("second Apply: %d created, %d unchanged; want all %d unchanged", len(res.Created), len(res.Unchanged), len(batch))
+	}
+	all, err := s.List(t.Context(), &registry.ListParams{Kind: resource.KindFeature})
+	if err != nil || len(all) != 250 {
+		t.Fatalf("List features = %d, %v; want 250", len(all), err)
+	}
+	for i, r := range all {
+		if want := fmt.Sprintf("f%03d", i); r.Name != want {
+			t.Fatalf("feature %d is %s; want %s", i, r.Name, want)
+		}
+	}
+	for _, id := range []resource.ID{cust.ID, events.ID} {
+		deps, err := s.Dependents(t.Context(), id)
+		if err != nil || len(deps) != 250 {
+			t.Errorf("Dependents(%s) = %d, %v; want the 250 features", id, len(deps), err)
+		}
 	}
 }
