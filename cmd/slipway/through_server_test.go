@@ -114,7 +114,7 @@ func TestCommandsGoThroughARunningServer(t *testing.T) {
 		t.Fatalf("server.json = %s, want url %s and the server's pid", b, base)
 	}
 
-	body := fmt.Sprintf(`{"features":["opens_30d:v1","clicks_30d:v1"],"entities":[%q]}`, subscriber)
+	body := fmt.Sprintf(`{"features":["opens_30d:v1","clicks_30d"],"entities":[%q]}`, subscriber)
 	stopLoad := loadLoop(t, base, body)
 
 	// Read-only commands print what they printed without the server.
