@@ -466,3 +466,72 @@ func TestGoldenOperations(t *testing.T) {
 		checkGolden(t, "export.golden", "POST", "/v1/training-sets/order_value/export", body, status, b)
 	})
 }
+
+// TestOpenAPIOperationsExamples decodes the documented examples of the
+// operations endpoints into the shapes the server writes.
+func TestOpenAPIOperationsExamples(t *testing.T) {
+	doc := openAPI(t)
+	decode := func(what string, v any, into any) {
+		t.Helper()
+		b, _ := json.Marshal(v)
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if v == nil || dec.Decode(into) != nil {
+			t.Errorf("%s example does not decode into the server's shape: %s", what, b)
+		}
+	}
+	for name, ex := range lookup(doc, "paths", "/v1/plan", "post", "responses", "200", "content", "application/json", "examples").(map[string]any) {
+		var p planBody
+		decode("POST /v1/plan "+name, lookup(ex, "value"), &p)
+	}
+	var applied struct {
+		Plan      planBody `json:"plan"`
+		Created   int      `json:"created"`
+		Unchanged int      `json:"unchanged"`
+	}
+	decode("POST /v1/apply", lookup(doc, "paths", "/v1/apply", "post", "responses", "200", "content", "application/json", "example"), &applied)
+	type errBody struct {
+		Error struct {
+			Code      string        `json:"code"`
+			Message   string        `json:"message"`
+			RequestID string        `json:"request_id"`
+			Problems  []problemBody `json:"problems"`
+			Plan      *planBody     `json:"plan"`
+		} `json:"error"`
+	}
+	for _, status := range []string{"400", "409"} {
+		var e errBody
+		decode("POST /v1/apply "+status, lookup(doc, "paths", "/v1/apply", "post", "responses", status, "content", "application/json", "example"), &e)
+	}
+	var jobs struct {
+		Jobs []jobBody `json:"jobs"`
+	}
+	decode("Jobs", lookup(doc, "components", "responses", "Jobs", "content", "application/json", "example"), &jobs)
+	var l struct {
+		ID         jobRes              `json:"id"`
+		Upstream   []map[string]jobRes `json:"upstream"`
+		Downstream []map[string]jobRes `json:"downstream"`
+	}
+	decode("lineage", lookup(doc, "paths", "/v1/resources/{kind}/{ref}/lineage", "get", "responses", "200", "content", "application/json", "example"), &l)
+	var rep struct {
+		Config  string `json:"config"`
+		DataDir string `json:"data_dir"`
+		Checks  []struct {
+			Role     string `json:"role"`
+			Provider string `json:"provider"`
+			OK       bool   `json:"ok"`
+			Version  string `json:"version"`
+			Error    string `json:"error"`
+		} `json:"checks"`
+	}
+	decode("doctor", lookup(doc, "paths", "/v1/doctor", "get", "responses", "200", "content", "application/json", "example"), &rep)
+	// The request examples are accepted by the decoders.
+	var run server.RunRequest
+	decode("POST /v1/run request", lookup(doc, "paths", "/v1/run", "post", "requestBody", "content", "application/json", "example"), &run)
+	var mat server.MaterializeRequest
+	decode("POST /v1/materialize request", lookup(doc, "paths", "/v1/materialize", "post", "requestBody", "content", "application/json", "example"), &mat)
+	var exp server.ExportRequest
+	decode("POST export request", lookup(doc, "paths", "/v1/training-sets/{ref}/export", "post", "requestBody", "content", "application/json", "example"), &exp)
+	var defs definition.Files
+	decode("POST /v1/plan request", lookup(doc, "paths", "/v1/plan", "post", "requestBody", "content", "application/json", "example"), &defs)
+}
