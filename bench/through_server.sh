@@ -66,8 +66,8 @@ done
 # The server of the last round is still running, with every feature materialized.
 d="$work/data-server-$rounds"
 [ -z "$serve_pid" ] && start_serve "$d" "$addr"
-"$sw" --data-dir "$d" training-set export purchase_propensity --format jsonl 2>/dev/null |
-  head -1000 | sed -n 's/.*"subscriber":"\([^"]*\)".*/\1/p' | sort -u >"$work/keys"
+"$sw" --data-dir "$d" training-set export purchase_propensity --out "$work/ts.jsonl" 2>/dev/null
+sed -n 's/.*"subscriber":"\([^"]*\)".*/\1/p' "$work/ts.jsonl" | sort -u | head -1000 >"$work/keys"
 load() { "$work/loadgen" -target http -url "http://$addr" -features opens_30d:v1,clicks_30d -entities-file "$work/keys" -concurrency 4 -duration "$1"; }
 echo
 echo "## online reads through the same server (4 clients, 1 entity x 2 features per request)"
