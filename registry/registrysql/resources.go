@@ -396,9 +396,9 @@ func (s *Store) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*re
 		}
 		switch {
 		case p.Undo && r.State.Deprecated != nil:
-			err = s.mark(ctx, tx, p.ID, "deprecated", nil, "", "")
+			err = s.mark(ctx, tx, p.ID, "deprecated", false, "", "")
 		case !p.Undo && r.State.Deprecated == nil:
-			err = s.mark(ctx, tx, p.ID, "deprecated", &struct{}{}, p.By, p.Reason)
+			err = s.mark(ctx, tx, p.ID, "deprecated", true, p.By, p.Reason)
 		}
 		if err != nil {
 			return err
@@ -412,11 +412,11 @@ func (s *Store) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*re
 	return out, nil
 }
 
-// mark sets (set non-nil, stamped now) or clears a lifecycle mark: which is
-// "deprecated" or "deleted".
-func (s *Store) mark(ctx context.Context, tx *sql.Tx, id resource.ID, which string, set *struct{}, by, reason string) error {
+// mark sets (stamped now) or clears a lifecycle mark: which is "deprecated"
+// or "deleted".
+func (s *Store) mark(ctx context.Context, tx *sql.Tx, id resource.ID, which string, set bool, by, reason string) error {
 	var at any
-	if set != nil {
+	if set {
 		now, err := s.now(ctx, tx)
 		if err != nil {
 			return err
@@ -470,7 +470,7 @@ func (s *Store) Delete(ctx context.Context, p *registry.DeleteParams) (*resource
 		if len(deps) > 0 {
 			return &registry.DependentsError{ID: p.ID, Dependents: deps}
 		}
-		if err := s.mark(ctx, tx, p.ID, "deleted", &struct{}{}, p.By, p.Reason); err != nil {
+		if err := s.mark(ctx, tx, p.ID, "deleted", true, p.By, p.Reason); err != nil {
 			return err
 		}
 		out, err = s.getResource(ctx, tx, p.ID, false)
