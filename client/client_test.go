@@ -23,52 +23,14 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/internal/backends"
 	"github.com/slipway-ml/slipway/internal/testenv"
-	"github.com/slipway-ml/slipway/offline"
-	"github.com/slipway-ml/slipway/offline/offlineduckdb"
-	"github.com/slipway-ml/slipway/online"
-	"github.com/slipway-ml/slipway/online/onlinekv"
-	"github.com/slipway-ml/slipway/online/onlineredis"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/registry/registrypg"
-	"github.com/slipway-ml/slipway/registry/registrysqlite"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 )
-
-// backends are the embedded stores as cmd/slipway wires them.
-var backends = platform.Backends{
-	Registry: map[string]func(context.Context, *platform.StoreParams) (registry.Store, error){
-		config.SQLite: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
-			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, platform.RegistryFile), Logger: sp.Logger})
-		},
-		config.Postgres: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
-			return registrypg.New(ctx, registrypg.Config{DSN: sp.Provider.DSN, Schema: sp.Provider.Schema, Logger: sp.Logger})
-		},
-	},
-	Offline: map[string]func(context.Context, *platform.StoreParams) (offline.Store, error){
-		config.DuckDB: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
-			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, platform.OfflineFile), Logger: sp.Logger})
-		},
-	},
-	Online: map[string]func(context.Context, *platform.StoreParams) (online.Store, error){
-		config.Embedded: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
-			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, platform.OnlineFile), Logger: sp.Logger})
-		},
-		config.Redis: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
-			return onlineredis.New(ctx, onlineredis.Config{Addrs: sp.Provider.Addrs, KeyPrefix: sp.Provider.KeyPrefix, Logger: sp.Logger})
-		},
-	},
-}
-
-func inDataDir(sp *platform.StoreParams, name string) string {
-	if sp.Provider.Path != "" {
-		return sp.Provider.Path
-	}
-	return filepath.Join(sp.DataDir, name)
-}
 
 // embedded is the default configuration: everything in the data directory.
 func embedded(t *testing.T) *config.Config { return config.Default() }
@@ -112,7 +74,7 @@ func postgresRedis(t *testing.T) *config.Config {
 
 func openPlatform(t *testing.T, cfg *config.Config) *platform.Platform {
 	t.Helper()
-	p, err := platform.Open(t.Context(), platform.Options{DataDir: filepath.Join(t.TempDir(), ".slipway"), Config: cfg, Backends: backends, Create: true})
+	p, err := platform.Open(t.Context(), platform.Options{DataDir: filepath.Join(t.TempDir(), ".slipway"), Config: cfg, Backends: backends.All(), Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,17 @@
 package server_test
 
 import (
-	"context"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/slipway-ml/slipway/config"
-	"github.com/slipway-ml/slipway/offline"
-	"github.com/slipway-ml/slipway/offline/offlineduckdb"
+	"github.com/slipway-ml/slipway/internal/backends"
 	"github.com/slipway-ml/slipway/platform"
 
 	"github.com/slipway-ml/slipway/online"
-	"github.com/slipway-ml/slipway/online/onlinekv"
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/registry/registrysqlite"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
@@ -35,33 +31,6 @@ type fixture struct {
 	handler  http.Handler
 }
 
-// backends are the embedded stores as cmd/slipway wires them: each keeps
-// its file in the data directory.
-var backends = platform.Backends{
-	Registry: map[string]func(context.Context, *platform.StoreParams) (registry.Store, error){
-		config.SQLite: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
-			return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, platform.RegistryFile), Logger: sp.Logger})
-		},
-	},
-	Offline: map[string]func(context.Context, *platform.StoreParams) (offline.Store, error){
-		config.DuckDB: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
-			return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, platform.OfflineFile), Logger: sp.Logger})
-		},
-	},
-	Online: map[string]func(context.Context, *platform.StoreParams) (online.Store, error){
-		config.Embedded: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
-			return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, platform.OnlineFile), Logger: sp.Logger})
-		},
-	},
-}
-
-func inDataDir(sp *platform.StoreParams, name string) string {
-	if sp.Provider.Path != "" {
-		return sp.Provider.Path
-	}
-	return filepath.Join(sp.DataDir, name)
-}
-
 // newPlatform opens a platform on cfg (the embedded defaults when nil) in a
 // new data directory, closed at the end of the test.
 func newPlatform(tb testing.TB, cfg *config.Config) *platform.Platform {
@@ -69,7 +38,7 @@ func newPlatform(tb testing.TB, cfg *config.Config) *platform.Platform {
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	p, err := platform.Open(tb.Context(), platform.Options{DataDir: filepath.Join(tb.TempDir(), ".slipway"), Config: cfg, Backends: backends, Create: true})
+	p, err := platform.Open(tb.Context(), platform.Options{DataDir: filepath.Join(tb.TempDir(), ".slipway"), Config: cfg, Backends: backends.All(), Create: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
