@@ -23,7 +23,7 @@ func TestMaterializeAsOfNow(t *testing.T) {
 	c := newCoordinator(t, dir)
 	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
 	clock := &fakeClock{t: now}
-	c.Clock = clock
+	c.Now = clock.Now
 	writeReadings(t, filepath.Join(dir, "readings.csv"), []reading{
 		{"m1", now.Add(-48 * time.Hour), 5},
 		{"m1", now.Add(-time.Hour), 7},
@@ -103,7 +103,7 @@ func TestFullMaterializationRepairsFutureValues(t *testing.T) {
 	dir := t.TempDir()
 	c := newCoordinator(t, dir)
 	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
-	c.Clock = &fakeClock{t: now}
+	c.Now = (&fakeClock{t: now}).Now
 	writeReadings(t, filepath.Join(dir, "readings.csv"), []reading{
 		{"m1", now.Add(-10 * 24 * time.Hour), 3}, // older than the lookback
 		{"m2", now.Add(-time.Hour), 7},

@@ -38,8 +38,8 @@ type Coordinator struct {
 	Logger   *slog.Logger
 	// MaxAttempts is how many attempts each job gets (default DefaultMaxAttempts).
 	MaxAttempts int
-	// Clock tells the time (default the system clock).
-	Clock Clock
+	// Now tells the time (default time.Now).
+	Now func() time.Time
 
 	sayMu sync.Mutex // materializations report from several goroutines
 }

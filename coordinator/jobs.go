@@ -107,7 +107,7 @@ func (b *batch) enqueue(ctx context.Context) ([]*registry.Job, error) {
 	if len(b.jobs) == 0 {
 		return nil, nil
 	}
-	jobs, err := b.c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: b.jobs, Now: b.c.clock().Now()})
+	jobs, err := b.c.Registry.EnqueueJobs(ctx, &registry.EnqueueJobsParams{Jobs: b.jobs, Now: b.c.now()})
 	if err != nil {
 		return nil, fmt.Errorf("enqueueing jobs: %w", err)
 	}

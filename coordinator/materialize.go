@@ -221,7 +221,7 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 	}
 	// The values are those as of now: rows dated later are neither read nor
 	// counted in the watermark, so the first run after their time reads them.
-	asOf := c.clock().Now()
+	asOf := c.now()
 	newest, err := c.materialize(ctx, run, group, args, asOf)
 	group, derr := c.dropDeleted(ctx, run, group)
 	if err != nil {

@@ -33,7 +33,7 @@ func (c *Coordinator) Recover(ctx context.Context) ([]*registry.Job, error) {
 // recoverJobs ends the attempts whose lease expired, removes the partial
 // files of those that were exports, and returns the jobs it ended.
 func (c *Coordinator) recoverJobs(ctx context.Context) ([]*registry.Job, error) {
-	jobs, err := c.Registry.RecoverJobs(ctx, &registry.RecoverJobsParams{Now: c.clock().Now()})
+	jobs, err := c.Registry.RecoverJobs(ctx, &registry.RecoverJobsParams{Now: c.now()})
 	if err != nil {
 		return nil, fmt.Errorf("recovering jobs whose worker died: %w", err)
 	}

@@ -72,7 +72,7 @@ func TestRecoverEndsADeadWorkersAttempts(t *testing.T) {
 	// leases to a time the rest of the world has passed, as if it had died.
 	t0 := time.Now()
 	blocked := &faultyOffline{Store: c.Offline, block: true, started: make(chan struct{}, 2)}
-	doomed := &coordinator.Coordinator{Registry: c.Registry, Offline: blocked, Online: c.Online, Clock: &fakeClock{t: t0}}
+	doomed := &coordinator.Coordinator{Registry: c.Registry, Offline: blocked, Online: c.Online, Now: (&fakeClock{t: t0}).Now}
 	w := fastWorker(doomed)
 	w.Name = "doomed"
 	wctx, stop := context.WithCancel(ctx)
@@ -91,11 +91,11 @@ func TestRecoverEndsADeadWorkersAttempts(t *testing.T) {
 	}
 
 	// Nothing to recover inside the leases.
-	c.Clock = &fakeClock{t: t0}
+	c.Now = (&fakeClock{t: t0}).Now
 	if got, err := c.Recover(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("Recover inside the leases: %d jobs, %v; want none", len(got), err)
 	}
-	c.Clock = &fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}
+	c.Now = (&fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}).Now
 	got, err := c.Recover(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestRecoverEndsADeadWorkersAttempts(t *testing.T) {
 func TestRecoverRemovesADeadExportsPartialFile(t *testing.T) {
 	c, ctx, out := setupTrainingSet(t)
 	t0 := time.Now()
-	c.Clock = &fakeClock{t: t0}
+	c.Now = (&fakeClock{t: t0}).Now
 	path := filepath.Join(out, "set[1].csv") // a glob character in the name is no pattern
 	claimExport := func(worker string, lease time.Duration) *registry.Job {
 		t.Helper()
@@ -153,7 +153,7 @@ func TestRecoverRemovesADeadExportsPartialFile(t *testing.T) {
 
 	// While another export of the same file runs, its partial file may be the one.
 	live := claimExport("live", time.Hour)
-	c.Clock = &fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}
+	c.Now = (&fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}).Now
 	if _, err := c.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -168,11 +168,11 @@ func TestRecoverRemovesADeadExportsPartialFile(t *testing.T) {
 	if err := c.Registry.FinishJob(ctx, &registry.FinishJobParams{ID: live.ID, Worker: "live", Attempt: live.Attempts, Now: t0, Status: registry.JobCancelled}); err != nil {
 		t.Fatal(err)
 	}
-	again, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "dead", Now: c.Clock.Now(), Lease: coordinator.DefaultLease, Only: []int64{dead.ID}})
+	again, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: "dead", Now: c.Now(), Lease: coordinator.DefaultLease, Only: []int64{dead.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Clock = &fakeClock{t: t0.Add(2 * (coordinator.DefaultLease + time.Second))}
+	c.Now = (&fakeClock{t: t0.Add(2 * (coordinator.DefaultLease + time.Second))}).Now
 	if _, err := c.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func rootSkip() string {
 func TestWorkCleansUpAfterDeadAttempts(t *testing.T) {
 	c, ctx, out := setupTrainingSet(t)
 	t0 := time.Now()
-	c.Clock = &fakeClock{t: t0}
+	c.Now = (&fakeClock{t: t0}).Now
 
 	// A dead export, with the partial file it was writing.
 	path := filepath.Join(out, "dead.csv")
@@ -304,7 +304,7 @@ func TestWorkCleansUpAfterDeadAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocked := &faultyOffline{Store: c.Offline, block: true, started: make(chan struct{}, 1)}
-	doomed := &coordinator.Coordinator{Registry: c.Registry, Offline: blocked, Online: c.Online, Clock: &fakeClock{t: t0}}
+	doomed := &coordinator.Coordinator{Registry: c.Registry, Offline: blocked, Online: c.Online, Now: (&fakeClock{t: t0}).Now}
 	w := fastWorker(doomed)
 	w.Name = "doomed"
 	wctx, stop := context.WithCancel(ctx)
@@ -317,7 +317,7 @@ func TestWorkCleansUpAfterDeadAttempts(t *testing.T) {
 	}
 
 	// Past those leases, a command works a job of its own, on another resource.
-	c.Clock = &fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}
+	c.Now = (&fakeClock{t: t0.Add(coordinator.DefaultLease + time.Second)}).Now
 	own, err := c.EnqueueRun(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("broken")}, Rebuild: true})
 	if err != nil {
 		t.Fatal(err)

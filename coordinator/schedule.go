@@ -58,7 +58,7 @@ func scheduleKeyPrefix(id resource.ID) string {
 // one dataset due at the same firing share one rebuild of it.
 func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	c := s.Coordinator
-	now := c.clock().Now()
+	now := c.now()
 	var queued []*registry.Job
 	var errs []error
 	type firing struct {

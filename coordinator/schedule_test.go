@@ -67,7 +67,7 @@ func tick(t *testing.T, s *coordinator.Scheduler, clock *fakeClock, at time.Time
 func TestScheduleFiresAtItsTimes(t *testing.T) {
 	c, _ := setup(t)
 	clock := &fakeClock{}
-	c.Clock = clock
+	c.Now = clock.Now
 	r := scheduled(t, c, resource.KindTransformation, "clean", "hourly", "0 * * * *")
 	s := &coordinator.Scheduler{Coordinator: c}
 	h1 := r.State.CreatedAt.UTC().Truncate(time.Hour).Add(time.Hour)
@@ -105,7 +105,7 @@ func TestScheduleFiresAtItsTimes(t *testing.T) {
 func TestScheduleCatchesUpMissedRunsOnce(t *testing.T) {
 	c, _ := setup(t)
 	clock := &fakeClock{}
-	c.Clock = clock
+	c.Now = clock.Now
 	r := scheduled(t, c, resource.KindTransformation, "clean", "hourly", "0 * * * *")
 	s := &coordinator.Scheduler{Coordinator: c}
 	h1 := r.State.CreatedAt.UTC().Truncate(time.Hour).Add(time.Hour)
@@ -126,7 +126,7 @@ func TestScheduleCatchesUpMissedRunsOnce(t *testing.T) {
 func TestTwoSchedulersQueueEachFiringOnce(t *testing.T) {
 	c, _ := setup(t)
 	clock := &fakeClock{}
-	c.Clock = clock
+	c.Now = clock.Now
 	r := scheduled(t, c, resource.KindTransformation, "clean", "every", "@every 15m")
 	a, b := &coordinator.Scheduler{Coordinator: c}, &coordinator.Scheduler{Coordinator: c}
 	at := r.State.CreatedAt.Add(16 * time.Minute)
@@ -147,7 +147,7 @@ func TestTwoSchedulersQueueEachFiringOnce(t *testing.T) {
 func TestScheduledFeatureRebuildsThenMaterializes(t *testing.T) {
 	c, ctx := setup(t)
 	clock := &fakeClock{}
-	c.Clock = clock
+	c.Now = clock.Now
 	f := scheduled(t, c, resource.KindFeature, "amount", "daily", "@daily")
 	s := &coordinator.Scheduler{Coordinator: c}
 	clock.t = f.State.CreatedAt.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
@@ -175,7 +175,7 @@ func TestScheduledFeatureRebuildsThenMaterializes(t *testing.T) {
 func TestFeaturesOfOneDatasetShareARebuild(t *testing.T) {
 	c, ctx := setup(t)
 	clock := &fakeClock{}
-	c.Clock = clock
+	c.Now = clock.Now
 	a := scheduled(t, c, resource.KindFeature, "amount", "daily", "@daily")
 	scheduled(t, c, resource.KindFeature, "last_kind", "daily", "@daily")
 	s := &coordinator.Scheduler{Coordinator: c}

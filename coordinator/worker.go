@@ -18,21 +18,13 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 )
 
-// Clock tells the time. The coordinator reads time only through it, so
-// tests drive schedules, leases and backoff with a fake one.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-func (c *Coordinator) clock() Clock {
-	if c.Clock != nil {
-		return c.Clock
+// now tells the time: Coordinator.Now, else the system clock. The
+// coordinator reads time only through it, so tests can move time.
+func (c *Coordinator) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
 	}
-	return systemClock{}
+	return time.Now()
 }
 
 // Worker defaults.
@@ -152,7 +144,7 @@ func (w *Worker) read(ctx context.Context, ids []int64) ([]*registry.Job, error)
 func (w *Worker) cancelAll(ctx context.Context, ids []int64) error {
 	var errs []error
 	for _, id := range ids {
-		_, err := w.Coordinator.Registry.CancelJob(ctx, &registry.CancelJobParams{ID: id, Now: w.Coordinator.clock().Now()})
+		_, err := w.Coordinator.Registry.CancelJob(ctx, &registry.CancelJobParams{ID: id, Now: w.Coordinator.now()})
 		if err != nil && !errors.Is(err, registry.ErrJobState) {
 			errs = append(errs, fmt.Errorf("cancelling job %d: %w", id, err))
 		}
@@ -194,7 +186,7 @@ func (w *Worker) loop(ctx context.Context, only []int64, done func(context.Conte
 			default:
 				break claiming // every slot is busy
 			}
-			j, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: w.Name, Now: c.clock().Now(), Lease: w.Lease, Only: only})
+			j, err := c.Registry.ClaimJob(ctx, &registry.ClaimJobParams{Worker: w.Name, Now: c.now(), Lease: w.Lease, Only: only})
 			if err != nil {
 				<-slots
 				if !errors.Is(err, registry.ErrNoJob) && ctx.Err() == nil {
@@ -270,13 +262,13 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		run.sayf("cancelled after %s", time.Since(start).Round(time.Millisecond))
 		c.restore(bg, prev)
 	case ctx.Err() != nil:
-		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.clock().Now(), "worker stopped; queued again"
+		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.now(), "worker stopped; queued again"
 		finish.Release = true // the attempt is given back, or the job cancelled if that was asked
 		run.sayf("worker %s stopped; the job is queued again (or cancelled, if that was asked)", w.Name)
 		c.restore(bg, prev)
 	case Transient(err) && j.Attempts < j.MaxAttempts:
 		wait := w.backoff(j.Attempts)
-		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.clock().Now().Add(wait), err.Error()
+		finish.Status, finish.RunAfter, finish.Error = registry.JobQueued, c.now().Add(wait), err.Error()
 		run.sayf("attempt %d failed (%v); retrying in %s", j.Attempts, err, wait.Round(time.Millisecond))
 		c.restore(bg, prev) // the job shows the retry; readers keep the previous table
 	case errors.As(err, new(requestError)):
@@ -299,7 +291,7 @@ func (w *Worker) finish(ctx context.Context, p *registry.FinishJobParams) {
 	c := w.Coordinator
 	giveUp := time.Now().Add(w.Lease)
 	for {
-		p.Now = c.clock().Now()
+		p.Now = c.now()
 		err := c.Registry.FinishJob(ctx, p)
 		if err == nil || errors.Is(err, registry.ErrLeaseLost) || time.Now().After(giveUp) {
 			if err != nil {
@@ -325,7 +317,7 @@ func (w *Worker) heartbeat(ctx context.Context, run *jobRun, cancel context.Canc
 		case <-t.C:
 		}
 		j, err := c.Registry.UpdateJob(ctx, &registry.UpdateJobParams{
-			ID: run.job.ID, Worker: w.Name, Attempt: run.job.Attempts, Now: c.clock().Now(), Lease: w.Lease, Rows: run.rows.Load(),
+			ID: run.job.ID, Worker: w.Name, Attempt: run.job.Attempts, Now: c.now(), Lease: w.Lease, Rows: run.rows.Load(),
 		})
 		switch {
 		case errors.Is(err, registry.ErrLeaseLost):
@@ -420,7 +412,7 @@ func (r *jobRun) sayf(format string, args ...any) {
 func (r *jobRun) logf(format string, args ...any) { r.log(fmt.Sprintf(format, args...)) }
 
 func (r *jobRun) log(line string) {
-	err := r.c.Registry.AppendJobLog(context.Background(), &registry.AppendJobLogParams{ID: r.job.ID, Time: r.c.clock().Now(), Lines: []string{line}})
+	err := r.c.Registry.AppendJobLog(context.Background(), &registry.AppendJobLogParams{ID: r.job.ID, Time: r.c.now(), Lines: []string{line}})
 	if err != nil {
 		r.c.logger().Warn("writing a job's log", "job", r.job.ID, "error", err)
 	}

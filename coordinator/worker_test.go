@@ -267,7 +267,7 @@ func TestWorkerShutdownQueuesRunningJobsAgain(t *testing.T) {
 func TestDeadWorkersJobIsTakenOver(t *testing.T) {
 	c, ctx := setup(t)
 	clock := &fakeClock{t: time.Now()}
-	c.Clock = clock
+	c.Now = clock.Now
 	jobs, err := c.EnqueueRun(ctx, &coordinator.RunParams{IDs: []resource.ID{transformationID("clean")}})
 	if err != nil {
 		t.Fatal(err)

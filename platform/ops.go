@@ -421,7 +421,7 @@ func (p *Platform) RetryJob(ctx context.Context, rp *RetryJobParams) ([]*registr
 	if err != nil {
 		return nil, err
 	}
-	j, err := c.Registry.RetryJob(ctx, &registry.RetryJobParams{ID: rp.ID, Now: time.Now()})
+	j, err := c.Registry.RetryJob(ctx, &registry.RetryJobParams{ID: rp.ID, Now: p.opts.Now()})
 	if err != nil {
 		return nil, noJob(rp.ID, err)
 	}
@@ -439,7 +439,7 @@ func (p *Platform) CancelJob(ctx context.Context, id int64) (*registry.Job, erro
 	if err != nil {
 		return nil, err
 	}
-	j, err := reg.CancelJob(ctx, &registry.CancelJobParams{ID: id, Now: time.Now()})
+	j, err := reg.CancelJob(ctx, &registry.CancelJobParams{ID: id, Now: p.opts.Now()})
 	return j, noJob(id, err)
 }
 

@@ -74,6 +74,8 @@ type Options struct {
 	// quickstart create one); otherwise a missing one is an error, as it is
 	// more likely a mistyped path.
 	Create bool
+	// Now tells the time of jobs and their recovery (default time.Now).
+	Now func() time.Time
 	// ReadOnly opens the stores for Plan only, writing nothing: no job
 	// recovery, no claim, and an embedded store whose file does not exist
 	// is opened empty in a temporary directory (see Plan).
@@ -125,6 +127,9 @@ func Open(ctx context.Context, opts Options) (*Platform, error) {
 			}
 			return nil, fmt.Errorf("no data directory at %s: run `slipway apply DIR` or `slipway quickstart` first, or point %s at an existing one", opts.DataDir, hint)
 		}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p := &Platform{opts: opts, log: opts.Logger, bg: bg, stopBg: stop, exports: map[int64]string{}}
@@ -211,7 +216,7 @@ func (p *Platform) registryLocked(ctx context.Context) (registry.Store, error) {
 	}
 	p.registry = reg
 	if !p.opts.ReadOnly {
-		c := &coordinator.Coordinator{Registry: reg, Logger: p.log}
+		c := &coordinator.Coordinator{Registry: reg, Logger: p.log, Now: p.opts.Now}
 		jobs, err := c.Recover(ctx)
 		if err != nil {
 			p.log.Warn("recovering jobs whose worker died", "error", err)
@@ -344,7 +349,7 @@ func (p *Platform) coordinator(ctx context.Context, needOffline, needOnline bool
 	if err != nil {
 		return nil, err
 	}
-	c := &coordinator.Coordinator{Registry: reg, Logger: p.log, MaxAttempts: p.opts.Config.Jobs.MaxAttempts}
+	c := &coordinator.Coordinator{Registry: reg, Logger: p.log, MaxAttempts: p.opts.Config.Jobs.MaxAttempts, Now: p.opts.Now}
 	if needOffline {
 		if c.Offline, err = p.Offline(ctx); err != nil {
 			return nil, err

@@ -34,7 +34,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 	}}); err != nil {
 		f.Fatal(err)
 	}
-	return server.New(server.Config{Platform: fx.platform, Serving: fx.service, Now: func() time.Time { return now }})
+	return server.New(server.Config{Platform: fx.platform, Serving: fx.service})
 }
 
 // fuzzRequest sends method path?query with body to h and checks the answer;

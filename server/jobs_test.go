@@ -137,7 +137,7 @@ func newJobsFixture(t *testing.T) jobsFixture {
 		t.Fatal(err)
 	}
 
-	h := server.New(server.Config{Platform: p, Now: func() time.Time { return now }})
+	h := server.New(server.Config{Platform: p})
 	return jobsFixture{registry: reg, handler: h}
 }
 

@@ -37,9 +37,6 @@ type Config struct {
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
-	// Now is the server's clock; nil means time.Now. The operations take
-	// the platform's clock (time.Now), so nothing reads it today.
-	Now func() time.Time
 	// Timeouts of Serve; zero means the Default* constant (serve.go).
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -60,9 +57,6 @@ func newHandler(cfg Config) *handler {
 	s := &server{Config: cfg}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
-	}
-	if s.Now == nil {
-		s.Now = time.Now
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
