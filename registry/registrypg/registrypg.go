@@ -135,7 +135,7 @@ func dialect(schema string) *registrysql.Dialect {
 			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, applyKey)
 			return err
 		},
-		NowSQL:   `SELECT clock_timestamp()`,
+		Now:      `clock_timestamp()`,
 		Time:     func(t time.Time) (any, error) { return t, nil },
 		JobTime:  func(t time.Time) any { return nullTime(t) },
 		ScanTime: scanTime,

@@ -56,10 +56,10 @@ type Dialect struct {
 	// transaction) so that no apply registers a dependent between Delete's
 	// check and its mark; nil when writes are already serialised.
 	LockApply func(ctx context.Context, tx *sql.Tx) error
-	// NowSQL, when set, is the query that reads the clock stamping
-	// resources (created_at, updated_at, lifecycle marks): the database
-	// server's, so that hosts with skewed clocks agree. Empty: this process's.
-	NowSQL string
+	// Now, when set, is an SQL expression for the clock stamping resources
+	// (created_at, updated_at, lifecycle marks): the database server's, so
+	// that hosts with skewed clocks agree. Empty: this process's clock.
+	Now string
 	// Time is a resource time's column value (created_at, watermark, …).
 	Time func(t time.Time) (any, error)
 	// JobTime is a job time's column value; the zero time is NULL.
@@ -159,13 +159,13 @@ func (s *Store) sql(query string) string {
 	for i := 0; i < len(query); i++ {
 		switch c := query[i]; {
 		case c == '\'': // a literal: copied as it is
-			j := strings.IndexByte(query[i+1:], '\'')
-			if j < 0 {
-				j = len(query) - i - 1
+			end := len(query)
+			if j := strings.IndexByte(query[i+1:], '\''); j >= 0 {
+				end = i + 1 + j + 1
 			}
-			b.WriteString(query[i : i+j+2])
-			i += j + 1
-		case c == '{':
+			b.WriteString(query[i:end])
+			i = end - 1
+		case c == '{' && strings.IndexByte(query[i:], '}') > 1:
 			j := strings.IndexByte(query[i:], '}')
 			b.WriteString(s.d.Table(query[i+1 : i+j]))
 			i += j
@@ -229,11 +229,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // now reads the clock that stamps resources.
 func (s *Store) now(ctx context.Context, q querier) (time.Time, error) {
-	if s.d.NowSQL == "" {
+	if s.d.Now == "" {
 		return time.Now(), nil
 	}
 	var now time.Time
-	if err := q.QueryRowContext(ctx, s.d.NowSQL).Scan(&now); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT `+s.d.Now).Scan(&now); err != nil {
 		return time.Time{}, fmt.Errorf("reading the clock: %w", s.mapErr(ctx, err))
 	}
 	return now, nil

@@ -13,6 +13,9 @@ func TestRewrite(t *testing.T) {
 		{`SELECT '{x}?', 'it''s ?' FROM {a} j WHERE j.k = ?`,
 			`SELECT '{x}?', 'it''s ?' FROM "s"."a" j WHERE j.k = $1`,
 			`SELECT '{x}?', 'it''s ?' FROM a j WHERE j.k = ?`},
+		// Malformed text is copied, not a panic.
+		{`SELECT '{x} ?`, `SELECT '{x} ?`, `SELECT '{x} ?`},
+		{`SELECT {} { ?`, `SELECT {} { $1`, `SELECT {} { ?`},
 	} {
 		for i := range 2 { // the second call reads the cache
 			if got := pg.sql(c.in); got != c.pg {

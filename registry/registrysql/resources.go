@@ -358,18 +358,15 @@ func (s *Store) setStatus(ctx context.Context, p *registry.SetStatusParams) erro
 		query += `, source_file = ?`
 		args = append(args, string(file))
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		now, err := s.now(ctx, tx)
-		if err != nil {
-			return err
-		}
-		at, err := s.d.Time(now)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, s.sql(query+`, updated_at = CASE WHEN updated_at > ? THEN updated_at ELSE ? END
-			WHERE kind = ? AND name = ? AND variant = ?`),
-			append(args, at, at, string(p.ID.Kind), p.ID.Name, p.ID.Variant)...)
+	now, nowArgs := s.stamp()
+	args = append(append(args, nowArgs...), nowArgs...)
+	query += `, updated_at = CASE WHEN updated_at > ` + now + ` THEN updated_at ELSE ` + now + ` END
+		WHERE kind = ? AND name = ? AND variant = ?`
+	args = append(args, string(p.ID.Kind), p.ID.Name, p.ID.Variant)
+	// One statement. With row locks it runs on its own; otherwise in a
+	// write transaction, which takes this process's write slot.
+	exec := func(q querier) error {
+		res, err := q.ExecContext(ctx, s.sql(query), args...)
 		if err != nil {
 			return s.mapErr(ctx, err)
 		}
@@ -377,7 +374,11 @@ func (s *Store) setStatus(ctx context.Context, p *registry.SetStatusParams) erro
 			return cmp.Or(s.mapErr(ctx, err), registry.ErrNotFound)
 		}
 		return nil
-	})
+	}
+	if s.d.RowLocks {
+		return exec(s.db)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return exec(tx) })
 }
 
 // Deprecate implements registry.Store.
@@ -415,19 +416,23 @@ func (s *Store) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*re
 // mark sets (stamped now) or clears a lifecycle mark: which is "deprecated"
 // or "deleted".
 func (s *Store) mark(ctx context.Context, tx *sql.Tx, id resource.ID, which string, set bool, by, reason string) error {
-	var at any
+	at, args := "NULL", []any{}
 	if set {
-		now, err := s.now(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if at, err = s.d.Time(now); err != nil {
-			return err
-		}
+		at, args = s.stamp()
 	}
-	_, err := tx.ExecContext(ctx, s.sql(`UPDATE {resources} SET `+which+`_at = ?, `+which+`_by = ?, `+which+`_reason = ?
-		WHERE kind = ? AND name = ? AND variant = ?`), at, by, reason, string(id.Kind), id.Name, id.Variant)
+	_, err := tx.ExecContext(ctx, s.sql(`UPDATE {resources} SET `+which+`_at = `+at+`, `+which+`_by = ?, `+which+`_reason = ?
+		WHERE kind = ? AND name = ? AND variant = ?`), append(args, by, reason, string(id.Kind), id.Name, id.Variant)...)
 	return s.mapErr(ctx, err)
+}
+
+// stamp is the clock stamping resources as an SQL expression and its
+// argument: the dialect's Now, or ? and this process's clock.
+func (s *Store) stamp() (string, []any) {
+	if s.d.Now != "" {
+		return s.d.Now, nil
+	}
+	at, _ := s.d.Time(time.Now()) // the years Time refuses are not now
+	return "?", []any{at}
 }
 
 // Delete implements registry.Store. It takes the apply lock, so no
