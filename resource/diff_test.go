@@ -96,3 +96,19 @@ func TestDiffOfSQLIsUnified(t *testing.T) {
 		t.Errorf("lines = %q, want %q", got, want)
 	}
 }
+
+// An entity's definition without a description is {kind, name, variant}:
+// the shape of an ID, which Diff must not mistake for one when it is the
+// whole definition.
+func TestDiffOfAnEntityDescription(t *testing.T) {
+	id := ID{KindEntity, "subscriber", DefaultVariant}
+	bare, described := &Resource{ID: id}, &Resource{ID: id, Description: "A person on a mailing list."}
+	want := []FieldDiff{{Field: "description", Registered: "", Proposed: "A person on a mailing list."}}
+	if d := Diff(bare, described); !reflect.DeepEqual(d, want) {
+		t.Errorf("Diff(no description, description) =\n %+v\nwant\n %+v", d, want)
+	}
+	want[0].Registered, want[0].Proposed = want[0].Proposed, want[0].Registered
+	if d := Diff(described, bare); !reflect.DeepEqual(d, want) {
+		t.Errorf("Diff(description, no description) =\n %+v\nwant\n %+v", d, want)
+	}
+}

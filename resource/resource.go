@@ -438,7 +438,9 @@ func flatten(def []byte) map[string]flatValue {
 	out := map[string]flatValue{}
 	var walk func(prefix string, v any)
 	walk = func(prefix string, v any) {
-		if id, ok := idString(v); ok {
+		// The whole definition of an entity without a description has an
+		// ID's shape too, but it is a resource: its fields are diffed.
+		if id, ok := idString(v); ok && prefix != "" {
 			out[prefix] = flatValue{text: id}
 			return
 		}
