@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 )
 
 // BenchmarkExportTrainingSetOrder measures what the documented row order
-// (offline.TrainingSetOrder) costs, on BenchmarkExportTrainingSet's tables:
+// (sqltext.TrainingSetOrder) costs, on BenchmarkExportTrainingSet's tables:
 // each round runs, one after the other, Slipway's export, the same query
 // without its ORDER BY, and the hand-written ASOF query, all to Parquet.
 // Taking the minimum over the rounds of each one's wall time and of the
@@ -44,11 +44,11 @@ func BenchmarkExportTrainingSetOrder(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	order := "\n" + offline.TrainingSetOrder(p)
+	order := "\n" + sqltext.TrainingSetOrder(p)
 	if !strings.HasSuffix(query, order) {
 		b.Fatalf("the training set query does not end in %q", order)
 	}
-	out := offline.QuoteLiteral(filepath.Join(dir, "out.parquet"))
+	out := sqltext.QuoteLiteral(filepath.Join(dir, "out.parquet"))
 	variants := []struct{ name, stmt string }{
 		{"slipway", "COPY (\n" + query + "\n) TO " + out + " (FORMAT parquet)"},
 		{"unordered", "COPY (\n" + strings.TrimSuffix(query, order) + "\n) TO " + out + " (FORMAT parquet)"},

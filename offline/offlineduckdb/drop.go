@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 )
 
 // DropTable implements offline.Store.
@@ -27,7 +28,7 @@ func (s *Store) DropTable(ctx context.Context, p *offline.DropTableParams) error
 		if err != nil || kind == "" {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+offline.QuoteQualified(p.Table)); err != nil {
+		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+sqltext.QuoteQualified(p.Table)); err != nil {
 			return err
 		}
 		return tx.Commit()

@@ -24,6 +24,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/resource"
 )
 
@@ -98,10 +99,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", cfg.Threads))
 	}
 	if cfg.MemoryLimit != "" {
-		settings = append(settings, "SET GLOBAL memory_limit = "+offline.QuoteLiteral(cfg.MemoryLimit))
+		settings = append(settings, "SET GLOBAL memory_limit = "+sqltext.QuoteLiteral(cfg.MemoryLimit))
 	}
 	if tempDir != "" {
-		settings = append(settings, "SET GLOBAL temp_directory = "+offline.QuoteLiteral(tempDir))
+		settings = append(settings, "SET GLOBAL temp_directory = "+sqltext.QuoteLiteral(tempDir))
 	}
 	for _, s := range settings {
 		if _, err := db.ExecContext(ctx, s); err != nil {
@@ -205,7 +206,7 @@ func (s *Store) createTable(ctx context.Context, p *offline.CreateTableParams) (
 	}
 	defer tx.Rollback()
 
-	name := offline.QuoteQualified(p.Table)
+	name := sqltext.QuoteQualified(p.Table)
 	kind, err := objectKind(ctx, tx, p.Table)
 	if err != nil {
 		return nil, err
@@ -314,7 +315,7 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 		return 0, fmt.Errorf("exporting training set: %w", err)
 	}
 	defer os.Remove(tmp)
-	stmt := "COPY (\n" + query + "\n) TO " + offline.QuoteLiteral(tmp) + " " + options
+	stmt := "COPY (\n" + query + "\n) TO " + sqltext.QuoteLiteral(tmp) + " " + options
 	s.log.DebugContext(ctx, "export training set", "sql", stmt)
 	res, err := s.db.ExecContext(ctx, stmt)
 	if err != nil {
@@ -380,7 +381,7 @@ func (s *Store) datasetTypes(ctx context.Context, table, entity, timestamp strin
 	for _, v := range values {
 		cols = append(cols, offline.QuoteIdent(v))
 	}
-	described, err := s.describe(ctx, s.db, "DESCRIBE SELECT "+strings.Join(cols, ", ")+" FROM "+offline.QuoteQualified(table))
+	described, err := s.describe(ctx, s.db, "DESCRIBE SELECT "+strings.Join(cols, ", ")+" FROM "+sqltext.QuoteQualified(table))
 	if err != nil {
 		return datasetTypes{}, fmt.Errorf("describing %s: %w", table, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
 )
@@ -47,11 +48,11 @@ func sourceQuery(p *offline.SourceQueryParams, override map[string]string, optio
 		if len(p.Columns) > 0 {
 			return "", errors.New("columns applies to CSV files; a table has its own column types")
 		}
-		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
+		return "SELECT * FROM " + sqltext.QuoteQualified(p.Table), nil
 	case p.File == "":
 		return "", errors.New("source has neither a file nor a table")
 	}
-	path := offline.QuoteLiteral(p.Path())
+	path := sqltext.QuoteLiteral(p.Path())
 	switch p.Format {
 	case "csv":
 		types := map[string]string{}
@@ -76,7 +77,7 @@ func sourceQuery(p *offline.SourceQueryParams, override map[string]string, optio
 		slices.Sort(names)
 		fields := make([]string, len(names))
 		for i, name := range names {
-			fields[i] = offline.QuoteLiteral(name) + ": " + offline.QuoteLiteral(types[name])
+			fields[i] = sqltext.QuoteLiteral(name) + ": " + sqltext.QuoteLiteral(types[name])
 		}
 		args = append(args, "types = {"+strings.Join(fields, ", ")+"}")
 		return "SELECT * FROM read_csv(" + strings.Join(args, ", ") + ")", nil

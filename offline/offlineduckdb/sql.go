@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/value"
 )
 
@@ -77,7 +78,7 @@ func castTo(expr string, t value.Type) string {
 //	FROM l
 //	ASOF LEFT JOIN f0 ON l.entity = f0.k AND l.t >= f0.t   -- newest f0 row at or before t
 //	LEFT JOIN f1 ON l.entity = f1.k                       -- static
-//	ORDER BY entity, timestamp, label                     -- offline.TrainingSetOrder
+//	ORDER BY entity, timestamp, label                     -- sqltext.TrainingSetOrder
 //
 // The pre-aggregation implements the tie rule (greatest non-null value among
 // rows of equal entity and timestamp; max ignores nulls) and makes the ASOF
@@ -95,7 +96,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	// than in every join condition, keeps the joins on plain columns.
 	ts := timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp)
 	fmt.Fprintf(&b, "WITH l AS (\n  SELECT %s AS entity, %s AS t, CASE WHEN %s IS NOT NULL THEN %s END AS ek, %s AS label\n  FROM %s\n)",
-		q(lab.EntityColumn), ts, ts, q(lab.EntityColumn), q(lab.ValueColumn), offline.QuoteQualified(lab.Table))
+		q(lab.EntityColumn), ts, ts, q(lab.EntityColumn), q(lab.ValueColumn), sqltext.QuoteQualified(lab.Table))
 
 	joins := make([]string, len(p.Features))
 	cols := make([]string, len(p.Features))
@@ -105,14 +106,14 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 		if f.TimestampColumn == "" {
 			// Static feature: the greatest non-null value of the entity.
 			fmt.Fprintf(&b, ",\n%s AS (\n  SELECT %s AS k, max(%s) AS v\n  FROM %s\n  WHERE %s IS NOT NULL\n  GROUP BY ALL\n)",
-				alias, fkey, q(f.ValueColumn), offline.QuoteQualified(f.Table), q(f.EntityColumn))
+				alias, fkey, q(f.ValueColumn), sqltext.QuoteQualified(f.Table), q(f.EntityColumn))
 			joins[i] = fmt.Sprintf("LEFT JOIN %s ON %s = %s.k", alias, lkey, alias)
 			cols[i] = castTo(alias+".v", f.Type)
 		} else {
 			// Dialect: PostgreSQL writes GROUP BY 1, 2.
 			fmt.Fprintf(&b, ",\n%s AS (\n  SELECT %s AS k, %s AS t, max(%s) AS v\n  FROM %s\n  WHERE %s IS NOT NULL AND %s IS NOT NULL\n  GROUP BY ALL\n)",
 				alias, fkey, timestampExpr(q(f.TimestampColumn), featureTypes[i].Timestamp), q(f.ValueColumn),
-				offline.QuoteQualified(f.Table), q(f.EntityColumn), q(f.TimestampColumn))
+				sqltext.QuoteQualified(f.Table), q(f.EntityColumn), q(f.TimestampColumn))
 			// The key is null for a label row without a timestamp, so such a
 			// row matches nothing. The inequality alone should do that, but
 			// DuckDB 1.5.5's ASOF LEFT JOIN matches a NULL probe timestamp with
@@ -129,7 +130,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON %s = %s.k AND l.t >= %s.t", alias, key, alias, alias)
 			cols[i] = castTo(alias+".v", f.Type)
 			if f.MaxAge > 0 {
-				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), cols[i])
+				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, sqltext.IntervalLiteral(f.MaxAge), cols[i])
 			}
 		}
 	}
@@ -142,7 +143,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 	for _, j := range joins {
 		b.WriteString("\n" + j)
 	}
-	b.WriteString("\n" + offline.TrainingSetOrder(p))
+	b.WriteString("\n" + sqltext.TrainingSetOrder(p))
 	return b.String()
 }
 
@@ -213,7 +214,7 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	}
 	return fmt.Sprintf("SELECT %s\nFROM (\n  SELECT %s\n  FROM (\n    SELECT %s\n    FROM %s\n    WHERE %s\n  )\n  %s\n)",
 		strings.Join(outer, ", "), strings.Join(aggs, ", "), strings.Join(inner, ", "),
-		offline.QuoteQualified(p.Table), where, filter)
+		sqltext.QuoteQualified(p.Table), where, filter)
 }
 
 // timeCondition keeps the rows of timestamp column col (of the given engine
@@ -229,11 +230,11 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " " + op + " " + offline.TimestampLiteral(at)
+		return col + " " + op + " " + sqltext.TimestampLiteral(at)
 	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ":
-		return col + " " + op + " " + offline.TimestampTZLiteral(at)
+		return col + " " + op + " " + sqltext.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
+	return timestampExpr(col, engineType) + " " + op + " " + sqltext.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts:

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/resource"
 )
 
@@ -165,7 +166,7 @@ func (s *Store) SourceQuery(p *offline.SourceQueryParams) (string, error) {
 	case len(p.Columns) > 0:
 		return "", errors.New("columns applies to CSV files; a table has its own column types")
 	case p.Table != "":
-		return "SELECT * FROM " + offline.QuoteQualified(p.Table), nil
+		return "SELECT * FROM " + sqltext.QuoteQualified(p.Table), nil
 	}
 	return "", errors.New("source has neither a file nor a table")
 }
@@ -517,7 +518,7 @@ func datasetTypesOf(ctx context.Context, c *pgx.Conn, table, entity, timestamp s
 	for _, v := range values {
 		cols = append(cols, offline.QuoteIdent(v))
 	}
-	fields, err := describeFields(ctx, c, "SELECT "+strings.Join(cols, ", ")+" FROM "+offline.QuoteQualified(table))
+	fields, err := describeFields(ctx, c, "SELECT "+strings.Join(cols, ", ")+" FROM "+sqltext.QuoteQualified(table))
 	if err != nil {
 		return datasetTypes{}, fmt.Errorf("describing %s: %w", table, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/value"
 )
 
@@ -80,7 +81,7 @@ func tempTable(i int) string { return fmt.Sprintf("pg_temp.slipway_pit_f%d", i) 
 //	LEFT JOIN LATERAL (SELECT t, v FROM fi WHERE fi.k = l.e AND fi.t <= l.t
 //	                   ORDER BY fi.t DESC LIMIT 1) fi ON true
 //	LEFT JOIN si ON si.k = l.e
-//	ORDER BY entity, timestamp, label   -- offline.TrainingSetOrder
+//	ORDER BY entity, timestamp, label   -- sqltext.TrainingSetOrder
 //
 // A null label timestamp or entity compares as null, so it matches nothing.
 // Max age is a CASE on the matched timestamp, as in DuckDB.
@@ -91,7 +92,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 	for i, f := range p.Features {
 		alias := fmt.Sprintf("f%d", i)
 		lkey, fkey := entityKeys("l.e", labelTypes.Entity, q(f.EntityColumn), featureTypes[i].Entity)
-		table := offline.QuoteQualified(f.Table)
+		table := sqltext.QuoteQualified(f.Table)
 		if f.TimestampColumn == "" {
 			with = append(with, fmt.Sprintf("%s AS (\n  SELECT DISTINCT ON (k) k, v\n  FROM (SELECT %s AS k, %s AS v FROM %s WHERE %s IS NOT NULL) AS s\n  ORDER BY k, v DESC NULLS LAST\n)",
 				alias, fkey, q(f.ValueColumn), table, q(f.EntityColumn)))
@@ -109,7 +110,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 		joins = append(joins, fmt.Sprintf("LEFT JOIN LATERAL (\n  SELECT x.t, x.v FROM %s AS x\n  WHERE x.k = %s AND x.t <= l.t\n  ORDER BY x.t DESC\n  LIMIT 1\n) AS %s ON true", tmp, lkey, alias))
 		col := castTo(alias+".v", f.Type)
 		if f.MaxAge > 0 {
-			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), col)
+			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, sqltext.IntervalLiteral(f.MaxAge), col)
 		}
 		cols = append(cols, col)
 	}
@@ -125,11 +126,11 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 	lab := p.Label
 	fmt.Fprintf(&b, ",\n  %s AS %s\nFROM (\n  SELECT %s AS e, %s AS t, %s AS label FROM %s\n) AS l",
 		castTo("l.label", p.LabelType), q(p.LabelName), q(lab.EntityColumn), timestampExpr(q(lab.TimestampColumn), labelTypes.Timestamp), q(lab.ValueColumn),
-		offline.QuoteQualified(lab.Table))
+		sqltext.QuoteQualified(lab.Table))
 	for _, j := range joins {
 		b.WriteString("\n" + j)
 	}
-	b.WriteString("\n" + offline.TrainingSetOrder(p))
+	b.WriteString("\n" + sqltext.TrainingSetOrder(p))
 	ts.Query = b.String()
 	return ts
 }
@@ -166,7 +167,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 	q := offline.QuoteIdent
 	e := q(p.EntityColumn)
-	table := offline.QuoteQualified(p.Table)
+	table := sqltext.QuoteQualified(p.Table)
 	where := e + " IS NOT NULL"
 	if p.TimestampColumn != "" {
 		where += " AND " + q(p.TimestampColumn) + " IS NOT NULL"
@@ -218,11 +219,11 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " " + op + " " + offline.TimestampLiteral(at)
+		return col + " " + op + " " + sqltext.TimestampLiteral(at)
 	case "TIMESTAMPTZ":
-		return col + " " + op + " " + offline.TimestampTZLiteral(at)
+		return col + " " + op + " " + sqltext.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
+	return timestampExpr(col, engineType) + " " + op + " " + sqltext.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts. PostgreSQL
