@@ -118,19 +118,6 @@ func (e *ConflictError) Error() string {
 // Unwrap makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
-// KindOrderSQL is an ORDER BY expression for SQL registries that sorts a
-// kind column in resource.Kinds order (List's and Dependents' order); kinds
-// this binary does not know sort last.
-func KindOrderSQL(column string) string {
-	var b strings.Builder
-	b.WriteString("CASE " + column)
-	for i, k := range resource.Kinds {
-		fmt.Fprintf(&b, " WHEN '%s' THEN %d", strings.ReplaceAll(string(k), "'", "''"), i)
-	}
-	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
-	return b.String()
-}
-
 // ApplyBatch is the check every implementation runs before Apply touches
 // storage: it validates each resource's ID and status, and removes identical
 // duplicates (a duplicate with a different definition is a *ConflictError).

@@ -252,7 +252,7 @@ func (s *Store) List(ctx context.Context, p *registry.ListParams) ([]*resource.R
 	if !p.Deleted {
 		query += ` AND deleted_at IS NULL`
 	}
-	query += ` ORDER BY ` + registry.KindOrderSQL("kind") + `, name, variant`
+	query += ` ORDER BY ` + kindOrder("kind") + `, name, variant`
 	rows, err := s.db.QueryContext(ctx, s.sql(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing resources: %w", s.mapErr(ctx, err))
@@ -284,7 +284,7 @@ func (s *Store) Dependents(ctx context.Context, id resource.ID) ([]resource.ID, 
 			WHERE f.deleted_at IS NULL
 		) d ON d.to_kind = r.kind AND d.to_name = r.name AND d.to_variant = r.variant
 		WHERE r.kind = ? AND r.name = ? AND r.variant = ?
-		ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`),
+		ORDER BY `+kindOrder("d.from_kind")+`, d.from_name, d.from_variant`),
 		string(id.Kind), id.Name, id.Variant)
 	if err != nil {
 		return nil, fmt.Errorf("finding dependents of %s: %w", id, s.mapErr(ctx, err))
@@ -458,7 +458,7 @@ func (s *Store) Delete(ctx context.Context, p *registry.DeleteParams) (*resource
 			FROM {dependencies} d JOIN {resources} f
 				ON f.kind = d.from_kind AND f.name = d.from_name AND f.variant = d.from_variant
 			WHERE d.to_kind = ? AND d.to_name = ? AND d.to_variant = ? AND f.deleted_at IS NULL
-			ORDER BY `+registry.KindOrderSQL("d.from_kind")+`, d.from_name, d.from_variant`),
+			ORDER BY `+kindOrder("d.from_kind")+`, d.from_name, d.from_variant`),
 			string(p.ID.Kind), p.ID.Name, p.ID.Variant)
 		if err != nil {
 			return s.mapErr(ctx, err)
@@ -565,4 +565,17 @@ func nonNil(tags []string) []string {
 		return []string{}
 	}
 	return tags
+}
+
+// kindOrder is an ORDER BY expression that sorts a
+// kind column in resource.Kinds order (List's and Dependents' order); kinds
+// this binary does not know sort last.
+func kindOrder(column string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + column)
+	for i, k := range resource.Kinds {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", strings.ReplaceAll(string(k), "'", "''"), i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END, %s", len(resource.Kinds), column)
+	return b.String()
 }
