@@ -70,7 +70,7 @@ func (c *Coordinator) Delete(ctx context.Context, p *registry.DeleteParams) (*De
 	case errors.As(err, &de):
 		res.Again = true
 	case errors.Is(err, registry.ErrNotFound):
-		return nil, fmt.Errorf("%s is not registered (%w); `slipway list %s --all` shows what is", id, registry.ErrNotFound, id.Kind)
+		return nil, fmt.Errorf("%s: %w (`slipway list %s` shows what is registered)", id, registry.ErrNotFound, id.Kind)
 	case err != nil:
 		return nil, err
 	}
