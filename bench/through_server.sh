@@ -55,18 +55,18 @@ for r in $(seq "$rounds"); do
   for mode in $order; do
     d="$work/data-$mode-$r"
     mkdir -p "$d"
-    [ "$mode" = server ] && start_serve "$d" "$addr"
+    if [ "$mode" = server ]; then start_serve "$d" "$addr"; fi
     a=$(seconds "$sw" --data-dir "$d" apply "$defs")
     m=$(seconds "$sw" --data-dir "$d" materialize)
     printf "%-6s %-8s %10s %14s\n" "$r" "$mode" "$a" "$m"
-    [ "$mode" = server ] && [ "$r" -lt "$rounds" ] && stop_serve
+    if [ "$mode" = server ] && [ "$r" -lt "$rounds" ]; then stop_serve; fi
   done
 done
 
 # The server of the last round is still running, with every feature materialized.
 d="$work/data-server-$rounds"
-[ -z "$serve_pid" ] && start_serve "$d" "$addr"
-"$sw" --data-dir "$d" training-set export purchase_propensity --out "$work/ts.jsonl" 2>/dev/null
+if [ -z "$serve_pid" ]; then start_serve "$d" "$addr"; fi
+"$sw" --data-dir "$d" training-set export purchase_propensity --out "$work/ts.jsonl" 2>"$work/export.err" || { cat "$work/export.err" >&2; exit 1; }
 sed -n 's/.*"subscriber":"\([^"]*\)".*/\1/p' "$work/ts.jsonl" | sort -u | head -1000 >"$work/keys"
 load() { "$work/loadgen" -target http -url "http://$addr" -features opens_30d:v1,clicks_30d -entities-file "$work/keys" -concurrency 4 -duration "$1"; }
 echo
