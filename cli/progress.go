@@ -111,7 +111,8 @@ func (a *app) follow(ctx context.Context, api platform.API, jobs []*registry.Job
 // running job stops at its worker's next heartbeat (about a second).
 const stopWait = 10 * time.Second
 
-// printLogLines prints the log lines of j written since the last call.
+// printLogLines prints the progress lines (coordinator.ProgressLine) of
+// j's log written since the last call.
 func (a *app) printLogLines(ctx context.Context, api platform.API, j *registry.Job, seen map[int64]int64, out io.Writer) error {
 	for {
 		page, err := api.JobLogs(ctx, &registry.JobLogsParams{ID: j.ID, After: seen[j.ID]})
@@ -119,7 +120,9 @@ func (a *app) printLogLines(ctx context.Context, api platform.API, j *registry.J
 			return err
 		}
 		for _, l := range page {
-			fmt.Fprintf(out, "  job %d %s %s: %s\n", j.ID, j.Kind, j.Resource.Ref(), l.Line)
+			if coordinator.ProgressLine(l.Line) {
+				fmt.Fprintf(out, "  job %d %s %s: %s\n", j.ID, j.Kind, j.Resource.Ref(), l.Line)
+			}
 			seen[j.ID] = l.Seq
 		}
 	}

@@ -231,7 +231,7 @@ var (
 func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool) {
 	c := w.Coordinator
 	run := &jobRun{c: c, job: j}
-	run.logf("attempt %d of %d started on worker %s", j.Attempts, j.MaxAttempts, w.Name)
+	run.logf(logStarted, j.Attempts, j.MaxAttempts, w.Name)
 	prev := c.markRunning(ctx, run)
 
 	jctx, cancel := context.WithCancelCause(ctx)
@@ -256,7 +256,7 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		return
 	case err == nil:
 		finish.Status = registry.JobSucceeded
-		run.logf("succeeded in %s, %d rows", time.Since(start).Round(time.Millisecond), rows)
+		run.logf(logSucceeded, time.Since(start).Round(time.Millisecond), rows)
 	case errors.Is(cause, causeCancelRequested) || (ctx.Err() != nil && cancelOnStop):
 		finish.Status, finish.Error = registry.JobCancelled, "cancelled"
 		run.sayf("cancelled after %s", time.Since(start).Round(time.Millisecond))
