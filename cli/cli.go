@@ -136,7 +136,7 @@ Start with:  slipway quickstart --dir demo`,
 
 func (a *app) config() (*config.Config, error) {
 	if a.cfg == nil {
-		cfg, err := config.Load(a.configFile)
+		cfg, err := config.Load(a.configFile, a.backends.Sections)
 		if err != nil {
 			return nil, err
 		}

@@ -67,8 +67,8 @@ func postgresRedis(t *testing.T) *config.Config {
 		}
 	})
 	cfg := config.Default()
-	cfg.Registry = config.Provider{Type: config.Postgres, DSN: dsn, Schema: schema}
-	cfg.Online = config.Provider{Type: config.Redis, Addrs: []string{addr}, KeyPrefix: prefix}
+	cfg.Registry = config.Provider{Type: backends.Postgres, Role: config.RoleRegistry}.With("dsn", dsn).With("schema", schema)
+	cfg.Online = config.Provider{Type: backends.Redis, Role: config.RoleOnline}.With("addrs", []string{addr}).With("key_prefix", prefix)
 	return cfg
 }
 

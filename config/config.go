@@ -1,7 +1,13 @@
 // Package config reads slipway.yaml: which provider plays each role
 // (registry, offline store, online store) and how to reach it. Secrets are
 // written as ${ENV_VAR} references and expanded when the file is read; they
-// are never stored, and Redacted shows a configuration without them.
+// are never stored, and Redacted shows a provider without them.
+//
+// The package knows no backend: each backend's Config is its own section of
+// the file (a Section), and the build lists its provider types in Types
+// (internal/backends has this repository's). Load decodes and checks every
+// section with them, so a bad setting is an error, with its file and line,
+// before any store is opened.
 //
 // Without a file, every role uses the embedded default in the data directory.
 package config
@@ -10,8 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -25,102 +31,117 @@ import (
 // FileName is the configuration file looked for in the current directory.
 const FileName = "slipway.yaml"
 
-// Provider types.
+// The provider types of the zero-infrastructure default (Default).
 const (
 	SQLite   = "sqlite"
 	DuckDB   = "duckdb"
 	Embedded = "embedded" // the embedded key-value online store
-	Postgres = "postgres"
-	Redis    = "redis"
+)
+
+// The roles, as slipway.yaml names them.
+const (
+	RoleRegistry = "registry"
+	RoleOffline  = "offline"
+	RoleOnline   = "online"
 )
 
 // Config says which provider plays each role.
 type Config struct {
-	Registry Provider `yaml:"registry"`
-	Offline  Provider `yaml:"offline"`
-	Online   Provider `yaml:"online"`
-	Jobs     Jobs     `yaml:"jobs"`
+	Registry Provider
+	Offline  Provider
+	Online   Provider
+	Jobs     Jobs
 	// File is where the configuration was read from ("" for the defaults).
-	File string `yaml:"-"`
+	File string
 }
 
-// Provider configures one backend. Which fields apply depends on Type
-// (see the table in docs/configuration.md); others are rejected.
+// Provider is one role's provider: its type and its section of the file,
+// which the type's backend decodes (Decode) into its own Config.
 type Provider struct {
-	Type string `yaml:"type"`
-	// DSN is a PostgreSQL connection string.
-	DSN string `yaml:"dsn,omitempty"`
-	// Schema is the PostgreSQL schema Slipway's tables go in (default "slipway").
-	Schema string `yaml:"schema,omitempty"`
-	// Path overrides the file of an embedded store (default: in the data directory).
-	Path string `yaml:"path,omitempty"`
-	// MemoryLimit caps DuckDB's memory, such as "4GB".
-	MemoryLimit string `yaml:"memory_limit,omitempty"`
-	// Threads caps DuckDB's threads.
-	Threads int `yaml:"threads,omitempty"`
-	// Addrs are Redis addresses (host:port); several for a cluster.
-	Addrs []string `yaml:"addrs,omitempty"`
-	// Cluster selects Redis Cluster.
-	Cluster  bool   `yaml:"cluster,omitempty"`
-	Username string `yaml:"username,omitempty"`
-	Password string `yaml:"password,omitempty"`
-	DB       int    `yaml:"db,omitempty"`
-	// KeyPrefix namespaces Slipway's Redis keys (default "slipway:").
-	KeyPrefix string `yaml:"key_prefix,omitempty"`
+	// Type is the provider type, such as sqlite or postgres.
+	Type string
+	// Role is the section's key: registry, offline or online.
+	Role string
+	// Node is the section's mapping as written, type: included, with
+	// ${ENV} references expanded; nil when the file leaves the role out.
+	// It holds secrets: never print it (Redacted does not).
+	Node *yaml.Node
+	// File and Line say where the section is, for errors ("" and 0 for a
+	// default provider).
+	File string
+	Line int
+
+	// env names the variables each expanded scalar of Node came from.
+	env map[*yaml.Node][]string
+	// section makes an empty section of the type, for Redacted; nil when
+	// the provider was not made by Load or Parse.
+	section func() Section
 }
+
+// A Section is a backend's section of slipway.yaml: the backend's Config,
+// which Provider.Decode fills from the file.
+type Section interface {
+	// Settings maps each key the section takes (besides type) to a pointer
+	// to the field it sets: *string, *int, *bool, *[]string and the like.
+	Settings() map[string]any
+	// Check reports a setting that is missing or wrong, as a user-facing
+	// message ("type postgres needs dsn: ..."). Settings the wiring fills
+	// in later (an embedded store's file in the data directory) may be
+	// empty.
+	Check() error
+	// Redact replaces the secrets among the settings by "***" (or hides
+	// their secret part, such as a DSN's password), for Redacted.
+	Redact()
+}
+
+// Types are the provider types a build has, by role (RoleRegistry,
+// RoleOffline, RoleOnline): each makes an empty Section of its type.
+type Types map[string]map[string]func() Section
 
 // Jobs tunes how jobs run; zero fields take the coordinator's defaults.
 type Jobs struct {
 	// Concurrency is how many jobs a process runs at once (flags override it).
-	Concurrency int `yaml:"concurrency,omitempty"`
+	Concurrency int
 	// MaxAttempts is how many attempts a job gets before it fails.
-	MaxAttempts int `yaml:"max_attempts,omitempty"`
+	MaxAttempts int
 	// Lease is how long a job stays a silent worker's before another takes it.
-	Lease time.Duration `yaml:"lease,omitempty"`
+	Lease time.Duration
 }
 
 // Default is the zero-infrastructure configuration.
 func Default() *Config {
-	return &Config{Registry: Provider{Type: SQLite}, Offline: Provider{Type: DuckDB}, Online: Provider{Type: Embedded}}
-}
-
-// fieldsByType lists the fields each provider type accepts besides type.
-var fieldsByType = map[string][]string{
-	SQLite:   {"path"},
-	DuckDB:   {"path", "memory_limit", "threads"},
-	Embedded: {"path"},
-	Postgres: {"dsn", "schema"},
-	Redis:    {"addrs", "cluster", "username", "password", "db", "key_prefix"},
-}
-
-// typesByRole lists the provider types each role accepts.
-var typesByRole = map[string][]string{
-	"registry": {SQLite, Postgres},
-	"offline":  {DuckDB, Postgres},
-	"online":   {Embedded, Redis},
+	return &Config{
+		Registry: Provider{Type: SQLite, Role: RoleRegistry},
+		Offline:  Provider{Type: DuckDB, Role: RoleOffline},
+		Online:   Provider{Type: Embedded, Role: RoleOnline},
+	}
 }
 
 // Load reads path, or FileName in the current directory when path is "";
 // a missing FileName (but not a missing explicit path) gives Default.
-func Load(path string) (*Config, error) {
+// Every section is decoded and checked with types.
+func Load(path string, types Types) (*Config, error) {
 	explicit := path != ""
 	if !explicit {
 		path = FileName
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		return Default(), nil
+		cfg := Default()
+		cfg.attach(types)
+		return cfg, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
-	return Parse(path, b, os.LookupEnv)
+	return Parse(path, b, os.LookupEnv, types)
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// Parse reads a configuration; lookup resolves ${ENV_VAR} references.
-func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Config, error) {
+// Parse reads a configuration; lookup resolves ${ENV_VAR} references, and
+// types decode and check each provider's section.
+func Parse(name string, content []byte, lookup func(string) (string, bool), types Types) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(content, &root); err != nil {
 		return nil, fmt.Errorf("%s: invalid YAML: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
@@ -128,6 +149,7 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 	cfg := Default()
 	cfg.File = name
 	if len(root.Content) == 0 {
+		cfg.attach(types)
 		return cfg, nil
 	}
 	top := root.Content[0]
@@ -144,33 +166,23 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 				errs = append(errs, fmt.Sprintf("%s:%d: jobs: %v", name, val.Line, err))
 			}
 			continue
-		case "registry":
+		case RoleRegistry:
 			dst = &cfg.Registry
-		case "offline":
+		case RoleOffline:
 			dst = &cfg.Offline
-		case "online":
+		case RoleOnline:
 			dst = &cfg.Online
 		default:
 			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online or jobs", name, key.Line, key.Value))
 			continue
 		}
-		if err := expandEnv(val, lookup); err != nil {
+		p := Provider{Role: key.Value, Node: val, File: name, Line: val.Line, env: map[*yaml.Node][]string{}}
+		if err := expandEnv(val, lookup, p.env); err != nil {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s: %v", name, val.Line, key.Value, err))
 			continue
 		}
-		if msg := checkProvider(key.Value, val); msg != "" {
-			errs = append(errs, fmt.Sprintf("%s:%d: %s: %s", name, val.Line, key.Value, msg))
-			continue
-		}
-		// Expanded ${ENV} values are strings; numbers and booleans re-resolve from their text.
-		for j := 0; j+1 < len(val.Content); j += 2 {
-			if slices.Contains([]string{"db", "cluster", "threads"}, val.Content[j].Value) {
-				val.Content[j+1].Tag = ""
-			}
-		}
-		var p Provider
-		if err := val.Decode(&p); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %s: %v", name, key.Value, strings.TrimPrefix(err.Error(), "yaml: ")))
+		if err := p.check(types[key.Value]); err != nil {
+			errs = append(errs, err.Error())
 			continue
 		}
 		*dst = p
@@ -178,7 +190,225 @@ func Parse(name string, content []byte, lookup func(string) (string, bool)) (*Co
 	if len(errs) > 0 {
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
+	cfg.attach(types)
 	return cfg, nil
+}
+
+// attach gives each provider its type's section, for Redacted.
+func (c *Config) attach(types Types) {
+	for _, p := range []*Provider{&c.Registry, &c.Offline, &c.Online} {
+		p.section = types[p.Role][p.Type]
+	}
+}
+
+// check reads the type of a role's section and decodes and checks the
+// section with it, so a mistake is an error when the file is read.
+func (p *Provider) check(types map[string]func() Section) error {
+	n := p.Node
+	if n.Kind != yaml.MappingNode {
+		return p.errorf(p.Line, "expected a mapping with type: and the provider's settings")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			p.Type = n.Content[i+1].Value
+		}
+	}
+	newSection, ok := types[p.Type]
+	if !ok {
+		names := make([]string, 0, len(types))
+		for t := range types {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		return p.errorf(p.Line, "type %q is not a %s provider: use one of %s", p.Type, p.Role, strings.Join(names, ", "))
+	}
+	s := newSection()
+	if err := p.Decode(s); err != nil {
+		return err
+	}
+	if err := s.Check(); err != nil {
+		return p.errorf(p.Line, "%v", err)
+	}
+	return nil
+}
+
+// errorf formats a problem of the section at line of its file.
+func (p Provider) errorf(line int, format string, args ...any) error {
+	msg := p.Role + ": " + fmt.Sprintf(format, args...)
+	if p.File != "" {
+		msg = fmt.Sprintf("%s:%d: %s", p.File, line, msg)
+	}
+	return errors.New(msg)
+}
+
+// Decode sets the fields of s from the section's settings. A key s does
+// not take, a key given twice or a value of the wrong kind is an error with
+// the file and line; one for a value from ${ENV} names the variable. Decode
+// does not call s.Check (Load has).
+func (p Provider) Decode(s Section) error {
+	if p.Node == nil || p.Node.Kind != yaml.MappingNode {
+		return nil
+	}
+	fields := s.Settings()
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	takes := "it takes " + strings.Join(keys, ", ")
+	if len(keys) == 0 {
+		takes = "it takes no settings besides type"
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(p.Node.Content); i += 2 {
+		k, v := p.Node.Content[i], p.Node.Content[i+1]
+		if k.Value == "type" {
+			continue
+		}
+		dst, ok := fields[k.Value]
+		switch {
+		case !ok:
+			errs = append(errs, p.errorf(k.Line, "%q does not apply to type %s; %s", k.Value, p.Type, takes).Error())
+		case seen[k.Value]:
+			errs = append(errs, p.errorf(k.Line, "%s is given twice", k.Value).Error())
+		default:
+			seen[k.Value] = true
+			if err := p.decodeValue(v, dst); err != nil {
+				errs = append(errs, p.errorf(v.Line, "%s: %v", k.Value, err).Error())
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// decodeValue decodes v into dst, a pointer. A value expanded from ${ENV}
+// is a string as written; for a field that is not text it is read again
+// from its text, so ${DB} can give a number and ${CLUSTER} a boolean.
+func (p Provider) decodeValue(v *yaml.Node, dst any) error {
+	t := reflect.TypeOf(dst)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return fmt.Errorf("the backend gave no field to decode into (%T)", dst)
+	}
+	t = t.Elem()
+	vars := p.env[v]
+	if v.Kind == yaml.ScalarNode && vars != nil && t.Kind() != reflect.String {
+		c := *v
+		c.Tag = ""
+		v = &c
+	}
+	for _, item := range v.Content {
+		vars = append(vars, p.env[item]...)
+	}
+	if err := v.Decode(dst); err != nil {
+		want := describe(t)
+		if len(vars) > 0 {
+			// The value itself is not shown: it may be a secret.
+			return fmt.Errorf("environment variable %s does not hold %s", strings.Join(vars, ", "), want)
+		}
+		if v.Kind == yaml.ScalarNode {
+			return fmt.Errorf("%q is not %s", v.Value, want)
+		}
+		return fmt.Errorf("give %s", want)
+	}
+	return nil
+}
+
+// describe names what a value of type t is written as.
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "text"
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(describe(t.Elem()), "a "), "an ") + " values, such as [a, b]"
+	}
+	return "a " + t.String()
+}
+
+// Setting returns the text of a scalar setting of the section, such as
+// "path" ("" when it is not given).
+func (p Provider) Setting(key string) string {
+	if p.Node == nil {
+		return ""
+	}
+	for i := 0; i+1 < len(p.Node.Content); i += 2 {
+		if p.Node.Content[i].Value == key && p.Node.Content[i+1].Kind == yaml.ScalarNode {
+			return p.Node.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+// With returns a copy of p whose section sets key to value (a string,
+// number, boolean or list of them), as if the file said so; p is unchanged.
+// Tests and the wiring use it to build or adjust providers.
+func (p Provider) With(key string, value any) Provider {
+	var v yaml.Node
+	if err := v.Encode(value); err != nil {
+		panic(fmt.Sprintf("config: setting %s to %v: %v", key, value, err))
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if p.Node != nil && p.Node.Kind == yaml.MappingNode {
+		c := *p.Node
+		n = &c
+	}
+	n.Content = slices.Clone(n.Content)
+	replaced := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			n.Content[i+1] = &v
+			replaced = true
+		}
+	}
+	if !replaced {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, &v)
+	}
+	p.Node = n
+	return p
+}
+
+// Redacted describes a provider without secrets: its type and its settings
+// as key=value, with what the backend's Section.Redact hides replaced by
+// "***". A provider whose type has no Section (one not made by Load or
+// Parse) shows its type only.
+func (p Provider) Redacted() string {
+	parts := []string{"type=" + p.Type}
+	if p.section == nil || p.Node == nil {
+		return parts[0]
+	}
+	s := p.section()
+	if err := p.Decode(s); err != nil {
+		return parts[0]
+	}
+	s.Redact()
+	for k, ptr := range s.Settings() {
+		v := reflect.ValueOf(ptr)
+		if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().IsZero() {
+			continue
+		}
+		e := v.Elem()
+		text := fmt.Sprint(e.Interface())
+		if e.Kind() == reflect.Slice {
+			items := make([]string, e.Len())
+			for i := range items {
+				items[i] = fmt.Sprint(e.Index(i).Interface())
+			}
+			text = strings.Join(items, ",")
+		}
+		parts = append(parts, k+"="+text)
+	}
+	sort.Strings(parts[1:])
+	return strings.Join(parts, " ")
 }
 
 // parseJobs reads the jobs: section.
@@ -186,7 +416,8 @@ func parseJobs(n *yaml.Node, lookup func(string) (string, bool), dst *Jobs) erro
 	if n.Kind != yaml.MappingNode {
 		return errors.New("expected a mapping with concurrency:, max_attempts: or lease:")
 	}
-	if err := expandEnv(n, lookup); err != nil {
+	env := map[*yaml.Node][]string{}
+	if err := expandEnv(n, lookup, env); err != nil {
 		return err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -199,13 +430,18 @@ func parseJobs(n *yaml.Node, lookup func(string) (string, bool), dst *Jobs) erro
 			dst.MaxAttempts, err = positive(v.Value)
 		case "lease":
 			dst.Lease, err = time.ParseDuration(v.Value)
-			if err == nil && dst.Lease < 2*time.Second {
+			if err != nil {
+				err = errors.New("give a duration such as 30s or 2m")
+			} else if dst.Lease < 2*time.Second {
 				err = errors.New("must be at least 2s (two heartbeats)")
 			}
 		default:
 			return fmt.Errorf("line %d: unknown setting %q: use concurrency, max_attempts or lease", n.Content[i].Line, k)
 		}
 		if err != nil {
+			if vars := env[v]; vars != nil {
+				return fmt.Errorf("line %d: %s: environment variable %s: %v", v.Line, k, strings.Join(vars, ", "), err)
+			}
 			return fmt.Errorf("line %d: %s: %q: %v", v.Line, k, v.Value, err)
 		}
 	}
@@ -220,169 +456,33 @@ func positive(s string) (int, error) {
 	return n, nil
 }
 
-// checkProvider validates a role's mapping before decoding, so the message can
-// name the role, the type and the allowed fields.
-func checkProvider(role string, n *yaml.Node) string {
-	if n.Kind != yaml.MappingNode {
-		return "expected a mapping with type: and the provider's settings"
-	}
-	typ := ""
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "type" {
-			typ = n.Content[i+1].Value
-		}
-	}
-	allowedTypes := typesByRole[role]
-	if !slices.Contains(allowedTypes, typ) {
-		return fmt.Sprintf("type %q is not a %s provider: use one of %s", typ, role, strings.Join(allowedTypes, ", "))
-	}
-	allowed := fieldsByType[typ]
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i].Value
-		if k != "type" && !slices.Contains(allowed, k) {
-			return fmt.Sprintf("line %d: %q does not apply to type %s; it takes %s", n.Content[i].Line, k, typ, strings.Join(allowed, ", "))
-		}
-	}
-	if typ == Postgres && !hasKey(n, "dsn") {
-		return "type postgres needs dsn: (for example postgres://user:${PGPASSWORD}@host:5432/db)"
-	}
-	if typ == Redis && !hasKey(n, "addrs") {
-		return "type redis needs addrs: (for example [127.0.0.1:6379])"
-	}
-	return ""
-}
-
-func hasKey(n *yaml.Node, key string) bool {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return true
-		}
-	}
-	return false
-}
-
-// expandEnv replaces ${VAR} in every scalar under n. An unset variable is an
-// error naming it, so a missing secret never turns into an empty password.
-func expandEnv(n *yaml.Node, lookup func(string) (string, bool)) error {
+// expandEnv replaces ${VAR} in every scalar under n, recording in env which
+// variables each changed scalar came from. An unset variable is an error
+// naming it, so a missing secret never turns into an empty password.
+func expandEnv(n *yaml.Node, lookup func(string) (string, bool), env map[*yaml.Node][]string) error {
 	if n.Kind == yaml.ScalarNode {
-		var missing []string
+		var missing, used []string
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
 			name := envRef.FindStringSubmatch(m)[1]
 			v, ok := lookup(name)
 			if !ok {
 				missing = append(missing, name)
 			}
+			used = append(used, name)
 			return v
 		})
 		if len(missing) > 0 {
 			return fmt.Errorf("environment variable %s is not set; export it or remove the reference", strings.Join(missing, ", "))
 		}
+		if len(used) > 0 {
+			env[n] = used
+		}
 		return nil
 	}
 	for _, c := range n.Content {
-		if err := expandEnv(c, lookup); err != nil {
+		if err := expandEnv(c, lookup, env); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// Redacted describes a provider without secrets: passwords and the password
-// part of DSNs are replaced by "***".
-func (p Provider) Redacted() string {
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	add("type", p.Type)
-	add("dsn", redactDSN(p.DSN))
-	add("schema", p.Schema)
-	add("path", p.Path)
-	add("addrs", strings.Join(p.Addrs, ","))
-	if p.Cluster {
-		add("cluster", "true")
-	}
-	add("username", p.Username)
-	if p.Password != "" {
-		add("password", "***")
-	}
-	add("key_prefix", p.KeyPrefix)
-	add("memory_limit", p.MemoryLimit)
-	sort.Strings(parts[1:])
-	return strings.Join(parts, " ")
-}
-
-// redactDSN hides the password of a PostgreSQL connection string, in URL
-// form (user info and the password query parameter) or keyword/value form.
-// A DSN it cannot take apart is hidden whole.
-func redactDSN(dsn string) string {
-	if dsn == "" {
-		return ""
-	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "***"
-		}
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxx")
-		}
-		q := u.Query()
-		if q.Has("password") {
-			q.Set("password", "xxx")
-			u.RawQuery = q.Encode()
-		}
-		return strings.ReplaceAll(u.String(), "xxx", "***")
-	}
-	fields, ok := splitKeywordDSN(dsn)
-	if !ok {
-		return "***"
-	}
-	for i, f := range fields {
-		if strings.HasPrefix(f, "password=") {
-			fields[i] = "password=***"
-		}
-	}
-	return strings.Join(fields, " ")
-}
-
-// splitKeywordDSN splits "host=h password='a b' dbname=d" into key=value
-// fields, honouring single quotes and backslash escapes as libpq does.
-func splitKeywordDSN(dsn string) ([]string, bool) {
-	var fields []string
-	var cur strings.Builder
-	quoted := false
-	for i := 0; i < len(dsn); i++ {
-		c := dsn[i]
-		switch {
-		case c == '\\' && i+1 < len(dsn):
-			cur.WriteByte(c)
-			i++
-			cur.WriteByte(dsn[i])
-		case c == '\'':
-			quoted = !quoted
-			cur.WriteByte(c)
-		case (c == ' ' || c == '\t') && !quoted:
-			if cur.Len() > 0 {
-				fields = append(fields, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if quoted {
-		return nil, false
-	}
-	if cur.Len() > 0 {
-		fields = append(fields, cur.String())
-	}
-	for _, f := range fields {
-		if !strings.Contains(f, "=") {
-			return nil, false
-		}
-	}
-	return fields, true
 }

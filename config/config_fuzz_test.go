@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, content, env string) {
 		lookup := func(string) (string, bool) { return env, env != "" }
-		cfg, err := Parse("s.yaml", []byte(content), lookup)
+		cfg, err := Parse("s.yaml", []byte(content), lookup, testTypes)
 		if err != nil {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				if !strings.HasPrefix(line, "s.yaml:") && !strings.HasPrefix(line, "  ") {
@@ -40,6 +40,13 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg.File != "s.yaml" || cfg.Registry.Type == "" || cfg.Offline.Type == "" || cfg.Online.Type == "" {
 			t.Errorf("accepted configuration is incomplete: %+v", cfg)
+		}
+		// What Parse accepted decodes into its sections.
+		for _, p := range []Provider{cfg.Registry, cfg.Offline, cfg.Online} {
+			if err := p.Decode(testTypes[p.Role][p.Type]()); err != nil {
+				t.Errorf("accepted %s section does not decode: %v", p.Role, err)
+			}
+			p.Redacted()
 		}
 	})
 }

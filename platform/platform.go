@@ -31,12 +31,15 @@ import (
 )
 
 // Backends construct the stores, by provider type (config.SQLite,
-// config.Postgres, …). cmd/slipway wires the ones a build includes; a type
+// "postgres", …). cmd/slipway wires the ones a build includes; a type
 // configured in slipway.yaml but not wired is reported as such.
 type Backends struct {
 	Registry map[string]func(ctx context.Context, p *StoreParams) (registry.Store, error)
 	Offline  map[string]func(ctx context.Context, p *StoreParams) (offline.Store, error)
 	Online   map[string]func(ctx context.Context, p *StoreParams) (online.Store, error)
+	// Sections are the provider types' sections of slipway.yaml, which
+	// config.Load decodes and checks.
+	Sections config.Types
 	// DuckDBVersion returns the version of the DuckDB library linked in,
 	// for 'slipway version'; nil when the build leaves DuckDB out.
 	DuckDBVersion func() string
@@ -46,7 +49,9 @@ type Backends struct {
 type StoreParams struct {
 	// DataDir is the data directory: an embedded store with no path: in
 	// Provider keeps its file there.
-	DataDir  string
+	DataDir string
+	// Provider is the store's section of slipway.yaml, which the
+	// constructor decodes into its Config (config.Provider.Decode).
 	Provider config.Provider
 	// Logger is the process's logger.
 	Logger *slog.Logger
@@ -119,7 +124,7 @@ func Open(ctx context.Context, opts Options) (*Platform, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := opts.Config
-	if !opts.Create && !opts.ReadOnly && cfg.Registry.Type == config.SQLite && cfg.Registry.Path == "" {
+	if !opts.Create && !opts.ReadOnly && cfg.Registry.Type == config.SQLite && cfg.Registry.Setting("path") == "" {
 		if _, err := os.Stat(opts.DataDir); errors.Is(err, fs.ErrNotExist) {
 			hint := opts.DataDirHint
 			if hint == "" {
@@ -321,7 +326,7 @@ func (p *Platform) planStores() error {
 		if c.p.Type != config.SQLite && c.p.Type != config.DuckDB {
 			continue
 		}
-		path := c.p.Path
+		path := c.p.Setting("path")
 		if path == "" {
 			path = filepath.Join(p.opts.DataDir, c.file)
 		}
@@ -335,7 +340,7 @@ func (p *Platform) planStores() error {
 			}
 			p.tmpDir = d
 		}
-		c.p.Path = filepath.Join(p.tmpDir, filepath.Base(path))
+		*c.p = c.p.With("path", filepath.Join(p.tmpDir, filepath.Base(path)))
 		p.emptyOffline = p.emptyOffline || c.p == &cfg.Offline
 	}
 	p.opts.Config = &cfg

@@ -239,7 +239,7 @@ const secretDir = "/proc/slipway-secret-dir"
 // operation fails with an internal error naming secretDir.
 func failingPlatform(t *testing.T) *platform.Platform {
 	cfg := config.Default()
-	cfg.Registry.Path = secretDir + "/registry.db"
+	cfg.Registry = cfg.Registry.With("path", secretDir+"/registry.db")
 	return newPlatform(t, cfg)
 }
 

@@ -1,7 +1,9 @@
 // Package backends wires the store implementations of this repository into
 // platform.Backends, by provider type: what cmd/slipway builds into the
 // binary, and what tests that need a whole platform use. A build leaves a
-// backend out by deleting its line and import here.
+// backend out by deleting its lines and import here. Each backend's Config
+// is its own section of slipway.yaml (config.Section): Sections lists them
+// for config.Load, and each constructor decodes its provider's section.
 package backends
 
 import (
@@ -25,12 +27,41 @@ import (
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
 )
 
-// inDataDir returns the provider's path, or name inside the data directory.
-func inDataDir(p *platform.StoreParams, name string) string {
-	if p.Provider.Path != "" {
-		return p.Provider.Path
+// Provider types besides the embedded defaults (config.SQLite,
+// config.DuckDB, config.Embedded).
+const (
+	Postgres = "postgres"
+	Redis    = "redis"
+)
+
+// MemoryLimitEnv gives DuckDB's memory limit when slipway.yaml gives none.
+const MemoryLimitEnv = "SLIPWAY_DUCKDB_MEMORY_LIMIT"
+
+// Sections returns the section each provider type of this repository reads
+// from slipway.yaml, by role: what config.Load checks a file with.
+func Sections() config.Types {
+	return config.Types{
+		config.RoleRegistry: {
+			config.SQLite: func() config.Section { return new(registrysqlite.Config) },
+			Postgres:      func() config.Section { return new(registrypg.Config) },
+		},
+		config.RoleOffline: {
+			config.DuckDB: func() config.Section { return new(offlineduckdb.Config) },
+			Postgres:      func() config.Section { return new(offlinepg.Config) },
+		},
+		config.RoleOnline: {
+			config.Embedded: func() config.Section { return new(onlinekv.Config) },
+			Redis:           func() config.Section { return new(onlineredis.Config) },
+		},
 	}
-	return filepath.Join(p.DataDir, name)
+}
+
+// inDataDir returns path, or name inside the data directory when it is "".
+func inDataDir(sp *platform.StoreParams, path, name string) string {
+	if path != "" {
+		return path
+	}
+	return filepath.Join(sp.DataDir, name)
 }
 
 // redisLogger installs go-redis's logger once, before the first client.
@@ -39,37 +70,64 @@ var redisLogger sync.Once
 // All returns every backend of this repository, by provider type.
 func All() platform.Backends {
 	return platform.Backends{
+		Sections: Sections(),
 		Registry: map[string]func(context.Context, *platform.StoreParams) (registry.Store, error){
 			config.SQLite: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
-				return registrysqlite.New(ctx, registrysqlite.Config{Path: inDataDir(sp, platform.RegistryFile), Logger: sp.Logger})
+				var c registrysqlite.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
+				}
+				c.Path, c.Logger = inDataDir(sp, c.Path, platform.RegistryFile), sp.Logger
+				return registrysqlite.New(ctx, c)
 			},
-			config.Postgres: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
-				p := sp.Provider
-				return registrypg.New(ctx, registrypg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
+			Postgres: func(ctx context.Context, sp *platform.StoreParams) (registry.Store, error) {
+				var c registrypg.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
+				}
+				c.Logger = sp.Logger
+				return registrypg.New(ctx, c)
 			},
 		},
 		Offline: map[string]func(context.Context, *platform.StoreParams) (offline.Store, error){
 			config.DuckDB: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
-				limit := sp.Provider.MemoryLimit
-				if limit == "" {
-					limit = os.Getenv("SLIPWAY_DUCKDB_MEMORY_LIMIT")
+				var c offlineduckdb.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
 				}
-				return offlineduckdb.New(ctx, offlineduckdb.Config{Path: inDataDir(sp, platform.OfflineFile), MemoryLimit: limit, Threads: sp.Provider.Threads, Logger: sp.Logger})
+				if c.MemoryLimit == "" {
+					c.MemoryLimit = os.Getenv(MemoryLimitEnv)
+				}
+				c.Path, c.Logger = inDataDir(sp, c.Path, platform.OfflineFile), sp.Logger
+				return offlineduckdb.New(ctx, c)
 			},
-			config.Postgres: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
-				p := sp.Provider
-				return offlinepg.New(ctx, offlinepg.Config{DSN: p.DSN, Schema: p.Schema, Logger: sp.Logger})
+			Postgres: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
+				var c offlinepg.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
+				}
+				c.Logger = sp.Logger
+				return offlinepg.New(ctx, c)
 			},
 		},
 		Online: map[string]func(context.Context, *platform.StoreParams) (online.Store, error){
 			config.Embedded: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
-				return onlinekv.New(ctx, onlinekv.Config{Path: inDataDir(sp, platform.OnlineFile), Logger: sp.Logger})
+				var c onlinekv.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
+				}
+				c.Path, c.Logger = inDataDir(sp, c.Path, platform.OnlineFile), sp.Logger
+				return onlinekv.New(ctx, c)
 			},
-			config.Redis: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
+			Redis: func(ctx context.Context, sp *platform.StoreParams) (online.Store, error) {
+				var c onlineredis.Config
+				if err := sp.Provider.Decode(&c); err != nil {
+					return nil, err
+				}
 				// go-redis logs dial retries on its own; they go to the debug level.
 				redisLogger.Do(func() { redis.SetLogger(onlineredis.ClientLogger{Logger: sp.Logger}) })
-				p := sp.Provider
-				return onlineredis.New(ctx, onlineredis.Config{Addrs: p.Addrs, Cluster: p.Cluster, Username: p.Username, Password: p.Password, DB: p.DB, KeyPrefix: p.KeyPrefix, Logger: sp.Logger})
+				c.Logger = sp.Logger
+				return onlineredis.New(ctx, c)
 			},
 		},
 		DuckDBVersion: offlineduckdb.LibraryVersion,

@@ -1,0 +1,31 @@
+package offlinepg
+
+import (
+	"errors"
+
+	"github.com/slipway-ml/slipway/internal/pgdsn"
+)
+
+// Config is the offline: section of slipway.yaml for type postgres
+// (a config.Section):
+//
+//	offline:
+//	  type: postgres
+//	  dsn: postgres://slipway:${PGPASSWORD}@warehouse:5432/analytics   # required
+//	  schema: slipway                                                   # default slipway
+
+// Settings maps the keys of the section to the fields they set.
+func (c *Config) Settings() map[string]any {
+	return map[string]any{"dsn": &c.DSN, "schema": &c.Schema}
+}
+
+// Check reports a missing or wrong setting.
+func (c *Config) Check() error {
+	if c.DSN == "" {
+		return errors.New("type postgres needs dsn: (for example postgres://user:${PGPASSWORD}@host:5432/db)")
+	}
+	return c.Validate()
+}
+
+// Redact hides the DSN's password.
+func (c *Config) Redact() { c.DSN = pgdsn.Redact(c.DSN) }
