@@ -9,7 +9,8 @@
 //     the new one, never a half-written one; report the new table's rows;
 //   - implement the point-in-time join exactly as documented on
 //     TrainingSetParams, inside the engine, rows in its documented order
-//     (end the query with TrainingSetOrder), so exports are byte-identical;
+//     (the SQL stores end the query with
+//     offline/internal/sqltext.TrainingSetOrder), so exports are byte-identical;
 //   - stream Rows without materialising the result in memory;
 //   - map engine types to value types as documented on ColumnType;
 //   - record the registry that owns its tables in Claim and refuse another;
@@ -17,5 +18,7 @@
 //   - report Describe errors as *QueryError with the line of the caller's SQL;
 //   - resolve a source's relative File against Dir (SourceQueryParams.Path)
 //     and check file sources whole in CheckSource, reporting *SourceError;
-//   - export New(ctx, Config) and pass offlinetest.Exercise.
+//   - export New(ctx, Config) and pass offlinetest.Exercise;
+//   - make Config its slipway.yaml section (a config.Section: Settings,
+//     Check, Redact) and add it with its constructor to internal/backends.
 package offline

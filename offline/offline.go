@@ -201,7 +201,8 @@ type FeatureColumn struct {
 // entity, whatever t is. Every label row is kept, duplicates included.
 //
 // Rows are ordered by entity, then label time, then label value, each
-// ascending with nulls last (TrainingSetOrder): every feature value is
+// ascending with nulls last (the SQL stores end their query with
+// sqltext.TrainingSetOrder): every feature value is
 // decided by entity and label time, so rows equal on those three are equal
 // on every column, and the same data always gives the same rows in the same
 // order, whatever order the engine stores or joins them in. Exports of the

@@ -14,5 +14,7 @@
 //   - delete features' values for every entity in DeleteFeatures, leaving
 //     other features alone, a feature never written being no error, and
 //     document what it costs;
-//   - export New(ctx, Config) and pass onlinetest.Exercise.
+//   - export New(ctx, Config) and pass onlinetest.Exercise;
+//   - make Config its slipway.yaml section (a config.Section: Settings,
+//     Check, Redact) and add it with its constructor to internal/backends.
 package online
