@@ -146,12 +146,18 @@ deprecated, deleted, source_file and dependents.`,
 			case r.Feature != nil:
 				f := r.Feature
 				field("entity", f.Entity)
-				field("source", f.Dataset.String())
+				field("source", f.Source.String())
 				field("columns", fmt.Sprintf("entity %s, value %s, timestamp %s", f.EntityColumn, f.ValueColumn, orDash(f.TimestampColumn)))
 				field("type", string(f.Type))
 				if f.MaxAge > 0 {
 					field("max age", f.MaxAge.String())
 				}
+			case r.Label != nil:
+				l := r.Label
+				field("entity", l.Entity)
+				field("source", l.Source.String())
+				field("columns", fmt.Sprintf("entity %s, value %s, timestamp %s", l.EntityColumn, l.ValueColumn, orDash(l.TimestampColumn)))
+				field("type", string(l.Type))
 			}
 			if len(r.State.Schema) > 0 {
 				fmt.Fprintf(w, "  schema:\n")

@@ -273,7 +273,7 @@ func (c *Coordinator) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// requireReady fails unless dataset id can be read. Jobs run after the jobs
+// requireReady fails unless input id (a source or transformation) can be read. Jobs run after the jobs
 // building their inputs, so an input that is not ready was broken outside
 // this batch, and that failure is permanent; but an input that another job
 // is rebuilding is still readable (its table is replaced atomically), and
@@ -322,18 +322,26 @@ func (c *Coordinator) buildTransformation(ctx context.Context, run *jobRun) erro
 	return c.setStatus(ctx, r.ID, resource.StatusReady, "", res.Columns)
 }
 
-func dataset(r *resource.Resource) offline.Dataset {
-	f := r.Feature
-	return offline.Dataset{
-		Table:           offline.TableName(f.Dataset),
-		EntityColumn:    f.EntityColumn,
-		ValueColumn:     f.ValueColumn,
-		TimestampColumn: f.TimestampColumn,
+// sourceOf returns the source or transformation a feature or label reads.
+func sourceOf(r *resource.Resource) resource.ID {
+	if r.Label != nil {
+		return r.Label.Source
 	}
+	return r.Feature.Source
+}
+
+// offlineLabel and offlineFeature locate a label's or a feature's values in
+// the offline table of its source.
+func offlineLabel(l *resource.LabelSpec) offline.Dataset {
+	return offline.Dataset{Table: offline.TableName(l.Source), EntityColumn: l.EntityColumn, ValueColumn: l.ValueColumn, TimestampColumn: l.TimestampColumn}
+}
+
+func offlineFeature(f *resource.FeatureSpec) offline.Dataset {
+	return offline.Dataset{Table: offline.TableName(f.Source), EntityColumn: f.EntityColumn, ValueColumn: f.ValueColumn, TimestampColumn: f.TimestampColumn}
 }
 
 // trainingSet resolves a training set into the offline join it stands for.
-// The datasets it reads must be built.
+// The sources it reads must be built.
 func (c *Coordinator) trainingSet(ctx context.Context, id resource.ID) (*offline.TrainingSetParams, error) {
 	ts, err := c.Registry.Get(ctx, id)
 	if err != nil {
@@ -343,7 +351,7 @@ func (c *Coordinator) trainingSet(ctx context.Context, id resource.ID) (*offline
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", ts.TrainingSet.Label, err)
 	}
-	if err := c.requireReady(ctx, label.Feature.Dataset); err != nil {
+	if err := c.requireReady(ctx, label.Label.Source); err != nil {
 		return nil, err
 	}
 	if label.State.Status != resource.StatusReady {
@@ -352,17 +360,17 @@ func (c *Coordinator) trainingSet(ctx context.Context, id resource.ID) (*offline
 			return nil, err
 		}
 	}
-	p := &offline.TrainingSetParams{Label: dataset(label), LabelName: label.Name, LabelType: label.Feature.Type, EntityName: label.Feature.Entity}
+	p := &offline.TrainingSetParams{Label: offlineLabel(label.Label), LabelName: label.Name, LabelType: label.Label.Type, EntityName: label.Label.Entity}
 	columns := ts.TrainingSet.FeatureColumns()
 	for i, fid := range ts.TrainingSet.Features {
 		f, err := c.Registry.Get(ctx, fid)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", fid, err)
 		}
-		if err := c.requireReady(ctx, f.Feature.Dataset); err != nil {
+		if err := c.requireReady(ctx, f.Feature.Source); err != nil {
 			return nil, err
 		}
-		p.Features = append(p.Features, offline.FeatureColumn{Dataset: dataset(f), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge), Type: f.Feature.Type})
+		p.Features = append(p.Features, offline.FeatureColumn{Dataset: offlineFeature(f.Feature), Name: columns[i], MaxAge: time.Duration(f.Feature.MaxAge), Type: f.Feature.Type})
 	}
 	return p, nil
 }

@@ -19,7 +19,7 @@ const (
 	// JobTransformation builds one transformation's table.
 	JobTransformation = "transformation"
 	// JobMaterialize writes the latest values of a group of features of one
-	// dataset to the online store.
+	// source to the online store.
 	JobMaterialize = "materialize"
 	// JobExport writes a training set to a file.
 	JobExport = "export"
@@ -84,8 +84,9 @@ func (b *batch) transformation(ctx context.Context, t *resource.Resource, rebuil
 	return i, nil
 }
 
-// need returns the index of the job building dataset id when it needs
-// building, or -1 when it is ready (or a source).
+// need returns the index of the job building id, the source or
+// transformation a feature, label or transformation reads, when it needs
+// building, or -1 when it is ready (or a source, which is never built).
 func (b *batch) need(ctx context.Context, id resource.ID, rebuild func(resource.ID) bool) (int, error) {
 	if id.Kind != resource.KindTransformation {
 		return -1, nil
@@ -179,7 +180,7 @@ func (c *Coordinator) features(ctx context.Context, ids []resource.ID) ([]*resou
 }
 
 // EnqueueExport queues a job exporting a training set to a file, after the
-// jobs building the datasets of its label and features that are not ready.
+// jobs building the sources of its label and features that are not ready.
 // The job gets the path made absolute, and a path that cannot be written
 // is refused before anything is queued.
 func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*registry.Job, error) {
@@ -205,7 +206,7 @@ func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*re
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", id, err)
 		}
-		i, err := b.need(ctx, r.Feature.Dataset, never)
+		i, err := b.need(ctx, sourceOf(r), never)
 		if err != nil {
 			return nil, err
 		}
@@ -273,6 +274,6 @@ func decodeArgs(j *registry.Job, v any) error {
 // attempt is retried later, like a transient failure.
 var errNotYet = errors.New("not yet")
 
-// errPermanent marks an error that no retry can fix (a dataset that is not
+// errPermanent marks an error that no retry can fix (an input that is not
 // built, unreadable arguments), whatever its cause looks like.
 var errPermanent = errors.New("cannot be retried")

@@ -27,10 +27,10 @@ type MaterializeParams struct {
 	// a watermark is read incrementally: rows after its watermark less its
 	// lookback.
 	Full bool
-	// Chunks, when above 1, splits each dataset's entities into that many
+	// Chunks, when above 1, splits each source's entities into that many
 	// parts, each its own job, so that several workers share the work.
 	Chunks int
-	// Rebuild rebuilds the features' datasets (their transformations) first,
+	// Rebuild rebuilds the features' sources (their transformations) first,
 	// even when ready; what those read is built only when not ready.
 	Rebuild bool
 }
@@ -46,7 +46,7 @@ type MaterializeResult struct {
 
 // materializeArgs are a materialize job's arguments.
 type materializeArgs struct {
-	// Features share one dataset and its entity and timestamp columns.
+	// Features share one source and its entity and timestamp columns.
 	Features  []resource.ID `json:"features"`
 	BatchSize int           `json:"batch_size,omitempty"`
 	Full      bool          `json:"full,omitempty"`
@@ -69,7 +69,7 @@ type materializeResult struct {
 // online store (what a training set gives for a label at the time the job
 // runs: rows dated later are written by the first run after their time), as
 // jobs worked in this process (EnqueueMaterialize, then
-// Work). Features read from the same columns of one dataset are read and
+// Work). Features read from the same columns of one source are read and
 // written together: one offline query, and one online write per entity for
 // all of them.
 func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*MaterializeResult, error) {
@@ -96,8 +96,8 @@ func (c *Coordinator) Materialize(ctx context.Context, p *MaterializeParams) (*M
 }
 
 // EnqueueMaterialize queues the jobs materializing features: per group of
-// features reading the same dataset, one job (or one per chunk and a
-// commit job after them), after the job building the dataset when it is
+// features reading the same source, one job (or one per chunk and a
+// commit job after them), after the job building the source when it is
 // not ready (or p.Rebuild).
 func (c *Coordinator) EnqueueMaterialize(ctx context.Context, p *MaterializeParams) ([]*registry.Job, error) {
 	b := c.newBatch()
@@ -107,20 +107,20 @@ func (c *Coordinator) EnqueueMaterialize(ctx context.Context, p *MaterializePara
 	return b.enqueue(ctx)
 }
 
-// materialize adds the jobs of p to the batch; a dataset the batch already
+// materialize adds the jobs of p to the batch; a source the batch already
 // builds is built once.
 func (b *batch) materialize(ctx context.Context, p *MaterializeParams) error {
 	feats, err := b.c.features(ctx, p.Features)
 	if err != nil {
 		return err
 	}
-	groups := groupByDataset(feats)
-	// Rebuild rebuilds the features' own datasets, not what is upstream of them.
+	groups := groupBySource(feats)
+	// Rebuild rebuilds the features' own sources, not what is upstream of them.
 	rebuild := func(id resource.ID) bool {
-		return p.Rebuild && slices.ContainsFunc(groups, func(g []*resource.Resource) bool { return g[0].Feature.Dataset == id })
+		return p.Rebuild && slices.ContainsFunc(groups, func(g []*resource.Resource) bool { return g[0].Feature.Source == id })
 	}
 	for _, group := range groups {
-		built, err := b.need(ctx, group[0].Feature.Dataset, rebuild)
+		built, err := b.need(ctx, group[0].Feature.Source, rebuild)
 		if err != nil {
 			return err
 		}
@@ -172,17 +172,17 @@ func JobPart(j *registry.Job) string {
 	return fmt.Sprintf("chunk %d of %d", args.Chunk+1, args.Chunks)
 }
 
-// groupByDataset groups features that read the same dataset with the same
+// groupBySource groups features that read the same source with the same
 // entity and timestamp columns, keeping the order of first appearance.
-func groupByDataset(feats []*resource.Resource) [][]*resource.Resource {
+func groupBySource(feats []*resource.Resource) [][]*resource.Resource {
 	type key struct {
-		dataset           resource.ID
+		source            resource.ID
 		entity, timestamp string
 	}
 	index := map[key]int{}
 	var groups [][]*resource.Resource
 	for _, f := range feats {
-		k := key{f.Feature.Dataset, f.Feature.EntityColumn, f.Feature.TimestampColumn}
+		k := key{f.Feature.Source, f.Feature.EntityColumn, f.Feature.TimestampColumn}
 		i, ok := index[k]
 		if !ok {
 			i = len(groups)
@@ -341,7 +341,7 @@ func since(group []*resource.Resource, full bool) time.Time {
 	return oldest.Add(-lookback)
 }
 
-// materialize writes a group of features of one dataset (or one chunk of
+// materialize writes a group of features of one source (or one chunk of
 // its entities) as of asOf, counting the values written in run.rows, and
 // returns the newest timestamp read (never after asOf).
 func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*resource.Resource, args materializeArgs, asOf time.Time) (time.Time, error) {
@@ -355,7 +355,7 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 	}
 	start := time.Now()
 	first := group[0].Feature
-	if err := c.requireReady(ctx, first.Dataset); err != nil {
+	if err := c.requireReady(ctx, first.Source); err != nil {
 		return newest, err
 	}
 	// Features on the same column share one value column of the query.
@@ -372,12 +372,12 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 	}
 	from := since(group, args.Full)
 	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{
-		Table: offline.TableName(first.Dataset), EntityColumn: first.EntityColumn,
+		Table: offline.TableName(first.Source), EntityColumn: first.EntityColumn,
 		TimestampColumn: first.TimestampColumn, ValueColumns: columns,
 		AsOf: asOf, Since: from, Partition: args.Chunk, Partitions: args.Chunks,
 	})
 	if err != nil {
-		return newest, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+		return newest, fmt.Errorf("reading latest values of %s: %w", first.Source, err)
 	}
 	defer rows.Close()
 	records := make([]online.Record, 0, batch)
@@ -413,7 +413,7 @@ func (c *Coordinator) materialize(ctx context.Context, run *jobRun, group []*res
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return newest, fmt.Errorf("reading latest values of %s: %w", first.Dataset, err)
+		return newest, fmt.Errorf("reading latest values of %s: %w", first.Source, err)
 	}
 	if err := flush(); err != nil {
 		return newest, err

@@ -55,15 +55,15 @@ func scheduleKeyPrefix(id resource.ID) string {
 }
 
 // Tick queues the runs due at the clock's now and returns them. Features of
-// one dataset due at the same firing share one rebuild of it.
+// one source due at the same firing share one rebuild of it.
 func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	c := s.Coordinator
 	now := c.now()
 	var queued []*registry.Job
 	var errs []error
 	type firing struct {
-		dataset resource.ID
-		at      time.Time
+		source resource.ID
+		at     time.Time
 	}
 	var order []firing
 	features := map[firing][]*resource.Resource{}
@@ -84,7 +84,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 				errs = append(errs, err)
 				queued = append(queued, jobs...)
 			default:
-				f := firing{r.Feature.Dataset, at}
+				f := firing{r.Feature.Source, at}
 				if features[f] == nil {
 					order = append(order, f)
 				}
@@ -152,7 +152,7 @@ func (s *Scheduler) due(ctx context.Context, r *resource.Resource, now time.Time
 
 // queue queues the runs of resources due at one firing in one batch: a
 // transformation's rebuild, or the features' materializations after one
-// rebuild of their dataset. Each resource's last job carries its firing's
+// rebuild of their source. Each resource's last job carries its firing's
 // key.
 func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.Time) ([]*registry.Job, error) {
 	c := s.Coordinator

@@ -172,7 +172,7 @@ func TestScheduledFeatureRebuildsThenMaterializes(t *testing.T) {
 	}
 }
 
-func TestFeaturesOfOneDatasetShareARebuild(t *testing.T) {
+func TestFeaturesOfOneSourceShareARebuild(t *testing.T) {
 	c, ctx := setup(t)
 	clock := &fakeClock{}
 	c.Now = clock.Now

@@ -345,7 +345,7 @@ func TestRebuildDoesNotBlockReaders(t *testing.T) {
 	}
 	jobs, err := c.EnqueueMaterialize(ctx, &coordinator.MaterializeParams{Features: []resource.ID{{Kind: resource.KindFeature, Name: "amount", Variant: resource.DefaultVariant}}})
 	if err != nil || len(jobs) != 1 {
-		t.Fatalf("EnqueueMaterialize of a ready dataset: %+v, %v; want one job", jobs, err)
+		t.Fatalf("EnqueueMaterialize over a ready transformation: %+v, %v; want one job", jobs, err)
 	}
 	// Another job starts rebuilding clean.
 	if err := c.Registry.SetStatus(ctx, &registry.SetStatusParams{ID: transformationID("clean"), Status: resource.StatusRunning}); err != nil {

@@ -522,7 +522,6 @@ func TestScheduleAndLookback(t *testing.T) {
 		"n_daily":     {Schedule: "*/15 * * * *", Lookback: resource.Duration(48 * time.Hour)}, // spaces normalized
 		"kind_static": {Schedule: "0 6 * * *"},
 		"n_every":     {Schedule: "@every 15m", Lookback: resource.Duration(6 * time.Hour)},
-		"kind_label":  {},
 	} {
 		f := got[name].Feature
 		if f.Schedule != want.Schedule || f.Lookback != want.Lookback {
@@ -533,6 +532,11 @@ func TestScheduleAndLookback(t *testing.T) {
 				t.Errorf("%s: stored schedule does not parse: %v", name, err)
 			}
 		}
+	}
+
+	// A label is never materialized: it has its own spec, without schedule or lookback.
+	if l := got["kind_label"]; l.Feature != nil || l.Label == nil || l.Label.Entity != "user" || l.Label.ValueColumn != "kind" {
+		t.Errorf("kind_label: feature spec %+v, label spec %+v; want a label spec only", l.Feature, l.Label)
 	}
 
 	plan, err := e.plan(t)

@@ -36,7 +36,7 @@ type Definition struct {
 	srcDir   string         // the absolute directory of the YAML file, which a relative source file is relative to
 
 	// Unresolved references, resolved by Plan.
-	dataset  string   // feature/label source
+	source   string   // feature/label source
 	label    string   // training set
 	features []string // training set
 	sqlRefs  []sqlRef // transformation
@@ -473,25 +473,28 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 		t.Schedule = it.schedule()
 		r.Transformation = t
 	case resource.KindFeature, resource.KindLabel:
-		f := &resource.FeatureSpec{
-			Entity:          it.required("entity"),
-			EntityColumn:    it.required("entity_column"),
-			ValueColumn:     it.required("value_column"),
-			TimestampColumn: it.str("timestamp_column"),
-		}
-		d.dataset = it.required("source")
-		if f.Entity != "" {
-			if err := resource.ValidateName(f.Entity); err != nil {
+		// The fields features and labels share; Plan resolves source.
+		entity := it.required("entity")
+		entityColumn, valueColumn := it.required("entity_column"), it.required("value_column")
+		timestampColumn := it.str("timestamp_column")
+		d.source = it.required("source")
+		if entity != "" {
+			if err := resource.ValidateName(entity); err != nil {
 				it.fail("entity", "%v", err)
 			}
 		}
+		var typ value.Type
 		if t := it.required("type"); t != "" {
-			typ, err := value.ParseType(t)
-			if err != nil {
+			var err error
+			if typ, err = value.ParseType(t); err != nil {
 				it.fail("type", "%v", err)
 			}
-			f.Type = typ
 		}
+		if kind == resource.KindLabel {
+			r.Label = &resource.LabelSpec{Entity: entity, EntityColumn: entityColumn, ValueColumn: valueColumn, TimestampColumn: timestampColumn, Type: typ}
+			break
+		}
+		f := &resource.FeatureSpec{Entity: entity, EntityColumn: entityColumn, ValueColumn: valueColumn, TimestampColumn: timestampColumn, Type: typ}
 		if s := it.str("max_age"); s != "" {
 			age, err := resource.ParseDuration(s)
 			if err != nil {
@@ -504,10 +507,8 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 				it.fail("max_age", "needs timestamp_column: a static value has no age")
 			}
 		}
-		if kind == resource.KindFeature {
-			f.Schedule = it.schedule()
-			f.Lookback = it.lookback(f.TimestampColumn)
-		}
+		f.Schedule = it.schedule()
+		f.Lookback = it.lookback(f.TimestampColumn)
 		r.Feature = f
 	case resource.KindTrainingSet:
 		d.label = it.required("label")

@@ -162,8 +162,9 @@ func (p *planner) registeredResource(id resource.ID) *resource.Resource {
 	return r
 }
 
-// resolveDataset finds the source or transformation a reference names.
-func (p *planner) resolveDataset(ref string) (resource.ID, error) {
+// resolveSource finds the source or transformation a reference names: a
+// transformation's input, or what a feature or label reads.
+func (p *planner) resolveSource(ref string) (resource.ID, error) {
 	r, err := resource.ParseRef(ref)
 	if err != nil {
 		return resource.ID{}, err
@@ -207,7 +208,7 @@ func (p *planner) resolveAll(defs []*Definition) error {
 			seen := map[resource.ID]bool{}
 			for _, ref := range d.sqlRefs {
 				pos := Pos{d.sqlPos.File, d.sqlPos.Line + ref.line}
-				id, err := p.resolveDataset(ref.ref)
+				id, err := p.resolveSource(ref.ref)
 				if err != nil {
 					p.errs.add(pos, "sql", "{{ %s }}: %v", ref.ref, err)
 					continue
@@ -221,16 +222,21 @@ func (p *planner) resolveAll(defs []*Definition) error {
 				p.errs.add(d.sqlPos, "sql", "references no source or transformation; write them as {{ name }} so Slipway knows the lineage")
 			}
 		case resource.KindFeature, resource.KindLabel:
-			id, err := p.resolveDataset(d.dataset)
+			id, err := p.resolveSource(d.source)
 			if err != nil {
 				p.errs.add(d.FieldPos("source"), "source", "%v", err)
 			}
-			r.Feature.Dataset = id
-			if ent := (resource.ID{Kind: resource.KindEntity, Name: r.Feature.Entity, Variant: resource.DefaultVariant}); p.lookup(ent) == nil {
+			entity := ""
+			if r.Feature != nil {
+				r.Feature.Source, entity = id, r.Feature.Entity
+			} else {
+				r.Label.Source, entity = id, r.Label.Entity
+			}
+			if ent := (resource.ID{Kind: resource.KindEntity, Name: entity, Variant: resource.DefaultVariant}); p.lookup(ent) == nil {
 				if err := p.deletedError(ent); err != nil {
 					p.errs.add(d.FieldPos("entity"), "entity", "%v", err)
 				} else {
-					p.errs.add(d.FieldPos("entity"), "entity", "unknown entity %q: define it under entities:", r.Feature.Entity)
+					p.errs.add(d.FieldPos("entity"), "entity", "unknown entity %q: define it under entities:", entity)
 				}
 			}
 		case resource.KindTrainingSet:
@@ -392,20 +398,15 @@ func (p *planner) checkSchemas(plan *Plan) {
 			if r.Source != nil && r.Source.TimestampColumn != "" && !p.checkFileTimestamp(d, r, cols) {
 				p.checkColumn(d, "timestamp_column", r.ID, cols, r.Source.TimestampColumn, value.Timestamp)
 			}
-		case resource.KindFeature, resource.KindLabel:
+		case resource.KindFeature:
 			f := r.Feature
-			cols, ok := p.schema(f.Dataset)
-			if !ok {
-				continue
-			}
-			p.checkColumn(d, "entity_column", f.Dataset, cols, f.EntityColumn, value.Null)
-			p.checkColumn(d, "value_column", f.Dataset, cols, f.ValueColumn, f.Type)
-			if f.TimestampColumn != "" {
-				p.checkColumn(d, "timestamp_column", f.Dataset, cols, f.TimestampColumn, value.Timestamp)
-			}
+			p.checkColumns(d, f.Source, f.EntityColumn, f.ValueColumn, f.TimestampColumn, f.Type)
+		case resource.KindLabel:
+			l := r.Label
+			p.checkColumns(d, l.Source, l.EntityColumn, l.ValueColumn, l.TimestampColumn, l.Type)
 		case resource.KindTrainingSet:
 			label := p.lookup(r.TrainingSet.Label)
-			if label != nil && label.Feature.TimestampColumn == "" {
+			if label != nil && label.Label.TimestampColumn == "" {
 				p.errs.add(d.FieldPos("label"), "label", "label %s has no timestamp_column; a training set joins features as of each label's time, so its label needs one", label.Ref())
 			}
 			if label != nil {
@@ -413,12 +414,25 @@ func (p *planner) checkSchemas(plan *Plan) {
 			}
 			for _, fid := range r.TrainingSet.Features {
 				f := p.lookup(fid)
-				if label != nil && f != nil && f.Feature.Entity != label.Feature.Entity {
+				if label != nil && f != nil && f.Feature.Entity != label.Label.Entity {
 					p.errs.add(d.FieldPos("features"), "features", "%s describes entity %q but label %s describes %q; a training set joins features of the label's entity",
-						fid.Ref(), f.Feature.Entity, label.Ref(), label.Feature.Entity)
+						fid.Ref(), f.Feature.Entity, label.Ref(), label.Label.Entity)
 				}
 			}
 		}
+	}
+}
+
+// checkColumns checks the columns a feature or label reads from its source.
+func (p *planner) checkColumns(d *Definition, source resource.ID, entityColumn, valueColumn, timestampColumn string, typ value.Type) {
+	cols, ok := p.schema(source)
+	if !ok {
+		return
+	}
+	p.checkColumn(d, "entity_column", source, cols, entityColumn, value.Null)
+	p.checkColumn(d, "value_column", source, cols, valueColumn, typ)
+	if timestampColumn != "" {
+		p.checkColumn(d, "timestamp_column", source, cols, timestampColumn, value.Timestamp)
 	}
 }
 
@@ -444,7 +458,7 @@ func (p *planner) checkFileTimestamp(d *Definition, r *resource.Resource, cols [
 // checkColumnNames reports training-set output columns that would share a name.
 func (p *planner) checkColumnNames(d *Definition, label *resource.Resource, ts *resource.TrainingSetSpec) {
 	seen := map[string]string{
-		label.Feature.Entity:                "the entity column",
+		label.Label.Entity:                  "the entity column",
 		resource.TrainingSetTimestampColumn: "the label time column",
 	}
 	for i, col := range ts.FeatureColumns() {
@@ -460,20 +474,20 @@ func (p *planner) checkColumnNames(d *Definition, label *resource.Resource, ts *
 }
 
 // checkColumn checks that a column exists and fits the wanted type (value.Null: any type).
-func (p *planner) checkColumn(d *Definition, field string, dataset resource.ID, cols []resource.Column, name string, want value.Type) {
+func (p *planner) checkColumn(d *Definition, field string, source resource.ID, cols []resource.Column, name string, want value.Type) {
 	for _, c := range cols {
 		if c.Name != name {
 			continue
 		}
 		if want == value.Null {
 			if c.Type == value.Null {
-				p.errs.add(d.FieldPos(field), field, "column %q of %s has type %s, which Slipway cannot use as a key", name, dataset.Ref(), c.EngineType)
+				p.errs.add(d.FieldPos(field), field, "column %q of %s has type %s, which Slipway cannot use as a key", name, source.Ref(), c.EngineType)
 			}
 			return
 		}
 		if !fits(c.Type, want) {
 			p.errs.add(d.FieldPos(field), field, "column %q of %s has type %s (%s), which does not fit %s; cast it in a transformation or change the declared type",
-				name, dataset.Ref(), c.EngineType, orNone(c.Type), want)
+				name, source.Ref(), c.EngineType, orNone(c.Type), want)
 		}
 		return
 	}
@@ -481,7 +495,7 @@ func (p *planner) checkColumn(d *Definition, field string, dataset resource.ID, 
 	for i, c := range cols {
 		names[i] = c.Name
 	}
-	p.errs.add(d.FieldPos(field), field, "%s has no column %q; its columns are: %s", dataset.Ref(), name, strings.Join(names, ", "))
+	p.errs.add(d.FieldPos(field), field, "%s has no column %q; its columns are: %s", source.Ref(), name, strings.Join(names, ", "))
 }
 
 func orNone(t value.Type) string {

@@ -88,10 +88,10 @@ func TestDiffOfSQLIsUnified(t *testing.T) {
 	}
 	// Other fields keep one line each; an unset value shows as "".
 	f, g := feature(), feature()
-	g.Feature.Dataset = ID{KindSource, "t", "default"}
+	g.Feature.Source = ID{KindSource, "t", "default"}
 	g.Feature.Type = value.Float64
 	g.Description = "Opens."
-	want = []string{`description: "" → Opens.`, "feature.dataset: transformation t:default → source t:default", "feature.type: int64 → float64"}
+	want = []string{`description: "" → Opens.`, "feature.source: transformation t:default → source t:default", "feature.type: int64 → float64"}
 	if got := lines(Diff(f, g)); !reflect.DeepEqual(got, want) {
 		t.Errorf("lines = %q, want %q", got, want)
 	}

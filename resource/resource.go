@@ -166,10 +166,11 @@ type Resource struct {
 	Owner       string   `json:"owner,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 
-	// Exactly one spec is set, matching ID.Kind (entities have none; labels use Feature).
+	// Exactly one spec is set, matching ID.Kind (entities have none).
 	Source         *SourceSpec         `json:"source,omitempty"`
 	Transformation *TransformationSpec `json:"transformation,omitempty"`
 	Feature        *FeatureSpec        `json:"feature,omitempty"`
+	Label          *LabelSpec          `json:"label,omitempty"`
 	TrainingSet    *TrainingSetSpec    `json:"training_set,omitempty"`
 
 	State State `json:"-"`
@@ -185,7 +186,7 @@ type State struct {
 	// UpdatedAt is when Status last changed.
 	UpdatedAt time.Time `json:"updated_at"`
 	// Watermark is, for a feature, the newest timestamp that materialization
-	// has read from its dataset: the next incremental run reads rows after
+	// has read from its source: the next incremental run reads rows after
 	// it (less the feature's lookback). Zero until the first run.
 	Watermark time.Time `json:"watermark,omitzero"`
 	// Deprecated is set while the resource is deprecated: still readable
@@ -247,10 +248,12 @@ type TransformationSpec struct {
 	Schedule string `json:"schedule,omitempty"`
 }
 
-// FeatureSpec is the shape shared by features and labels: one value per entity over time.
+// FeatureSpec is one value per entity over time, read from a source or
+// transformation, served online and joined into training sets.
 type FeatureSpec struct {
-	Entity          string     `json:"entity"`
-	Dataset         ID         `json:"dataset"`
+	Entity string `json:"entity"`
+	// Source is the source or transformation the values are read from.
+	Source          ID         `json:"source"`
 	EntityColumn    string     `json:"entity_column"`
 	ValueColumn     string     `json:"value_column"`
 	TimestampColumn string     `json:"timestamp_column,omitempty"`
@@ -265,6 +268,59 @@ type FeatureSpec struct {
 	// materialization reads again, to pick up late-arriving rows (0:
 	// DefaultLookback).
 	Lookback Duration `json:"lookback,omitempty"`
+}
+
+// LabelSpec is the value a training set predicts: one value per entity
+// and time, read from a source or transformation. Unlike a feature, a label
+// is never materialized, so it has no max age, schedule or lookback: a
+// training set keeps every row of its label.
+type LabelSpec struct {
+	Entity string `json:"entity"`
+	// Source is the source or transformation the values are read from.
+	Source          ID         `json:"source"`
+	EntityColumn    string     `json:"entity_column"`
+	ValueColumn     string     `json:"value_column"`
+	TimestampColumn string     `json:"timestamp_column,omitempty"`
+	Type            value.Type `json:"type"`
+}
+
+// UnmarshalJSON reads a resource, including definitions stored before
+// labels had their own spec: a label's spec under "feature" becomes Label
+// (FeatureSpec.UnmarshalJSON reads the rest of the old shape). Definition
+// then gives the current canonical JSON, so a registered old-shape
+// definition equals the same definition applied again.
+func (r *Resource) UnmarshalJSON(b []byte) error {
+	type plain Resource // Resource without its methods, so this does not recurse
+	if err := json.Unmarshal(b, (*plain)(r)); err != nil {
+		return err
+	}
+	if r.Kind == KindLabel && r.Feature != nil && r.Label == nil {
+		// A label's max age, schedule and lookback never had an effect (and
+		// definitions refuse them now): they are dropped.
+		f := r.Feature
+		r.Label = &LabelSpec{Entity: f.Entity, Source: f.Source, EntityColumn: f.EntityColumn,
+			ValueColumn: f.ValueColumn, TimestampColumn: f.TimestampColumn, Type: f.Type}
+		r.Feature = nil
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a feature's (or an old-shape label's) spec, including
+// the name stored before "source": "dataset".
+func (f *FeatureSpec) UnmarshalJSON(b []byte) error {
+	type plain FeatureSpec // FeatureSpec without its methods, so this does not recurse
+	var v struct {
+		plain
+		Dataset *ID `json:"dataset"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = FeatureSpec(v.plain)
+	if v.Dataset != nil && f.Source == (ID{}) {
+		f.Source = *v.Dataset
+	}
+	return nil
 }
 
 // DefaultLookback is a feature's lookback when its definition gives none.
@@ -351,7 +407,9 @@ func (r *Resource) Dependencies() []ID {
 	case r.Transformation != nil:
 		deps = append(deps, r.Transformation.Inputs...)
 	case r.Feature != nil:
-		deps = append(deps, ID{Kind: KindEntity, Name: r.Feature.Entity, Variant: DefaultVariant}, r.Feature.Dataset)
+		deps = append(deps, ID{Kind: KindEntity, Name: r.Feature.Entity, Variant: DefaultVariant}, r.Feature.Source)
+	case r.Label != nil:
+		deps = append(deps, ID{Kind: KindEntity, Name: r.Label.Entity, Variant: DefaultVariant}, r.Label.Source)
 	case r.TrainingSet != nil:
 		deps = append(deps, r.TrainingSet.Label)
 		deps = append(deps, r.TrainingSet.Features...)

@@ -56,7 +56,7 @@ func feature() *Resource {
 	return &Resource{
 		ID:    ID{Kind: KindFeature, Name: "opens", Variant: "default"},
 		Owner: "growth", Tags: []string{"a"},
-		Feature: &FeatureSpec{Entity: "subscriber", Dataset: ID{KindTransformation, "t", "default"}, EntityColumn: "id", ValueColumn: "v", Type: value.Int64},
+		Feature: &FeatureSpec{Entity: "subscriber", Source: ID{KindTransformation, "t", "default"}, EntityColumn: "id", ValueColumn: "v", Type: value.Int64},
 	}
 }
 
@@ -83,7 +83,7 @@ func TestDiffIgnoresStateAndFindsFields(t *testing.T) {
 func TestDependencies(t *testing.T) {
 	f := feature()
 	deps := f.Dependencies()
-	if len(deps) != 2 || deps[0] != (ID{KindEntity, "subscriber", "default"}) || deps[1] != f.Feature.Dataset {
+	if len(deps) != 2 || deps[0] != (ID{KindEntity, "subscriber", "default"}) || deps[1] != f.Feature.Source {
 		t.Errorf("Dependencies = %v", deps)
 	}
 }

@@ -75,6 +75,15 @@ func TestResourceRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, r) || !reflect.DeepEqual(gotDeps, deps) {
 		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", got, got.State, r, r.State)
 	}
+	// A label has its own spec, and nothing else.
+	l := &resource.Resource{ID: resource.ID{Kind: resource.KindLabel, Name: "purchased", Variant: "default"},
+		Label: &resource.LabelSpec{Entity: "subscriber", Source: resource.ID{Kind: resource.KindSource, Name: "orders", Variant: "default"},
+			EntityColumn: "subscriber_id", ValueColumn: "purchased", TimestampColumn: "ordered_at", Type: value.Bool},
+		State: resource.State{CreatedAt: at, UpdatedAt: at, Status: resource.StatusReady}}
+	roundTrip(t, server.NewResourceBody(l, nil), &b)
+	if got, _ := server.ResourceFromBody(b); !reflect.DeepEqual(got, l) {
+		t.Errorf("label round trip:\n got %+v\nwant %+v", got, l)
+	}
 	var d server.DeleteBody
 	roundTrip(t, server.DeleteBody{Resource: server.NewResourceBody(r, nil), Again: true, Table: "t", OnlineFeature: "opens_30d:v1"}, &d)
 	if dr := server.DeleteFromBody(d); !reflect.DeepEqual(dr.Resource, r) || !dr.Again || dr.Table != "t" || dr.OnlineFeature != "opens_30d:v1" {

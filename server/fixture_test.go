@@ -103,7 +103,7 @@ func source(name, tsCol string, schema ...resource.Column) *resource.Resource {
 	}
 }
 
-func feature(ref, ent, dataset, valueCol, tsCol string, typ value.Type, maxAge time.Duration) *resource.Resource {
+func feature(ref, ent, source, valueCol, tsCol string, typ value.Type, maxAge time.Duration) *resource.Resource {
 	r, err := resource.ParseRef(ref)
 	if err != nil {
 		panic(err)
@@ -115,7 +115,7 @@ func feature(ref, ent, dataset, valueCol, tsCol string, typ value.Type, maxAge t
 		Tags:        []string{"demo"},
 		Feature: &resource.FeatureSpec{
 			Entity:          ent,
-			Dataset:         resource.ID{Kind: resource.KindSource, Name: dataset, Variant: resource.DefaultVariant},
+			Source:          resource.ID{Kind: resource.KindSource, Name: source, Variant: resource.DefaultVariant},
 			EntityColumn:    ent + "_id",
 			ValueColumn:     valueCol,
 			TimestampColumn: tsCol,

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/slipway-ml/slipway/server"
 )
 
 // openAPI reads docs/openapi.yaml as generic YAML.
@@ -231,6 +233,25 @@ func TestOpenAPIExamples(t *testing.T) {
 			var r resourceBody
 			if err := dec.Decode(&r); err != nil {
 				t.Errorf("%s example %q: %v", path, name, err)
+			}
+			// The spec's fields too: the server writes the example back as it is.
+			var body server.ResourceBody
+			if err := json.Unmarshal(b, &body); err != nil {
+				t.Fatalf("%s example %q: %v", path, name, err)
+			}
+			again, err := json.Marshal(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got any
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(again, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s example %q is not what the server writes:\n%s\nwant\n%s", path, name, b, again)
 			}
 		}
 	}

@@ -444,6 +444,7 @@ func TestGoldenOperations(t *testing.T) {
 		{"run.golden", "POST", "/v1/run", `{"transformations":["subscriber_daily_opens"],"rebuild":true,"detach":true}`, ""},
 		{"materialize.golden", "POST", "/v1/materialize", `{"features":["daily_opens"],"detach":true}`, ""},
 		{"lineage.golden", "GET", "/v1/resources/training_set/order_value/lineage", "", ""},
+		{"resource_label.golden", "GET", "/v1/resources/label/order_amount", "", ""},
 		{"doctor.golden", "GET", "/v1/doctor", "", ""},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

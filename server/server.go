@@ -333,6 +333,30 @@ func NewResourceBody(r *resource.Resource, dependents []resource.ID) ResourceBod
 		Watermark: r.State.Watermark, Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dependents: dependents}
 }
 
+// UnmarshalJSON reads the body's resource (with resource.Resource's
+// UnmarshalJSON, which would otherwise, promoted from the embedded field,
+// read the whole body into the resource alone), its state and its dependents.
+func (b *ResourceBody) UnmarshalJSON(data []byte) error {
+	var r resource.Resource
+	if err := json.Unmarshal(data, &r); err != nil {
+		return err
+	}
+	// The state fields have the names resource.State gives them.
+	var st resource.State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return err
+	}
+	var deps struct {
+		Dependents []resource.ID `json:"dependents"`
+	}
+	if err := json.Unmarshal(data, &deps); err != nil {
+		return err
+	}
+	r.State = st
+	*b = NewResourceBody(&r, deps.Dependents)
+	return nil
+}
+
 // ResourceFromBody is NewResourceBody's inverse: the resource with its
 // State filled, and its dependents.
 func ResourceFromBody(b ResourceBody) (*resource.Resource, []resource.ID) {

@@ -356,6 +356,7 @@ type resourceBody struct {
 	Source         map[string]any    `json:"source"`
 	Transformation map[string]any    `json:"transformation"`
 	Feature        map[string]any    `json:"feature"`
+	Label          map[string]any    `json:"label"`
 	TrainingSet    map[string]any    `json:"training_set"`
 	CreatedAt      string            `json:"created_at"`
 	UpdatedAt      string            `json:"updated_at"`

@@ -192,7 +192,7 @@ func compareLatest(t *testing.T, reg registry.Store, off offline.Store, on onlin
 	checked := 0
 	for _, f := range feats {
 		rows, err := off.ReadLatest(ctx, &offline.ReadLatestParams{
-			Table: offline.TableName(f.Feature.Dataset), EntityColumn: f.Feature.EntityColumn,
+			Table: offline.TableName(f.Feature.Source), EntityColumn: f.Feature.EntityColumn,
 			TimestampColumn: f.Feature.TimestampColumn, ValueColumns: []string{f.Feature.ValueColumn},
 			AsOf: time.Now(),
 		})

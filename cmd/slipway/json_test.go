@@ -76,6 +76,10 @@ func TestJSONIsTheHTTPAPIShape(t *testing.T) {
 			[]string{"kind", "name", "variant", "feature", "created_at", "updated_at", "status"}},
 		{[]string{"show", "transformation", "daily", "--json"}, "/v1/resources/transformation/daily", "",
 			[]string{"kind", "name", "variant", "transformation", "status", "schema", "dependents"}},
+		{[]string{"show", "feature", "n_daily", "--json"}, "/v1/resources/feature/n_daily", "",
+			[]string{"kind", "name", "variant", "feature", "status", "dependents"}},
+		{[]string{"show", "label", "kind_label", "--json"}, "/v1/resources/label/kind_label", "",
+			[]string{"kind", "name", "variant", "label", "status", "dependents"}},
 	} {
 		name := strings.Join(c.args, " ")
 		got := decodeJSON(t, name, mustRun(t, dir, c.args...).stdout)
@@ -95,6 +99,18 @@ func TestJSONIsTheHTTPAPIShape(t *testing.T) {
 			if _, ok := obj[f]; !ok {
 				t.Errorf("slipway %s lacks field %q:\n%v", name, f, obj)
 			}
+		}
+		// A feature's or label's spec names what it reads "source", as
+		// definitions do; a label's spec is its own, not a feature's.
+		for _, kind := range []string{"feature", "label"} {
+			if spec, ok := obj[kind].(map[string]any); ok {
+				if _, ok := spec["source"].(map[string]any); !ok || spec["dataset"] != nil {
+					t.Errorf("slipway %s: %s spec %v; want its source under \"source\"", name, kind, spec)
+				}
+			}
+		}
+		if obj["kind"] == "label" && obj["feature"] != nil {
+			t.Errorf("slipway %s: a label with a feature spec: %v", name, obj)
 		}
 	}
 }

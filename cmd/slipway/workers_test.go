@@ -36,7 +36,7 @@ const (
 )
 
 // TestTwoWorkersOnPostgresOneKilled queues many jobs (a rebuild, a
-// materialization in 6 chunks per dataset, and a plain one) on a PostgreSQL
+// materialization in 6 chunks per source, and a plain one) on a PostgreSQL
 // registry and offline store with a Redis online store, works them with two
 // `slipway worker` processes, and kills one of them with SIGKILL while it runs
 // a materialize job. The other worker must take over the killed worker's jobs

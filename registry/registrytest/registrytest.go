@@ -113,7 +113,7 @@ func transformation(name, sql string, inputs ...resource.ID) *resource.Resource 
 	}
 }
 
-func feature(name, ent string, dataset resource.ID, valueColumn string) *resource.Resource {
+func feature(name, ent string, source resource.ID, valueColumn string) *resource.Resource {
 	return &resource.Resource{
 		ID:          resource.ID{Kind: resource.KindFeature, Name: name, Variant: resource.DefaultVariant},
 		Description: "feature " + name,
@@ -121,7 +121,7 @@ func feature(name, ent string, dataset resource.ID, valueColumn string) *resourc
 		Tags:        []string{"engagement", "email"},
 		Feature: &resource.FeatureSpec{
 			Entity:          ent,
-			Dataset:         dataset,
+			Source:          source,
 			EntityColumn:    ent + "_id",
 			ValueColumn:     valueColumn,
 			TimestampColumn: "ts",
@@ -131,12 +131,14 @@ func feature(name, ent string, dataset resource.ID, valueColumn string) *resourc
 	}
 }
 
-func label(name, ent string, dataset resource.ID, valueColumn string) *resource.Resource {
-	r := feature(name, ent, dataset, valueColumn)
-	r.Kind = resource.KindLabel
-	r.Feature.Type = value.Bool
-	r.Feature.MaxAge = 0
-	return r
+func label(name, ent string, source resource.ID, valueColumn string) *resource.Resource {
+	return &resource.Resource{
+		ID:          resource.ID{Kind: resource.KindLabel, Name: name, Variant: resource.DefaultVariant},
+		Description: "label " + name,
+		Owner:       "ben@example.com",
+		Tags:        []string{"engagement", "email"},
+		Label: &resource.LabelSpec{Entity: ent, Source: source, EntityColumn: ent + "_id", ValueColumn: valueColumn, TimestampColumn: "ts", Type: value.Bool},
+	}
 }
 
 func trainingSet(name string, lbl resource.ID, features ...resource.ID) *resource.Resource {
@@ -442,13 +444,13 @@ func testGetRoundTrip(t *testing.T, s registry.Store) {
 			t.Errorf("%s: metadata %q %q %v, want %q %q %v", want.ID, got.Description, got.Owner, got.Tags, want.Description, want.Owner, want.Tags)
 		}
 	}
-	if got := get(t, s, opens30.ID).Feature; got == nil || got.MaxAge != resource.Duration(720*time.Hour) || got.Dataset != opens.ID || got.Type != value.Int64 {
+	if got := get(t, s, opens30.ID).Feature; got == nil || got.MaxAge != resource.Duration(720*time.Hour) || got.Source != opens.ID || got.Type != value.Int64 {
 		t.Errorf("feature spec did not round-trip: %+v", got)
 	}
 	if got := get(t, s, aov.ID).Feature; got == nil || got.MaxAge != 0 || got.TimestampColumn != "" {
 		t.Errorf("static feature spec did not round-trip: %+v", got)
 	}
-	if got := get(t, s, purchased.ID); got.Kind != resource.KindLabel || got.Feature == nil || got.Feature.Type != value.Bool {
+	if got := get(t, s, purchased.ID); got.Kind != resource.KindLabel || got.Label == nil || got.Label.Type != value.Bool || got.Label.Source != events.ID {
 		t.Errorf("label did not round-trip: %+v", got)
 	}
 	if got := get(t, s, opens.ID).Transformation; got == nil || got.SQL != opens.Transformation.SQL || !reflect.DeepEqual(got.Inputs, opens.Transformation.Inputs) {
@@ -457,7 +459,7 @@ func testGetRoundTrip(t *testing.T, s registry.Store) {
 	if got := get(t, s, ts.ID).TrainingSet; got == nil || got.Label != purchased.ID || !reflect.DeepEqual(got.Features, []resource.ID{opens30.ID, aov.ID}) {
 		t.Errorf("training set spec did not round-trip: %+v", got)
 	}
-	if got := get(t, s, cust.ID); got.Source != nil || got.Feature != nil || got.Transformation != nil || got.TrainingSet != nil {
+	if got := get(t, s, cust.ID); got.Source != nil || got.Feature != nil || got.Label != nil || got.Transformation != nil || got.TrainingSet != nil {
 		t.Errorf("entity gained a spec: %+v", got)
 	}
 
