@@ -137,7 +137,7 @@ func label(name, ent string, source resource.ID, valueColumn string) *resource.R
 		Description: "label " + name,
 		Owner:       "ben@example.com",
 		Tags:        []string{"engagement", "email"},
-		Label: &resource.LabelSpec{Entity: ent, Source: source, EntityColumn: ent + "_id", ValueColumn: valueColumn, TimestampColumn: "ts", Type: value.Bool},
+		Label:       &resource.LabelSpec{Entity: ent, Source: source, EntityColumn: ent + "_id", ValueColumn: valueColumn, TimestampColumn: "ts", Type: value.Bool},
 	}
 }
 
