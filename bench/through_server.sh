@@ -67,7 +67,7 @@ done
 d="$work/data-server-$rounds"
 if [ -z "$serve_pid" ]; then start_serve "$d" "$addr"; fi
 "$sw" --data-dir "$d" training-set export purchase_propensity --out "$work/ts.jsonl" 2>"$work/export.err" || { cat "$work/export.err" >&2; exit 1; }
-sed -n 's/.*"subscriber":"\([^"]*\)".*/\1/p' "$work/ts.jsonl" | sort -u | head -1000 >"$work/keys"
+sed -n 's/.*"subscriber":"\([^"]*\)".*/\1/p' "$work/ts.jsonl" | sort -u | sed -n '1,1000p' >"$work/keys"
 load() { "$work/loadgen" -target http -url "http://$addr" -features opens_30d:v1,clicks_30d -entities-file "$work/keys" -concurrency 4 -duration "$1"; }
 echo
 echo "## online reads through the same server (4 clients, 1 entity x 2 features per request)"
