@@ -115,11 +115,12 @@ less its lookback (default 1d) to pick up late-arriving rows. --full reads
 everything again, as after emptying or replacing the online store, or once
 after upgrading from a version that wrote rows dated in the future.
 
-Features of one dataset are one durable job (see 'slipway jobs'), or with
---chunks N, N jobs over disjoint parts of the entities that several
-workers can share, and a commit job recording the watermark. They run in
-this process with progress shown, unless --detach leaves them to a
-'slipway worker'. Ctrl-C cancels the jobs that have not ended.`,
+Features reading one source (or transformation) are one durable job (see
+'slipway jobs'), or with --chunks N, N jobs over disjoint parts of the
+entities that several workers can share, and a commit job recording the
+watermark. They run in this process with progress shown, unless --detach
+leaves them to a 'slipway worker'. Ctrl-C cancels the jobs that have not
+ended.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ids, err := parseIDs(resource.KindFeature, args)
 			if err != nil {
@@ -152,7 +153,7 @@ this process with progress shown, unless --detach leaves them to a
 	}
 	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
 	cmd.Flags().BoolVar(&full, "full", false, "read every row, ignoring the watermarks")
-	cmd.Flags().IntVar(&chunks, "chunks", 1, "split each dataset's entities into this many jobs")
+	cmd.Flags().IntVar(&chunks, "chunks", 1, "split the entities of each source the features read into this many jobs")
 	return cmd
 }
 

@@ -37,7 +37,7 @@ type Store interface {
 	// ExportTrainingSet writes a training set to a file inside the engine and returns the row count.
 	ExportTrainingSet(ctx context.Context, p *ExportParams) (int64, error)
 	// ReadLatest streams the latest values per entity of one or more value
-	// columns of a dataset: columns entity (as text), timestamp, then one per
+	// columns of a table: columns entity (as text), timestamp, then one per
 	// ReadLatestParams.ValueColumns.
 	ReadLatest(ctx context.Context, p *ReadLatestParams) (Rows, error)
 	// Claim records that this store holds the tables of the registry with
@@ -166,7 +166,8 @@ type CreateTableResult struct {
 	Rows int64
 }
 
-// Dataset locates the columns of a feature or label in a table.
+// Dataset locates the columns of a feature or label in a table: the
+// offline table of the source or transformation it reads.
 type Dataset struct {
 	Table           string
 	EntityColumn    string
@@ -231,7 +232,7 @@ type ExportParams struct {
 // values equal what a training set sees at the newest timestamp. Without a
 // timestamp column (static values) the timestamp is null and each value is
 // the greatest non-null value of the entity. Reading several value columns
-// of one dataset at once lets materialization write them together.
+// of one table at once lets materialization write them together.
 //
 // AsOf bounds the read in time: only rows with a timestamp at or before it
 // count, so the values are those a training set gives for a label at AsOf
@@ -246,7 +247,7 @@ type ReadLatestParams struct {
 	TimestampColumn string // "" for static values
 	ValueColumns    []string
 	// AsOf is required with a TimestampColumn: rows dated after it are
-	// ignored (a row exactly at AsOf counts). Static datasets ignore it.
+	// ignored (a row exactly at AsOf counts). Static values ignore it.
 	AsOf time.Time
 	// Since, when not zero, considers only rows with a timestamp after it:
 	// each entity having such rows gets the latest of them. It needs a

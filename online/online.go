@@ -32,7 +32,7 @@ type Record struct {
 }
 
 // WriteParams is the input of Write: records of one or more features that
-// share their timestamps (features of one dataset are materialized together).
+// share their timestamps (features of one source are materialized together).
 // Newer-wins is still decided per (feature, entity). A batch with no
 // features, an empty or repeated feature, an empty entity, or a record
 // without exactly one value per feature is an error, and nothing of it is

@@ -180,13 +180,14 @@ type MaterializeParams struct {
 	Features []resource.ID `json:"features,omitempty"`
 	// Full reads every row, ignoring the watermarks.
 	Full bool `json:"full,omitempty"`
-	// Chunks splits each dataset's entities into this many jobs (1 to MaxChunks; 0 means 1).
+	// Chunks splits the entities of each source the features read into this
+	// many jobs (1 to MaxChunks; 0 means 1).
 	Chunks int  `json:"chunks,omitempty"`
 	Detach bool `json:"detach,omitempty"`
 }
 
 // MaxChunks bounds MaterializeParams.Chunks: each chunk is a job, and each
-// reads the dataset.
+// reads the source.
 const MaxChunks = 1000
 
 // ExportParams say which training set to export, how and where.
