@@ -234,7 +234,10 @@ func (p *Provider) check(types map[string]func() Section) error {
 
 // errorf formats a problem of the section at line of its file.
 func (p Provider) errorf(line int, format string, args ...any) error {
-	msg := p.Role + ": " + fmt.Sprintf(format, args...)
+	msg := fmt.Sprintf(format, args...)
+	if p.Role != "" {
+		msg = p.Role + ": " + msg
+	}
 	if p.File != "" {
 		msg = fmt.Sprintf("%s:%d: %s", p.File, line, msg)
 	}

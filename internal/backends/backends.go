@@ -8,8 +8,10 @@ package backends
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -95,11 +97,17 @@ func All() platform.Backends {
 				if err := sp.Provider.Decode(&c); err != nil {
 					return nil, err
 				}
-				if c.MemoryLimit == "" {
+				fromEnv := c.MemoryLimit == "" && os.Getenv(MemoryLimitEnv) != ""
+				if fromEnv {
 					c.MemoryLimit = os.Getenv(MemoryLimitEnv)
 				}
 				c.Path, c.Logger = inDataDir(sp, c.Path, platform.OfflineFile), sp.Logger
-				return offlineduckdb.New(ctx, c)
+				st, err := offlineduckdb.New(ctx, c)
+				if err != nil && fromEnv && strings.Contains(strings.ToLower(err.Error()), "memory") {
+					// DuckDB's message names its setting, not where the value came from.
+					return nil, fmt.Errorf("%w (the memory limit %q is environment variable %s: set it like 4GB or unset it)", err, c.MemoryLimit, MemoryLimitEnv)
+				}
+				return st, err
 			},
 			Postgres: func(ctx context.Context, sp *platform.StoreParams) (offline.Store, error) {
 				var c offlinepg.Config

@@ -147,6 +147,8 @@ func TestEmbeddedStores(t *testing.T) {
 	if off, err := b.Offline[config.DuckDB](ctx, sp); err == nil {
 		off.Close()
 		t.Errorf("DuckDB opened with %s=%q", MemoryLimitEnv, "not a size")
+	} else if !strings.Contains(err.Error(), "environment variable "+MemoryLimitEnv) {
+		t.Errorf("the error of a bad %s does not name it: %v", MemoryLimitEnv, err)
 	}
 	sp.Provider = cfg.Offline.With("memory_limit", "1GB")
 	off, err := b.Offline[config.DuckDB](ctx, sp)
