@@ -159,3 +159,26 @@ func TestEmbeddedStores(t *testing.T) {
 }
 
 func sprint(v any) string { return fmt.Sprintf("%+v", v) }
+
+// Every slipway.yaml example in docs/configuration.md is a valid file.
+func TestDocumentedExamples(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")[1:]
+	if len(blocks) < 2 {
+		t.Fatalf("found %d yaml examples in docs/configuration.md, want the providers and the jobs ones", len(blocks))
+	}
+	for i, block := range blocks {
+		y := strings.SplitN(block, "```", 2)[0]
+		cfg, err := config.Parse("configuration.md example "+fmt.Sprint(i+1), []byte(y), func(string) (string, bool) { return "secret", true }, Sections())
+		if err != nil {
+			t.Errorf("%v\n%s", err, y)
+			continue
+		}
+		if strings.Contains(y, "registry:") && cfg.Registry.Type != Postgres {
+			t.Errorf("example %d: registry type %q", i+1, cfg.Registry.Type)
+		}
+	}
+}
