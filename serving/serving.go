@@ -38,9 +38,25 @@ type Service struct {
 	// Now returns the current time (time.Now when nil); max age is measured against it.
 	Now func() time.Time
 
-	// Definitions of registered variants never change, so they are cached for good.
+	// DefinitionTTL is how long a feature's definition is used from the
+	// cache before the registry is asked again (default DefaultDefinitionTTL).
+	// A registered variant never changes, but it may be deleted: after a
+	// deletion (by this process or another) the feature is unknown here
+	// within this time.
+	DefinitionTTL time.Duration
+
 	mu       sync.RWMutex
-	features map[resource.Ref]*resource.Resource
+	features map[resource.Ref]cachedFeature
+}
+
+// DefaultDefinitionTTL is Service.DefinitionTTL's default.
+const DefaultDefinitionTTL = 5 * time.Second
+
+// cachedFeature is a definition and until when it is used without asking
+// the registry.
+type cachedFeature struct {
+	def   *resource.Resource
+	until time.Time
 }
 
 // Status of one served value.
@@ -117,11 +133,7 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the online store: %w", ErrUnavailable, err)
 	}
-	now := time.Now
-	if s.Now != nil {
-		now = s.Now
-	}
-	t := now()
+	t := s.now()
 	resp.Rows = make([]Row, len(req.Entities))
 	for i, e := range req.Entities {
 		row := Row{Entity: e, Values: make([]value.Value, len(defs)), Statuses: make([]Status, len(defs)), Timestamps: make([]time.Time, len(defs))}
@@ -146,27 +158,52 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 }
 
 func (s *Service) feature(ctx context.Context, ref resource.Ref) (*resource.Resource, error) {
+	now := s.now()
 	s.mu.RLock()
-	def, ok := s.features[ref]
+	c, ok := s.features[ref]
 	s.mu.RUnlock()
-	if ok {
-		return def, nil
+	if ok && now.Before(c.until) {
+		return c.def, nil
 	}
 	def, err := s.Registry.Get(ctx, resource.NewID(resource.KindFeature, ref))
 	if deleted := (*registry.DeletedError)(nil); errors.As(err, &deleted) {
+		s.forget(ref)
 		return nil, fmt.Errorf("%w: %s, so it is not served; `slipway list features` shows what is", ErrUnknownFeature, deleted)
 	}
 	if errors.Is(err, registry.ErrNotFound) {
+		s.forget(ref)
 		return nil, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
 	}
 	if err != nil {
+		if ok {
+			// The registry is away: the definition cannot have changed,
+			// so serving goes on with it until the registry answers.
+			return c.def, nil
+		}
 		return nil, fmt.Errorf("%w: reading feature %s from the registry: %w", ErrUnavailable, ref, err)
+	}
+	ttl := s.DefinitionTTL
+	if ttl <= 0 {
+		ttl = DefaultDefinitionTTL
 	}
 	s.mu.Lock()
 	if s.features == nil {
-		s.features = map[resource.Ref]*resource.Resource{}
+		s.features = map[resource.Ref]cachedFeature{}
 	}
-	s.features[ref] = def
+	s.features[ref] = cachedFeature{def: def, until: now.Add(ttl)}
 	s.mu.Unlock()
 	return def, nil
+}
+
+func (s *Service) forget(ref resource.Ref) {
+	s.mu.Lock()
+	delete(s.features, ref)
+	s.mu.Unlock()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
