@@ -28,7 +28,7 @@ func CheckReadLatest(p *ReadLatestParams) error {
 	case len(p.ValueColumns) == 0:
 		return errors.New("no value columns")
 	case !p.Since.IsZero() && p.TimestampColumn == "":
-		return errors.New("a Since time needs a timestamp column, and the dataset has none (static values)")
+		return errors.New("a Since time needs a timestamp column, and the table has none (static values)")
 	case p.AsOf.IsZero() && p.TimestampColumn != "":
 		return errors.New("no AsOf time: a read of timestamped values must say as of when (rows dated later are not read)")
 	case p.Partitions < 0:
