@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -24,6 +26,16 @@ func parseTarget(args []string) (resource.ID, error) {
 		return resource.ID{}, err
 	}
 	return resource.NewID(kind, ref), nil
+}
+
+// openTarget parses the KIND NAME[:VARIANT] arguments and connects.
+func (a *app) openTarget(ctx context.Context, args []string) (resource.ID, platform.API, error) {
+	id, err := parseTarget(args)
+	if err != nil {
+		return resource.ID{}, nil, err
+	}
+	api, err := a.connect(ctx, how{})
+	return id, api, err
 }
 
 // currentUser names who runs the command, for the registry's lifecycle marks.
@@ -52,11 +64,7 @@ Example:
   slipway deprecate feature opens_30d:v1 --reason "use opens_30d:v2"`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTarget(args)
-			if err != nil {
-				return err
-			}
-			api, err := a.connect(cmd.Context(), how{})
+			id, api, err := a.openTarget(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -107,11 +115,7 @@ Example:
   slipway delete training-set churn:v1 --reason "replaced by churn:v2"`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTarget(args)
-			if err != nil {
-				return err
-			}
-			api, err := a.connect(cmd.Context(), how{})
+			id, api, err := a.openTarget(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

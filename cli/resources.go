@@ -81,11 +81,7 @@ does: its definition fields, created_at, updated_at, status, error, schema,
 deprecated, deleted, source_file and dependents.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTarget(args)
-			if err != nil {
-				return err
-			}
-			api, err := a.connect(cmd.Context(), how{})
+			id, api, err := a.openTarget(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -210,11 +206,7 @@ Each line is an edge "FROM -> TO": TO uses FROM.
 GET /v1/resources/{kind}/{ref}/lineage.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTarget(args)
-			if err != nil {
-				return err
-			}
-			api, err := a.connect(cmd.Context(), how{})
+			id, api, err := a.openTarget(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

@@ -317,20 +317,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
-	id, err := pathJobID(r)
-	if err == nil {
-		err = checkQuery(r.URL.Query())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	j, err := s.Platform.GetJob(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.jobToJSON(r, j))
+	pathOp(s, w, r, pathJobID, s.Platform.GetJob, func(j *registry.Job) any { return s.jobToJSON(r, j) })
 }
 
 // JobLogsBody is the answer of GET /v1/jobs/{id}/logs.
@@ -383,20 +370,7 @@ func parseJobLogs(id int64, q url.Values) (*registry.JobLogsParams, error) {
 }
 
 func (s *server) cancelJob(w http.ResponseWriter, r *http.Request) {
-	id, err := pathJobID(r)
-	if err == nil {
-		err = checkQuery(r.URL.Query())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	j, err := s.Platform.CancelJob(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.jobToJSON(r, j))
+	pathOp(s, w, r, pathJobID, s.Platform.CancelJob, func(j *registry.Job) any { return s.jobToJSON(r, j) })
 }
 
 // RetryRequest is the (optional) body of POST /v1/jobs/{id}/retry.

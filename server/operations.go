@@ -306,20 +306,7 @@ func (s *server) jobOutput(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) lineage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err == nil {
-		err = checkQuery(r.URL.Query())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	l, err := s.Platform.Lineage(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
+	pathOp(s, w, r, pathID, s.Platform.Lineage, func(l *platform.Lineage) any { return l })
 }
 
 func (s *server) doctor(w http.ResponseWriter, r *http.Request) {

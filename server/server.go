@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -436,7 +437,14 @@ func (s *server) listResources(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	pathOp(s, w, r, pathID, s.Platform.Show, func(sh *platform.Shown) any { return NewResourceBody(sh.Resource, sh.Dependents) })
+}
+
+// pathOp answers a request whose only input is its path: parse reads the
+// path (query parameters are refused), op does the operation, and body
+// shows its result, written as JSON with 200.
+func pathOp[K, T any](s *server, w http.ResponseWriter, r *http.Request, parse func(*http.Request) (K, error), op func(context.Context, K) (T, error), body func(T) any) {
+	key, err := parse(r)
 	if err == nil {
 		err = checkQuery(r.URL.Query())
 	}
@@ -444,10 +452,10 @@ func (s *server) getResource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	shown, err := s.Platform.Show(r.Context(), id)
+	res, err := op(r.Context(), key)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NewResourceBody(shown.Resource, shown.Dependents))
+	writeJSON(w, http.StatusOK, body(res))
 }
