@@ -408,33 +408,7 @@ func testClaimConcurrent(t *testing.T, s registry.Store) {
 		batch = append(batch, newJob(fmt.Sprintf("j%d", i)))
 	}
 	enqueue(t, s, batch...)
-	var mu sync.Mutex
-	claimed := map[int64]string{}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("w%d", w)
-			for {
-				j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: name, Now: t0, Lease: lease})
-				if errors.Is(err, registry.ErrNoJob) {
-					return
-				}
-				if err != nil {
-					t.Errorf("%s: ClaimJob: %v", name, err)
-					return
-				}
-				mu.Lock()
-				if other, ok := claimed[j.ID]; ok {
-					t.Errorf("job %d claimed by %s and %s", j.ID, other, name)
-				}
-				claimed[j.ID] = name
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	claimed := claimConcurrently(t, []registry.Store{s}, workers)
 	if len(claimed) != n {
 		t.Errorf("%d jobs claimed; want %d", len(claimed), n)
 	}
@@ -1243,4 +1217,41 @@ func testEnqueueLargeBatch(t *testing.T, s registry.Store) {
 			t.Fatalf("job %d: enqueued %v, read back %v (resource %s); want dependencies %v on %s", i, j.DependsOn, got.DependsOn, got.Resource, want, batch[i].Resource)
 		}
 	}
+}
+
+// claimConcurrently claims jobs at t0 from perStore workers on each store
+// until none is left, failing the test when a job is given to two workers,
+// and returns which worker ("s0-w1") got each job.
+func claimConcurrently(t *testing.T, stores []registry.Store, perStore int) map[int64]string {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		claimed = map[int64]string{}
+		wg      sync.WaitGroup
+	)
+	for si, s := range stores {
+		for w := range perStore {
+			wg.Go(func() {
+				name := fmt.Sprintf("s%d-w%d", si, w)
+				for {
+					j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: name, Now: t0, Lease: lease})
+					if errors.Is(err, registry.ErrNoJob) {
+						return
+					}
+					if err != nil {
+						t.Errorf("%s: ClaimJob: %v", name, err)
+						return
+					}
+					mu.Lock()
+					if other, ok := claimed[j.ID]; ok {
+						t.Errorf("job %d claimed by %s and %s", j.ID, other, name)
+					}
+					claimed[j.ID] = name
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return claimed
 }

@@ -224,35 +224,7 @@ func testSharedConcurrentClaims(t *testing.T, stores []registry.Store) {
 		batch = append(batch, newJob(fmt.Sprintf("j%d", i)))
 	}
 	enqueue(t, stores[0], batch...)
-	var (
-		mu      sync.Mutex
-		claimed = map[int64]string{}
-		wg      sync.WaitGroup
-	)
-	for si, s := range stores {
-		for w := range workersPerStore {
-			wg.Go(func() {
-				name := fmt.Sprintf("s%d-w%d", si, w)
-				for {
-					j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: name, Now: t0, Lease: lease})
-					if errors.Is(err, registry.ErrNoJob) {
-						return
-					}
-					if err != nil {
-						t.Errorf("%s: ClaimJob: %v", name, err)
-						return
-					}
-					mu.Lock()
-					if other, ok := claimed[j.ID]; ok {
-						t.Errorf("job %d claimed by %s and %s", j.ID, other, name)
-					}
-					claimed[j.ID] = name
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
+	claimed := claimConcurrently(t, stores, workersPerStore)
 	if len(claimed) != n {
 		t.Errorf("%d jobs claimed; want %d", len(claimed), n)
 	}
