@@ -268,7 +268,8 @@ func (p *Platform) offlineLocked(ctx context.Context) (offline.Store, error) {
 		}
 		return nil, fmt.Errorf("opening the offline store (%s): %w%s", cfg.Redacted(), err, hint)
 	}
-	if err := claim(ctx, reg, st); err != nil {
+	// A read-only platform (plan) writes nothing, not even the claim.
+	if err := p.claimUnlessReadOnly(ctx, reg, st); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("%w; give this registry its own offline store (for PostgreSQL, its own schema:) or use the registry that owns it", err)
 	}
@@ -298,6 +299,13 @@ func (p *Platform) Online(ctx context.Context) (online.Store, error) {
 	}
 	p.online = st
 	return st, nil
+}
+
+func (p *Platform) claimUnlessReadOnly(ctx context.Context, reg registry.Store, off offline.Store) error {
+	if p.opts.ReadOnly {
+		return nil
+	}
+	return claim(ctx, reg, off)
 }
 
 // claim binds the offline store to the registry, so two registries never
