@@ -340,14 +340,12 @@ func (b *EncodingBuilder) Add(row []value.Value) error {
 		return rowLengthError(b.features, len(row))
 	}
 	for i, v := range row {
-		f := b.features[i]
-		if v.IsNull() {
-			continue
+		if !v.IsNull() && v.Type() != b.features[i].Type {
+			return typeError(b.features[i], v) // before counting: a bad row adds nothing
 		}
-		if v.Type() != f.Type {
-			return typeError(f, v)
-		}
-		if f.Type != value.String || !utf8.ValidString(v.Str()) {
+	}
+	for i, v := range row {
+		if b.counts[i] == nil || v.IsNull() || !utf8.ValidString(v.Str()) {
 			continue
 		}
 		c := b.counts[i]

@@ -350,6 +350,30 @@ func TestEncodingRowErrors(t *testing.T) {
 	}
 }
 
+func TestEncodingBuilderSkipsRejectedRowsAndInvalidUTF8(t *testing.T) {
+	b, err := NewEncodingBuilder(encDemoFeatures, EncodingConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bad value comes after the string: the row must still add nothing.
+	if err := b.Add([]value.Value{vInt(1), vFloat(1), vBool(true), vStr("uk"), vStr("de")}); !errors.Is(err, ErrInvalidRow) {
+		t.Fatalf("err %v, want ErrInvalidRow", err)
+	}
+	if err := b.Add([]value.Value{vInt(1), vFloat(1), vBool(true), vNull, vStr("fr\xff")}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := b.Encoding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Vocabulary("region"); len(got) != 0 {
+		t.Fatalf("vocabulary %q, want empty (one rejected row, one invalid UTF-8 value)", got)
+	}
+	if got := mustEncode(t, e, []value.Value{vNull, vNull, vNull, vNull, vStr("fr\xff")}); !math.IsNaN(got[4]) {
+		t.Errorf("invalid UTF-8 string encodes as %v, want missing", got[4])
+	}
+}
+
 func TestEncodingConfigAndFeatureErrors(t *testing.T) {
 	for _, c := range []struct {
 		features []Feature
