@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by scripts/test.sh: makes sure PostgreSQL and Redis are reachable
 # (using the servers already running, or installing them with apt and starting
-# them), starts a 3-node Redis Cluster on free loopback ports, and exports the
+# them), installs Debian's python3-xgboost and python3-sklearn when missing,
+# starts a 3-node Redis Cluster on free loopback ports, and exports the
 # SLIPWAY_TEST_* variables the test suites read. stop_services stops what this
 # script started (the cluster, and any server it started itself).
 
@@ -51,6 +52,14 @@ ensure_redis() {
     for _ in $(seq 1 30); do redis-cli -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
   fi
   export SLIPWAY_TEST_REDIS="127.0.0.1:6379"
+}
+
+# ensure_python makes sure Debian's Python can import xgboost and sklearn, for
+# the tests that compare Slipway's model inference and metrics with them.
+ensure_python() {
+  if ! /usr/bin/python3 -c 'import xgboost, sklearn' >/dev/null 2>&1; then
+    apt_install python3 python3-xgboost python3-sklearn
+  fi
 }
 
 # free_port prints a free loopback port whose cluster bus port (port + 10000)
@@ -109,6 +118,7 @@ stop_services() {
 start_services() {
   ensure_postgres
   ensure_redis
+  ensure_python
   start_redis_cluster
   export SLIPWAY_TEST_REQUIRE_BACKENDS=1
 }
