@@ -379,3 +379,66 @@ func trimModel(tb testing.TB, data []byte) []byte {
 	}
 	return out
 }
+
+// benchModel loads the benchmark model (200 trees, depth 6, 20 features,
+// binary:logistic) and its 10,000 rows with missing values, written by
+// testdata/xgboost_models.py --bench into $SLIPWAY_XGBOOST_BENCH_DIR
+// (bench/model_xgboost.sh sets it to time XGBoost on the same files) or
+// into a temporary directory.
+func benchModel(b *testing.B) (*XGBoost, [][]float64) {
+	b.Helper()
+	dir := os.Getenv("SLIPWAY_XGBOOST_BENCH_DIR")
+	if dir == "" {
+		dir = runXGBoostScript(b, "--bench")
+	}
+	m := loadFile(b, filepath.Join(dir, "bench.json"))
+	data, err := os.ReadFile(filepath.Join(dir, "bench_rows.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows [][]*float64
+	if err := json.Unmarshal(data, &rows); err != nil {
+		b.Fatal(err)
+	}
+	if m.NumTrees() != 200 || m.NumFeatures() != 20 {
+		b.Fatalf("benchmark model has %d trees, %d features; want 200, 20", m.NumTrees(), m.NumFeatures())
+	}
+	return m, denseRows(rows)
+}
+
+// BenchmarkPredict scores rows one at a time on one goroutine.
+func BenchmarkPredict(b *testing.B) {
+	m, rows := benchModel(b)
+	out := make([]float64, 0, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		var err error
+		if out, err = m.Predict(rows[i%len(rows)], out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPredictParallel scores rows on GOMAXPROCS goroutines, as a
+// server's concurrent requests would.
+func BenchmarkPredictParallel(b *testing.B) {
+	m, rows := benchModel(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		out := make([]float64, 0, 1)
+		i := 0
+		for pb.Next() {
+			var err error
+			if out, err = m.Predict(rows[i%len(rows)], out); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Times XGBoost's own prediction on the benchmark model and rows that
+xgboost_models.py --bench wrote into DIR, for bench/model_xgboost.sh.
+
+Usage: xgboost_bench.py DIR
+Prints one line per way of predicting and thread count: rows/s, best of 7.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import xgboost as xgb
+
+d = sys.argv[1]
+with open(os.path.join(d, "bench_rows.json")) as f:
+    rows = np.array([[np.nan if v is None else v for v in r] for r in json.load(f)], dtype=np.float32)
+booster = xgb.Booster(model_file=os.path.join(d, "bench.json"))
+
+
+def best(fn, reps=7):
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+print(f"XGBoost {xgb.__version__}, {len(rows)} rows, {rows.shape[1]} features, {booster.num_boosted_rounds()} trees")
+for nthread in (1, 2):
+    booster.set_param({"nthread": nthread})
+    t = best(lambda: booster.predict(xgb.DMatrix(rows, nthread=nthread)))
+    print(f"xgboost DMatrix+predict nthread={nthread}: {len(rows) / t:,.0f} rows/s ({t * 1e9 / len(rows):.0f} ns/row)")
+    t = best(lambda: booster.inplace_predict(rows))
+    print(f"xgboost inplace_predict nthread={nthread}: {len(rows) / t:,.0f} rows/s ({t * 1e9 / len(rows):.0f} ns/row)")
+    t = best(lambda: [booster.inplace_predict(rows[i:i + 1]) for i in range(1000)], reps=3)
+    print(f"xgboost inplace_predict one row at a time nthread={nthread}: {1000 / t:,.0f} rows/s ({t * 1e9 / 1000:.0f} ns/row)")
