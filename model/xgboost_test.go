@@ -302,6 +302,34 @@ func TestXGBoostBaseScoreList(t *testing.T) {
 	}
 }
 
+func TestXGBoostBaseScorePerClass(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "small_multiclass.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := ParseXGBoost(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A list with one value per class, as XGBoost 3 may write: each class
+	// starts from its own value (added to the margin for multi:softprob).
+	perClass, err := ParseXGBoost(bytes.Replace(good, []byte(`"base_score":"5E-1"`), []byte(`"base_score":"[5E-1,1.5E0,-5E-1]"`), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{0.3, math.NaN(), 1}
+	a, _ := plain.PredictMargin(x, nil)
+	b, _ := perClass.PredictMargin(x, nil)
+	for i, d := range []float64{0, 1, -1} {
+		if got := b[i] - a[i]; math.Abs(got-d) > 1e-6 {
+			t.Errorf("class %d margin moved by %v, want %v", i, got, d)
+		}
+	}
+	if _, err := ParseXGBoost(bytes.Replace(good, []byte(`"base_score":"5E-1"`), []byte(`"base_score":"[5E-1,5E-1]"`), 1)); err == nil || !strings.Contains(err.Error(), "1 or 3 numbers") {
+		t.Errorf("two base scores for three classes: error %v, want one asking for 1 or 3 numbers", err)
+	}
+}
+
 // FuzzParseXGBoost checks that no input makes the loader or a prediction
 // with a loaded model panic or loop.
 func FuzzParseXGBoost(f *testing.F) {
