@@ -25,7 +25,9 @@ func Python(t testing.TB, modules ...string) string {
 	if len(modules) > 0 {
 		out, err := exec.Command(PythonPath, "-c", "import "+strings.Join(modules, ", ")).CombinedOutput()
 		if err != nil {
-			missing(t, PythonPath+" cannot import "+strings.Join(modules, ", ")+": "+strings.TrimSpace(string(out))+
+			// The last line of the traceback names the module.
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			missing(t, PythonPath+" cannot import "+strings.Join(modules, ", ")+": "+lines[len(lines)-1]+
 				" (scripts/test.sh installs Debian's python3-xgboost and python3-sklearn with apt)")
 			return ""
 		}
