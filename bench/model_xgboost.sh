@@ -8,7 +8,8 @@
 # Debian's python3-xgboost (model/testdata/xgboost_models.py --bench), then
 # times XGBoost's Booster.predict and inplace_predict on its 10,000 rows
 # (15% missing values) with 1 and 2 threads, and Go's Predict on the same
-# rows one at a time on one goroutine and on GOMAXPROCS goroutines.
+# rows one at a time on one goroutine and on GOMAXPROCS goroutines, and
+# PredictRows on all of them in one call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 benchtime="${1:-3s}"

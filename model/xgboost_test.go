@@ -140,11 +140,37 @@ func TestXGBoostMatchesPython(t *testing.T) {
 					}
 				}
 			}
+			// PredictRows on all rows at once (blocks of four and a
+			// remainder) gives the same values.
+			flat := make([]float64, 0, len(rows)*m.NumFeatures())
+			for _, row := range rows[:len(rows)-3] { // 997 rows: not a multiple of 4
+				flat = append(flat, row...)
+			}
+			for _, pass := range []struct {
+				name    string
+				predict func([]float64, []float64) ([]float64, error)
+				want    []float64
+			}{{"PredictRows", m.PredictRows, c.Predict}, {"PredictRowsMargin", m.PredictRowsMargin, c.Margin}} {
+				got, err := pass.predict(flat, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != (len(rows)-3)*k {
+					t.Fatalf("%s returned %d values for %d rows of %d outputs", pass.name, len(got), len(rows)-3, k)
+				}
+				for i, g := range got {
+					if !closeTo(g, pass.want[i]) {
+						if mismatches++; mismatches <= 5 {
+							t.Errorf("%s value %d (row %d) = %.9g, XGBoost %.9g", pass.name, i, i/k, g, pass.want[i])
+						}
+					}
+				}
+			}
 			if missing == 0 {
 				t.Fatal("no missing values in the rows: default directions untested")
 			}
 			if mismatches > 0 {
-				t.Fatalf("%d of %d values differ from XGBoost by more than %g", mismatches, 2*len(rows)*k, xgbTolerance)
+				t.Fatalf("%d values differ from XGBoost by more than %g", mismatches, xgbTolerance)
 			}
 			t.Logf("%d rows (%d missing values), %d trees: largest difference %g", len(rows), missing, m.NumTrees(), worst)
 		})
@@ -268,6 +294,12 @@ func TestXGBoostBadInput(t *testing.T) {
 				t.Errorf("%d features: error %v, want one saying the model expects 3", n, err)
 			}
 		}
+		for _, n := range []int{1, 4, 8} {
+			_, err := m.PredictRows(make([]float64, n), nil)
+			if err == nil || !strings.Contains(err.Error(), "not whole rows of the model's 3 features") {
+				t.Errorf("PredictRows on %d values: error %v, want one saying they are not whole rows", n, err)
+			}
+		}
 	})
 }
 
@@ -358,6 +390,16 @@ func FuzzParseXGBoost(f *testing.F) {
 		out, err := m.Predict(x, nil)
 		if err != nil || len(out) != m.NumOutputs() {
 			t.Fatalf("Predict on a loaded model: %v, %d outputs for %d", err, len(out), m.NumOutputs())
+		}
+		rows := append(append(append(append(append([]float64(nil), x...), x...), x...), x...), x...)
+		all, err := m.PredictRows(rows, nil)
+		if err != nil || len(all) != 5*m.NumOutputs() {
+			t.Fatalf("PredictRows on a loaded model: %v, %d outputs for 5 rows of %d", err, len(all), m.NumOutputs())
+		}
+		for i, v := range all {
+			if w := out[i%len(out)]; v != w && !(v != v && w != w) {
+				t.Fatalf("PredictRows value %d = %v, Predict %v", i, v, w)
+			}
 		}
 	})
 }
@@ -469,4 +511,24 @@ func BenchmarkPredictParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkPredictRows scores the rows in one PredictRows call.
+func BenchmarkPredictRows(b *testing.B) {
+	m, rows := benchModel(b)
+	flat := make([]float64, 0, len(rows)*m.NumFeatures())
+	for _, r := range rows {
+		flat = append(flat, r...)
+	}
+	out := make([]float64, 0, len(rows))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var err error
+		if out, err = m.PredictRows(flat, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }
