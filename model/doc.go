@@ -2,6 +2,12 @@
 // Go): what turns a training set's features into a model's input vector, and
 // what scores that vector with a trained model without Python at serving time.
 //
+// The feature vector: an [Encoding], built in one pass over a training set's
+// rows ([NewEncodingBuilder]) and stored with the model, turns a row of
+// feature values into float64 columns, identically at training and serving;
+// nulls and unknown categories are NaN, which the models treat as missing
+// (docs/design/model-encoding.md).
+//
 // Inference formats:
 //
 //   - XGBoost JSON models (what Booster.save_model("x.json") writes in
