@@ -27,6 +27,11 @@
 //     tombstones that Get answers with *DeletedError, that List and
 //     Dependents leave out unless asked, and that Apply never registers
 //     again (nor anything that refers to one);
+//   - implement ModelStore (models.go): version numbers assigned in one
+//     transaction so concurrent creates get distinct consecutive ones,
+//     versions never changed once created, artifacts checked with
+//     CheckModelVersion (MaxArtifactBytes) and their sha256 computed, and
+//     alias moves that compare-and-set (ErrAliasMoved) and record history;
 //   - export New(ctx, Config) and pass registrytest.Exercise and
 //     registrytest.ExerciseShared (stores of several processes on one
 //     registry).

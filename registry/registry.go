@@ -43,6 +43,8 @@ type Store interface {
 	ID(ctx context.Context) (string, error)
 	// JobStore is the durable job queue, in the same database.
 	JobStore
+	// ModelStore keeps model versions and aliases (models.go).
+	ModelStore
 	// Close releases the store.
 	Close() error
 }

@@ -120,4 +120,57 @@ var migrations = []string{
 	// 6: a file source's file as the last apply found it
 	// (resource.State.SourceFile, JSON; NULL until recorded).
 	`ALTER TABLE {schema}.resources ADD COLUMN source_file jsonb;`,
+	// 7: model versions and aliases (registry.ModelStore). Times come from
+	// the caller or the server clock; NULL is the zero time. Artifacts are
+	// at most registry.MaxArtifactBytes (256 MiB), under bytea's 1 GiB.
+	`CREATE TABLE {schema}.models (
+		name         text COLLATE "C" PRIMARY KEY,
+		-- The last version number given: CreateModelVersion increments it.
+		last_version integer NOT NULL
+	);
+
+	CREATE TABLE {schema}.model_versions (
+		model            text COLLATE "C" NOT NULL REFERENCES {schema}.models (name),
+		version          integer NOT NULL CHECK (version >= 1),
+		artifact_format  text NOT NULL,
+		artifact         bytea NOT NULL,
+		artifact_sha256  text NOT NULL,
+		artifact_size    bigint NOT NULL,
+		training_kind    text COLLATE "C" NOT NULL DEFAULT '',
+		training_name    text COLLATE "C" NOT NULL DEFAULT '',
+		training_variant text COLLATE "C" NOT NULL DEFAULT '',
+		training_rows    bigint NOT NULL DEFAULT 0,
+		label_start      timestamptz,
+		label_end        timestamptz,
+		-- Metric name to number.
+		metrics          jsonb NOT NULL DEFAULT '{}',
+		-- The feature vector encoding, JSON stored verbatim; NULL for none.
+		encoding         bytea,
+		trainer          text NOT NULL DEFAULT '',
+		created_by       text NOT NULL DEFAULT '',
+		created_at       timestamptz,
+		PRIMARY KEY (model, version)
+	);
+
+	CREATE TABLE {schema}.model_aliases (
+		model      text COLLATE "C" NOT NULL,
+		alias      text COLLATE "C" NOT NULL,
+		version    integer NOT NULL,
+		updated_by text NOT NULL DEFAULT '',
+		updated_at timestamptz,
+		PRIMARY KEY (model, alias),
+		FOREIGN KEY (model, version) REFERENCES {schema}.model_versions (model, version)
+	);
+
+	-- Every move of an alias; from_version 0 when the move created it.
+	CREATE TABLE {schema}.model_alias_moves (
+		model        text COLLATE "C" NOT NULL,
+		alias        text COLLATE "C" NOT NULL,
+		seq          integer NOT NULL,
+		from_version integer NOT NULL,
+		to_version   integer NOT NULL,
+		moved_by     text NOT NULL DEFAULT '',
+		moved_at     timestamptz,
+		PRIMARY KEY (model, alias, seq)
+	);`,
 }

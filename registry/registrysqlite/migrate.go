@@ -110,4 +110,56 @@ var migrations = []string{
 	// 6: a file source's file as the last apply found it
 	// (resource.State.SourceFile, JSON; NULL until recorded).
 	`ALTER TABLE resources ADD COLUMN source_file TEXT;`,
+	// 7: model versions and aliases (registry.ModelStore). Times are
+	// integer UTC unix microseconds like the jobs'; NULL is the zero time.
+	`CREATE TABLE models (
+		name         TEXT PRIMARY KEY,
+		-- The last version number given: CreateModelVersion increments it.
+		last_version INTEGER NOT NULL
+	) WITHOUT ROWID;
+
+	CREATE TABLE model_versions (
+		model            TEXT NOT NULL REFERENCES models (name),
+		version          INTEGER NOT NULL,
+		artifact_format  TEXT NOT NULL,
+		artifact         BLOB NOT NULL,
+		artifact_sha256  TEXT NOT NULL,
+		artifact_size    INTEGER NOT NULL,
+		training_kind    TEXT NOT NULL DEFAULT '',
+		training_name    TEXT NOT NULL DEFAULT '',
+		training_variant TEXT NOT NULL DEFAULT '',
+		training_rows    INTEGER NOT NULL DEFAULT 0,
+		label_start      INTEGER,
+		label_end        INTEGER,
+		-- JSON object of metric name to number.
+		metrics          TEXT NOT NULL DEFAULT '{}',
+		-- The feature vector encoding, JSON stored verbatim; NULL for none.
+		encoding         BLOB,
+		trainer          TEXT NOT NULL DEFAULT '',
+		created_by       TEXT NOT NULL DEFAULT '',
+		created_at       INTEGER,
+		PRIMARY KEY (model, version)
+	);
+
+	CREATE TABLE model_aliases (
+		model      TEXT NOT NULL,
+		alias      TEXT NOT NULL,
+		version    INTEGER NOT NULL,
+		updated_by TEXT NOT NULL DEFAULT '',
+		updated_at INTEGER,
+		PRIMARY KEY (model, alias),
+		FOREIGN KEY (model, version) REFERENCES model_versions (model, version)
+	) WITHOUT ROWID;
+
+	-- Every move of an alias; from_version 0 when the move created it.
+	CREATE TABLE model_alias_moves (
+		model        TEXT NOT NULL,
+		alias        TEXT NOT NULL,
+		seq          INTEGER NOT NULL,
+		from_version INTEGER NOT NULL,
+		to_version   INTEGER NOT NULL,
+		moved_by     TEXT NOT NULL DEFAULT '',
+		moved_at     INTEGER,
+		PRIMARY KEY (model, alias, seq)
+	) WITHOUT ROWID;`,
 }

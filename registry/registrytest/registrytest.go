@@ -83,6 +83,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	t.Run("ContextCancelled", func(t *testing.T) { testContextCancelled(t, open(t)) })
 	t.Run("Jobs", func(t *testing.T) { exerciseJobs(t, open) })
 	exerciseLifecycle(t, open)
+	exerciseModels(t, open) // models.go
 }
 
 // Fixtures. Every helper returns a new value so tests can mutate freely.

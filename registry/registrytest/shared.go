@@ -39,6 +39,7 @@ func ExerciseShared(t *testing.T, newRegistry func(t *testing.T) (open func(t *t
 	t.Run("Shared/ConcurrentApply", func(t *testing.T) { testSharedConcurrentApply(t, stores(t, 2)) })
 	t.Run("Shared/ConcurrentWatermarks", func(t *testing.T) { testSharedConcurrentWatermarks(t, stores(t, 2)) })
 	t.Run("Shared/ConcurrentClaimsNeverShare", func(t *testing.T) { testSharedConcurrentClaims(t, stores(t, 2)) })
+	exerciseSharedModels(t, stores) // models.go
 }
 
 // testSharedConcurrentOpen opens several stores on a new registry at once,
