@@ -16,6 +16,11 @@
 //     objectives binary:logistic, reg:squarederror, reg:logistic and
 //     multi:softprob. Predictions equal XGBoost's own Booster.predict to 1e-6
 //     (see docs/design/models.md for how that is kept and tested).
+//   - slipway-linear, the linear and logistic models of the built-in trainers
+//     ([TrainLogistic], [TrainLinear]), read by [ParseLinear].
+//
+// Metrics for validation ([AUC], [LogLoss], [Accuracy], [RMSE], [MAE]) equal
+// scikit-learn's.
 //
 // A loaded model is immutable and safe for concurrent use; prediction
 // allocates nothing when the caller passes an output slice with room.

@@ -1,5 +1,6 @@
 // Package registrysql is the one implementation of registry.Store (resources,
-// their lifecycle and the job queue) over database/sql. A backend
+// their lifecycle, the job queue, model versions and aliases) over
+// database/sql. A backend
 // (registrysqlite, registrypg) opens the database, describes it with a
 // Dialect (placeholders, row locks, how times and tags are stored, its
 // migrations and native errors) and wraps the Store; everything else, every
