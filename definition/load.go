@@ -169,20 +169,14 @@ func LoadDir(dir string) ([]*Definition, error) {
 // (resource.SourceSpec.File), whatever Dir is. A sql_file is taken from
 // Files, or, when it lies outside Dir, read from Root's machine.
 func (df *Files) Load() ([]*Definition, error) {
-	if df.Root == "" || !filepath.IsAbs(df.Root) {
-		return nil, fmt.Errorf("definitions from %q: the directory's absolute path (root) is missing", df.Dir)
+	if err := df.Check(); err != nil {
+		return nil, err
 	}
 	var names []string
 	for name := range df.Files {
-		if path.IsAbs(name) || !df.local(name) {
-			return nil, fmt.Errorf("definition file %q: give paths relative to the definitions directory", name)
-		}
 		if isYAML(name) {
 			names = append(names, name)
 		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("no definition files (*.yaml, *.yml) in %s", df.Dir)
 	}
 	sort.Strings(names)
 	var defs []*Definition
@@ -193,6 +187,29 @@ func (df *Files) Load() ([]*Definition, error) {
 		errs = append(errs, es...)
 	}
 	return defs, errs.err()
+}
+
+// Check refuses Files that cannot be loaded at all, before any is parsed:
+// a root that is not absolute, a file name that is not a relative path
+// inside Dir, no YAML file. ReadFiles never makes such Files; they come
+// from other clients (the HTTP API's plan and apply bodies).
+func (df *Files) Check() error {
+	if df.Root == "" || !filepath.IsAbs(df.Root) {
+		return fmt.Errorf("root %q is not an absolute path: give the definitions directory's absolute path (definition.ReadFiles sets it)", df.Root)
+	}
+	yamls := 0
+	for name := range df.Files {
+		if path.IsAbs(name) || !df.local(name) {
+			return fmt.Errorf("files: %q is not a path relative to the definitions directory", name)
+		}
+		if isYAML(name) {
+			yamls++
+		}
+	}
+	if yamls == 0 {
+		return fmt.Errorf("files: no definition files (*.yaml, *.yml) in %s", df.Dir)
+	}
+	return nil
 }
 
 // local says whether a slash-separated relative path stays inside Dir.

@@ -32,6 +32,9 @@ func (p *Platform) makePlan(ctx context.Context, defs *definition.Files) (*defin
 	if defs == nil {
 		return nil, invalid("no definitions given")
 	}
+	if err := defs.Check(); err != nil {
+		return nil, invalid("%v", err)
+	}
 	ds, err := defs.Load()
 	if err != nil {
 		return nil, err

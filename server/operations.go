@@ -11,10 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/definition"
@@ -35,28 +33,6 @@ func problemsOf(err error) []platform.Problem {
 	return nil
 }
 
-// checkFiles refuses definitions that cannot be loaded at all (a 400, not
-// a definition problem): what definition.Files.Load would refuse before
-// reading any file.
-func checkFiles(df *definition.Files) error {
-	if df.Root == "" || !filepath.IsAbs(df.Root) {
-		return invalid("root %q is not an absolute path: give the definitions directory's absolute path (definition.ReadFiles sets it)", df.Root)
-	}
-	yamls := 0
-	for name := range df.Files {
-		if path.IsAbs(name) || !filepath.IsLocal(filepath.FromSlash(name)) {
-			return invalid("files: %q is not a path relative to the definitions directory", name)
-		}
-		if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
-			yamls++
-		}
-	}
-	if yamls == 0 {
-		return invalid("files: no definition files (*.yaml, *.yml) in %s", df.Dir)
-	}
-	return nil
-}
-
 // decodeFiles reads the body of POST /v1/plan and /v1/apply.
 func decodeFiles(r *http.Request) (*definition.Files, error) {
 	if err := checkQuery(r.URL.Query()); err != nil {
@@ -66,9 +42,8 @@ func decodeFiles(r *http.Request) (*definition.Files, error) {
 	if err := decode(r, &df); err != nil {
 		return nil, err
 	}
-	if err := checkFiles(&df); err != nil {
-		return nil, err
-	}
+	// Files that cannot be loaded at all are the platform's to refuse
+	// (definition.Files.Check, an invalid request).
 	return &df, nil
 }
 
