@@ -50,17 +50,18 @@ func (p *Platform) makePlan(ctx context.Context, defs *definition.Files) (*defin
 	return definition.MakePlan(ctx, ds, definition.Stores{Registry: reg, Offline: off, EmptyOffline: p.emptyOffline})
 }
 
-// definitionProblems returns the problems of a definition error, or false.
-func definitionProblems(err error) ([]Problem, bool) {
+// ProblemsOf returns the problems of a definition error (definition.Errors
+// or *definition.Error), or nil for any other error.
+func ProblemsOf(err error) []Problem {
 	var es definition.Errors
 	var e *definition.Error
 	switch {
 	case errors.As(err, &es):
-		return Problems(es), true
+		return Problems(es)
 	case errors.As(err, &e):
-		return Problems(definition.Errors{e}), true
+		return Problems(definition.Errors{e})
 	}
-	return nil, false
+	return nil
 }
 
 // Plan says what Apply would do. With definition problems it returns them
@@ -68,7 +69,7 @@ func definitionProblems(err error) ([]Problem, bool) {
 func (p *Platform) Plan(ctx context.Context, defs *definition.Files) (*PlanResult, error) {
 	plan, err := p.makePlan(ctx, defs)
 	if err != nil {
-		if ps, ok := definitionProblems(err); ok {
+		if ps := ProblemsOf(err); ps != nil {
 			return &PlanResult{Items: []PlanItem{}, Warnings: []Problem{}, Errors: ps}, err
 		}
 		return nil, err

@@ -6,7 +6,6 @@ package server
 // become status codes, in server.go.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,19 +18,6 @@ import (
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/resource"
 )
-
-// problemsOf returns the problems of a definition error.
-func problemsOf(err error) []platform.Problem {
-	var es definition.Errors
-	var e *definition.Error
-	switch {
-	case errors.As(err, &es):
-		return platform.Problems(es)
-	case errors.As(err, &e):
-		return platform.Problems(definition.Errors{e})
-	}
-	return nil
-}
 
 // decodeFiles reads the body of POST /v1/plan and /v1/apply.
 func decodeFiles(r *http.Request) (*definition.Files, error) {

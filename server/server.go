@@ -167,7 +167,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var conflict *platform.ConflictError
 	switch {
 	case code == "invalid_definitions":
-		body.Error.Problems = problemsOf(err)
+		body.Error.Problems = platform.ProblemsOf(err)
 	case errors.As(err, &conflict):
 		body.Error.Plan = conflict.Plan
 	}
