@@ -168,15 +168,13 @@ func materializedValues(jobs []*registry.Job) int64 {
 	return values
 }
 
-var exportFormats = []string{"parquet", "csv", "jsonl"}
-
 // exportFormat checks --format against the --out extension; "" leaves the
 // choice to the platform (the extension's format, else the offline store's
 // preferred one).
 func exportFormat(format, out string) (string, error) {
 	ext := platform.FormatOf(out)
 	switch {
-	case format != "" && !slices.Contains(exportFormats, format):
+	case format != "" && !slices.Contains(platform.ExportFormats, format):
 		return "", fmt.Errorf("unknown --format %q: use parquet, csv or jsonl", format)
 	case format != "" && ext != "" && ext != format:
 		return "", fmt.Errorf("--format %s does not match --out %s; make them agree", format, out)

@@ -161,8 +161,10 @@ func (p *Platform) Materialize(ctx context.Context, mp *MaterializeParams) ([]*r
 	return p.start(c, jobs, mp.Detach), nil
 }
 
-// preferredFormats orders the export formats for the default.
-var preferredFormats = []string{"parquet", "csv", "jsonl"}
+// ExportFormats lists every export format Slipway knows, in the order the
+// default prefers them; an offline store writes some of them
+// (offline.Capabilities.ExportFormats).
+var ExportFormats = []string{"parquet", "csv", "jsonl"}
 
 // FormatOf returns the export format a file name's extension names, or "".
 func FormatOf(path string) string {
@@ -170,8 +172,8 @@ func FormatOf(path string) string {
 	return byExt[strings.ToLower(filepath.Ext(path))]
 }
 
-// ExportFormats lists the formats the offline store writes.
-func (p *Platform) ExportFormats(ctx context.Context) ([]string, error) {
+// StoreExportFormats lists the formats the offline store writes.
+func (p *Platform) StoreExportFormats(ctx context.Context) ([]string, error) {
 	off, err := p.Offline(ctx)
 	if err != nil {
 		return nil, err
@@ -187,7 +189,7 @@ func exportFormat(format, path string, formats []string) (string, error) {
 		format = FormatOf(path)
 	}
 	if format == "" {
-		for _, f := range preferredFormats {
+		for _, f := range ExportFormats {
 			if slices.Contains(formats, f) {
 				return f, nil
 			}

@@ -123,7 +123,7 @@ func TestExportFileOnce(t *testing.T) {
 // store's preferred; a format the store does not write is the caller's error.
 func TestExportFormats(t *testing.T) {
 	p, _ := demoPlatform(t)
-	formats, err := p.ExportFormats(t.Context())
+	formats, err := p.StoreExportFormats(t.Context())
 	if err != nil || !slices.Contains(formats, "parquet") {
 		t.Fatalf("DuckDB export formats: %v %v", formats, err)
 	}
