@@ -16,12 +16,6 @@ const LinearFormat = "slipway-linear"
 // writes and the only one it reads.
 const LinearVersion = 1
 
-// Tasks of a linear model.
-const (
-	TaskBinaryClassification = "binary_classification"
-	TaskRegression           = "regression"
-)
-
 // MissingMean is the only missing-value rule of format version 1: a NaN
 // input is replaced by its column's training mean, stored in the model.
 const MissingMean = "mean"
