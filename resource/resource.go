@@ -1,6 +1,6 @@
 // Package resource defines Slipway's resources (entities, sources,
-// transformations, features, labels, training sets), their identifiers and
-// their validation. It does no I/O.
+// transformations, features, labels, training sets, models), their
+// identifiers and their validation. It does no I/O.
 //
 // A resource is identified by kind, name and variant. Its definition (every
 // field but the State) never changes once registered: a change is a new variant.
@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind in dependency order.
-var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet}
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel}
 
 // ParseKind accepts a kind as written on the command line: singular or plural,
 // with "-" or "_" ("training-sets" is KindTrainingSet).
@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 			return kind, nil
 		}
 	}
-	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set", s)
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model", s)
 }
 
 // DefaultVariant is the variant of a reference that names none.
@@ -172,6 +172,7 @@ type Resource struct {
 	Feature        *FeatureSpec        `json:"feature,omitempty"`
 	Label          *LabelSpec          `json:"label,omitempty"`
 	TrainingSet    *TrainingSetSpec    `json:"training_set,omitempty"`
+	Model          *ModelSpec          `json:"model,omitempty"`
 
 	State State `json:"-"`
 }
@@ -200,6 +201,9 @@ type State struct {
 	// SourceFile is, for a file source, the file its offline view reads, as
 	// the last apply found it.
 	SourceFile *FileState `json:"source_file,omitempty"`
+	// Dir is, for a model, the absolute directory of the YAML file that
+	// defines it, as the last apply found it: a command trainer runs there.
+	Dir string `json:"dir,omitempty"`
 }
 
 // FileState is where a file source's file was found by an apply, and its
@@ -413,6 +417,8 @@ func (r *Resource) Dependencies() []ID {
 	case r.TrainingSet != nil:
 		deps = append(deps, r.TrainingSet.Label)
 		deps = append(deps, r.TrainingSet.Features...)
+	case r.Model != nil:
+		deps = append(deps, r.Model.TrainingSet)
 	}
 	return deps
 }

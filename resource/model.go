@@ -1,0 +1,75 @@
+package resource
+
+// KindModel is a model: how a model is trained and validated from a
+// training set, and when a trained version is promoted. Its versions and
+// aliases are recorded by the registry's ModelStore, not as resources.
+const KindModel Kind = "model"
+
+// The promotion policies of a model (ModelPromote.When).
+const (
+	// PromoteBetter moves the alias to a new version when the version's
+	// validation metric is better than that of the alias's version (or the
+	// alias points nowhere yet).
+	PromoteBetter = "better"
+	// PromoteAlways moves the alias to every new version.
+	PromoteAlways = "always"
+	// PromoteNever leaves the alias to be moved by hand.
+	PromoteNever = "never"
+)
+
+// PromoteWhens lists the promotion policies, the default first.
+var PromoteWhens = []string{PromoteBetter, PromoteAlways, PromoteNever}
+
+// DefaultModelAlias is the alias a model's promotion moves when its
+// definition names none.
+const DefaultModelAlias = "production"
+
+// DefaultHoldoutPercent is the share of a training set's label rows, the
+// newest by time, that validation holds out when the definition gives none.
+const DefaultHoldoutPercent = 20
+
+// ModelSpec says how a model is trained from a training set, validated and
+// promoted. The definition loader fills in every default, so the stored
+// definition is explicit: one that writes a default equals one that omits it.
+type ModelSpec struct {
+	// TrainingSet is the training set the model is trained on.
+	TrainingSet ID `json:"training_set"`
+	// Task is model.TaskBinaryClassification, model.TaskRegression or
+	// model.TaskMulticlass (package model checks it; resource does not
+	// import it).
+	Task       string          `json:"task"`
+	Trainer    ModelTrainer    `json:"trainer"`
+	Validation ModelValidation `json:"validation"`
+	Promote    ModelPromote    `json:"promote"`
+	// Schedule, a cron expression (ParseSchedule), retrains the model on schedule.
+	Schedule string `json:"schedule,omitempty"`
+}
+
+// ModelTrainer is what trains a model: exactly one of a built-in trainer
+// and a command.
+type ModelTrainer struct {
+	// Builtin is a built-in trainer: model.BuiltinLogistic or model.BuiltinLinear.
+	Builtin string `json:"builtin,omitempty"`
+	// Command is the argv of a command that trains the model, run in the
+	// model's State.Dir (the directory of the YAML file that defines it).
+	Command []string `json:"command,omitempty"`
+}
+
+// ModelValidation is how a trained model is validated before promotion.
+type ModelValidation struct {
+	// HoldoutPercent, in (0, 100), is the share of the training set's label
+	// rows, the newest by time, held out from training and scored.
+	HoldoutPercent float64 `json:"holdout_percent"`
+	// Metric is the metric promotion compares (model.DefaultMetric of the
+	// task when the definition names none).
+	Metric string `json:"metric"`
+}
+
+// ModelPromote is when a new version of a model becomes the version of an alias.
+type ModelPromote struct {
+	// Alias is the alias promotion moves (DefaultModelAlias when the
+	// definition names none).
+	Alias string `json:"alias"`
+	// When is PromoteBetter (the default), PromoteAlways or PromoteNever.
+	When string `json:"when"`
+}
