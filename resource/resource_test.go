@@ -2,6 +2,7 @@ package resource
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,14 +24,14 @@ func TestParseRef(t *testing.T) {
 }
 
 func TestParseKind(t *testing.T) {
-	cases := map[string]Kind{"features": KindFeature, "entities": KindEntity, "training-sets": KindTrainingSet, "training_set": KindTrainingSet, "Source": KindSource}
+	cases := map[string]Kind{"features": KindFeature, "entities": KindEntity, "training-sets": KindTrainingSet, "training_set": KindTrainingSet, "Source": KindSource, "models": KindModel, "model": KindModel}
 	for in, want := range cases {
 		if got, err := ParseKind(in); err != nil || got != want {
 			t.Errorf("ParseKind(%q) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := ParseKind("model"); err == nil {
-		t.Error("ParseKind(model) succeeded")
+	if _, err := ParseKind("endpoint"); err == nil || !strings.Contains(err.Error(), "training_set, model") {
+		t.Errorf("ParseKind(endpoint) = %v; want an error listing the kinds", err)
 	}
 }
 
