@@ -16,7 +16,9 @@ type Store interface {
 	// Apply registers resources in one transaction. A resource whose
 	// name:variant is already registered with an identical definition is
 	// unchanged; one with a different definition fails the whole apply with a
-	// *ConflictError. Nothing is written unless everything is.
+	// *ConflictError. Nothing is written unless everything is. A
+	// resource's State.Dir, when set, is recorded, replacing the one an
+	// earlier apply recorded (unchanged resources included).
 	Apply(ctx context.Context, p *ApplyParams) (*ApplyResult, error)
 	// Get returns one resource with its state, or ErrNotFound. A deleted
 	// resource is a *DeletedError (which is ErrNotFound too) holding its
@@ -51,8 +53,9 @@ type Store interface {
 
 // ApplyParams is the input of Store.Apply.
 type ApplyParams struct {
-	// Resources to register. Their State gives the initial status and schema;
-	// CreatedAt and UpdatedAt are set by the store.
+	// Resources to register. Their State gives the initial status and
+	// schema, and the directory (State.Dir) to record; CreatedAt and
+	// UpdatedAt are set by the store.
 	Resources []*resource.Resource
 }
 

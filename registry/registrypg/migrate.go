@@ -173,4 +173,7 @@ var migrations = []string{
 		moved_at     timestamptz,
 		PRIMARY KEY (model, alias, seq)
 	);`,
+	// 8: the directory of the YAML file that defines a model, as the last
+	// apply found it (resource.State.Dir; '' for other kinds).
+	`ALTER TABLE {schema}.resources ADD COLUMN dir text NOT NULL DEFAULT '';`,
 }

@@ -17,7 +17,7 @@ import (
 )
 
 const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
-	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file`
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file, dir`
 
 // Apply implements registry.Store. Its transaction reads the whole batch's
 // registered variants after taking the apply lock (PostgreSQL) or the
@@ -50,7 +50,7 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 		if err != nil {
 			return err
 		}
-		var created []*resource.Resource
+		var created, moved []*resource.Resource
 		for _, r := range batch {
 			old, ok := registered[r.ID]
 			switch {
@@ -63,6 +63,15 @@ func (s *Store) Apply(ctx context.Context, p *registry.ApplyParams) (*registry.A
 				return &registry.ConflictError{ID: r.ID, Diffs: resource.Diff(old, r)}
 			default:
 				res.Unchanged = append(res.Unchanged, r.ID)
+				if r.State.Dir != "" && r.State.Dir != old.State.Dir {
+					moved = append(moved, r)
+				}
+			}
+		}
+		for _, r := range moved {
+			if _, err := tx.ExecContext(ctx, s.sql(`UPDATE {resources} SET dir = ? WHERE kind = ? AND name = ? AND variant = ?`),
+				r.State.Dir, string(r.Kind), r.Name, r.Variant); err != nil {
+				return fmt.Errorf("recording the directory of %s: %w", r.ID, s.mapErr(ctx, err))
 			}
 		}
 		if len(created) == 0 {
@@ -163,7 +172,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, rs []*resource.Resource,
 			status = resource.StatusPending
 		}
 		resRows = append(resRows, []any{string(r.Kind), r.Name, r.Variant, string(defs[r.ID]), r.Description, r.Owner, tags,
-			string(status), r.State.Error, schema, at, at})
+			string(status), r.State.Error, schema, at, at, r.State.Dir})
 		seen := map[resource.ID]bool{} // a definition may name one dependency twice: it is one edge
 		for _, d := range r.Dependencies() {
 			if !seen[d] {
@@ -173,7 +182,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, rs []*resource.Resource,
 		}
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO {resources}
-		(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at)`, resRows, ""); err != nil {
+		(kind, name, variant, definition, description, owner, tags, status, error, schema, created_at, updated_at, dir)`, resRows, ""); err != nil {
 		return fmt.Errorf("registering resources: %w", err)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO {dependencies}
@@ -490,13 +499,13 @@ func (s *Store) Delete(ctx context.Context, p *registry.DeleteParams) (*resource
 
 func (s *Store) scanResource(sc scanner) (*resource.Resource, error) {
 	var (
-		def, status, errText                             string
+		def, status, errText, dir                        string
 		schema, sourceFile                               sql.NullString
 		created, updated, watermark, deprecAt, deletedAt any
 		deprecated, deleted                              resource.Mark
 	)
 	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
-		&deprecAt, &deprecated.By, &deprecated.Reason, &deletedAt, &deleted.By, &deleted.Reason, &sourceFile); err != nil {
+		&deprecAt, &deprecated.By, &deprecated.Reason, &deletedAt, &deleted.By, &deleted.Reason, &sourceFile, &dir); err != nil {
 		return nil, err
 	}
 	var r resource.Resource
@@ -505,6 +514,7 @@ func (s *Store) scanResource(sc scanner) (*resource.Resource, error) {
 	}
 	r.State.Status = resource.Status(status)
 	r.State.Error = errText
+	r.State.Dir = dir
 	for _, c := range []struct {
 		name string
 		v    any

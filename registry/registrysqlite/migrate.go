@@ -162,4 +162,7 @@ var migrations = []string{
 		moved_at     INTEGER,
 		PRIMARY KEY (model, alias, seq)
 	) WITHOUT ROWID;`,
+	// 8: the directory of the YAML file that defines a model, as the last
+	// apply found it (resource.State.Dir; '' for other kinds).
+	`ALTER TABLE resources ADD COLUMN dir TEXT NOT NULL DEFAULT '';`,
 }

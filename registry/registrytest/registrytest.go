@@ -58,6 +58,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		t.Run("NewVariantCoexists", func(t *testing.T) { testApplyNewVariantCoexists(t, open(t)) })
 		t.Run("InvalidIDIsRejected", func(t *testing.T) { testApplyInvalidIDIsRejected(t, open(t)) })
 		t.Run("LargeBatch", func(t *testing.T) { testApplyLargeBatch(t, open(t)) })
+		t.Run("ModelDir", func(t *testing.T) { testApplyModelDir(t, open(t)) }) // modeldir.go
 	})
 	t.Run("Get", func(t *testing.T) {
 		t.Run("NotFound", func(t *testing.T) { testGetNotFound(t, open(t)) })
