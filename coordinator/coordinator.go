@@ -208,6 +208,12 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 			return err
 		}
 		return c.export(ctx, run, args)
+	case JobTrain:
+		var args trainArgs
+		if err := decodeArgs(j, &args); err != nil {
+			return err
+		}
+		return c.train(ctx, run, args)
 	}
 	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }
@@ -382,6 +388,9 @@ type ExportParams struct {
 	// Path is the file to write; EnqueueExport makes it absolute, as the
 	// job may run in a process with another working directory.
 	Path string
+	// Encoded writes the model-ready matrix as csv, and its schema next to
+	// it (SchemaPath), instead of the feature values.
+	Encoded bool
 }
 
 // Export writes a training set to a file inside the offline engine, as
@@ -410,7 +419,12 @@ func (c *Coordinator) export(ctx context.Context, run *jobRun, args exportArgs) 
 		return err
 	}
 	start := time.Now()
-	n, err := c.Offline.ExportTrainingSet(ctx, &offline.ExportParams{TrainingSet: tp, Format: args.Format, Path: args.Path})
+	var n int64
+	if args.Encoded {
+		n, err = c.exportEncoded(ctx, tp, run.job.Resource, args.Path)
+	} else {
+		n, err = c.Offline.ExportTrainingSet(ctx, &offline.ExportParams{TrainingSet: tp, Format: args.Format, Path: args.Path})
+	}
 	if err != nil {
 		return fmt.Errorf("exporting %s: %w", run.job.Resource, err)
 	}

@@ -29,6 +29,8 @@ const (
 type exportArgs struct {
 	Format string `json:"format"`
 	Path   string `json:"path"`
+	// Encoded writes the model-ready matrix (csv) and its schema (SchemaPath).
+	Encoded bool `json:"encoded,omitempty"`
 }
 
 // DefaultMaxAttempts is how many attempts a job gets unless configured.
@@ -185,7 +187,10 @@ func (c *Coordinator) features(ctx context.Context, ids []resource.ID) ([]*resou
 // is refused before anything is queued.
 func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*registry.Job, error) {
 	// A format the store cannot write is the caller's mistake, not the training set's failure.
-	if formats := c.Offline.Capabilities().ExportFormats; !slices.Contains(formats, p.Format) {
+	if p.Encoded && p.Format != "csv" {
+		return nil, fmt.Errorf("an encoded export is a csv file, not %s: %w", p.Format, offline.ErrUnsupported)
+	}
+	if formats := c.Offline.Capabilities().ExportFormats; !p.Encoded && !slices.Contains(formats, p.Format) {
 		return nil, fmt.Errorf("this offline store exports %s, not %s: %w", strings.Join(formats, ", "), p.Format, offline.ErrUnsupported)
 	}
 	path, err := filepath.Abs(p.Path)
@@ -195,26 +200,12 @@ func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*re
 	if err := CheckOutputPath(path); err != nil {
 		return nil, err
 	}
-	ts, err := c.Registry.Get(ctx, p.TrainingSet)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p.TrainingSet, err)
-	}
 	b := c.newBatch()
-	var after []int
-	for _, id := range append([]resource.ID{ts.TrainingSet.Label}, ts.TrainingSet.Features...) {
-		r, err := c.Registry.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		i, err := b.need(ctx, sourceOf(r), never)
-		if err != nil {
-			return nil, err
-		}
-		if i >= 0 && !slices.Contains(after, i) {
-			after = append(after, i)
-		}
+	after, err := b.trainingSetInputs(ctx, p.TrainingSet)
+	if err != nil {
+		return nil, err
 	}
-	b.add(registry.NewJob{Kind: JobExport, Resource: p.TrainingSet, Args: encodeArgs(exportArgs{Format: p.Format, Path: path}), After: after})
+	b.add(registry.NewJob{Kind: JobExport, Resource: p.TrainingSet, Args: encodeArgs(exportArgs{Format: p.Format, Path: path, Encoded: p.Encoded}), After: after})
 	return b.enqueue(ctx)
 }
 

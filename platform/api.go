@@ -36,6 +36,23 @@ type API interface {
 	// ExportFile reads the file of a succeeded export job queued with no
 	// Path; closing it removes the file.
 	ExportFile(ctx context.Context, job int64) (io.ReadCloser, error)
+	// ExportSchema reads the schema file of a succeeded encoded export job
+	// queued with no Path; call it before ExportFile.
+	ExportSchema(ctx context.Context, job int64) ([]byte, error)
+
+	// Train queues the training of a model definition (see Run for the
+	// jobs); the training job's Result is a coordinator.TrainResult.
+	Train(ctx context.Context, p *TrainParams) ([]*registry.Job, error)
+	// RegisterModel validates a model trained elsewhere and records it as
+	// a new version; PromoteModel and RollbackModel move an alias.
+	RegisterModel(ctx context.Context, p *RegisterModelParams) (*registry.ModelVersion, error)
+	PromoteModel(ctx context.Context, p *PromoteParams) (*registry.ModelAlias, error)
+	RollbackModel(ctx context.Context, p *RollbackParams) (*registry.ModelAlias, error)
+	// ListModels, ShowModel and GetModelVersion (with its artifact) read
+	// the models, their versions and aliases.
+	ListModels(ctx context.Context) ([]*ModelSummary, error)
+	ShowModel(ctx context.Context, name string) (*ModelDetail, error)
+	GetModelVersion(ctx context.Context, ref ModelRef) (*registry.ModelVersion, error)
 
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it
@@ -200,6 +217,10 @@ type ExportParams struct {
 	// temporary file, read back with ExportFile. Over HTTP it is always
 	// empty: the client receives the file.
 	Path string `json:"-"`
+	// Encoded writes the model-ready matrix (csv: entity, timestamp, label,
+	// then the encoded feature columns) and its schema file (read back with
+	// ExportSchema; next to Path as coordinator.SchemaPath names it).
+	Encoded bool `json:"encoded,omitempty"`
 }
 
 // RetryJobParams name the job to retry.

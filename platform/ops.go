@@ -210,8 +210,12 @@ func (p *Platform) Export(ctx context.Context, ep *ExportParams) ([]*registry.Jo
 	if err != nil {
 		return nil, err
 	}
-	format, err := exportFormat(ep.Format, ep.Path, c.Offline.Capabilities().ExportFormats)
-	if err != nil {
+	format := "csv"
+	if ep.Encoded {
+		if ep.Format != "" && ep.Format != "csv" {
+			return nil, invalid("an encoded export is a csv file, not %s: leave out the format", ep.Format)
+		}
+	} else if format, err = exportFormat(ep.Format, ep.Path, c.Offline.Capabilities().ExportFormats); err != nil {
 		return nil, err
 	}
 	path, tmp := ep.Path, ""
@@ -223,7 +227,7 @@ func (p *Platform) Export(ctx context.Context, ep *ExportParams) ([]*registry.Jo
 	} else if err := coordinator.CheckOutputPath(path); err != nil {
 		return nil, invalid("%v", err)
 	}
-	jobs, err := c.EnqueueExport(ctx, &coordinator.ExportParams{TrainingSet: ep.TrainingSet, Format: format, Path: path})
+	jobs, err := c.EnqueueExport(ctx, &coordinator.ExportParams{TrainingSet: ep.TrainingSet, Format: format, Path: path, Encoded: ep.Encoded})
 	if err != nil {
 		if tmp != "" {
 			os.RemoveAll(tmp)
@@ -262,6 +266,29 @@ func (p *Platform) ExportFile(ctx context.Context, job int64) (io.ReadCloser, er
 	delete(p.exports, job)
 	p.exportsMu.Unlock()
 	return &removeOnClose{File: f, dir: filepath.Dir(path)}, nil
+}
+
+// ExportSchema reads the schema file an encoded export job queued with no
+// Path wrote; read it before ExportFile, whose Close removes both.
+func (p *Platform) ExportSchema(ctx context.Context, job int64) ([]byte, error) {
+	p.exportsMu.Lock()
+	path, ok := p.exports[job]
+	p.exportsMu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: job %d wrote no export to fetch here (an export queued with no path, by this process)", registry.ErrNotFound, job)
+	}
+	j, err := p.GetJob(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	if j.Status != registry.JobSucceeded {
+		return nil, fmt.Errorf("%w: job %d is %s; its schema is there once it has succeeded", registry.ErrJobState, job, j.Status)
+	}
+	b, err := os.ReadFile(coordinator.SchemaPath(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: job %d wrote no schema: only an encoded export (--encoded) does", registry.ErrNotFound, job)
+	}
+	return b, err
 }
 
 type removeOnClose struct {

@@ -27,6 +27,9 @@ type ModelStore interface {
 	// GetModelVersion returns one version, its artifact bytes included, or
 	// ErrNotFound.
 	GetModelVersion(ctx context.Context, model string, version int) (*ModelVersion, error)
+	// ListModels returns every model that has a version, ordered by name,
+	// with its last version number.
+	ListModels(ctx context.Context) ([]ModelInfo, error)
 	// ListModelVersions returns a model's versions newest first, without
 	// their artifact bytes (Artifact.Size and SHA256 are set). An unknown
 	// model has none.
@@ -44,6 +47,12 @@ type ModelStore interface {
 	// ModelAliasHistory returns every move of an alias, oldest first
 	// (none for an unknown alias).
 	ModelAliasHistory(ctx context.Context, model, alias string) ([]*ModelAliasMove, error)
+}
+
+// ModelInfo names a model that has versions, and its newest.
+type ModelInfo struct {
+	Model         string
+	LatestVersion int
 }
 
 // MaxArtifactBytes is the largest model artifact the registry stores, on

@@ -359,6 +359,30 @@ func (s *Store) ListModelAliases(ctx context.Context, model string) ([]*registry
 	return out, nil
 }
 
+// ListModels implements registry.ModelStore.
+func (s *Store) ListModels(ctx context.Context) ([]registry.ModelInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.sql(`SELECT name, last_version FROM {models} ORDER BY name`))
+	if err != nil {
+		return nil, fmt.Errorf("listing models: %w", s.mapErr(ctx, err))
+	}
+	defer rows.Close()
+	var out []registry.ModelInfo
+	for rows.Next() {
+		var m registry.ModelInfo
+		if err := rows.Scan(&m.Model, &m.LatestVersion); err != nil {
+			return nil, fmt.Errorf("listing models: %w", s.mapErr(ctx, err))
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing models: %w", s.mapErr(ctx, err))
+	}
+	return out, nil
+}
+
 // ModelAliasHistory implements registry.ModelStore.
 func (s *Store) ModelAliasHistory(ctx context.Context, model, alias string) ([]*registry.ModelAliasMove, error) {
 	if err := ctx.Err(); err != nil {

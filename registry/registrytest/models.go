@@ -373,6 +373,13 @@ func testModelVersionList(t *testing.T, s registry.Store) {
 	if got := listVersions(t, s, &registry.ListModelVersionsParams{Model: "churn_v"}); !slices.Equal(got, []int{2, 1}) {
 		t.Errorf("second model listed %v, want [2 1]", got)
 	}
+	models, err := s.ListModels(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []registry.ModelInfo{{Model: "churn", LatestVersion: 5}, {Model: "churn_v", LatestVersion: 2}}; !slices.Equal(models, want) {
+		t.Errorf("ListModels = %v, want %v", models, want)
+	}
 	if got := listVersions(t, s, &registry.ListModelVersionsParams{Model: "unknown"}); len(got) != 0 {
 		t.Errorf("unknown model listed %v, want none", got)
 	}
