@@ -109,6 +109,8 @@ func depField(d *Definition, kind, dep resource.Kind) (string, Pos) {
 		return "label", d.FieldPos("label")
 	case dep == resource.KindFeature:
 		return "features", d.FieldPos("features")
+	case dep == resource.KindTrainingSet:
+		return "training_set", d.FieldPos("training_set")
 	}
 	return "source", d.FieldPos("source")
 }

@@ -33,15 +33,16 @@ type Definition struct {
 	fields   map[string]Pos // where each field's value is
 	root     string         // the absolute definitions directory
 	srcFile  string         // a source's file as written
-	srcDir   string         // the absolute directory of the YAML file, which a relative source file is relative to
+	fileDir  string         // the absolute directory of the YAML file: a source's relative file is relative to it, a model's command trainer runs in it
 
 	// Unresolved references, resolved by Plan.
-	source   string   // feature/label source
-	label    string   // training set
-	features []string // training set
-	sqlRefs  []sqlRef // transformation
-	sqlPos   Pos      // where the SQL text starts
-	sqlExact bool     // sqlPos plus a line of the SQL is a line of the file (literal block or .sql file)
+	source      string   // feature/label source
+	label       string   // training set
+	trainingSet string   // model
+	features    []string // training set
+	sqlRefs     []sqlRef // transformation
+	sqlPos      Pos      // where the SQL text starts
+	sqlExact    bool     // sqlPos plus a line of the SQL is a line of the file (literal block or .sql file)
 }
 
 // FieldPos returns where a field's value was written (the resource's position when it was not).
@@ -65,6 +66,7 @@ var topKeys = map[string]resource.Kind{
 	"features":        resource.KindFeature,
 	"labels":          resource.KindLabel,
 	"training_sets":   resource.KindTrainingSet,
+	"models":          resource.KindModel,
 }
 
 var common = []string{"name", "variant", "description", "owner", "tags"}
@@ -77,6 +79,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
 	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
 	resource.KindTrainingSet:    {"label", "features"},
+	resource.KindModel:          {"training_set", "task", "trainer", "validation", "promote", "schedule"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -268,7 +271,7 @@ func (df *Files) parseFile(name string) ([]*Definition, Errors) {
 			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
-				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels or training_sets")
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets or models")
 				continue
 			}
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
@@ -392,7 +395,7 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 	}
 	it := item{file: file, line: n.Line, kind: kind, fields: map[string]*yaml.Node{}, errs: errs}
 	allowed := append(append([]string{}, common...), allowedFields[kind]...)
-	d := &Definition{Pos: pos, fields: map[string]Pos{}, root: df.Root}
+	d := &Definition{Pos: pos, fields: map[string]Pos{}, root: df.Root, fileDir: filepath.Join(df.Root, filepath.FromSlash(path.Dir(name)))}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Value == "<<" {
@@ -448,7 +451,7 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 			it.fail("", "a source needs file: (a CSV or Parquet path) or table: (an existing table)")
 		case file != "":
 			s.File = sourcePath(file)
-			d.srcFile, d.srcDir = file, filepath.Join(df.Root, filepath.FromSlash(path.Dir(name)))
+			d.srcFile = file
 			if s.Format == "" {
 				s.Format = formatOf(file)
 			}
@@ -534,6 +537,9 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 			it.fail("features", "a training set needs at least one feature")
 		}
 		r.TrainingSet = &resource.TrainingSetSpec{}
+	case resource.KindModel:
+		d.trainingSet = it.required("training_set")
+		r.Model = it.model()
 	}
 	if len(*errs) > before {
 		return nil
@@ -556,7 +562,7 @@ func sourcePath(file string) string {
 // d defines: a relative file is read from the directory of d's YAML file.
 func (d *Definition) SourceQueryParams() *offline.SourceQueryParams {
 	s := d.Resource.Source
-	return &offline.SourceQueryParams{File: s.File, Dir: d.srcDir, Format: s.Format, Table: s.Table, Columns: s.Columns}
+	return &offline.SourceQueryParams{File: s.File, Dir: d.fileDir, Format: s.Format, Table: s.Table, Columns: s.Columns}
 }
 
 // columns reads a source's optional columns field: column name → type.

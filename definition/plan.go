@@ -260,6 +260,12 @@ func (p *planner) resolveAll(defs []*Definition) error {
 				seen[id] = true
 				ts.Features = append(ts.Features, id)
 			}
+		case resource.KindModel:
+			id, err := p.resolveTrainingSet(d.trainingSet)
+			if err != nil {
+				p.errs.add(d.FieldPos("training_set"), "training_set", "%v", err)
+			}
+			r.Model.TrainingSet = id
 		}
 	}
 	p.checkCycles(defs)
@@ -312,6 +318,12 @@ func (p *planner) compare(defs []*Definition) (*Plan, error) {
 			} else {
 				it.Action, it.Resource = Unchanged, reg
 			}
+		}
+		if it.Resource.Kind == resource.KindModel {
+			// Where a command trainer runs: this apply's YAML file's
+			// directory, recorded by the registry's Apply even for an
+			// unchanged model (another checkout of the same definitions).
+			it.Resource.State.Dir = d.fileDir
 		}
 		plan.Items = append(plan.Items, it)
 	}
@@ -419,6 +431,8 @@ func (p *planner) checkSchemas(plan *Plan) {
 						fid.Ref(), f.Feature.Entity, label.Ref(), label.Label.Entity)
 				}
 			}
+		case resource.KindModel:
+			p.checkModel(d, r)
 		}
 	}
 }
