@@ -26,3 +26,7 @@ yc = np.isin(xc[:, 1], [1, 3]).astype(np.float32)
 dc = xgb.DMatrix(xc, label=yc, feature_types=["q", "c", "q"], enable_categorical=True)
 xgb.train({"objective": "binary:logistic", "max_depth": 2, "tree_method": "hist", "max_cat_to_onehot": 1},
           dc, 3).save_model("categorical.json")
+# The same model in the formats DetectFormat refuses: UBJSON and the legacy binary.
+m = xgb.Booster(model_file="small_binary.json")
+m.save_model("small_binary.ubj")
+m.save_model("small_binary.bin")
