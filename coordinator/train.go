@@ -132,12 +132,13 @@ func (c *Coordinator) readTrainingRows(ctx context.Context, id resource.ID) (*tr
 	}
 	defer rows.Close()
 	for rows.Next() {
-		v := rows.Values()
-		if v[2].IsNull() {
+		v := rows.Values() // entity, label time, the features, the label
+		label := v[len(v)-1]
+		if label.IsNull() {
 			out.nulls++
 			continue
 		}
-		out.rows = append(out.rows, trainingRow{entity: v[0], time: v[1].Time(), label: v[2], features: slices.Clone(v[3:])})
+		out.rows = append(out.rows, trainingRow{entity: v[0], time: v[1].Time(), label: label, features: slices.Clone(v[2 : len(v)-1])})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", id, err)
@@ -423,9 +424,10 @@ func (c *Coordinator) trainBuiltin(ctx context.Context, spec *resource.ModelSpec
 	if err != nil {
 		return nil, fmt.Errorf("%w: encoding the training rows: %w", errPermanent, err)
 	}
-	x := make([]float64, 0, len(rows)*enc.Width())
-	for _, r := range rows {
-		if x, err = enc.Encode(r.features, x); err != nil {
+	w := enc.Width()
+	x := make([]float64, len(rows)*w)
+	for i, r := range rows {
+		if _, err = enc.Encode(r.features, x[i*w:(i+1)*w]); err != nil {
 			return nil, fmt.Errorf("%w: encoding the training rows: %w", errPermanent, err)
 		}
 	}
@@ -680,7 +682,8 @@ func (c *Coordinator) exportEncoded(ctx context.Context, tp *offline.TrainingSet
 	if err != nil {
 		return 0, err
 	}
-	if err := c.eachTrainingRow(ctx, tp, func(v []value.Value) error { return b.Add(v[3:]) }); err != nil {
+	// Rows are entity, label time, the features, the label.
+	if err := c.eachTrainingRow(ctx, tp, func(v []value.Value) error { return b.Add(v[2 : len(v)-1]) }); err != nil {
 		return 0, err
 	}
 	enc, err := b.Encoding()
@@ -698,7 +701,11 @@ func (c *Coordinator) exportEncoded(ctx context.Context, tp *offline.TrainingSet
 		f.Close()
 		return 0, err
 	}
-	err = c.eachTrainingRow(ctx, tp, func(v []value.Value) error { return w.Write(v[:3], v[3:]) })
+	lead := make([]value.Value, 3)
+	err = c.eachTrainingRow(ctx, tp, func(v []value.Value) error {
+		lead[0], lead[1], lead[2] = v[0], v[1], v[len(v)-1]
+		return w.Write(lead, v[2:len(v)-1])
+	})
 	if err == nil {
 		err = w.Flush()
 	}
