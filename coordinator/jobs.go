@@ -201,7 +201,7 @@ func (c *Coordinator) EnqueueExport(ctx context.Context, p *ExportParams) ([]*re
 		return nil, err
 	}
 	b := c.newBatch()
-	after, err := b.trainingSetInputs(ctx, p.TrainingSet)
+	after, err := b.trainingSetInputs(ctx, p.TrainingSet, never)
 	if err != nil {
 		return nil, err
 	}

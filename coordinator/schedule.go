@@ -11,8 +11,9 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 )
 
-// Scheduler queues the runs of transformations and features that have a
-// schedule. Each firing is queued once, under a job key naming the
+// Scheduler queues the runs of transformations, features and models that
+// have a schedule (a model's run is a training, after rebuilds of the
+// transformations its training set reads). Each firing is queued once, under a job key naming the
 // resource and the firing time, however many schedulers share the
 // registry.
 //
@@ -67,7 +68,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	}
 	var order []firing
 	features := map[firing][]*resource.Resource{}
-	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature} {
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel} {
 		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
 		if err != nil {
 			return queued, fmt.Errorf("listing %ss: %w", kind, err)
@@ -79,7 +80,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 			}
 			switch {
 			case at.IsZero():
-			case kind == resource.KindTransformation:
+			case kind == resource.KindTransformation || kind == resource.KindModel:
 				jobs, err := s.queue(ctx, []*resource.Resource{r}, at)
 				errs = append(errs, err)
 				queued = append(queued, jobs...)
@@ -106,6 +107,8 @@ func scheduleOf(r *resource.Resource) string {
 		return r.Transformation.Schedule
 	case r.Feature != nil:
 		return r.Feature.Schedule
+	case r.Model != nil:
+		return r.Model.Schedule
 	}
 	return ""
 }
@@ -158,12 +161,23 @@ func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.
 	c := s.Coordinator
 	b := c.newBatch()
 	for _, r := range rs {
-		if r.Kind == resource.KindTransformation {
+		switch r.Kind {
+		case resource.KindTransformation:
 			if _, err := b.transformation(ctx, r, func(id resource.ID) bool { return id == r.ID }); err != nil {
 				return nil, err
 			}
-		} else if err := b.materialize(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true}); err != nil {
-			return nil, err
+		case resource.KindModel:
+			// A retraining reads the training set's data afresh: the
+			// transformations it reads are rebuilt first.
+			after, err := b.trainingSetInputs(ctx, r.Model.TrainingSet, always)
+			if err != nil {
+				return nil, err
+			}
+			b.add(registry.NewJob{Kind: JobTrain, Resource: r.ID, Args: encodeArgs(trainArgs{By: "schedule"}), After: after})
+		default:
+			if err := b.materialize(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true}); err != nil {
+				return nil, err
+			}
 		}
 		b.jobs[len(b.jobs)-1].Key = scheduleKeyPrefix(r.ID) + at.UTC().Format(time.RFC3339)
 	}

@@ -66,7 +66,7 @@ func (c *Coordinator) EnqueueTrain(ctx context.Context, p *TrainParams) ([]*regi
 		return nil, fmt.Errorf("reading %s: %w", p.Model, err)
 	}
 	b := c.newBatch()
-	after, err := b.trainingSetInputs(ctx, m.Model.TrainingSet)
+	after, err := b.trainingSetInputs(ctx, m.Model.TrainingSet, never)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +74,12 @@ func (c *Coordinator) EnqueueTrain(ctx context.Context, p *TrainParams) ([]*regi
 	return b.enqueue(ctx)
 }
 
+func always(resource.ID) bool { return true }
+
 // trainingSetInputs adds the jobs building what a training set's label and
-// features read that is not ready, and returns their indexes.
-func (b *batch) trainingSetInputs(ctx context.Context, id resource.ID) ([]int, error) {
+// features read that is not ready (or that rebuild selects), and returns
+// their indexes.
+func (b *batch) trainingSetInputs(ctx context.Context, id resource.ID, rebuild func(resource.ID) bool) ([]int, error) {
 	ts, err := b.c.Registry.Get(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", id, err)
@@ -87,7 +90,7 @@ func (b *batch) trainingSetInputs(ctx context.Context, id resource.ID) ([]int, e
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", id, err)
 		}
-		i, err := b.need(ctx, sourceOf(r), never)
+		i, err := b.need(ctx, sourceOf(r), rebuild)
 		if err != nil {
 			return nil, err
 		}

@@ -415,3 +415,43 @@ func TestExportEncoded(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledRetraining: a model with a schedule is trained at its firing.
+func TestScheduledRetraining(t *testing.T) {
+	dir := writeTrainProject(t)
+	c := newCoordinator(t, t.TempDir())
+	applyDir(t, c, dir)
+	ctx := context.Background()
+	m, err := c.Registry.Get(ctx, modelID("default"))
+	must(t, err)
+	m.Variant, m.State = "weekly", resource.State{Status: resource.StatusPending}
+	m.Model.Schedule = "@weekly"
+	_, err = c.Registry.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{m}})
+	must(t, err)
+	m, err = c.Registry.Get(ctx, m.ID)
+	must(t, err)
+	clock := &fakeClock{}
+	c.Now = clock.Now
+	s := &coordinator.Scheduler{Coordinator: c}
+	clock.t = m.State.CreatedAt.Add(8 * 24 * time.Hour)
+	jobs, err := s.Tick(ctx)
+	must(t, err)
+	if len(jobs) != 1 || jobs[0].Kind != coordinator.JobTrain || jobs[0].Resource != m.ID || !strings.HasPrefix(jobs[0].Key, "schedule:model/buyer:weekly@") {
+		t.Fatalf("the weekly firing queued %+v; want one training of buyer:weekly", jobs)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	must(t, err)
+	if r := trainResult(t, ended[0]); r.Version != 1 || !r.Promoted {
+		t.Errorf("scheduled training: %+v; want version 1, promoted", r)
+	}
+	v, err := c.Registry.GetModelVersion(ctx, "buyer", 1)
+	must(t, err)
+	if v.CreatedBy != "schedule" {
+		t.Errorf("version by %q; want schedule", v.CreatedBy)
+	}
+	// Until the next firing, no other run.
+	clock.t = clock.t.Add(time.Hour)
+	if again, err := s.Tick(ctx); err != nil || len(again) != 0 {
+		t.Errorf("a tick an hour later queued %d jobs (%v); want none", len(again), err)
+	}
+}
