@@ -242,6 +242,19 @@ type Lineage struct {
 	ID         resource.ID `json:"id"`
 	Upstream   []Edge      `json:"upstream"`
 	Downstream []Edge      `json:"downstream"`
+	// ModelVersions are the model versions trained on the resource (a
+	// training set) or on a training set that uses it, and, for a model,
+	// its versions: oldest first per model.
+	ModelVersions []VersionEdge `json:"model_versions"`
+}
+
+// VersionEdge says a version of a model was trained on a training set.
+type VersionEdge struct {
+	TrainingSet resource.ID `json:"training_set"`
+	Model       string      `json:"model"`
+	Version     int         `json:"version"`
+	// Aliases are the aliases pointing at the version now.
+	Aliases []string `json:"aliases"`
 }
 
 // Edge says To uses From.

@@ -385,6 +385,48 @@ func (p *Platform) Lineage(ctx context.Context, id resource.ID) (*Lineage, error
 			}
 		}
 	}
+	if out.ModelVersions, err = modelVersionsOf(ctx, reg, id, seen); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lineageVersionLimit bounds the versions of one model a lineage reads.
+const lineageVersionLimit = 100_000
+
+// modelVersionsOf returns the model versions trained on the training sets
+// among the resources (a lineage's resource and what uses it) and, for a
+// model, its versions.
+func modelVersionsOf(ctx context.Context, reg registry.Store, id resource.ID, resources map[resource.ID]bool) ([]VersionEdge, error) {
+	models, err := reg.ListModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []VersionEdge{}
+	for _, m := range models {
+		vs, err := reg.ListModelVersions(ctx, &registry.ListModelVersionsParams{Model: m.Model, Limit: lineageVersionLimit})
+		if err != nil {
+			return nil, err
+		}
+		var aliases []*registry.ModelAlias
+		for _, v := range slices.Backward(vs) {
+			if !resources[v.TrainingSet] && !(id.Kind == resource.KindModel && id.Name == v.Model) {
+				continue
+			}
+			if aliases == nil {
+				if aliases, err = reg.ListModelAliases(ctx, m.Model); err != nil {
+					return nil, err
+				}
+			}
+			e := VersionEdge{TrainingSet: v.TrainingSet, Model: v.Model, Version: v.Version, Aliases: []string{}}
+			for _, a := range aliases {
+				if a.Version == v.Version {
+					e.Aliases = append(e.Aliases, a.Alias)
+				}
+			}
+			out = append(out, e)
+		}
+	}
 	return out, nil
 }
 
