@@ -5,6 +5,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -78,7 +79,7 @@ shown with who deleted it and when.
 
 --json prints the resource as the HTTP API's GET /v1/resources/{kind}/{ref}
 does: its definition fields, created_at, updated_at, status, error, schema,
-deprecated, deleted, source_file and dependents.`,
+deprecated, deleted, source_file, dir (a model's) and dependents.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, api, err := a.openTarget(cmd.Context(), args)
@@ -154,6 +155,19 @@ deprecated, deleted, source_file and dependents.`,
 				field("source", l.Source.String())
 				field("columns", fmt.Sprintf("entity %s, value %s, timestamp %s", l.EntityColumn, l.ValueColumn, orDash(l.TimestampColumn)))
 				field("type", string(l.Type))
+			case r.Model != nil:
+				m := r.Model
+				field("trains on", m.TrainingSet.String())
+				field("task", m.Task)
+				if m.Trainer.Builtin != "" {
+					field("trainer", "built-in "+m.Trainer.Builtin)
+				} else {
+					field("trainer", "command "+strings.Join(m.Trainer.Command, " "))
+					field("runs in", r.State.Dir+" (the YAML file's directory, at the last apply)")
+				}
+				field("validation", fmt.Sprintf("holdout %s%% (the newest label rows), metric %s", strconv.FormatFloat(m.Validation.HoldoutPercent, 'g', -1, 64), m.Validation.Metric))
+				field("promote", fmt.Sprintf("alias %s, when %s", m.Promote.Alias, m.Promote.When))
+				field("schedule", m.Schedule)
 			}
 			if len(r.State.Schema) > 0 {
 				fmt.Fprintf(w, "  schema:\n")

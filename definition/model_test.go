@@ -2,12 +2,18 @@ package definition_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -384,5 +390,110 @@ func TestModelTrainingSetProblems(t *testing.T) {
 				t.Errorf("%d resources registered after a failed plan", n)
 			}
 		})
+	}
+}
+
+// TestDocsModelExamplePlans plans the Models example of docs/definitions.md,
+// as it is, next to the demo project it refers to.
+func TestDocsModelExamplePlans(t *testing.T) {
+	b, err := os.ReadFile("../docs/definitions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n## Models\n")
+	_, block, ok2 := strings.Cut(after, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal(`docs/definitions.md has no "## Models" section with a yaml block`)
+	}
+	e := newEnv(t)
+	root := filepath.Dir(e.dir)
+	if _, err := demo.WriteProject(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Generate(context.Background(), filepath.Join(root, "data"), demo.Options{Scale: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "definitions/ml/models.yaml", block)
+	defs, err := definition.LoadDir(filepath.Join(root, "definitions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := definition.MakePlan(context.Background(), defs, e.s)
+	if err != nil {
+		t.Fatalf("the docs' model example does not plan:\n%v", err)
+	}
+	var models []string
+	for _, it := range plan.Items {
+		if it.Resource.Kind == resource.KindModel {
+			models = append(models, it.Resource.Name)
+			if it.Resource.State.Dir != filepath.Join(root, "definitions", "ml") {
+				t.Errorf("%s: dir %q, want the YAML file's", it.Resource.ID, it.Resource.State.Dir)
+			}
+		}
+	}
+	if !reflect.DeepEqual(models, []string{"purchase_model", "purchase_xgb"}) {
+		t.Errorf("models planned: %v", models)
+	}
+}
+
+// TestSchemaDocumentsModels checks docs/definitions.schema.json against
+// what the loader accepts: the model's fields, the keys of its mappings and
+// the values of its enums.
+func TestSchemaDocumentsModels(t *testing.T) {
+	b, err := os.ReadFile("../docs/definitions.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type object struct {
+		Properties map[string]*object `json:"properties"`
+		Enum       []string           `json:"enum"`
+		Items      *object            `json:"items"`
+		Ref        string             `json:"$ref"`
+	}
+	var schema struct {
+		Properties map[string]*object `json:"properties"`
+		Defs       map[string]*object `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if top := schema.Properties["models"]; top == nil || top.Items == nil || top.Items.Ref != "#/$defs/model" {
+		t.Fatal("the schema has no models key holding $defs/model items")
+	}
+	m := schema.Defs["model"]
+	if m == nil {
+		t.Fatal("the schema has no $defs/model")
+	}
+	keys := func(o *object) []string { return slices.Sorted(maps.Keys(o.Properties)) }
+	sorted := func(s ...string) []string { return slices.Sorted(slices.Values(s)) }
+	checks := []struct {
+		what      string
+		got, want []string
+	}{
+		{"model fields", keys(m), sorted("name", "variant", "description", "owner", "tags", "training_set", "task", "trainer", "validation", "promote", "schedule")},
+		{"trainer keys", keys(m.Properties["trainer"]), []string{"builtin", "command"}},
+		{"validation keys", keys(m.Properties["validation"]), []string{"holdout", "metric"}},
+		{"promote keys", keys(m.Properties["promote"]), []string{"alias", "when"}},
+		{"tasks", sorted(m.Properties["task"].Enum...), sorted(model.Tasks...)},
+		{"built-in trainers", sorted(m.Properties["trainer"].Properties["builtin"].Enum...), sorted(model.BuiltinLogistic, model.BuiltinLinear)},
+		{"promote.when", sorted(m.Properties["promote"].Properties["when"].Enum...), sorted(resource.PromoteWhens...)},
+	}
+	var metrics []string
+	for _, task := range model.Tasks {
+		for _, mt := range model.TaskMetrics(task) {
+			if !slices.Contains(metrics, mt) {
+				metrics = append(metrics, mt)
+			}
+		}
+	}
+	checks = append(checks, struct {
+		what      string
+		got, want []string
+	}{"metrics", sorted(m.Properties["validation"].Properties["metric"].Enum...), sorted(metrics...)})
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("schema %s = %v; the loader accepts %v", c.what, c.got, c.want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -82,6 +83,16 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/jobs/{id}/output", s.jobOutput)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.cancelJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/retry", s.retryJob)
+	mux.HandleFunc("GET /v1/jobs/{id}/schema", s.exportSchema)
+	mux.HandleFunc("GET /v1/models", s.listModels)
+	mux.HandleFunc("GET /v1/models/{model}", s.showModel)
+	mux.HandleFunc("POST /v1/models/{model}/train", s.trainModel)
+	mux.HandleFunc(registerModelRoute, s.registerModel)
+	mux.HandleFunc("GET /v1/models/{model}/versions/{version}", s.getModelVersion)
+	mux.HandleFunc("GET /v1/models/{model}/versions/{version}/artifact", s.modelArtifact)
+	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}", s.getModelVersion)
+	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
+	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
 	// Go's ServeMux would answer a wrong method with 405 itself, but this
 	// catch-all matches every method first: it tells the two cases apart.
@@ -108,9 +119,9 @@ var (
 // statusOf decides the HTTP status of an error; storage code never knows them.
 func statusOf(err error) (int, string) {
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, errTooLarge), errors.Is(err, registry.ErrArtifactTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, serving.ErrInvalid), errors.Is(err, platform.ErrInvalid):
+	case errors.Is(err, serving.ErrInvalid), errors.Is(err, platform.ErrInvalid), errors.Is(err, model.ErrInvalidEncoding):
 		return http.StatusBadRequest, "invalid_request"
 	case isDefinitionError(err):
 		return http.StatusBadRequest, "invalid_definitions"
@@ -123,7 +134,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse),
-		errors.Is(err, platform.ErrConflict):
+		errors.Is(err, platform.ErrConflict), errors.Is(err, registry.ErrAliasMoved):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
@@ -325,13 +336,14 @@ type ResourceBody struct {
 	Deprecated *resource.Mark      `json:"deprecated,omitempty"`
 	Deleted    *resource.Mark      `json:"deleted,omitempty"`
 	SourceFile *resource.FileState `json:"source_file,omitempty"`
+	Dir        string              `json:"dir,omitempty"`
 	Dependents []resource.ID       `json:"dependents,omitempty"`
 }
 
 // NewResourceBody shows r with the resources that depend on it (nil in lists).
 func NewResourceBody(r *resource.Resource, dependents []resource.ID) ResourceBody {
 	return ResourceBody{Resource: r, CreatedAt: r.State.CreatedAt, UpdatedAt: r.State.UpdatedAt, Status: r.State.Status, Error: r.State.Error, Schema: r.State.Schema,
-		Watermark: r.State.Watermark, Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dependents: dependents}
+		Watermark: r.State.Watermark, Deprecated: r.State.Deprecated, Deleted: r.State.Deleted, SourceFile: r.State.SourceFile, Dir: r.State.Dir, Dependents: dependents}
 }
 
 // UnmarshalJSON reads the body's resource (with resource.Resource's
@@ -367,7 +379,7 @@ func ResourceFromBody(b ResourceBody) (*resource.Resource, []resource.ID) {
 		r = &c
 	}
 	r.State = resource.State{CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt, Status: b.Status, Error: b.Error, Schema: b.Schema,
-		Watermark: b.Watermark, Deprecated: b.Deprecated, Deleted: b.Deleted, SourceFile: b.SourceFile}
+		Watermark: b.Watermark, Deprecated: b.Deprecated, Deleted: b.Deleted, SourceFile: b.SourceFile, Dir: b.Dir}
 	return r, b.Dependents
 }
 
