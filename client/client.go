@@ -87,8 +87,10 @@ type Error struct {
 	Problems []platform.Problem
 	Plan     *platform.PlanResult
 
-	// conflict is the sentinel a 409 stands for in the call that got it.
+	// conflict is the sentinel a 409 stands for in the call that got it;
+	// tooLarge the one a 413 stands for.
 	conflict error
+	tooLarge error
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -97,9 +99,12 @@ func (e *Error) Error() string { return e.Message }
 // returned: not_found (and unknown_feature) → registry.ErrNotFound;
 // deleted → registry.ErrDeleted and registry.ErrNotFound (like a
 // *registry.DeletedError); invalid_request → platform.ErrInvalid;
-// unavailable → ErrUnavailable. A 409 conflict is one of several
+// unavailable → ErrUnavailable; too_large from RegisterModel →
+// registry.ErrArtifactTooLarge. A 409 conflict is one of several
 // sentinels, told apart by the call: registry.ErrJobState for the job
-// calls (CancelJob, RetryJob, ExportFile), platform.ErrConflict for Apply,
+// calls (CancelJob, RetryJob, ExportFile, ExportSchema),
+// registry.ErrAliasMoved for PromoteModel and RollbackModel,
+// platform.ErrConflict for Apply,
 // and for Delete coordinator.ErrInUse when a job works on the resource,
 // else registry.ErrHasDependents. Code stays "conflict" in every case.
 func (e *Error) Is(target error) bool {
@@ -112,6 +117,9 @@ func (e *Error) Is(target error) bool {
 		return target == platform.ErrInvalid
 	case "unavailable":
 		return target == ErrUnavailable
+	case "too_large":
+		// Only a model upload is refused for its artifact's size.
+		return e.tooLarge != nil && target == e.tooLarge
 	case "conflict":
 		return e.conflict != nil && target == e.conflict
 	}
@@ -126,17 +134,15 @@ type call struct {
 	// want is the status of success; out receives its JSON body.
 	want int
 	out  any
-	// conflict is the sentinel a 409 stands for (see Error.Is).
+	// conflict is the sentinel a 409 stands for (see Error.Is); tooLarge
+	// the one a 413 stands for, when not only the body's size.
 	conflict func(e *Error) error
+	tooLarge error
 }
 
 // do sends a request and returns the response of the wanted status (its
 // body for the caller to read and close), or the error the server answered.
 func (c *Client) do(ctx context.Context, k *call) (*http.Response, error) {
-	u := c.base + k.path
-	if len(k.query) > 0 {
-		u += "?" + k.query.Encode()
-	}
 	var body io.Reader
 	if k.body != nil {
 		b, err := json.Marshal(k.body)
@@ -145,12 +151,22 @@ func (c *Client) do(ctx context.Context, k *call) (*http.Response, error) {
 		}
 		body = bytes.NewReader(b)
 	}
+	return c.send(ctx, k, body, "application/json")
+}
+
+// send sends a request with body (nil: none) of contentType and returns
+// the response of the wanted status, or the error the server answered.
+func (c *Client) send(ctx context.Context, k *call, body io.Reader, contentType string) (*http.Response, error) {
+	u := c.base + k.path
+	if len(k.query) > 0 {
+		u += "?" + k.query.Encode()
+	}
 	req, err := http.NewRequestWithContext(ctx, k.method, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", k.method, k.path, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
@@ -191,6 +207,9 @@ func (c *Client) errorOf(resp *http.Response, k *call) error {
 	if e.Code == "conflict" && k.conflict != nil {
 		e.conflict = k.conflict(e)
 	}
+	if e.Code == "too_large" {
+		e.tooLarge = k.tooLarge
+	}
 	return e
 }
 
@@ -201,10 +220,15 @@ func (c *Client) json(ctx context.Context, k *call) error {
 		return err
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(k.out); err != nil {
+	if err := decodeBody(resp, k.out); err != nil {
 		return fmt.Errorf("reading the answer of %s %s from %s: %w", k.method, k.path, c.base, err)
 	}
 	return nil
+}
+
+// decodeBody decodes a JSON answer into out.
+func decodeBody(resp *http.Response, out any) error {
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // jobState is the conflict of the job calls.
@@ -317,7 +341,22 @@ func (c *Client) Export(ctx context.Context, p *platform.ExportParams) ([]*regis
 	if p.Path != "" {
 		return nil, fmt.Errorf("%w: export to %s: a server writes exports to files of its own; give no path and read the file with ExportFile", platform.ErrInvalid, p.Path)
 	}
-	return c.queue(ctx, "/v1/training-sets/"+pathRef(p.TrainingSet)+"/export", server.ExportRequest{Format: p.Format})
+	return c.queue(ctx, "/v1/training-sets/"+pathRef(p.TrainingSet)+"/export", server.ExportRequest{Format: p.Format, Encoded: p.Encoded})
+}
+
+// ExportSchema reads the schema file of a succeeded encoded export job;
+// call it before ExportFile, which removes both from the server.
+func (c *Client) ExportSchema(ctx context.Context, job int64) ([]byte, error) {
+	resp, err := c.do(ctx, &call{method: "GET", path: jobPath(job) + "/schema", want: http.StatusOK, conflict: jobState})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the schema of job %d from %s: %w", job, c.base, err)
+	}
+	return b, nil
 }
 
 // ExportFile streams the file of a succeeded export job from the server

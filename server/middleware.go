@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/slipway-ml/slipway/registry"
 )
 
 // MaxBodyBytes bounds request bodies (10 MiB): a larger body is refused
@@ -121,9 +123,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.s.fail(rec, r, err)
 	}()
 	// A declared length over the bound is refused before reading; a chunked
-	// body is cut off by MaxBytesReader as the handler reads it.
-	if r.ContentLength > MaxBodyBytes {
-		h.s.fail(rec, r, tooLarge())
+	// body is cut off by MaxBytesReader as the handler reads it. Model
+	// uploads have a bound of their own.
+	limit := int64(MaxBodyBytes)
+	if _, pattern := h.mux.Handler(r); pattern == registerModelRoute {
+		limit = MaxModelUploadBytes
+	}
+	if r.ContentLength > limit {
+		if limit == MaxModelUploadBytes {
+			h.s.fail(rec, r, fmt.Errorf("%w: the body is larger than %d bytes (288 MiB): a model file is at most %d bytes (256 MiB), the registry's limit",
+				errTooLarge, MaxModelUploadBytes, registry.MaxArtifactBytes))
+		} else {
+			h.s.fail(rec, r, tooLarge())
+		}
 		return
 	}
 	// ServeMux would answer a path with an empty, "." or ".." segment with
@@ -132,7 +144,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.s.fail(rec, r, fmt.Errorf("%w: %s has an empty, \".\" or \"..\" segment; did you mean %s?", errNoRoute, r.URL.Path, clean))
 		return
 	}
-	r.Body = http.MaxBytesReader(rec, r.Body, MaxBodyBytes)
+	r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	h.mux.ServeHTTP(rec, r)
 }
 

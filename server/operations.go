@@ -105,6 +105,9 @@ type ExportRequest struct {
 	// preferred one. The file stays on the server until GET
 	// /v1/jobs/{id}/output fetches it.
 	Format string `json:"format,omitempty"`
+	// Encoded writes the model-ready matrix (csv) and its schema file,
+	// fetched with GET /v1/jobs/{id}/schema before the file itself.
+	Encoded bool `json:"encoded,omitempty"`
 }
 
 // parseRefs reads a list of "name[:variant]" strings as IDs of kind.
@@ -182,7 +185,7 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	// Never a path from the client: the file is written on the server and
 	// fetched with GET /v1/jobs/{id}/output.
-	jobs, err := s.Platform.Export(r.Context(), &platform.ExportParams{TrainingSet: resource.NewID(resource.KindTrainingSet, ref), Format: req.Format})
+	jobs, err := s.Platform.Export(r.Context(), &platform.ExportParams{TrainingSet: resource.NewID(resource.KindTrainingSet, ref), Format: req.Format, Encoded: req.Encoded})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -241,16 +244,24 @@ func (s *server) jobOutput(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+	s.stream(w, r, f, "export output of job "+strconv.FormatInt(id, 10))
+}
+
+// stream writes src as the body of a response whose headers are written.
+// The write deadline moves forward with each chunk, so a large body
+// streams for as long as the client reads it, while a client that stops
+// reading is cut off after one write timeout.
+func (s *server) stream(w http.ResponseWriter, r *http.Request, src io.Reader, what string) {
 	rc := http.NewResponseController(w)
 	buf := make([]byte, copyChunk)
 	for {
 		rc.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
-		n, rerr := io.ReadFull(f, buf)
+		n, rerr := io.ReadFull(src, buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				// The client went away or stopped reading; the log line
 				// shows the bytes that were sent.
-				s.Logger.Warn("export output cut off", "job", id, "request_id", RequestID(r.Context()), "error", err)
+				s.Logger.Warn(what+" cut off", "request_id", RequestID(r.Context()), "error", err)
 				return
 			}
 		}
@@ -260,7 +271,7 @@ func (s *server) jobOutput(w http.ResponseWriter, r *http.Request) {
 		if rerr != nil {
 			// Too late for an error body: ending the response early
 			// (without the promised length) tells the client.
-			s.Logger.Error("reading export output", "job", id, "request_id", RequestID(r.Context()), "error", rerr)
+			s.Logger.Error("reading "+what, "request_id", RequestID(r.Context()), "error", rerr)
 			panic(http.ErrAbortHandler)
 		}
 	}

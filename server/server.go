@@ -87,7 +87,7 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/models", s.listModels)
 	mux.HandleFunc("GET /v1/models/{model}", s.showModel)
 	mux.HandleFunc("POST /v1/models/{model}/train", s.trainModel)
-	mux.HandleFunc(registerModelRoute, s.registerModel)
+	mux.HandleFunc("POST /v1/models/{model}/versions", s.registerModel) // registerModelRoute
 	mux.HandleFunc("GET /v1/models/{model}/versions/{version}", s.getModelVersion)
 	mux.HandleFunc("GET /v1/models/{model}/versions/{version}/artifact", s.modelArtifact)
 	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}", s.getModelVersion)
