@@ -17,6 +17,7 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -24,7 +25,10 @@ import (
 )
 
 // quickstartTrainingSet is the training set the demo project defines.
-const quickstartTrainingSet = "purchase_propensity"
+const (
+	quickstartTrainingSet = "purchase_propensity"
+	quickstartModel       = "purchase_model"
+)
 
 func (a *app) quickstartCmd() *cobra.Command {
 	var dir string
@@ -37,14 +41,17 @@ func (a *app) quickstartCmd() *cobra.Command {
 directory) from the email-marketing demo domain:
 
   data/          generated CSV files (shops, subscribers, campaigns, email events, orders)
-  definitions/   example entities, sources, transformations, features, a label, a training set
+  definitions/   example entities, sources, transformations, features, labels, training sets, models
   .slipway/      the data directory (unless --data-dir is given)
 
 then applies the definitions, builds the transformations, exports the training
-set to training_set.parquet, materializes the features and reads one entity's
-features back from the online store. Nothing keeps running afterwards.
-The data covers the 90 days up to today. Running it again regenerates the data
-(the same on the same day for the same --seed) and registers nothing new.
+set to training_set.parquet, trains the model purchase_model with the built-in
+logistic regression (no Python needed), materializes the features and reads
+one entity's features back from the online store. Nothing keeps running
+afterwards. The data covers the 90 days up to today. Running it again
+regenerates the data (the same on the same day for the same --seed) and
+registers no new definitions; the training records a new model version,
+promoted only if it is better than the production one.
 
 Quickstart never overwrites files it did not write: it refuses a directory
 that already holds other files (it marks its own with a file named
@@ -74,7 +81,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	start := time.Now()
 	w := a.stdout
 	step := func(n int, format string, args ...any) {
-		fmt.Fprintf(w, "\n[%d/6] %s\n", n, fmt.Sprintf(format, args...))
+		fmt.Fprintf(w, "\n[%d/7] %s\n", n, fmt.Sprintf(format, args...))
 	}
 	if err := claimQuickstartDir(dir); err != nil {
 		return err
@@ -133,7 +140,25 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 		return err
 	}
 
-	step(5, "materializing features to the online store")
+	step(5, "training model %s (built-in logistic regression, no Python)", quickstartModel)
+	modelID := resource.ID{Kind: resource.KindModel, Name: quickstartModel, Variant: resource.DefaultVariant}
+	trained, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
+		return p.Train(ctx, &platform.TrainParams{Model: modelID, By: "quickstart"})
+	})
+	if err != nil {
+		return err
+	}
+	var tr coordinator.TrainResult
+	if err := json.Unmarshal(trained[len(trained)-1].Result, &tr); err != nil {
+		return fmt.Errorf("reading the training's result: %w", err)
+	}
+	prod, err := p.GetModelVersion(ctx, platform.ModelRef{Model: quickstartModel, Alias: tr.Alias})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  version %d, holdout AUC %.3f; %s is version %d\n", tr.Version, tr.Metrics[model.MetricAUC], tr.Alias, prod.Version)
+
+	step(6, "materializing features to the online store")
 	ended, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
 		return p.Materialize(ctx, &platform.MaterializeParams{})
 	})
@@ -150,7 +175,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	}
 	fmt.Fprintf(w, "  %d features, %d values\n", len(features), materializedValues(ended))
 
-	step(6, "reading subscriber %s's features from the online store", sum.Sample.Subscriber)
+	step(7, "reading subscriber %s's features from the online store", sum.Sample.Subscriber)
 	sample, err := a.sampleRead(ctx, p, w, sum)
 	if err != nil {
 		return err
@@ -162,10 +187,13 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
   slipway --data-dir %[1]s show feature opens_30d:v1
   slipway --data-dir %[1]s jobs list
   slipway --data-dir %[1]s training-set export %[2]s --format csv | head
+  slipway --data-dir %[1]s models show %[5]s
+  slipway --data-dir %[1]s training-set export %[2]s --encoded --out %[2]s.csv
+  slipway --data-dir %[1]s score %[5]s --in %[2]s.csv --out scores.csv
   slipway --data-dir %[1]s serve
   curl -s localhost:8080/v1/online-features -d '%[4]s'
   edit %[3]s and run: slipway --data-dir %[1]s plan %[3]s
-`, dd, quickstartTrainingSet, defDir, sample)
+`, dd, quickstartTrainingSet, defDir, sample, quickstartModel)
 	return nil
 }
 

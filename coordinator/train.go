@@ -293,8 +293,8 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	current, curMetrics, why := c.currentOnHoldout(ctx, m.Name, alias, spec.Task, data.features, holdout, holdoutYs)
 	if current > 0 && curMetrics != nil {
 		run.sayf("%s (version %d) on the same holdout: %s", alias, current, formatMetrics(curMetrics))
-	} else if why != "" {
-		run.sayf("%s", why)
+	} else if current > 0 {
+		run.sayf("%s could not be scored on this holdout: %s", alias, why)
 	}
 
 	enc, err := json.Marshal(cand.encoding)

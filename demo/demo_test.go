@@ -408,6 +408,10 @@ func TestProjectIsConsistent(t *testing.T) {
 			if !resolve("transformations", it.m["source"].(string)) {
 				t.Errorf("%s %v: unknown source %v", it.kind, name, it.m["source"])
 			}
+		case "models":
+			if !resolve("training_sets", it.m["training_set"].(string)) {
+				t.Errorf("model %v: unknown training set %v", name, it.m["training_set"])
+			}
 		case "training_sets":
 			if !resolve("labels", it.m["label"].(string)) {
 				t.Errorf("training set %v: unknown label %v", name, it.m["label"])

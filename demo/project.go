@@ -11,7 +11,8 @@ import (
 
 // project holds the example definitions over the demo data: entities,
 // sources for every generated file, transformations in DuckDB SQL, features,
-// the purchased_7d label and the purchase_propensity training set.
+// the purchased_7d and spend_7d labels, their training sets, and the
+// purchase_model and spend_model models (built-in trainers).
 //
 //go:embed project
 var project embed.FS
