@@ -9,36 +9,17 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/coordinator"
-	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
 
-const purchaseModel = `models:
-  - name: purchase_model
-    training_set: purchase_propensity
-    task: binary_classification
-    trainer: {builtin: logistic_regression}
-`
-
 // TestModelLifecycle: train, show, register, promote, roll back and trace
 // a model through the platform API, on the demo.
 func TestModelLifecycle(t *testing.T) {
-	p, dir := demoPlatform(t)
+	p, _ := demoPlatform(t) // the demo defines purchase_model
 	ctx := t.Context()
-	defsDir := filepath.Join(dir, "definitions")
-	if err := os.WriteFile(filepath.Join(defsDir, "models.yaml"), []byte(purchaseModel), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defs, err := definition.ReadFiles(defsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Apply(ctx, defs); err != nil {
-		t.Fatal(err)
-	}
 	id := resource.ID{Kind: resource.KindModel, Name: "purchase_model", Variant: resource.DefaultVariant}
 	jobs, err := p.Train(ctx, &platform.TrainParams{Model: id, By: "ana"})
 	if err != nil {
@@ -126,8 +107,11 @@ func TestModelLifecycle(t *testing.T) {
 		t.Errorf("production's moves %v; want %v", moves, want)
 	}
 	models, err := p.ListModels(ctx)
-	if err != nil || len(models) != 1 || models[0].LatestVersion != 2 || len(models[0].Aliases) != 1 || models[0].Aliases[0].Version != 1 {
-		t.Errorf("list: %+v, %v", models, err)
+	if err != nil || len(models) != 2 || models[0].Model != "purchase_model" || models[0].LatestVersion != 2 || len(models[0].Aliases) != 1 || models[0].Aliases[0].Version != 1 {
+		t.Errorf("list: %+v, %v; want purchase_model at version 2 with production at 1", models[0], err)
+	}
+	if len(models) == 2 && (models[1].Model != "spend_model" || models[1].LatestVersion != 0 || len(models[1].Definitions) != 1) {
+		t.Errorf("list: %+v; want spend_model defined, with no version", models[1])
 	}
 
 	// "Which models use this column?": from the source the label reads, to

@@ -177,7 +177,8 @@ func TestLineage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Downstream) != 0 || !reaches(l.Upstream, events, false) {
+	model := resource.ID{Kind: resource.KindModel, Name: "purchase_model", Variant: resource.DefaultVariant}
+	if len(l.Downstream) != 1 || l.Downstream[0].To != model || !reaches(l.Upstream, events, false) {
 		t.Errorf("lineage of %s: %+v", purchase, l)
 	}
 	if _, err := p.Lineage(t.Context(), resource.ID{Kind: resource.KindSource, Name: "nope", Variant: "default"}); !errors.Is(err, registry.ErrNotFound) {
