@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -234,7 +235,10 @@ type candidate struct {
 	encoding *model.Encoding
 	scorer   *model.Scorer
 	metrics  map[string]float64
-	trainer  string
+	// extra are metrics a command trainer reported itself, recorded with
+	// Slipway's own (which promotion compares).
+	extra   map[string]float64
+	trainer string
 }
 
 // score evaluates a scorer on holdout rows.
@@ -301,11 +305,13 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	if err != nil {
 		return err
 	}
+	recorded := maps.Clone(cand.metrics)
+	maps.Copy(recorded, cand.extra)
 	v, err := c.Registry.CreateModelVersion(ctx, &registry.CreateModelVersionParams{
 		Model: m.Name, Artifact: registry.Artifact{Format: cand.format, Bytes: cand.artifact},
 		TrainingSet: spec.TrainingSet, TrainingRows: int64(len(trainRows)),
 		LabelStart: trainRows[0].time, LabelEnd: trainRows[len(trainRows)-1].time,
-		Metrics: cand.metrics, Encoding: enc, Trainer: cand.trainer, By: args.By, Now: c.now(),
+		Metrics: recorded, Encoding: enc, Trainer: cand.trainer, By: args.By, Now: c.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("recording the trained model: %w", err)
@@ -551,7 +557,39 @@ func (c *Coordinator) trainCommand(ctx context.Context, run *jobRun, m *resource
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errPermanent, err)
 	}
-	return &candidate{format: format, artifact: artifact, encoding: enc, scorer: s, trainer: "command " + strings.Join(spec.Trainer.Command, " ")}, nil
+	extra, err := trainerMetrics(files[EnvMetricsFile])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errPermanent, err)
+	}
+	return &candidate{format: format, artifact: artifact, encoding: enc, scorer: s, extra: extra, trainer: "command " + strings.Join(spec.Trainer.Command, " ")}, nil
+}
+
+// TrainerMetricPrefix starts the names of the metrics a command trainer
+// reports itself, so they are never taken for Slipway's own validation.
+const TrainerMetricPrefix = "trainer."
+
+// trainerMetrics reads the optional metrics file of a command trainer: a
+// JSON object of finite numbers, recorded under TrainerMetricPrefix.
+func trainerMetrics(path string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("the metrics the trainer command wrote to $%s are not a JSON object of numbers, like {\"best_iteration\": 42}: %v", EnvMetricsFile, err)
+	}
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		if k == "" || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("the metrics the trainer command wrote to $%s: %q is %v; give each metric a name and a finite number", EnvMetricsFile, k, v)
+		}
+		out[TrainerMetricPrefix+k] = v
+	}
+	return out, nil
 }
 
 // logLines copies a command's output into the job's log, a line at a time.

@@ -146,7 +146,9 @@ func writeTrainProject(t *testing.T) string {
 	files := map[string]string{
 		"obs.csv":        b.String(),
 		"defs.yaml":      trainDefs,
-		"write_model.sh": `cat "$1" > "$SLIPWAY_MODEL_FILE"; echo "wrote $1 for $SLIPWAY_TASK"; head -c 0 "$SLIPWAY_TRAIN_FILE" "$SLIPWAY_HOLDOUT_FILE" "$SLIPWAY_SCHEMA_FILE"` + "\n",
+		// The inputs must be there; the model is copied, and one extra metric reported.
+		"write_model.sh": `set -e; head -c 0 "$SLIPWAY_TRAIN_FILE" "$SLIPWAY_HOLDOUT_FILE" "$SLIPWAY_SCHEMA_FILE"
+cat "$1" > "$SLIPWAY_MODEL_FILE"; echo '{"rounds": 7}' > "$SLIPWAY_METRICS_FILE"; echo "wrote $1 for $SLIPWAY_TASK"` + "\n",
 		// One-hot is for the built-in trainers; a command trainer's rows are
 		// ordinal: x and region's code.
 		"flipped.json":     linearJSON(t, -2, []float64{-1, 0}, []string{"x", "region"}),
@@ -231,12 +233,22 @@ func TestTrainValidatePromote(t *testing.T) {
 	}
 
 	// A worse candidate is recorded but not promoted under when: better.
-	r2 := trainResult(t, train(t, c, modelID("flipped")))
+	j2 := train(t, c, modelID("flipped"))
+	r2 := trainResult(t, j2)
 	if r2.Version != 2 || r2.Promoted || alias(t, c, "buyer") != 1 || r2.Metrics["auc"] >= r1.Metrics["auc"] {
 		t.Fatalf("worse candidate: %+v, production at %d; want version 2 recorded, production still 1", r2, alias(t, c, "buyer"))
 	}
 	if !strings.Contains(r2.Reason, "not better") {
 		t.Errorf("reason %q; want it to say the metric is not better", r2.Reason)
+	}
+	v2, err := c.Registry.GetModelVersion(ctx, "buyer", 2)
+	must(t, err)
+	if v2.Metrics["trainer.rounds"] != 7 || v2.Metrics["auc"] != r2.Metrics["auc"] || v2.Trainer != "command sh write_model.sh flipped.json" {
+		t.Errorf("command-trained version: metrics %v, trainer %q; want its own metrics and trainer.rounds 7", v2.Metrics, v2.Trainer)
+	}
+	// The command's output is in its job's log.
+	if log := jobLog(t, c, j2.ID); !strings.Contains(log, "| wrote flipped.json for binary_classification") {
+		t.Errorf("job log:\n%s\nwant the command's output", log)
 	}
 	// Retraining the same definition on the same rows gives the same model:
 	// not better, not promoted.
@@ -366,15 +378,20 @@ func TestTrainBadInput(t *testing.T) {
 	}
 	// The failing command's output is in its job's log.
 	j := train(t, c, modelID("fails"))
-	lines, err := c.Registry.JobLogs(ctx, &registry.JobLogsParams{ID: j.ID})
+	if log := jobLog(t, c, j.ID); !strings.Contains(log, "bad things happened") {
+		t.Errorf("job log:\n%s\nwant the command's output", log)
+	}
+}
+
+func jobLog(t *testing.T, c *coordinator.Coordinator, id int64) string {
+	t.Helper()
+	lines, err := c.Registry.JobLogs(context.Background(), &registry.JobLogsParams{ID: id})
 	must(t, err)
 	var log strings.Builder
 	for _, l := range lines {
 		log.WriteString(l.Line + "\n")
 	}
-	if !strings.Contains(log.String(), "bad things happened") {
-		t.Errorf("job log:\n%s\nwant the command's output", log.String())
-	}
+	return log.String()
 }
 
 // TestExportEncoded: the encoded file holds the rows of the plain export,
