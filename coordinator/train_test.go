@@ -144,8 +144,8 @@ func writeTrainProject(t *testing.T) string {
 		fmt.Fprintf(&b, "u%d,%s,%.6f,%s,%d,%.6f,0\n", i%100, ts.Format("2006-01-02T15:04:05"), x, regions[r], y, target)
 	}
 	files := map[string]string{
-		"obs.csv":        b.String(),
-		"defs.yaml":      trainDefs,
+		"obs.csv":   b.String(),
+		"defs.yaml": trainDefs,
 		// The inputs must be there; the model is copied, and one extra metric reported.
 		"write_model.sh": `set -e; head -c 0 "$SLIPWAY_TRAIN_FILE" "$SLIPWAY_HOLDOUT_FILE" "$SLIPWAY_SCHEMA_FILE"
 cat "$1" > "$SLIPWAY_MODEL_FILE"; echo '{"rounds": 7}' > "$SLIPWAY_METRICS_FILE"; echo "wrote $1 for $SLIPWAY_TASK"` + "\n",
