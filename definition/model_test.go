@@ -414,6 +414,10 @@ func TestDocsModelExamplePlans(t *testing.T) {
 	if _, err := demo.Generate(context.Background(), filepath.Join(root, "data"), demo.Options{Scale: 0.1}); err != nil {
 		t.Fatal(err)
 	}
+	// The example stands for the demo's own models.
+	if err := os.RemoveAll(filepath.Join(root, "definitions", "models.yaml")); err != nil {
+		t.Fatal(err)
+	}
 	write(t, root, "definitions/ml/models.yaml", block)
 	defs, err := definition.LoadDir(filepath.Join(root, "definitions"))
 	if err != nil {
