@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/testenv"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -57,6 +58,14 @@ labels:
     value_column: target
     timestamp_column: ts
     type: float64
+  - name: segment
+    description: A class 0, 1 or 2, from x and region.
+    entity: user
+    source: obs
+    entity_column: user_id
+    value_column: segment
+    timestamp_column: ts
+    type: int64
   - name: one_class
     entity: user
     source: obs
@@ -73,6 +82,9 @@ training_sets:
     features: [x, region]
   - name: constant
     label: one_class
+    features: [x, region]
+  - name: segments
+    label: segment
     features: [x, region]
 models:
   - name: buyer
@@ -120,6 +132,15 @@ models:
     training_set: constant
     task: binary_classification
     trainer: {builtin: logistic_regression}
+  - name: xgb_buyer
+    training_set: buys
+    task: binary_classification
+    trainer: {command: [/usr/bin/python3, train_xgboost.py]}
+  - name: xgb_segment
+    training_set: segments
+    task: multiclass
+    trainer: {command: [/usr/bin/python3, train_xgboost.py]}
+    validation: {metric: accuracy}
 `
 
 // writeTrainProject writes the definitions, 400 observations of 100 users
@@ -128,7 +149,7 @@ func writeTrainProject(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
-	b.WriteString("user_id,ts,x,region,y,target,zero\n")
+	b.WriteString("user_id,ts,x,region,y,target,zero,segment\n")
 	regions := []string{"eu", "us", "apac"}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 400 {
@@ -141,7 +162,8 @@ func writeTrainProject(t *testing.T) string {
 		}
 		target := 3*x + float64(r) + noise
 		ts := start.Add(time.Duration(i) * 6 * time.Hour)
-		fmt.Fprintf(&b, "u%d,%s,%.6f,%s,%d,%.6f,0\n", i%100, ts.Format("2006-01-02T15:04:05"), x, regions[r], y, target)
+		segment := min(2, max(0, int(math.Floor(x+noise/2+float64(r)/2))))
+		fmt.Fprintf(&b, "u%d,%s,%.6f,%s,%d,%.6f,0,%d\n", i%100, ts.Format("2006-01-02T15:04:05"), x, regions[r], y, target, segment)
 	}
 	files := map[string]string{
 		"obs.csv":   b.String(),
@@ -158,6 +180,9 @@ cat "$1" > "$SLIPWAY_MODEL_FILE"; echo '{"rounds": 7}' > "$SLIPWAY_METRICS_FILE"
 	for name, content := range files {
 		must(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 	}
+	script, err := os.ReadFile(filepath.Join("testdata", "train_xgboost.py"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "train_xgboost.py"), script, 0o644))
 	return dir
 }
 
@@ -471,4 +496,83 @@ func TestScheduledRetraining(t *testing.T) {
 	if again, err := s.Tick(ctx); err != nil || len(again) != 0 {
 		t.Errorf("a tick an hour later queued %d jobs (%v); want none", len(again), err)
 	}
+}
+
+// TestTrainCommandXGBoost: a command trainer running the real XGBoost on
+// the files Slipway hands it; Slipway's predictions on the holdout, with
+// the stored encoding and its own inference, equal XGBoost's to 1e-6, for
+// a binary and a multiclass model.
+func TestTrainCommandXGBoost(t *testing.T) {
+	testenv.Python(t, "xgboost", "pandas")
+	dir := writeTrainProject(t)
+	c := newCoordinator(t, t.TempDir())
+	applyDir(t, c, dir)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, metric string
+		ts           string
+		outputs      int
+	}{
+		{"xgb_buyer", "auc", "buys", 1},
+		{"xgb_segment", "accuracy", "segments", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := train(t, c, resource.ID{Kind: resource.KindModel, Name: tc.name, Variant: resource.DefaultVariant})
+			r := trainResult(t, j)
+			if r.Version != 1 || !r.Promoted || r.Metrics[tc.metric] < 0.7 {
+				t.Errorf("%s: %+v; want version 1 promoted with %s > 0.7", tc.name, r, tc.metric)
+			}
+			if log := jobLog(t, c, j.ID); !strings.Contains(log, "| trained") {
+				t.Errorf("job log:\n%s\nwant the script's output", log)
+			}
+			v, err := c.Registry.GetModelVersion(ctx, tc.name, 1)
+			must(t, err)
+			if v.Artifact.Format != model.FormatXGBoostJSON || v.Metrics["trainer.rounds"] != 20 {
+				t.Errorf("version: format %s, metrics %v", v.Artifact.Format, v.Metrics)
+			}
+			enc, err := model.ParseEncoding(v.Encoding)
+			must(t, err)
+			p, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
+			must(t, err)
+			s, err := model.NewScorer(enc, p)
+			must(t, err)
+			// The holdout: the newest 80 rows (20%), raw values from a plain export.
+			f := filepath.Join(t.TempDir(), "plain.csv")
+			_, err = c.Export(ctx, &coordinator.ExportParams{TrainingSet: resource.ID{Kind: resource.KindTrainingSet, Name: tc.ts, Variant: resource.DefaultVariant}, Format: "csv", Path: f})
+			must(t, err)
+			rows := readCSV(t, f)[1:]
+			slices.SortStableFunc(rows, func(a, b []string) int { return strings.Compare(a[1], b[1]) })
+			var raw [][]value.Value
+			for _, r := range rows[len(rows)-80:] {
+				var x float64
+				fmt.Sscan(r[2], &x)
+				raw = append(raw, []value.Value{value.FromFloat64(x), value.FromString(r[3])})
+			}
+			got, err := s.ScoreRows(raw, nil)
+			must(t, err)
+			want := readPredictions(t, filepath.Join(dir, "holdout_predictions.txt"))
+			if len(want) != len(got) || len(got) != 80*tc.outputs {
+				t.Fatalf("%d predictions from Slipway, %d from XGBoost; want %d", len(got), len(want), 80*tc.outputs)
+			}
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-6 {
+					t.Fatalf("prediction %d (row %d): Slipway %v, XGBoost %v", i, i/tc.outputs, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func readPredictions(t *testing.T, path string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	var out []float64
+	for _, f := range strings.Fields(string(b)) {
+		var v float64
+		_, err := fmt.Sscan(f, &v)
+		must(t, err)
+		out = append(out, v)
+	}
+	return out
 }
