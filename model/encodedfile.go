@@ -209,7 +209,13 @@ func fieldNeedsQuotes(s string) bool {
 	if s == `\.` || s[0] == ' ' || s[0] == '\t' {
 		return true
 	}
-	return strings.ContainsAny(s, ",\"\r\n")
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\r', '\n':
+			return true
+		}
+	}
+	return false
 }
 
 // Schema is the schema file written next to an encoded CSV file, which a

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,5 +237,44 @@ func TestScoreCSVStopsOnCancel(t *testing.T) {
 	n, err := ScoreCSV(ctx, s, in, io.Discard)
 	if !errors.Is(err, context.Canceled) || n != 0 {
 		t.Errorf("cancelled: %d rows, %v", n, err)
+	}
+}
+
+// BenchmarkScoreCSV scores bench_score.csv (100,000 encoded rows of the
+// benchmark model's 20 features, written by testdata/xgboost_models.py
+// --bench) from memory to io.Discard, with 1 and 2 workers: reading,
+// parsing, scoring and writing, as `slipway score` does.
+func BenchmarkScoreCSV(b *testing.B) {
+	dir := os.Getenv("SLIPWAY_XGBOOST_BENCH_DIR")
+	if dir == "" {
+		dir = runXGBoostScript(b, "--bench")
+	}
+	m := loadFile(b, filepath.Join(dir, "bench.json"))
+	data, err := os.ReadFile(filepath.Join(dir, "bench_score.csv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	features := make([]Feature, m.NumFeatures())
+	for i := range features {
+		features[i] = Feature{Name: "f" + strconv.Itoa(i), Type: value.Float64}
+	}
+	enc := buildEncoding(b, features, EncodingConfig{}, nil)
+	s, err := NewScorer(enc, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := int64(bytes.Count(data, []byte("\n")) - 1)
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				n, err := ScoreCSVWith(b.Context(), s, bytes.NewReader(data), io.Discard, &ScoreCSVParams{Workers: workers})
+				if err != nil || n != rows {
+					b.Fatalf("%d rows, %v; want %d", n, err, rows)
+				}
+			}
+			b.ReportMetric(float64(int64(b.N)*rows)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
+		})
 	}
 }

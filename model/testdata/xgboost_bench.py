@@ -3,7 +3,8 @@
 xgboost_models.py --bench wrote into DIR, for bench/model_xgboost.sh.
 
 Usage: xgboost_bench.py DIR
-Prints one line per way of predicting and thread count: rows/s, best of 7.
+Prints one line per way of predicting and thread count: rows/s, best of 7
+(best of 3 for scoring the 100,000-row file).
 """
 import json
 import os
@@ -37,3 +38,37 @@ for nthread in (1, 2):
     print(f"xgboost inplace_predict nthread={nthread}: {len(rows) / t:,.0f} rows/s ({t * 1e9 / len(rows):.0f} ns/row)")
     t = best(lambda: [booster.inplace_predict(rows[i:i + 1]) for i in range(1000)], reps=3)
     print(f"xgboost inplace_predict one row at a time nthread={nthread}: {1000 / t:,.0f} rows/s ({t * 1e9 / 1000:.0f} ns/row)")
+
+# Scoring a file, as `slipway score` does: bench_score.csv (100,000 encoded
+# rows) read with pandas, predicted, and written with the prediction
+# appended; and the prediction alone on the matrix already in memory.
+import pandas as pd  # noqa: E402
+
+path = os.path.join(d, "bench_score.csv")
+out_path = os.path.join(d, "bench_score_out_python.csv")
+df = pd.read_csv(path)
+features = [c for c in df.columns if c != "id"]
+n = len(df)
+booster.set_param({"nthread": 2})
+
+
+def score_file():
+    df = pd.read_csv(path)
+    pred = booster.predict(xgb.DMatrix(df[features], nthread=2))
+    df["prediction"] = pred
+    df.to_csv(out_path, index=False, na_rep="")
+
+
+# The file's DataFrame gives the booster feature names; predict on the
+# unnamed matrix first.
+print(f"scoring {n} rows of {path.rsplit('/', 1)[-1]}, 2 threads:")
+m = df[features].to_numpy(dtype=np.float32)
+# A fresh DMatrix per run: Booster.predict caches its predictions for a
+# DMatrix it has seen.
+dms = [xgb.DMatrix(m, nthread=2) for _ in range(7)]
+t = best(lambda: booster.predict(dms.pop()))
+print(f"xgboost in memory: predict(DMatrix built) nthread=2: {n / t:,.0f} rows/s ({t * 1e9 / n:.0f} ns/row)")
+t = best(lambda: booster.inplace_predict(m))
+print(f"xgboost in memory: inplace_predict nthread=2: {n / t:,.0f} rows/s ({t * 1e9 / n:.0f} ns/row)")
+t = best(score_file, reps=3)
+print(f"xgboost file: read_csv+DMatrix+predict+to_csv nthread=2: {n / t:,.0f} rows/s ({t * 1e9 / n:.0f} ns/row)")

@@ -9,8 +9,10 @@ Writes OUT_DIR/NAME.json (the model) and OUT_DIR/cases.json:
    "num_class", "rows": [[x or null]], "predict": [...], "margin": [...]}]}
 NaN inputs are written as null. Predictions are XGBoost's float32 outputs,
 flattened row-major for multi-class models.
-With --bench it writes only bench.json (200 trees, depth 6, 20 features)
-and bench_rows.json, the rows the benchmarks score.
+With --bench it writes only bench.json (200 trees, depth 6, 20 features),
+bench_rows.json, the rows the benchmarks score, and bench_score.csv, 100,000
+other rows as an encoded CSV file (id, f0..f19; NaN empty) for the scoring
+benchmarks (needs pandas).
 """
 import json
 import os
@@ -31,6 +33,14 @@ def data(rng, n, nfeat, nan_frac=0.1):
 
 def rows_json(x):
     return [[None if np.isnan(v) else float(v) for v in row] for row in x]
+
+
+def write_score_csv(path, x):
+    """An encoded file to score: an id column, then f0..f19, NaN empty."""
+    import pandas as pd
+    df = pd.DataFrame(x.astype(np.float64), columns=[f"f{i}" for i in range(x.shape[1])])
+    df.insert(0, "id", [f"e{i}" for i in range(len(df))])
+    df.to_csv(path, index=False, na_rep="")
 
 
 def main():
@@ -76,6 +86,7 @@ def main():
         if bench:
             with open(os.path.join(out, "bench_rows.json"), "w") as f:
                 json.dump(rows_json(test), f)
+            write_score_csv(os.path.join(out, "bench_score.csv"), data(rng, 100000, nfeat, nan_frac=0.15))
             continue
         pred = booster.predict(dtest)
         margin = booster.predict(dtest, output_margin=True)
