@@ -21,7 +21,7 @@ func (a *app) listCmd() *cobra.Command {
 	var asJSON, all bool
 	cmd := &cobra.Command{
 		Use:   "list [KIND]",
-		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets)",
+		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets, models)",
 		Long: `List shows the registered resources of one kind, or of every kind, with
 their status and owner. Deprecated and deleted resources are left out;
 --all lists them too, their status saying "(deprecated)" or "deleted".
