@@ -19,8 +19,14 @@
 //   - slipway-linear, the linear and logistic models of the built-in trainers
 //     ([TrainLogistic], [TrainLinear]), read by [ParseLinear].
 //
-// Metrics for validation ([AUC], [LogLoss], [Accuracy], [RMSE], [MAE]) equal
-// scikit-learn's.
+// [Load] reads either format as a [Predictor] ([DetectFormat] names the
+// format of an unnamed file), and a [Scorer] pairs it with its encoding: the
+// one path from feature values to predictions, for validation, `slipway
+// score` ([ScoreCSV]) and serving. [EncodedWriter] and [Schema] are the
+// encoded training files a notebook or command trainer reads.
+//
+// Metrics for validation ([AUC], [LogLoss], [Accuracy], [RMSE], [MAE], and
+// [Evaluate] for a task's set, multiclass included) equal scikit-learn's.
 //
 // A loaded model is immutable and safe for concurrent use; prediction
 // allocates nothing when the caller passes an output slice with room.
