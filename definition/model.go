@@ -91,7 +91,11 @@ func (it *item) trainer(m *resource.ModelSpec, taskOK bool) {
 		it.errs.add(Pos{it.file, it.line}, "trainer", "missing; a model needs it: trainer: {builtin: %s} (or %s), or trainer: {command: [python3, train.py]}", model.BuiltinLogistic, model.BuiltinLinear)
 		return
 	}
-	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" && n.Value != "" {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "") {
+		it.fail("trainer", "is empty: write trainer: {builtin: %s} (or %s), or trainer: {command: [python3, train.py]}", model.BuiltinLogistic, model.BuiltinLinear)
+		return
+	}
+	if n.Kind == yaml.ScalarNode {
 		it.fail("trainer", "expected a mapping: write trainer: {builtin: %s} for a built-in trainer, or trainer: {command: [...]} for a command", n.Value)
 		return
 	}

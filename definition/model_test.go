@@ -304,6 +304,8 @@ var badModels = []struct {
 		[]string{"models.yaml:2: task: missing; a model needs it"}},
 	{"MissingTrainer", "task: regression\n",
 		[]string{"models.yaml:2: trainer: missing; a model needs it: trainer: {builtin: logistic_regression}"}},
+	{"EmptyTrainer", "task: regression\n    trainer:\n",
+		[]string{"models.yaml:5: trainer: is empty: write trainer: {builtin: logistic_regression}"}},
 	{"TrainerAsAString", "task: regression\n    trainer: linear_regression\n",
 		[]string{"models.yaml:5: trainer: expected a mapping: write trainer: {builtin: linear_regression}"}},
 	{"BuiltinAndCommand", "task: regression\n    trainer: {builtin: linear_regression, command: [python3, t.py]}\n",
