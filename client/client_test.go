@@ -25,6 +25,7 @@ import (
 	"github.com/slipway-ml/slipway/demo"
 	"github.com/slipway-ml/slipway/internal/backends"
 	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -355,6 +356,8 @@ func sameAsPlatform(t *testing.T, cfg func(*testing.T) *config.Config) {
 		t.Errorf("second ExportFile: %v; want ErrNotFound", err)
 	}
 
+	models(p, ts)
+
 	// The registry.
 	feature := id(t, resource.KindFeature, "opens_30d:v1")
 	for _, lp := range []*registry.ListParams{{Kind: resource.KindFeature, NotDeprecated: true}, {Deleted: true}, {Kind: resource.KindFeature, Name: "opens_30d"}} {
@@ -384,6 +387,15 @@ func sameAsPlatform(t *testing.T, cfg func(*testing.T) *config.Config) {
 	same(p, "deprecate", func(api platform.API) (*resource.Resource, error) {
 		return api.Deprecate(ctx, &registry.DeprecateParams{ID: feature, By: "ana", Reason: "use v2"})
 	}, normResource)
+	// The model trained on the training set goes first.
+	same(p, "delete a model", func(api platform.API) (*coordinator.DeleteResult, error) {
+		return api.Delete(ctx, &registry.DeleteParams{ID: id(t, resource.KindModel, "purchase_model"), By: "ana"})
+	}, func(d *coordinator.DeleteResult) any {
+		if d == nil {
+			return nil
+		}
+		return normResource(d.Resource)
+	})
 	same(p, "delete", func(api platform.API) (*coordinator.DeleteResult, error) {
 		return api.Delete(ctx, &registry.DeleteParams{ID: ts, By: "ana"})
 	}, func(d *coordinator.DeleteResult) any {
@@ -528,4 +540,246 @@ func TestNotASlipwayServer(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 404 || e.Code != "" || !strings.Contains(err.Error(), "is it a slipway server?") || errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("GetJob of another server: %v", err)
 	}
+}
+
+// normVersion drops a version's time, the one thing two platforms doing
+// the same work differ in.
+func normVersion(v *registry.ModelVersion) any {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	c.CreatedAt = time.Time{}
+	c.LabelStart, c.LabelEnd = c.LabelStart.UTC(), c.LabelEnd.UTC()
+	return c
+}
+
+func normAlias(a *registry.ModelAlias) any {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.UpdatedAt = time.Time{}
+	return c
+}
+
+// models trains, registers, reads, promotes and rolls back a model on
+// both platforms, which must answer alike.
+func models(p pair, ts resource.ID) {
+	t, ctx := p.t, p.t.Context()
+
+	// An encoded export: its schema, then its file.
+	exported := queued(p, "encoded export", func(api platform.API) ([]*registry.Job, error) {
+		return api.Export(ctx, &platform.ExportParams{TrainingSet: ts, Encoded: true})
+	})
+	last := exported[len(exported)-1].ID
+	schema, remoteSchema, err := same(p, "export schema", func(api platform.API) ([]byte, error) { return api.ExportSchema(ctx, last) }, nil)
+	if err != nil || !bytes.Equal(schema, remoteSchema) || !bytes.Contains(schema, []byte(`"training_set"`)) {
+		t.Fatalf("export schema: %v: %s", err, schema)
+	}
+	file, _, err := same(p, "encoded export file", func(api platform.API) ([]byte, error) {
+		f, err := api.ExportFile(ctx, last)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return io.ReadAll(f)
+	}, nil)
+	if err != nil || !bytes.HasPrefix(file, []byte("subscriber,timestamp,purchased_7d,opens_30d,")) {
+		t.Fatalf("encoded export file: %v: %.100s", err, file)
+	}
+	// A plain export has no schema.
+	plain := queued(p, "plain export", func(api platform.API) ([]*registry.Job, error) {
+		return api.Export(ctx, &platform.ExportParams{TrainingSet: ts, Format: "csv"})
+	})
+	if _, _, err := same(p, "schema of a plain export", func(api platform.API) ([]byte, error) {
+		return api.ExportSchema(ctx, plain[len(plain)-1].ID)
+	}, nil); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("schema of a plain export: %v; want ErrNotFound", err)
+	}
+
+	// Train: the job's result (version, metrics, promotion) is the same.
+	model := id(t, resource.KindModel, "purchase_model")
+	a, b, err := same(p, "train", func(api platform.API) ([]*registry.Job, error) {
+		return api.Train(ctx, &platform.TrainParams{Model: model, By: "ana"})
+	}, normJobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea, eb := wait(t, p.direct, a), wait(t, p.remote, b)
+	ja, jb := ea[len(ea)-1], eb[len(eb)-1]
+	var ra, rb coordinator.TrainResult
+	if ja.Status != registry.JobSucceeded || jb.Status != registry.JobSucceeded {
+		t.Fatalf("train: %s %s / %s %s", ja.Status, ja.Error, jb.Status, jb.Error)
+	}
+	if err := json.Unmarshal(ja.Result, &ra); err != nil {
+		t.Fatalf("direct train result %q: %v", ja.Result, err)
+	}
+	if err := json.Unmarshal(jb.Result, &rb); err != nil {
+		t.Fatalf("remote train result %q: %v", jb.Result, err)
+	}
+	if !reflect.DeepEqual(ra, rb) || ra.Version != 1 || !ra.Promoted || ra.Metrics["auc"] <= 0.5 {
+		t.Fatalf("train results differ or are wrong:\n direct: %+v\n remote: %+v", ra, rb)
+	}
+	_, _, err = same(p, "train a training set", func(api platform.API) ([]*registry.Job, error) {
+		return api.Train(ctx, &platform.TrainParams{Model: ts})
+	}, nil)
+	if !errors.Is(err, platform.ErrInvalid) {
+		t.Errorf("train of a training set: %v; want ErrInvalid", err)
+	}
+	_, _, err = same(p, "train an unknown model", func(api platform.API) ([]*registry.Job, error) {
+		return api.Train(ctx, &platform.TrainParams{Model: id(t, resource.KindModel, "nope")})
+	}, nil)
+	if !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("train of an unknown model: %v; want ErrNotFound", err)
+	}
+
+	// Read it: by alias (with the artifact), by number.
+	va, vb, err := same(p, "version by alias", func(api platform.API) (*registry.ModelVersion, error) {
+		return api.GetModelVersion(ctx, platform.ModelRef{Model: "purchase_model", Alias: "production"})
+	}, normVersion)
+	if err != nil || va.Version != 1 || len(vb.Artifact.Bytes) == 0 || !bytes.Equal(va.Artifact.Bytes, vb.Artifact.Bytes) || len(vb.Encoding) == 0 {
+		t.Fatalf("version by alias: %v, %d bytes", err, len(vb.Artifact.Bytes))
+	}
+	same(p, "version by number", func(api platform.API) (*registry.ModelVersion, error) {
+		return api.GetModelVersion(ctx, platform.ModelRef{Model: "purchase_model", Version: 1})
+	}, normVersion)
+	for what, ref := range map[string]platform.ModelRef{
+		"unknown version": {Model: "purchase_model", Version: 9},
+		"unknown alias":   {Model: "purchase_model", Alias: "staging"},
+		"unknown model":   {Model: "nope", Version: 1},
+	} {
+		if _, _, err := same(p, what, func(api platform.API) (*registry.ModelVersion, error) { return api.GetModelVersion(ctx, ref) }, nil); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("%s: %v; want ErrNotFound", what, err)
+		}
+	}
+
+	// Register a model over the export's columns, with its schema: version 2.
+	linear := linearModel(t, schema)
+	reg, _, err := same(p, "register", func(api platform.API) (*registry.ModelVersion, error) {
+		return api.RegisterModel(ctx, &platform.RegisterModelParams{Model: "purchase_model", Artifact: linear, Format: "slipway-linear",
+			TrainingSet: ts, Schema: schema, By: "ana"})
+	}, normVersion)
+	if err != nil || reg.Version != 2 || reg.Trainer != "registered" || reg.CreatedBy != "ana" {
+		t.Fatalf("register: %v %+v", err, reg)
+	}
+	// Without a format (detected) and without a schema: version 3.
+	if _, _, err := same(p, "register detected", func(api platform.API) (*registry.ModelVersion, error) {
+		return api.RegisterModel(ctx, &platform.RegisterModelParams{Model: "purchase_model", Artifact: linear, TrainingSet: ts, By: "ana"})
+	}, normVersion); err != nil {
+		t.Fatal(err)
+	}
+	for what, rp := range map[string]*platform.RegisterModelParams{
+		"register on a feature": {Model: "purchase_model", Artifact: linear, TrainingSet: id(t, resource.KindFeature, "opens_30d:v1")},
+		"register a bad name":   {Model: "Bad-Name", Artifact: linear, TrainingSet: ts},
+	} {
+		if _, _, err := same(p, what, func(api platform.API) (*registry.ModelVersion, error) { return api.RegisterModel(ctx, rp) }, nil); !errors.Is(err, platform.ErrInvalid) {
+			t.Errorf("%s: %v; want ErrInvalid", what, err)
+		}
+	}
+	if _, _, err := same(p, "register on an unknown training set", func(api platform.API) (*registry.ModelVersion, error) {
+		return api.RegisterModel(ctx, &platform.RegisterModelParams{Model: "purchase_model", Artifact: linear, TrainingSet: id(t, resource.KindTrainingSet, "nope")})
+	}, nil); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("register on an unknown training set: %v; want ErrNotFound", err)
+	}
+
+	// Promote, roll back.
+	if _, _, err := same(p, "promote", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.PromoteModel(ctx, &platform.PromoteParams{Model: "purchase_model", Version: 2, Alias: "production", By: "ana"})
+	}, normAlias); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := same(p, "promote a missing version", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.PromoteModel(ctx, &platform.PromoteParams{Model: "purchase_model", Version: 9, By: "ana"})
+	}, nil); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("promote of a missing version: %v; want ErrNotFound", err)
+	}
+	if _, _, err := same(p, "promote version 0", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.PromoteModel(ctx, &platform.PromoteParams{Model: "purchase_model", By: "ana"})
+	}, nil); !errors.Is(err, platform.ErrInvalid) {
+		t.Errorf("promote of version 0: %v; want ErrInvalid", err)
+	}
+	back, _, err := same(p, "rollback", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.RollbackModel(ctx, &platform.RollbackParams{Model: "purchase_model", Alias: "production", By: "bo"})
+	}, normAlias)
+	if err != nil || back.Version != 1 || back.UpdatedBy != "bo" {
+		t.Fatalf("rollback: %v %+v", err, back)
+	}
+	same(p, "promote staging", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.PromoteModel(ctx, &platform.PromoteParams{Model: "purchase_model", Version: 3, Alias: "staging", By: "ana"})
+	}, normAlias)
+	if _, _, err := same(p, "rollback a new alias", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.RollbackModel(ctx, &platform.RollbackParams{Model: "purchase_model", Alias: "staging"})
+	}, nil); !errors.Is(err, platform.ErrInvalid) {
+		t.Errorf("rollback of an alias that never moved: %v; want ErrInvalid", err)
+	}
+	if _, _, err := same(p, "rollback an unknown alias", func(api platform.API) (*registry.ModelAlias, error) {
+		return api.RollbackModel(ctx, &platform.RollbackParams{Model: "purchase_model", Alias: "canary"})
+	}, nil); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("rollback of an unknown alias: %v; want ErrNotFound", err)
+	}
+
+	// List and show: versions, aliases and their history.
+	same(p, "list models", func(api platform.API) ([]*platform.ModelSummary, error) { return api.ListModels(ctx) }, func(ms []*platform.ModelSummary) any {
+		var out []any
+		for _, m := range ms {
+			var as []any
+			for _, a := range m.Aliases {
+				as = append(as, normAlias(a))
+			}
+			out = append(out, m.Model, m.Definitions, m.LatestVersion, as)
+		}
+		return out
+	})
+	d, _, err := same(p, "show model", func(api platform.API) (*platform.ModelDetail, error) { return api.ShowModel(ctx, "purchase_model") }, func(d *platform.ModelDetail) any {
+		if d == nil {
+			return nil
+		}
+		out := []any{d.Model}
+		for _, r := range d.Definitions {
+			out = append(out, normResource(r))
+		}
+		for _, v := range d.Versions {
+			out = append(out, normVersion(v))
+		}
+		for _, a := range d.Aliases {
+			out = append(out, normAlias(a.ModelAlias))
+			for _, m := range a.History {
+				c := *m
+				c.At = time.Time{}
+				out = append(out, c)
+			}
+		}
+		return out
+	})
+	if err != nil || len(d.Versions) != 3 || d.Versions[0].Version != 3 || len(d.Aliases) != 2 || len(d.Aliases[0].History) != 3 {
+		t.Fatalf("show model: %v %+v", err, d)
+	}
+	if _, _, err := same(p, "show an unknown model", func(api platform.API) (*platform.ModelDetail, error) { return api.ShowModel(ctx, "nope") }, nil); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("show of an unknown model: %v; want ErrNotFound", err)
+	}
+}
+
+// linearModel writes a logistic slipway-linear model over the columns of
+// an encoded export's schema, as a notebook could have trained it.
+func linearModel(t *testing.T, schema []byte) []byte {
+	t.Helper()
+	sc, err := model.ParseSchema(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := sc.Encoding.Columns()
+	coef, means := make([]float64, len(cols)), make([]float64, len(cols))
+	for i := range coef {
+		coef[i] = 0.01 * float64(i+1)
+	}
+	m, err := model.NewLinear(model.TaskBinaryClassification, -1, coef, means, cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -75,7 +75,16 @@ func (c *Client) RegisterModel(ctx context.Context, p *platform.RegisterModelPar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	return c.version(resp, k)
+	v, err := c.version(resp, k)
+	if err != nil {
+		return nil, err
+	}
+	// The answer leaves out the bytes, which are the ones sent (the
+	// platform returns them with the version).
+	if sum := sha256.Sum256(p.Artifact); hex.EncodeToString(sum[:]) == v.Artifact.SHA256 {
+		v.Artifact.Bytes = p.Artifact
+	}
+	return v, nil
 }
 
 // version decodes a ModelVersionBody answer.

@@ -50,6 +50,9 @@ type JobBody struct {
 	CancelRequested bool               `json:"cancel_requested"`
 	Rows            int64              `json:"rows"`
 	Error           string             `json:"error,omitempty"`
+	// Result is what a succeeded job produced, as JSON: a training job's
+	// is its version, metrics and promotion (coordinator.TrainResult).
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 // apiTime formats t as the API writes times; "" (omitted) for the zero time.
@@ -79,20 +82,26 @@ func NewJobBody(j *registry.Job) JobBody {
 		EndedAt: apiTime(j.EndedAt), Worker: j.Worker, LeaseUntil: apiTime(j.LeaseUntil),
 		CancelRequested: j.CancelRequested, Rows: j.Rows, Error: j.Error,
 	}
-	switch {
-	case len(j.Args) == 0:
-	case json.Valid(j.Args):
-		out.Args = json.RawMessage(j.Args)
-	default:
-		b, _ := json.Marshal(string(j.Args))
-		out.Args = b
-	}
+	out.Args = rawJSON(j.Args)
+	out.Result = rawJSON(j.Result)
 	return out
 }
 
+// rawJSON shows stored JSON as it is, and anything else as a string.
+func rawJSON(b []byte) json.RawMessage {
+	switch {
+	case len(b) == 0:
+		return nil
+	case json.Valid(b):
+		return json.RawMessage(b)
+	}
+	s, _ := json.Marshal(string(b))
+	return s
+}
+
 // JobFromBody is NewJobBody's inverse: times are parsed from RFC 3339
-// (UTC), Args are kept as the JSON they are. The fields the API does not
-// show (Key, Result) are empty.
+// (UTC), Args and Result are kept as the JSON they are. The field the API
+// does not show (Key) is empty.
 func JobFromBody(b JobBody) (*registry.Job, error) {
 	j := &registry.Job{
 		ID: b.ID, Kind: b.Kind, Resource: b.Resource, Status: b.Status,
@@ -101,6 +110,9 @@ func JobFromBody(b JobBody) (*registry.Job, error) {
 	}
 	if len(b.Args) > 0 {
 		j.Args = []byte(b.Args)
+	}
+	if len(b.Result) > 0 {
+		j.Result = []byte(b.Result)
 	}
 	for _, t := range []struct {
 		name string

@@ -360,6 +360,8 @@ func TestLineage(t *testing.T) {
 		ID         map[string]string   `json:"id"`
 		Upstream   []map[string]jobRes `json:"upstream"`
 		Downstream []map[string]jobRes `json:"downstream"`
+		// None here: no model is trained on the training set.
+		ModelVersions []map[string]any `json:"model_versions"`
 	}
 	decodeStrict(t, b, &l)
 	edges := func(es []map[string]jobRes) string {
