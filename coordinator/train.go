@@ -311,7 +311,7 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 		Model: m.Name, Artifact: registry.Artifact{Format: cand.format, Bytes: cand.artifact},
 		TrainingSet: spec.TrainingSet, TrainingRows: int64(len(trainRows)),
 		LabelStart: trainRows[0].time, LabelEnd: trainRows[len(trainRows)-1].time,
-		Metrics: recorded, Encoding: enc, Trainer: cand.trainer, By: args.By, Now: c.now(),
+		Metrics: recorded, Encoding: enc, Trainer: cand.trainer + ", definition " + m.ID.Ref().String(), By: args.By, Now: c.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("recording the trained model: %w", err)

@@ -246,7 +246,7 @@ func TestTrainValidatePromote(t *testing.T) {
 	// the newest 20% of label rows, scored again here from the training set.
 	v1, err := c.Registry.GetModelVersion(ctx, "buyer", 1)
 	must(t, err)
-	if v1.Artifact.Format != model.FormatLinear || v1.TrainingRows != 320 || v1.Trainer != "builtin logistic_regression" || v1.CreatedBy != "tester" {
+	if v1.Artifact.Format != model.FormatLinear || v1.TrainingRows != 320 || v1.Trainer != "builtin logistic_regression, definition buyer:default" || v1.CreatedBy != "tester" {
 		t.Errorf("version 1: format %s, %d training rows, trainer %q, by %q", v1.Artifact.Format, v1.TrainingRows, v1.Trainer, v1.CreatedBy)
 	}
 	if want := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); !v1.LabelStart.Equal(want) || !v1.LabelEnd.Equal(want.Add(319*6*time.Hour)) {
@@ -268,7 +268,7 @@ func TestTrainValidatePromote(t *testing.T) {
 	}
 	v2, err := c.Registry.GetModelVersion(ctx, "buyer", 2)
 	must(t, err)
-	if v2.Metrics["trainer.rounds"] != 7 || v2.Metrics["auc"] != r2.Metrics["auc"] || v2.Trainer != "command sh write_model.sh flipped.json" {
+	if v2.Metrics["trainer.rounds"] != 7 || v2.Metrics["auc"] != r2.Metrics["auc"] || v2.Trainer != "command sh write_model.sh flipped.json, definition buyer:flipped" {
 		t.Errorf("command-trained version: metrics %v, trainer %q; want its own metrics and trainer.rounds 7", v2.Metrics, v2.Trainer)
 	}
 	// The command's output is in its job's log.
