@@ -1,0 +1,494 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/config"
+	"github.com/slipway-ml/slipway/demo"
+	"github.com/slipway-ml/slipway/internal/backends"
+	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/model"
+	"github.com/slipway-ml/slipway/platform"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// The tests of models against the real libraries (issue 10, "Tests"):
+// XGBoost trained in Python on `slipway training-set export --encoded`,
+// registered and scored by Slipway, equals Booster.predict; the built-in
+// logistic regression equals scikit-learn's LogisticRegression; the
+// recorded holdout metrics equal scikit-learn's. On the embedded stores and
+// on PostgreSQL + Redis, with the demo project.
+
+// TestModelsAgainstPythonLibraries runs the checks on the demo project with
+// the embedded stores and with PostgreSQL and Redis.
+func TestModelsAgainstPythonLibraries(t *testing.T) {
+	python := testenv.Python(t, "xgboost", "sklearn", "pandas")
+	t.Run("Embedded", func(t *testing.T) {
+		dir := t.TempDir()
+		mustRun(t, dir, "quickstart", "--dir", "demo", "--scale", "0.1", "--seed", "7")
+		checkModelsAgainstPython(t, python, filepath.Join(dir, "demo"))
+	})
+	t.Run("PostgresRedis", func(t *testing.T) {
+		env := newPostgresRedis(t, "models")
+		dir := demoOnPostgres(t, env, 0.1)
+		checkModelsAgainstPython(t, python, dir)
+	})
+}
+
+// checkModelsAgainstPython runs the checks in dir, a demo project applied
+// with its transformations built.
+func checkModelsAgainstPython(t *testing.T, python, dir string) {
+	ops := openOps(t, dir)
+	if !ops.hasVersion(t, "purchase_model", 1) {
+		ops.train(t, "purchase_model")
+	}
+	t.Run("XGBoost", func(t *testing.T) {
+		for _, c := range []struct{ ts, objective, name string }{
+			{"purchase_propensity", "binary:logistic", "xgb_purchase"},
+			{"spend_prediction", "reg:squarederror", "xgb_spend"},
+		} {
+			t.Run(c.objective, func(t *testing.T) { checkXGBoost(t, ops, python, c.ts, c.objective, c.name) })
+		}
+	})
+	t.Run("LogisticVsScikitLearn", func(t *testing.T) { checkLogistic(t, ops, python) })
+}
+
+// xgbPredictions are what testdata/train_xgboost.py writes.
+type xgbPredictions struct {
+	Entity     []string  `json:"entity"`
+	Timestamp  []string  `json:"timestamp"`
+	Prediction []float64 `json:"prediction"`
+}
+
+// checkXGBoost trains XGBoost in Python on the encoded export of training
+// set ts, registers the model as name, scores the encoded export and the
+// plain CSV export with it, and compares the first 1,000 rows' predictions
+// with Booster.predict.
+func checkXGBoost(t *testing.T, ops modelOps, python, ts, objective, name string) {
+	work := t.TempDir()
+	enc, raw := filepath.Join(work, ts+".csv"), filepath.Join(work, ts+"_raw.csv")
+	schema := coordinatorSchemaPath(enc)
+	ops.exportEncoded(t, ts, enc)
+	ops.exportCSV(t, ts, raw)
+	modelFile, predFile := filepath.Join(work, "model.json"), filepath.Join(work, "predictions.json")
+	runPython(t, python, "train_xgboost.py", enc, schema, objective, modelFile, predFile, "1000")
+	var want xgbPredictions
+	readJSON(t, predFile, &want)
+	if len(want.Prediction) != 1000 {
+		t.Fatalf("the demo training set gave %d rows for Booster.predict; the test compares 1,000", len(want.Prediction))
+	}
+
+	v := ops.register(t, name, modelFile, ts, schema)
+	ref := name + "@" + strconv.Itoa(v)
+	for _, in := range []string{enc, raw} {
+		out := filepath.Join(work, "scores_"+filepath.Base(in))
+		ops.score(t, ref, in, out)
+		got := readScores(t, out)
+		if len(got.rows) < len(want.Prediction) {
+			t.Fatalf("slipway score %s --in %s: %d rows, want at least %d", ref, filepath.Base(in), len(got.rows), len(want.Prediction))
+		}
+		bad := 0
+		var worst float64
+		for i, w := range want.Prediction {
+			row := got.rows[i]
+			if e := row[got.col("subscriber")]; e != want.Entity[i] {
+				t.Fatalf("%s row %d: entity %q, but Booster.predict's row %d is %q: the files are not in the same order", filepath.Base(in), i+1, e, i+1, want.Entity[i])
+			}
+			if at, wat := parseAnyTime(t, row[got.col("timestamp")]), parseAnyTime(t, want.Timestamp[i]); !at.Equal(wat) {
+				t.Fatalf("%s row %d: label time %s, Booster.predict's %s", filepath.Base(in), i+1, at, wat)
+			}
+			p, err := strconv.ParseFloat(row[got.col("prediction")], 64)
+			if err != nil {
+				t.Fatalf("%s row %d: prediction %q: %v", filepath.Base(in), i+1, row[got.col("prediction")], err)
+			}
+			// 1e-6, relative above 1: a float32 regression value near 50
+			// has a spacing of 4e-6 (docs/design/models.md).
+			d := math.Abs(p-w) / math.Max(1, math.Abs(w))
+			worst = math.Max(worst, d)
+			if d > 1e-6 {
+				if bad++; bad <= 5 {
+					t.Errorf("%s row %d (%s): slipway score %.9g, Booster.predict %.9g", filepath.Base(in), i+1, want.Entity[i], p, w)
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%s: %d of %d predictions differ from Booster.predict by more than 1e-6", filepath.Base(in), bad, len(want.Prediction))
+		}
+		t.Logf("%s %s: %d predictions equal Booster.predict; largest difference %.3g", ref, filepath.Base(in), len(want.Prediction), worst)
+	}
+}
+
+// sklearnFit is what testdata/sklearn_logistic.py fit writes.
+type sklearnFit struct {
+	Columns      []string           `json:"columns"`
+	Coefficients map[string]float64 `json:"coefficients"`
+	Intercept    float64            `json:"intercept"`
+	Means        map[string]float64 `json:"means"`
+	TrainRows    int64              `json:"train_rows"`
+	HoldoutRows  int                `json:"holdout_rows"`
+	Iterations   int                `json:"n_iter"`
+	HoldoutProba []float64          `json:"holdout_proba"`
+	HoldoutAUC   float64            `json:"holdout_auc"`
+}
+
+// linearArtifact is the part of a slipway-linear model file compared here.
+type linearArtifact struct {
+	Intercept float64 `json:"intercept"`
+	Columns   []struct {
+		Name        string  `json:"name"`
+		Coefficient float64 `json:"coefficient"`
+		Mean        float64 `json:"mean"`
+	} `json:"columns"`
+}
+
+// checkLogistic compares version 1 of the demo's purchase_model, trained
+// by the built-in logistic regression, with scikit-learn's
+// LogisticRegression fitted on the same rows, encoded and split by the
+// script independently of Slipway's code; and its recorded holdout
+// metrics with scikit-learn's on Slipway's holdout predictions.
+func checkLogistic(t *testing.T, ops modelOps, python string) {
+	work := t.TempDir()
+	v := ops.version(t, "purchase_model", 1)
+	if v.Artifact.Format != model.FormatLinear {
+		t.Fatalf("purchase_model@1 is a %s model, want %s (the demo trains it with the built-in logistic_regression)", v.Artifact.Format, model.FormatLinear)
+	}
+	var art linearArtifact
+	if err := json.Unmarshal(v.Artifact.Bytes, &art); err != nil {
+		t.Fatalf("purchase_model@1's artifact: %v", err)
+	}
+	raw := filepath.Join(work, "purchase_propensity.csv")
+	ops.exportCSV(t, "purchase_propensity", raw)
+	input, _ := json.Marshal(map[string]any{
+		"encoding": json.RawMessage(v.Encoding), "entity": "subscriber", "label": "purchased_7d",
+		"holdout_percent": resource.DefaultHoldoutPercent,
+	})
+	inputFile, fitFile, holdout := filepath.Join(work, "input.json"), filepath.Join(work, "fit.json"), filepath.Join(work, "holdout.csv")
+	must(t, os.WriteFile(inputFile, input, 0o644))
+	runPython(t, python, "sklearn_logistic.py", "fit", raw, inputFile, fitFile, holdout)
+	var sk sklearnFit
+	readJSON(t, fitFile, &sk)
+
+	// The same rows: the split and the encoding's columns.
+	if sk.TrainRows != v.TrainingRows {
+		t.Errorf("scikit-learn trained on %d rows, slipway on %d: the split differs", sk.TrainRows, v.TrainingRows)
+	}
+	names := make([]string, len(art.Columns))
+	for i, c := range art.Columns {
+		names[i] = c.Name
+	}
+	if !slices.Equal(names, sk.Columns) {
+		t.Fatalf("columns:\nslipway      %v\nscikit-learn %v", names, sk.Columns)
+	}
+
+	// Coefficients: both are the optimum of the same strictly convex
+	// objective, which newton-cg at tol 1e-10 reaches to about 1e-10
+	// (docs/design/models.md, "Tests against the real libraries").
+	const coefTol = 1e-8
+	worst := math.Abs(art.Intercept-sk.Intercept) / math.Max(1, math.Abs(sk.Intercept))
+	if worst > coefTol {
+		t.Errorf("intercept: slipway %.12g, scikit-learn %.12g", art.Intercept, sk.Intercept)
+	}
+	for _, c := range art.Columns {
+		if d := math.Abs(c.Mean - sk.Means[c.Name]); d > 1e-12*math.Max(1, math.Abs(c.Mean)) {
+			t.Errorf("column %s: training mean slipway %.15g, python %.15g", c.Name, c.Mean, sk.Means[c.Name])
+		}
+		d := math.Abs(c.Coefficient-sk.Coefficients[c.Name]) / math.Max(1, math.Abs(sk.Coefficients[c.Name]))
+		worst = math.Max(worst, d)
+		if d > coefTol {
+			t.Errorf("coefficient of %s: slipway %.12g, scikit-learn %.12g", c.Name, c.Coefficient, sk.Coefficients[c.Name])
+		}
+	}
+	t.Logf("purchase_model@1 vs LogisticRegression(newton-cg, tol 1e-10, %d iterations) on %d rows, %d columns: largest coefficient difference %.3g (relative above 1)",
+		sk.Iterations, sk.TrainRows, len(sk.Columns), worst)
+
+	// Slipway's holdout predictions, by slipway score on the holdout rows
+	// the script wrote as the plain export has them.
+	scored := filepath.Join(work, "holdout_scores.csv")
+	ops.score(t, "purchase_model@1", holdout, scored)
+	got := readScores(t, scored)
+	if len(got.rows) != sk.HoldoutRows || len(got.rows) != len(sk.HoldoutProba) {
+		t.Fatalf("scored %d holdout rows, the script held out %d", len(got.rows), sk.HoldoutRows)
+	}
+	var worstP float64
+	for i, row := range got.rows {
+		p, err := strconv.ParseFloat(row[got.col("prediction")], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worstP = math.Max(worstP, math.Abs(p-sk.HoldoutProba[i]))
+	}
+	if worstP > 1e-8 {
+		t.Errorf("holdout probabilities: slipway and scikit-learn's predict_proba differ by up to %.3g", worstP)
+	}
+	if d := math.Abs(v.Metrics["auc"] - sk.HoldoutAUC); d > 1e-6 {
+		t.Errorf("holdout AUC: slipway recorded %.12g, scikit-learn's model has %.12g", v.Metrics["auc"], sk.HoldoutAUC)
+	}
+	t.Logf("holdout of %d rows: probabilities differ by up to %.3g; AUC slipway %.12g, scikit-learn's model %.12g", sk.HoldoutRows, worstP, v.Metrics["auc"], sk.HoldoutAUC)
+
+	// The recorded metrics are scikit-learn's on the same predictions.
+	metricsFile := filepath.Join(work, "metrics.json")
+	runPython(t, python, "sklearn_logistic.py", "metrics", scored, "purchased_7d", metricsFile)
+	var m map[string]float64
+	readJSON(t, metricsFile, &m)
+	for _, k := range []string{"auc", "log_loss", "accuracy"} {
+		rec, ok := v.Metrics[k]
+		if !ok {
+			t.Errorf("purchase_model@1 recorded no %s: %v", k, v.Metrics)
+			continue
+		}
+		if d := math.Abs(rec - m[k]); d > 1e-9 {
+			t.Errorf("%s: slipway recorded %.15g, scikit-learn computes %.15g on slipway's holdout predictions (difference %.3g)", k, rec, m[k], d)
+		}
+	}
+	t.Logf("recorded metrics %v; scikit-learn on the same predictions %v", v.Metrics, m)
+}
+
+func coordinatorSchemaPath(path string) string {
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".schema.json"
+}
+
+func runPython(t *testing.T, python, script string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(python, append([]string{filepath.Join("testdata", script)}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testdata/%s %s: %v\n%s", script, strings.Join(args, " "), err, out)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// scoreFile is a CSV file slipway score wrote.
+type scoreFile struct {
+	header []string
+	rows   [][]string
+}
+
+func readScores(t *testing.T, path string) *scoreFile {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(all) == 0 {
+		t.Fatalf("%s: %v (%d lines)", path, err, len(all))
+	}
+	return &scoreFile{header: all[0], rows: all[1:]}
+}
+
+func (s *scoreFile) col(name string) int {
+	i := slices.Index(s.header, name)
+	if i < 0 {
+		panic(fmt.Sprintf("the scores file has no column %q: %v", name, s.header))
+	}
+	return i
+}
+
+// parseAnyTime reads a label time as an export writes it: RFC 3339 (the
+// embedded stores, encoded files) or PostgreSQL's text form.
+func parseAnyTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if at, err := time.Parse(layout, s); err == nil {
+			return at
+		}
+	}
+	t.Fatalf("label time %q: not a time this test reads", s)
+	return time.Time{}
+}
+
+// demoOnPostgres writes the demo project for PostgreSQL and Redis in a new
+// directory, as TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis does
+// (generated data loaded into tables, transformations in PostgreSQL's
+// dialect), applies it, builds it, and returns the directory.
+func demoOnPostgres(t *testing.T, env *postgresRedis, scale float64) string {
+	t.Helper()
+	ctx, conn, data := context.Background(), env.conn, env.data
+	dir := t.TempDir()
+	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: scale, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]string{
+		"shops":        "shop_id text, name text, category text, country text, plan text, created_at timestamp",
+		"subscribers":  "subscriber_id text, shop_id text, region text, signup_channel text, signed_up_at timestamp",
+		"campaigns":    "campaign_id text, shop_id text, name text, kind text, sent_at timestamp, recipients bigint",
+		"email_events": "subscriber_id text, shop_id text, campaign_id text, event_type text, event_time timestamp",
+		"orders":       "order_id text, subscriber_id text, shop_id text, campaign_id text, ordered_at timestamp, amount double precision",
+	}
+	for name, cols := range tables {
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+data+"."+name+" ("+cols+")"); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(filepath.Join(dir, "data", name+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = conn.PgConn().CopyFrom(ctx, f, "COPY "+data+"."+name+" FROM STDIN (FORMAT csv, HEADER true)")
+		f.Close()
+		if err != nil {
+			t.Fatalf("loading %s: %v", name, err)
+		}
+	}
+	defs := filepath.Join(dir, "defs")
+	must(t, os.MkdirAll(defs, 0o755))
+	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml", "models.yaml"} {
+		b, err := fs.ReadFile(demo.Project(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, os.WriteFile(filepath.Join(defs, name), b, 0o644))
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "demo_postgres", "transformations.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(defs, "transformations.yaml"), b, 0o644))
+	var sources strings.Builder
+	sources.WriteString("sources:\n")
+	for _, src := range [][2]string{{"shops", ""}, {"subscribers", "signed_up_at"}, {"campaigns", "sent_at"}, {"email_events", "event_time"}, {"orders", "ordered_at"}} {
+		fmt.Fprintf(&sources, "  - name: %s\n    table: %s.%s\n", src[0], data, src[0])
+		if src[1] != "" {
+			fmt.Fprintf(&sources, "    timestamp_column: %s\n", src[1])
+		}
+	}
+	must(t, os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644))
+	env.writeConfig(t, dir)
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "run")
+	return dir
+}
+
+// modelOps are the model operations the checks use.
+type modelOps interface {
+	exportEncoded(t *testing.T, ts, out string)
+	exportCSV(t *testing.T, ts, out string)
+	train(t *testing.T, model string)
+	hasVersion(t *testing.T, model string, version int) bool
+	version(t *testing.T, model string, version int) *registry.ModelVersion
+	register(t *testing.T, name, file, ts, schema string) int
+	score(t *testing.T, ref, in, out string)
+}
+
+// apiOps runs them through the platform API in this process.
+type apiOps struct {
+	p *platform.Platform
+}
+
+func openOps(t *testing.T, dir string) modelOps {
+	t.Helper()
+	path := filepath.Join(dir, config.FileName)
+	if _, err := os.Stat(path); err != nil {
+		path = ""
+	}
+	wd, _ := os.Getwd()
+	must(t, os.Chdir(dir))
+	cfg, err := config.Load(path, backends.Sections())
+	must(t, os.Chdir(wd))
+	must(t, err)
+	p, err := platform.Open(context.Background(), platform.Options{DataDir: filepath.Join(dir, ".slipway"), Config: cfg, Backends: backends.All()})
+	must(t, err)
+	t.Cleanup(func() { p.Close() })
+	return &apiOps{p: p}
+}
+
+func (o *apiOps) wait(t *testing.T, jobs []*registry.Job, err error) *registry.Job {
+	t.Helper()
+	must(t, err)
+	last := jobs[len(jobs)-1]
+	for {
+		j, err := o.p.GetJob(context.Background(), last.ID)
+		must(t, err)
+		if j.Status.Ended() {
+			if j.Status != registry.JobSucceeded {
+				t.Fatalf("job %d %s %s: %s %s", j.ID, j.Kind, j.Resource, j.Status, j.Error)
+			}
+			return j
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func tsID(name string) resource.ID {
+	return resource.ID{Kind: resource.KindTrainingSet, Name: name, Variant: resource.DefaultVariant}
+}
+
+func (o *apiOps) exportEncoded(t *testing.T, ts, out string) {
+	jobs, err := o.p.Export(context.Background(), &platform.ExportParams{TrainingSet: tsID(ts), Path: out, Encoded: true})
+	o.wait(t, jobs, err)
+}
+
+func (o *apiOps) exportCSV(t *testing.T, ts, out string) {
+	jobs, err := o.p.Export(context.Background(), &platform.ExportParams{TrainingSet: tsID(ts), Path: out, Format: "csv"})
+	o.wait(t, jobs, err)
+}
+
+func (o *apiOps) train(t *testing.T, name string) {
+	jobs, err := o.p.Train(context.Background(), &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: name, Variant: resource.DefaultVariant}})
+	o.wait(t, jobs, err)
+}
+
+func (o *apiOps) hasVersion(t *testing.T, name string, version int) bool {
+	_, err := o.p.GetModelVersion(context.Background(), platform.ModelRef{Model: name, Version: version})
+	return err == nil
+}
+
+func (o *apiOps) version(t *testing.T, name string, version int) *registry.ModelVersion {
+	v, err := o.p.GetModelVersion(context.Background(), platform.ModelRef{Model: name, Version: version})
+	must(t, err)
+	return v
+}
+
+func (o *apiOps) register(t *testing.T, name, file, ts, schema string) int {
+	art, err := os.ReadFile(file)
+	must(t, err)
+	sch, err := os.ReadFile(schema)
+	must(t, err)
+	v, err := o.p.RegisterModel(context.Background(), &platform.RegisterModelParams{Model: name, Format: model.FormatXGBoostJSON, Artifact: art, TrainingSet: tsID(ts), Schema: sch})
+	must(t, err)
+	return v.Version
+}
+
+func (o *apiOps) score(t *testing.T, ref, in, out string) {
+	r, err := platform.ParseModelRef(ref)
+	must(t, err)
+	v, err := o.p.GetModelVersion(context.Background(), r)
+	must(t, err)
+	enc, err := model.ParseEncoding(v.Encoding)
+	must(t, err)
+	pred, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
+	must(t, err)
+	s, err := model.NewScorer(enc, pred)
+	must(t, err)
+	fin, err := os.Open(in)
+	must(t, err)
+	defer fin.Close()
+	fout, err := os.Create(out)
+	must(t, err)
+	_, err = model.ScoreCSV(context.Background(), s, fin, fout)
+	must(t, err)
+	must(t, fout.Close())
+}
