@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -191,6 +192,7 @@ func (a *app) trainingSetCmd() *cobra.Command {
 		Short:   "Work with training sets",
 	}
 	var format, out string
+	var encoded bool
 	export := &cobra.Command{
 		Use:   "export NAME[:VARIANT]",
 		Short: "Export a point-in-time correct training set",
@@ -212,9 +214,33 @@ written is refused before anything runs, and does not mark the training set
 failed. The engine writes a temporary file next to it (.NAME.*.partial) and
 renames it into place, so readers never see half a file; it is removed if
 the export fails or is cancelled, and by the next slipway command if the
-process was killed.`,
+process was killed.
+
+--encoded writes the model-ready matrix instead, as CSV: the entity,
+"timestamp", the label, then the feature vector exactly as Slipway encodes
+it for its models at training and at serving (numbers as they are, bools
+0/1, timestamps as seconds since 1970, strings as the index of the value in
+a vocabulary taken from the rows; missing values empty). Next to --out it
+writes the schema file (FILE.schema.json for FILE.csv) holding the
+encoding: give it to 'slipway models register --schema' with the model you
+train on the matrix, so nobody re-implements the encoding in a notebook.
+
+Example:
+  slipway training-set export purchase_propensity --encoded --out ps.csv
+  # train on ps.csv (pandas, XGBoost, ...), save the model as model.json, then
+  slipway models register purchase_model --file model.json \
+      --training-set purchase_propensity --schema ps.schema.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if encoded {
+				if format != "" && format != "csv" || out != "" && platform.FormatOf(out) != "" && platform.FormatOf(out) != "csv" {
+					return fmt.Errorf("--encoded writes a csv file: leave out --format, and give --out a .csv name")
+				}
+				if out == "" {
+					return fmt.Errorf("--encoded writes two files, the matrix and its schema: give --out FILE.csv (the schema goes to FILE.schema.json)")
+				}
+				format = "csv"
+			}
 			format, err := exportFormat(format, out)
 			if err != nil {
 				return err
@@ -237,9 +263,10 @@ process was killed.`,
 				return err
 			}
 			defer api.Close()
-			return a.export(cmd.Context(), api, &platform.ExportParams{TrainingSet: ids[0], Format: format}, out)
+			return a.export(cmd.Context(), api, &platform.ExportParams{TrainingSet: ids[0], Format: format, Encoded: encoded}, out)
 		},
 	}
+	export.Flags().BoolVar(&encoded, "encoded", false, "write the model-ready matrix (csv) and its schema file (FILE.schema.json), encoded as Slipway's models read it")
 	export.Flags().StringVar(&format, "format", "", "output format: parquet, csv or jsonl (default: from the --out extension, else parquet where the offline store writes it, else csv)")
 	export.Flags().StringVarP(&out, "out", "o", "", "output file (default: standard output)")
 	cmd.AddCommand(export)
@@ -267,8 +294,22 @@ func (a *app) export(ctx context.Context, api platform.API, p *platform.ExportPa
 	}
 	last := ended[len(ended)-1]
 	if direct {
+		if p.Encoded {
+			fmt.Fprintf(a.stderr, "wrote %d rows to %s and its schema to %s\n", last.Rows, out, coordinator.SchemaPath(out))
+			return nil
+		}
 		fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", last.Rows, out)
 		return nil
+	}
+	if p.Encoded {
+		// The schema first: fetching the file removes both from the platform.
+		schema, err := api.ExportSchema(ctx, last.ID)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(coordinator.SchemaPath(out), bytes.NewReader(schema)); err != nil {
+			return err
+		}
 	}
 	f, err := api.ExportFile(ctx, last.ID)
 	if err != nil {
@@ -284,6 +325,10 @@ func (a *app) export(ctx context.Context, api platform.API, p *platform.ExportPa
 	}
 	if err := writeFileAtomic(out, f); err != nil {
 		return err
+	}
+	if p.Encoded {
+		fmt.Fprintf(a.stderr, "wrote %d rows to %s and its schema to %s\n", last.Rows, out, coordinator.SchemaPath(out))
+		return nil
 	}
 	fmt.Fprintf(a.stderr, "wrote %d rows to %s\n", last.Rows, out)
 	return nil
