@@ -31,7 +31,7 @@ import (
 // TrainBody is what 'slipway train --json' prints: the training job as the
 // API shows it and its result (nil unless it succeeded).
 type TrainBody struct {
-	Jobs   []server.JobBody          `json:"jobs"`
+	Jobs   []server.JobBody         `json:"jobs"`
 	Result *coordinator.TrainResult `json:"result"`
 }
 
