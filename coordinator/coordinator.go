@@ -64,7 +64,8 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 		r := it.Resource
 		if it.Action == definition.Create {
 			r.State.Status = resource.StatusPending
-			if r.Kind == resource.KindEntity {
+			if r.Kind == resource.KindEntity || r.Kind == resource.KindEndpoint {
+				// Nothing to build: ready once registered.
 				r.State.Status = resource.StatusReady
 			}
 		}

@@ -67,6 +67,7 @@ var topKeys = map[string]resource.Kind{
 	"labels":          resource.KindLabel,
 	"training_sets":   resource.KindTrainingSet,
 	"models":          resource.KindModel,
+	"endpoints":       resource.KindEndpoint,
 }
 
 var common = []string{"name", "variant", "description", "owner", "tags"}
@@ -80,6 +81,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
 	resource.KindTrainingSet:    {"label", "features"},
 	resource.KindModel:          {"training_set", "task", "trainer", "validation", "promote", "schedule"},
+	resource.KindEndpoint:       {"model", "alias"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -271,7 +273,7 @@ func (df *Files) parseFile(name string) ([]*Definition, Errors) {
 			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
-				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets or models")
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models or endpoints")
 				continue
 			}
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
@@ -540,6 +542,8 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 	case resource.KindModel:
 		d.trainingSet = it.required("training_set")
 		r.Model = it.model()
+	case resource.KindEndpoint:
+		r.Endpoint = it.endpoint()
 	}
 	if len(*errs) > before {
 		return nil

@@ -266,6 +266,8 @@ func (p *planner) resolveAll(defs []*Definition) error {
 				p.errs.add(d.FieldPos("training_set"), "training_set", "%v", err)
 			}
 			r.Model.TrainingSet = id
+		case resource.KindEndpoint:
+			p.checkEndpoint(d, r)
 		}
 	}
 	p.checkCycles(defs)

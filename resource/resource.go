@@ -1,5 +1,5 @@
 // Package resource defines Slipway's resources (entities, sources,
-// transformations, features, labels, training sets, models), their
+// transformations, features, labels, training sets, models, endpoints), their
 // identifiers and their validation. It does no I/O.
 //
 // A resource is identified by kind, name and variant. Its definition (every
@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind in dependency order.
-var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel}
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint}
 
 // ParseKind accepts a kind as written on the command line: singular or plural,
 // with "-" or "_" ("training-sets" is KindTrainingSet).
@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 			return kind, nil
 		}
 	}
-	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model", s)
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint", s)
 }
 
 // DefaultVariant is the variant of a reference that names none.
@@ -173,6 +173,7 @@ type Resource struct {
 	Label          *LabelSpec          `json:"label,omitempty"`
 	TrainingSet    *TrainingSetSpec    `json:"training_set,omitempty"`
 	Model          *ModelSpec          `json:"model,omitempty"`
+	Endpoint       *EndpointSpec       `json:"endpoint,omitempty"`
 
 	State State `json:"-"`
 }

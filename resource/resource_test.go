@@ -30,8 +30,8 @@ func TestParseKind(t *testing.T) {
 			t.Errorf("ParseKind(%q) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := ParseKind("endpoint"); err == nil || !strings.Contains(err.Error(), "training_set, model") {
-		t.Errorf("ParseKind(endpoint) = %v; want an error listing the kinds", err)
+	if _, err := ParseKind("experiment"); err == nil || !strings.Contains(err.Error(), "training_set, model, endpoint") {
+		t.Errorf("ParseKind(experiment) = %v; want an error listing the kinds", err)
 	}
 }
 

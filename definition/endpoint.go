@@ -1,0 +1,69 @@
+package definition
+
+// Endpoint definitions: the endpoints: key of a definition file.
+
+import (
+	"fmt"
+
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+)
+
+// endpoint reads an endpoint's fields with the alias's default filled in,
+// so that the stored definition is explicit.
+func (it *item) endpoint() *resource.EndpointSpec {
+	e := &resource.EndpointSpec{Model: it.required("model"), Alias: resource.DefaultModelAlias}
+	if e.Model != "" {
+		if err := resource.ValidateName(e.Model); err != nil {
+			it.fail("model", "%v (an endpoint names a model by its name, without a variant: the versions and aliases of a model belong to its name)", err)
+		}
+	}
+	if _, ok := it.fields["alias"]; ok {
+		if s := it.required("alias"); s != "" {
+			e.Alias = s
+			if err := resource.ValidateName(s); err != nil {
+				it.fail("alias", "%v (an alias is named like a resource, such as production or staging)", err)
+			}
+		}
+	}
+	return e
+}
+
+// checkEndpoint checks that the model an endpoint serves exists: defined
+// in these files or in the registry (any variant, deprecated included), or
+// registered from a file (it has versions but no definition). Whether its
+// alias points at a version is not checked: an endpoint may be defined
+// before its model is trained, and serves once the alias is set.
+func (p *planner) checkEndpoint(d *Definition, r *resource.Resource) {
+	name := r.Endpoint.Model
+	for id := range p.local {
+		if id.Kind == resource.KindModel && id.Name == name {
+			return
+		}
+	}
+	defs, err := p.Registry.List(p.ctx, &registry.ListParams{Kind: resource.KindModel, Name: name})
+	if err != nil {
+		p.setFatal(fmt.Errorf("reading the registry: %w", err))
+		return
+	}
+	if len(defs) > 0 {
+		return
+	}
+	versions, err := p.Registry.ListModelVersions(p.ctx, &registry.ListModelVersionsParams{Model: name, Limit: 1})
+	if err != nil {
+		p.setFatal(fmt.Errorf("reading the versions of model %s from the registry: %w", name, err))
+		return
+	}
+	if len(versions) > 0 {
+		return
+	}
+	p.errs.add(d.FieldPos("model"), "model", "unknown model %q: it is neither defined nor registered; define the model (under models:), or register a version with slipway models register %s --file FILE --training-set NAME",
+		name, name)
+}
+
+// setFatal records the first store failure of a plan.
+func (p *planner) setFatal(err error) {
+	if p.fatal == nil {
+		p.fatal = err
+	}
+}
