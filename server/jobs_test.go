@@ -40,6 +40,7 @@ type jobBody struct {
 	CancelRequested bool            `json:"cancel_requested"`
 	Rows            int64           `json:"rows"`
 	Error           string          `json:"error"`
+	Result          json.RawMessage `json:"result"`
 }
 
 type jobLinesBody struct {
