@@ -82,8 +82,8 @@ type mcAlias struct {
 type mcDetail struct {
 	Model       string            `json:"model"`
 	Definitions []json.RawMessage `json:"definitions"`
-	Versions    []mcVersion     `json:"versions"`
-	Aliases     []mcAlias       `json:"aliases"`
+	Versions    []mcVersion       `json:"versions"`
+	Aliases     []mcAlias         `json:"aliases"`
 }
 
 // moves writes an alias's history as "FROM>TO BY, ...".
@@ -214,7 +214,7 @@ func TestModelCommands(t *testing.T) {
 			Model       string            `json:"model"`
 			Definitions []json.RawMessage `json:"definitions"`
 			Latest      int               `json:"latest_version"`
-			Aliases     []mcAlias       `json:"aliases"`
+			Aliases     []mcAlias         `json:"aliases"`
 		} `json:"models"`
 	}
 	decodeStrictJSON(t, mustRun(t, dir, "models", "list", "--json"), &l)
