@@ -77,11 +77,12 @@ Example:
 			if err != nil {
 				return err
 			}
-			progress := a.stderr
-			if asJSON && detach {
-				progress = io.Discard
+			ended, ferr := jobs, error(nil)
+			if !(detach && asJSON) {
+				// Detached, it says how the jobs will run (unless --json
+				// lists them); otherwise it shows their progress.
+				ended, ferr = a.follow(cmd.Context(), api, jobs, detach, a.stderr)
 			}
-			ended, ferr := a.followQuiet(cmd.Context(), api, jobs, detach, progress, asJSON)
 			var res *coordinator.TrainResult
 			if last := ended[len(ended)-1]; last.Kind == coordinator.JobTrain && last.Status == registry.JobSucceeded {
 				res = &coordinator.TrainResult{}
@@ -119,15 +120,6 @@ Example:
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&by, "by", currentUser(), "who trains it, recorded with the version and any promotion")
 	return cmd
-}
-
-// followQuiet follows jobs as follow does; with asJSON and detach it
-// prints nothing of its own (the JSON lists the queued jobs).
-func (a *app) followQuiet(ctx context.Context, api platform.API, jobs []*registry.Job, detach bool, out io.Writer, asJSON bool) ([]*registry.Job, error) {
-	if detach && asJSON {
-		return jobs, nil
-	}
-	return a.follow(ctx, api, jobs, detach, out)
 }
 
 // formatMetrics writes metrics as "auc 0.8123, log_loss 0.4012", by name.
