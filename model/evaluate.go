@@ -1,8 +1,11 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
+
+	"github.com/slipway-ml/slipway/value"
 )
 
 // Evaluate computes the validation metrics of a task, exactly TaskMetrics(task),
@@ -140,4 +143,25 @@ func Better(metric string, candidate, current float64) bool {
 		return candidate > current
 	}
 	return candidate < current
+}
+
+// LabelValue turns a label value into the number Evaluate and the trainers
+// take: a bool is 0 or 1 (as the encoding writes it), an int64 or float64 is
+// its value. A null label or one of another type is an error saying what to
+// do; the caller adds where the row is.
+func LabelValue(v value.Value) (float64, error) {
+	switch v.Type() {
+	case value.Bool:
+		if v.Bool() {
+			return 1, nil
+		}
+		return 0, nil
+	case value.Int64:
+		return float64(v.Int64()), nil
+	case value.Float64:
+		return v.Float64(), nil
+	case value.Null:
+		return 0, errors.New("the label is null: a model needs a label on every training row; filter such rows out in the label's SQL")
+	}
+	return 0, fmt.Errorf("the label %q is %s: a model's label must be bool, int64 or float64", v.String(), v.Type())
 }

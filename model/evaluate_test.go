@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/value"
 )
 
 // TestEvaluateMatchesSklearn compares every metric of every task with
@@ -126,6 +127,32 @@ func TestBetter(t *testing.T) {
 	} {
 		if got := Better(c.metric, c.candidate, c.current); got != c.want {
 			t.Errorf("Better(%s, %v, %v) = %v, want %v", c.metric, c.candidate, c.current, got, c.want)
+		}
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	for _, c := range []struct {
+		v    value.Value
+		want float64
+		err  string
+	}{
+		{value.FromBool(true), 1, ""},
+		{value.FromBool(false), 0, ""},
+		{value.FromInt64(2), 2, ""},
+		{value.FromFloat64(3.5), 3.5, ""},
+		{value.NullValue(), 0, "the label is null"},
+		{value.FromString("yes"), 0, `the label "yes" is string: a model's label must be bool, int64 or float64`},
+	} {
+		got, err := LabelValue(c.v)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("LabelValue(%v): %v, want an error saying %q", c.v, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("LabelValue(%v) = %v, %v; want %v", c.v, got, err, c.want)
 		}
 	}
 }
