@@ -101,7 +101,7 @@ func quickstart(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	r := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
-	for _, want := range []string{"[6/6]", "done in", "export purchase_propensity:default: exported"} {
+	for _, want := range []string{"[7/7]", "done in", "export purchase_propensity:default: exported"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("quickstart output lacks %q:\n%s", want, r.stdout)
 		}
