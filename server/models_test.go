@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -386,4 +387,32 @@ func TestEncodedExportSchema(t *testing.T) {
 
 func platformRef(model string, version int) platform.ModelRef {
 	return platform.ModelRef{Model: model, Version: version}
+}
+
+// FuzzModelRequests: any model name, version or alias segment and body is
+// answered with a JSON error body, never a 500 (nothing is registered).
+func FuzzModelRequests(f *testing.F) {
+	for _, s := range [][3]string{
+		{"purchase_model", "1", `{"version": 1, "by": "ana"}`},
+		{"purchase_model", "production", `{"variant": "v2", "detach": true}`},
+		{"Bad-Name", "0", `{"version": -1}`},
+		{"nope", "staging", `{"by": 5}`},
+		{"x", "99999999999999999999", `{} {}`},
+		{"", "", ``},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	p, reg, on := newBackends(f)
+	h := newHandler(f, p, reg, on).handler
+	f.Fuzz(func(t *testing.T, name, seg, body string) {
+		m := "/v1/models/" + url.PathEscape(name)
+		where := []string{"model", "name", "version", "alias", "body", "JSON", "variant", "multipart"}
+		fuzzRequest(t, h, "GET", m, "", "", where...)
+		fuzzRequest(t, h, "POST", m+"/train", "", body, where...)
+		fuzzRequest(t, h, "POST", m+"/versions", "", body, where...)
+		fuzzRequest(t, h, "GET", m+"/versions/"+url.PathEscape(seg), "", "", where...)
+		fuzzRequest(t, h, "GET", m+"/aliases/"+url.PathEscape(seg), "", "", where...)
+		fuzzRequest(t, h, "POST", m+"/aliases/"+url.PathEscape(seg), "", body, where...)
+		fuzzRequest(t, h, "POST", m+"/aliases/"+url.PathEscape(seg)+"/rollback", "", body, where...)
+	})
 }
