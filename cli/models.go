@@ -503,7 +503,10 @@ writes it (one column per feature, named after it), or encoded, as
 'slipway training-set export --encoded' writes it; the header decides.
 Rows are encoded with the version's own stored encoding, exactly as at
 training: a string value the training rows never had is missing. Other
-columns (entity, timestamp, label) are copied through.
+columns (entity, timestamp, label) are copied through. An encoded file must
+be in the version's own encoding: score an --encoded export with a version
+registered with that export's schema; the built-in trainers encode strings
+one-hot, unlike the export, so score a raw export with their versions.
 
 The model is fetched from the registry (or the server) and run here, in
 pure Go: no Python. --out is written to a temporary file renamed into
