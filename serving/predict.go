@@ -509,7 +509,9 @@ func (e *Endpoints) version(ctx context.Context, def *resource.Resource) (*serve
 	defer m.mu.Unlock()
 	st = m.state.Load() // another request may have refreshed it meanwhile
 	if !fresh(st) {
-		st = e.reload(ctx, m.key, st, now)
+		// The load outlives a request that gives up: the next requests
+		// need it too.
+		st = e.reload(context.WithoutCancel(ctx), m.key, st, now)
 		m.state.Store(st)
 	}
 	if st.served == nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -688,4 +689,101 @@ func TestPredictRegression(t *testing.T) {
 			t.Errorf("%s: %+v; want value %v only", p.Entity, p, want[i])
 		}
 	}
+}
+
+// TestPredictMulticlass: a multiclass model's answer is the class
+// probabilities and the class of the largest.
+func TestPredictMulticlass(t *testing.T) {
+	d := newPredictDemo(t)
+	v1 := must(d.reg.GetModelVersion(t.Context(), "purchase_model", 1))
+	width := must(model.ParseEncoding(v1.Encoding)).Width()
+	// A committed 3-class XGBoost model (splits on columns 0 to 2), read
+	// as one over this encoding's columns.
+	var xgb map[string]any
+	if err := json.Unmarshal(must(os.ReadFile("../model/testdata/small_multiclass.json")), &xgb); err != nil {
+		t.Fatal(err)
+	}
+	xgb["learner"].(map[string]any)["learner_model_param"].(map[string]any)["num_feature"] = strconv.Itoa(width)
+	v := d.register(t, model.FormatXGBoostJSON, must(json.Marshal(xgb)), v1.Encoding)
+	d.promote(t, v)
+	some := d.entities[:30]
+	resp := predict(t, d.endpoints, &serving.PredictRequest{Endpoint: "purchase", Entities: some})
+	served := d.online(t, some)
+	rows := make([][]value.Value, len(some))
+	for i, r := range served.Rows {
+		rows[i] = r.Values
+	}
+	want := must(d.scorer(t, v).ScoreRows(rows, nil))
+	if resp.Version != v || resp.Task != model.TaskMulticlass {
+		t.Fatalf("version %d, task %s; want %d, multiclass", resp.Version, resp.Task, v)
+	}
+	for i, p := range resp.Predictions {
+		w := want[i*3 : i*3+3]
+		if p.Probability != nil || p.Value != nil || p.Class == nil || !slices.Equal(p.Probabilities, w) {
+			t.Fatalf("%s: %+v; want probabilities %v and a class only", p.Entity, p, w)
+		}
+		best := 0
+		for c := range w {
+			if w[c] > w[best] {
+				best = c
+			}
+		}
+		if *p.Class != best {
+			t.Errorf("%s: class %d for probabilities %v", p.Entity, *p.Class, w)
+		}
+	}
+}
+
+// TestEndpointsWarmReadyAndLog: Warm loads every endpoint's version, Ready
+// names the ones that cannot be served, a version not swapped in is logged
+// once, and a deleted endpoint is unknown once Refresh has passed.
+func TestEndpointsWarmReadyAndLog(t *testing.T) {
+	d := newPredictDemo(t)
+	var log strings.Builder
+	e := &serving.Endpoints{Features: d.endpoints.Features, Refresh: refresh,
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime}))}
+	if err := e.Warm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	probs := e.Ready()
+	if len(probs) != 1 || probs[0].Model != "spend_model" || probs[0].Serving != 0 || !strings.Contains(probs[0].Error, "points at no version") {
+		t.Fatalf("Ready() after Warm = %+v; want spend_model's alias pointing nowhere, only", probs)
+	}
+	info, err := e.Describe(t.Context(), "purchase")
+	if err != nil || info.Version != 1 || info.Problem != nil || info.Task != model.TaskBinaryClassification ||
+		!slices.Equal(info.Outputs, []string{"prediction"}) || info.Features[0] != (model.Feature{Name: "opens_30d", Type: value.Int64}) {
+		t.Errorf("Describe(purchase) = %+v, %v", info, err)
+	}
+	if !strings.Contains(log.String(), `level=INFO msg="endpoint model swapped in" model=purchase_model alias=production version=1 previous=0`) {
+		t.Errorf("log:\n%s\nwant the first version's load", log.String())
+	}
+
+	corrupt := d.register(t, model.FormatXGBoostJSON, []byte(`{"learner": {`), must(d.reg.GetModelVersion(t.Context(), "purchase_model", 1)).Encoding)
+	d.promote(t, corrupt)
+	for range 3 {
+		d.clock.Advance(refresh)
+		predict(t, e, &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities[:1]})
+	}
+	if n := strings.Count(log.String(), `msg="endpoint model not swapped in" model=purchase_model alias=production version=`+strconv.Itoa(corrupt)+" serving=1"); n != 1 {
+		t.Errorf("the corrupt version is logged %d times; want once:\n%s", n, log.String())
+	}
+
+	if _, err := d.p.Delete(t.Context(), &registry.DeleteParams{ID: resource.ID{Kind: resource.KindEndpoint, Name: "purchase", Variant: resource.DefaultVariant}, By: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Predict(t.Context(), &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities[:1]}); err != nil {
+		t.Errorf("within Refresh of the deletion: %v; the cached definition still answers", err)
+	}
+	d.clock.Advance(refresh)
+	_, err = e.Predict(t.Context(), &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities[:1]})
+	if !errors.Is(err, serving.ErrUnknownEndpoint) || !strings.Contains(err.Error(), "endpoint purchase:default was deleted") {
+		t.Errorf("after the deletion and a refresh: %v; want an unknown endpoint that says it was deleted", err)
+	}
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }
