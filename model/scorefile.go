@@ -147,6 +147,7 @@ func ScoreCSVWith(ctx context.Context, s *Scorer, in io.Reader, out io.Writer, p
 				continue
 			}
 			written += int64(len(b.records))
+			sf.free(b)
 		}
 	}()
 
@@ -167,6 +168,27 @@ func ScoreCSVWith(ctx context.Context, s *Scorer, in io.Reader, out io.Writer, p
 	return written, nil
 }
 
+// batch returns an empty batch, reusing one the writer is done with: the
+// output buffers grow to a batch's size once, not for every batch.
+func (sf *scoreFile) batch() *scoreBatch {
+	select {
+	case b := <-sf.pool:
+		clear(b.records) // drop the previous rows' strings
+		b.records, b.lines, b.out, b.err = b.records[:0], b.lines[:0], b.out[:0], nil
+		b.done = make(chan struct{})
+		return b
+	default:
+	}
+	return &scoreBatch{records: make([][]string, 0, scoreBatchRows), lines: make([]int, 0, scoreBatchRows), done: make(chan struct{})}
+}
+
+func (sf *scoreFile) free(b *scoreBatch) {
+	select {
+	case sf.pool <- b:
+	default:
+	}
+}
+
 type scoreBatch struct {
 	records [][]string
 	lines   []int
@@ -180,9 +202,10 @@ type scoreBatch struct {
 type scoreFile struct {
 	s      *Scorer
 	header []string
-	input  CSVInput // decided: CSVRaw or CSVEncoded, or CSVAuto until the first batch decides
-	rawIdx []int    // per feature, its input column; nil unless raw fits
-	encIdx []int    // per encoded column, its input column; nil unless encoded fits
+	input  CSVInput         // decided: CSVRaw or CSVEncoded, or CSVAuto until the first batch decides
+	pool   chan *scoreBatch // batches written out, for reuse
+	rawIdx []int            // per feature, its input column; nil unless raw fits
+	encIdx []int            // per encoded column, its input column; nil unless encoded fits
 }
 
 func newScoreFile(s *Scorer, header []string, input CSVInput) (*scoreFile, error) {
@@ -198,7 +221,7 @@ func newScoreFile(s *Scorer, header []string, input CSVInput) (*scoreFile, error
 			return nil, fmt.Errorf("the input already has a column %q, which the output adds: rename or drop it", o)
 		}
 	}
-	sf := &scoreFile{s: s, header: header}
+	sf := &scoreFile{s: s, header: header, pool: make(chan *scoreBatch, 16)}
 	find := func(names []string) ([]int, []string) {
 		idx := make([]int, len(names))
 		var missing []string
@@ -251,7 +274,7 @@ func (sf *scoreFile) read(ctx context.Context, r *csv.Reader, jobs, ordered chan
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("scoring CSV: %w", context.Cause(ctx))
 		}
-		b := &scoreBatch{records: make([][]string, 0, scoreBatchRows), lines: make([]int, 0, scoreBatchRows), done: make(chan struct{})}
+		b := sf.batch()
 		var readErr error
 		for len(b.records) < scoreBatchRows {
 			rec, err := r.Read()
