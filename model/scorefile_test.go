@@ -21,7 +21,7 @@ import (
 // each value's reading shows in the prediction: prediction =
 // 1·n + 10·x + 100·b + 1e-9·t + 1000·s(code), NaN replaced by a mean of 0.5
 // (so a missing n adds 0.5, x 5, b 50, t nothing visible, s 500).
-func scoreFileScorer(t *testing.T, strs StringEncoding) *Scorer {
+func scoreFileScorer(t testing.TB, strs StringEncoding) *Scorer {
 	t.Helper()
 	enc := buildEncoding(t, []Feature{
 		{Name: "n", Type: value.Int64}, {Name: "x", Type: value.Float64}, {Name: "b", Type: value.Bool},
@@ -277,4 +277,34 @@ func BenchmarkScoreCSV(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*rows), "ns/row")
 		})
 	}
+}
+
+// FuzzScoreCSV: no input makes ScoreCSV panic or hang, and what it scores it
+// writes: a header and one line per row, as CSV.
+func FuzzScoreCSV(f *testing.F) {
+	for _, seed := range []string{
+		"n,x,b,t,s\n1,0.5,true,2024-01-02T03:04:05Z,a\n",
+		"id,n,x,b,t,s\ne,1,,1,1704164645,2\n",
+		"s,t,b,x,n\n\"b, c\",2024-01-02 03:04:05+02,false,nan,\n",
+		"n,x,b,t,s\n1,1,,0,d\n",
+		"\ufeffn,x,b,t,s\n,,,,\n",
+		"n,x\n1\n",
+	} {
+		f.Add(seed)
+	}
+	s := scoreFileScorer(f, Ordinal)
+	f.Fuzz(func(t *testing.T, in string) {
+		var out bytes.Buffer
+		n, err := ScoreCSVWith(context.Background(), s, strings.NewReader(in), &out, &ScoreCSVParams{Workers: 2})
+		if err != nil {
+			return
+		}
+		recs, rerr := csv.NewReader(&out).ReadAll()
+		if rerr != nil {
+			t.Fatalf("output is not CSV: %v\n%q", rerr, out.String())
+		}
+		if int64(len(recs)) != n+1 {
+			t.Fatalf("%d rows scored, %d records written", n, len(recs))
+		}
+	})
 }
