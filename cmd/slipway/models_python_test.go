@@ -37,7 +37,7 @@ func TestModelsAgainstPythonLibraries(t *testing.T) {
 	t.Run("Embedded", func(t *testing.T) {
 		dir := t.TempDir()
 		mustRun(t, dir, "quickstart", "--dir", "demo", "--scale", "0.1", "--seed", "7")
-		checkModelsAgainstPython(t, python, filepath.Join(dir, "demo"))
+		checkModelsAgainstPython(t, python, filepath.Join(dir, "demo"), "definitions")
 	})
 	t.Run("ThroughServer", func(t *testing.T) {
 		// Every command goes through the server holding the data directory:
@@ -48,18 +48,18 @@ func TestModelsAgainstPythonLibraries(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "demo", ".slipway", "server.json")); err != nil {
 			t.Fatalf("the server left no server.json, so commands would not go through it: %v", err)
 		}
-		checkModelsAgainstPython(t, python, filepath.Join(dir, "demo"))
+		checkModelsAgainstPython(t, python, filepath.Join(dir, "demo"), "definitions")
 	})
 	t.Run("PostgresRedis", func(t *testing.T) {
 		env := newPostgresRedis(t, "models")
 		dir := demoOnPostgres(t, env, 0.1)
-		checkModelsAgainstPython(t, python, dir)
+		checkModelsAgainstPython(t, python, dir, "defs")
 	})
 }
 
 // checkModelsAgainstPython runs the checks in dir, a demo project applied
-// with its transformations built.
-func checkModelsAgainstPython(t *testing.T, python, dir string) {
+// from its directory defs with its transformations built.
+func checkModelsAgainstPython(t *testing.T, python, dir, defs string) {
 	ops := slipwayModels{dir: dir}
 	if ops.versions(t, "purchase_model")[1] == nil {
 		ops.train(t, "purchase_model")
@@ -73,6 +73,7 @@ func checkModelsAgainstPython(t *testing.T, python, dir string) {
 		}
 	})
 	t.Run("LogisticVsScikitLearn", func(t *testing.T) { checkLogistic(t, ops, python) })
+	t.Run("CommandTrainerPromotion", func(t *testing.T) { checkPromotion(t, ops, python, filepath.Join(dir, defs)) })
 }
 
 // xgbPredictions are what testdata/train_xgboost.py writes.
@@ -247,6 +248,107 @@ func checkLogistic(t *testing.T, ops slipwayModels, python string) {
 		}
 	}
 	t.Logf("recorded metrics %v; scikit-learn on the same predictions %v", v.Metrics, m)
+}
+
+// trainJSON is what `slipway train --json` prints.
+type trainJSON struct {
+	Result *struct {
+		Version  int                `json:"version"`
+		Metrics  map[string]float64 `json:"metrics"`
+		Alias    string             `json:"alias"`
+		Promoted bool               `json:"promoted"`
+		Reason   string             `json:"reason"`
+	} `json:"result"`
+}
+
+// checkPromotion trains a model with a command trainer (XGBoost in Python,
+// testdata/train_xgboost.py) promoted when better: the first version
+// becomes production; a worse one (trained on shuffled labels) is recorded
+// but not promoted; promoting it by hand and rolling back restores the
+// first. Each version's recorded holdout metrics equal scikit-learn's on
+// XGBoost's own predictions for the holdout file the job gave the trainer.
+func checkPromotion(t *testing.T, ops slipwayModels, python, defs string) {
+	trainer, err := filepath.Abs(filepath.Join("testdata", "train_xgboost.py"))
+	must(t, err)
+	dir := filepath.Join(defs, "xgb_command")
+	must(t, os.MkdirAll(dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "model.yaml"), []byte(fmt.Sprintf(`models:
+  - name: xgb_command
+    training_set: purchase_propensity
+    task: binary_classification
+    trainer: {command: [%q, %q]}
+    validation: {holdout: 20%%, metric: auc}
+    promote: {alias: production, when: better}
+`, python, trainer)), 0o644))
+	mustRun(t, ops.dir, "apply", defs)
+
+	train := func(mode string) trainJSON {
+		t.Helper()
+		must(t, os.WriteFile(filepath.Join(dir, "train_mode.txt"), []byte(mode), 0o644))
+		r := mustRun(t, ops.dir, "train", "xgb_command", "--json")
+		var out trainJSON
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Result == nil {
+			t.Fatalf("train --json: %v\n%s", err, r.stdout)
+		}
+		var sk map[string]float64
+		readJSON(t, filepath.Join(dir, "holdout_metrics.json"), &sk)
+		for _, k := range []string{"auc", "log_loss", "accuracy"} {
+			if d := math.Abs(out.Result.Metrics[k] - sk[k]); d > 1e-9 || math.IsNaN(d) {
+				t.Errorf("%s labels, version %d: %s recorded %.15g, scikit-learn on Booster.predict of the holdout %.15g", mode, out.Result.Version, k, out.Result.Metrics[k], sk[k])
+			}
+		}
+		return out
+	}
+	good := train("good").Result
+	if good.Version != 1 || !good.Promoted {
+		t.Fatalf("the first version: %+v, want version 1 promoted to production", good)
+	}
+	bad := train("shuffled").Result
+	if bad.Version != 2 || bad.Promoted || !strings.Contains(bad.Reason, "not better") {
+		t.Errorf("trained on shuffled labels: %+v, want version 2 not promoted (its auc is not better)", bad)
+	}
+	if bad.Metrics["auc"] >= good.Metrics["auc"] {
+		t.Fatalf("shuffled labels gave auc %v, the real ones %v: the test needs a worse model", bad.Metrics["auc"], good.Metrics["auc"])
+	}
+	t.Logf("command trainer: version 1 auc %.6f (promoted), version 2 on shuffled labels auc %.6f: %s", good.Metrics["auc"], bad.Metrics["auc"], bad.Reason)
+	production := func() (int, []string) {
+		t.Helper()
+		var d struct {
+			Aliases []struct {
+				Alias   string `json:"alias"`
+				Version int    `json:"version"`
+				History []struct {
+					From int `json:"from"`
+					To   int `json:"to"`
+				} `json:"history"`
+			} `json:"aliases"`
+		}
+		r := mustRun(t, ops.dir, "models", "show", "xgb_command", "--json")
+		must(t, json.Unmarshal([]byte(r.stdout), &d))
+		for _, a := range d.Aliases {
+			if a.Alias == "production" {
+				var moves []string
+				for _, m := range a.History {
+					moves = append(moves, fmt.Sprintf("%d->%d", m.From, m.To))
+				}
+				return a.Version, moves
+			}
+		}
+		t.Fatalf("xgb_command has no production alias:\n%s", r.stdout)
+		return 0, nil
+	}
+	if v, _ := production(); v != 1 {
+		t.Errorf("after the worse version: production is version %d, want 1", v)
+	}
+	mustRun(t, ops.dir, "models", "promote", "xgb_command", "2")
+	if v, _ := production(); v != 2 {
+		t.Errorf("after promote 2: production is version %d", v)
+	}
+	mustRun(t, ops.dir, "models", "rollback", "xgb_command")
+	v, moves := production()
+	if want := []string{"0->1", "1->2", "2->1"}; v != 1 || !slices.Equal(moves, want) {
+		t.Errorf("after rollback: production is version %d with moves %v, want 1 with %v", v, moves, want)
+	}
 }
 
 // probeLogistic reads a logistic model's intercept and coefficients
