@@ -22,12 +22,14 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 )
 
-// The tests of models against the real libraries (issue 10, "Tests"):
-// XGBoost trained in Python on `slipway training-set export --encoded`,
-// registered and scored by Slipway, equals Booster.predict; the built-in
-// logistic regression equals scikit-learn's LogisticRegression; the
-// recorded holdout metrics equal scikit-learn's. On the embedded stores and
-// on PostgreSQL + Redis, with the demo project.
+// The tests of models against the real libraries (issue 10, "Tests"),
+// through the CLI on the demo project: XGBoost trained in Python on
+// `slipway training-set export --encoded`, registered and scored by
+// Slipway, equals Booster.predict; the built-in logistic regression equals
+// scikit-learn's LogisticRegression; recorded holdout metrics equal
+// scikit-learn's; a command trainer's worse version is not promoted, and
+// rollback restores the better one. docs/design/models.md ("Tests against
+// the real libraries") has the tolerances and what was seen.
 
 // TestModelsAgainstPythonLibraries runs the checks on the demo project with
 // the embedded stores (directly and through a server) and with PostgreSQL
