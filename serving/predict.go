@@ -64,7 +64,7 @@ type Endpoints struct {
 	// when nil).
 	Logger *slog.Logger
 
-	mu        sync.Mutex
+	mu        sync.RWMutex // guards the two maps
 	endpoints map[resource.Ref]cachedEndpoint
 	models    map[modelKey]*modelEntry
 }
@@ -397,12 +397,12 @@ func (e *Endpoints) Warm(ctx context.Context) error {
 // None means every endpoint asked for serves its alias's current version
 // (as of the last refresh).
 func (e *Endpoints) Ready() []ModelProblem {
-	e.mu.Lock()
+	e.mu.RLock()
 	entries := make([]*modelEntry, 0, len(e.models))
 	for _, m := range e.models {
 		entries = append(entries, m)
 	}
-	e.mu.Unlock()
+	e.mu.RUnlock()
 	var out []ModelProblem
 	for _, m := range entries {
 		if st := m.state.Load(); st != nil && st.problem != nil {
@@ -439,9 +439,9 @@ func (e *Endpoints) endpoint(ctx context.Context, name string) (*resource.Resour
 		return nil, fmt.Errorf("%w: endpoint: %v", ErrInvalid, err)
 	}
 	now := e.Features.now()
-	e.mu.Lock()
+	e.mu.RLock()
 	c, ok := e.endpoints[ref]
-	e.mu.Unlock()
+	e.mu.RUnlock()
 	if ok && now.Before(c.until) {
 		return c.def, nil
 	}
@@ -478,12 +478,18 @@ func (e *Endpoints) forgetEndpoint(ref resource.Ref) {
 }
 
 func (e *Endpoints) entry(k modelKey) *modelEntry {
+	e.mu.RLock()
+	m, ok := e.models[k]
+	e.mu.RUnlock()
+	if ok {
+		return m
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.models == nil {
 		e.models = map[modelKey]*modelEntry{}
 	}
-	m, ok := e.models[k]
+	m, ok = e.models[k]
 	if !ok {
 		m = &modelEntry{key: k}
 		e.models[k] = m

@@ -65,7 +65,7 @@ const endpointsYAML = `endpoints:
 
 var purchaseModel = resource.ID{Kind: resource.KindModel, Name: "purchase_model", Variant: resource.DefaultVariant}
 
-func newPredictDemo(t *testing.T) *predictDemo {
+func newPredictDemo(t testing.TB) *predictDemo {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -105,7 +105,7 @@ func newPredictDemo(t *testing.T) *predictDemo {
 	return d
 }
 
-func apply(t *testing.T, p *platform.Platform, dir string) {
+func apply(t testing.TB, p *platform.Platform, dir string) {
 	t.Helper()
 	defs, err := definition.ReadFiles(filepath.Join(dir, "definitions"))
 	if err != nil {
@@ -123,7 +123,7 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // wait follows jobs until they end and fails unless the last succeeded.
-func wait(t *testing.T, p *platform.Platform, jobs []*registry.Job) {
+func wait(t testing.TB, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -162,7 +162,7 @@ func wait(t *testing.T, p *platform.Platform, jobs []*registry.Job) {
 
 // scorer loads a version of purchase_model as serving must: its stored
 // encoding and artifact, through model.Scorer.
-func (d *predictDemo) scorer(t *testing.T, version int) *model.Scorer {
+func (d *predictDemo) scorer(t testing.TB, version int) *model.Scorer {
 	t.Helper()
 	v, err := d.reg.GetModelVersion(t.Context(), "purchase_model", version)
 	if err != nil {
@@ -184,7 +184,7 @@ var features = []string{"opens_30d:v1", "clicks_30d:default", "orders_count:defa
 	"is_unsubscribed:default", "subscriber_region:default", "signup_channel:default", "shop_category:default"}
 
 // online reads the entities' features as the online-features API serves them.
-func (d *predictDemo) online(t *testing.T, entities []string) *serving.Response {
+func (d *predictDemo) online(t testing.TB, entities []string) *serving.Response {
 	t.Helper()
 	resp, err := d.endpoints.Features.OnlineFeatures(t.Context(), &serving.Request{Features: features, Entities: entities})
 	if err != nil {
@@ -193,7 +193,7 @@ func (d *predictDemo) online(t *testing.T, entities []string) *serving.Response 
 	return resp
 }
 
-func predict(t *testing.T, e *serving.Endpoints, req *serving.PredictRequest) *serving.PredictResponse {
+func predict(t testing.TB, e *serving.Endpoints, req *serving.PredictRequest) *serving.PredictResponse {
 	t.Helper()
 	resp, err := e.Predict(t.Context(), req)
 	if err != nil {
@@ -786,4 +786,27 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
+}
+
+// BenchmarkPredict: one entity, the demo's 8 features (one-hot logistic
+// regression), the embedded online store; the same through the online
+// features alone, for the ratio.
+func BenchmarkPredict(b *testing.B) {
+	d := newPredictDemo(b)
+	req := &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities[:1]}
+	predict(b, d.endpoints, req)
+	b.Run("Predict", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.endpoints.Predict(b.Context(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("OnlineFeatures", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.endpoints.Features.OnlineFeatures(b.Context(), &serving.Request{Features: features, Entities: req.Entities}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
