@@ -231,6 +231,9 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 		return nil, err
 	}
 	n, nf := len(req.Entities), len(sv.features)
+	if n*nf > MaxBatch {
+		return nil, fmt.Errorf("%w: %d entities × %d features of model %s is more than %d values; split the request", ErrInvalid, n, nf, sv.model, MaxBatch)
+	}
 	// Rows start with the overrides, checked and converted; the online
 	// store is read for the features some entity does not override.
 	rows := make([][]value.Value, n)

@@ -543,6 +543,8 @@ func TestPredictBadRequests(t *testing.T) {
 			`"shop_plan" is not a feature of model purchase_model version 1; its features are opens_30d, clicks_30d`},
 		{"GivenTwice", serving.PredictRequest{Endpoint: "purchase", Entities: one,
 			Overrides: []map[string]value.Value{{"opens_30d": value.FromInt64(1), "opens_30d:v1": value.FromInt64(2)}}}, serving.ErrInvalid, "feature opens_30d is given twice"},
+		{"TooMany", serving.PredictRequest{Endpoint: "purchase", Entities: slices.Repeat(one, serving.MaxBatch/8+1)}, serving.ErrInvalid,
+			fmt.Sprintf("%d entities × 8 features of model purchase_model is more than %d values; split the request", serving.MaxBatch/8+1, serving.MaxBatch)},
 		{"AliasPointsNowhere", serving.PredictRequest{Endpoint: "spend", Entities: one}, serving.ErrModelUnavailable,
 			"alias production of model spend_model points at no version: train the model, or promote a version"},
 	}
