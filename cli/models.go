@@ -4,6 +4,7 @@ package cli
 // rollback) and score.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -504,9 +505,11 @@ writes it (one column per feature, named after it), or encoded, as
 Rows are encoded with the version's own stored encoding, exactly as at
 training: a string value the training rows never had is missing. Other
 columns (entity, timestamp, label) are copied through. An encoded file must
-be in the version's own encoding: score an --encoded export with a version
-registered with that export's schema; the built-in trainers encode strings
-one-hot, unlike the export, so score a raw export with their versions.
+be in the version's own encoding: an --encoded export (recognised by the
+schema file next to it) is scored by a version registered with that
+export's schema, and refused by any other version; the built-in trainers
+encode strings one-hot, unlike the export, so score a raw export with
+their versions.
 
 The model is fetched from the registry (or the server) and run here, in
 pure Go: no Python. --out is written to a temporary file renamed into
@@ -551,7 +554,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			rows, err := scoreFile(cmd.Context(), scorer, src, in, out)
+			input, err := scoreInput(in, v, scorer)
+			if err != nil {
+				return err
+			}
+			rows, err := scoreFile(cmd.Context(), scorer, src, in, out, input)
 			if err != nil {
 				return err
 			}
@@ -593,15 +600,49 @@ func versionScorer(v *registry.ModelVersion) (*model.Scorer, error) {
 	return s, nil
 }
 
+// scoreInput says how to read the file to score: an encoded export has its
+// schema file next to it, and is read as encoded when the schema's encoding
+// is the version's; in another encoding it is refused, since its columns
+// would be read as raw values (an ordinal code as an unknown category).
+// Any other file is told apart by its header (model.ScoreCSV).
+func scoreInput(in string, v *registry.ModelVersion, s *model.Scorer) (model.CSVInput, error) {
+	path := coordinator.SchemaPath(in)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return model.CSVAuto, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	schema, err := model.ParseSchema(b)
+	if err != nil {
+		return "", fmt.Errorf("%s, the schema of %s: %w", path, in, err)
+	}
+	mine, err := json.Marshal(s.Encoding())
+	if err != nil {
+		return "", err
+	}
+	theirs, err := json.Marshal(schema.Encoding)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(mine, theirs) {
+		return "", fmt.Errorf("%s is an encoded export (its schema is %s) in another encoding than %s version %d's, which reads only its own: "+
+			"score a plain export instead (slipway training-set export %s --format csv --out FILE.csv), which every version reads",
+			in, path, v.Model, v.Version, strings.SplitN(schema.TrainingSet, ":", 2)[0])
+	}
+	return model.CSVEncoded, nil
+}
+
 // scoreFile scores src into a temporary file next to out, renamed into
 // place when every row is scored.
-func scoreFile(ctx context.Context, s *model.Scorer, src io.Reader, in, out string) (int64, error) {
+func scoreFile(ctx context.Context, s *model.Scorer, src io.Reader, in, out string, input model.CSVInput) (int64, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.partial")
 	if err != nil {
 		return 0, fmt.Errorf("--out: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	rows, err := model.ScoreCSV(ctx, s, src, tmp)
+	rows, err := model.ScoreCSVWith(ctx, s, src, tmp, &model.ScoreCSVParams{Input: input})
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("writing %s: %w", out, cerr)
 	}

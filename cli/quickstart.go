@@ -188,7 +188,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
   slipway --data-dir %[1]s jobs list
   slipway --data-dir %[1]s training-set export %[2]s --format csv | head
   slipway --data-dir %[1]s models show %[5]s
-  slipway --data-dir %[1]s training-set export %[2]s --encoded --out %[2]s.csv
+  slipway --data-dir %[1]s training-set export %[2]s --format csv --out %[2]s.csv
   slipway --data-dir %[1]s score %[5]s --in %[2]s.csv --out scores.csv
   slipway --data-dir %[1]s serve
   curl -s localhost:8080/v1/online-features -d '%[4]s'

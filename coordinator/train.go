@@ -156,7 +156,7 @@ func (t *trainingRows) split(percent float64) (train, holdout []trainingRow, err
 	n := len(t.rows)
 	k := int(math.Ceil(float64(n) * percent / 100))
 	if n < 2 || k >= n {
-		return nil, nil, fmt.Errorf("%w: the training set has %d label rows with a label: too few to hold out %g%% for validation and train on the rest; add label rows", errPermanent, n, percent)
+		return nil, nil, fmt.Errorf("the training set has %d label rows with a label: too few to hold out %g%% for validation and train on the rest; add label rows", n, percent)
 	}
 	k = max(k, 1)
 	return t.rows[:n-k], t.rows[n-k:], nil
@@ -180,8 +180,8 @@ func labels(task string, rows []trainingRow) ([]float64, error) {
 		case value.Float64:
 			y = r.label.Float64()
 		default:
-			return nil, fmt.Errorf("%w: the label of entity %s at %s is a %s; a %s model needs a numeric or bool label",
-				errPermanent, r.entity, r.time.Format(time.RFC3339), r.label.Type(), task)
+			return nil, fmt.Errorf("the label of entity %s at %s is a %s; a %s model needs a numeric or bool label",
+				r.entity, r.time.Format(time.RFC3339), r.label.Type(), task)
 		}
 		bad := ""
 		switch task {
@@ -199,7 +199,7 @@ func labels(task string, rows []trainingRow) ([]float64, error) {
 			}
 		}
 		if bad != "" {
-			return nil, fmt.Errorf("%w: the label of entity %s at %s is %v: %s", errPermanent, r.entity, r.time.Format(time.RFC3339), r.label, bad)
+			return nil, fmt.Errorf("the label of entity %s at %s is %v: %s", r.entity, r.time.Format(time.RFC3339), r.label, bad)
 		}
 		out[i] = y
 	}
@@ -262,18 +262,18 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	}
 	trainRows, holdout, err := data.split(spec.Validation.HoldoutPercent)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	if data.nulls > 0 {
 		run.sayf("left out %d label rows whose label is null", data.nulls)
 	}
 	ys, err := labels(spec.Task, trainRows)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	holdoutYs, err := labels(spec.Task, holdout)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	run.sayf("training on %d rows (label times %s to %s); holding out the newest %d (from %s)", len(trainRows),
 		trainRows[0].time.Format(time.RFC3339), trainRows[len(trainRows)-1].time.Format(time.RFC3339), len(holdout), holdout[0].time.Format(time.RFC3339))
@@ -647,12 +647,12 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 	if format == "" {
 		var err error
 		if format, err = model.DetectFormat(p.Artifact); err != nil {
-			return nil, err
+			return nil, refused(err)
 		}
 	}
 	pred, err := model.Load(format, p.Artifact)
 	if err != nil {
-		return nil, err
+		return nil, refused(err)
 	}
 	data, err := c.readTrainingRows(ctx, p.TrainingSet)
 	if err != nil {
@@ -660,36 +660,36 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 	}
 	_, holdout, err := data.split(resource.DefaultHoldoutPercent)
 	if err != nil {
-		return nil, err
+		return nil, refused(err)
 	}
 	var enc *model.Encoding
 	if len(p.Schema) > 0 {
 		s, err := model.ParseSchema(p.Schema)
 		if err != nil {
-			return nil, fmt.Errorf("the schema file: %w", err)
+			return nil, refused(fmt.Errorf("the schema file: %w", err))
 		}
 		if s.TrainingSet != p.TrainingSet.Ref().String() {
-			return nil, fmt.Errorf("the schema file is of training set %s, not %s: give the schema exported with the rows the model was trained on", s.TrainingSet, p.TrainingSet.Ref())
+			return nil, refused(fmt.Errorf("the schema file is of training set %s, not %s: give the schema exported with the rows the model was trained on", s.TrainingSet, p.TrainingSet.Ref()))
 		}
 		enc = s.Encoding
 	} else if enc, err = buildEncoding(data.features, data.rows, model.Ordinal); err != nil {
 		return nil, err
 	}
 	if got, want := enc.Features(), data.features; !slices.Equal(got, want) {
-		return nil, fmt.Errorf("the schema file's features (%s) are not training set %s's (%s): export the training set again with --encoded and train on that",
-			featureNames(got), p.TrainingSet.Ref(), featureNames(want))
+		return nil, refused(fmt.Errorf("the schema file's features (%s) are not training set %s's (%s): export the training set again with --encoded and train on that",
+			featureNames(got), p.TrainingSet.Ref(), featureNames(want)))
 	}
 	s, err := model.NewScorer(enc, pred)
 	if err != nil {
-		return nil, err
+		return nil, refused(err)
 	}
 	ys, err := labels(pred.Task(), holdout)
 	if err != nil {
-		return nil, err
+		return nil, refused(err)
 	}
 	metrics, err := evaluate(pred.Task(), s, holdout, ys)
 	if err != nil {
-		return nil, fmt.Errorf("validating the model on the holdout of %s: %w", p.TrainingSet.Ref(), err)
+		return nil, refused(fmt.Errorf("validating the model on the holdout of %s: %w", p.TrainingSet.Ref(), err))
 	}
 	encJSON, err := json.Marshal(enc)
 	if err != nil {
@@ -701,6 +701,15 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 		LabelStart: data.rows[0].time, LabelEnd: data.rows[len(data.rows)-1].time,
 		Metrics: metrics, Encoding: encJSON, Trainer: "registered", By: p.By, Now: c.now(),
 	})
+}
+
+// ErrModelRefused marks a registration refused for the model's own
+// reasons (its file, its width, its schema, its predictions), not the
+// stores'.
+var ErrModelRefused = errors.New("model not registered")
+
+func refused(err error) error {
+	return fmt.Errorf("%w: %w", ErrModelRefused, err)
 }
 
 func featureNames(fs []model.Feature) string {

@@ -274,13 +274,13 @@ func (p *Platform) RegisterModel(ctx context.Context, rp *RegisterModelParams) (
 	}
 	v, err := c.Register(ctx, &coordinator.RegisterParams{Model: rp.Model, Format: rp.Format, Artifact: rp.Artifact,
 		TrainingSet: rp.TrainingSet, Schema: rp.Schema, By: rp.By})
-	if err != nil {
-		if errors.Is(err, registry.ErrNotFound) {
-			return nil, notRegistered(rp.TrainingSet, err)
-		}
-		return nil, err
+	switch {
+	case errors.Is(err, coordinator.ErrModelRefused):
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	case errors.Is(err, registry.ErrNotFound):
+		return nil, notRegistered(rp.TrainingSet, err)
 	}
-	return v, nil
+	return v, err
 }
 
 // PromoteModel points an alias at a version, recording the move.

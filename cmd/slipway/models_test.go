@@ -269,6 +269,10 @@ func TestModelCommands(t *testing.T) {
 		{[]string{"score", "purchase_model@9", "--in", path("raw.csv"), "--out", path("x.csv")}, "model purchase_model has no version 9"},
 		{[]string{"score", "purchase_model@canary", "--in", path("raw.csv"), "--out", path("x.csv")}, "has no alias canary"},
 		{[]string{"score", "purchase_model", "--in", path("raw.csv"), "--out", path("raw.csv")}, "the same file"},
+		// The built-in model encodes strings one-hot: the ordinal export's
+		// codes would read as unknown categories, so it is refused.
+		{[]string{"score", "purchase_model@1", "--in", path("enc.csv"), "--out", path("x.csv")}, "in another encoding than purchase_model version 1's"},
+		{[]string{"models", "register", "purchase_model", "--file", path("enc.csv"), "--training-set", "purchase_propensity"}, "model not registered"},
 		{[]string{"models", "promote", "purchase_model", "9"}, "model purchase_model has no version 9"},
 		{[]string{"models", "promote", "purchase_model", "x"}, `version "x"`},
 		{[]string{"models", "rollback", "purchase_model", "--alias", "staging"}, "nothing to roll back to"},
