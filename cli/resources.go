@@ -209,14 +209,19 @@ func (a *app) lineageCmd() *cobra.Command {
 		Long: `Lineage walks the registry's graph from one resource: upstream, every resource
 it depends on (a training set's features and label, their sources and
 transformations, the sources those read...), and downstream, every resource
-that uses it. "Which training sets use this source?" is
-'slipway lineage source NAME'. Deleted resources are included, as their
-tombstones keep their lineage.
+that uses it, down to the model versions trained on it. "Which models use
+this column?" is 'slipway lineage source NAME' (or the transformation that
+selects the column). Deleted resources are included, as their tombstones
+keep their lineage.
 
-Each line is an edge "FROM -> TO": TO uses FROM.
+Each line is an edge "FROM -> TO": TO uses FROM. The model versions are
+those trained on a training set among them (the resource itself or one
+downstream) and, for a model, its versions, with the aliases that point at
+them now.
 
---json prints {"id", "upstream", "downstream"}, each a list of edges
-{"from", "to"}: the shape of the HTTP API's
+--json prints {"id", "upstream", "downstream", "model_versions"}: lists of
+edges {"from", "to"}, and of {"training_set", "model", "version",
+"aliases"}: the shape of the HTTP API's
 GET /v1/resources/{kind}/{ref}/lineage.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -244,6 +249,17 @@ GET /v1/resources/{kind}/{ref}/lineage.`,
 				for _, e := range part.edges {
 					fmt.Fprintf(a.stdout, "    %s -> %s\n", e.From, e.To)
 				}
+			}
+			fmt.Fprintf(a.stdout, "  model versions (trained on it, or on what uses it):\n")
+			if len(l.ModelVersions) == 0 {
+				fmt.Fprintln(a.stdout, "    none")
+			}
+			for _, v := range l.ModelVersions {
+				aliases := ""
+				if len(v.Aliases) > 0 {
+					aliases = " (" + strings.Join(v.Aliases, ", ") + ")"
+				}
+				fmt.Fprintf(a.stdout, "    %s -> model %s version %d%s\n", v.TrainingSet, v.Model, v.Version, aliases)
 			}
 			return nil
 		},

@@ -261,6 +261,12 @@ func TestModelCommands(t *testing.T) {
 		t.Errorf("score left temporary files: %v", m)
 	}
 
+	// Which models use this source's columns: down to the versions.
+	if r := mustRun(t, dir, "lineage", "source", "orders"); !strings.Contains(r.stdout, "training_set purchase_propensity:default -> model purchase_model version 1") ||
+		!strings.Contains(r.stdout, "-> model spend_model version 1 (production)") {
+		t.Errorf("lineage source orders:\n%s\nwant the model versions trained on what uses it", r.stdout)
+	}
+
 	// Mistakes are errors that say what to do; nothing is recorded.
 	for _, tc := range []struct {
 		args []string
