@@ -126,15 +126,7 @@ func TestEndpointModelRegisteredOrDefinedElsewhere(t *testing.T) {
 // TestEndpointBadInput: each problem with its file, line and field, and
 // nothing registered.
 func TestEndpointBadInput(t *testing.T) {
-	cases := []struct{ name, yaml, want string }{
-		{"NoModel", "  - name: big\n", "endpoints.yaml:2: model: missing; a endpoint needs it"},
-		{"UnknownModel", "  - name: big\n    model: nope\n", `endpoints.yaml:3: model: unknown model "nope": it is neither defined nor registered; define the model (under models:), or register a version with slipway models register nope`},
-		{"ModelWithVariant", "  - name: big\n    model: big_model:v2\n", `endpoints.yaml:3: model: invalid name "big_model:v2"`},
-		{"BadAlias", "  - name: big\n    model: big_model\n    alias: Prod\n", `endpoints.yaml:4: alias: invalid name "Prod"`},
-		{"EmptyAlias", "  - name: big\n    model: big_model\n    alias:\n", `endpoints.yaml:4: alias: must be a non-empty single value`},
-		{"UnknownField", "  - name: big\n    model: big_model\n    version: 3\n", "endpoints.yaml:4: version: unknown field for a endpoint; allowed: name, variant, description, owner, tags, model, alias"},
-	}
-	for _, tc := range cases {
+	for _, tc := range badEndpoints {
 		t.Run(tc.name, func(t *testing.T) {
 			e := endpointEnv(t, modelYAML, "endpoints:\n"+tc.yaml)
 			_, err := e.apply(t)
@@ -146,6 +138,17 @@ func TestEndpointBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// badEndpoints are endpoints: items with the problem each must report
+// (FuzzLoadDir starts from them too).
+var badEndpoints = []struct{ name, yaml, want string }{
+	{"NoModel", "  - name: big\n", "endpoints.yaml:2: model: missing; a endpoint needs it"},
+	{"UnknownModel", "  - name: big\n    model: nope\n", `endpoints.yaml:3: model: unknown model "nope": it is neither defined nor registered; define the model (under models:), or register a version with slipway models register nope`},
+	{"ModelWithVariant", "  - name: big\n    model: big_model:v2\n", `endpoints.yaml:3: model: invalid name "big_model:v2"`},
+	{"BadAlias", "  - name: big\n    model: big_model\n    alias: Prod\n", `endpoints.yaml:4: alias: invalid name "Prod"`},
+	{"EmptyAlias", "  - name: big\n    model: big_model\n    alias:\n", `endpoints.yaml:4: alias: must be a non-empty single value`},
+	{"UnknownField", "  - name: big\n    model: big_model\n    version: 3\n", "endpoints.yaml:4: version: unknown field for a endpoint; allowed: name, variant, description, owner, tags, model, alias"},
 }
 
 // TestDocsEndpointExamplePlans plans the Endpoints example of

@@ -13,7 +13,7 @@ import (
 // FuzzLoadDir loads one definition file of any content. LoadDir must never
 // panic, and every problem it reports must name the file and a line in it.
 // It starts from the test inputs: the valid projects and every bad input of
-// TestBadInput, TestModelBadInput and TestYAMLErrorLines' kinds.
+// TestBadInput, TestModelBadInput, TestEndpointBadInput and TestYAMLErrorLines' kinds.
 func FuzzLoadDir(f *testing.F) {
 	f.Add([]byte(baseYAML))
 	f.Add([]byte(sourceYAML))
@@ -26,6 +26,10 @@ func FuzzLoadDir(f *testing.F) {
 	f.Add([]byte(modelYAML))
 	for _, tc := range badModels {
 		f.Add([]byte("models:\n  - name: m\n    training_set: ts_amount\n    " + tc.yaml))
+	}
+	f.Add([]byte(endpointYAML))
+	for _, tc := range badEndpoints {
+		f.Add([]byte("endpoints:\n" + tc.yaml))
 	}
 	files, err := filepath.Glob("../demo/project/*.yaml")
 	if err != nil || len(files) == 0 {
