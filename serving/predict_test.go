@@ -621,9 +621,8 @@ func TestPredictWhileTheAliasMoves(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var requests, errs atomic.Int64
-	seen := make([]map[int]int, 8)
-	for g := range seen {
-		seen[g] = map[int]int{}
+	answers := map[int]*atomic.Int64{1: {}, v2: {}} // by version
+	for range 8 {
 		wg.Go(func() {
 			for !stop.Load() {
 				resp, err := d.endpoints.Predict(t.Context(), &serving.PredictRequest{Endpoint: "purchase", Entities: some})
@@ -645,23 +644,21 @@ func TestPredictWhileTheAliasMoves(t *testing.T) {
 						break
 					}
 				}
-				seen[g][resp.Version]++
+				answers[resp.Version].Add(1)
 			}
 		})
 	}
-	for i := range 20 {
+	// Twenty moves, and more until both versions have answered (a slow
+	// machine may not have served every window).
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; i < 20 || (answers[1].Load() == 0 || answers[v2].Load() == 0) && time.Now().Before(deadline); i++ {
 		d.promote(t, []int{v2, 1}[i%2])
 		d.clock.Advance(refresh)
 		time.Sleep(5 * time.Millisecond)
 	}
 	stop.Store(true)
 	wg.Wait()
-	total := map[int]int{}
-	for _, s := range seen {
-		for v, n := range s {
-			total[v] += n
-		}
-	}
+	total := map[int]int64{1: answers[1].Load(), v2: answers[v2].Load()}
 	if errs.Load() != 0 || total[1] == 0 || total[v2] == 0 {
 		t.Errorf("%d requests, %d failed, answers by version: %v; want none failed and both versions answering", requests.Load(), errs.Load(), total)
 	}
