@@ -209,6 +209,7 @@ var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-
 // the entity's features as the online-features API serves them, and
 // equals the score of the entity's training-set row at the same instant.
 func TestPredictIsTheScorersAnswer(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	resp := predict(t, d.endpoints, &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities})
 	if resp.Endpoint != "purchase:default" || resp.Model != "purchase_model" || resp.Alias != "production" || resp.Version != 1 ||
@@ -422,6 +423,7 @@ func (d *predictDemo) promote(t *testing.T, version int) {
 // TestPredictFollowsTheAlias: an alias move is served once Refresh has
 // passed, not before, with the new version's model; a rollback likewise.
 func TestPredictFollowsTheAlias(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	v2 := d.linearVersion(t, -1, 0.1)
 	some := d.entities[:50]
@@ -465,6 +467,7 @@ func TestPredictFollowsTheAlias(t *testing.T) {
 // is corrupt is never swapped in; the previous version goes on answering,
 // Ready and Describe say why, and the alias moving on clears it.
 func TestPredictKeepsServingWhenAVersionDoesNotLoad(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	v1 := must(d.reg.GetModelVersion(t.Context(), "purchase_model", 1))
 	corrupt := d.register(t, model.FormatLinear, []byte(`{"format": "slipway-linear", "version": 1, "task": "binary_cl`), v1.Encoding)
@@ -519,6 +522,7 @@ func TestPredictKeepsServingWhenAVersionDoesNotLoad(t *testing.T) {
 // TestPredictBadRequests: each a sentinel the server maps to a status, and
 // a message saying what is wrong and where.
 func TestPredictBadRequests(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	one := d.entities[:1]
 	cases := []struct {
@@ -562,6 +566,7 @@ func TestPredictBadRequests(t *testing.T) {
 // ones, by feature name or reference, with the documented conversions, and
 // the prediction is the scorer's on the row so changed.
 func TestPredictOverrides(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	some := d.entities[:3]
 	served := d.online(t, some)
@@ -608,6 +613,7 @@ func TestPredictOverrides(t *testing.T) {
 // fails, and each answer is wholly one version's, a version the alias
 // pointed at during the test.
 func TestPredictWhileTheAliasMoves(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	v2 := d.linearVersion(t, -1, 0.1)
 	some := d.entities[:40]
@@ -667,6 +673,7 @@ func TestPredictWhileTheAliasMoves(t *testing.T) {
 
 // TestPredictRegression: a regression model's answer is a value.
 func TestPredictRegression(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	spend := resource.ID{Kind: resource.KindModel, Name: "spend_model", Variant: resource.DefaultVariant}
 	wait(t, d.p, must(d.p.Train(t.Context(), &platform.TrainParams{Model: spend})))
@@ -693,6 +700,7 @@ func TestPredictRegression(t *testing.T) {
 // TestPredictMulticlass: a multiclass model's answer is the class
 // probabilities and the class of the largest.
 func TestPredictMulticlass(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	v1 := must(d.reg.GetModelVersion(t.Context(), "purchase_model", 1))
 	width := must(model.ParseEncoding(v1.Encoding)).Width()
@@ -737,6 +745,7 @@ func TestPredictMulticlass(t *testing.T) {
 // names the ones that cannot be served, a version not swapped in is logged
 // once, and a deleted endpoint is unknown once Refresh has passed.
 func TestEndpointsWarmReadyAndLog(t *testing.T) {
+	t.Parallel()
 	d := newPredictDemo(t)
 	var log strings.Builder
 	e := &serving.Endpoints{Features: d.endpoints.Features, Refresh: refresh,
