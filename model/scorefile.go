@@ -109,7 +109,9 @@ func ScoreCSVWith(ctx context.Context, s *Scorer, in io.Reader, out io.Writer, p
 		return 0, fmt.Errorf("scoring CSV: writing: %w", err)
 	}
 
-	jobs := make(chan *scoreBatch)
+	// The reader runs ahead by one batch per worker, so that a worker that
+	// finishes a batch finds the next one read.
+	jobs := make(chan *scoreBatch, workers)
 	ordered := make(chan *scoreBatch, 2*workers)
 	var wg sync.WaitGroup
 	for range workers {
