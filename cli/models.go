@@ -550,9 +550,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			scorer, err := versionScorer(v)
+			scorer, err := model.OpenScorer(v.Artifact.Format, v.Artifact.Bytes, v.Encoding)
 			if err != nil {
-				return err
+				return fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
 			}
 			input, err := scoreInput(in, v, scorer)
 			if err != nil {
@@ -580,24 +580,6 @@ func abs(p string) string {
 		return a
 	}
 	return p
-}
-
-// versionScorer builds a scorer from a version: its stored encoding and
-// its artifact, loaded here.
-func versionScorer(v *registry.ModelVersion) (*model.Scorer, error) {
-	enc, err := model.ParseEncoding(v.Encoding)
-	if err != nil {
-		return nil, fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
-	}
-	pred, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
-	}
-	s, err := model.NewScorer(enc, pred)
-	if err != nil {
-		return nil, fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
-	}
-	return s, nil
 }
 
 // scoreInput says how to read the file to score: an encoded export has its

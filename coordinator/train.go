@@ -402,15 +402,11 @@ func (c *Coordinator) currentOnHoldout(ctx context.Context, name, alias, task st
 
 // versionScorer loads a recorded version's model and encoding.
 func versionScorer(v *registry.ModelVersion) (*model.Scorer, error) {
-	enc, err := model.ParseEncoding(v.Encoding)
+	s, err := model.OpenScorer(v.Artifact.Format, v.Artifact.Bytes, v.Encoding)
 	if err != nil {
 		return nil, fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
 	}
-	p, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("version %d of %s: %w", v.Version, v.Model, err)
-	}
-	return model.NewScorer(enc, p)
+	return s, nil
 }
 
 func formatMetrics(m map[string]float64) string {

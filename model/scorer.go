@@ -115,3 +115,17 @@ func (s *Scorer) ScoreEncoded(x, out []float64) ([]float64, error) {
 	}
 	return res, nil
 }
+
+// OpenScorer builds the scorer of a stored model version from its parts:
+// the artifact's format and bytes and the encoding's JSON.
+func OpenScorer(format string, artifact, encoding []byte) (*Scorer, error) {
+	enc, err := ParseEncoding(encoding)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Load(format, artifact)
+	if err != nil {
+		return nil, err
+	}
+	return NewScorer(enc, p)
+}
