@@ -190,9 +190,10 @@ type modelState struct {
 	checked time.Time      // when the alias was last read
 	problem *ModelProblem
 	// bad is a version that failed to load for good (its artifact,
-	// encoding or features are wrong): versions never change, so it is
-	// not read again while the alias points at it.
-	bad int
+	// encoding or features are wrong), and badErr why: versions never
+	// change, so it is not read again while the alias points at it.
+	bad    int
+	badErr string
 }
 
 // servedVersion is a loaded model version and the online features it reads.
@@ -205,8 +206,16 @@ type servedVersion struct {
 	index        map[string]int  // feature name and reference → position
 }
 
-// errUnloadable marks a version that can never be served as stored.
-var errUnloadable = errors.New("the version cannot be served")
+// unloadableError is why a version can never be served as stored (as
+// opposed to a registry that did not answer).
+type unloadableError struct{ err error }
+
+func (e *unloadableError) Error() string { return e.err.Error() }
+func (e *unloadableError) Unwrap() error { return e.err }
+
+func unloadable(format string, args ...any) error {
+	return &unloadableError{fmt.Errorf(format, args...)}
+}
 
 // Predict answers a prediction request.
 func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictResponse, error) {
@@ -534,7 +543,7 @@ func (e *Endpoints) version(ctx context.Context, def *resource.Resource) (*serve
 func (e *Endpoints) reload(ctx context.Context, k modelKey, prev *modelState, now time.Time) *modelState {
 	next := &modelState{checked: now}
 	if prev != nil {
-		next.served, next.bad = prev.served, prev.bad
+		next.served, next.bad, next.badErr = prev.served, prev.bad, prev.badErr
 	}
 	serving := 0
 	if next.served != nil {
@@ -560,18 +569,17 @@ func (e *Endpoints) reload(ctx context.Context, k modelKey, prev *modelState, no
 	if a.Version == serving {
 		return next
 	}
-	if a.Version == next.bad && prev != nil && prev.problem != nil {
-		next.problem = prev.problem
-		return next
+	if a.Version == next.bad {
+		return fail(a.Version, next.badErr)
 	}
 	sv, err := e.load(ctx, k, a.Version)
 	if err != nil {
-		if errors.Is(err, errUnloadable) {
-			next.bad = a.Version
+		if u := (*unloadableError)(nil); errors.As(err, &u) {
+			next.bad, next.badErr = a.Version, err.Error()
 		}
 		return fail(a.Version, err.Error())
 	}
-	next.served, next.bad = sv, 0
+	next.served, next.bad, next.badErr = sv, 0, ""
 	e.logger().Info("endpoint model swapped in", "model", k.model, "alias", k.alias, "version", sv.version, "previous", serving)
 	return next
 }
@@ -586,22 +594,22 @@ func (e *Endpoints) load(ctx context.Context, k modelKey, version int) (*servedV
 	}
 	where := fmt.Sprintf("version %d of model %s", version, k.model)
 	if len(v.Encoding) == 0 {
-		return nil, fmt.Errorf("%w: %s records no feature encoding, so its input cannot be built; register it with the schema of the encoded export it was trained on", errUnloadable, where)
+		return nil, unloadable("%s records no feature encoding, so its input cannot be built; register it with the schema of the encoded export it was trained on", where)
 	}
 	enc, err := model.ParseEncoding(v.Encoding)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errUnloadable, where, err)
+		return nil, unloadable("%s: %w", where, err)
 	}
 	p, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: loading its %s artifact: %w", errUnloadable, where, v.Artifact.Format, err)
+		return nil, unloadable("%s: loading its %s artifact: %w", where, v.Artifact.Format, err)
 	}
 	scorer, err := model.NewScorer(enc, p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errUnloadable, where, err)
+		return nil, unloadable("%s: %w", where, err)
 	}
 	if v.TrainingSet == (resource.ID{}) {
-		return nil, fmt.Errorf("%w: %s records no training set, so which online features it reads is unknown; register it with --training-set", errUnloadable, where)
+		return nil, unloadable("%s records no training set, so which online features it reads is unknown; register it with --training-set", where)
 	}
 	ts, err := getOrTombstone(ctx, reg, v.TrainingSet)
 	if err != nil {
@@ -612,8 +620,8 @@ func (e *Endpoints) load(ctx context.Context, k modelKey, version int) (*servedV
 	for i, f := range sv.features {
 		j := slices.Index(cols, f.Name)
 		if j < 0 {
-			return nil, fmt.Errorf("%w: %s reads feature %s, which its training set %s does not have (its features: %s)",
-				errUnloadable, where, f.Name, ts.Ref(), strings.Join(cols, ", "))
+			return nil, unloadable("%s reads feature %s, which its training set %s does not have (its features: %s)",
+				where, f.Name, ts.Ref(), strings.Join(cols, ", "))
 		}
 		fid := ts.TrainingSet.Features[j]
 		fdef, err := getOrTombstone(ctx, reg, fid)
@@ -621,7 +629,7 @@ func (e *Endpoints) load(ctx context.Context, k modelKey, version int) (*servedV
 			return nil, fmt.Errorf("%s: reading feature %s: %w", where, fid.Ref(), err)
 		}
 		if fdef.Feature == nil || fdef.Feature.Type != f.Type {
-			return nil, fmt.Errorf("%w: %s reads feature %s as %s, but %s is %s", errUnloadable, where, f.Name, f.Type, fid, featureType(fdef))
+			return nil, unloadable("%s reads feature %s as %s, but %s is %s", where, f.Name, f.Type, fid, featureType(fdef))
 		}
 		sv.refs = append(sv.refs, fid.Ref().String())
 		sv.index[f.Name], sv.index[fid.Ref().String()] = i, i

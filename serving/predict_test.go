@@ -486,6 +486,8 @@ func TestPredictKeepsServingWhenAVersionDoesNotLoad(t *testing.T) {
 		if len(probs) != 1 || probs[0].Model != "purchase_model" || probs[0].Alias != "production" || probs[0].Version != corrupt ||
 			probs[0].Serving != 1 || !strings.Contains(probs[0].Error, "truncated") {
 			t.Fatalf("Ready() = %+v; want version %d reported not loaded (truncated), 1 serving", probs, corrupt)
+		} else if want := fmt.Sprintf("version %d of model purchase_model: loading its slipway-linear artifact: ", corrupt); !strings.HasPrefix(probs[0].Error, want) {
+			t.Errorf("the problem says %q; want it to start with %q", probs[0].Error, want)
 		}
 		if i == 0 {
 			since = probs[0].Since
@@ -817,4 +819,52 @@ func BenchmarkPredict(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPredictRefusesVersionsItCannotServe: versions whose input cannot be
+// built from the online store are not served, each with the reason.
+func TestPredictRefusesVersionsItCannotServe(t *testing.T) {
+	t.Parallel()
+	d := newPredictDemo(t)
+	v1 := must(d.reg.GetModelVersion(t.Context(), "purchase_model", 1))
+	// An encoding whose first feature the training set does not have.
+	var enc map[string]any
+	if err := json.Unmarshal(v1.Encoding, &enc); err != nil {
+		t.Fatal(err)
+	}
+	enc["features"].([]any)[0].(map[string]any)["name"] = "opens_7d"
+	renamed := must(json.Marshal(enc))
+	cols := must(model.ParseEncoding(renamed)).Columns()
+	lin := must(model.NewLinear(model.TaskBinaryClassification, 0, make([]float64, len(cols)), make([]float64, len(cols)), cols, nil))
+	cases := []struct {
+		name    string
+		version func() int
+		want    string
+	}{
+		{"AFeatureTheTrainingSetLacks", func() int { return d.register(t, model.FormatLinear, must(lin.MarshalJSON()), renamed) },
+			"reads feature opens_7d, which its training set purchase_propensity:default does not have (its features: opens_30d, clicks_30d"},
+		{"NoTrainingSet", func() int {
+			v, err := d.reg.CreateModelVersion(t.Context(), &registry.CreateModelVersionParams{Model: "purchase_model",
+				Artifact: v1.Artifact, Encoding: v1.Encoding})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v.Version
+		}, "records no training set, so which online features it reads is unknown"},
+		{"NoEncoding", func() int { return d.register(t, v1.Artifact.Format, v1.Artifact.Bytes, nil) }, "records no feature encoding"},
+		{"AModelOfAnotherWidth", func() int {
+			return d.register(t, model.FormatXGBoostJSON, must(os.ReadFile("../model/testdata/small_binary.json")), v1.Encoding)
+		}, "the model reads 3 features but the training set's encoding gives"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.version()
+			d.promote(t, v)
+			e := &serving.Endpoints{Features: d.endpoints.Features, Refresh: refresh}
+			_, err := e.Predict(t.Context(), &serving.PredictRequest{Endpoint: "purchase", Entities: d.entities[:1]})
+			if !errors.Is(err, serving.ErrModelUnavailable) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("version %d: %v\nwant ErrModelUnavailable saying %q", v, err, tc.want)
+			}
+		})
+	}
 }
