@@ -402,12 +402,12 @@ func (e *Endpoints) Warm(ctx context.Context) error {
 	return nil
 }
 
-// Ready returns the problems of the model versions the endpoints served
-// so far (or Warm loaded) need: an alias that points at no version or
-// cannot be read, a version that cannot be loaded. A problem whose Serving
-// is set is a new version not swapped in: the previous one still answers.
-// None means every endpoint asked for serves its alias's current version
-// (as of the last refresh).
+// Ready returns what keeps endpoints from serving their alias's current
+// version, for the aliases requested so far or loaded by Warm: an alias
+// that points at no version or cannot be read, a version that cannot be
+// loaded. A problem whose Serving is set is a new version not swapped in,
+// while the previous one still answers. None means every such alias is
+// served at the version it pointed at when last read.
 func (e *Endpoints) Ready() []ModelProblem {
 	e.mu.RLock()
 	entries := make([]*modelEntry, 0, len(e.models))
