@@ -596,17 +596,9 @@ func (e *Endpoints) load(ctx context.Context, k modelKey, version int) (*servedV
 	if len(v.Encoding) == 0 {
 		return nil, unloadable("%s records no feature encoding, so its input cannot be built; register it with the schema of the encoded export it was trained on", where)
 	}
-	enc, err := model.ParseEncoding(v.Encoding)
+	scorer, err := model.OpenScorer(v.Artifact.Format, v.Artifact.Bytes, v.Encoding)
 	if err != nil {
-		return nil, unloadable("%s: %w", where, err)
-	}
-	p, err := model.Load(v.Artifact.Format, v.Artifact.Bytes)
-	if err != nil {
-		return nil, unloadable("%s: loading its %s artifact: %w", where, v.Artifact.Format, err)
-	}
-	scorer, err := model.NewScorer(enc, p)
-	if err != nil {
-		return nil, unloadable("%s: %w", where, err)
+		return nil, unloadable("%s (%s): %w", where, v.Artifact.Format, err)
 	}
 	if v.TrainingSet == (resource.ID{}) {
 		return nil, unloadable("%s records no training set, so which online features it reads is unknown; register it with --training-set", where)
@@ -616,7 +608,7 @@ func (e *Endpoints) load(ctx context.Context, k modelKey, version int) (*servedV
 		return nil, fmt.Errorf("%s: reading its training set %s: %w", where, v.TrainingSet.Ref(), err)
 	}
 	cols := ts.TrainingSet.FeatureColumns()
-	sv := &servedVersion{model: k.model, alias: k.alias, version: version, scorer: scorer, features: enc.Features(), index: map[string]int{}}
+	sv := &servedVersion{model: k.model, alias: k.alias, version: version, scorer: scorer, features: scorer.Encoding().Features(), index: map[string]int{}}
 	for i, f := range sv.features {
 		j := slices.Index(cols, f.Name)
 		if j < 0 {

@@ -486,7 +486,7 @@ func TestPredictKeepsServingWhenAVersionDoesNotLoad(t *testing.T) {
 		if len(probs) != 1 || probs[0].Model != "purchase_model" || probs[0].Alias != "production" || probs[0].Version != corrupt ||
 			probs[0].Serving != 1 || !strings.Contains(probs[0].Error, "truncated") {
 			t.Fatalf("Ready() = %+v; want version %d reported not loaded (truncated), 1 serving", probs, corrupt)
-		} else if want := fmt.Sprintf("version %d of model purchase_model: loading its slipway-linear artifact: ", corrupt); !strings.HasPrefix(probs[0].Error, want) {
+		} else if want := fmt.Sprintf("version %d of model purchase_model (slipway-linear): ", corrupt); !strings.HasPrefix(probs[0].Error, want) {
 			t.Errorf("the problem says %q; want it to start with %q", probs[0].Error, want)
 		}
 		if i == 0 {
