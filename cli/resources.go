@@ -168,6 +168,8 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 				field("validation", fmt.Sprintf("holdout %s%% (the newest label rows), metric %s", strconv.FormatFloat(m.Validation.HoldoutPercent, 'g', -1, 64), m.Validation.Metric))
 				field("promote", fmt.Sprintf("alias %s, when %s", m.Promote.Alias, m.Promote.When))
 				field("schedule", m.Schedule)
+			case r.Endpoint != nil:
+				field("serves", fmt.Sprintf("model %s, the version its %s alias points at", r.Endpoint.Model, r.Endpoint.Alias))
 			}
 			if len(r.State.Schema) > 0 {
 				fmt.Fprintf(w, "  schema:\n")

@@ -1,8 +1,10 @@
 // Package serving answers online feature requests, transport-neutral: it
 // resolves feature references against the registry, reads the online store in
 // one batch and applies each feature's max age: a value is served as of now,
-// the rule a training set applies at its label time. The HTTP server (package
-// server) is one caller.
+// the rule a training set applies at its label time. Endpoints (predict.go)
+// answers predictions the same way: an endpoint's model version, its
+// features read in one batch, encoded and scored by the version's
+// model.Scorer. The HTTP server (package server) is one caller.
 package serving
 
 import (
