@@ -127,7 +127,7 @@ func TestDemoServesWhatTrainingSetsSee(t *testing.T) {
 		t.Fatalf("quickstart does not print the sample's counts:\n%s", r.stdout)
 	}
 	for feature, want := range map[string]string{"opens_30d:v1": counts[1], "clicks_30d:default": counts[2]} {
-		_, read, _ := strings.Cut(r.stdout, "[6/6]")
+		_, read, _ := strings.Cut(r.stdout, "[7/7]")
 		m := regexp.MustCompile(regexp.QuoteMeta(feature) + `\s+(\S+)\s+(\S+)`).FindStringSubmatch(read)
 		if m == nil || m[1] != want || m[2] != "found" {
 			t.Errorf("quickstart serves %s = %v, the data has %s (output:\n%s)", feature, m, want, r.stdout)
