@@ -245,18 +245,9 @@ func (p *Platform) Export(ctx context.Context, ep *ExportParams) ([]*registry.Jo
 // ExportFile opens the file an export job queued with no Path wrote. The
 // file is removed when it is closed (a reader keeps it readable).
 func (p *Platform) ExportFile(ctx context.Context, job int64) (io.ReadCloser, error) {
-	p.exportsMu.Lock()
-	path, ok := p.exports[job]
-	p.exportsMu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: job %d wrote no export to fetch here (an export queued with no path, by this process)", registry.ErrNotFound, job)
-	}
-	j, err := p.GetJob(ctx, job)
+	path, err := p.exported(ctx, job, "file")
 	if err != nil {
 		return nil, err
-	}
-	if j.Status != registry.JobSucceeded {
-		return nil, fmt.Errorf("%w: job %d is %s; its file is there once it has succeeded", registry.ErrJobState, job, j.Status)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -271,24 +262,34 @@ func (p *Platform) ExportFile(ctx context.Context, job int64) (io.ReadCloser, er
 // ExportSchema reads the schema file an encoded export job queued with no
 // Path wrote; read it before ExportFile, whose Close removes both.
 func (p *Platform) ExportSchema(ctx context.Context, job int64) ([]byte, error) {
-	p.exportsMu.Lock()
-	path, ok := p.exports[job]
-	p.exportsMu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: job %d wrote no export to fetch here (an export queued with no path, by this process)", registry.ErrNotFound, job)
-	}
-	j, err := p.GetJob(ctx, job)
+	path, err := p.exported(ctx, job, "schema")
 	if err != nil {
 		return nil, err
-	}
-	if j.Status != registry.JobSucceeded {
-		return nil, fmt.Errorf("%w: job %d is %s; its schema is there once it has succeeded", registry.ErrJobState, job, j.Status)
 	}
 	b, err := os.ReadFile(coordinator.SchemaPath(path))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: job %d wrote no schema: only an encoded export (--encoded) does", registry.ErrNotFound, job)
 	}
 	return b, err
+}
+
+// exported returns the path a succeeded export job queued here with no
+// Path wrote; what names what the caller fetches, for the errors.
+func (p *Platform) exported(ctx context.Context, job int64, what string) (string, error) {
+	p.exportsMu.Lock()
+	path, ok := p.exports[job]
+	p.exportsMu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("%w: job %d wrote no export to fetch here (an export queued with no path, by this process)", registry.ErrNotFound, job)
+	}
+	j, err := p.GetJob(ctx, job)
+	if err != nil {
+		return "", err
+	}
+	if j.Status != registry.JobSucceeded {
+		return "", fmt.Errorf("%w: job %d is %s; its %s is there once it has succeeded", registry.ErrJobState, job, j.Status, what)
+	}
+	return path, nil
 }
 
 type removeOnClose struct {
