@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -24,6 +25,7 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Serve starts the HTTP API (reference: docs/openapi.yaml):
 
   POST /v1/online-features           features for a batch of entity keys
+  POST /v1/endpoints/{name}/predict  an endpoint's predictions for a batch of entity keys
   POST /v1/plan, /v1/apply           plan and apply definitions
   POST /v1/run, /v1/materialize      build transformations, materialize features
   POST /v1/training-sets/{ref}/export   export a training set (then GET /v1/jobs/{id}/output)
@@ -33,7 +35,8 @@ func (a *app) serveCmd() *cobra.Command {
   GET  /v1/jobs ...                  the job queue (list, show, logs, cancel, retry)
   GET  /v1/doctor                    check the providers
   GET  /healthz                      liveness
-  GET  /readyz                       readiness: the registry and online store answer
+  GET  /readyz                       readiness: the registry and online store answer,
+                                     and the endpoints' models it cannot serve
 
 While it runs, the other slipway commands on the same data directory go
 through it (it writes its address and pid to ` + ServerFile + ` there, and
@@ -88,6 +91,13 @@ jobs, N at a time, like 'slipway worker'.`,
 			}
 			cfg.Platform, cfg.Serving = p, &serving.Service{Registry: reg, Online: on}
 			cfg.Logger = a.log
+			// Every endpoint's model is loaded before the first request; a
+			// version that does not load is logged (by the endpoints) and
+			// reported by /readyz.
+			cfg.Endpoints = &serving.Endpoints{Features: cfg.Serving, Logger: a.log}
+			if err := cfg.Endpoints.Warm(cmd.Context()); err != nil {
+				a.log.Warn("loading the endpoints' models", "error", err)
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w (use --addr to pick another address)", addr, err)
@@ -103,6 +113,7 @@ jobs, N at a time, like 'slipway worker'.`,
 			// context ends (SIGINT, SIGTERM), or when the server fails.
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
+			go followAliases(ctx, cfg.Endpoints, a.log)
 			jobsDone := make(chan error, 1)
 			if workers > 0 {
 				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
@@ -132,4 +143,22 @@ jobs, N at a time, like 'slipway worker'.`,
 	cmd.Flags().DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "longest time a keep-alive connection waits for its next request")
 	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT or SIGTERM, longest wait for the requests in flight before cutting them off")
 	return cmd
+}
+
+// followAliases loads the endpoints' models again every refresh until ctx
+// ends, so the server follows alias moves (and /readyz reports a version it
+// cannot load) even while no prediction is asked for.
+func followAliases(ctx context.Context, e *serving.Endpoints, log *slog.Logger) {
+	t := time.NewTicker(serving.DefaultRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.Warm(ctx); err != nil && ctx.Err() == nil {
+				log.Debug("loading the endpoints' models", "error", err)
+			}
+		}
+	}
 }

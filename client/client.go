@@ -26,6 +26,7 @@ import (
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // Client calls a Slipway server. It is safe for concurrent use.
@@ -98,7 +99,9 @@ func (e *Error) Error() string { return e.Message }
 // Is maps the error's code to the sentinel the platform would have
 // returned: not_found (and unknown_feature) → registry.ErrNotFound;
 // deleted → registry.ErrDeleted and registry.ErrNotFound (like a
-// *registry.DeletedError); invalid_request → platform.ErrInvalid;
+// *registry.DeletedError); invalid_request → platform.ErrInvalid (and
+// serving.ErrInvalid); unknown_endpoint → serving.ErrUnknownEndpoint;
+// model_unavailable → serving.ErrModelUnavailable;
 // unavailable → ErrUnavailable; too_large from RegisterModel →
 // registry.ErrArtifactTooLarge. A 409 conflict is one of several
 // sentinels, told apart by the call: registry.ErrJobState for the job
@@ -114,7 +117,11 @@ func (e *Error) Is(target error) bool {
 	case "deleted":
 		return target == registry.ErrDeleted || target == registry.ErrNotFound
 	case "invalid_request":
-		return target == platform.ErrInvalid
+		return target == platform.ErrInvalid || target == serving.ErrInvalid
+	case "unknown_endpoint":
+		return target == serving.ErrUnknownEndpoint
+	case "model_unavailable":
+		return target == serving.ErrModelUnavailable
 	case "unavailable":
 		return target == ErrUnavailable
 	case "too_large":

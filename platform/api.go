@@ -11,6 +11,7 @@ import (
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // API is every operation, as the CLI uses it: a *Platform on the stores, or
@@ -68,6 +69,11 @@ type API interface {
 	JobLogs(ctx context.Context, p *registry.JobLogsParams) ([]registry.JobLogLine, error)
 	RetryJob(ctx context.Context, p *RetryJobParams) ([]*registry.Job, error)
 	CancelJob(ctx context.Context, id int64) (*registry.Job, error)
+
+	// Predict answers a live prediction request: the version the
+	// endpoint's alias points at, on the entities' online features
+	// (serving.Endpoints.Predict), with its errors.
+	Predict(ctx context.Context, req *serving.PredictRequest) (*serving.PredictResponse, error)
 
 	// Doctor checks every configured provider.
 	Doctor(ctx context.Context) (*DoctorReport, error)

@@ -28,6 +28,7 @@ import (
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // Backends construct the stores, by provider type (config.SQLite,
@@ -113,6 +114,9 @@ type Platform struct {
 
 	exportsMu sync.Mutex
 	exports   map[int64]string // export job → the temporary file it writes
+
+	// endpoints answers Predict, built on first use (predict.go).
+	endpoints *serving.Endpoints
 }
 
 // Open checks the options; stores are opened when first needed.

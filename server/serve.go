@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // Defaults of the Config fields Serve reads; docs/http-api.md explains them.
@@ -97,14 +98,51 @@ type readyBody struct {
 	Status string `json:"status"`
 	// Stores says "ok" or "unavailable" for each store serving needs.
 	Stores map[string]string `json:"stores"`
+	// Models are the endpoints' models not served at the version their
+	// alias points at (serving.Endpoints.Ready), each with its error.
+	Models []serving.ModelProblem `json:"models,omitempty"`
 	// RequestID, when not ready, finds the stores' errors in the server log.
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// readyz answers whether the stores serving needs answer: the registry and
-// the online store, checked at once, each within readyTimeout. The errors
-// (addresses, driver messages) go to the log, not to the client.
+// modelsReady says whether the endpoints' model problems leave the server
+// ready. A model that keeps its previous version serving (Serving set) is
+// served, so the server is ready and says which version it kept. An alias
+// that points at no version yet is not this server's fault: no replica
+// could serve it, and withholding traffic would only stop the rest. Not
+// ready is a version this server cannot load with nothing to fall back on,
+// which a replica that loaded an earlier version still serves.
+func modelsReady(problems []serving.ModelProblem) bool {
+	for _, p := range problems {
+		if p.Serving == 0 && p.Version != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// readyz answers whether the stores serving needs answer (checkStores),
+// with the endpoints' model problems (see modelsReady).
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	body := s.checkStores(r)
+	if s.Endpoints != nil {
+		body.Models = s.Endpoints.Ready()
+		if !modelsReady(body.Models) {
+			body.Status = "not_ready"
+			body.RequestID = RequestID(r.Context())
+		}
+	}
+	status := http.StatusOK
+	if body.Status != "ready" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+// checkStores checks that the stores serving needs answer: the registry and
+// the online store, at once, each within readyTimeout. The errors
+// (addresses, driver messages) go to the log, not to the client.
+func (s *server) checkStores(r *http.Request) readyBody {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	checks := map[string]func() error{
@@ -143,9 +181,5 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	wg.Wait()
-	status := http.StatusOK
-	if body.Status != "ready" {
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, body)
+	return body
 }

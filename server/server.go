@@ -36,6 +36,10 @@ type Config struct {
 	// Serving answers POST /v1/online-features; its registry and online
 	// store are the platform's.
 	Serving *serving.Service
+	// Endpoints answers POST /v1/endpoints/{name}/predict (the live
+	// prediction endpoints) and reports to GET /readyz the models it cannot
+	// serve; its Features is Serving.
+	Endpoints *serving.Endpoints
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
@@ -66,6 +70,7 @@ func newHandler(cfg Config) *handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
+	mux.HandleFunc("POST /v1/endpoints/{name}/predict", s.predict)
 	mux.HandleFunc("POST /v1/plan", s.plan)
 	mux.HandleFunc("POST /v1/apply", s.apply)
 	mux.HandleFunc("POST /v1/run", s.run)
@@ -127,6 +132,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "invalid_definitions"
 	case errors.Is(err, serving.ErrUnknownFeature):
 		return http.StatusNotFound, "unknown_feature"
+	case errors.Is(err, serving.ErrUnknownEndpoint):
+		return http.StatusNotFound, "unknown_endpoint"
+	case errors.Is(err, serving.ErrModelUnavailable):
+		return http.StatusServiceUnavailable, "model_unavailable"
 	case errors.Is(err, registry.ErrDeleted):
 		return http.StatusGone, "deleted"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
@@ -190,6 +199,12 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
 		body.Error.Message = "internal error; the server log has the details under request id " + id
 	case http.StatusServiceUnavailable:
+		if code == "model_unavailable" {
+			// It says which model, why and what to do; no store's details.
+			s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "model unavailable", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
+			break
+		}
 		// The details (addresses, driver errors) go to the log, not to clients.
 		s.Logger.LogAttrs(r.Context(), slog.LevelError, "store unavailable", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("request_id", id), slog.Any("err", err))
