@@ -3,9 +3,10 @@
 The client's own pieces (multipart body, errors, URL, values) run anywhere.
 The server tests need a real `slipway serve` at SLIPWAY_URL on the
 quickstart demo (`slipway quickstart`) with two endpoints applied:
-`purchase` over purchase_model (alias production) and `purchase_staging`
-over purchase_model alias staging. cmd/slipway/python_client_test.go sets
-this up and runs them:
+`py_purchase` over purchase_model (alias production) and
+`py_purchase_staging` over its alias staging. The tests register, train
+and promote versions of purchase_model (aliases other than production).
+cmd/slipway/python_client_test.go sets this up and runs them:
 
     SLIPWAY_URL=http://127.0.0.1:8080 /usr/bin/python3 -m unittest discover -s clients/python/tests -t clients/python
 
@@ -44,6 +45,8 @@ except ImportError:
 URL = os.environ.get("SLIPWAY_URL", "")
 TRAINING_SET = "purchase_propensity"
 MODEL = "purchase_model"
+ENDPOINT = "py_purchase"
+STAGING_ENDPOINT = "py_purchase_staging"
 
 
 class MultipartTest(unittest.TestCase):
@@ -172,9 +175,9 @@ class ServerTest(unittest.TestCase):
 
     def test_predict(self):
         production = self.c.model_version(MODEL)
-        resp = self.c.predict("purchase", [self.entities[0], "nobody-at-all"])
+        resp = self.c.predict(ENDPOINT, [self.entities[0], "nobody-at-all"])
         self.assertEqual((resp["endpoint"], resp["model"], resp["alias"], resp["version"], resp["task"]),
-                         ("purchase:default", MODEL, "production", production["version"], "binary_classification"))
+                         (ENDPOINT + ":default", MODEL, "production", production["version"], "binary_classification"))
         self.assertEqual(resp["features"], [f["name"] for f in production["encoding"]["features"]])
         self.assertEqual([p["entity"] for p in resp["predictions"]], [self.entities[0], "nobody-at-all"])
         for p in resp["predictions"]:
@@ -191,12 +194,12 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(cm.exception.status, 404)
         self.assertIn("no_such_endpoint", str(cm.exception))
         with self.assertRaises(SlipwayError) as cm:
-            self.c.predict("purchase", ["sub_1"], features=[{"opens_30d": "many"}])
+            self.c.predict(ENDPOINT, ["sub_1"], features=[{"opens_30d": "many"}])
         e = cm.exception
         self.assertEqual((e.status, e.code), (400, "invalid_request"))
         self.assertIn("opens_30d", str(e))
         with self.assertRaises(ValueError):
-            self.c.predict("purchase", ["sub_1", "sub_2"], features=[{}])
+            self.c.predict(ENDPOINT, ["sub_1", "sub_2"], features=[{}])
 
     # --- training sets ------------------------------------------------------
 
@@ -309,7 +312,7 @@ class ServerTest(unittest.TestCase):
     @unittest.skipIf(xgboost is None or pandas is None, "xgboost, numpy and pandas are needed")
     def test_xgboost_from_a_notebook(self):
         """An XGBoost model trained on the encoded export, registered,
-        promoted to staging and served by purchase_staging predicts what
+        promoted to staging and served by py_purchase_staging predicts what
         XGBoost predicts on the served features, encoded by the schema."""
         matrix, schema = self.c.export_encoded(TRAINING_SET, as_frame=True)
         names = schema["features"]
@@ -337,14 +340,14 @@ class ServerTest(unittest.TestCase):
         deadline = time.monotonic() + 60
         while True:
             try:
-                resp = self.c.predict("purchase_staging", entities)
+                resp = self.c.predict(STAGING_ENDPOINT, entities)
                 if resp["version"] == v["version"]:
                     break
             except SlipwayError as e:
                 if e.status != 503 and e.code != "model_unavailable":
                     raise
             if time.monotonic() > deadline:
-                self.fail("purchase_staging does not serve version %d a minute after its promotion" % v["version"])
+                self.fail(STAGING_ENDPOINT + " does not serve version %d a minute after its promotion" % v["version"])
             time.sleep(0.2)
         self.assertEqual(resp["features"], names)
 
@@ -362,7 +365,7 @@ class ServerTest(unittest.TestCase):
         raw_rows = self.c.training_set(TRAINING_SET, as_frame=True)
         row = raw_rows.iloc[0]
         given = {n: (bool(row[n]) if isinstance(row[n], (bool, numpy.bool_)) else row[n]) for n in names}
-        resp = self.c.predict("purchase_staging", [row["subscriber"]], features=[given])
+        resp = self.c.predict(STAGING_ENDPOINT, [row["subscriber"]], features=[given])
         values = [None if isinstance(given[n], float) and given[n] != given[n] else given[n] for n in names]
         values = [x.item() if hasattr(x, "item") else x for x in values]
         want = booster.predict(xgboost.DMatrix(numpy.array([_encode(schema["encoding"], values)], dtype=float),
