@@ -28,6 +28,8 @@ import (
 const (
 	quickstartTrainingSet = "purchase_propensity"
 	quickstartModel       = "purchase_model"
+	// quickstartEndpoint is the demo's endpoint over quickstartModel.
+	quickstartEndpoint = "purchase"
 )
 
 func (a *app) quickstartCmd() *cobra.Command {
@@ -41,14 +43,16 @@ func (a *app) quickstartCmd() *cobra.Command {
 directory) from the email-marketing demo domain:
 
   data/          generated CSV files (shops, subscribers, campaigns, email events, orders)
-  definitions/   example entities, sources, transformations, features, labels, training sets, models
+  definitions/   example entities, sources, transformations, features, labels, training sets,
+                 models and the endpoint purchase
   .slipway/      the data directory (unless --data-dir is given)
 
 then applies the definitions, builds the transformations, exports the training
 set to training_set.parquet, trains the model purchase_model with the built-in
-logistic regression (no Python needed), materializes the features and reads
-one entity's features back from the online store. Nothing keeps running
-afterwards. The data covers the 90 days up to today. Running it again
+logistic regression (no Python needed), materializes the features, reads
+one entity's features back from the online store and asks the endpoint
+purchase for its prediction, as 'slipway predict' and POST
+/v1/endpoints/purchase/predict do. Nothing keeps running afterwards. The data covers the 90 days up to today. Running it again
 regenerates the data (the same on the same day for the same --seed) and
 registers no new definitions; the training records a new model version,
 promoted only if it is better than the production one.
@@ -175,8 +179,12 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	}
 	fmt.Fprintf(w, "  %d features, %d values\n", len(features), materializedValues(ended))
 
-	step(7, "reading subscriber %s's features from the online store", sum.Sample.Subscriber)
+	step(7, "reading subscriber %s's features from the online store, and its prediction", sum.Sample.Subscriber)
 	sample, err := a.sampleRead(ctx, p, w, sum)
+	if err != nil {
+		return err
+	}
+	predictBody, err := samplePredict(ctx, p, w, sum.Sample.Subscriber)
 	if err != nil {
 		return err
 	}
@@ -190,10 +198,12 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
   slipway --data-dir %[1]s models show %[5]s
   slipway --data-dir %[1]s training-set export %[2]s --format csv --out %[2]s.csv
   slipway --data-dir %[1]s score %[5]s --in %[2]s.csv --out scores.csv
+  slipway --data-dir %[1]s predict %[6]s %[8]s
   slipway --data-dir %[1]s serve
   curl -s localhost:8080/v1/online-features -d '%[4]s'
+  curl -s localhost:8080/v1/endpoints/%[6]s/predict -d '%[7]s'
   edit %[3]s and run: slipway --data-dir %[1]s plan %[3]s
-`, dd, quickstartTrainingSet, defDir, sample, quickstartModel)
+`, dd, quickstartTrainingSet, defDir, sample, quickstartModel, quickstartEndpoint, predictBody, sum.Sample.Subscriber)
 	return nil
 }
 
@@ -254,6 +264,33 @@ func (a *app) sampleRead(ctx context.Context, p *platform.Platform, w io.Writer,
 		filepath.Join(sum.Dir, demo.EmailEventsFile), sum.Sample.Opens, sum.Sample.Clicks, entity,
 		from.Format(time.DateOnly), to.Format(time.DateOnly))
 	body, err := json.Marshal(map[string]any{"features": names[:min(2, len(names))], "entities": []string{entity}})
+	return string(body), err
+}
+
+// samplePredict asks the demo's endpoint for the sample subscriber's
+// prediction, shows it, and returns the equivalent request body for the
+// HTTP API.
+func samplePredict(ctx context.Context, p *platform.Platform, w io.Writer, entity string) (string, error) {
+	resp, err := p.Predict(ctx, &serving.PredictRequest{Endpoint: quickstartEndpoint, Entities: []string{entity}})
+	if err != nil {
+		return "", fmt.Errorf("asking endpoint %s for %s's prediction: %w", quickstartEndpoint, entity, err)
+	}
+	pr := resp.Predictions[0]
+	fmt.Fprintf(w, "  endpoint %s (%s@%s, version %d): ", quickstartEndpoint, resp.Model, resp.Alias, resp.Version)
+	switch {
+	case pr.Probability != nil:
+		fmt.Fprintf(w, "probability of an order within 7 days %.4f", *pr.Probability)
+	case pr.Value != nil:
+		fmt.Fprintf(w, "value %.4f", *pr.Value)
+	}
+	if len(pr.Missing) > 0 {
+		fmt.Fprintf(w, "; missing: %s", strings.Join(pr.Missing, ", "))
+	}
+	if len(pr.OutsideMaxAge) > 0 {
+		fmt.Fprintf(w, "; outside max age: %s", strings.Join(pr.OutsideMaxAge, ", "))
+	}
+	fmt.Fprintln(w)
+	body, err := json.Marshal(map[string]any{"entities": []string{entity}})
 	return string(body), err
 }
 
