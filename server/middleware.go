@@ -12,6 +12,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -148,11 +149,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(rec, r)
 }
 
-// logRequest writes the request's one log line. Probes (/healthz, /readyz)
-// log at debug, so that a load balancer polling them does not fill the log.
+// logRequest writes the request's one log line. Probes (/healthz, /readyz
+// and the /v2/health ones) log at debug, so that a load balancer polling
+// them does not fill the log.
 func (h *handler) logRequest(rec *recorder, r *http.Request, start time.Time) {
 	level := slog.LevelInfo
-	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/v2/health/") {
 		level = slog.LevelDebug
 	}
 	ctx := r.Context()

@@ -99,6 +99,16 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
+	// The Open Inference Protocol v2 over the endpoints (oip.go).
+	mux.HandleFunc("GET /v2", s.oipServerMetadata)
+	mux.HandleFunc("GET /v2/health/live", s.oipLive)
+	mux.HandleFunc("GET /v2/health/ready", s.oipReady)
+	mux.HandleFunc("GET /v2/models/{name}", s.oipModelMetadata)
+	mux.HandleFunc("GET /v2/models/{name}/ready", s.oipModelReady)
+	mux.HandleFunc("POST /v2/models/{name}/infer", s.oipInfer)
+	mux.HandleFunc("GET /v2/models/{name}/versions/{version}", s.oipModelMetadata)
+	mux.HandleFunc("GET /v2/models/{name}/versions/{version}/ready", s.oipModelReady)
+	mux.HandleFunc("POST /v2/models/{name}/versions/{version}/infer", s.oipInfer)
 	// Go's ServeMux would answer a wrong method with 405 itself, but this
 	// catch-all matches every method first: it tells the two cases apart.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
