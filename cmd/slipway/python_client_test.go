@@ -11,9 +11,10 @@ import (
 	"github.com/slipway-ml/slipway/internal/testenv"
 )
 
-// pyEndpoints are the endpoints the Python client's tests predict with
-// (clients/python/tests/test_client.py names them), applied from their own
-// directory next to the quickstart's definitions.
+// pyEndpoints and pyModels are the definitions the Python client's tests
+// use (clients/python/tests/test_client.py names them): two endpoints to
+// predict with, and a model whose trainer fails. They are applied from
+// their own directory next to the quickstart's definitions.
 const pyEndpoints = `endpoints:
   - name: py_purchase
     model: purchase_model
@@ -22,21 +23,32 @@ const pyEndpoints = `endpoints:
     alias: staging
 `
 
+const pyModels = `models:
+  - name: py_failing_model
+    training_set: purchase_propensity
+    task: binary_classification
+    trainer: {command: [sh, -c, "echo no model today >&2; exit 3"]}
+    validation: {holdout: 20%, metric: auc}
+`
+
 // TestPythonClient runs the Python client's tests (clients/python/tests,
 // unittest) with Debian's /usr/bin/python3 against a real `slipway serve`
 // on the quickstart demo: online features, predictions (XGBoost trained in
 // the test, registered and served, against Booster.predict), training sets
 // as CSV and DataFrames, the encoded export, models list, show, train,
-// register, promote and rollback, and the server's errors as SlipwayError.
+// register, promote and rollback, the server's errors as SlipwayError and a
+// failed training as JobFailedError.
 // Every Python test must run: a skipped one fails this test.
 func TestPythonClient(t *testing.T) {
 	python := testenv.Python(t, "xgboost", "numpy", "pandas")
 	clientDir, err := filepath.Abs(filepath.Join("..", "..", "clients", "python"))
 	must(t, err)
 	dir := quickstart(t)
-	must(t, os.MkdirAll(filepath.Join(dir, "py_endpoints"), 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "py_endpoints", "endpoints.yaml"), []byte(pyEndpoints), 0o644))
-	mustRun(t, dir, "apply", "py_endpoints")
+	defs := filepath.Join(dir, "py_definitions")
+	must(t, os.MkdirAll(defs, 0o755))
+	must(t, os.WriteFile(filepath.Join(defs, "endpoints.yaml"), []byte(pyEndpoints), 0o644))
+	must(t, os.WriteFile(filepath.Join(defs, "models.yaml"), []byte(pyModels), 0o644))
+	mustRun(t, dir, "apply", "py_definitions")
 	base, _ := startServe(t, dir)
 
 	cmd := exec.Command(python, "-m", "unittest", "discover", "-v", "-s", "tests", "-t", ".")

@@ -4,7 +4,8 @@ The client's own pieces (multipart body, errors, URL, values) run anywhere.
 The server tests need a real `slipway serve` at SLIPWAY_URL on the
 quickstart demo (`slipway quickstart`) with two endpoints applied:
 `py_purchase` over purchase_model (alias production) and
-`py_purchase_staging` over its alias staging. The tests register, train
+`py_purchase_staging` over its alias staging, and a model py_failing_model
+whose trainer command exits 3. The tests register, train
 and promote versions of purchase_model (aliases other than production).
 cmd/slipway/python_client_test.go sets this up and runs them:
 
@@ -278,6 +279,16 @@ class ServerTest(unittest.TestCase):
         with self.assertRaises(SlipwayError) as cm:
             self.c.train("no_such_model")
         self.assertEqual(cm.exception.status, 404)
+
+    def test_train_fails(self):
+        with self.assertRaises(JobFailedError) as cm:
+            self.c.train("py_failing_model")
+        e = cm.exception
+        self.assertIsInstance(e, SlipwayError)
+        self.assertIsNone(e.status)
+        self.assertEqual((e.code, e.job["status"], e.job["kind"]), ("job_failed", "failed", "train"))
+        self.assertIn("exit status 3", e.job["error"])
+        self.assertIn("job %d (train py_failing_model:default) failed: " % e.job["id"], str(e))
 
     def test_promote_and_rollback(self):
         newest = self._two_versions()
