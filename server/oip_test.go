@@ -1,8 +1,9 @@
 package server_test
 
 // The Open Inference Protocol v2 routes on the demo, with the embedded
-// stores: purchase_model trained through the platform, its features
-// materialized, and endpoints over it and over spend_model (never trained).
+// stores: purchase_model (binary classification) and spend_model
+// (regression) trained through the platform, the features materialized,
+// endpoints over them and over unserved_model, never trained.
 
 import (
 	"encoding/json"
@@ -29,11 +30,20 @@ import (
 	"github.com/slipway-ml/slipway/value"
 )
 
-const oipEndpointsYAML = `endpoints:
+const oipEndpointsYAML = `models:
+  - name: unserved_model
+    training_set: purchase_propensity
+    task: binary_classification
+    trainer: {builtin: logistic_regression}
+    validation: {holdout: 20%, metric: auc}
+    promote: {alias: production, when: better}
+endpoints:
   - name: oip_purchase
     model: purchase_model
   - name: oip_spend
     model: spend_model
+  - name: oip_unserved
+    model: unserved_model
 `
 
 // oipDemo is the demo served over HTTP with its endpoints.
@@ -43,6 +53,7 @@ type oipDemo struct {
 	store     online.Store
 	endpoints *serving.Endpoints
 	scorer    *model.Scorer     // purchase_model version 1
+	spend     *model.Scorer     // spend_model version 1
 	refs      []string          // each encoding feature's reference, aligned with scorer's features
 	entities  []string          // the first subscribers
 	online    *serving.Response // their features, as the online-features API serves them
@@ -73,11 +84,13 @@ func newOIPDemo(t *testing.T) *oipDemo {
 	if _, err := p.Apply(ctx, defs); err != nil {
 		t.Fatal(err)
 	}
-	trained, err := p.Train(ctx, &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: "purchase_model", Variant: resource.DefaultVariant}, By: "ana"})
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range []string{"purchase_model", "spend_model"} {
+		trained, err := p.Train(ctx, &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: m, Variant: resource.DefaultVariant}, By: "ana"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitOIPJobs(t, p, trained)
 	}
-	waitOIPJobs(t, p, trained)
 	materialized, err := p.Materialize(ctx, &platform.MaterializeParams{})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +114,13 @@ func newOIPDemo(t *testing.T) *oipDemo {
 		t.Fatal(err)
 	}
 	if d.scorer, err = model.OpenScorer(v.Artifact.Format, v.Artifact.Bytes, v.Encoding); err != nil {
+		t.Fatal(err)
+	}
+	spend, err := reg.GetModelVersion(ctx, "spend_model", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.spend, err = model.OpenScorer(spend.Artifact.Format, spend.Artifact.Bytes, spend.Encoding); err != nil {
 		t.Fatal(err)
 	}
 	ts, err := reg.Get(ctx, v.TrainingSet)
@@ -293,8 +313,9 @@ func TestOIP(t *testing.T) {
 		}{
 			{"/v2/models/oip_purchase/ready", http.StatusOK, `{"name":"oip_purchase","ready":true}`},
 			{"/v2/models/oip_purchase/versions/1/ready", http.StatusOK, `{"name":"oip_purchase","ready":true}`},
-			// spend_model was never trained: its alias points at no version.
-			{"/v2/models/oip_spend/ready", http.StatusServiceUnavailable, `{"name":"oip_spend","ready":false}`},
+			{"/v2/models/oip_spend/ready", http.StatusOK, `{"name":"oip_spend","ready":true}`},
+			// unserved_model was never trained: its alias points at no version.
+			{"/v2/models/oip_unserved/ready", http.StatusServiceUnavailable, `{"name":"oip_unserved","ready":false}`},
 		} {
 			if status, b := do(t, h, "GET", tc.path, ""); status != tc.status || strings.TrimSpace(string(b)) != tc.body {
 				t.Errorf("GET %s: %d %s; want %d %s", tc.path, status, b, tc.status, tc.body)
@@ -335,7 +356,7 @@ func TestOIP(t *testing.T) {
 			t.Errorf("metadata of version 1: %d %s; want %s", status, b2, b)
 		}
 		oipError(t, h, "GET", "/v2/models/nope", "", http.StatusNotFound, "nope:default is not registered")
-		oipError(t, h, "GET", "/v2/models/oip_spend", "", http.StatusServiceUnavailable, "alias production of model spend_model points at no version")
+		oipError(t, h, "GET", "/v2/models/oip_unserved", "", http.StatusServiceUnavailable, "alias production of model unserved_model points at no version")
 	})
 
 	// The promise: raw feature values in, the scorer's predictions out,
@@ -471,6 +492,47 @@ func TestOIP(t *testing.T) {
 		}
 	})
 
+	// A regression model: its value as prediction, and no class. The rows
+	// are made up from each feature's type (and vocabulary), with nulls.
+	t.Run("InferRegression", func(t *testing.T) {
+		fs := d.spend.Encoding().Features()
+		rows := make([][]value.Value, 50)
+		for i := range rows {
+			rows[i] = make([]value.Value, len(fs))
+			for j, f := range fs {
+				var v value.Value
+				switch f.Type {
+				case value.Int64:
+					v = value.FromInt64(int64(i % 9))
+				case value.Float64:
+					v = value.FromFloat64(float64(i) * 1.75)
+				case value.Bool:
+					v = value.FromBool(i%2 == 0)
+				case value.Timestamp:
+					v = value.FromTime(time.Date(2025, 5, 1+i%28, 8, 0, 0, 0, time.UTC))
+				case value.String:
+					vocab := append(d.spend.Encoding().Vocabulary(f.Name), "never seen")
+					v = value.FromString(vocab[i%len(vocab)])
+				}
+				if (i+j)%11 == 0 {
+					v = value.NullValue()
+				}
+				rows[i][j] = v
+			}
+		}
+		want, err := d.spend.ScoreRows(rows, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := d.infer(t, "/v2/models/oip_spend/infer", map[string]any{"inputs": featureInputs(fs, rows)})
+		if len(resp.Outputs) != 2 || resp.Outputs[1].Name != "prediction_id" || resp.Parameters["model"] != "spend_model" {
+			t.Errorf("outputs %+v: want prediction and prediction_id of spend_model", resp.Outputs)
+		}
+		if got := output(t, resp, "prediction", "FP64", len(rows)); !slices.Equal(got, want) {
+			t.Errorf("predictions %v\nScorer.ScoreRows %v", got, want)
+		}
+	})
+
 	// The spec's example shapes: an id, parameters, nested data of shape
 	// [N, 1], and one requested output.
 	t.Run("SpecExample", func(t *testing.T) {
@@ -519,7 +581,7 @@ func TestOIP(t *testing.T) {
 		}{
 			{"UnknownModel", "/v2/models/nope/infer", with(func(ins []oipInput) []oipInput { return ins }), http.StatusNotFound, "nope:default is not registered"},
 			{"OtherVersion", "/v2/models/oip_purchase/versions/7/infer", with(func(ins []oipInput) []oipInput { return ins }), http.StatusNotFound, "not \"7\""},
-			{"NoVersionServed", "/v2/models/oip_spend/infer", with(func(ins []oipInput) []oipInput { return ins }), http.StatusServiceUnavailable, "points at no version"},
+			{"NoVersionServed", "/v2/models/oip_unserved/infer", with(func(ins []oipInput) []oipInput { return ins }), http.StatusServiceUnavailable, "points at no version"},
 			{"MissingInput", path, with(func(ins []oipInput) []oipInput { return ins[1:] }), http.StatusBadRequest, "missing input(s) " + features[0].Name},
 			{"NoInputs", path, `{"inputs": []}`, http.StatusBadRequest, "inputs is empty"},
 			{"UnknownInput", path, with(func(ins []oipInput) []oipInput {
