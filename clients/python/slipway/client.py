@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -28,9 +29,10 @@ _ENDED = ("succeeded", "failed", "cancelled")
 class SlipwayError(Exception):
     """An error the Slipway server answered, or a server that did not answer.
 
-    status is the HTTP status (None when the server could not be reached or
-    a job failed), code the API's error code for programs ("not_found",
-    "invalid_request", "conflict", ..., "unreachable"), message the server's
+    status is the HTTP status (None when the server could not be reached,
+    did not answer in time, or a job failed), code the API's error code for
+    programs ("not_found", "invalid_request", "conflict", ...; "unreachable"
+    and "timeout" from the client itself), message the server's
     text for people (str(error) is the message), request_id the id that
     finds the request in the server log, and detail the whole "error" object
     of the answer (with "problems" or "plan" for the errors that carry them).
@@ -138,6 +140,9 @@ class Client:
             raise self._error(e, method, path) from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise SlipwayError("%s %s%s: no answer from the slipway server within %gs (Client's timeout; give a larger "
+                                   "one for slow calls)" % (method, self.url, path, self.timeout), code="timeout") from None
             raise SlipwayError("cannot reach the slipway server at %s: %s; is `slipway serve` running?" % (self.url, reason),
                                code="unreachable") from None
 

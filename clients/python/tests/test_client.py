@@ -112,6 +112,19 @@ class ErrorsWithoutSlipwayTest(unittest.TestCase):
         self.assertIn("GET %s/v1/models: 502" % url, str(e))
         self.assertIn("bad gateway", str(e))
 
+    def test_no_answer_in_time(self):
+        # A listener that accepts connections and never answers.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        self.addCleanup(srv.close)
+        url = "http://127.0.0.1:%d" % srv.getsockname()[1]
+        with self.assertRaises(SlipwayError) as cm:
+            Client(url, timeout=0.5).show_model("m")
+        e = cm.exception
+        self.assertEqual((e.status, e.code), (None, "timeout"))
+        self.assertIn("GET %s/v1/models/m: no answer from the slipway server within 0.5s" % url, str(e))
+
     def test_bad_url(self):
         with self.assertRaises(ValueError):
             Client("ftp://example.com")
