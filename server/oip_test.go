@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,7 +60,7 @@ type oipDemo struct {
 	online    *serving.Response // their features, as the online-features API serves them
 }
 
-func newOIPDemo(t *testing.T) *oipDemo {
+func newOIPDemo(t testing.TB) *oipDemo {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -145,7 +146,7 @@ func newOIPDemo(t *testing.T) *oipDemo {
 }
 
 // waitOIPJobs follows jobs until they end and fails unless the last succeeded.
-func waitOIPJobs(t *testing.T, p *platform.Platform, jobs []*registry.Job) {
+func waitOIPJobs(t testing.TB, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -226,7 +227,7 @@ func featureInputs(features []model.Feature, rows [][]value.Value) []oipInput {
 	return ins
 }
 
-func marshal(t *testing.T, v any) string {
+func marshal(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -680,4 +681,61 @@ func TestOIPOpenAPIExamples(t *testing.T) {
 	for _, r := range []string{"OIPInvalid", "OIPNotFound", "OIPUnavailable"} {
 		strict(r+" example", lookup(doc, "components", "responses", r, "content", "application/json", "example"), &server.OIPError{})
 	}
+}
+
+// FuzzOIPInfer sends any body to the inference route of a served endpoint:
+// never a panic or a 5xx (the stores are healthy and the version loaded),
+// always JSON; an error is {"error": "..."}, and an answer's outputs hold
+// as many values as their shapes say.
+func FuzzOIPInfer(f *testing.F) {
+	d := newOIPDemo(f)
+	features := d.scorer.Encoding().Features()
+	rows := make([][]value.Value, 2)
+	for i := range rows {
+		rows[i] = d.online.Rows[i].Values
+	}
+	f.Add(marshal(f, map[string]any{"inputs": featureInputs(features, rows)}))
+	f.Add(marshal(f, map[string]any{"id": "1", "inputs": []oipInput{{Name: "entity", Shape: []int{2}, Datatype: "BYTES", Data: []any{d.entities[0], "x"}}},
+		"outputs": []map[string]string{{"name": "class"}}}))
+	f.Add(`{"id": "42", "inputs": [{"name": "input0", "shape": [2, 2], "datatype": "UINT32", "data": [1, 2, 3, 4]}, {"name": "input1", "shape": [3], "datatype": "BOOL", "data": [true]}], "outputs": [{"name": "output0"}]}`)
+	f.Add(`{"inputs": [{"name": "entity", "shape": [1, 1], "datatype": "INT64", "data": [[7]]}]}`)
+	huge := featureInputs(features, rows)
+	for i := range huge {
+		if huge[i].Datatype == "FP64" || huge[i].Datatype == "INT64" {
+			huge[i].Datatype, huge[i].Data = "FP64", []any{1e308, -1e308}
+		}
+	}
+	f.Add(marshal(f, map[string]any{"inputs": huge}))
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequestWithContext(t.Context(), "POST", "/v2/models/oip_purchase/infer", strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		d.handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%q: status %d: %s", body, rec.Code, rec.Body)
+		}
+		if rec.Code != http.StatusOK {
+			var e server.OIPError
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
+				t.Fatalf("%q: status %d without an error message: %s", body, rec.Code, rec.Body)
+			}
+			return
+		}
+		var resp oipResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("%q: %v: %s", body, err, rec.Body)
+		}
+		for _, o := range resp.Outputs {
+			var data []any
+			if err := json.Unmarshal(o.Data, &data); err != nil {
+				t.Fatalf("%q: output %s: %v", body, o.Name, err)
+			}
+			size := 1
+			for _, dim := range o.Shape {
+				size *= dim
+			}
+			if len(data) != size {
+				t.Fatalf("%q: output %s of shape %v holds %d values", body, o.Name, o.Shape, len(data))
+			}
+		}
+	})
 }
