@@ -338,7 +338,10 @@ func (s *server) oipPredict(r *http.Request) (*OIPInferResponse, error) {
 	}
 	out := &OIPInferResponse{ModelName: r.PathValue("name"), ModelVersion: strconv.Itoa(pr.Version), ID: id,
 		Parameters: map[string]string{"endpoint": pr.Endpoint, "model": pr.Model, "alias": pr.Alias}}
-	for _, o := range outputs {
+	// The outputs of the version that answered (the one described may
+	// have been swapped out since).
+	k := len(pr.Predictions[0].Probabilities)
+	for _, o := range oipOutputs(pr.Task, k) {
 		if want != nil && !want[o.Name] {
 			continue
 		}
