@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,7 @@ type predictFixture struct {
 	entities  []string
 }
 
-func newPredictFixture(t *testing.T) *predictFixture {
+func newPredictFixture(t testing.TB) *predictFixture {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -102,7 +103,7 @@ func newPredictFixture(t *testing.T) *predictFixture {
 }
 
 // waitPlatform follows jobs until they end and fails unless the last succeeded.
-func waitPlatform(t *testing.T, p *platform.Platform, jobs []*registry.Job) {
+func waitPlatform(t testing.TB, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -391,4 +392,27 @@ func TestReadyzReportsTheModelKept(t *testing.T) {
 			t.Errorf("GET /readyz after the alias moved back: %d %+v; want ready, no models", status, r)
 		}
 	}
+}
+
+// FuzzPredictBody: any endpoint name and body is answered with a JSON
+// body, and an error that is not a 500, naming what was wrong.
+func FuzzPredictBody(f *testing.F) {
+	for _, s := range [][2]string{
+		{"purchase", `{"entities": ["sub_1", 42]}`},
+		{"purchase", `{"entities": ["sub_1"], "features": [{"opens_30d": 3, "avg_order_value": 2.5e1, "last": null}]}`},
+		{"purchase", `{"entities": ["sub_1"], "features": [{"opens_30d": 1e400, "signup_channel": true, "is_unsubscribed": "yes"}]}`},
+		{"purchase", `{"entities": ["sub_1"], "features": [{"opens_30d": -0, "orders_count": 3.0000000001, "x": {"y": 1}}]}`},
+		{"purchase:default", `{"entities": ["sub_1", "sub_2"], "features": [null, {}]}`},
+		{"nope", `{"entities": []}`},
+		{"Bad-Name", `{"entities": [1.5]}`},
+		{"purchase", `{"entities": ["sub_1"]} {}`},
+		{"purchase", ``},
+	} {
+		f.Add(s[0], s[1])
+	}
+	h := newPredictFixture(f).handler
+	f.Fuzz(func(t *testing.T, name, body string) {
+		fuzzRequest(t, h, "POST", "/v1/endpoints/"+url.PathEscape(name)+"/predict", "", body,
+			"body", "JSON", "entities", "features", "overrides", "endpoint", "name")
+	})
 }
