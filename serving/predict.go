@@ -257,15 +257,15 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 		for name, v := range req.Overrides[i] {
 			j, ok := sv.index[name]
 			if !ok {
-				return nil, fmt.Errorf("%w: overrides[%d] (entity %s): %q is not a feature of model %s version %d; its features are %s",
-					ErrInvalid, i, req.Entities[i], name, sv.model, sv.version, featureNames(sv.features))
+				return nil, fmt.Errorf("%w: entity %s (number %d in the request): %q is not a feature of model %s version %d; its features are %s",
+					ErrInvalid, req.Entities[i], i, name, sv.model, sv.version, featureNames(sv.features))
 			}
 			if given[i][j] {
-				return nil, fmt.Errorf("%w: overrides[%d] (entity %s): feature %s is given twice (by its name and its reference)", ErrInvalid, i, req.Entities[i], sv.features[j].Name)
+				return nil, fmt.Errorf("%w: entity %s (number %d in the request): feature %s is given twice (by its name and its reference)", ErrInvalid, req.Entities[i], i, sv.features[j].Name)
 			}
 			c, err := convert(v, sv.features[j].Type)
 			if err != nil {
-				return nil, fmt.Errorf("%w: overrides[%d] (entity %s): feature %s: %v", ErrInvalid, i, req.Entities[i], sv.features[j].Name, err)
+				return nil, fmt.Errorf("%w: entity %s (number %d in the request): feature %s: %v", ErrInvalid, req.Entities[i], i, sv.features[j].Name, err)
 			}
 			rows[i][j], given[i][j] = c, true
 			overridden[j]++
@@ -296,7 +296,7 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 			}
 		}
 	}
-	out, err := sv.scorer.ScoreRows(rows, nil)
+	out, err := sv.scorer.ScoreRowsContext(ctx, rows, nil)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %s: scoring with model %s version %d: %w", def.Ref(), sv.model, sv.version, err)
 	}

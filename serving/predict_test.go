@@ -541,7 +541,7 @@ func TestPredictBadRequests(t *testing.T) {
 		{"OverridesNotAligned", serving.PredictRequest{Endpoint: "purchase", Entities: one, Overrides: make([]map[string]value.Value, 2)}, serving.ErrInvalid, "2 overrides for 1 entities"},
 		{"WrongType", serving.PredictRequest{Endpoint: "purchase", Entities: one,
 			Overrides: []map[string]value.Value{{"opens_30d": value.FromString("three")}}}, serving.ErrInvalid,
-			fmt.Sprintf("overrides[0] (entity %s): feature opens_30d: the feature is int64, and three is a string", one[0])},
+			fmt.Sprintf("entity %s (number 0 in the request): feature opens_30d: the feature is int64, and three is a string", one[0])},
 		{"FractionForAnInt", serving.PredictRequest{Endpoint: "purchase", Entities: one,
 			Overrides: []map[string]value.Value{{"orders_count": value.FromFloat64(2.5)}}}, serving.ErrInvalid, "feature orders_count: the feature is int64, and 2.5 is a float64"},
 		{"UnknownFeature", serving.PredictRequest{Endpoint: "purchase", Entities: one,
