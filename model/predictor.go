@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ const (
 )
 
 // Formats lists every model format Load reads.
-var Formats = []string{FormatXGBoostJSON, FormatLinear}
+var Formats = []string{FormatXGBoostJSON, FormatLinear, FormatOIPV2}
 
 // Predictor is a loaded model of any format: what validation, scoring and
 // serving use, through a [Scorer] that feeds it the encoded feature vector.
@@ -43,6 +44,15 @@ type Predictor interface {
 	PredictRows(x, out []float64) ([]float64, error)
 }
 
+// ContextPredictor is a Predictor whose scoring does I/O (an external
+// model, [Remote]): [Scorer.ScoreRowsContext] passes it the caller's
+// context, so a request that gives up stops the call.
+type ContextPredictor interface {
+	Predictor
+	// PredictRowsContext is PredictRows bounded by ctx.
+	PredictRowsContext(ctx context.Context, x, out []float64) ([]float64, error)
+}
+
 var (
 	_ Predictor = (*XGBoost)(nil)
 	_ Predictor = (*Linear)(nil)
@@ -55,6 +65,8 @@ func Load(format string, data []byte) (Predictor, error) {
 		return ParseXGBoost(data)
 	case FormatLinear:
 		return ParseLinear(data)
+	case FormatOIPV2:
+		return ParseRemote(data)
 	}
 	return nil, fmt.Errorf("unknown model format %q: use one of %s", format, strings.Join(Formats, ", "))
 }

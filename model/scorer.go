@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -90,26 +91,43 @@ func (s *Scorer) OutputNames() []string { return append([]string(nil), s.outputs
 // when it has room. A row that does not match the features is an error
 // naming the row's index and the feature, wrapping ErrInvalidRow.
 func (s *Scorer) ScoreRows(rows [][]value.Value, out []float64) ([]float64, error) {
+	return s.ScoreRowsContext(context.Background(), rows, out)
+}
+
+// ScoreRowsContext is ScoreRows bounded by ctx, for a model that scores
+// over the network (a [ContextPredictor]); others ignore ctx.
+func (s *Scorer) ScoreRowsContext(ctx context.Context, rows [][]value.Value, out []float64) ([]float64, error) {
 	x := make([]float64, len(rows)*s.width)
 	for i, row := range rows {
 		if _, err := s.enc.Encode(row, x[i*s.width:(i+1)*s.width]); err != nil {
 			return out[:0], fmt.Errorf("rows[%d]: %w", i, err)
 		}
 	}
-	return s.ScoreEncoded(x, out)
+	return s.ScoreEncodedContext(ctx, x, out)
 }
 
 // ScoreEncoded scores rows already encoded: x holds them back to back,
 // Encoding().Width() values each (NaN for missing), as `slipway
 // training-set export --encoded` writes them. The result is as ScoreRows'.
 func (s *Scorer) ScoreEncoded(x, out []float64) ([]float64, error) {
+	return s.ScoreEncodedContext(context.Background(), x, out)
+}
+
+// ScoreEncodedContext is ScoreEncoded bounded by ctx (see ScoreRowsContext).
+func (s *Scorer) ScoreEncodedContext(ctx context.Context, x, out []float64) ([]float64, error) {
 	if len(x)%s.width != 0 {
 		return out[:0], fmt.Errorf("%d values are not whole rows of the encoding's %d columns", len(x), s.width)
 	}
 	if len(x) == 0 {
 		return out[:0], nil
 	}
-	res, err := s.p.PredictRows(x, out)
+	var res []float64
+	var err error
+	if cp, ok := s.p.(ContextPredictor); ok {
+		res, err = cp.PredictRowsContext(ctx, x, out)
+	} else {
+		res, err = s.p.PredictRows(x, out)
+	}
 	if err != nil {
 		return out[:0], err
 	}
