@@ -230,23 +230,11 @@ func normResource(r *resource.Resource) any {
 // wait follows jobs through api until they end.
 func wait(t *testing.T, api platform.API, jobs []*registry.Job) []*registry.Job {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	out := make([]*registry.Job, len(jobs))
-	for i, j := range jobs {
-		for {
-			cur, err := api.GetJob(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cur.Status.Ended() {
-				out[i] = cur
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("job %d still %s", j.ID, cur.Status)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := platform.Wait(ctx, api, jobs)
+	if err != nil {
+		t.Fatalf("waiting for jobs: %v (%+v)", err, out)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"reflect"
@@ -100,21 +101,13 @@ func must[T any](v T, err error) T {
 // waitJobs follows jobs until they end and fails unless the last succeeded.
 func waitJobs(t *testing.T, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cur, err := p.GetJob(t.Context(), jobs[len(jobs)-1].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cur.Status.Ended() {
-			if cur.Status != registry.JobSucceeded {
-				t.Fatalf("job %d (%s) ended %s: %s", cur.ID, cur.Kind, cur.Status, cur.Error)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("jobs did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	ended, err := platform.Wait(ctx, p, jobs)
+	if err != nil {
+		t.Fatalf("waiting for jobs: %v", err)
+	}
+	if last := ended[len(ended)-1]; last.Status != registry.JobSucceeded {
+		t.Fatalf("job %d (%s) ended %s: %s", last.ID, last.Kind, last.Status, last.Error)
 	}
 }

@@ -49,26 +49,13 @@ func demoPlatform(t *testing.T) (*platform.Platform, string) {
 // wait follows jobs until they end, as the CLI does.
 func wait(t *testing.T, api platform.API, jobs []*registry.Job) []*registry.Job {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var out []*registry.Job
-		ended := true
-		for _, j := range jobs {
-			cur, err := api.GetJob(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, cur)
-			ended = ended && cur.Status.Ended()
-		}
-		if ended {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs did not end: %+v", out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	out, err := platform.Wait(ctx, api, jobs)
+	if err != nil {
+		t.Fatalf("waiting for jobs: %v (%+v)", err, out)
 	}
+	return out
 }
 
 var purchase = resource.ID{Kind: resource.KindTrainingSet, Name: "purchase_propensity", Variant: resource.DefaultVariant}
@@ -246,5 +233,28 @@ func TestPlanReadOnlyWritesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !os.IsNotExist(err) {
 		t.Errorf("plan created the data directory: %v", err)
+	}
+}
+
+// TestWait: Wait returns the jobs once they have ended, and ctx's error
+// while one has not.
+func TestWait(t *testing.T) {
+	p, _ := demoPlatform(t)
+	queued, err := p.Materialize(t.Context(), &platform.MaterializeParams{Detach: true})
+	if err != nil || len(queued) == 0 {
+		t.Fatalf("materialize --detach: %d jobs, %v", len(queued), err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := platform.Wait(ctx, p, queued); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait on jobs nobody works: %v; want the deadline's error", err)
+	}
+	jobs, err := p.Export(t.Context(), &platform.ExportParams{TrainingSet: purchase, Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := wait(t, p, jobs)
+	if len(ended) != len(jobs) || ended[len(ended)-1].Status != registry.JobSucceeded || ended[0].ID != jobs[0].ID {
+		t.Errorf("Wait returned %+v", ended)
 	}
 }

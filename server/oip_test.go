@@ -148,28 +148,7 @@ func newOIPDemo(t testing.TB) *oipDemo {
 // waitOIPJobs follows jobs until they end and fails unless the last succeeded.
 func waitOIPJobs(t testing.TB, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ended := true
-		var last *registry.Job
-		for _, j := range jobs {
-			cur, err := p.GetJob(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ended, last = ended && cur.Status.Ended(), cur
-		}
-		if ended {
-			if last.Status != registry.JobSucceeded {
-				t.Fatalf("job %d (%s) ended %s: %s", last.ID, last.Kind, last.Status, last.Error)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("jobs did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitPlatform(t, p, jobs)
 }
 
 // oipInput is a request input as a client writes it.

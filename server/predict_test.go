@@ -5,6 +5,7 @@ package server_test
 // platform, its features materialized, and the demo's endpoint purchase.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -105,27 +106,14 @@ func newPredictFixture(t testing.TB) *predictFixture {
 // waitPlatform follows jobs until they end and fails unless the last succeeded.
 func waitPlatform(t testing.TB, p *platform.Platform, jobs []*registry.Job) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ended := true
-		var last *registry.Job
-		for _, j := range jobs {
-			cur, err := p.GetJob(t.Context(), j.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ended, last = ended && cur.Status.Ended(), cur
-		}
-		if ended {
-			if last.Status != registry.JobSucceeded {
-				t.Fatalf("job %d (%s) ended %s: %s", last.ID, last.Kind, last.Status, last.Error)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("jobs did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	ended, err := platform.Wait(ctx, p, jobs)
+	if err != nil {
+		t.Fatalf("waiting for jobs: %v", err)
+	}
+	if last := ended[len(ended)-1]; last.Status != registry.JobSucceeded {
+		t.Fatalf("job %d (%s) ended %s: %s", last.ID, last.Kind, last.Status, last.Error)
 	}
 }
 
