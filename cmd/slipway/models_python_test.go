@@ -464,9 +464,15 @@ func parseAnyTime(t *testing.T, s string) time.Time {
 // dialect), applies it, builds it, and returns the directory.
 func demoOnPostgres(t *testing.T, env *postgresRedis, scale float64) string {
 	t.Helper()
+	return demoOnPostgresWith(t, env, demo.Options{Scale: scale, Seed: 7})
+}
+
+// demoOnPostgresWith is demoOnPostgres with the generator's options.
+func demoOnPostgresWith(t *testing.T, env *postgresRedis, opts demo.Options) string {
+	t.Helper()
 	ctx, conn, data := context.Background(), env.conn, env.data
 	dir := t.TempDir()
-	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: scale, Seed: 7}); err != nil {
+	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), opts); err != nil {
 		t.Fatal(err)
 	}
 	tables := map[string]string{
