@@ -314,6 +314,13 @@ version then keeps the exact encoding the model was trained with. Without
 
 Model files are at most 256 MiB (the registry's limit).
 
+A model served elsewhere (KServe, MLServer, Triton: the Open Inference
+Protocol v2) is registered with --format oip-v2 and a JSON file naming it,
+{"url": "http://HOST/v2/models/NAME", "task": "binary_classification",
+"features": N, "timeout": "2s"}: Slipway sends it the encoded rows, at
+registration (the holdout) and when an endpoint serves it
+(docs/design/models.md, "External models").
+
 --json prints the version as the HTTP API's
 GET /v1/models/{model}/versions/{version} does.
 

@@ -146,6 +146,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "unknown_endpoint"
 	case errors.Is(err, serving.ErrModelUnavailable):
 		return http.StatusServiceUnavailable, "model_unavailable"
+	case errors.Is(err, model.ErrRemoteTimeout):
+		return http.StatusGatewayTimeout, "model_timeout"
+	case errors.Is(err, model.ErrRemote):
+		return http.StatusBadGateway, "model_error"
 	case errors.Is(err, registry.ErrDeleted):
 		return http.StatusGone, "deleted"
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, errNoRoute):
