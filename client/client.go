@@ -22,6 +22,7 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -101,7 +102,9 @@ func (e *Error) Error() string { return e.Message }
 // deleted → registry.ErrDeleted and registry.ErrNotFound (like a
 // *registry.DeletedError); invalid_request → platform.ErrInvalid (and
 // serving.ErrInvalid); unknown_endpoint → serving.ErrUnknownEndpoint;
-// model_unavailable → serving.ErrModelUnavailable;
+// model_unavailable → serving.ErrModelUnavailable; model_error →
+// model.ErrRemote, model_timeout → model.ErrRemoteTimeout (and
+// model.ErrRemote);
 // unavailable → ErrUnavailable; too_large from RegisterModel →
 // registry.ErrArtifactTooLarge. A 409 conflict is one of several
 // sentinels, told apart by the call: registry.ErrJobState for the job
@@ -122,6 +125,10 @@ func (e *Error) Is(target error) bool {
 		return target == serving.ErrUnknownEndpoint
 	case "model_unavailable":
 		return target == serving.ErrModelUnavailable
+	case "model_error":
+		return target == model.ErrRemote
+	case "model_timeout":
+		return target == model.ErrRemoteTimeout || target == model.ErrRemote
 	case "unavailable":
 		return target == ErrUnavailable
 	case "too_large":
