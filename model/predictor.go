@@ -73,7 +73,8 @@ func Load(format string, data []byte) (Predictor, error) {
 
 // DetectFormat tells which of Formats a model file is in, for files whose
 // format nobody named (what a command trainer writes): slipway-linear JSON
-// has "format": "slipway-linear", XGBoost JSON has a "learner" object.
+// has "format": "slipway-linear", XGBoost JSON has a "learner" object, an
+// oip-v2 document (an external model) has a "url".
 // Anything else, such as XGBoost's binary or UBJSON formats, is an error
 // saying what is supported and how to save an XGBoost model as JSON. It
 // looks only at the top-level keys; Load checks the rest.
@@ -103,6 +104,9 @@ func DetectFormat(data []byte) (string, error) {
 	}
 	if _, ok := top["learner"]; ok {
 		return FormatXGBoostJSON, nil
+	}
+	if _, ok := top["url"]; ok {
+		return FormatOIPV2, nil
 	}
 	keys := make([]string, 0, len(top))
 	for k := range top {

@@ -368,6 +368,9 @@ func TestParseRemoteErrors(t *testing.T) {
 			t.Errorf("%s: %v; want it to say %q", c.doc, err, c.want)
 		}
 	}
+	if f, err := DetectFormat([]byte(`{"url": "http://h/v2/models/m", "task": "regression", "features": 2}`)); f != FormatOIPV2 || err != nil {
+		t.Errorf("DetectFormat of an oip-v2 document: %q, %v", f, err)
+	}
 	r, err := ParseRemote([]byte(`{"url": "https://h/kserve/v2/models/m/versions/3", "task": "regression", "features": 2, "timeout": "250ms", "input": "x"}`))
 	if err != nil || r.infer != "https://h/kserve/v2/models/m/versions/3/infer" || r.timeout != 250*time.Millisecond || r.input != "x" {
 		t.Errorf("a version URL behind a prefix: %+v, %v", r, err)
