@@ -241,9 +241,10 @@ type candidate struct {
 	trainer string
 }
 
-// score evaluates a scorer on holdout rows.
-func evaluate(task string, s *model.Scorer, rows []trainingRow, ys []float64) (map[string]float64, error) {
-	out, err := s.ScoreRows(featureRows(rows), nil)
+// evaluate scores holdout rows with a scorer (bounded by ctx, for a remote
+// model) and returns the task's metrics.
+func evaluate(ctx context.Context, task string, s *model.Scorer, rows []trainingRow, ys []float64) (map[string]float64, error) {
+	out, err := s.ScoreRowsContext(ctx, featureRows(rows), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +288,7 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	if err != nil {
 		return err
 	}
-	if cand.metrics, err = evaluate(spec.Task, cand.scorer, holdout, holdoutYs); err != nil {
+	if cand.metrics, err = evaluate(ctx, spec.Task, cand.scorer, holdout, holdoutYs); err != nil {
 		return fmt.Errorf("%w: validating the trained model on the holdout: %w", errPermanent, err)
 	}
 	run.sayf("trained in %s; holdout %s", time.Since(start).Round(time.Millisecond), formatMetrics(cand.metrics))
@@ -393,7 +394,7 @@ func (c *Coordinator) currentOnHoldout(ctx context.Context, name, alias, task st
 	if s.Task() != task {
 		return a.Version, nil, fmt.Sprintf("version %d is a %s model, not %s", a.Version, s.Task(), task)
 	}
-	m, err := evaluate(task, s, rows, ys)
+	m, err := evaluate(ctx, task, s, rows, ys)
 	if err != nil {
 		return a.Version, nil, fmt.Sprintf("scoring version %d on the holdout: %v", a.Version, err)
 	}
@@ -683,7 +684,7 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 	if err != nil {
 		return nil, refused(err)
 	}
-	metrics, err := evaluate(pred.Task(), s, holdout, ys)
+	metrics, err := evaluate(ctx, pred.Task(), s, holdout, ys)
 	if err != nil {
 		return nil, refused(fmt.Errorf("validating the model on the holdout of %s: %w", p.TrainingSet.Ref(), err))
 	}
