@@ -27,7 +27,8 @@ import (
 )
 
 func main() {
-	target := flag.String("target", "http", "http (Slipway's API) or redis (raw HMGET pipeline)")
+	target := flag.String("target", "http", "http (Slipway's online features), predict (an endpoint's predictions) or redis (raw HMGET pipeline)")
+	endpoint := flag.String("endpoint", "", "the endpoint to ask (target predict)")
 	url := flag.String("url", "http://127.0.0.1:8080", "Slipway server (target http)")
 	addr := flag.String("addr", "127.0.0.1:6379", "Redis address (target redis)")
 	prefix := flag.String("prefix", "slipway:", "Redis key prefix (target redis)")
@@ -38,28 +39,39 @@ func main() {
 	rate := flag.Float64("rate", 0, "requests per second in total (0: as fast as the clients go)")
 	duration := flag.Duration("duration", 10*time.Second, "how long to run")
 	flag.Parse()
-	if err := run(*target, *url, *addr, *prefix, strings.Split(*features, ","), *entitiesFile, *batch, *concurrency, *rate, *duration); err != nil {
+	if err := run(*target, *url, *endpoint, *addr, *prefix, strings.Split(*features, ","), *entitiesFile, *batch, *concurrency, *rate, *duration); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, url, addr, prefix string, features []string, entitiesFile string, batch, concurrency int, rate float64, duration time.Duration) error {
+func run(target, url, endpoint, addr, prefix string, features []string, entitiesFile string, batch, concurrency int, rate float64, duration time.Duration) error {
 	keys, err := readLines(entitiesFile)
 	if err != nil {
 		return err
 	}
-	if len(keys) < batch || features[0] == "" {
-		return fmt.Errorf("need -features and at least -batch %d entity keys", batch)
+	if len(keys) < batch || (features[0] == "" && target != "predict") || (endpoint == "" && target == "predict") {
+		return fmt.Errorf("need -features (or -endpoint for predict) and at least -batch %d entity keys", batch)
+	}
+	if target == "predict" {
+		features = nil // the endpoint's model decides
 	}
 	var do func(ctx context.Context, entities []string) error
 	switch target {
-	case "http":
+	case "http", "predict":
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+		path, field := "/v1/online-features", "features"
+		if target == "predict" {
+			path, field = "/v1/endpoints/"+endpoint+"/predict", ""
+		}
 		do = func(ctx context.Context, entities []string) error {
-			body, _ := json.Marshal(map[string]any{"features": features, "entities": entities})
-			req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/online-features", bytes.NewReader(body))
-			resp, err := client.Do(req)
+			req := map[string]any{"entities": entities}
+			if field != "" {
+				req[field] = features
+			}
+			body, _ := json.Marshal(req)
+			req2, _ := http.NewRequestWithContext(ctx, "POST", url+path, bytes.NewReader(body))
+			resp, err := client.Do(req2)
 			if err != nil {
 				return err
 			}
