@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/slipway-ml/slipway/definition"
-	"github.com/slipway-ml/slipway/demo"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -155,24 +154,9 @@ var badEndpoints = []struct{ name, yaml, want string }{
 // docs/definitions.md, as it is, next to the demo project whose model it
 // serves.
 func TestDocsEndpointExamplePlans(t *testing.T) {
-	b, err := os.ReadFile("../docs/definitions.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(b), "\n## Endpoints\n")
-	_, block, ok2 := strings.Cut(after, "```yaml\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal(`docs/definitions.md has no "## Endpoints" section with a yaml block`)
-	}
+	block := docsYAML(t, "Endpoints")
 	e := newEnv(t)
-	root := filepath.Dir(e.dir)
-	if _, err := demo.WriteProject(root); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Generate(context.Background(), filepath.Join(root, "data"), demo.Options{Scale: 0.1}); err != nil {
-		t.Fatal(err)
-	}
+	root := demoBeside(t, e)
 	write(t, root, "definitions/endpoints.yaml", block)
 	defs, err := definition.LoadDir(filepath.Join(root, "definitions"))
 	if err != nil {

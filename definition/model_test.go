@@ -398,24 +398,9 @@ func TestModelTrainingSetProblems(t *testing.T) {
 // TestDocsModelExamplePlans plans the Models example of docs/definitions.md,
 // as it is, next to the demo project it refers to.
 func TestDocsModelExamplePlans(t *testing.T) {
-	b, err := os.ReadFile("../docs/definitions.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(b), "\n## Models\n")
-	_, block, ok2 := strings.Cut(after, "```yaml\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal(`docs/definitions.md has no "## Models" section with a yaml block`)
-	}
+	block := docsYAML(t, "Models")
 	e := newEnv(t)
-	root := filepath.Dir(e.dir)
-	if _, err := demo.WriteProject(root); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Generate(context.Background(), filepath.Join(root, "data"), demo.Options{Scale: 0.1}); err != nil {
-		t.Fatal(err)
-	}
+	root := demoBeside(t, e)
 	// The example stands for the demo's own models.
 	if err := os.RemoveAll(filepath.Join(root, "definitions", "models.yaml")); err != nil {
 		t.Fatal(err)
@@ -441,6 +426,37 @@ func TestDocsModelExamplePlans(t *testing.T) {
 	if !reflect.DeepEqual(models, []string{"purchase_model", "purchase_xgb"}) {
 		t.Errorf("models planned: %v", models)
 	}
+}
+
+// docsYAML returns the first yaml block of a section ("## NAME") of
+// docs/definitions.md.
+func docsYAML(t *testing.T, section string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/definitions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n## "+section+"\n")
+	_, block, ok2 := strings.Cut(after, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatalf(`docs/definitions.md has no "## %s" section with a yaml block`, section)
+	}
+	return block
+}
+
+// demoBeside writes the demo project and a small demo data set in the
+// directory holding e's definitions directory, and returns that directory.
+func demoBeside(t *testing.T, e *env) string {
+	t.Helper()
+	root := filepath.Dir(e.dir)
+	if _, err := demo.WriteProject(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Generate(context.Background(), filepath.Join(root, "data"), demo.Options{Scale: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 // TestSchemaDocumentsModels checks docs/definitions.schema.json against
