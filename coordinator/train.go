@@ -118,6 +118,16 @@ type trainingRow struct {
 	features []value.Value
 }
 
+// newTrainingRows holds no rows yet: the columns of a training set, its
+// features as the encoding takes them.
+func newTrainingRows(tp *offline.TrainingSetParams) *trainingRows {
+	out := &trainingRows{entity: tp.EntityName, label: tp.LabelName}
+	for _, f := range tp.Features {
+		out.features = append(out.features, model.Feature{Name: f.Name, Type: f.Type})
+	}
+	return out
+}
+
 // readTrainingRows reads a training set whole, leaves out rows with a null
 // label, and orders the rest by label time (stable: rows of one time keep
 // the training set's order, by entity).
@@ -126,10 +136,7 @@ func (c *Coordinator) readTrainingRows(ctx context.Context, id resource.ID) (*tr
 	if err != nil {
 		return nil, err
 	}
-	out := &trainingRows{entity: tp.EntityName, label: tp.LabelName}
-	for _, f := range tp.Features {
-		out.features = append(out.features, model.Feature{Name: f.Name, Type: f.Type})
-	}
+	out := newTrainingRows(tp)
 	rows, err := c.Offline.ReadTrainingSet(ctx, tp)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", id, err)
@@ -168,20 +175,9 @@ func (t *trainingRows) split(percent float64) (train, holdout []trainingRow, err
 func labels(task string, rows []trainingRow) ([]float64, error) {
 	out := make([]float64, len(rows))
 	for i, r := range rows {
-		var y float64
-		switch r.label.Type() {
-		case value.Bool:
-			y = 0
-			if r.label.Bool() {
-				y = 1
-			}
-		case value.Int64:
-			y = float64(r.label.Int64())
-		case value.Float64:
-			y = r.label.Float64()
-		default:
-			return nil, fmt.Errorf("the label of entity %s at %s is a %s; a %s model needs a numeric or bool label",
-				r.entity, r.time.Format(time.RFC3339), r.label.Type(), task)
+		y, err := model.LabelValue(r.label)
+		if err != nil {
+			return nil, fmt.Errorf("entity %s at %s: %w", r.entity, r.time.Format(time.RFC3339), err)
 		}
 		bad := ""
 		switch task {
@@ -374,6 +370,9 @@ func (c *Coordinator) currentOnHoldout(ctx context.Context, name, alias, task st
 	if err != nil {
 		return a.Version, nil, err.Error()
 	}
+	if s.Task() != task {
+		return a.Version, nil, fmt.Sprintf("version %d is a %s model, not %s", a.Version, s.Task(), task)
+	}
 	// Its features, by name, from this training set's columns.
 	enc := s.Encoding().Features()
 	cols := make([]int, len(enc))
@@ -390,9 +389,6 @@ func (c *Coordinator) currentOnHoldout(ctx context.Context, name, alias, task st
 			vals[j] = r.features[k]
 		}
 		rows[i] = trainingRow{features: vals}
-	}
-	if s.Task() != task {
-		return a.Version, nil, fmt.Sprintf("version %d is a %s model, not %s", a.Version, s.Task(), task)
 	}
 	m, err := evaluate(ctx, task, s, rows, ys)
 	if err != nil {
@@ -721,10 +717,7 @@ func featureNames(fs []model.Feature) string {
 // schema next to it (SchemaPath), reading the training set twice: once for
 // the encoding's vocabularies, once to write, so no row is held in memory.
 func (c *Coordinator) exportEncoded(ctx context.Context, tp *offline.TrainingSetParams, id resource.ID, path string) (int64, error) {
-	data := &trainingRows{entity: tp.EntityName, label: tp.LabelName}
-	for _, f := range tp.Features {
-		data.features = append(data.features, model.Feature{Name: f.Name, Type: f.Type})
-	}
+	data := newTrainingRows(tp)
 	b, err := model.NewEncodingBuilder(data.features, model.EncodingConfig{})
 	if err != nil {
 		return 0, err
