@@ -18,33 +18,10 @@ cd "$(dirname "$0")/.."
 addr="${1:-127.0.0.1:6379}"
 scale="${2:-1}"
 duration="${3:-10s}"
-host="${addr%:*}"; port="${addr##*:}"
 prefix="slipway_pbench_$$:"
-work="$(mktemp -d)"
-cleanup() {
-  [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
-  redis-cli -h "$host" -p "$port" --scan --pattern "$prefix*" | xargs -r -n 1000 redis-cli -h "$host" -p "$port" unlink >/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-go build -o "$work/bin/slipway" ./cmd/slipway
-go build -o "$work/bin/loadgen" ./bench/loadgen
-PATH="$work/bin:$PATH"
-# The configuration lives outside the project: quickstart writes only into a
-# directory that holds nothing else.
-printf 'online:\n  type: redis\n  addrs: [%s]\n  key_prefix: "%s"\n' "$addr" "$prefix" > "$work/slipway.yaml"
-export SLIPWAY_CONFIG="$work/slipway.yaml"
-slipway quickstart --dir "$work/demo" --scale "$scale" >/dev/null
-cd "$work/demo"
-features=""
-{
-  echo "features:"
-  for i in $(seq -w 1 20); do
-    printf '  - name: bench_f%s\n    entity: subscriber\n    source: subscriber_order_stats\n    entity_column: subscriber_id\n    value_column: avg_order_value\n    timestamp_column: ordered_at\n    type: float64\n' "$i"
-    features="${features:+$features,}bench_f$i"
-  done
-  printf 'training_sets:\n  - name: bench_ts\n    label: purchased_7d\n    features: [%s]\n' "$features"
-} > definitions/bench_features.yaml
+# shellcheck source=bench/redis_demo.sh
+source bench/redis_demo.sh
+printf 'training_sets:\n  - name: bench_ts\n    label: purchased_7d\n    features: [%s]\n' "$features" >> definitions/bench_features.yaml
 slipway apply definitions >/dev/null
 slipway materialize >/dev/null 2>&1
 slipway training-set export bench_ts --encoded --out bench.csv >/dev/null 2>&1
