@@ -17,15 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipway-ml/slipway/config"
-	"github.com/slipway-ml/slipway/definition"
-	"github.com/slipway-ml/slipway/demo"
-	"github.com/slipway-ml/slipway/internal/backends"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
-	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
 	"github.com/slipway-ml/slipway/value"
@@ -63,40 +58,7 @@ type oipDemo struct {
 func newOIPDemo(t testing.TB) *oipDemo {
 	t.Helper()
 	ctx := t.Context()
-	dir := t.TempDir()
-	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: 0.05, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.WriteProject(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "definitions", "oip_endpoints.yaml"), []byte(oipEndpointsYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.Open(ctx, platform.Options{DataDir: filepath.Join(dir, ".slipway"), Config: config.Default(), Backends: backends.All(), Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	defs, err := definition.ReadFiles(filepath.Join(dir, "definitions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Apply(ctx, defs); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []string{"purchase_model", "spend_model"} {
-		trained, err := p.Train(ctx, &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: m, Variant: resource.DefaultVariant}, By: "ana"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitOIPJobs(t, p, trained)
-	}
-	materialized, err := p.Materialize(ctx, &platform.MaterializeParams{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitOIPJobs(t, p, materialized)
+	p, dir := trainedDemo(t, map[string]string{"oip_endpoints.yaml": oipEndpointsYAML}, "purchase_model", "spend_model")
 	reg, err := p.Registry(ctx)
 	if err != nil {
 		t.Fatal(err)

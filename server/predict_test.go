@@ -50,7 +50,11 @@ type predictFixture struct {
 	entities  []string
 }
 
-func newPredictFixture(t testing.TB) *predictFixture {
+// trainedDemo opens a platform on the demo (scale 0.05, seed 3) with files
+// added to its definitions (path under definitions/ → content), applies
+// them, trains the models named and materializes every feature. It returns
+// the platform and the project directory.
+func trainedDemo(t testing.TB, files map[string]string, models ...string) (*platform.Platform, string) {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -59,6 +63,11 @@ func newPredictFixture(t testing.TB) *predictFixture {
 	}
 	if _, err := demo.WriteProject(dir); err != nil {
 		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, "definitions", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p, err := platform.Open(ctx, platform.Options{DataDir: filepath.Join(dir, ".slipway"), Config: config.Default(), Backends: backends.All(), Create: true})
 	if err != nil {
@@ -72,15 +81,26 @@ func newPredictFixture(t testing.TB) *predictFixture {
 	if _, err := p.Apply(ctx, defs); err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := p.Train(ctx, &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: "purchase_model", Variant: resource.DefaultVariant}, By: "ana"})
+	for _, m := range models {
+		jobs, err := p.Train(ctx, &platform.TrainParams{Model: resource.ID{Kind: resource.KindModel, Name: m, Variant: resource.DefaultVariant}, By: "ana"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitPlatform(t, p, jobs)
+	}
+	jobs, err := p.Materialize(ctx, &platform.MaterializeParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitPlatform(t, p, jobs)
-	if jobs, err = p.Materialize(ctx, &platform.MaterializeParams{}); err != nil {
-		t.Fatal(err)
-	}
-	waitPlatform(t, p, jobs)
+	return p, dir
+}
+
+func newPredictFixture(t testing.TB) *predictFixture {
+	t.Helper()
+	ctx := t.Context()
+	p, dir := trainedDemo(t, nil, "purchase_model")
+	var err error
 	f := &predictFixture{p: p, clock: &settable{}}
 	f.clock.ns.Store(time.Now().UnixNano())
 	if f.reg, err = p.Registry(ctx); err != nil {
