@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -470,56 +468,7 @@ func demoOnPostgres(t *testing.T, env *postgresRedis, scale float64) string {
 // demoOnPostgresWith is demoOnPostgres with the generator's options.
 func demoOnPostgresWith(t *testing.T, env *postgresRedis, opts demo.Options) string {
 	t.Helper()
-	ctx, conn, data := context.Background(), env.conn, env.data
-	dir := t.TempDir()
-	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), opts); err != nil {
-		t.Fatal(err)
-	}
-	tables := map[string]string{
-		"shops":        "shop_id text, name text, category text, country text, plan text, created_at timestamp",
-		"subscribers":  "subscriber_id text, shop_id text, region text, signup_channel text, signed_up_at timestamp",
-		"campaigns":    "campaign_id text, shop_id text, name text, kind text, sent_at timestamp, recipients bigint",
-		"email_events": "subscriber_id text, shop_id text, campaign_id text, event_type text, event_time timestamp",
-		"orders":       "order_id text, subscriber_id text, shop_id text, campaign_id text, ordered_at timestamp, amount double precision",
-	}
-	for name, cols := range tables {
-		if _, err := conn.Exec(ctx, "CREATE TABLE "+data+"."+name+" ("+cols+")"); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(filepath.Join(dir, "data", name+".csv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = conn.PgConn().CopyFrom(ctx, f, "COPY "+data+"."+name+" FROM STDIN (FORMAT csv, HEADER true)")
-		f.Close()
-		if err != nil {
-			t.Fatalf("loading %s: %v", name, err)
-		}
-	}
-	defs := filepath.Join(dir, "defs")
-	must(t, os.MkdirAll(defs, 0o755))
-	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml", "models.yaml"} {
-		b, err := fs.ReadFile(demo.Project(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		must(t, os.WriteFile(filepath.Join(defs, name), b, 0o644))
-	}
-	b, err := os.ReadFile(filepath.Join("testdata", "demo_postgres", "transformations.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.WriteFile(filepath.Join(defs, "transformations.yaml"), b, 0o644))
-	var sources strings.Builder
-	sources.WriteString("sources:\n")
-	for _, src := range [][2]string{{"shops", ""}, {"subscribers", "signed_up_at"}, {"campaigns", "sent_at"}, {"email_events", "event_time"}, {"orders", "ordered_at"}} {
-		fmt.Fprintf(&sources, "  - name: %s\n    table: %s.%s\n", src[0], data, src[0])
-		if src[1] != "" {
-			fmt.Fprintf(&sources, "    timestamp_column: %s\n", src[1])
-		}
-	}
-	must(t, os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644))
-	env.writeConfig(t, dir)
+	dir := loadDemoOnPostgres(t, env, opts, nil)
 	mustRun(t, dir, "apply", "defs")
 	mustRun(t, dir, "run")
 	return dir

@@ -201,10 +201,34 @@ training_sets:
 func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 	env := newPostgresRedis(t, "demo")
 	ctx, conn, data := context.Background(), env.conn, env.data
-	dir := t.TempDir()
 	days := demo.DefaultDays
 	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
-	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: 0.2, Seed: 7, Start: start, Days: days}); err != nil {
+	dir := loadDemoOnPostgres(t, env, demo.Options{Scale: 0.2, Seed: 7, Start: start, Days: days},
+		map[string]string{"now_labels": "subscriber_id text, at timestamp, y bigint"})
+	features, columns := demoFeatures()
+	must(t, os.WriteFile(filepath.Join(dir, "defs", "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644))
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+	asOf := time.Now().UTC()
+	if _, err := conn.Exec(ctx, "INSERT INTO "+data+".now_labels SELECT subscriber_id, $1, 0 FROM "+data+".subscribers", asOf); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startServe(t, dir)
+	if n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns); n < 1000 {
+		t.Errorf("compared only %d values", n)
+	}
+}
+
+// loadDemoOnPostgres generates the demo data, loads it into tables of the
+// test's data schema (and creates the empty tables given, name → columns),
+// and writes in dir/defs the demo's definitions with sources over those
+// tables and transformations in PostgreSQL's dialect
+// (testdata/demo_postgres), and the configuration; nothing is applied.
+func loadDemoOnPostgres(t *testing.T, env *postgresRedis, opts demo.Options, empty map[string]string) string {
+	t.Helper()
+	ctx, conn, data := context.Background(), env.conn, env.data
+	dir := t.TempDir()
+	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), opts); err != nil {
 		t.Fatal(err)
 	}
 	tables := map[string]string{
@@ -213,14 +237,15 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 		"campaigns":    "campaign_id text, shop_id text, name text, kind text, sent_at timestamp, recipients bigint",
 		"email_events": "subscriber_id text, shop_id text, campaign_id text, event_type text, event_time timestamp",
 		"orders":       "order_id text, subscriber_id text, shop_id text, campaign_id text, ordered_at timestamp, amount double precision",
-		"now_labels":   "subscriber_id text, at timestamp, y bigint",
+	}
+	for name, cols := range empty {
+		if _, err := conn.Exec(ctx, "CREATE TABLE "+data+"."+name+" ("+cols+")"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for name, cols := range tables {
 		if _, err := conn.Exec(ctx, "CREATE TABLE "+data+"."+name+" ("+cols+")"); err != nil {
 			t.Fatal(err)
-		}
-		if name == "now_labels" {
-			continue
 		}
 		f, err := os.Open(filepath.Join(dir, "data", name+".csv"))
 		if err != nil {
@@ -234,7 +259,7 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 	}
 	defs := filepath.Join(dir, "defs")
 	must(t, os.MkdirAll(defs, 0o755))
-	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml"} {
+	for _, name := range []string{"entities.yaml", "features.yaml", "training.yaml", "models.yaml"} {
 		b, err := fs.ReadFile(demo.Project(), name)
 		if err != nil {
 			t.Fatal(err)
@@ -255,20 +280,8 @@ func TestDemoServesWhatTrainingSetsSeeOnPostgresAndRedis(t *testing.T) {
 		}
 	}
 	must(t, os.WriteFile(filepath.Join(defs, "sources.yaml"), []byte(sources.String()), 0o644))
-	features, columns := demoFeatures()
-	must(t, os.WriteFile(filepath.Join(defs, "now.yaml"), []byte(demoNowDefs("table: "+data+".now_labels", features)), 0o644))
-
 	env.writeConfig(t, dir)
-	mustRun(t, dir, "apply", "defs")
-	mustRun(t, dir, "materialize")
-	asOf := time.Now().UTC()
-	if _, err := conn.Exec(ctx, "INSERT INTO "+data+".now_labels SELECT subscriber_id, $1, 0 FROM "+data+".subscribers", asOf); err != nil {
-		t.Fatal(err)
-	}
-	base, _ := startServe(t, dir)
-	if n := checkNoSkew(t, dir, base, "served_now", "subscriber", features, columns); n < 1000 {
-		t.Errorf("compared only %d values", n)
-	}
+	return dir
 }
 
 // postgresRedis is a test's own PostgreSQL schemas (data, registry,
