@@ -15,6 +15,8 @@
 //   - map engine types to value types as documented on ColumnType;
 //   - record the registry that owns its tables in Claim and refuse another;
 //   - drop a table or view in DropTable, a missing one being no error;
+//   - append rows in WriteRows in one transaction, creating the table
+//     with the documented engine types, refusing a table of other columns;
 //   - report Describe errors as *QueryError with the line of the caller's SQL;
 //   - resolve a source's relative File against Dir (SourceQueryParams.Path)
 //     and check file sources whole in CheckSource, reporting *SourceError;

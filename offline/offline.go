@@ -40,6 +40,9 @@ type Store interface {
 	// columns of a table: columns entity (as text), timestamp, then one per
 	// ReadLatestParams.ValueColumns.
 	ReadLatest(ctx context.Context, p *ReadLatestParams) (Rows, error)
+	// WriteRows appends rows computed in Go to a table, creating it when
+	// needed, all or nothing; see WriteRowsParams.
+	WriteRows(ctx context.Context, p *WriteRowsParams) (int64, error)
 	// Claim records that this store holds the tables of the registry with
 	// the given id (registry.Store.ID), and fails with ErrClaimed when it
 	// already holds another registry's: two registries naming their tables

@@ -74,6 +74,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"ConcurrentReplaces":         testCreateTableConcurrent,
 	})
 	group("DropTable", dropCases)
+	group("WriteRows", writeCases) // write.go
 	group("SourceQuery", map[string]func(*testing.T, offline.Store){
 		"Table":   testSourceQueryTable,
 		"CSV":     testSourceQueryCSV,
