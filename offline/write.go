@@ -27,11 +27,14 @@ type WriteRowsParams struct {
 	Table   string
 	Columns []resource.Column // Name and Type; EngineType is ignored
 	// Rows gives the rows, each one value per column, in Columns' order: a
-	// value of the column's type, or null.
+	// value of the column's type, or null. A row of another length or with
+	// a value of another type fails the call, naming the row.
 	Rows RowSource
 	// Replace, when set, first deletes the table's rows whose Column equals
 	// Value, in the same transaction: a run that writes again (a retried
-	// job) replaces its own rows instead of adding them twice.
+	// job) replaces its own rows instead of adding them twice. Column must
+	// be one of Columns, and Value a value of its type (null, which equals
+	// no row, is refused).
 	Replace *Match
 }
 
