@@ -170,6 +170,11 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 				field("schedule", m.Schedule)
 			case r.Endpoint != nil:
 				field("serves", fmt.Sprintf("model %s, the version its %s alias points at", r.Endpoint.Model, r.Endpoint.Alias))
+			case r.BatchPrediction != nil:
+				b := r.BatchPrediction
+				field("scores", fmt.Sprintf("the %s of %s with model %s, the version its %s alias points at", b.EntityColumn, b.Entities, b.Model, b.Alias))
+				field("writes", fmt.Sprintf("source %s (a row per entity and run), feature %s (the newest prediction)", resource.BatchPredictionSource(r.ID).Ref(), r.Ref()))
+				field("schedule", b.Schedule)
 			}
 			if len(r.State.Schema) > 0 {
 				fmt.Fprintf(w, "  schema:\n")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -34,29 +35,42 @@ func parseIDs(kind resource.Kind, args []string) ([]resource.ID, error) {
 func (a *app) runCmd() *cobra.Command {
 	var rebuild, detach bool
 	cmd := &cobra.Command{
-		Use:   "run [TRANSFORMATION[:VARIANT]...]",
-		Short: "Build transformations in dependency order inside the offline engine",
+		Use:   "run [NAME[:VARIANT]...]",
+		Short: "Build transformations in dependency order, or run batch predictions",
 		Long: `Run builds transformations that are not ready yet (all of them, or the named
 ones with whatever they need upstream), in dependency order, inside the
 offline engine. Every variant has its own table, replaced atomically, so a
 failed run never leaves a half-written table.
 
-Each build is a durable job (see 'slipway jobs'): it runs in this process,
-showing progress, unless --detach leaves it to a 'slipway worker'. A job
-failing for a transient reason (connection refused, timeout) is retried
-with backoff; any other failure fails it at once, and the jobs waiting for
-it fail with that reason. Ctrl-C cancels the jobs that have not ended.`,
+A name may also be a batch prediction's: run scores its entities now with
+the version its model's alias points at (after building what it reads that
+is not ready; --rebuild builds that again), appends the predictions to its
+table and materializes them into its online feature. Batch predictions run
+only when named here, or on their schedule under 'slipway serve' or
+'slipway worker'.
+
+Each build or run is a durable job (see 'slipway jobs'): it runs in this
+process, showing progress, unless --detach leaves it to a 'slipway worker'.
+A job failing for a transient reason (connection refused, timeout) is
+retried with backoff; any other failure fails it at once, and the jobs
+waiting for it fail with that reason. Ctrl-C cancels the jobs that have not
+ended.
+
+Examples:
+  slipway run                              # build every transformation not ready
+  slipway run recent_orders --rebuild      # rebuild one, and what it needs
+  slipway run nightly_purchase_scores      # score a batch prediction's entities now`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids, err := parseIDs(resource.KindTransformation, args)
-			if err != nil {
-				return err
-			}
 			api, err := a.connect(cmd.Context(), how{})
 			if err != nil {
 				return err
 			}
 			defer api.Close()
-			jobs, err := api.Run(cmd.Context(), &platform.RunParams{Transformations: ids, Rebuild: rebuild, Detach: detach})
+			rp := &platform.RunParams{Rebuild: rebuild, Detach: detach}
+			if rp.Transformations, rp.BatchPredictions, err = runTargets(cmd.Context(), api, args); err != nil {
+				return err
+			}
+			jobs, err := api.Run(cmd.Context(), rp)
 			if err != nil {
 				return err
 			}
@@ -66,14 +80,56 @@ it fail with that reason. Ctrl-C cancels the jobs that have not ended.`,
 			}
 			ended, err := a.follow(cmd.Context(), api, jobs, detach, a.stderr)
 			if !detach {
+				a.batchPredictions(ended)
 				a.summary(ended)
 			}
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild the selected transformations even when they are ready")
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild the selected transformations (or what the batch predictions read) even when ready")
 	cmd.Flags().BoolVar(&detach, "detach", false, "queue the jobs and return; a 'slipway worker' runs them")
 	return cmd
+}
+
+// runTargets sorts run's arguments into transformations and batch
+// predictions: a name registered as a batch prediction is one (a plan never
+// lets a transformation share it), any other a transformation.
+func runTargets(ctx context.Context, api platform.API, args []string) (tfs, bps []resource.ID, err error) {
+	if len(args) == 0 {
+		return nil, nil, nil
+	}
+	registered, err := api.List(ctx, &registry.ListParams{Kind: resource.KindBatchPrediction})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, arg := range args {
+		ref, err := resource.ParseRef(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		bp := resource.NewID(resource.KindBatchPrediction, ref)
+		if slices.ContainsFunc(registered, func(r *resource.Resource) bool { return r.ID == bp }) {
+			bps = append(bps, bp)
+		} else {
+			tfs = append(tfs, resource.NewID(resource.KindTransformation, ref))
+		}
+	}
+	return tfs, bps, nil
+}
+
+// batchPredictions prints what each succeeded batch prediction job wrote.
+func (a *app) batchPredictions(jobs []*registry.Job) {
+	for _, j := range jobs {
+		if j.Kind != coordinator.JobBatchPredict || j.Status != registry.JobSucceeded || len(j.Result) == 0 {
+			continue
+		}
+		var res coordinator.BatchPredictResult
+		if json.Unmarshal(j.Result, &res) != nil {
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: scored %s entities with %s version %d (alias %s) as of %s\n", j.Resource.Ref(), count(res.Rows), res.Model, res.Version, res.Alias, res.ScoredAt.Format(time.RFC3339))
+		fmt.Fprintf(a.stdout, "  rows appended to source %s; newest per entity served as feature %s\n", res.Source.Ref(), res.Feature.Ref())
+	}
 }
 
 // summary prints how the jobs ended: one line, then one per job that did not succeed.

@@ -326,13 +326,18 @@ func (c *Client) queue(ctx context.Context, path string, body any) ([]*registry.
 	return server.JobsFromBody(out)
 }
 
-// Run queues builds of transformations; the server works them unless Detach.
+// Run queues builds of transformations and runs of batch predictions; the
+// server works them unless Detach.
 func (c *Client) Run(ctx context.Context, p *platform.RunParams) ([]*registry.Job, error) {
 	names, err := refs(p.Transformations, resource.KindTransformation)
 	if err != nil {
 		return nil, err
 	}
-	return c.queue(ctx, "/v1/run", server.RunRequest{Transformations: names, Rebuild: p.Rebuild, Detach: p.Detach})
+	bps, err := refs(p.BatchPredictions, resource.KindBatchPrediction)
+	if err != nil {
+		return nil, err
+	}
+	return c.queue(ctx, "/v1/run", server.RunRequest{Transformations: names, BatchPredictions: bps, Rebuild: p.Rebuild, Detach: p.Detach})
 }
 
 // Materialize queues the materialization of features; the server works

@@ -215,6 +215,12 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 			return err
 		}
 		return c.train(ctx, run, args)
+	case JobBatchPredict:
+		var args batchPredictArgs
+		if err := decodeArgs(j, &args); err != nil {
+			return err
+		}
+		return c.batchPredict(ctx, run, args)
 	}
 	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }

@@ -68,7 +68,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	}
 	var order []firing
 	features := map[firing][]*resource.Resource{}
-	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel} {
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel, resource.KindBatchPrediction} {
 		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
 		if err != nil {
 			return queued, fmt.Errorf("listing %ss: %w", kind, err)
@@ -80,7 +80,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 			}
 			switch {
 			case at.IsZero():
-			case kind == resource.KindTransformation || kind == resource.KindModel:
+			case kind != resource.KindFeature:
 				jobs, err := s.queue(ctx, []*resource.Resource{r}, at)
 				errs = append(errs, err)
 				queued = append(queued, jobs...)
@@ -109,6 +109,8 @@ func scheduleOf(r *resource.Resource) string {
 		return r.Feature.Schedule
 	case r.Model != nil:
 		return r.Model.Schedule
+	case r.BatchPrediction != nil:
+		return r.BatchPrediction.Schedule
 	}
 	return ""
 }
@@ -174,6 +176,11 @@ func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.
 				return nil, err
 			}
 			b.add(registry.NewJob{Kind: JobTrain, Resource: r.ID, Args: encodeArgs(trainArgs{By: "schedule"}), After: after})
+		case resource.KindBatchPrediction:
+			// Scored as of the firing, from its inputs rebuilt first.
+			if err := b.batchPredict(ctx, &BatchPredictParams{BatchPrediction: r.ID, At: at, By: "schedule"}, always); err != nil {
+				return nil, err
+			}
 		default:
 			if err := b.materialize(ctx, &MaterializeParams{Features: []resource.ID{r.ID}, Rebuild: true}); err != nil {
 				return nil, err

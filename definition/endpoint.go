@@ -29,13 +29,16 @@ func (it *item) endpoint() *resource.EndpointSpec {
 	return e
 }
 
-// checkEndpoint checks that the model an endpoint serves exists: defined
-// in these files or in the registry (any variant, deprecated included), or
-// registered from a file (it has versions but no definition). Whether its
-// alias points at a version is not checked: an endpoint may be defined
-// before its model is trained, and serves once the alias is set.
-func (p *planner) checkEndpoint(d *Definition, r *resource.Resource) {
-	name := r.Endpoint.Model
+// checkModelName checks that the model an endpoint or a batch prediction
+// names exists: defined in these files or in the registry (any
+// variant, deprecated included), or registered from a file (it has versions
+// but no definition). Whether its alias points at a version is not checked:
+// it may be defined before its model is trained, and works once the alias
+// is set.
+func (p *planner) checkModelName(d *Definition, name string) {
+	if name == "" {
+		return
+	}
 	for id := range p.local {
 		if id.Kind == resource.KindModel && id.Name == name {
 			return

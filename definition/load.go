@@ -39,6 +39,7 @@ type Definition struct {
 	source      string   // feature/label source
 	label       string   // training set
 	trainingSet string   // model
+	entities    string   // batch prediction
 	features    []string // training set
 	sqlRefs     []sqlRef // transformation
 	sqlPos      Pos      // where the SQL text starts
@@ -60,28 +61,30 @@ type sqlRef struct {
 
 // topKeys maps a file's top-level keys to kinds.
 var topKeys = map[string]resource.Kind{
-	"entities":        resource.KindEntity,
-	"sources":         resource.KindSource,
-	"transformations": resource.KindTransformation,
-	"features":        resource.KindFeature,
-	"labels":          resource.KindLabel,
-	"training_sets":   resource.KindTrainingSet,
-	"models":          resource.KindModel,
-	"endpoints":       resource.KindEndpoint,
+	"entities":          resource.KindEntity,
+	"sources":           resource.KindSource,
+	"transformations":   resource.KindTransformation,
+	"features":          resource.KindFeature,
+	"labels":            resource.KindLabel,
+	"training_sets":     resource.KindTrainingSet,
+	"models":            resource.KindModel,
+	"endpoints":         resource.KindEndpoint,
+	"batch_predictions": resource.KindBatchPrediction,
 }
 
 var common = []string{"name", "variant", "description", "owner", "tags"}
 
 // allowedFields lists the fields each kind accepts, beyond the common ones.
 var allowedFields = map[resource.Kind][]string{
-	resource.KindEntity:         nil,
-	resource.KindSource:         {"file", "table", "format", "timestamp_column", "columns"},
-	resource.KindTransformation: {"sql", "sql_file", "schedule"},
-	resource.KindFeature:        {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
-	resource.KindLabel:          {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
-	resource.KindTrainingSet:    {"label", "features"},
-	resource.KindModel:          {"training_set", "task", "trainer", "validation", "promote", "schedule"},
-	resource.KindEndpoint:       {"model", "alias"},
+	resource.KindEntity:          nil,
+	resource.KindSource:          {"file", "table", "format", "timestamp_column", "columns"},
+	resource.KindTransformation:  {"sql", "sql_file", "schedule"},
+	resource.KindFeature:         {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
+	resource.KindLabel:           {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
+	resource.KindTrainingSet:     {"label", "features"},
+	resource.KindModel:           {"training_set", "task", "trainer", "validation", "promote", "schedule"},
+	resource.KindEndpoint:        {"model", "alias"},
+	resource.KindBatchPrediction: {"model", "alias", "entities", "entity_column", "schedule"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -273,7 +276,7 @@ func (df *Files) parseFile(name string) ([]*Definition, Errors) {
 			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
-				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models or endpoints")
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models, endpoints or batch_predictions")
 				continue
 			}
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
@@ -544,6 +547,8 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 		r.Model = it.model()
 	case resource.KindEndpoint:
 		r.Endpoint = it.endpoint()
+	case resource.KindBatchPrediction:
+		r.BatchPrediction = it.batchPrediction(d)
 	}
 	if len(*errs) > before {
 		return nil

@@ -267,7 +267,14 @@ func (p *planner) resolveAll(defs []*Definition) error {
 			}
 			r.Model.TrainingSet = id
 		case resource.KindEndpoint:
-			p.checkEndpoint(d, r)
+			p.checkModelName(d, r.Endpoint.Model)
+		case resource.KindBatchPrediction:
+			p.resolveBatchPrediction(d, r)
+		}
+	}
+	for _, d := range defs {
+		if d.Resource.BatchPrediction != nil {
+			p.defaultEntityColumn(d)
 		}
 	}
 	p.checkCycles(defs)
@@ -435,6 +442,8 @@ func (p *planner) checkSchemas(plan *Plan) {
 			}
 		case resource.KindModel:
 			p.checkModel(d, r)
+		case resource.KindBatchPrediction:
+			p.checkBatchPrediction(d, r)
 		}
 	}
 }

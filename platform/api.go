@@ -25,7 +25,8 @@ type API interface {
 	// Apply registers the definitions' new resources, all or nothing. A
 	// plan with conflicts is refused with a *ConflictError.
 	Apply(ctx context.Context, defs *definition.Files) (*ApplyResult, error)
-	// Run queues builds of transformations (with what they need upstream);
+	// Run queues builds of transformations (with what they need upstream)
+	// and runs of batch predictions;
 	// Materialize writes features' values as of now to the online store;
 	// Export writes a training set to a file; RetryJob queues a failed or
 	// cancelled job again with the jobs it ended. Each returns the jobs it
@@ -186,11 +187,15 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // ErrConflict is what a refused apply (a *ConflictError) is.
 var ErrConflict = errors.New("definitions conflict with registered resources")
 
-// RunParams select transformations to build.
+// RunParams select transformations to build and batch predictions to run.
 type RunParams struct {
 	// Transformations to build (with any upstream transformation that is
-	// not ready); empty means all.
+	// not ready); empty means all, unless BatchPredictions names some.
 	Transformations []resource.ID `json:"transformations,omitempty"`
+	// BatchPredictions to run now (after the builds of what they read that
+	// is not ready, or all of it with Rebuild). The job's Result is a
+	// coordinator.BatchPredictResult.
+	BatchPredictions []resource.ID `json:"batch_predictions,omitempty"`
 	// Rebuild builds the selected ones even when they are ready.
 	Rebuild bool `json:"rebuild,omitempty"`
 	// Detach queues the jobs and leaves them to workers.

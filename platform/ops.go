@@ -112,18 +112,31 @@ func (p *Platform) start(c *coordinator.Coordinator, jobs []*registry.Job, detac
 }
 
 // Run queues the builds of transformations that are not ready (or all the
-// selected ones with Rebuild), in dependency order.
+// selected ones with Rebuild), in dependency order, and the runs of the
+// selected batch predictions.
 func (p *Platform) Run(ctx context.Context, rp *RunParams) ([]*registry.Job, error) {
 	if err := checkKinds(rp.Transformations, resource.KindTransformation); err != nil {
 		return nil, err
 	}
-	c, err := p.coordinator(ctx, !rp.Detach, false)
+	if err := checkKinds(rp.BatchPredictions, resource.KindBatchPrediction); err != nil {
+		return nil, err
+	}
+	c, err := p.coordinator(ctx, !rp.Detach, !rp.Detach && len(rp.BatchPredictions) > 0)
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := c.EnqueueRun(ctx, &coordinator.RunParams{IDs: rp.Transformations, Rebuild: rp.Rebuild})
-	if err != nil {
-		return nil, err
+	var jobs []*registry.Job
+	if len(rp.Transformations) > 0 || len(rp.BatchPredictions) == 0 {
+		if jobs, err = c.EnqueueRun(ctx, &coordinator.RunParams{IDs: rp.Transformations, Rebuild: rp.Rebuild}); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range rp.BatchPredictions {
+		more, err := c.EnqueueBatchPredict(ctx, &coordinator.BatchPredictParams{BatchPrediction: id, Rebuild: rp.Rebuild})
+		if err != nil {
+			return nil, notRegistered(id, err)
+		}
+		jobs = append(jobs, more...)
 	}
 	return p.start(c, jobs, rp.Detach), nil
 }

@@ -1,5 +1,5 @@
 // Package resource defines Slipway's resources (entities, sources,
-// transformations, features, labels, training sets, models, endpoints), their
+// transformations, features, labels, training sets, models, endpoints, batch predictions), their
 // identifiers and their validation. It does no I/O.
 //
 // A resource is identified by kind, name and variant. Its definition (every
@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind in dependency order.
-var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint}
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint, KindBatchPrediction}
 
 // ParseKind accepts a kind as written on the command line: singular or plural,
 // with "-" or "_" ("training-sets" is KindTrainingSet).
@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 			return kind, nil
 		}
 	}
-	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint", s)
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint, batch_prediction", s)
 }
 
 // DefaultVariant is the variant of a reference that names none.
@@ -167,13 +167,14 @@ type Resource struct {
 	Tags        []string `json:"tags,omitempty"`
 
 	// Exactly one spec is set, matching ID.Kind (entities have none).
-	Source         *SourceSpec         `json:"source,omitempty"`
-	Transformation *TransformationSpec `json:"transformation,omitempty"`
-	Feature        *FeatureSpec        `json:"feature,omitempty"`
-	Label          *LabelSpec          `json:"label,omitempty"`
-	TrainingSet    *TrainingSetSpec    `json:"training_set,omitempty"`
-	Model          *ModelSpec          `json:"model,omitempty"`
-	Endpoint       *EndpointSpec       `json:"endpoint,omitempty"`
+	Source          *SourceSpec          `json:"source,omitempty"`
+	Transformation  *TransformationSpec  `json:"transformation,omitempty"`
+	Feature         *FeatureSpec         `json:"feature,omitempty"`
+	Label           *LabelSpec           `json:"label,omitempty"`
+	TrainingSet     *TrainingSetSpec     `json:"training_set,omitempty"`
+	Model           *ModelSpec           `json:"model,omitempty"`
+	Endpoint        *EndpointSpec        `json:"endpoint,omitempty"`
+	BatchPrediction *BatchPredictionSpec `json:"batch_prediction,omitempty"`
 
 	State State `json:"-"`
 }
@@ -420,6 +421,8 @@ func (r *Resource) Dependencies() []ID {
 		deps = append(deps, r.TrainingSet.Features...)
 	case r.Model != nil:
 		deps = append(deps, r.Model.TrainingSet)
+	case r.BatchPrediction != nil:
+		deps = append(deps, r.BatchPrediction.Entities)
 	}
 	return deps
 }

@@ -83,11 +83,14 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request) {
 }
 
 // RunRequest is the body of POST /v1/run. Transformations are
-// "name[:variant]" strings (the kind is the endpoint's); none means all.
+// "name[:variant]" strings (the kind is the endpoint's); none means all,
+// unless batch predictions are named.
 type RunRequest struct {
 	Transformations []string `json:"transformations,omitempty"`
-	Rebuild         bool     `json:"rebuild,omitempty"`
-	Detach          bool     `json:"detach,omitempty"`
+	// BatchPredictions are "name[:variant]" strings of batch predictions to run.
+	BatchPredictions []string `json:"batch_predictions,omitempty"`
+	Rebuild          bool     `json:"rebuild,omitempty"`
+	Detach           bool     `json:"detach,omitempty"`
 }
 
 // MaterializeRequest is the body of POST /v1/materialize. Features are
@@ -129,15 +132,18 @@ func (s *server) run(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeOptional(r, &req)
 	}
-	var ids []resource.ID
+	var ids, bps []resource.ID
 	if err == nil {
 		ids, err = parseRefs("transformations", resource.KindTransformation, req.Transformations)
+	}
+	if err == nil {
+		bps, err = parseRefs("batch_predictions", resource.KindBatchPrediction, req.BatchPredictions)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	jobs, err := s.Platform.Run(r.Context(), &platform.RunParams{Transformations: ids, Rebuild: req.Rebuild, Detach: req.Detach})
+	jobs, err := s.Platform.Run(r.Context(), &platform.RunParams{Transformations: ids, BatchPredictions: bps, Rebuild: req.Rebuild, Detach: req.Detach})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -10,8 +10,6 @@ package serving
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -304,7 +302,7 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 		Task: sv.scorer.Task(), Features: featureList(sv.features), Predictions: make([]Prediction, n)}
 	k, now := sv.scorer.NumOutputs(), e.Features.now()
 	for i, key := range req.Entities {
-		p := Prediction{ID: newPredictionID(now), Entity: key, Model: sv.model, Version: sv.version, Missing: []string{}, OutsideMaxAge: []string{}}
+		p := Prediction{ID: model.NewPredictionID(now), Entity: key, Model: sv.model, Version: sv.version, Missing: []string{}, OutsideMaxAge: []string{}}
 		setOutputs(&p, sv.scorer.Task(), out[i*k:(i+1)*k])
 		for j, f := range sv.features {
 			switch {
@@ -660,17 +658,3 @@ func featureNames(fs []model.Feature) string {
 	return strings.Join(featureList(fs), ", ")
 }
 
-// newPredictionID returns a UUIDv7: 48 bits of Unix milliseconds, then 74
-// random bits (RFC 9562), so IDs are unique and sort by time.
-func newPredictionID(now time.Time) string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	ms := uint64(now.UnixMilli())
-	for i := range 6 {
-		b[i] = byte(ms >> (40 - 8*i))
-	}
-	b[6] = 0x70 | b[6]&0x0f
-	b[8] = 0x80 | b[8]&0x3f
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
