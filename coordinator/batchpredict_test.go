@@ -243,3 +243,37 @@ func planDir(t *testing.T, c *coordinator.Coordinator, dir string) error {
 	_, err = definition.MakePlan(context.Background(), ds, definition.Stores{Registry: c.Registry, Offline: c.Offline})
 	return err
 }
+
+// TestScheduledBatchPrediction: a batch prediction with a schedule is
+// queued at each firing, scored as of the firing time.
+func TestScheduledBatchPrediction(t *testing.T) {
+	dir := writeTrainProject(t)
+	must(t, os.WriteFile(filepath.Join(dir, "batch.yaml"), []byte(batchDefs+"    schedule: \"0 6 * * *\"\n"), 0o644))
+	c := newCoordinator(t, t.TempDir())
+	applyDir(t, c, dir)
+	ctx := context.Background()
+	trainResult(t, train(t, c, modelID("default")))
+	bp, err := c.Registry.Get(ctx, buyerScores)
+	must(t, err)
+	clock := &fakeClock{}
+	c.Now = clock.Now
+	s := &coordinator.Scheduler{Coordinator: c}
+	firing := bp.State.CreatedAt.UTC().Truncate(24 * time.Hour).Add(30 * time.Hour) // 06:00 the next day
+	clock.t = firing.Add(10 * time.Minute)
+	jobs, err := s.Tick(ctx)
+	must(t, err)
+	last := jobs[len(jobs)-1]
+	if last.Kind != coordinator.JobBatchPredict || last.Resource != buyerScores || !strings.HasPrefix(last.Key, "schedule:batch_prediction/buyer_scores:default@") {
+		t.Fatalf("the firing queued %+v; want a batch prediction of buyer_scores last", jobs)
+	}
+	ended, err := fastWorker(c).Work(ctx, coordinator.JobIDs(jobs))
+	must(t, err)
+	j := ended[len(ended)-1]
+	var res coordinator.BatchPredictResult
+	if j.Status != registry.JobSucceeded || json.Unmarshal(j.Result, &res) != nil || !res.ScoredAt.Equal(firing) || res.Rows != 100 {
+		t.Fatalf("scheduled run: %s %s %+v; want 100 users scored as of the firing, %s", j.Status, j.Error, res, firing)
+	}
+	if again, err := s.Tick(ctx); err != nil || len(again) != 0 {
+		t.Errorf("a second tick queued %d jobs (%v); want none until the next firing", len(again), err)
+	}
+}
