@@ -30,6 +30,8 @@ const (
 	quickstartModel       = "purchase_model"
 	// quickstartEndpoint is the demo's endpoint over quickstartModel.
 	quickstartEndpoint = "purchase"
+	// quickstartBatch is the demo's batch prediction over quickstartModel.
+	quickstartBatch = "nightly_purchase_scores"
 )
 
 func (a *app) quickstartCmd() *cobra.Command {
@@ -44,15 +46,17 @@ directory) from the email-marketing demo domain:
 
   data/          generated CSV files (shops, subscribers, campaigns, email events, orders)
   definitions/   example entities, sources, transformations, features, labels, training sets,
-                 models and the endpoint purchase
+                 models, the endpoint purchase and the batch prediction
+                 nightly_purchase_scores
   .slipway/      the data directory (unless --data-dir is given)
 
 then applies the definitions, builds the transformations, exports the training
 set to training_set.parquet, trains the model purchase_model with the built-in
-logistic regression (no Python needed), materializes the features, reads
-one entity's features back from the online store and asks the endpoint
-purchase for its prediction, as 'slipway predict' and POST
-/v1/endpoints/purchase/predict do. Nothing keeps running afterwards. The data covers the 90 days up to today. Running it again
+logistic regression (no Python needed), materializes the features, runs
+the batch prediction (every subscriber scored, the scores served as the
+online feature nightly_purchase_scores), reads one entity's features back
+from the online store and asks the endpoint purchase for its prediction, as
+'slipway predict' and POST /v1/endpoints/purchase/predict do. Nothing keeps running afterwards. The data covers the 90 days up to today. Running it again
 regenerates the data (the same on the same day for the same --seed) and
 registers no new definitions; the training records a new model version,
 promoted only if it is better than the production one.
@@ -162,7 +166,7 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 	}
 	fmt.Fprintf(w, "  version %d, holdout AUC %.3f; %s is version %d\n", tr.Version, tr.Metrics[model.MetricAUC], tr.Alias, prod.Version)
 
-	step(6, "materializing features to the online store")
+	step(6, "materializing features to the online store, and scoring every subscriber (batch prediction %s)", quickstartBatch)
 	ended, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
 		return p.Materialize(ctx, &platform.MaterializeParams{})
 	})
@@ -178,6 +182,14 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
 		}
 	}
 	fmt.Fprintf(w, "  %d features, %d values\n", len(features), materializedValues(ended))
+	bpID := resource.ID{Kind: resource.KindBatchPrediction, Name: quickstartBatch, Variant: resource.DefaultVariant}
+	scored, err := a.work(ctx, p, w, func() ([]*registry.Job, error) {
+		return p.Run(ctx, &platform.RunParams{BatchPredictions: []resource.ID{bpID}})
+	})
+	if err != nil {
+		return err
+	}
+	a.batchPredictions(scored)
 
 	step(7, "reading subscriber %s's features from the online store, and its prediction", sum.Sample.Subscriber)
 	sample, err := a.sampleRead(ctx, p, w, sum)
@@ -199,11 +211,12 @@ func (a *app) quickstart(ctx context.Context, dir string, opts demo.Options) err
   slipway --data-dir %[1]s training-set export %[2]s --format csv --out %[2]s.csv
   slipway --data-dir %[1]s score %[5]s --in %[2]s.csv --out scores.csv
   slipway --data-dir %[1]s predict %[6]s %[8]s
+  slipway --data-dir %[1]s run %[9]s
   slipway --data-dir %[1]s serve
   curl -s localhost:8080/v1/online-features -d '%[4]s'
   curl -s localhost:8080/v1/endpoints/%[6]s/predict -d '%[7]s'
   edit %[3]s and run: slipway --data-dir %[1]s plan %[3]s
-`, dd, quickstartTrainingSet, defDir, sample, quickstartModel, quickstartEndpoint, predictBody, sum.Sample.Subscriber)
+`, dd, quickstartTrainingSet, defDir, sample, quickstartModel, quickstartEndpoint, predictBody, sum.Sample.Subscriber, quickstartBatch)
 	return nil
 }
 
@@ -257,7 +270,7 @@ func (a *app) sampleRead(ctx context.Context, p *platform.Platform, w io.Writer,
 	}
 	row := resp.Rows[0]
 	for j, name := range resp.Features {
-		fmt.Fprintf(w, "    %-28s %-12s %s\n", name, row.Values[j], row.Statuses[j])
+		fmt.Fprintf(w, "    %-32s %-12s %s\n", name, row.Values[j], row.Statuses[j])
 	}
 	from, to := sum.End.AddDate(0, 0, -demo.SampleWindowDays), sum.End.AddDate(0, 0, -1)
 	fmt.Fprintf(w, "  check: %s has %d open and %d click events for %s from %s to %s:\n    the 30 whole days before today, which opens_30d and clicks_30d count as of now\n",

@@ -92,26 +92,35 @@ Examples:
 }
 
 // runTargets sorts run's arguments into transformations and batch
-// predictions: a name registered as a batch prediction is one (a plan never
-// lets a transformation share it), any other a transformation.
+// predictions (a plan never lets the two share a name), refusing a name
+// that is neither.
 func runTargets(ctx context.Context, api platform.API, args []string) (tfs, bps []resource.ID, err error) {
 	if len(args) == 0 {
 		return nil, nil, nil
 	}
-	registered, err := api.List(ctx, &registry.ListParams{Kind: resource.KindBatchPrediction})
-	if err != nil {
-		return nil, nil, err
+	registered := map[resource.ID]bool{}
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindBatchPrediction} {
+		rs, err := api.List(ctx, &registry.ListParams{Kind: kind})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rs {
+			registered[r.ID] = true
+		}
 	}
 	for _, arg := range args {
 		ref, err := resource.ParseRef(arg)
 		if err != nil {
 			return nil, nil, err
 		}
-		bp := resource.NewID(resource.KindBatchPrediction, ref)
-		if slices.ContainsFunc(registered, func(r *resource.Resource) bool { return r.ID == bp }) {
+		tf, bp := resource.NewID(resource.KindTransformation, ref), resource.NewID(resource.KindBatchPrediction, ref)
+		switch {
+		case registered[bp]:
 			bps = append(bps, bp)
-		} else {
-			tfs = append(tfs, resource.NewID(resource.KindTransformation, ref))
+		case registered[tf]:
+			tfs = append(tfs, tf)
+		default:
+			return nil, nil, fmt.Errorf("%s is neither a transformation nor a batch prediction (slipway list transformations, slipway list batch-predictions show them)", ref)
 		}
 	}
 	return tfs, bps, nil

@@ -3,7 +3,9 @@ package definition
 // Batch prediction definitions: the batch_predictions: key of a definition file.
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/registry"
@@ -91,7 +93,8 @@ func (p *planner) checkBatchPrediction(d *Definition, r *resource.Resource) {
 }
 
 // labelEntityColumn returns the entity column of the label of the training
-// set of a model's definition (any variant, these files first), or "".
+// set of a model's definition (these files first, the default variant
+// first, then by variant; then the registry's), or "".
 func (p *planner) labelEntityColumn(modelName string) string {
 	var defs []*resource.Resource
 	for id, d := range p.local {
@@ -99,6 +102,10 @@ func (p *planner) labelEntityColumn(modelName string) string {
 			defs = append(defs, d.Resource)
 		}
 	}
+	// The same answer every time: the default variant first, then by variant.
+	slices.SortFunc(defs, func(a, b *resource.Resource) int {
+		return cmp.Or(-cmp.Compare(boolInt(a.Variant == resource.DefaultVariant), boolInt(b.Variant == resource.DefaultVariant)), cmp.Compare(a.Variant, b.Variant))
+	})
 	reg, err := p.Registry.List(p.ctx, &registry.ListParams{Kind: resource.KindModel, Name: modelName})
 	if err != nil {
 		p.setFatal(fmt.Errorf("reading the registry: %w", err))
@@ -114,4 +121,11 @@ func (p *planner) labelEntityColumn(modelName string) string {
 		}
 	}
 	return ""
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
