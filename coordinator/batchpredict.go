@@ -288,25 +288,46 @@ func (c *Coordinator) registerBatchOutputs(ctx context.Context, bp *resource.Res
 		Feature: &resource.FeatureSpec{Entity: label.Label.Entity, Source: source.ID, EntityColumn: spec.EntityColumn,
 			ValueColumn: valueColumn, TimestampColumn: resource.BatchScoredAtColumn, Type: typ},
 	}
-	source.State.Status, feature.State.Status = resource.StatusPending, resource.StatusPending
-	if _, err := c.Registry.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{source, feature}}); err != nil {
-		if errors.Is(err, registry.ErrConflict) {
-			return nil, nil, fmt.Errorf("%w: registering the outputs of %s: %w (a model version of another task changes the feature's column or type: define a new variant of the batch prediction)", errPermanent, bp.ID.Ref(), err)
-		}
+	rs, err := c.RegisterOutputs(ctx, []*resource.Resource{source, feature})
+	if errors.Is(err, registry.ErrConflict) {
+		return nil, nil, fmt.Errorf("%w: registering the outputs of %s: %w (a model version of another task changes the feature's column or type: define a new variant of the batch prediction)", errPermanent, bp.ID.Ref(), err)
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("registering the outputs of %s: %w", bp.ID.Ref(), err)
 	}
-	if source, err = c.Registry.Get(ctx, source.ID); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", source.ID, err)
+	return rs[0], rs[1], nil
+}
+
+// RegisterOutputs registers resources Slipway derives from tables it
+// writes itself (a batch prediction's source and feature, an endpoint's
+// prediction log): new ones as pending, then the view of each source that
+// is not ready over its table, which must exist. It returns them as
+// registered. A registered one with another definition is a
+// *registry.ConflictError.
+func (c *Coordinator) RegisterOutputs(ctx context.Context, rs []*resource.Resource) ([]*resource.Resource, error) {
+	for _, r := range rs {
+		r.State.Status = resource.StatusPending
 	}
-	if source.State.Status != resource.StatusReady {
-		if err := c.registerSource(ctx, source, &offline.SourceQueryParams{Table: table}); err != nil {
-			return nil, nil, err
+	if _, err := c.Registry.Apply(ctx, &registry.ApplyParams{Resources: rs}); err != nil {
+		return nil, err
+	}
+	out := make([]*resource.Resource, len(rs))
+	for i, r := range rs {
+		got, err := c.Registry.Get(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", r.ID, err)
 		}
+		if got.Source != nil && got.State.Status != resource.StatusReady {
+			if err := c.registerSource(ctx, got, &offline.SourceQueryParams{Table: got.Source.Table}); err != nil {
+				return nil, err
+			}
+			if got, err = c.Registry.Get(ctx, r.ID); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", r.ID, err)
+			}
+		}
+		out[i] = got
 	}
-	if feature, err = c.Registry.Get(ctx, feature.ID); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", feature.ID, err)
-	}
-	return source, feature, nil
+	return out, nil
 }
 
 // predictionRows scores the rows of a training-set read in batches as

@@ -97,13 +97,23 @@ func (s *Scorer) ScoreRows(rows [][]value.Value, out []float64) ([]float64, erro
 // ScoreRowsContext is ScoreRows bounded by ctx, for a model that scores
 // over the network (a [ContextPredictor]); others ignore ctx.
 func (s *Scorer) ScoreRowsContext(ctx context.Context, rows [][]value.Value, out []float64) ([]float64, error) {
+	x, err := s.EncodeRows(rows)
+	if err != nil {
+		return out[:0], err
+	}
+	return s.ScoreEncodedContext(ctx, x, out)
+}
+
+// EncodeRows encodes rows of feature values (as ScoreRows takes them) back
+// to back, Encoding().Width() values each, as ScoreEncoded scores them.
+func (s *Scorer) EncodeRows(rows [][]value.Value) ([]float64, error) {
 	x := make([]float64, len(rows)*s.width)
 	for i, row := range rows {
 		if _, err := s.enc.Encode(row, x[i*s.width:(i+1)*s.width]); err != nil {
-			return out[:0], fmt.Errorf("rows[%d]: %w", i, err)
+			return nil, fmt.Errorf("rows[%d]: %w", i, err)
 		}
 	}
-	return s.ScoreEncodedContext(ctx, x, out)
+	return x, nil
 }
 
 // ScoreEncoded scores rows already encoded: x holds them back to back,

@@ -61,6 +61,9 @@ type Endpoints struct {
 	// Logger records version swaps and versions that fail to load (none
 	// when nil).
 	Logger *slog.Logger
+	// Log, when set, receives every answered Predict call before Predict
+	// returns (package predictionlog's Logger.Log): it must not block.
+	Log func(*Answered)
 
 	mu        sync.RWMutex // guards the two maps
 	endpoints map[resource.Ref]cachedEndpoint
@@ -294,7 +297,11 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 			}
 		}
 	}
-	out, err := sv.scorer.ScoreRowsContext(ctx, rows, nil)
+	x, err := sv.scorer.EncodeRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %s: encoding for model %s version %d: %w", def.Ref(), sv.model, sv.version, err)
+	}
+	out, err := sv.scorer.ScoreEncodedContext(ctx, x, nil)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %s: scoring with model %s version %d: %w", def.Ref(), sv.model, sv.version, err)
 	}
@@ -314,7 +321,31 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 		}
 		resp.Predictions[i] = p
 	}
+	if e.Log != nil {
+		e.Log(&Answered{Response: resp, Time: now, Rows: rows, Statuses: statuses, Overridden: given, Encoded: x})
+	}
 	return resp, nil
+}
+
+// Answered is one answered Predict call, as the prediction log records
+// it. It shares its slices with the call: a Log function must not keep
+// them past its return without copying (they are not reused, so keeping
+// them is safe; changing them is not).
+type Answered struct {
+	Response *PredictResponse
+	// Time is when the predictions were made (their IDs' time).
+	Time time.Time
+	// Rows are each entity's feature values as scored (overrides
+	// applied), in Response.Features order.
+	Rows [][]value.Value
+	// Statuses are, per entity and feature, how the online store answered
+	// (a nil row when nothing was read for the entity); Overridden marks
+	// the values the request gave, whose status is not the store's.
+	Statuses   [][]Status
+	Overridden [][]bool
+	// Encoded holds the encoded vectors the model scored, back to back,
+	// Width values per entity.
+	Encoded []float64
 }
 
 // setOutputs sets a prediction's outputs from the scorer's values for one row.
@@ -657,4 +688,3 @@ func featureList(fs []model.Feature) []string {
 func featureNames(fs []model.Feature) string {
 	return strings.Join(featureList(fs), ", ")
 }
-
