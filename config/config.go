@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -25,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,6 +54,8 @@ type Config struct {
 	Offline  Provider
 	Online   Provider
 	Jobs     Jobs
+	// PredictionLog is the prediction_log: section.
+	PredictionLog PredictionLog
 	// File is where the configuration was read from ("" for the defaults).
 	File string
 }
@@ -107,6 +112,32 @@ type Jobs struct {
 	// Lease is how long a job stays a silent worker's before another takes it.
 	Lease time.Duration
 }
+
+// PredictionLog configures the prediction log of processes that answer
+// predictions (slipway serve). Zero fields take the defaults.
+type PredictionLog struct {
+	// Disabled turns the log off (enabled: false). Default: on.
+	Disabled bool
+	// Dir is the log's local directory; "" means DATA_DIR/prediction-log (the
+	// caller resolves it). A relative path is relative to the slipway.yaml
+	// file's directory: Parse joins it to that directory.
+	Dir string
+	// MaxBytes caps the log's size on local disk (max_size:, default 1 GiB
+	// when 0): written like 512MiB, 1GiB, 200MB or a plain number of bytes;
+	// at least 1 MiB.
+	MaxBytes int64
+	// ShipInterval is how often entries are shipped to the offline store
+	// (ship_interval:, a Go duration such as 1s or 500ms; default 1s when 0;
+	// between 10ms and 1h).
+	ShipInterval time.Duration
+}
+
+// The bounds of the prediction_log: settings.
+const (
+	minPredictionLogBytes = 1 << 20
+	minShipInterval       = 10 * time.Millisecond
+	maxShipInterval       = time.Hour
+)
 
 // Default is the zero-infrastructure configuration.
 func Default() *Config {
@@ -166,6 +197,11 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 				errs = append(errs, fmt.Sprintf("%s:%d: jobs: %v", name, val.Line, err))
 			}
 			continue
+		case "prediction_log":
+			if err := parsePredictionLog(name, val, lookup, &cfg.PredictionLog); err != nil {
+				errs = append(errs, err.Error())
+			}
+			continue
 		case RoleRegistry:
 			dst = &cfg.Registry
 		case RoleOffline:
@@ -173,7 +209,7 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 		case RoleOnline:
 			dst = &cfg.Online
 		default:
-			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online or jobs", name, key.Line, key.Value))
+			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online, jobs or prediction_log", name, key.Line, key.Value))
 			continue
 		}
 		p := Provider{Role: key.Value, Node: val, File: name, Line: val.Line, env: map[*yaml.Node][]string{}}
@@ -449,6 +485,107 @@ func parseJobs(n *yaml.Node, lookup func(string) (string, bool), dst *Jobs) erro
 		}
 	}
 	return nil
+}
+
+// parsePredictionLog reads the prediction_log: section of file. Each
+// problem is reported at the line of its key or value; a relative dir is
+// joined to the file's directory.
+func parsePredictionLog(file string, n *yaml.Node, lookup func(string) (string, bool), dst *PredictionLog) error {
+	errorf := func(line int, format string, args ...any) string {
+		return fmt.Sprintf("%s:%d: prediction_log: %s", file, line, fmt.Sprintf(format, args...))
+	}
+	if n.Kind != yaml.MappingNode {
+		return errors.New(errorf(n.Line, "expected a mapping with enabled:, dir:, max_size: or ship_interval:"))
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, v := n.Content[i], n.Content[i+1]
+		k := key.Value
+		switch k {
+		case "enabled", "dir", "max_size", "ship_interval":
+		default:
+			errs = append(errs, errorf(key.Line, "unknown setting %q: use enabled, dir, max_size or ship_interval", k))
+			continue
+		}
+		if seen[k] {
+			errs = append(errs, errorf(key.Line, "%s is given twice", k))
+			continue
+		}
+		seen[k] = true
+		env := map[*yaml.Node][]string{}
+		if err := expandEnv(v, lookup, env); err != nil {
+			errs = append(errs, errorf(v.Line, "%s: %v", k, err))
+			continue
+		}
+		var err error
+		switch {
+		case v.Kind != yaml.ScalarNode:
+			err = errors.New(predictionLogWant[k])
+		case k == "enabled":
+			switch strings.ToLower(v.Value) {
+			case "true":
+				dst.Disabled = false
+			case "false":
+				dst.Disabled = true
+			default:
+				err = errors.New(predictionLogWant[k])
+			}
+		case k == "dir":
+			dst.Dir = v.Value
+			if dst.Dir == "" || v.Tag == "!!null" && env[v] == nil {
+				err = errors.New(predictionLogWant[k])
+			} else if !filepath.IsAbs(dst.Dir) {
+				dst.Dir = filepath.Join(filepath.Dir(file), dst.Dir)
+			}
+		case k == "max_size":
+			dst.MaxBytes, err = parseSize(v.Value)
+		case k == "ship_interval":
+			dst.ShipInterval, err = time.ParseDuration(v.Value)
+			switch {
+			case err != nil:
+				err = errors.New(predictionLogWant[k])
+			case dst.ShipInterval < minShipInterval || dst.ShipInterval > maxShipInterval:
+				err = fmt.Errorf("must be between %v and %v", minShipInterval, maxShipInterval)
+			}
+		}
+		if err != nil {
+			if vars := env[v]; vars != nil {
+				// The value itself is not shown: it may be a secret.
+				errs = append(errs, errorf(v.Line, "%s: environment variable %s: %v", k, strings.Join(vars, ", "), err))
+			} else if v.Kind == yaml.ScalarNode {
+				errs = append(errs, errorf(v.Line, "%s: %q: %v", k, v.Value, err))
+			} else {
+				errs = append(errs, errorf(v.Line, "%s: %v", k, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// predictionLogWant says what to write for each prediction_log: setting.
+var predictionLogWant = map[string]string{
+	"enabled":       "give true or false",
+	"dir":           "give a directory, or leave dir: out for the data directory's prediction-log",
+	"max_size":      "give a size such as 512MiB, 1GiB, 200MB or a number of bytes",
+	"ship_interval": "give a duration such as 1s or 500ms",
+}
+
+// parseSize reads a size on disk such as 512MiB, 1GiB, 200MB or 1048576.
+func parseSize(s string) (int64, error) {
+	n, err := humanize.ParseBytes(strings.TrimSpace(s))
+	switch {
+	case err != nil || strings.TrimSpace(s) == "":
+		return 0, errors.New(predictionLogWant["max_size"])
+	case n > math.MaxInt64:
+		return 0, errors.New("is too large: give at most 8EiB")
+	case n < minPredictionLogBytes:
+		return 0, errors.New("must be at least 1MiB")
+	}
+	return int64(n), nil
 }
 
 func positive(s string) (int, error) {

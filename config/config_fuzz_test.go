@@ -8,7 +8,8 @@ import (
 // FuzzParse parses any configuration file, with every ${VAR} set to any
 // value. Parse must never panic; each problem it reports starts a line with
 // the file's name (indented lines continue the problem above); a file it
-// accepts is complete: every role has a type.
+// accepts is complete: every role has a type, and its prediction_log:
+// settings are within their bounds.
 // It starts from the test inputs.
 func FuzzParse(f *testing.F) {
 	for _, tc := range badConfigs {
@@ -18,6 +19,8 @@ func FuzzParse(f *testing.F) {
 		"registry:\n  type: postgres\n  dsn: postgres://slipway:${PGPASS}@db:5432/slipway\noffline:\n  type: postgres\n  dsn: postgres://slipway:${PGPASS}@db:5432/warehouse\n  schema: features\nonline:\n  type: redis\n  addrs: [10.0.0.1:6379, 10.0.0.2:6379]\n  cluster: true\n  password: ${REDIS_PASSWORD}\n",
 		"online:\n  type: redis\n  addrs: [127.0.0.1:6379]\n",
 		"jobs:\n  concurrency: ${N}\n  max_attempts: 3\n  lease: 45s\n",
+		"prediction_log:\n  enabled: false\n  dir: ${N}/plog\n  max_size: ${N}GiB\n  ship_interval: ${N}s\n",
+		"prediction_log:\n  max_size: 1.5 MiB\n  ship_interval: 10ms\n  dir: a\n  dir: b\n",
 		"online:\n  type: redis\n  addrs: [a:1]\n  db: ${DB}\n  cluster: ${CL}\n  password: ${PW}\n",
 		"\n\n\nonline:\n  type: redis\n  addrs: [a:1]\n  db: abc\n",
 		"",
@@ -40,6 +43,10 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg.File != "s.yaml" || cfg.Registry.Type == "" || cfg.Offline.Type == "" || cfg.Online.Type == "" {
 			t.Errorf("accepted configuration is incomplete: %+v", cfg)
+		}
+		if pl := cfg.PredictionLog; pl.MaxBytes != 0 && pl.MaxBytes < minPredictionLogBytes ||
+			pl.ShipInterval != 0 && (pl.ShipInterval < minShipInterval || pl.ShipInterval > maxShipInterval) {
+			t.Errorf("accepted prediction_log out of bounds: %+v", pl)
 		}
 		// What Parse accepted decodes into its sections.
 		for _, p := range []Provider{cfg.Registry, cfg.Offline, cfg.Online} {
