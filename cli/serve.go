@@ -47,6 +47,13 @@ authentication yet: --addr defaults to loopback; expose it only on a trusted
 network. Definitions sent to plan and apply are read where the server runs:
 a source's file must be at the same path there.
 
+Every prediction an endpoint answers is written to the prediction log (in
+the data directory's prediction-log/, or slipway.yaml's prediction_log:
+dir) within 50 ms, without the answer waiting for the disk, and shipped
+into the offline store every second as the endpoint's table, registered
+as the source ENDPOINT_predictions (see docs/configuration.md). While the
+offline store is unreachable, entries wait on disk.
+
 Every request is logged (method, path, status, duration, bytes, request id)
 on stderr as --log-format and --log-level say; its request id (the client's
 X-Request-Id, or a new one) is in the X-Request-Id response header and in
@@ -95,6 +102,15 @@ jobs, N at a time, like 'slipway worker'.`,
 			// version that does not load is logged (by the endpoints) and
 			// reported by /readyz.
 			cfg.Endpoints = &serving.Endpoints{Features: cfg.Serving, Logger: a.log}
+			// Every answered prediction is logged, and shipped into the
+			// offline store while the server runs (and once more as it stops).
+			plog, err := p.PredictionLog(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if plog != nil {
+				cfg.Endpoints.Log = plog.Logger.Log
+			}
 			if err := cfg.Endpoints.Warm(cmd.Context()); err != nil {
 				a.log.Warn("loading the endpoints' models", "error", err)
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/predictionlog"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/serving"
 )
@@ -117,6 +118,9 @@ type Platform struct {
 
 	// endpoints answers Predict, built on first use (predict.go).
 	endpoints *serving.Endpoints
+	// predictionLog logs what endpoints answer, opened on first use
+	// (predictionlog.go).
+	predictionLog *predictionlog.Log
 }
 
 // Open checks the options; stores are opened when first needed.
@@ -159,6 +163,9 @@ func (p *Platform) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
+	if err := p.closePredictionLog(); err != nil {
+		errs = append(errs, err)
+	}
 	if p.online != nil {
 		errs = append(errs, p.online.Close())
 	}

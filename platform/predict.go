@@ -34,12 +34,19 @@ func (p *Platform) predictEndpoints(ctx context.Context) (*serving.Endpoints, er
 	if err != nil {
 		return nil, err
 	}
+	log, err := p.PredictionLog(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.endpoints == nil {
 		// No logger: a command loads one version once, and a version it
 		// cannot load is Predict's error.
 		p.endpoints = &serving.Endpoints{Features: &serving.Service{Registry: reg, Online: on}}
+		if log != nil {
+			p.endpoints.Log = log.Logger.Log
+		}
 	}
 	return p.endpoints, nil
 }
