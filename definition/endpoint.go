@@ -5,6 +5,7 @@ package definition
 import (
 	"fmt"
 
+	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -62,6 +63,28 @@ func (p *planner) checkModelName(d *Definition, name string) {
 	}
 	p.errs.add(d.FieldPos("model"), "model", "unknown model %q: it is neither defined nor registered; define the model (under models:), or register a version with slipway models register %s --file FILE --training-set NAME",
 		name, name)
+}
+
+// checkPredictionsSource checks that the source an endpoint's prediction
+// log is registered as can be: its name fits, and no other resource has it.
+func (p *planner) checkPredictionsSource(d *Definition, r *resource.Resource) {
+	own := resource.EndpointPredictions(r.Ref())
+	if err := resource.ValidateName(own.Name); err != nil {
+		p.errs.add(d.FieldPos("name"), "name", "the endpoint's prediction log is registered as the source %s, which is too long a name: shorten the endpoint's name to at most %d characters",
+			own.Name, 63-len(resource.PredictionsSuffix))
+		return
+	}
+	for _, kind := range []resource.Kind{resource.KindSource, resource.KindTransformation} {
+		other := resource.ID{Kind: kind, Name: own.Name, Variant: own.Variant}
+		if _, isLocal := p.local[other]; isLocal {
+			p.errs.add(d.FieldPos("name"), "name", "%s is also defined in these files; endpoint %s logs its predictions as the source %s, so rename one of them", other, r.Ref(), own.Ref())
+			continue
+		}
+		reg := p.registeredResource(other)
+		if reg != nil && (reg.Source == nil || reg.Source.Table != offline.PredictionLogTable(r.Ref())) {
+			p.errs.add(d.FieldPos("name"), "name", "%s is already registered; endpoint %s logs its predictions as the source %s, so give the endpoint another name or variant", other, r.Ref(), own.Ref())
+		}
+	}
 }
 
 // setFatal records the first store failure of a plan.

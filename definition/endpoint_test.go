@@ -147,6 +147,8 @@ var badEndpoints = []struct{ name, yaml, want string }{
 	{"ModelWithVariant", "  - name: big\n    model: big_model:v2\n", `endpoints.yaml:3: model: invalid name "big_model:v2"`},
 	{"BadAlias", "  - name: big\n    model: big_model\n    alias: Prod\n", `endpoints.yaml:4: alias: invalid name "Prod"`},
 	{"EmptyAlias", "  - name: big\n    model: big_model\n    alias:\n", `endpoints.yaml:4: alias: must be a non-empty single value`},
+	{"NameTooLongForItsLog", "  - name: " + strings.Repeat("e", 52) + "\n    model: big_model\n", "endpoints.yaml:2: name: the endpoint's prediction log is registered as the source " + strings.Repeat("e", 52) + "_predictions, which is too long a name: shorten the endpoint's name to at most 51 characters"},
+	{"LogSourceTaken", "  - name: big\n    model: big_model\nsources:\n  - name: big_predictions\n    table: t\n", "endpoints.yaml:2: name: source big_predictions:default is also defined in these files; endpoint big:default logs its predictions as the source big_predictions:default, so rename one of them"},
 	{"UnknownField", "  - name: big\n    model: big_model\n    version: 3\n", "endpoints.yaml:4: version: unknown field for a endpoint; allowed: name, variant, description, owner, tags, model, alias"},
 }
 

@@ -268,6 +268,7 @@ func (p *planner) resolveAll(defs []*Definition) error {
 			r.Model.TrainingSet = id
 		case resource.KindEndpoint:
 			p.checkModelName(d, r.Endpoint.Model)
+			p.checkPredictionsSource(d, r)
 		case resource.KindBatchPrediction:
 			p.resolveBatchPrediction(d, r)
 		}

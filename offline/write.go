@@ -139,3 +139,9 @@ func typeName(t value.Type) string {
 	}
 	return string(t)
 }
+
+// PredictionLogTable is the table holding an endpoint's logged predictions
+// (package predictionlog writes it).
+func PredictionLogTable(endpoint resource.Ref) string {
+	return TableName(resource.ID{Kind: "prediction_log", Name: endpoint.Name, Variant: endpoint.Variant})
+}

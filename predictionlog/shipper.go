@@ -21,19 +21,13 @@ import (
 	"github.com/slipway-ml/slipway/value"
 )
 
-// SourceID is the source an endpoint's prediction table is registered as:
-// NAME_predictions, with the endpoint's variant.
-func SourceID(endpoint resource.Ref) resource.ID {
-	return resource.ID{Kind: resource.KindSource, Name: endpoint.Name + SourceSuffix, Variant: endpoint.Variant}
-}
-
-// SourceSuffix ends the name of an endpoint's prediction source.
-const SourceSuffix = "_predictions"
+// SourceID is the source an endpoint's prediction table is registered as
+// (resource.EndpointPredictions): NAME_predictions, with the endpoint's
+// variant.
+func SourceID(endpoint resource.Ref) resource.ID { return resource.EndpointPredictions(endpoint) }
 
 // TableName is the offline table holding an endpoint's logged predictions.
-func TableName(endpoint resource.Ref) string {
-	return offline.TableName(resource.ID{Kind: "prediction_log", Name: endpoint.Name, Variant: endpoint.Variant})
-}
+func TableName(endpoint resource.Ref) string { return offline.PredictionLogTable(endpoint) }
 
 // Defaults of a Shipper.
 const (

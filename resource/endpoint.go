@@ -22,3 +22,14 @@ type EndpointSpec struct {
 	// definition is explicit).
 	Alias string `json:"alias"`
 }
+
+// PredictionsSuffix ends the name of the source an endpoint's prediction
+// log is registered as.
+const PredictionsSuffix = "_predictions"
+
+// EndpointPredictions is the source an endpoint's prediction log is
+// registered as (package predictionlog ships it): NAME_predictions, with
+// the endpoint's variant. An endpoint's name leaves room for the suffix.
+func EndpointPredictions(endpoint Ref) ID {
+	return ID{Kind: KindSource, Name: endpoint.Name + PredictionsSuffix, Variant: endpoint.Variant}
+}
