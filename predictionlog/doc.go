@@ -13,19 +13,23 @@
 // never make an answer wait for the disk.
 //
 // Durability, as promised to endpoints:
-//   - Append only copies the record into an in-memory buffer under a mutex;
-//     a background goroutine writes the buffer to the active segment and
-//     fsyncs it every FlushInterval (at most 150 ms, 50 ms by default). A
-//     prediction appended more than 200 ms before the process is killed
-//     (kill -9) is in the log after restart; after a power loss the bound
-//     also includes the time fsync takes.
+//   - Append only copies the record into an in-memory buffer under a mutex.
+//     A background goroutine writes the buffer to the active segment every
+//     FlushInterval (at most 150 ms, 50 ms by default), and a second one
+//     fsyncs what was written right after, so that a slow fsync never holds
+//     back the next write. A prediction appended more than 200 ms before the
+//     process is killed (kill -9) is in the log after restart: once written,
+//     it is in the page cache. After a power loss the bound also includes
+//     the time fsync takes.
 //   - If the disk stalls and the buffer would exceed 32 MiB, new records are
 //     dropped and counted in Stats.Dropped (a warning is logged at most once
 //     a second): an answer never waits for the disk.
 //   - On open, a torn or corrupt tail of the last segment (a record cut by
 //     kill -9 mid-write) is truncated to the last whole record, and what was
-//     cut is logged. Earlier segments were fsynced before the next one was
-//     created, so only the last can be torn.
+//     cut is logged. A kill -9 can only tear the last segment. A power loss
+//     can also tear the tail of the segment before it if its fsync had not
+//     finished: Read logs the corrupt record and continues with the next
+//     segment.
 //   - The log's size on disk is capped (MaxBytes): beyond it the oldest
 //     segments are deleted, shipped or not, and their unshipped records are
 //     counted in Stats.Dropped, which is persisted across restarts.
