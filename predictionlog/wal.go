@@ -165,6 +165,7 @@ type WAL struct {
 	bufDropped   atomic.Int64 // records refused by Append since open
 	lastDropWarn atomic.Int64 // unix nanos of the last warning about them
 	lastIOWarn   atomic.Int64
+	lastSlowWarn atomic.Int64
 
 	// ioMu serialises writing the active segment, cutting segments, acking,
 	// and deleting segments.
@@ -172,6 +173,7 @@ type WAL struct {
 	spare        []byte
 	active       *os.File
 	activeFailed bool // a write failed: cut a new segment before the next
+	cutTook      time.Duration
 
 	// The syncer fsyncs what the flusher wrote, so that a slow fsync does
 	// not hold back the next write (which is what survives a kill -9).
@@ -514,7 +516,12 @@ func (w *WAL) flush() error {
 	w.mu.Unlock()
 	w.spare = nil
 
+	start := time.Now()
+	w.cutTook = 0
 	written, err := w.writeBatch(batch)
+	if took := time.Since(start); took > w.cfg.FlushInterval && w.rateLimit(&w.lastSlowWarn) {
+		w.log.Warn("prediction log: a write took longer than the flush interval; the disk is slow", "bytes", written, "took", took, "creating_segments_took", w.cutTook, "flush_interval", w.cfg.FlushInterval)
+	}
 	if err != nil {
 		// Put back what was not written, ahead of what came since.
 		w.mu.Lock()
@@ -578,6 +585,8 @@ func (w *WAL) writeBatch(batch []byte) (int, error) {
 // cut starts the next segment; the syncer fsyncs and closes the full one.
 func (w *WAL) cut() error {
 	last := w.segs[len(w.segs)-1]
+	start := time.Now()
+	defer func() { w.cutTook += time.Since(start) }()
 	if err := w.createSegment(last.index + 1); err != nil {
 		return fmt.Errorf("cutting prediction log segment: %w", err)
 	}
