@@ -43,14 +43,14 @@ transformations:
   - name: bench_last_run
     sql: |
       SELECT * FROM {{ nightly_purchase_scores }}
-      WHERE scored_at = (SELECT max(scored_at) FROM {{ nightly_purchase_scores }})
+      WHERE predicted_at = (SELECT max(predicted_at) FROM {{ nightly_purchase_scores }})
 labels:
   - name: bench_batch_rows
     entity: subscriber
     source: bench_last_run
-    entity_column: subscriber_id
+    entity_column: entity
     value_column: prediction
-    timestamp_column: scored_at
+    timestamp_column: predicted_at
     type: float64
 training_sets:
   - name: bench_batch_check

@@ -144,19 +144,6 @@ func (c *Coordinator) aliasVersion(ctx context.Context, name, alias string) (*re
 	return v, nil
 }
 
-// batchPredictColumns are a batch prediction table's columns.
-func batchPredictColumns(entityColumn string, entityType value.Type) []resource.Column {
-	return []resource.Column{
-		{Name: entityColumn, Type: entityType},
-		{Name: resource.BatchPredictionColumn, Type: value.Float64},
-		{Name: resource.BatchClassColumn, Type: value.Int64},
-		{Name: resource.BatchScoredAtColumn, Type: value.Timestamp},
-		{Name: "model", Type: value.String},
-		{Name: "model_version", Type: value.Int64},
-		{Name: "prediction_id", Type: value.String},
-	}
-}
-
 func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchPredictArgs) error {
 	bp, err := c.Registry.Get(ctx, run.job.Resource)
 	if err != nil {
@@ -170,11 +157,9 @@ func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchP
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", spec.Entities, err)
 	}
-	k := slices.IndexFunc(entities.State.Schema, func(col resource.Column) bool { return col.Name == spec.EntityColumn })
-	if k < 0 {
+	if !slices.ContainsFunc(entities.State.Schema, func(col resource.Column) bool { return col.Name == spec.EntityColumn }) {
 		return fmt.Errorf("%w: %s has no column %q (its entity column): fix the entities and apply again", errPermanent, spec.Entities, spec.EntityColumn)
 	}
-	entityType := entities.State.Schema[k].Type
 	v, err := c.aliasVersion(ctx, spec.Model, spec.Alias)
 	if err != nil {
 		return err
@@ -204,7 +189,7 @@ func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchP
 	// training set's label rows.
 	spine := offline.TableName(resource.ID{Kind: "batch_entities", Name: bp.Name, Variant: "job" + strconv.FormatInt(run.job.ID, 10)})
 	col := offline.QuoteIdent(spec.EntityColumn)
-	q := "SELECT DISTINCT " + col + ", TIMESTAMP '" + args.ScoredAt.UTC().Format("2006-01-02 15:04:05.000000") + "' AS " + offline.QuoteIdent(resource.BatchScoredAtColumn) +
+	q := "SELECT DISTINCT " + col + ", TIMESTAMP '" + args.ScoredAt.UTC().Format("2006-01-02 15:04:05.000000") + "' AS slipway_at" +
 		", CAST(NULL AS BIGINT) AS slipway_no_label FROM " + offline.QuoteIdent(offline.TableName(spec.Entities)) + " WHERE " + col + " IS NOT NULL"
 	if _, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: spine, SQL: q, View: true}); err != nil {
 		return fmt.Errorf("listing the entities of %s: %w", spec.Entities, err)
@@ -214,7 +199,7 @@ func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchP
 			c.logger().Warn("dropping a batch prediction's entity view", "view", spine, "error", err)
 		}
 	}()
-	tp.Label = offline.Dataset{Table: spine, EntityColumn: spec.EntityColumn, ValueColumn: "slipway_no_label", TimestampColumn: resource.BatchScoredAtColumn}
+	tp.Label = offline.Dataset{Table: spine, EntityColumn: spec.EntityColumn, ValueColumn: "slipway_no_label", TimestampColumn: "slipway_at"}
 	tp.LabelName, tp.LabelType = "slipway_no_label", value.Int64
 
 	start := time.Now()
@@ -223,11 +208,14 @@ func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchP
 		return fmt.Errorf("reading the features of %s's entities: %w", bp.ID.Ref(), err)
 	}
 	defer rows.Close()
-	src := &predictionRows{ctx: ctx, run: run, rows: rows, scorer: scorer, model: v.Model, version: v.Version, scoredAt: args.ScoredAt}
+	// A retried run writes the same batch again, replacing its rows.
+	batch := "run@" + args.ScoredAt.Format(time.RFC3339Nano)
+	src := &predictionRows{ctx: ctx, run: run, rows: rows, scorer: scorer, names: names, batch: batch,
+		rec: model.Record{BatchPrediction: bp.Ref().String(), Model: v.Model, Version: v.Version, Time: args.ScoredAt}}
 	table := offline.TableName(bp.ID)
 	n, err := c.Offline.WriteRows(ctx, &offline.WriteRowsParams{
-		Table: table, Columns: batchPredictColumns(spec.EntityColumn, entityType), Rows: src,
-		Replace: &offline.Match{Column: resource.BatchScoredAtColumn, Value: value.FromTime(args.ScoredAt)},
+		Table: table, Columns: resource.PredictionColumns, Rows: src,
+		Replace: &offline.Match{Column: resource.WriteBatchColumn, Value: value.FromString(batch)},
 	})
 	if err != nil {
 		return fmt.Errorf("writing the predictions of %s to %s: %w", bp.ID.Ref(), table, err)
@@ -276,17 +264,17 @@ func (c *Coordinator) registerBatchOutputs(ctx context.Context, bp *resource.Res
 	source = &resource.Resource{
 		ID:          resource.BatchPredictionSource(bp.ID),
 		Description: about, Owner: bp.Owner, Tags: bp.Tags,
-		Source: &resource.SourceSpec{Table: table, TimestampColumn: resource.BatchScoredAtColumn},
+		Source: &resource.SourceSpec{Table: table, TimestampColumn: resource.PredictedAtColumn},
 	}
-	valueColumn, typ := resource.BatchPredictionColumn, value.Float64
+	valueColumn, typ := resource.PredictionColumn, value.Float64
 	if task == model.TaskMulticlass {
-		valueColumn, typ = resource.BatchClassColumn, value.Int64
+		valueColumn, typ = resource.PredictionClassColumn, value.Int64
 	}
 	feature = &resource.Resource{
 		ID:          resource.ID{Kind: resource.KindFeature, Name: bp.Name, Variant: bp.Variant},
 		Description: about, Owner: bp.Owner, Tags: bp.Tags,
-		Feature: &resource.FeatureSpec{Entity: label.Label.Entity, Source: source.ID, EntityColumn: spec.EntityColumn,
-			ValueColumn: valueColumn, TimestampColumn: resource.BatchScoredAtColumn, Type: typ},
+		Feature: &resource.FeatureSpec{Entity: label.Label.Entity, Source: source.ID, EntityColumn: resource.PredictionEntityColumn,
+			ValueColumn: valueColumn, TimestampColumn: resource.PredictedAtColumn, Type: typ},
 	}
 	rs, err := c.RegisterOutputs(ctx, []*resource.Resource{source, feature})
 	if errors.Is(err, registry.ErrConflict) {
@@ -331,22 +319,22 @@ func (c *Coordinator) RegisterOutputs(ctx context.Context, rs []*resource.Resour
 }
 
 // predictionRows scores the rows of a training-set read in batches as
-// WriteRows pulls them: entity, prediction, class, scored_at, model,
-// model_version, prediction_id.
+// WriteRows pulls them, as rows of resource.PredictionColumns.
 type predictionRows struct {
-	ctx      context.Context
-	run      *jobRun
-	rows     offline.Rows
-	scorer   *model.Scorer
-	model    string
-	version  int
-	scoredAt time.Time
+	ctx    context.Context
+	run    *jobRun
+	rows   offline.Rows
+	scorer *model.Scorer
+	names  []string // the features, as the encoding names them
+	batch  string
+	rec    model.Record // the fields every row shares
 
 	entities []value.Value
 	features [][]value.Value
-	out      []float64
+	x, out   []float64
 	next     int // index into entities of the row Next moves to
 	row      []value.Value
+	statuses []string
 	done     int64
 	err      error
 }
@@ -362,32 +350,30 @@ func (p *predictionRows) Next() bool {
 	}
 	i := p.next
 	p.next++
-	k := p.scorer.NumOutputs()
-	out := p.out[i*k : (i+1)*k]
-	pred, class := out[0], value.NullValue()
-	switch p.scorer.Task() {
-	case model.TaskBinaryClassification:
-		class = value.FromInt64(0)
-		if pred > 0.5 {
-			class = value.FromInt64(1)
+	k, w := p.scorer.NumOutputs(), p.scorer.Encoding().Width()
+	r := p.rec
+	r.ID, r.Entity = model.NewPredictionID(r.Time), p.entities[i].String()
+	r.Prediction, r.Class, r.Output = model.Outcome(p.scorer.Task(), p.out[i*k:(i+1)*k])
+	// The training-set join gives a value or null: found, or not found (a
+	// value older than the feature's max age reads as null too).
+	for j, v := range p.features[i] {
+		p.statuses[j] = "found"
+		if v.IsNull() {
+			p.statuses[j] = "not_found"
 		}
-	case model.TaskMulticlass:
-		c := 0
-		for j, x := range out {
-			if x > out[c] {
-				c = j
-			}
-		}
-		pred, class = out[c], value.FromInt64(int64(c))
 	}
-	p.row = append(p.row[:0], p.entities[i], value.FromFloat64(pred), class, value.FromTime(p.scoredAt),
-		value.FromString(p.model), value.FromInt64(int64(p.version)), value.FromString(model.NewPredictionID(p.scoredAt)))
+	r.Features, r.Statuses = model.FeaturesJSON(p.names, p.features[i], p.statuses)
+	r.Encoded = model.EncodedJSON(p.x[i*w : (i+1)*w])
+	p.row = r.AppendRow(p.row, p.batch)
 	return true
 }
 
-// fill reads and scores the next batch of rows.
+// fill reads, encodes and scores the next batch of rows.
 func (p *predictionRows) fill() bool {
 	p.entities, p.features, p.next = p.entities[:0], p.features[:0], 0
+	if p.statuses == nil {
+		p.statuses = make([]string, len(p.names))
+	}
 	for len(p.entities) < predictionBatch && p.rows.Next() {
 		v := p.rows.Values() // entity, time, the features, the (null) label
 		p.entities = append(p.entities, v[0])
@@ -400,7 +386,9 @@ func (p *predictionRows) fill() bool {
 	if len(p.entities) == 0 {
 		return false
 	}
-	p.out, p.err = p.scorer.ScoreRowsContext(p.ctx, p.features, p.out)
+	if p.x, p.err = p.scorer.EncodeRows(p.features); p.err == nil {
+		p.out, p.err = p.scorer.ScoreEncodedContext(p.ctx, p.x, p.out)
+	}
 	if p.err != nil {
 		p.err = fmt.Errorf("scoring: %w", p.err)
 		return false

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,7 +72,8 @@ func latestObs(t *testing.T, dir string, at time.Time) map[string][]value.Value 
 }
 
 // tableRows reads every row of a batch prediction's table: user → the
-// rows' (scored_at, prediction, class, model_version) in any order.
+// rows' (predicted_at, prediction, class, model_version, model,
+// prediction_id, batch_prediction, features, statuses, encoded) in any order.
 func tableRows(t *testing.T, c *coordinator.Coordinator, table string) map[string][][]value.Value {
 	t.Helper()
 	ctx := context.Background()
@@ -80,14 +82,15 @@ func tableRows(t *testing.T, c *coordinator.Coordinator, table string) map[strin
 	_, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: view, View: true,
 		SQL: `SELECT prediction_id AS k, * FROM ` + offline.QuoteIdent(table)})
 	must(t, err)
-	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{Table: view, EntityColumn: "k", TimestampColumn: "scored_at",
-		ValueColumns: []string{"user_id", "prediction", "class", "model_version", "model", "prediction_id"}, AsOf: time.Now().Add(24 * time.Hour)})
+	rows, err := c.Offline.ReadLatest(ctx, &offline.ReadLatestParams{Table: view, EntityColumn: "k", TimestampColumn: "predicted_at",
+		ValueColumns: []string{"entity", "prediction", "class", "model_version", "model", "prediction_id", "batch_prediction", "features", "statuses", "encoded"},
+		AsOf:         time.Now().Add(24 * time.Hour)})
 	must(t, err)
 	defer rows.Close()
 	out := map[string][][]value.Value{}
 	for rows.Next() {
-		v := rows.Values() // k, scored_at, user_id, prediction, class, model_version, model, prediction_id
-		out[v[2].Str()] = append(out[v[2].Str()], []value.Value{v[1], v[3], v[4], v[5], v[6], v[7]})
+		v := rows.Values() // k, predicted_at, entity, prediction, class, model_version, model, prediction_id, batch_prediction, features, statuses, encoded
+		out[v[2].Str()] = append(out[v[2].Str()], []value.Value{v[1], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]})
 	}
 	must(t, rows.Err())
 	return out
@@ -134,13 +137,24 @@ func TestBatchPrediction(t *testing.T) {
 		if len(rows) != 1 {
 			t.Fatalf("user %s has %d rows; want 1", user, len(rows))
 		}
-		r := rows[0] // scored_at, prediction, class, model_version, model, prediction_id
+		r := rows[0] // predicted_at, prediction, class, model_version, model, prediction_id, batch_prediction, features, statuses, encoded
 		class := int64(0)
 		if out[0] > 0.5 {
 			class = 1
 		}
-		if !r[0].Time().Equal(mid) || math.Abs(r[1].Float64()-out[0]) > 1e-12 || r[2].Int64() != class || r[3].Int64() != 1 || r[4].Str() != "buyer" || len(r[5].Str()) != 36 {
-			t.Errorf("user %s: row %v; want scored_at %s, prediction %v, class %d, version 1 of buyer, a prediction id", user, r, mid, out[0], class)
+		if !r[0].Time().Equal(mid) || math.Abs(r[1].Float64()-out[0]) > 1e-12 || r[2].Int64() != class || r[3].Int64() != 1 || r[4].Str() != "buyer" || len(r[5].Str()) != 36 ||
+			r[6].Str() != "buyer_scores:default" {
+			t.Errorf("user %s: row %v; want predicted_at %s, prediction %v, class %d, version 1 of buyer, a prediction id, by buyer_scores:default", user, r, mid, out[0], class)
+		}
+		// The features as scored, and the vector the model read.
+		x, err := scorer.EncodeRows([][]value.Value{feats})
+		must(t, err)
+		var gotFeats map[string]any
+		var gotEnc []float64
+		must(t, json.Unmarshal([]byte(r[7].Str()), &gotFeats))
+		must(t, json.Unmarshal([]byte(r[9].Str()), &gotEnc))
+		if gotFeats["x"] != feats[0].Float64() || gotFeats["region"] != feats[1].Str() || r[8].Str() != `{"x":"found","region":"found"}` || !slices.Equal(gotEnc, x) {
+			t.Errorf("user %s: features %s, statuses %s, encoded %s; want %v, found, %v", user, r[7].Str(), r[8].Str(), r[9].Str(), feats, x)
 		}
 	}
 
@@ -150,7 +164,8 @@ func TestBatchPrediction(t *testing.T) {
 	must(t, err)
 	feat, err := c.Registry.Get(ctx, res.Feature)
 	must(t, err)
-	if src.State.Status != resource.StatusReady || feat.State.Status != resource.StatusReady || feat.Feature.Entity != "user" || feat.Feature.Type != value.Float64 {
+	if src.State.Status != resource.StatusReady || feat.State.Status != resource.StatusReady || feat.Feature.Entity != "user" || feat.Feature.Type != value.Float64 ||
+		feat.Feature.EntityColumn != "entity" || feat.Feature.TimestampColumn != "predicted_at" {
 		t.Fatalf("source %s %s, feature %s %s %+v; want both ready, a float64 feature of user", src.ID, src.State.Status, feat.ID, feat.State.Status, feat.Feature)
 	}
 	checkOnline := func(at time.Time) {

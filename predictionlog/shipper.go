@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
@@ -154,10 +155,10 @@ func (s *Shipper) Unreadable() int64 { return s.unreadable.Load() }
 // an earlier attempt at the batch wrote. The batch is named after its
 // first entry, which a re-read of the same position returns first again.
 func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
-	byEndpoint := map[string][]*Entry{}
+	byEndpoint := map[string][]*model.Record{}
 	var batch string
 	for _, rec := range recs {
-		e := new(Entry)
+		e := new(model.Record)
 		if err := json.Unmarshal(rec, e); err != nil || e.ID == "" {
 			s.unreadable.Add(1)
 			s.logger().Error("a prediction log entry does not decode; it is left out", "error", err, "entry", truncate(rec, 200))
@@ -182,8 +183,8 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 		}
 		table := TableName(ref)
 		_, err = s.Coordinator.Offline.WriteRows(ctx, &offline.WriteRowsParams{
-			Table: table, Columns: tableColumns, Rows: &entryRows{entries: byEndpoint[ep], batch: batch},
-			Replace: &offline.Match{Column: ShipBatchColumn, Value: value.FromString(batch)},
+			Table: table, Columns: resource.PredictionColumns, Rows: &recordRows{records: byEndpoint[ep], batch: batch},
+			Replace: &offline.Match{Column: resource.WriteBatchColumn, Value: value.FromString(batch)},
 		})
 		if err != nil {
 			return fmt.Errorf("writing %d predictions of endpoint %s to %s: %w", len(byEndpoint[ep]), ep, table, err)
@@ -203,7 +204,7 @@ func (s *Shipper) register(ctx context.Context, ep resource.Ref, table string) e
 	}
 	src := &resource.Resource{ID: id,
 		Description: fmt.Sprintf("Every prediction endpoint %s answered (the prediction log).", ep),
-		Source:      &resource.SourceSpec{Table: table, TimestampColumn: "predicted_at"}}
+		Source:      &resource.SourceSpec{Table: table, TimestampColumn: resource.PredictedAtColumn}}
 	if def, err := s.Coordinator.Registry.Get(ctx, resource.NewID(resource.KindEndpoint, ep)); err == nil {
 		src.Owner, src.Tags = def.Owner, def.Tags
 	}
@@ -231,22 +232,22 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// entryRows streams entries as table rows (offline.RowSource).
-type entryRows struct {
-	entries []*Entry
+// recordRows streams records as table rows (offline.RowSource).
+type recordRows struct {
+	records []*model.Record
 	batch   string
 	i       int
 	row     []value.Value
 }
 
-func (r *entryRows) Next() bool {
-	if r.i >= len(r.entries) {
+func (r *recordRows) Next() bool {
+	if r.i >= len(r.records) {
 		return false
 	}
-	r.row = r.entries[r.i].row(r.row, r.batch)
+	r.row = r.records[r.i].AppendRow(r.row, r.batch)
 	r.i++
 	return true
 }
 
-func (r *entryRows) Values() []value.Value { return r.row }
-func (r *entryRows) Err() error            { return nil }
+func (r *recordRows) Values() []value.Value { return r.row }
+func (r *recordRows) Err() error            { return nil }

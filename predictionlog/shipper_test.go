@@ -32,7 +32,10 @@ func answered(endpoint string, n int, at time.Time) *serving.Answered {
 	a := &serving.Answered{Time: at, Response: &serving.PredictResponse{Endpoint: endpoint, Model: "buyer", Alias: "production", Version: 3,
 		Task: model.TaskBinaryClassification, Features: []string{"x", "region"}}}
 	for i := range n {
-		p, c := float64(i)/float64(n), i%2
+		p, c := float64(i)/float64(n), 0
+		if p > 0.5 {
+			c = 1
+		}
 		a.Response.Predictions = append(a.Response.Predictions, serving.Prediction{ID: model.NewPredictionID(at), Entity: fmt.Sprintf("u%d", i),
 			Model: "buyer", Version: 3, Probability: &p, Class: &c})
 		region := value.FromString("eu")
@@ -114,7 +117,7 @@ func tableRows(t *testing.T, off offline.Store, endpoint resource.Ref) (int64, m
 		t.Fatal(err)
 	}
 	var cols []string
-	for _, c := range tableColumns[2:] {
+	for _, c := range resource.PredictionColumns[2:] {
 		cols = append(cols, c.Name)
 	}
 	rows, err := off.ReadLatest(ctx, &offline.ReadLatestParams{Table: table, EntityColumn: "prediction_id", TimestampColumn: "predicted_at",
@@ -170,20 +173,20 @@ func TestShipEqualsWhatWasAnswered(t *testing.T) {
 			}
 			for _, a := range []*serving.Answered{calls[0], calls[2]} {
 				for i, p := range a.Response.Predictions {
-					r := rows[p.ID] // id, predicted_at, endpoint, model, model_version, experiment, arm, entity, prediction, class, output, features, statuses, encoded, ship_batch
+					r := rows[p.ID] // id, predicted_at, endpoint, batch_prediction, model, model_version, experiment, arm, entity, prediction, class, output, features, statuses, encoded, write_batch
 					if r == nil {
 						t.Fatalf("prediction %s is not in the table", p.ID)
 					}
-					if !r[1].Time().Equal(a.Time) || r[2].Str() != "purchase:default" || r[3].Str() != "buyer" || r[4].Int64() != 3 || !r[5].IsNull() ||
-						r[7].Str() != p.Entity || r[8].Float64() != *p.Probability || r[9].Int64() != int64(*p.Class) {
+					if !r[1].Time().Equal(a.Time) || r[2].Str() != "purchase:default" || !r[3].IsNull() || r[4].Str() != "buyer" || r[5].Int64() != 3 || !r[6].IsNull() ||
+						r[8].Str() != p.Entity || r[9].Float64() != *p.Probability || r[10].Int64() != int64(*p.Class) {
 						t.Fatalf("row of %s: %v; want it as answered (%+v at %s)", p.ID, r, p, a.Time)
 					}
 					var feats map[string]any
 					var statuses map[string]string
 					var enc []*float64
-					must(t, json.Unmarshal([]byte(r[11].Str()), &feats))
-					must(t, json.Unmarshal([]byte(r[12].Str()), &statuses))
-					must(t, json.Unmarshal([]byte(r[13].Str()), &enc))
+					must(t, json.Unmarshal([]byte(r[12].Str()), &feats))
+					must(t, json.Unmarshal([]byte(r[13].Str()), &statuses))
+					must(t, json.Unmarshal([]byte(r[14].Str()), &enc))
 					wantStatus := "found"
 					if i == 0 {
 						wantStatus = "override"
@@ -192,7 +195,7 @@ func TestShipEqualsWhatWasAnswered(t *testing.T) {
 					}
 					if feats["x"] != float64(i)+0.5 || statuses["x"] != "found" || statuses["region"] != wantStatus ||
 						len(enc) != 2 || *enc[0] != float64(i)+0.5 || (i%3 == 0) != (enc[1] == nil) {
-						t.Fatalf("row of entity %d: features %v, statuses %v, encoded %s", i, feats, statuses, r[13].Str())
+						t.Fatalf("row of entity %d: features %v, statuses %v, encoded %s", i, feats, statuses, r[14].Str())
 					}
 				}
 			}

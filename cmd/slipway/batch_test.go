@@ -19,7 +19,7 @@ const batchDefs = `batch_predictions:
 `
 
 // batchCheckDefs reads the batch prediction's table back as a label (the
-// prediction, at each row's scored_at) joined with purchase_model's
+// prediction, at each row's predicted_at) joined with purchase_model's
 // features: the export holds, per scored row, the feature values the
 // training-set join gives at its scoring time.
 func batchCheckDefs(features []string) string {
@@ -27,9 +27,9 @@ func batchCheckDefs(features []string) string {
   - name: batch_rows
     entity: subscriber
     source: purchase_scores
-    entity_column: subscriber_id
+    entity_column: entity
     value_column: prediction
-    timestamp_column: scored_at
+    timestamp_column: predicted_at
     type: float64
 training_sets:
   - name: batch_check
