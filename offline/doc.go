@@ -17,7 +17,12 @@
 //   - drop a table or view in DropTable, a missing one being no error;
 //   - append rows in WriteRows in one transaction, creating the table
 //     with the documented engine types, refusing a table of other columns;
-//   - report Describe errors as *QueryError with the line of the caller's SQL;
+//   - run Query read-only, refusing any statement that writes (a
+//     statement that is not one SELECT, several statements in one string)
+//     before it changes anything, and refuse a column of a type
+//     ColumnType maps to Null before any row;
+//   - report Describe and Query errors as *QueryError with the line of the
+//     caller's SQL;
 //   - resolve a source's relative File against Dir (SourceQueryParams.Path)
 //     and check file sources whole in CheckSource, reporting *SourceError;
 //   - export New(ctx, Config) and pass offlinetest.Exercise;

@@ -43,6 +43,9 @@ type Store interface {
 	// WriteRows appends rows computed in Go to a table, creating it when
 	// needed, all or nothing; see WriteRowsParams.
 	WriteRows(ctx context.Context, p *WriteRowsParams) (int64, error)
+	// Query runs a read-only SQL query (a SELECT, possibly WITH …) and
+	// streams its rows; see QueryParams.
+	Query(ctx context.Context, p *QueryParams) (Rows, error)
 	// Claim records that this store holds the tables of the registry with
 	// the given id (registry.Store.ID), and fails with ErrClaimed when it
 	// already holds another registry's: two registries naming their tables
@@ -52,9 +55,10 @@ type Store interface {
 	Close() error
 }
 
-// QueryError is an engine's rejection of the SQL given to Describe. Line is
-// the 1-based line of DescribeParams.SQL the engine points at (0 when it
-// names none), so callers can point at the user's file.
+// QueryError is an engine's rejection of the SQL given to Describe or
+// Query. Line is the 1-based line of DescribeParams.SQL (QueryParams.SQL)
+// the engine points at (0 when it names none), so callers can point at the
+// user's file.
 type QueryError struct {
 	Line int
 	Err  error

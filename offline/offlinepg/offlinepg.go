@@ -189,16 +189,22 @@ func (s *Store) Describe(ctx context.Context, p *offline.DescribeParams) ([]reso
 		return err
 	})
 	if err != nil {
-		qe := &offline.QueryError{Err: err}
-		// PostgreSQL gives a character position in the query; map it to a line of the user's SQL.
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Position > 0 && int(pe.Position) <= len([]rune(query)) {
-			line := strings.Count(string([]rune(query)[:pe.Position-1]), "\n") + 1
-			qe.Line = offline.UserLine(query, p.SQL, line)
-		}
-		return nil, fmt.Errorf("describing query: %w", qe)
+		return nil, fmt.Errorf("describing query: %w", queryError(query, p.SQL, err))
 	}
 	return cols, nil
+}
+
+// queryError wraps the server's rejection of query, which embeds userSQL,
+// as an *offline.QueryError: PostgreSQL gives a character position in the
+// query, mapped here to a line of the user's SQL.
+func queryError(query, userSQL string, err error) *offline.QueryError {
+	qe := &offline.QueryError{Err: err}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Position > 0 && int(pe.Position) <= len([]rune(query)) {
+		line := strings.Count(string([]rune(query)[:pe.Position-1]), "\n") + 1
+		qe.Line = offline.UserLine(query, userSQL, line)
+	}
+	return qe
 }
 
 func (s *Store) describe(ctx context.Context, c *pgx.Conn, query string) ([]resource.Column, error) {

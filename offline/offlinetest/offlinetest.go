@@ -75,6 +75,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 	})
 	group("DropTable", dropCases)
 	group("WriteRows", writeCases) // write.go
+	group("Query", queryCases)     // query.go
 	group("SourceQuery", map[string]func(*testing.T, offline.Store){
 		"Table":   testSourceQueryTable,
 		"CSV":     testSourceQueryCSV,
