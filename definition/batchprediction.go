@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/registry"
@@ -51,6 +52,15 @@ func (p *planner) resolveBatchPrediction(d *Definition, r *resource.Resource) {
 	b.Entities = id
 	p.checkModelName(d, b.Model)
 	own := resource.BatchPredictionSource(r.ID)
+	if base, ok := strings.CutSuffix(r.Name, resource.PredictionsSuffix); ok {
+		ep := resource.ID{Kind: resource.KindEndpoint, Name: base, Variant: r.Variant}
+		if _, isLocal := p.local[ep]; isLocal || p.registeredResource(ep) != nil {
+			p.errs.add(d.FieldPos("name"), "name", "endpoint %s logs its predictions as the source %s, which this batch prediction's source would take; give the batch prediction another name", ep.Ref(), own.Ref())
+		}
+	}
+	if r.Name == resource.FeedbackSource {
+		p.errs.add(d.FieldPos("name"), "name", "the name %s is kept for the source of feedback events (POST /v1/feedback); give the batch prediction another name", resource.FeedbackSource)
+	}
 	for _, kind := range []resource.Kind{resource.KindSource, resource.KindTransformation, resource.KindFeature} {
 		other := resource.ID{Kind: kind, Name: r.Name, Variant: r.Variant}
 		if _, isLocal := p.local[other]; isLocal {

@@ -203,6 +203,7 @@ func (p *planner) resolve(kind resource.Kind, ref string) (resource.ID, error) {
 func (p *planner) resolveAll(defs []*Definition) error {
 	for _, d := range defs {
 		r := d.Resource
+		p.checkReserved(d)
 		switch r.Kind {
 		case resource.KindTransformation:
 			seen := map[resource.ID]bool{}

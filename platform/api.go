@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/feedback"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
@@ -55,6 +56,15 @@ type API interface {
 	ListModels(ctx context.Context) ([]*ModelSummary, error)
 	ShowModel(ctx context.Context, name string) (*ModelDetail, error)
 	GetModelVersion(ctx context.Context, ref ModelRef) (*registry.ModelVersion, error)
+
+	// RecordFeedback validates feedback events about predictions and
+	// records them (durably, before it returns); they reach the offline
+	// store's source feedback within a ship interval. An invalid event
+	// refuses the whole call (ErrInvalid, naming it).
+	RecordFeedback(ctx context.Context, events []feedback.Event) (*feedback.Accepted, error)
+	// FeedbackStatus counts the feedback in the offline store by name,
+	// matched and unmatched to logged predictions.
+	FeedbackStatus(ctx context.Context) (*feedback.Status, error)
 
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it

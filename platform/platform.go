@@ -118,9 +118,9 @@ type Platform struct {
 
 	// endpoints answers Predict, built on first use (predict.go).
 	endpoints *serving.Endpoints
-	// predictionLog logs what endpoints answer, opened on first use
-	// (predictionlog.go).
-	predictionLog *predictionlog.Log
+	// predictionLog logs what endpoints answer, feedback the feedback
+	// events posted; each opened on first use (predictionlog.go).
+	predictionLog, feedback *predictionlog.Log
 }
 
 // Open checks the options; stores are opened when first needed.
@@ -163,7 +163,7 @@ func (p *Platform) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
-	if err := p.closePredictionLog(); err != nil {
+	if err := p.closeLogs(); err != nil {
 		errs = append(errs, err)
 	}
 	if p.online != nil {

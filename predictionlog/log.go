@@ -16,6 +16,9 @@ import (
 // Config configures a process's prediction log.
 type Config struct {
 	WAL WALConfig
+	// Records says how its records are shipped (Predictions for a
+	// prediction log; its Registry is the Coordinator's when unset).
+	Records Records
 	// Coordinator gives the offline store the log is shipped to, and the
 	// registry its sources are registered in.
 	Coordinator *coordinator.Coordinator
@@ -40,6 +43,12 @@ type Log struct {
 func Open(cfg Config) (*Log, error) {
 	if err := cfg.WAL.Validate(); err != nil {
 		return nil, err
+	}
+	if p, ok := cfg.Records.(Predictions); ok && p.Registry == nil && cfg.Coordinator != nil {
+		cfg.Records = Predictions{Registry: cfg.Coordinator.Registry}
+	}
+	if cfg.Records == nil {
+		return nil, fmt.Errorf("log %s: nothing says how its records are shipped (Records)", cfg.WAL.Dir)
 	}
 	if err := os.MkdirAll(cfg.WAL.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the prediction log directory: %w", err)
@@ -68,7 +77,7 @@ func Open(cfg Config) (*Log, error) {
 	return &Log{
 		WAL:    wal,
 		Logger: &Logger{WAL: wal},
-		Shipper: &Shipper{WAL: wal, Coordinator: cfg.Coordinator, Instance: instance,
+		Shipper: &Shipper{WAL: wal, Records: cfg.Records, Coordinator: cfg.Coordinator, Instance: instance,
 			Interval: cfg.ShipInterval, Logger: cfg.Logger},
 		lock: lock,
 	}, nil

@@ -3,6 +3,7 @@ package predictionlog
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
 )
@@ -36,27 +38,50 @@ const (
 	DefaultShipBatch    = 10000
 )
 
-// Shipper moves the WAL's entries into the offline store: one table per
-// endpoint (TableName), registered as a source (SourceID) the first time
-// it is written. A batch is written with WriteRows, replacing the rows of
-// an earlier attempt at the same batch, and acknowledged in the WAL once
-// every table has it: a batch cut short by a crash or an unreachable store
-// is written again whole, and no prediction is written twice.
+// Records is what a Shipper ships: how a record of the WAL becomes a table
+// row, and where the row goes.
+type Records interface {
+	// Row decodes rec into its table row, appended to row[:0] with batch
+	// (the write's name) as its last value, and returns the key of its
+	// destination.
+	Row(rec []byte, batch string, row []value.Value) (dest string, out []value.Value, err error)
+	// Destination says where the rows of a key go.
+	Destination(ctx context.Context, dest string) (*Destination, error)
+}
+
+// Destination is a table of the offline store that records are shipped to.
+type Destination struct {
+	Table   string
+	Columns []resource.Column // the last one holds the write's name (resource.WriteBatchColumn)
+	// Sources are registered (coordinator.RegisterOutputs) after the first
+	// write into Table, after Prepare.
+	Sources []*resource.Resource
+	// Prepare, when set, runs once after the first write, before the
+	// sources are registered (to create a view over Table, say).
+	Prepare func(ctx context.Context) error
+}
+
+// Shipper moves a WAL's records into the offline store, into the tables
+// Records says, registering their sources the first time each is written.
+// A batch is written with WriteRows, replacing the rows of an earlier
+// attempt at the same batch, and acknowledged in the WAL once every table
+// has it: a batch cut short by a crash or an unreachable store is written
+// again whole, and no record is written twice.
 type Shipper struct {
-	WAL *WAL
-	// Coordinator gives the registry and the offline store, and registers
-	// the sources.
+	WAL     *WAL
+	Records Records
+	// Coordinator gives the offline store and registers the sources.
 	Coordinator *coordinator.Coordinator
 	// Instance identifies this WAL among the logs shipping into one offline
 	// store (Instance reads or creates it).
 	Instance string
 	// Interval is how often Run ships (DefaultShipInterval when zero);
-	// BatchSize how many entries go in one write (DefaultShipBatch).
+	// BatchSize how many records go in one write (DefaultShipBatch).
 	Interval  time.Duration
 	BatchSize int
 	Logger    *slog.Logger
 
-	registered map[resource.ID]bool
+	registered map[string]bool
 	shipped    atomic.Int64
 	unreadable atomic.Int64
 }
@@ -146,75 +171,63 @@ func (s *Shipper) Ship(ctx context.Context) (int64, error) {
 	}
 }
 
-// Shipped counts the entries shipped since the Shipper was made;
+// Shipped counts the records shipped since the Shipper was made;
 // Unreadable those left out because they did not decode (a bug, logged).
 func (s *Shipper) Shipped() int64    { return s.shipped.Load() }
 func (s *Shipper) Unreadable() int64 { return s.unreadable.Load() }
 
-// write writes one batch: per endpoint, one WriteRows replacing the rows
-// an earlier attempt at the batch wrote. The batch is named after its
-// first entry, which a re-read of the same position returns first again.
+// write writes one batch: per destination, one WriteRows replacing the
+// rows an earlier attempt at the batch wrote. The batch is named after its
+// first record, which a re-read of the same position returns first again.
 func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
-	byEndpoint := map[string][]*model.Record{}
-	var batch string
+	sum := sha256.Sum256(recs[0])
+	batch := s.Instance + "/" + hex.EncodeToString(sum[:16])
+	byDest := map[string][][]value.Value{}
+	var row []value.Value
 	for _, rec := range recs {
-		e := new(model.Record)
-		if err := json.Unmarshal(rec, e); err != nil || e.ID == "" {
+		dest, out, err := s.Records.Row(rec, batch, row)
+		if err != nil {
 			s.unreadable.Add(1)
-			s.logger().Error("a prediction log entry does not decode; it is left out", "error", err, "entry", truncate(rec, 200))
+			s.logger().Error("a log record does not decode; it is left out", "error", err, "record", truncate(rec, 200))
 			continue
 		}
-		if batch == "" {
-			batch = s.Instance + "/" + e.ID
-		}
-		byEndpoint[e.Endpoint] = append(byEndpoint[e.Endpoint], e)
+		byDest[dest] = append(byDest[dest], slices.Clone(out))
+		row = out
 	}
-	endpoints := make([]string, 0, len(byEndpoint))
-	for ep := range byEndpoint {
-		endpoints = append(endpoints, ep)
+	dests := make([]string, 0, len(byDest))
+	for d := range byDest {
+		dests = append(dests, d)
 	}
-	slices.Sort(endpoints)
-	for _, ep := range endpoints {
-		ref, err := resource.ParseRef(ep)
+	slices.Sort(dests)
+	for _, key := range dests {
+		d, err := s.Records.Destination(ctx, key)
 		if err != nil {
-			s.unreadable.Add(int64(len(byEndpoint[ep])))
-			s.logger().Error("prediction log entries name an invalid endpoint; they are left out", "endpoint", ep, "entries", len(byEndpoint[ep]))
-			continue
-		}
-		table := TableName(ref)
-		_, err = s.Coordinator.Offline.WriteRows(ctx, &offline.WriteRowsParams{
-			Table: table, Columns: resource.PredictionColumns, Rows: &recordRows{records: byEndpoint[ep], batch: batch},
-			Replace: &offline.Match{Column: resource.WriteBatchColumn, Value: value.FromString(batch)},
-		})
-		if err != nil {
-			return fmt.Errorf("writing %d predictions of endpoint %s to %s: %w", len(byEndpoint[ep]), ep, table, err)
-		}
-		if err := s.register(ctx, ref, table); err != nil {
 			return err
 		}
+		rows := byDest[key]
+		_, err = s.Coordinator.Offline.WriteRows(ctx, &offline.WriteRowsParams{
+			Table: d.Table, Columns: d.Columns, Rows: &sliceRows{rows: rows},
+			Replace: &offline.Match{Column: d.Columns[len(d.Columns)-1].Name, Value: value.FromString(batch)},
+		})
+		if err != nil {
+			return fmt.Errorf("writing %d records to %s: %w", len(rows), d.Table, err)
+		}
+		if s.registered[key] {
+			continue
+		}
+		if d.Prepare != nil {
+			if err := d.Prepare(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := s.Coordinator.RegisterOutputs(ctx, d.Sources); err != nil {
+			return fmt.Errorf("registering the sources over %s: %w", d.Table, err)
+		}
+		if s.registered == nil {
+			s.registered = map[string]bool{}
+		}
+		s.registered[key] = true
 	}
-	return nil
-}
-
-// register registers an endpoint's prediction source, once per process.
-func (s *Shipper) register(ctx context.Context, ep resource.Ref, table string) error {
-	id := SourceID(ep)
-	if s.registered[id] {
-		return nil
-	}
-	src := &resource.Resource{ID: id,
-		Description: fmt.Sprintf("Every prediction endpoint %s answered (the prediction log).", ep),
-		Source:      &resource.SourceSpec{Table: table, TimestampColumn: resource.PredictedAtColumn}}
-	if def, err := s.Coordinator.Registry.Get(ctx, resource.NewID(resource.KindEndpoint, ep)); err == nil {
-		src.Owner, src.Tags = def.Owner, def.Tags
-	}
-	if _, err := s.Coordinator.RegisterOutputs(ctx, []*resource.Resource{src}); err != nil {
-		return fmt.Errorf("registering %s, the prediction log of endpoint %s: %w", id, ep, err)
-	}
-	if s.registered == nil {
-		s.registered = map[resource.ID]bool{}
-	}
-	s.registered[id] = true
 	return nil
 }
 
@@ -232,22 +245,56 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// recordRows streams records as table rows (offline.RowSource).
-type recordRows struct {
-	records []*model.Record
-	batch   string
-	i       int
-	row     []value.Value
+// sliceRows streams rows held in memory (offline.RowSource).
+type sliceRows struct {
+	rows [][]value.Value
+	i    int
 }
 
-func (r *recordRows) Next() bool {
-	if r.i >= len(r.records) {
-		return false
-	}
-	r.row = r.records[r.i].AppendRow(r.row, r.batch)
+func (r *sliceRows) Next() bool {
 	r.i++
-	return true
+	return r.i <= len(r.rows)
 }
 
-func (r *recordRows) Values() []value.Value { return r.row }
-func (r *recordRows) Err() error            { return nil }
+func (r *sliceRows) Values() []value.Value { return r.rows[r.i-1] }
+func (r *sliceRows) Err() error            { return nil }
+
+// Predictions are the records of a prediction log: model.Record JSON,
+// shipped into one table per endpoint (TableName), registered as the
+// source SourceID.
+type Predictions struct {
+	Registry registry.Store
+}
+
+// Row decodes a logged prediction.
+func (p Predictions) Row(rec []byte, batch string, row []value.Value) (string, []value.Value, error) {
+	var r model.Record
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return "", row, err
+	}
+	if r.ID == "" {
+		return "", row, errors.New("no prediction id")
+	}
+	if _, err := resource.ParseRef(r.Endpoint); err != nil {
+		return "", row, fmt.Errorf("endpoint %q: %w", r.Endpoint, err)
+	}
+	return r.Endpoint, r.AppendRow(row, batch), nil
+}
+
+// Destination is an endpoint's prediction table and its source.
+func (p Predictions) Destination(ctx context.Context, endpoint string) (*Destination, error) {
+	ep, err := resource.ParseRef(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	table := TableName(ep)
+	src := &resource.Resource{ID: SourceID(ep),
+		Description: fmt.Sprintf("Every prediction endpoint %s answered (the prediction log).", ep),
+		Source:      &resource.SourceSpec{Table: table, TimestampColumn: resource.PredictedAtColumn}}
+	if p.Registry != nil {
+		if def, err := p.Registry.Get(ctx, resource.NewID(resource.KindEndpoint, ep)); err == nil {
+			src.Owner, src.Tags = def.Owner, def.Tags
+		}
+	}
+	return &Destination{Table: table, Columns: resource.PredictionColumns, Sources: []*resource.Resource{src}}, nil
+}

@@ -99,7 +99,7 @@ func pgStore(t *testing.T) offline.Store {
 
 func openLog(t *testing.T, dir string, c *coordinator.Coordinator) *Log {
 	t.Helper()
-	l, err := Open(Config{WAL: WALConfig{Dir: dir}, Coordinator: c})
+	l, err := Open(Config{WAL: WALConfig{Dir: dir}, Records: Predictions{}, Coordinator: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestOneProcessPerLog(t *testing.T) {
 	c := newCoordinator(t, duckdbStore(t, filepath.Join(t.TempDir(), "off.duckdb")))
 	l := openLog(t, dir, c)
 	defer l.Close(t.Context())
-	if _, err := Open(Config{WAL: WALConfig{Dir: dir}, Coordinator: c}); err == nil {
+	if _, err := Open(Config{WAL: WALConfig{Dir: dir}, Records: Predictions{}, Coordinator: c}); err == nil {
 		t.Fatal("a second Open of the same directory succeeded")
 	}
 }

@@ -33,3 +33,8 @@ const PredictionsSuffix = "_predictions"
 func EndpointPredictions(endpoint Ref) ID {
 	return ID{Kind: KindSource, Name: endpoint.Name + PredictionsSuffix, Variant: endpoint.Variant}
 }
+
+// FeedbackSource is the name of the source Slipway registers over the
+// feedback events posted to /v1/feedback (package feedback); no definition
+// may take it for a source or a transformation.
+const FeedbackSource = "feedback"
