@@ -73,7 +73,7 @@ func checkSelect(dc any, sql string) error {
 		}
 		if strings.Contains(err.Error(), "multi-statement") {
 			// The driver's advice (PrepareContext) would run all but the last.
-			return errors.New("the SQL holds several statements: Query runs one SELECT; remove the others")
+			return errors.New("the SQL holds several statements (DuckDB also makes several of a PIVOT without an IN list): Query runs one SELECT; remove the others, or list the PIVOT's values with IN")
 		}
 		return fmt.Errorf("the SQL must be one SELECT statement: %w", err)
 	}

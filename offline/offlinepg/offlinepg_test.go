@@ -157,3 +157,35 @@ func TestReplaceTableUnderViews(t *testing.T) {
 		t.Fatalf("after the failed replace v2 = %v, want [b=21]", got)
 	}
 }
+
+// TestQuerySettingsDoNotLeak changes a session setting through Query: the
+// read-only transaction is rolled back, so the pooled connection keeps the
+// store's search_path and later calls find the store's tables.
+func TestQuerySettingsDoNotLeak(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	if _, err := s.CreateTable(ctx, &offline.CreateTableParams{Table: "kept", SQL: "SELECT 1 AS one"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 { // more than the pool's connections
+		rs, err := s.Query(ctx, &offline.QueryParams{SQL: "SELECT set_config('search_path', 'nowhere', false) AS path"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rs.Next() {
+		}
+		if err := rs.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		rs, err := s.Query(ctx, &offline.QueryParams{SQL: "SELECT one FROM kept"})
+		if err != nil {
+			t.Fatalf("a query after set_config: %v", err)
+		}
+		if !rs.Next() || rs.Values()[0].Int64() != 1 {
+			t.Fatalf("a query after set_config read no row: %v", rs.Err())
+		}
+		rs.Close()
+	}
+}

@@ -14,7 +14,9 @@ import (
 
 // Query runs p.SQL in a READ ONLY transaction, so the server refuses any
 // write (SQLSTATE 25006), functions' writes included, and rolls it back
-// when the rows are exhausted or closed. The statement is prepared first
+// when the rows are exhausted or closed: rolled back, not committed, so a
+// setting changed with set_config does not outlive the query on the
+// pooled connection. The statement is prepared first
 // (the extended protocol takes one statement, so "SELECT 1; DROP …" is
 // refused before anything runs) to check its columns' types, and one that
 // returns no columns (DDL, a DELETE without RETURNING) is refused as not a
