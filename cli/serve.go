@@ -59,6 +59,10 @@ on stderr as --log-format and --log-level say; its request id (the client's
 X-Request-Id, or a new one) is in the X-Request-Id response header and in
 every error body. Request bodies are at most 10 MiB.
 
+Web pages of the origins listed in slipway.yaml's cors: allowed_origins may
+call the predict, online-features and feedback routes from the browser; no
+other route answers a page of another origin (see docs/http-api.md).
+
 It runs in the foreground until interrupted. On SIGINT or SIGTERM it stops
 accepting connections, finishes the requests in flight (cutting off those
 still running after --shutdown-timeout, then exiting 1) and stops the
@@ -98,6 +102,7 @@ jobs, N at a time, like 'slipway worker'.`,
 			}
 			cfg.Platform, cfg.Serving = p, &serving.Service{Registry: reg, Online: on}
 			cfg.Logger = a.log
+			cfg.CORS = p.Config().CORS
 			// Every endpoint's model is loaded before the first request; a
 			// version that does not load is logged (by the endpoints) and
 			// reported by /readyz.

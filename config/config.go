@@ -56,6 +56,8 @@ type Config struct {
 	Jobs     Jobs
 	// PredictionLog is the prediction_log: section.
 	PredictionLog PredictionLog
+	// CORS is the cors: section (cors.go).
+	CORS CORS
 	// File is where the configuration was read from ("" for the defaults).
 	File string
 }
@@ -202,6 +204,11 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 				errs = append(errs, err.Error())
 			}
 			continue
+		case "cors":
+			if err := parseCORS(name, val, lookup, &cfg.CORS); err != nil {
+				errs = append(errs, err.Error())
+			}
+			continue
 		case RoleRegistry:
 			dst = &cfg.Registry
 		case RoleOffline:
@@ -209,7 +216,7 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 		case RoleOnline:
 			dst = &cfg.Online
 		default:
-			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online, jobs or prediction_log", name, key.Line, key.Value))
+			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online, jobs, prediction_log or cors", name, key.Line, key.Value))
 			continue
 		}
 		p := Provider{Role: key.Value, Node: val, File: name, Line: val.Line, env: map[*yaml.Node][]string{}}

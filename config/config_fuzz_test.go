@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -8,8 +9,8 @@ import (
 // FuzzParse parses any configuration file, with every ${VAR} set to any
 // value. Parse must never panic; each problem it reports starts a line with
 // the file's name (indented lines continue the problem above); a file it
-// accepts is complete: every role has a type, and its prediction_log:
-// settings are within their bounds.
+// accepts is complete: every role has a type, and its prediction_log: and
+// cors: settings are within their bounds.
 // It starts from the test inputs.
 func FuzzParse(f *testing.F) {
 	for _, tc := range badConfigs {
@@ -21,6 +22,8 @@ func FuzzParse(f *testing.F) {
 		"jobs:\n  concurrency: ${N}\n  max_attempts: 3\n  lease: 45s\n",
 		"prediction_log:\n  enabled: false\n  dir: ${N}/plog\n  max_size: ${N}GiB\n  ship_interval: ${N}s\n",
 		"prediction_log:\n  max_size: 1.5 MiB\n  ship_interval: 10ms\n  dir: a\n  dir: b\n",
+		"cors:\n  allowed_origins: [\"https://shop.example.com\", \"http://localhost:${N}\", \"${N}\"]\n  max_age: ${N}m\n",
+		"cors:\n  allowed_origins:\n    - \"*\"\n    - https://A.example:443/x\n",
 		"online:\n  type: redis\n  addrs: [a:1]\n  db: ${DB}\n  cluster: ${CL}\n  password: ${PW}\n",
 		"\n\n\nonline:\n  type: redis\n  addrs: [a:1]\n  db: abc\n",
 		"",
@@ -47,6 +50,15 @@ func FuzzParse(f *testing.F) {
 		if pl := cfg.PredictionLog; pl.MaxBytes != 0 && pl.MaxBytes < minPredictionLogBytes ||
 			pl.ShipInterval != 0 && (pl.ShipInterval < minShipInterval || pl.ShipInterval > maxShipInterval) {
 			t.Errorf("accepted prediction_log out of bounds: %+v", pl)
+		}
+		if c := cfg.CORS; c.MaxAge != 0 && (c.MaxAge < minCORSMaxAge || c.MaxAge > maxCORSMaxAge) ||
+			slices.Contains(c.AllowedOrigins, AnyOrigin) && len(c.AllowedOrigins) > 1 {
+			t.Errorf("accepted cors out of bounds: %+v", c)
+		}
+		for _, o := range cfg.CORS.AllowedOrigins {
+			if err := checkOrigin(o); err != nil {
+				t.Errorf("accepted origin %q: %v", o, err)
+			}
 		}
 		// What Parse accepted decodes into its sections.
 		for _, p := range []Provider{cfg.Registry, cfg.Offline, cfg.Online} {

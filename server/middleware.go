@@ -123,6 +123,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.s.fail(rec, r, err)
 	}()
+	// Pages of other origins: preflights, refusals, CORS headers (cors.go).
+	if h.crossOrigin(rec, r) {
+		return
+	}
 	// A declared length over the bound is refused before reading; a chunked
 	// body is cut off by MaxBytesReader as the handler reads it. Model
 	// uploads have a bound of their own.

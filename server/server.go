@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/model"
@@ -40,6 +41,9 @@ type Config struct {
 	// prediction endpoints) and reports to GET /readyz the models it cannot
 	// serve; its Features is Serving.
 	Endpoints *serving.Endpoints
+	// CORS lists the origins whose web pages may call the browser routes
+	// (predict, online features, feedback); see cors.go.
+	CORS config.CORS
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
@@ -156,6 +160,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed, "method_not_allowed"
+	case errors.Is(err, errCrossOrigin):
+		return http.StatusForbidden, "origin_not_allowed"
 	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse),
 		errors.Is(err, platform.ErrConflict), errors.Is(err, registry.ErrAliasMoved):
 		return http.StatusConflict, "conflict"
