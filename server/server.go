@@ -75,6 +75,8 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
 	mux.HandleFunc("POST /v1/endpoints/{name}/predict", s.predict)
+	mux.HandleFunc("POST /v1/feedback", s.recordFeedback)
+	mux.HandleFunc("GET /v1/feedback/status", s.feedbackStatus)
 	mux.HandleFunc("POST /v1/plan", s.plan)
 	mux.HandleFunc("POST /v1/apply", s.apply)
 	mux.HandleFunc("POST /v1/run", s.run)
