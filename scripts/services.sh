@@ -62,6 +62,14 @@ ensure_python() {
   fi
 }
 
+# ensure_chromium makes sure Debian's chromium is installed, for the tests
+# that call the HTTP API from a web page in headless Chromium (CORS).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+  fi
+}
+
 # free_port prints a free loopback port whose cluster bus port (port + 10000)
 # is free too, kept below the ephemeral range so neither clashes.
 free_port() {
@@ -119,6 +127,7 @@ start_services() {
   ensure_postgres
   ensure_redis
   ensure_python
+  ensure_chromium
   start_redis_cluster
   export SLIPWAY_TEST_REQUIRE_BACKENDS=1
 }
