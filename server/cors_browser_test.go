@@ -90,8 +90,8 @@ func (w *statusWriter) WriteHeader(status int) {
 
 // TestCORSInBrowser loads a shop's page in headless Chromium and calls the
 // API from it with fetch, as a "was this relevant?" button would: the page
-// of an allowed origin reads the answers (a success and an error), a page
-// of another origin is blocked by the browser, no page can call a route
+// of an allowed origin reads the answers (a success, an error, accepted
+// feedback), a page of another origin is blocked by the browser, no page can call a route
 // that is not a browser route, and a blind "simple" POST from a page of
 // another origin is refused by the server before it acts.
 func TestCORSInBrowser(t *testing.T) {
@@ -187,6 +187,16 @@ func TestCORSInBrowser(t *testing.T) {
 		t.Errorf("an unknown feature from the allowed page: the API answered %q, want the POST (404), after a preflight (204) or not", got)
 	}
 
+	// The "was this relevant?" answer: the page posts feedback and reads
+	// that it was accepted.
+	const relevant = `{events: [{endpoint: "purchase", entity: "sub_1036", name: "relevant", value: true}]}`
+	res = call(shopURL, "/v1/feedback", relevant, "{}")
+	var accepted server.FeedbackResponse
+	if res.Error != "" || res.Status != http.StatusAccepted || json.Unmarshal([]byte(res.Body), &accepted) != nil || accepted.Accepted != 1 || len(accepted.IDs) != 1 {
+		t.Errorf("feedback from the allowed page: %+v, want 202 accepting one event", res)
+	}
+	wantSeen("feedback from the allowed page", "OPTIONS /v1/feedback 204", "POST /v1/feedback 202")
+
 	// A page of another origin: the browser blocks the call after the
 	// refused preflight, which the server answers 403.
 	res = call(otherURL, "/v1/online-features", features, "{}")
@@ -211,11 +221,17 @@ func TestCORSInBrowser(t *testing.T) {
 		t.Errorf("a no-cors POST from another origin's page: %+v, want an opaque answer", res)
 	}
 	wantSeen("a no-cors POST /v1/apply from another origin's page", "POST /v1/apply 403")
-	res = call(otherURL, "/v1/online-features", features, `{mode: "no-cors", headers: {"Content-Type": "text/plain"}}`)
+	res = call(otherURL, "/v1/feedback", relevant, "{}")
+	if !strings.HasPrefix(res.Error, "TypeError") {
+		t.Errorf("feedback from another origin's page: %+v, want a TypeError (blocked by CORS)", res)
+	}
+	wantSeen("feedback from another origin's page", "OPTIONS /v1/feedback 403")
+	// Nor may it post feedback blind.
+	res = call(otherURL, "/v1/feedback", relevant, `{mode: "no-cors", headers: {"Content-Type": "text/plain"}}`)
 	if res.Error != "" || res.Type != "opaque" {
 		t.Errorf("a no-cors POST from another origin's page: %+v, want an opaque answer", res)
 	}
-	wantSeen("a no-cors POST /v1/online-features from another origin's page", "POST /v1/online-features 403")
+	wantSeen("a no-cors POST /v1/feedback from another origin's page", "POST /v1/feedback 403")
 
 	t.Logf("Chromium started in %v; the test took %v", launched.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
