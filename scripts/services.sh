@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by scripts/test.sh: makes sure PostgreSQL and Redis are reachable
 # (using the servers already running, or installing them with apt and starting
-# them), installs Debian's python3-xgboost, python3-sklearn and python3-pandas when missing,
+# them), installs Debian's python3-xgboost, python3-sklearn, python3-scipy and python3-pandas when missing,
 # starts a 3-node Redis Cluster on free loopback ports, and exports the
 # SLIPWAY_TEST_* variables the test suites read. stop_services stops what this
 # script started (the cluster, and any server it started itself).
@@ -54,11 +54,11 @@ ensure_redis() {
   export SLIPWAY_TEST_REDIS="127.0.0.1:6379"
 }
 
-# ensure_python makes sure Debian's Python can import xgboost, sklearn and pandas, for
-# the tests that compare Slipway's model inference and metrics with them.
+# ensure_python makes sure Debian's Python can import xgboost, sklearn, scipy and pandas,
+# for the tests that compare Slipway's model inference, metrics and statistics with them.
 ensure_python() {
-  if ! /usr/bin/python3 -c 'import xgboost, sklearn, pandas' >/dev/null 2>&1; then
-    apt_install python3 python3-xgboost python3-sklearn python3-pandas
+  if ! /usr/bin/python3 -c 'import xgboost, sklearn, scipy, pandas' >/dev/null 2>&1; then
+    apt_install python3 python3-xgboost python3-sklearn python3-scipy python3-pandas
   fi
 }
 
