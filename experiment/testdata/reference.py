@@ -48,6 +48,7 @@ for m1, v1, n1, m2, v2, n2 in [
     (0.0, 1.0, 2, 100.0, 1.0, 2),          # n = 2, huge t
     (20.0, 100.0, 1000, 19.0, 90.0, 3000),  # treatment lower
     (3.0, 0.0, 10, 3.5, 2.0, 10),          # one arm constant
+    (0.3, 0.21, 50000000, 0.3002, 0.2101, 50000000),  # 10^8 exposures
 ]:
     r = stats.ttest_ind_from_stats(m1, math.sqrt(v1), n1, m2, math.sqrt(v2), n2, equal_var=False)
     # scipy tests the first sample against the second; ours is m2 vs m1.
@@ -74,6 +75,7 @@ for mean, var, n, level in [
     (0.1, 0.09, 1000, 0.95),
     (100.0, 400.0, 1000000, 0.99),
     (-2.0, 0.5, 30, 0.90),
+    (0.3, 0.21, 100000000, 0.95),  # a report over 10^8 predictions
 ]:
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=math.sqrt(var / n))
     tint.append({"mean": mean, "variance": var, "n": n, "level": level, "low": float(low), "high": float(high)})
