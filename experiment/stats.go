@@ -253,9 +253,20 @@ func studentTTwoSided(t, df float64) float64 {
 	if math.IsInf(t, 0) {
 		return 0
 	}
+	if df > largeDF {
+		// The continued fraction below is ill-conditioned for huge df (it
+		// drifts in the ninth digit at df = 10⁸); there the t is a normal
+		// but for a correction of order 1/df² (Abramowitz and Stegun
+		// 26.7.8, as R's pt uses it).
+		c := 1 / (4 * df)
+		return normalTwoSided(t * (1 - c) / math.Sqrt(1+t*t*2*c))
+	}
 	t2 := t * t
 	return regIncBeta(df/2, 0.5, df/(df+t2), t2/(df+t2))
 }
+
+// largeDF is where studentTTwoSided switches to the normal approximation.
+const largeDF = 4e5
 
 // studentTQuantile returns the t with P(T ≤ t) = p for p in (0.5, 1), by
 // bisection on the tail probability, which is monotone in t.
@@ -288,11 +299,43 @@ func regIncBeta(a, b, x, y float64) float64 {
 	if y <= 0 {
 		return 1
 	}
-	front := math.Exp(lgamma(a+b) - lgamma(a) - lgamma(b) + a*math.Log(x) + b*math.Log(y))
+	// log(x) as log1p(−y) when x is near 1: a can be huge (half the
+	// degrees of freedom) and multiplies any rounding in it.
+	logx, logy := math.Log(x), math.Log(y)
+	if x > 0.5 {
+		logx = math.Log1p(-y)
+	} else {
+		logy = math.Log1p(-x)
+	}
+	front := math.Exp(a*logx + b*logy - logBeta(a, b))
 	if x < (a+1)/(a+b+2) {
 		return front * betaContinuedFraction(a, b, x) / a
 	}
 	return 1 - front*betaContinuedFraction(b, a, y)/b
+}
+
+// logBeta is log B(a, b) = lgamma(a) + lgamma(b) − lgamma(a+b), written
+// with Stirling's series when an argument is large so that the big, nearly
+// equal lgamma terms do not cancel (as R's lbeta does).
+func logBeta(a, b float64) float64 {
+	p, q := min(a, b), max(a, b)
+	switch {
+	case p >= 10:
+		corr := stirlingCorrection(p) + stirlingCorrection(q) - stirlingCorrection(p+q)
+		return -0.5*math.Log(q) + 0.5*math.Log(2*math.Pi) + corr + (p-0.5)*math.Log(p/(p+q)) + q*math.Log1p(-p/(p+q))
+	case q >= 10:
+		corr := stirlingCorrection(q) - stirlingCorrection(p+q)
+		return lgamma(p) + corr + p - p*math.Log(p+q) + (q-0.5)*math.Log1p(-p/(p+q))
+	default:
+		return lgamma(p) + lgamma(q) - lgamma(p+q)
+	}
+}
+
+// stirlingCorrection is lgamma(x) − ((x−½)·log x − x + ½·log 2π) for x ≥ 10,
+// by Stirling's series (the next term is below 1e-15 there).
+func stirlingCorrection(x float64) float64 {
+	x2 := 1 / (x * x)
+	return (1.0/12 + x2*(-1.0/360+x2*(1.0/1260+x2*(-1.0/1680+x2*(1.0/1188+x2*(-691.0/360360+x2/156)))))) / x
 }
 
 func betaContinuedFraction(a, b, x float64) float64 {

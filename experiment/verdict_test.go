@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -285,4 +286,19 @@ func TestABSimulationFindsARealLift(t *testing.T) {
 	if wins < experiments*3/4 {
 		t.Errorf("treatment won %d of %d experiments with a real 30%% lift, want at least 75%%", wins, experiments)
 	}
+}
+
+func ExampleAnalyze() {
+	report, err := Analyze(KindConversion, []ArmStats{
+		{Name: "control", N: 10000, Successes: 1000},
+		{Name: "treatment", N: 10000, Successes: 1150},
+	}, []float64{50, 50}, 1000)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(report.Winner)
+	fmt.Println(report.Verdict)
+	// Output:
+	// treatment
+	// treatment wins: treatment converts at 11.50%, control at 10.00%: lift +15.0% (95% CI +5.8% to +24.2%), p = 0.000616 < 0.05.
 }

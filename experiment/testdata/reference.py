@@ -49,6 +49,9 @@ for m1, v1, n1, m2, v2, n2 in [
     (20.0, 100.0, 1000, 19.0, 90.0, 3000),  # treatment lower
     (3.0, 0.0, 10, 3.5, 2.0, 10),          # one arm constant
     (0.3, 0.21, 50000000, 0.3002, 0.2101, 50000000),  # 10^8 exposures
+    (1.0, 2.0, 300000, 1.002, 2.0, 300000),    # df just above 4e5, small t
+    (1.0, 2.0, 150000, 1.02, 2.0, 150000),     # df just below 4e5, t near 3.9
+    (1.0, 2.0, 1000000, 0.985, 2.1, 2000000),  # df near 2e6, t near -3.6
 ]:
     r = stats.ttest_ind_from_stats(m1, math.sqrt(v1), n1, m2, math.sqrt(v2), n2, equal_var=False)
     # scipy tests the first sample against the second; ours is m2 vs m1.
@@ -70,12 +73,16 @@ out["wilson"] = wilson
 
 tint = []
 for mean, var, n, level in [
-    (3.0, 2.0, 2, 0.95),        # df = 1
+    # df = 1: scipy 1.10's t.ppf(0.975, 1) is 12.706204736432, 2.6e-10 above the
+    # exact tan(0.475 pi) = 12.706204736175 that experiment computes.
+    (3.0, 2.0, 2, 0.95),
     (10.0, 4.0, 5, 0.95),
     (0.1, 0.09, 1000, 0.95),
     (100.0, 400.0, 1000000, 0.99),
     (-2.0, 0.5, 30, 0.90),
     (0.3, 0.21, 100000000, 0.95),  # a report over 10^8 predictions
+    (5.0, 3.0, 400002, 0.95),      # df on either side of 4e5
+    (5.0, 3.0, 400000, 0.999),
 ]:
     low, high = stats.t.interval(level, n - 1, loc=mean, scale=math.sqrt(var / n))
     tint.append({"mean": mean, "variance": var, "n": n, "level": level, "low": float(low), "high": float(high)})
