@@ -172,7 +172,8 @@ func WelchTTest(m1, v1 float64, n1 int64, m2, v2 float64, n2 int64) (t, df, p fl
 //
 // Each Estimate carries the variance of the estimate: p(1−p)/n for a
 // conversion rate p over n exposures, variance/n for a mean. The lift is
-// undefined when the control's value is 0.
+// undefined when the control's value is 0, and for a mean below 0 its sign
+// is the opposite of the difference's (as (T − C)/C is).
 func RelativeLift(c, t Estimate, level float64) (lift float64, ci Interval, err error) {
 	if !finite(c.Value) || !finite(t.Value) || !finite(c.Variance) || !finite(t.Variance) || c.Variance < 0 || t.Variance < 0 {
 		return 0, Interval{}, fmt.Errorf("relative lift: control %v (variance %v), treatment %v (variance %v): want finite numbers and variances ≥ 0",
