@@ -1,7 +1,9 @@
 package model
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"time"
@@ -11,7 +13,8 @@ import (
 
 // Record is one prediction as the tables of predictions hold it
 // (resource.PredictionColumns): an endpoint's prediction log entry, or a
-// row of a batch prediction. Its JSON is the prediction log's entry on disk.
+// row of a batch prediction. The prediction log keeps it on disk in its
+// binary form (AppendBinary).
 type Record struct {
 	ID   string    `json:"id"`
 	Time time.Time `json:"time"`
@@ -65,67 +68,182 @@ func (r *Record) AppendRow(out []value.Value, writeBatch string) []value.Value {
 // probability, the first on ties; nil for regression), and the outputs as
 // the predict API gives them, as JSON.
 func Outcome(task string, out []float64) (prediction float64, class *int, output json.RawMessage) {
-	var o struct {
-		Probability   *float64  `json:"probability,omitempty"`
-		Class         *int      `json:"class,omitempty"`
-		Value         *float64  `json:"value,omitempty"`
-		Probabilities []float64 `json:"probabilities,omitempty"`
+	prediction, c, output := AppendOutcome(nil, task, out)
+	if c >= 0 {
+		class = &c
 	}
+	return prediction, class, output
+}
+
+// AppendOutcome is Outcome appending the output's JSON to b, with the
+// class -1 for regression (none).
+func AppendOutcome(b []byte, task string, out []float64) (prediction float64, class int, output []byte) {
 	switch task {
 	case TaskBinaryClassification:
-		c := 0
+		class = 0
 		if out[0] > 0.5 {
-			c = 1
+			class = 1
 		}
-		prediction, class = out[0], &c
-		o.Probability, o.Class = &prediction, class
+		prediction = out[0]
+		b = append(b, `{"probability":`...)
+		b = appendFloat(b, prediction)
+		b = append(b, `,"class":`...)
+		b = strconv.AppendInt(b, int64(class), 10)
 	case TaskMulticlass:
-		c := 0
+		class = 0
 		for j, p := range out {
-			if p > out[c] {
-				c = j
+			if p > out[class] {
+				class = j
 			}
 		}
-		prediction, class = out[c], &c
-		o.Probabilities, o.Class = out, class
+		prediction = out[class]
+		b = append(b, `{"class":`...)
+		b = strconv.AppendInt(b, int64(class), 10)
+		b = append(b, `,"probabilities":`...)
+		b = AppendEncodedJSON(b, out)
 	default:
-		prediction = out[0]
-		o.Value = &prediction
+		class, prediction = -1, out[0]
+		b = append(b, `{"value":`...)
+		b = appendFloat(b, prediction)
 	}
-	output, _ = json.Marshal(&o) // a model's outputs are finite numbers
-	return prediction, class, output
+	return prediction, class, append(b, '}')
 }
 
 // FeaturesJSON writes one row's feature values and their statuses as two
 // JSON objects keyed by feature name, in the order of names.
 func FeaturesJSON(names []string, vals []value.Value, statuses []string) (features, stats json.RawMessage) {
-	v, s := []byte{'{'}, []byte{'{'}
+	return AppendFeaturesJSON(nil, names, vals), AppendStatusesJSON(nil, names, statuses)
+}
+
+// AppendFeaturesJSON appends a row's feature values as a JSON object keyed
+// by feature name, in the order of names.
+func AppendFeaturesJSON(b []byte, names []string, vals []value.Value) []byte {
+	b = append(b, '{')
 	for j, name := range names {
 		if j > 0 {
-			v, s = append(v, ','), append(s, ',')
+			b = append(b, ',')
 		}
-		key, _ := json.Marshal(name)
-		b, _ := vals[j].MarshalJSON()
-		v = append(append(append(v, key...), ':'), b...)
-		st, _ := json.Marshal(statuses[j])
-		s = append(append(append(s, key...), ':'), st...)
+		b = value.AppendJSONString(b, name)
+		b = vals[j].AppendJSON(append(b, ':'))
 	}
-	return append(v, '}'), append(s, '}')
+	return append(b, '}')
+}
+
+// AppendStatusesJSON appends a row's feature statuses as a JSON object
+// keyed by feature name.
+func AppendStatusesJSON(b []byte, names, statuses []string) []byte {
+	b = append(b, '{')
+	for j, name := range names {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = value.AppendJSONString(b, name)
+		b = value.AppendJSONString(append(b, ':'), statuses[j])
+	}
+	return append(b, '}')
 }
 
 // EncodedJSON writes an encoded vector as a JSON array, null for a missing
 // (NaN) value.
-func EncodedJSON(x []float64) json.RawMessage {
-	b := []byte{'['}
+func EncodedJSON(x []float64) json.RawMessage { return AppendEncodedJSON(nil, x) }
+
+// AppendEncodedJSON is EncodedJSON appending to b.
+func AppendEncodedJSON(b []byte, x []float64) []byte {
+	b = append(b, '[')
 	for k, f := range x {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			b = append(b, "null"...)
-			continue
-		}
-		b = strconv.AppendFloat(b, f, 'g', -1, 64)
+		b = appendFloat(b, f)
 	}
 	return append(b, ']')
+}
+
+// appendFloat appends a JSON number, null for NaN and infinities.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// recordFormat is the first byte of a record's binary form (AppendBinary);
+// another format gets another byte.
+const recordFormat = 1
+
+// AppendBinary appends the record in its compact binary form, as the
+// prediction log keeps it on disk: a format byte, then the fields in
+// order, strings and JSON parts as uvarint-length-prefixed bytes, numbers
+// as varints (the time in Unix microseconds, the class plus one, 0 for
+// none) and the prediction's 8 bytes.
+func (r *Record) AppendBinary(b []byte) []byte {
+	b = append(b, recordFormat)
+	for _, s := range []string{r.ID, r.Endpoint, r.BatchPrediction, r.Model, r.Experiment, r.Arm, r.Entity} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, r.Time.UnixMicro())
+	b = binary.AppendVarint(b, int64(r.Version))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.Prediction))
+	class := int64(0)
+	if r.Class != nil {
+		class = int64(*r.Class) + 1
+	}
+	b = binary.AppendVarint(b, class)
+	for _, m := range [][]byte{r.Output, r.Features, r.Statuses, r.Encoded} {
+		b = binary.AppendUvarint(b, uint64(len(m)))
+		b = append(b, m...)
+	}
+	return b
+}
+
+// UnmarshalBinary reads a record AppendBinary wrote. Its JSON parts alias
+// data.
+func (r *Record) UnmarshalBinary(data []byte) error {
+	if len(data) == 0 || data[0] != recordFormat {
+		return errors.New("not a prediction record of a known format")
+	}
+	d := data[1:]
+	bad := errors.New("truncated or corrupt prediction record")
+	bytes := func() []byte {
+		n, k := binary.Uvarint(d)
+		if k <= 0 || uint64(len(d)-k) < n {
+			d = nil
+			return nil
+		}
+		out := d[k : k+int(n)]
+		d = d[k+int(n):]
+		return out
+	}
+	varint := func() int64 {
+		v, k := binary.Varint(d)
+		if k <= 0 {
+			d = nil
+			return 0
+		}
+		d = d[k:]
+		return v
+	}
+	for _, s := range []*string{&r.ID, &r.Endpoint, &r.BatchPrediction, &r.Model, &r.Experiment, &r.Arm, &r.Entity} {
+		*s = string(bytes())
+	}
+	r.Time = time.UnixMicro(varint()).UTC()
+	r.Version = int(varint())
+	if len(d) < 8 {
+		return bad
+	}
+	r.Prediction = math.Float64frombits(binary.LittleEndian.Uint64(d))
+	d = d[8:]
+	r.Class = nil
+	if c := varint(); c > 0 {
+		class := int(c - 1)
+		r.Class = &class
+	}
+	for _, m := range []*json.RawMessage{&r.Output, &r.Features, &r.Statuses, &r.Encoded} {
+		*m = bytes()
+	}
+	if d == nil {
+		return bad
+	}
+	return nil
 }

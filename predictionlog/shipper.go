@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +81,10 @@ type Shipper struct {
 	Logger    *slog.Logger
 
 	registered map[string]bool
+	// clean is set once a batch was written and acknowledged, and cleared
+	// by a failure: while it is clear, the next batch may have been written
+	// before.
+	clean      bool
 	shipped    atomic.Int64
 	unreadable atomic.Int64
 }
@@ -160,11 +163,14 @@ func (s *Shipper) Ship(ctx context.Context) (int64, error) {
 			return n, nil
 		}
 		if err := s.write(ctx, recs); err != nil {
+			s.clean = false
 			return n, err
 		}
 		if err := s.WAL.Ack(next); err != nil {
+			s.clean = false
 			return n, fmt.Errorf("recording what was shipped: %w", err)
 		}
+		s.clean = true
 		n += int64(len(recs))
 		s.shipped.Add(int64(len(recs)))
 		pos = next
@@ -205,10 +211,15 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 			return err
 		}
 		rows := byDest[key]
-		_, err = s.Coordinator.Offline.WriteRows(ctx, &offline.WriteRowsParams{
-			Table: d.Table, Columns: d.Columns, Rows: &sliceRows{rows: rows},
-			Replace: &offline.Match{Column: d.Columns[len(d.Columns)-1].Name, Value: value.FromString(batch)},
-		})
+		params := &offline.WriteRowsParams{Table: d.Table, Columns: d.Columns, Rows: &sliceRows{rows: rows}}
+		if !s.clean {
+			// The batch may have been written before (by a process that
+			// died before acknowledging it, or an attempt that failed
+			// after it): its rows are replaced. Later batches are new,
+			// and skip the delete, which scans the table.
+			params.Replace = &offline.Match{Column: d.Columns[len(d.Columns)-1].Name, Value: value.FromString(batch)}
+		}
+		_, err = s.Coordinator.Offline.WriteRows(ctx, params)
 		if err != nil {
 			return fmt.Errorf("writing %d records to %s: %w", len(rows), d.Table, err)
 		}
@@ -259,7 +270,7 @@ func (r *sliceRows) Next() bool {
 func (r *sliceRows) Values() []value.Value { return r.rows[r.i-1] }
 func (r *sliceRows) Err() error            { return nil }
 
-// Predictions are the records of a prediction log: model.Record JSON,
+// Predictions are the records of a prediction log: model.Record in binary,
 // shipped into one table per endpoint (TableName), registered as the
 // source SourceID.
 type Predictions struct {
@@ -269,7 +280,7 @@ type Predictions struct {
 // Row decodes a logged prediction.
 func (p Predictions) Row(rec []byte, batch string, row []value.Value) (string, []value.Value, error) {
 	var r model.Record
-	if err := json.Unmarshal(rec, &r); err != nil {
+	if err := r.UnmarshalBinary(rec); err != nil {
 		return "", row, err
 	}
 	if r.ID == "" {

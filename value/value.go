@@ -7,7 +7,6 @@ package value
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -164,24 +163,7 @@ func (v Value) Any() any {
 
 // MarshalJSON writes null, a number, a string, a bool, or an RFC 3339 string for timestamps.
 // Non-finite floats, which JSON cannot hold, are written as null.
-func (v Value) MarshalJSON() ([]byte, error) {
-	switch v.typ {
-	case Int64:
-		return strconv.AppendInt(nil, v.i, 10), nil
-	case Float64:
-		if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
-			return []byte("null"), nil
-		}
-		return strconv.AppendFloat(nil, v.f, 'g', -1, 64), nil
-	case String:
-		return json.Marshal(v.s)
-	case Bool:
-		return strconv.AppendBool(nil, v.i == 1), nil
-	case Timestamp:
-		return json.Marshal(v.String())
-	}
-	return []byte("null"), nil
-}
+func (v Value) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // FromAny converts what database/sql drivers return into a Value.
 func FromAny(x any) (Value, error) {

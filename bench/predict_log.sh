@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The cost of the prediction log: live predictions with logging on and off,
+# alternated in one run, at light load and at saturation.
+#
+#   ./bench/predict_log.sh [REDIS_ADDR] [SCALE] [DURATION]
+#
+# The demo at SCALE (default 1) with a Redis online store; the endpoint
+# purchase (the built-in logistic regression, 8 features). For each round,
+# `slipway serve` with prediction_log enabled, then disabled (a fresh server
+# each time, on the same data), asked by bench/loadgen for 1 entity per
+# request: one client (latency at light load), then 8 clients (saturation).
+# With the log on, every answer is also appended to the WAL (flushed every
+# 50 ms) and shipped into DuckDB every second, in the same process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+addr="${1:-127.0.0.1:6379}"
+scale="${2:-1}"
+duration="${3:-10s}"
+prefix="slipway_lbench_$$:"
+# shellcheck source=bench/redis_demo.sh
+source bench/redis_demo.sh
+cut -d, -f1 data/subscribers.csv | tail -n +2 > entities.txt
+echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); scale $scale; endpoint purchase (8 features)"
+base_cfg="$SLIPWAY_CONFIG"
+for round in 1 2; do
+  for mode in on off; do
+    cfg="$work/slipway-$mode.yaml"
+    cp "$base_cfg" "$cfg"
+    if [ "$mode" = off ]; then printf 'prediction_log:\n  enabled: false\n' >> "$cfg"; fi
+    sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" >"serve-$mode.log" 2>&1 &
+    serve_pid=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
+    for conc in 1 8; do
+      printf 'round %s log %-3s ' "$round" "$mode"
+      loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$sport" -entities-file entities.txt -concurrency "$conc" -duration "$duration"
+    done
+    kill -TERM "$serve_pid"; wait "$serve_pid" || true; serve_pid=""
+  done
+done
+logged=$(find .slipway/prediction-log -name '*.wal' -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}')
+echo "# prediction log on disk after the runs (unshipped and active segments): $logged bytes"
