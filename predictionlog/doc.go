@@ -39,6 +39,7 @@
 // returned. Ack persists the position in a checkpoint file (written to a
 // temporary file, fsynced and renamed) and deletes the segments wholly
 // before it. A crash between the write into the offline store and Ack makes
-// the shipper read those records again, so the offline store must ignore a
-// prediction id it already holds.
+// the shipper read those records again: the first batch after a start (or
+// after a failure) replaces the rows of an earlier attempt at it (WriteRows
+// Replace on the write_batch column), so no record is written twice.
 package predictionlog
