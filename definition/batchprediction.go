@@ -17,25 +17,8 @@ import (
 // batchPrediction reads a batch prediction's fields (but its entities,
 // which Plan resolves, and a default entity column, which Plan fills in).
 func (it *item) batchPrediction(d *Definition) *resource.BatchPredictionSpec {
-	b := &resource.BatchPredictionSpec{
-		Model:        it.required("model"),
-		Alias:        resource.DefaultModelAlias,
-		EntityColumn: it.str("entity_column"),
-		Schedule:     it.schedule(),
-	}
-	if b.Model != "" {
-		if err := resource.ValidateName(b.Model); err != nil {
-			it.fail("model", "%v (a batch prediction names a model by its name, without a variant: the versions and aliases of a model belong to its name)", err)
-		}
-	}
-	if _, ok := it.fields["alias"]; ok {
-		if s := it.required("alias"); s != "" {
-			b.Alias = s
-			if err := resource.ValidateName(s); err != nil {
-				it.fail("alias", "%v (an alias is named like a resource, such as production or staging)", err)
-			}
-		}
-	}
+	b := &resource.BatchPredictionSpec{EntityColumn: it.str("entity_column"), Schedule: it.schedule()}
+	b.Model, b.Alias = it.modelAlias("a batch prediction")
 	d.entities = it.required("entities")
 	return b
 }

@@ -13,21 +13,29 @@ import (
 // endpoint reads an endpoint's fields with the alias's default filled in,
 // so that the stored definition is explicit.
 func (it *item) endpoint() *resource.EndpointSpec {
-	e := &resource.EndpointSpec{Model: it.required("model"), Alias: resource.DefaultModelAlias}
-	if e.Model != "" {
-		if err := resource.ValidateName(e.Model); err != nil {
-			it.fail("model", "%v (an endpoint names a model by its name, without a variant: the versions and aliases of a model belong to its name)", err)
+	model, alias := it.modelAlias("an endpoint")
+	return &resource.EndpointSpec{Model: model, Alias: alias}
+}
+
+// modelAlias reads the model (a name, without a variant) and the alias
+// (DefaultModelAlias when not given) of an endpoint or batch prediction
+// (what).
+func (it *item) modelAlias(what string) (model, alias string) {
+	model, alias = it.required("model"), resource.DefaultModelAlias
+	if model != "" {
+		if err := resource.ValidateName(model); err != nil {
+			it.fail("model", "%v (%s names a model by its name, without a variant: the versions and aliases of a model belong to its name)", err, what)
 		}
 	}
 	if _, ok := it.fields["alias"]; ok {
 		if s := it.required("alias"); s != "" {
-			e.Alias = s
+			alias = s
 			if err := resource.ValidateName(s); err != nil {
 				it.fail("alias", "%v (an alias is named like a resource, such as production or staging)", err)
 			}
 		}
 	}
-	return e
+	return model, alias
 }
 
 // checkModelName checks that the model an endpoint or a batch prediction
