@@ -252,6 +252,31 @@ class Client:
             body["features"] = [{k: _request_value(v) for k, v in (f or {}).items()} for f in features]
         return self._json("POST", "/v1/endpoints/%s/predict" % _quote(endpoint), body)
 
+    def feedback(self, events: Sequence[Dict[str, Any]]) -> List[str]:
+        """Record feedback events about predictions: POST /v1/feedback.
+
+        Each event is a dict naming its prediction by "prediction_id" (the
+        "id" of a predict answer), or by "endpoint" and "entity" (and
+        "time"); "name" (what was observed: clicked, relevant, purchased)
+        and "value" (True/False or a number); optionally "event_time" (a
+        datetime or an RFC 3339 string; default now) and "id" (events with
+        one id count once, so a retry is harmless). The events are on the
+        server's disk when it answers; an invalid one refuses the whole
+        batch (SlipwayError naming events[i]).
+
+        Returns the events' ids, in order (generated where none was given).
+        """
+        if isinstance(events, dict):
+            raise TypeError("feedback takes a list of events: feedback([{...}, ...])")
+        body = {"events": [{k: _request_value(v) for k, v in e.items()} for e in events]}
+        return self._json("POST", "/v1/feedback", body)["ids"]
+
+    def feedback_status(self) -> Dict[str, Any]:
+        """Feedback counts by name, matched and unmatched to logged
+        predictions: GET /v1/feedback/status ({"names": [{"name", "events",
+        "matched", "unmatched"}], "prediction_tables": [...]})."""
+        return self._json("GET", "/v1/feedback/status")
+
     # --- resources ----------------------------------------------------------
 
     def show(self, kind: str, ref: str) -> Dict[str, Any]:

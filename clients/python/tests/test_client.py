@@ -14,6 +14,7 @@ cmd/slipway/python_client_test.go sets this up and runs them:
 Without SLIPWAY_URL the server tests are skipped.
 """
 
+import datetime
 import email.parser
 import email.policy
 import hashlib
@@ -214,6 +215,28 @@ class ServerTest(unittest.TestCase):
         self.assertIn("opens_30d", str(e))
         with self.assertRaises(ValueError):
             self.c.predict(ENDPOINT, ["sub_1", "sub_2"], features=[{}])
+
+    def test_feedback(self):
+        pred = self.c.predict(ENDPOINT, [self.entities[0]])["predictions"][0]
+        ids = self.c.feedback([{"id": "py-" + pred["id"], "prediction_id": pred["id"], "name": "relevant", "value": True},
+                               {"endpoint": ENDPOINT, "entity": self.entities[0], "name": "spent", "value": 12.5,
+                                "event_time": datetime.datetime.now(datetime.timezone.utc)}])
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(ids[0], "py-" + pred["id"])
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.feedback([{"prediction_id": pred["id"], "name": "relevant", "value": "yes"}])
+        self.assertEqual((cm.exception.status, cm.exception.code), (400, "invalid_request"))
+        self.assertIn("events[0]", str(cm.exception))
+        with self.assertRaises(TypeError):
+            self.c.feedback({"name": "relevant"})
+        # Shipped within a few seconds: status counts the event, matched.
+        deadline = time.time() + 15
+        while True:
+            names = {n["name"]: n for n in self.c.feedback_status()["names"]}
+            if names.get("relevant", {}).get("matched", 0) >= 1:
+                break
+            self.assertLess(time.time(), deadline, names)
+            time.sleep(0.5)
 
     # --- training sets ------------------------------------------------------
 
