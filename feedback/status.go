@@ -50,7 +50,9 @@ func Report(ctx context.Context, reg registry.Store, off offline.Store) (*Status
 	if err != nil {
 		return nil, err
 	}
-	st.PredictionTables = tables
+	if tables != nil {
+		st.PredictionTables = tables
+	}
 	matched := "0"
 	if len(tables) > 0 {
 		var union []string
