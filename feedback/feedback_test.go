@@ -18,6 +18,7 @@ import (
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
 	"github.com/slipway-ml/slipway/offline/offlinepg"
 	"github.com/slipway-ml/slipway/predictionlog"
+	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/registry/registrysqlite"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
@@ -168,3 +169,40 @@ func TestRecordedFeedbackReachesTheSource(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatusSkipsTablesOfAnotherShape: a registered table of predictions
+// written before predictions had one shape is left out of the match, not
+// an error.
+func TestStatusSkipsTablesOfAnotherShape(t *testing.T) {
+	c := openStores(t, false)
+	ctx := context.Background()
+	bp := &resource.Resource{ID: resource.ID{Kind: resource.KindBatchPrediction, Name: "old_scores", Variant: resource.DefaultVariant},
+		BatchPrediction: &resource.BatchPredictionSpec{Model: "m", Alias: "production", Entities: resource.ID{Kind: resource.KindSource, Name: "s", Variant: "default"}, EntityColumn: "id"}}
+	bp.State.Status = resource.StatusPending
+	if _, err := c.Registry.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{bp}}); err != nil {
+		t.Fatal(err)
+	}
+	old := offline.TableName(bp.ID)
+	if _, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: old, SQL: "SELECT 'x' AS subscriber_id, 0.5 AS prediction"}); err != nil {
+		t.Fatal(err)
+	}
+	src := &resource.Resource{ID: resource.BatchPredictionSource(bp.ID), Source: &resource.SourceSpec{Table: old}}
+	if _, err := c.RegisterOutputs(ctx, []*resource.Resource{src}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := predictionlog.Open(predictionlog.Config{WAL: predictionlog.WALConfig{Dir: t.TempDir()}, Records: Records{Offline: c.Offline}, Coordinator: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	if _, err := (&Recorder{Log: l}).Record([]Event{{PredictionID: "p1", Name: "clicked", Value: raw("true")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Shipper.Ship(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Report(ctx, c.Registry, c.Offline)
+	if err != nil || len(st.Names) != 1 || st.Names[0].Unmatched != 1 || len(st.PredictionTables) != 0 {
+		t.Fatalf("Report: %+v, %v; want one unmatched event and no table of predictions", st, err)
+	}
+}

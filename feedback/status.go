@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slipway-ml/slipway/offline"
@@ -101,8 +102,21 @@ func predictionTables(ctx context.Context, reg registry.Store) ([]string, error)
 			if err != nil || src.Source == nil || src.Source.Table != table || src.State.Status != resource.StatusReady {
 				continue // never written yet
 			}
+			if !hasColumns(src.State.Schema, "prediction_id", "endpoint", "entity", resource.PredictedAtColumn) {
+				continue // a table written before predictions had one shape
+			}
 			tables = append(tables, table)
 		}
 	}
 	return tables, nil
+}
+
+// hasColumns reports whether a schema has every named column.
+func hasColumns(schema []resource.Column, names ...string) bool {
+	for _, n := range names {
+		if !slices.ContainsFunc(schema, func(c resource.Column) bool { return c.Name == n }) {
+			return false
+		}
+	}
+	return true
 }
