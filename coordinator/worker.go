@@ -256,7 +256,9 @@ func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool
 		return
 	case err == nil:
 		finish.Status = registry.JobSucceeded
-		run.logf(logSucceeded, time.Since(start).Round(time.Millisecond), rows)
+		// In the finish's transaction: a worker that dies before recording
+		// the success has not said it.
+		finish.Log = []string{fmt.Sprintf(logSucceeded, time.Since(start).Round(time.Millisecond), rows)}
 	case errors.Is(cause, causeCancelRequested) || (ctx.Err() != nil && cancelOnStop):
 		finish.Status, finish.Error = registry.JobCancelled, "cancelled"
 		run.sayf("cancelled after %s", time.Since(start).Round(time.Millisecond))

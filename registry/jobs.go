@@ -245,6 +245,11 @@ type FinishJobParams struct {
 	// (a worker shutting down). A job whose cancel was requested is
 	// cancelled instead (with its dependents, as CancelJob would).
 	Release bool
+	// Log lines are appended to the job's log (stamped Now) in the same
+	// transaction: they are there if and only if the finish is recorded,
+	// so a line such as "succeeded" is never written by an attempt whose
+	// worker died before recording it, or lost its lease.
+	Log []string
 }
 
 // Validate checks the parameters before they touch storage.

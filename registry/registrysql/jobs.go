@@ -340,10 +340,17 @@ func (s *Store) FinishJob(ctx context.Context, p *registry.FinishJobParams) erro
 			_, err := s.updateFenced(ctx, tx, `UPDATE {jobs} SET status = 'queued', attempts = attempts - ?, run_after = ?,
 				worker = '', lease_until = NULL, error = ?, result = COALESCE(?, result)`,
 				[]any{given, s.d.JobTime(p.RunAfter), errText, nullBytes(p.Result)}, p.ID, p.Worker, p.Attempt)
-			return err
+			if err != nil {
+				return err
+			}
+			// The fenced update holds the job's row: the lines number after the others.
+			return s.insertLogLines(ctx, tx, p.ID, p.Now, p.Log)
 		}
 		j, err := s.updateFenced(ctx, tx, `UPDATE {jobs} SET status = ?, ended_at = ?, rows = ?, error = ?, result = COALESCE(?, result)`,
 			[]any{string(status), s.d.JobTime(p.Now), p.Rows, errText, nullBytes(p.Result)}, p.ID, p.Worker, p.Attempt)
+		if err == nil {
+			err = s.insertLogLines(ctx, tx, p.ID, p.Now, p.Log)
+		}
 		if err != nil || status == registry.JobSucceeded {
 			return err
 		}
@@ -604,25 +611,31 @@ func (s *Store) AppendJobLog(ctx context.Context, p *registry.AppendJobLogParams
 		if err := tx.QueryRowContext(ctx, s.sql(`SELECT 1 FROM {jobs} WHERE id = ?`+s.lock("FOR NO KEY UPDATE")), p.ID).Scan(&one); err != nil {
 			return s.mapErr(ctx, err)
 		}
-		// Each statement numbers its lines after the last one recorded.
-		for chunk := range slices.Chunk(p.Lines, rowsPerInsert) {
-			values := make([]string, len(chunk))
-			args := []any{p.ID, s.d.JobTime(p.Time), p.ID}
-			for i, line := range chunk {
-				values[i] = fmt.Sprintf("(%d, ?)", i+1)
-				args = append(args, line)
-			}
-			if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {job_logs} (job_id, seq, time, line)
-				SELECT ?, m.seq + v.column1, ?, v.column2
-				FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM {job_logs} WHERE job_id = ?) m,
-					(VALUES `+strings.Join(values, ", ")+`) AS v`), args...); err != nil {
-				return s.mapErr(ctx, err)
-			}
-		}
-		return nil
+		return s.insertLogLines(ctx, tx, p.ID, p.Time, p.Lines)
 	})
 	if err != nil {
 		return fmt.Errorf("appending to the log of job %d: %w", p.ID, err)
+	}
+	return nil
+}
+
+// insertLogLines appends lines to a job's log; the caller holds the job's
+// row, which serialises appends. Each statement numbers its lines after the
+// last one recorded.
+func (s *Store) insertLogLines(ctx context.Context, tx *sql.Tx, id int64, at time.Time, lines []string) error {
+	for chunk := range slices.Chunk(lines, rowsPerInsert) {
+		values := make([]string, len(chunk))
+		args := []any{id, s.d.JobTime(at), id}
+		for i, line := range chunk {
+			values[i] = fmt.Sprintf("(%d, ?)", i+1)
+			args = append(args, line)
+		}
+		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {job_logs} (job_id, seq, time, line)
+			SELECT ?, m.seq + v.column1, ?, v.column2
+			FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM {job_logs} WHERE job_id = ?) m,
+				(VALUES `+strings.Join(values, ", ")+`) AS v`), args...); err != nil {
+			return s.mapErr(ctx, err)
+		}
 	}
 	return nil
 }

@@ -312,13 +312,30 @@ func testClaimExpiredLease(t *testing.T, s registry.Store) {
 	if _, err := s.UpdateJob(t.Context(), &registry.UpdateJobParams{ID: jobs[0].ID, Worker: "w1", Attempt: 1, Now: later, Lease: lease}); !errors.Is(err, registry.ErrLeaseLost) {
 		t.Errorf("UpdateJob by the old worker: %v; want ErrLeaseLost", err)
 	}
-	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: jobs[0].ID, Worker: "w1", Attempt: 1, Now: later, Status: registry.JobFailed, Error: "late"})
+	err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: jobs[0].ID, Worker: "w1", Attempt: 1, Now: later, Status: registry.JobSucceeded,
+		Log: []string{"succeeded by the old worker"}})
 	if !errors.Is(err, registry.ErrLeaseLost) {
 		t.Errorf("FinishJob by the old worker: %v; want ErrLeaseLost", err)
 	}
-	finish(t, s, second, registry.JobSucceeded, later)
+	// The new worker's finish writes its log lines with it; the old one's
+	// refused finish wrote none.
+	if err := s.FinishJob(t.Context(), &registry.FinishJobParams{ID: second.ID, Worker: second.Worker, Attempt: second.Attempts, Now: later,
+		Status: registry.JobSucceeded, Log: []string{"succeeded", "by w2"}}); err != nil {
+		t.Fatalf("FinishJob by the new worker: %v", err)
+	}
 	if got := requireStatus(t, s, jobs[0].ID, registry.JobSucceeded); got.Error != "" {
 		t.Errorf("error %q after success; want none", got.Error)
+	}
+	lines, err := s.JobLogs(t.Context(), &registry.JobLogsParams{ID: jobs[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text []string
+	for _, l := range lines {
+		text = append(text, l.Line)
+	}
+	if !slices.Equal(text, []string{"succeeded", "by w2"}) {
+		t.Errorf("job log %q; want the new worker's finish lines only", text)
 	}
 }
 
