@@ -359,6 +359,10 @@ features:
 		time.Sleep(100 * time.Millisecond)
 	}
 	<-a.done
+	// A claim A sent just before it died may still be committing in
+	// PostgreSQL (a dead client's COMMIT is processed after it is gone):
+	// give it a moment, well short of the leases' expiry.
+	time.Sleep(300 * time.Millisecond)
 
 	// What A held when it died: its writes are over, and B cannot take these
 	// jobs before their leases expire, a couple of seconds from now.
