@@ -78,35 +78,49 @@ func Outcome(task string, out []float64) (prediction float64, class *int, output
 // AppendOutcome is Outcome appending the output's JSON to b, with the
 // class -1 for regression (none).
 func AppendOutcome(b []byte, task string, out []float64) (prediction float64, class int, output []byte) {
+	class = PredictedClass(task, out)
 	switch task {
 	case TaskBinaryClassification:
-		class = 0
-		if out[0] > 0.5 {
-			class = 1
-		}
 		prediction = out[0]
 		b = append(b, `{"probability":`...)
 		b = appendFloat(b, prediction)
 		b = append(b, `,"class":`...)
 		b = strconv.AppendInt(b, int64(class), 10)
 	case TaskMulticlass:
-		class = 0
-		for j, p := range out {
-			if p > out[class] {
-				class = j
-			}
-		}
 		prediction = out[class]
 		b = append(b, `{"class":`...)
 		b = strconv.AppendInt(b, int64(class), 10)
 		b = append(b, `,"probabilities":`...)
 		b = AppendEncodedJSON(b, out)
 	default:
-		class, prediction = -1, out[0]
+		prediction = out[0]
 		b = append(b, `{"value":`...)
 		b = appendFloat(b, prediction)
 	}
 	return prediction, class, append(b, '}')
+}
+
+// PredictedClass is the class one row's scorer outputs predict: for binary
+// classification 1 when the probability of class 1 is above 0.5, else 0;
+// for multiclass the class of the largest probability, the first on ties;
+// -1 (none) for regression.
+func PredictedClass(task string, out []float64) int {
+	switch task {
+	case TaskBinaryClassification:
+		if out[0] > 0.5 {
+			return 1
+		}
+		return 0
+	case TaskMulticlass:
+		class := 0
+		for c, p := range out {
+			if p > out[class] {
+				class = c
+			}
+		}
+		return class
+	}
+	return -1
 }
 
 // FeaturesJSON writes one row's feature values and their statuses as two

@@ -350,21 +350,13 @@ type Answered struct {
 
 // setOutputs sets a prediction's outputs from the scorer's values for one row.
 func setOutputs(p *Prediction, task string, out []float64) {
+	class := model.PredictedClass(task, out)
 	switch task {
 	case model.TaskBinaryClassification:
-		prob, class := out[0], 0
-		if prob > 0.5 {
-			class = 1
-		}
+		prob := out[0]
 		p.Probability, p.Class = &prob, &class
 	case model.TaskMulticlass:
 		p.Probabilities = slices.Clone(out)
-		class := 0
-		for c, v := range out {
-			if v > out[class] {
-				class = c
-			}
-		}
 		p.Class = &class
 	default:
 		v := out[0]
