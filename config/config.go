@@ -498,74 +498,89 @@ func parseJobs(n *yaml.Node, lookup func(string) (string, bool), dst *Jobs) erro
 // problem is reported at the line of its key or value; a relative dir is
 // joined to the file's directory.
 func parsePredictionLog(file string, n *yaml.Node, lookup func(string) (string, bool), dst *PredictionLog) error {
-	errorf := func(line int, format string, args ...any) string {
-		return fmt.Sprintf("%s:%d: prediction_log: %s", file, line, fmt.Sprintf(format, args...))
+	return eachSetting(file, "prediction_log", n, lookup, []string{"enabled", "dir", "max_size", "ship_interval"},
+		"enabled:, dir:, max_size: or ship_interval:", "enabled, dir, max_size or ship_interval",
+		func(k string, v *yaml.Node, env map[*yaml.Node][]string, errorf func(line int, format string, args ...any)) {
+			var err error
+			switch {
+			case v.Kind != yaml.ScalarNode:
+				err = errors.New(predictionLogWant[k])
+			case k == "enabled":
+				switch strings.ToLower(v.Value) {
+				case "true":
+					dst.Disabled = false
+				case "false":
+					dst.Disabled = true
+				default:
+					err = errors.New(predictionLogWant[k])
+				}
+			case k == "dir":
+				dst.Dir = v.Value
+				if dst.Dir == "" || v.Tag == "!!null" && env[v] == nil {
+					err = errors.New(predictionLogWant[k])
+				} else if !filepath.IsAbs(dst.Dir) {
+					dst.Dir = filepath.Join(filepath.Dir(file), dst.Dir)
+				}
+			case k == "max_size":
+				dst.MaxBytes, err = parseSize(v.Value)
+			case k == "ship_interval":
+				dst.ShipInterval, err = time.ParseDuration(v.Value)
+				switch {
+				case err != nil:
+					err = errors.New(predictionLogWant[k])
+				case dst.ShipInterval < minShipInterval || dst.ShipInterval > maxShipInterval:
+					err = fmt.Errorf("must be between %v and %v", minShipInterval, maxShipInterval)
+				}
+			}
+			switch {
+			case err == nil:
+			case env[v] != nil:
+				// The value itself is not shown: it may be a secret.
+				errorf(v.Line, "%s: environment variable %s: %v", k, strings.Join(env[v], ", "), err)
+			case v.Kind == yaml.ScalarNode:
+				errorf(v.Line, "%s: %q: %v", k, v.Value, err)
+			default:
+				errorf(v.Line, "%s: %v", k, err)
+			}
+		})
+}
+
+// eachSetting walks the settings of one section of file, a mapping named
+// section: it refuses a section that is not a mapping (mappingWant lists
+// its keys), an unknown setting (keysWant lists them) and one given twice,
+// expands the ${ENV} references of each value, and hands each setting to
+// set with the variables its nodes were expanded from. Every problem,
+// reported through errorf at the line of its key or value, is one line of
+// the returned error.
+func eachSetting(file, section string, n *yaml.Node, lookup func(string) (string, bool), keys []string, mappingWant, keysWant string,
+	set func(k string, v *yaml.Node, env map[*yaml.Node][]string, errorf func(line int, format string, args ...any))) error {
+	var errs []string
+	errorf := func(line int, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("%s:%d: %s: %s", file, line, section, fmt.Sprintf(format, args...)))
 	}
 	if n.Kind != yaml.MappingNode {
-		return errors.New(errorf(n.Line, "expected a mapping with enabled:, dir:, max_size: or ship_interval:"))
+		errorf(n.Line, "expected a mapping with %s", mappingWant)
+		return errors.New(errs[0])
 	}
-	var errs []string
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, v := n.Content[i], n.Content[i+1]
 		k := key.Value
-		switch k {
-		case "enabled", "dir", "max_size", "ship_interval":
-		default:
-			errs = append(errs, errorf(key.Line, "unknown setting %q: use enabled, dir, max_size or ship_interval", k))
+		switch {
+		case !slices.Contains(keys, k):
+			errorf(key.Line, "unknown setting %q: use %s", k, keysWant)
 			continue
-		}
-		if seen[k] {
-			errs = append(errs, errorf(key.Line, "%s is given twice", k))
+		case seen[k]:
+			errorf(key.Line, "%s is given twice", k)
 			continue
 		}
 		seen[k] = true
 		env := map[*yaml.Node][]string{}
 		if err := expandEnv(v, lookup, env); err != nil {
-			errs = append(errs, errorf(v.Line, "%s: %v", k, err))
+			errorf(v.Line, "%s: %v", k, err)
 			continue
 		}
-		var err error
-		switch {
-		case v.Kind != yaml.ScalarNode:
-			err = errors.New(predictionLogWant[k])
-		case k == "enabled":
-			switch strings.ToLower(v.Value) {
-			case "true":
-				dst.Disabled = false
-			case "false":
-				dst.Disabled = true
-			default:
-				err = errors.New(predictionLogWant[k])
-			}
-		case k == "dir":
-			dst.Dir = v.Value
-			if dst.Dir == "" || v.Tag == "!!null" && env[v] == nil {
-				err = errors.New(predictionLogWant[k])
-			} else if !filepath.IsAbs(dst.Dir) {
-				dst.Dir = filepath.Join(filepath.Dir(file), dst.Dir)
-			}
-		case k == "max_size":
-			dst.MaxBytes, err = parseSize(v.Value)
-		case k == "ship_interval":
-			dst.ShipInterval, err = time.ParseDuration(v.Value)
-			switch {
-			case err != nil:
-				err = errors.New(predictionLogWant[k])
-			case dst.ShipInterval < minShipInterval || dst.ShipInterval > maxShipInterval:
-				err = fmt.Errorf("must be between %v and %v", minShipInterval, maxShipInterval)
-			}
-		}
-		if err != nil {
-			if vars := env[v]; vars != nil {
-				// The value itself is not shown: it may be a secret.
-				errs = append(errs, errorf(v.Line, "%s: environment variable %s: %v", k, strings.Join(vars, ", "), err))
-			} else if v.Kind == yaml.ScalarNode {
-				errs = append(errs, errorf(v.Line, "%s: %q: %v", k, v.Value, err))
-			} else {
-				errs = append(errs, errorf(v.Line, "%s: %v", k, err))
-			}
-		}
+		set(k, v, env, errorf)
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))

@@ -48,98 +48,70 @@ var corsWant = map[string]string{
 // parseCORS reads the cors: section of file. Each problem is reported at
 // the line of its key or value (an origin at its own line).
 func parseCORS(file string, n *yaml.Node, lookup func(string) (string, bool), dst *CORS) error {
-	errorf := func(line int, format string, args ...any) string {
-		return fmt.Sprintf("%s:%d: cors: %s", file, line, fmt.Sprintf(format, args...))
-	}
-	if n.Kind != yaml.MappingNode {
-		return errors.New(errorf(n.Line, "expected a mapping with allowed_origins: and max_age:"))
-	}
-	var errs []string
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		key, v := n.Content[i], n.Content[i+1]
-		k := key.Value
-		switch k {
-		case "allowed_origins", "max_age":
-		default:
-			errs = append(errs, errorf(key.Line, "unknown setting %q: use allowed_origins or max_age", k))
-			continue
-		}
-		if seen[k] {
-			errs = append(errs, errorf(key.Line, "%s is given twice", k))
-			continue
-		}
-		seen[k] = true
-		env := map[*yaml.Node][]string{}
-		if err := expandEnv(v, lookup, env); err != nil {
-			errs = append(errs, errorf(v.Line, "%s: %v", k, err))
-			continue
-		}
-		// quote shows a value, unless it came from the environment: it
-		// may be a secret.
-		quote := func(v *yaml.Node) string {
-			if vars := env[v]; vars != nil {
-				return "environment variable " + strings.Join(vars, ", ")
-			}
-			return strconv.Quote(v.Value)
-		}
-		switch k {
-		case "allowed_origins":
-			if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-				errs = append(errs, errorf(v.Line, "allowed_origins: %s", corsWant[k]))
-				continue
-			}
-			origins := make([]string, 0, len(v.Content))
-			have := map[string]bool{}
-			for _, o := range v.Content {
-				if o.Kind != yaml.ScalarNode {
-					errs = append(errs, errorf(o.Line, "allowed_origins: %s", corsWant[k]))
-					continue
+	return eachSetting(file, "cors", n, lookup, []string{"allowed_origins", "max_age"},
+		"allowed_origins: and max_age:", "allowed_origins or max_age",
+		func(k string, v *yaml.Node, env map[*yaml.Node][]string, errorf func(line int, format string, args ...any)) {
+			// quote shows a value, unless it came from the environment: it
+			// may be a secret.
+			quote := func(v *yaml.Node) string {
+				if vars := env[v]; vars != nil {
+					return "environment variable " + strings.Join(vars, ", ")
 				}
-				if err := checkOrigin(o.Value); err != nil {
-					if env[o] != nil {
-						// The fix may repeat the value.
-						errs = append(errs, errorf(o.Line, "allowed_origins: %s: %s: %s", quote(o), err.why, originForm))
-					} else {
-						errs = append(errs, errorf(o.Line, "allowed_origins: %s: %v", quote(o), err))
+				return strconv.Quote(v.Value)
+			}
+			switch k {
+			case "allowed_origins":
+				if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+					errorf(v.Line, "allowed_origins: %s", corsWant[k])
+					return
+				}
+				origins := make([]string, 0, len(v.Content))
+				have := map[string]bool{}
+				for _, o := range v.Content {
+					if o.Kind != yaml.ScalarNode {
+						errorf(o.Line, "allowed_origins: %s", corsWant[k])
+						continue
 					}
-					continue
+					if err := checkOrigin(o.Value); err != nil {
+						if env[o] != nil {
+							// The fix may repeat the value.
+							errorf(o.Line, "allowed_origins: %s: %s: %s", quote(o), err.why, originForm)
+						} else {
+							errorf(o.Line, "allowed_origins: %s: %v", quote(o), err)
+						}
+						continue
+					}
+					if have[o.Value] {
+						errorf(o.Line, "allowed_origins: %s is listed twice", quote(o))
+						continue
+					}
+					have[o.Value] = true
+					origins = append(origins, o.Value)
 				}
-				if have[o.Value] {
-					errs = append(errs, errorf(o.Line, "allowed_origins: %s is listed twice", quote(o)))
-					continue
+				if have[AnyOrigin] && len(v.Content) > 1 {
+					errorf(v.Line, `allowed_origins: "*" allows every origin and must be alone: remove it, or remove the other origins`)
+					return
 				}
-				have[o.Value] = true
-				origins = append(origins, o.Value)
-			}
-			if have[AnyOrigin] && len(v.Content) > 1 {
-				errs = append(errs, errorf(v.Line, `allowed_origins: "*" allows every origin and must be alone: remove it, or remove the other origins`))
-				continue
-			}
-			dst.AllowedOrigins = origins
-		case "max_age":
-			var err error
-			if v.Kind != yaml.ScalarNode {
-				err = errors.New(corsWant[k])
-			} else if dst.MaxAge, err = time.ParseDuration(v.Value); err != nil {
-				err = errors.New(corsWant[k])
-			} else if dst.MaxAge < minCORSMaxAge || dst.MaxAge > maxCORSMaxAge {
-				err = fmt.Errorf("must be between %v and %v", minCORSMaxAge, maxCORSMaxAge)
-			}
-			if err != nil {
-				dst.MaxAge = 0
-				if v.Kind == yaml.ScalarNode {
-					errs = append(errs, errorf(v.Line, "max_age: %s: %v", quote(v), err))
-				} else {
-					errs = append(errs, errorf(v.Line, "max_age: %v", err))
+				dst.AllowedOrigins = origins
+			case "max_age":
+				var err error
+				if v.Kind != yaml.ScalarNode {
+					err = errors.New(corsWant[k])
+				} else if dst.MaxAge, err = time.ParseDuration(v.Value); err != nil {
+					err = errors.New(corsWant[k])
+				} else if dst.MaxAge < minCORSMaxAge || dst.MaxAge > maxCORSMaxAge {
+					err = fmt.Errorf("must be between %v and %v", minCORSMaxAge, maxCORSMaxAge)
+				}
+				if err != nil {
+					dst.MaxAge = 0
+					if v.Kind == yaml.ScalarNode {
+						errorf(v.Line, "max_age: %s: %v", quote(v), err)
+					} else {
+						errorf(v.Line, "max_age: %v", err)
+					}
 				}
 			}
-		}
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
-	}
-	return nil
+		})
 }
 
 // originForm is how to write an origin.
