@@ -2,15 +2,11 @@ package feedback
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/internal/testenv"
@@ -80,16 +76,7 @@ func openStores(t *testing.T, pg bool) *coordinator.Coordinator {
 	t.Cleanup(func() { reg.Close() })
 	var off offline.Store
 	if pg {
-		dsn := testenv.Postgres(t)
-		b := make([]byte, 6)
-		rand.Read(b)
-		schema := "slipway_test_" + hex.EncodeToString(b)
-		t.Cleanup(func() {
-			if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-				c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-				c.Close(context.Background())
-			}
-		})
+		dsn, schema := testenv.PostgresSchema(t)
 		off, err = offlinepg.New(ctx, offlinepg.Config{DSN: dsn, Schema: schema})
 	} else {
 		off, err = offlineduckdb.New(ctx, offlineduckdb.Config{Path: filepath.Join(t.TempDir(), "off.duckdb")})

@@ -2,8 +2,6 @@ package predictionlog
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/internal/testenv"
@@ -78,17 +74,7 @@ func duckdbStore(t *testing.T, path string) offline.Store {
 
 func pgStore(t *testing.T) offline.Store {
 	t.Helper()
-	dsn := testenv.Postgres(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "slipway_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
+	dsn, schema := testenv.PostgresSchema(t)
 	off, err := offlinepg.New(t.Context(), offlinepg.Config{DSN: dsn, Schema: schema, MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)

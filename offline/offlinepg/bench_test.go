@@ -30,9 +30,7 @@ import (
 func BenchmarkExportTrainingSet(b *testing.B) {
 	rows := benchRows(b, 200_000)
 	ctx := context.Background()
-	dsn := testenv.Postgres(b)
-	schema := newSchemaName()
-	b.Cleanup(func() { dropSchema(b, dsn, schema) })
+	dsn, schema := testenv.PostgresSchema(b)
 	s, err := offlinepg.New(ctx, offlinepg.Config{DSN: dsn, Schema: schema})
 	if err != nil {
 		b.Fatal(err)
@@ -152,9 +150,7 @@ func handwrittenQuery(features int) string {
 func BenchmarkReadLatest(b *testing.B) {
 	rows := benchRows(b, 1_000_000)
 	ctx := context.Background()
-	dsn := testenv.Postgres(b)
-	schema := newSchemaName()
-	b.Cleanup(func() { dropSchema(b, dsn, schema) })
+	dsn, schema := testenv.PostgresSchema(b)
 	s, err := offlinepg.New(ctx, offlinepg.Config{DSN: dsn, Schema: schema})
 	if err != nil {
 		b.Fatal(err)

@@ -2,8 +2,6 @@ package offlinepg_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -16,33 +14,10 @@ import (
 	"github.com/slipway-ml/slipway/offline/offlinetest"
 )
 
-// newSchemaName returns a schema name no other test uses.
-func newSchemaName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "slipway_test_" + hex.EncodeToString(b)
-}
-
-// dropSchema drops schema and everything in it, on its own connection.
-func dropSchema(t testing.TB, dsn, schema string) {
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Errorf("dropping schema %s: %v", schema, err)
-		return
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "DROP SCHEMA IF EXISTS "+offline.QuoteIdent(schema)+" CASCADE"); err != nil {
-		t.Errorf("dropping schema %s: %v", schema, err)
-	}
-}
-
 // newStore opens a store in a fresh schema, dropped when the test ends.
 func newStore(t *testing.T) offline.Store {
 	t.Helper()
-	dsn := testenv.Postgres(t)
-	schema := newSchemaName()
-	t.Cleanup(func() { dropSchema(t, dsn, schema) }) // runs after Close below
+	dsn, schema := testenv.PostgresSchema(t) // dropped after Close below
 	s, err := offlinepg.New(t.Context(), offlinepg.Config{DSN: dsn, Schema: schema, MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -43,9 +43,7 @@ func (s *benchSource) Err() error            { return nil }
 func BenchmarkWriteRows(b *testing.B) {
 	const rows = 100_000
 	ctx := context.Background()
-	dsn := testenv.Postgres(b)
-	schema := newSchemaName()
-	b.Cleanup(func() { dropSchema(b, dsn, schema) })
+	dsn, schema := testenv.PostgresSchema(b)
 	s, err := offlinepg.New(ctx, offlinepg.Config{DSN: dsn, Schema: schema})
 	if err != nil {
 		b.Fatal(err)
