@@ -44,7 +44,8 @@ type Records interface {
 	// (the write's name) as its last value, and returns the key of its
 	// destination.
 	Row(rec []byte, batch string, row []value.Value) (dest string, out []value.Value, err error)
-	// Destination says where the rows of a key go.
+	// Destination says where the rows of a key go. A Shipper asks once
+	// per key.
 	Destination(ctx context.Context, dest string) (*Destination, error)
 }
 
@@ -80,7 +81,9 @@ type Shipper struct {
 	BatchSize int
 	Logger    *slog.Logger
 
-	registered map[string]bool
+	// destinations are the destinations met so far, by key: asked of
+	// Records once per process, and registered once.
+	destinations map[string]*destination
 	// clean is set once a batch was written and acknowledged, and cleared
 	// by a failure: while it is clear, the next batch may have been written
 	// before.
@@ -206,7 +209,7 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 	}
 	slices.Sort(dests)
 	for _, key := range dests {
-		d, err := s.Records.Destination(ctx, key)
+		d, err := s.destination(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -223,7 +226,7 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 		if err != nil {
 			return fmt.Errorf("writing %d records to %s: %w", len(rows), d.Table, err)
 		}
-		if s.registered[key] {
+		if d.registered {
 			continue
 		}
 		if d.Prepare != nil {
@@ -234,12 +237,31 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 		if _, err := s.Coordinator.RegisterOutputs(ctx, d.Sources); err != nil {
 			return fmt.Errorf("registering the sources over %s: %w", d.Table, err)
 		}
-		if s.registered == nil {
-			s.registered = map[string]bool{}
-		}
-		s.registered[key] = true
+		d.registered = true
 	}
 	return nil
+}
+
+// destination is a Destination and whether its sources are registered.
+type destination struct {
+	*Destination
+	registered bool
+}
+
+// destination returns the destination of key, asking Records the first time.
+func (s *Shipper) destination(ctx context.Context, key string) (*destination, error) {
+	if d, ok := s.destinations[key]; ok {
+		return d, nil
+	}
+	d, err := s.Records.Destination(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if s.destinations == nil {
+		s.destinations = map[string]*destination{}
+	}
+	s.destinations[key] = &destination{Destination: d}
+	return s.destinations[key], nil
 }
 
 func (s *Shipper) logger() *slog.Logger {
