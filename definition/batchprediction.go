@@ -97,7 +97,13 @@ func (p *planner) labelEntityColumn(modelName string) string {
 	}
 	// The same answer every time: the default variant first, then by variant.
 	slices.SortFunc(defs, func(a, b *resource.Resource) int {
-		return cmp.Or(-cmp.Compare(boolInt(a.Variant == resource.DefaultVariant), boolInt(b.Variant == resource.DefaultVariant)), cmp.Compare(a.Variant, b.Variant))
+		if ad, bd := a.Variant == resource.DefaultVariant, b.Variant == resource.DefaultVariant; ad != bd {
+			if ad {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Variant, b.Variant)
 	})
 	reg, err := p.Registry.List(p.ctx, &registry.ListParams{Kind: resource.KindModel, Name: modelName})
 	if err != nil {
@@ -116,9 +122,3 @@ func (p *planner) labelEntityColumn(modelName string) string {
 	return ""
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
