@@ -121,4 +121,3 @@ func (p *planner) labelEntityColumn(modelName string) string {
 	}
 	return ""
 }
-
