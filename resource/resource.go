@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind in dependency order.
-var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint, KindBatchPrediction}
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint, KindBatchPrediction, KindExperiment}
 
 // ParseKind accepts a kind as written on the command line: singular or plural,
 // with "-" or "_" ("training-sets" is KindTrainingSet).
@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 			return kind, nil
 		}
 	}
-	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint, batch_prediction", s)
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint, batch_prediction, experiment", s)
 }
 
 // DefaultVariant is the variant of a reference that names none.
@@ -175,6 +175,7 @@ type Resource struct {
 	Model           *ModelSpec           `json:"model,omitempty"`
 	Endpoint        *EndpointSpec        `json:"endpoint,omitempty"`
 	BatchPrediction *BatchPredictionSpec `json:"batch_prediction,omitempty"`
+	Experiment      *ExperimentSpec      `json:"experiment,omitempty"`
 
 	State State `json:"-"`
 }
@@ -423,6 +424,8 @@ func (r *Resource) Dependencies() []ID {
 		deps = append(deps, r.Model.TrainingSet)
 	case r.BatchPrediction != nil:
 		deps = append(deps, r.BatchPrediction.Entities)
+	case r.Experiment != nil:
+		deps = append(deps, r.Experiment.Endpoint)
 	}
 	return deps
 }
