@@ -1,0 +1,163 @@
+package feedback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/slipway-ml/slipway/experiment"
+	"github.com/slipway-ml/slipway/offline"
+	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/resource"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// ExperimentStats computes what package experiment needs of each arm of an
+// experiment, in the spec's order, from the endpoint's prediction log and
+// the feedback, with one query inside the offline engine (no logged row is
+// read into Go, so it scales with the engine, not with this process):
+//
+//   - an arm's exposures are the distinct entities with at least one
+//     logged prediction whose experiment is the experiment's name and
+//     whose arm is the arm; an entity's first exposure is its earliest
+//     such prediction;
+//   - an entity's feedback is the events named by the metric about one of
+//     those predictions (by prediction_id, or, for an event without one,
+//     by the endpoint and the entity), with an event time from the first
+//     exposure to the first exposure plus the metric's window (ends
+//     included), each event id once;
+//   - conversion: Successes counts the entities with at least one such
+//     event of a positive value; mean: the value of an entity is the sum of
+//     its events' values (0 without any), and Mean and Variance (unbiased)
+//     are over every exposed entity. N is the exposures either way.
+//
+// An arm without predictions has N = 0. Before the endpoint's prediction
+// log or the feedback was shipped (their sources are not registered yet),
+// every arm counts zero, or zero successes.
+func ExperimentStats(ctx context.Context, reg registry.Store, off offline.Store, exp *resource.Resource) ([]experiment.ArmStats, error) {
+	spec := exp.Experiment
+	if spec == nil {
+		return nil, fmt.Errorf("%s is not an experiment", exp.ID)
+	}
+	out := make([]experiment.ArmStats, len(spec.Arms))
+	index := map[string]int{}
+	for i, a := range spec.Arms {
+		out[i].Name = a.Name
+		index[a.Name] = i
+	}
+	endpoint := spec.Endpoint.Ref()
+	logTable, err := readyTable(ctx, reg, resource.EndpointPredictions(endpoint), offline.PredictionLogTable(endpoint),
+		"prediction_id", resource.PredictedAtColumn, "experiment", "arm", resource.PredictionEntityColumn)
+	if err != nil || logTable == "" {
+		return out, err
+	}
+	fbTable, err := readyTable(ctx, reg, Source, "", "feedback_id", "prediction_id", "endpoint", "entity", "name", "value", "event_time")
+	if err != nil {
+		return nil, err
+	}
+	window := time.Duration(spec.Metric.Window)
+	if window <= 0 {
+		window = time.Duration(resource.DefaultExperimentWindow)
+	}
+	q := experimentSQL(logTable, fbTable, window)
+	rows, err := off.Query(ctx, &offline.QueryParams{SQL: q, Args: []value.Value{
+		value.FromString(exp.Name), value.FromString(endpoint.String()), value.FromString(spec.Metric.Feedback)}})
+	if err != nil {
+		return nil, fmt.Errorf("computing the arms of experiment %s: %w", exp.Ref(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v := rows.Values()
+		i, ok := index[v[0].Str()]
+		if !ok {
+			continue // an arm the spec does not have (cannot be assigned)
+		}
+		a := &out[i]
+		a.N, a.Successes = v[1].Int64(), v[2].Int64()
+		if !v[3].IsNull() {
+			a.Mean = v[3].Float64()
+		}
+		if !v[4].IsNull() {
+			a.Variance = v[4].Float64()
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("computing the arms of experiment %s: %w", exp.Ref(), err)
+	}
+	return out, nil
+}
+
+// readyTable returns the engine table (the view offline.TableName names)
+// of a registered source that is ready and has the columns named, or ""
+// when it is not registered or ready yet (nothing shipped), or, when want
+// is set, registered over another table, or of another shape.
+func readyTable(ctx context.Context, reg registry.Store, id resource.ID, want string, columns ...string) (string, error) {
+	src, err := reg.Get(ctx, id)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("reading source %s: %w", id.Ref(), err)
+	case src.Source == nil || src.State.Status != resource.StatusReady || (want != "" && src.Source.Table != want):
+		return "", nil
+	case !hasColumns(src.State.Schema, columns...):
+		return "", nil
+	}
+	return offline.TableName(id), nil
+}
+
+// experimentSQL is ExperimentStats's query over the prediction log and the
+// feedback (the source's view: each event id once), with $1 the
+// experiment's name, $2 the endpoint (name:variant, as both tables write
+// it) and $3 the feedback name. It is SQL that DuckDB and PostgreSQL both
+// run. Without a feedback table (fbTable ""), it reads no events. The window is written into the text as a whole number of
+// microseconds, which both read as an interval.
+func experimentSQL(logTable, fbTable string, window time.Duration) string {
+	fb := "(SELECT CAST(NULL AS TEXT) AS feedback_id, CAST(NULL AS TEXT) AS prediction_id, CAST(NULL AS TEXT) AS endpoint," +
+		" CAST(NULL AS TEXT) AS entity, CAST(NULL AS TEXT) AS name, CAST(NULL AS DOUBLE PRECISION) AS value," +
+		" CAST(NULL AS TIMESTAMP) AS event_time WHERE 1 = 0) none"
+	if fbTable != "" {
+		fb = offline.QuoteIdent(fbTable)
+	}
+	interval := "INTERVAL '" + strconv.FormatInt(window.Microseconds(), 10) + " microseconds'"
+	return `WITH p AS (
+  SELECT prediction_id, arm, entity, predicted_at
+  FROM ` + offline.QuoteIdent(logTable) + `
+  WHERE experiment = $1 AND arm IS NOT NULL AND entity IS NOT NULL
+),
+exposed AS (
+  SELECT arm, entity, min(predicted_at) AS first_at
+  FROM p
+  GROUP BY arm, entity
+),
+f AS (
+  SELECT feedback_id, prediction_id, entity, value, event_time
+  FROM ` + fb + `
+  WHERE name = $3 AND (prediction_id IS NOT NULL OR endpoint = $2)
+),
+hits AS (
+  SELECT DISTINCT arm, entity, feedback_id, value, event_time FROM (
+    SELECT p.arm, p.entity, f.feedback_id, f.value, f.event_time
+    FROM f JOIN p ON f.prediction_id = p.prediction_id
+    UNION ALL
+    SELECT x.arm, x.entity, f.feedback_id, f.value, f.event_time
+    FROM f JOIN exposed x ON f.prediction_id IS NULL AND f.entity = x.entity
+  ) h
+),
+per_entity AS (
+  SELECT x.arm, x.entity,
+    max(CASE WHEN h.value > 0 THEN 1 ELSE 0 END) AS converted,
+    coalesce(sum(h.value), 0) AS total
+  FROM exposed x
+  LEFT JOIN hits h ON h.arm = x.arm AND h.entity = x.entity
+    AND h.event_time >= x.first_at AND h.event_time <= x.first_at + ` + interval + `
+  GROUP BY x.arm, x.entity
+)
+SELECT arm, CAST(count(*) AS BIGINT), CAST(sum(converted) AS BIGINT),
+  CAST(avg(total) AS DOUBLE PRECISION), CAST(var_samp(total) AS DOUBLE PRECISION)
+FROM per_entity
+GROUP BY arm
+ORDER BY arm`
+}
