@@ -35,7 +35,7 @@ func (l *Logger) Log(a *serving.Answered) {
 	defer scratchPool.Put(sc)
 	sc.statuses = slices.Grow(sc.statuses[:0], len(resp.Features))[:len(resp.Features)]
 	for i, p := range resp.Predictions {
-		r := model.Record{ID: p.ID, Time: a.Time, Endpoint: resp.Endpoint, Model: resp.Model, Version: resp.Version, Entity: p.Entity}
+		r := model.Record{ID: p.ID, Time: a.Time, Endpoint: resp.Endpoint, Model: resp.Model, Version: resp.Version, Experiment: p.Experiment, Arm: p.Arm, Entity: p.Entity}
 		b := sc.buf[:0]
 		var class int
 		r.Prediction, class, b = model.AppendOutcome(b, resp.Task, outputs(p, sc.one[:]))

@@ -65,9 +65,10 @@ type Endpoints struct {
 	// returns (package predictionlog's Logger.Log): it must not block.
 	Log func(*Answered)
 
-	mu        sync.RWMutex // guards the two maps
-	endpoints map[resource.Ref]cachedEndpoint
-	models    map[modelKey]*modelEntry
+	mu          sync.RWMutex // guards the three maps
+	endpoints   map[resource.Ref]cachedEndpoint
+	experiments map[resource.Ref]cachedExperiment
+	models      map[modelKey]*modelEntry
 }
 
 // PredictRequest asks an endpoint for predictions for a batch of entities.
@@ -89,17 +90,23 @@ type PredictRequest struct {
 }
 
 // PredictResponse holds one prediction per requested entity, in request
-// order, all made by one version.
+// order. Outside an experiment one version, the one the endpoint's alias
+// points at, makes them all. While an experiment runs on the endpoint,
+// each entity's arm's version makes its prediction, and each prediction
+// names its version, experiment and arm.
 type PredictResponse struct {
 	// Endpoint is the endpoint (name:variant) that answered.
 	Endpoint string `json:"endpoint"`
 	Model    string `json:"model"`
 	Alias    string `json:"alias"`
-	Version  int    `json:"version"`
+	// Version is the version that made the predictions, or 0 when versions
+	// of several experiment arms made them (each Prediction says which).
+	Version int `json:"version"`
 	// Task is the model's task (model.TaskBinaryClassification, …).
 	Task string `json:"task"`
 	// Features are the version's input features, by their names in its
-	// encoding, in order: the names Missing and OutsideMaxAge use.
+	// encoding, in order: the names Missing and OutsideMaxAge use. When
+	// several versions answered, the features of each, in the order first seen.
 	Features    []string     `json:"features"`
 	Predictions []Prediction `json:"predictions"`
 }
@@ -114,6 +121,10 @@ type Prediction struct {
 	Entity  string `json:"entity"`
 	Model   string `json:"model"`
 	Version int    `json:"version"`
+	// Experiment and Arm name the experiment arm the entity is assigned to,
+	// when an experiment runs on the endpoint (resource.ExperimentSpec.Assign).
+	Experiment string `json:"experiment,omitempty"`
+	Arm        string `json:"arm,omitempty"`
 	// Probability is the probability of class 1 (binary classification).
 	Probability *float64 `json:"probability,omitempty"`
 	// Class is 1 when Probability > 0.5, else 0 (binary classification,
@@ -173,7 +184,26 @@ type cachedEndpoint struct {
 	until time.Time
 }
 
-type modelKey struct{ model, alias string }
+// cachedExperiment is the experiment running on an endpoint (nil: none)
+// and until when that is used without asking the registry.
+type cachedExperiment struct {
+	exp   *resource.Resource
+	until time.Time
+}
+
+// modelKey is what a served version is read through: a model's alias, or
+// (an experiment arm's fixed version) a version number.
+type modelKey struct {
+	model, alias string
+	version      int
+}
+
+func (k modelKey) String() string {
+	if k.version > 0 {
+		return fmt.Sprintf("%s@%d", k.model, k.version)
+	}
+	return k.model + "@" + k.alias
+}
 
 // modelEntry is what one alias of a model serves. Requests read state
 // without locking; mu is held by the one request that reads the alias
@@ -236,11 +266,84 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 	if err != nil {
 		return nil, err
 	}
-	sv, err := e.version(ctx, def)
-	if err != nil {
-		return nil, err
+	arms := e.arms(ctx, def)
+	if arms == nil {
+		sv, err := e.version(ctx, def, aliasKey(def))
+		if err != nil {
+			return nil, err
+		}
+		return e.predict(ctx, def, sv, nil, req.Entities, req.Overrides, nil)
 	}
-	n, nf := len(req.Entities), len(sv.features)
+	// Each arm's version answers for the entities assigned to it.
+	groups := make([][]int, len(arms))
+	for i, key := range req.Entities {
+		a := arms[0].exp.Experiment.Assign(arms[0].exp.Name, key)
+		groups[a] = append(groups[a], i)
+	}
+	resp := &PredictResponse{Endpoint: def.Ref().String(), Model: def.Endpoint.Model, Alias: def.Endpoint.Alias,
+		Predictions: make([]Prediction, len(req.Entities))}
+	for a, rows := range groups {
+		if len(rows) == 0 {
+			continue
+		}
+		entities := make([]string, len(rows))
+		var overrides []map[string]value.Value
+		if len(req.Overrides) > 0 {
+			overrides = make([]map[string]value.Value, len(rows))
+		}
+		for k, i := range rows {
+			entities[k] = req.Entities[i]
+			if overrides != nil {
+				overrides[k] = req.Overrides[i]
+			}
+		}
+		arm := &arms[a]
+		sv, err := e.version(ctx, def, arm.key)
+		if err != nil {
+			// An arm that cannot be served does not take the endpoint
+			// down: its entities are answered by the endpoint's alias,
+			// outside the experiment (the report's sample-ratio check
+			// shows the missing exposures; Ready says why).
+			e.logger().Warn("experiment arm not served; its entities get the endpoint's alias", "experiment", arm.exp.Ref(), "arm", arm.name, "error", err)
+			arm = nil
+			if sv, err = e.version(ctx, def, aliasKey(def)); err != nil {
+				return nil, err
+			}
+		}
+		part, err := e.predict(ctx, def, sv, arm, entities, overrides, rows)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range rows {
+			resp.Predictions[i] = part.Predictions[k]
+		}
+		if resp.Task == "" {
+			resp.Task, resp.Version = part.Task, part.Version
+		} else if resp.Version != part.Version {
+			resp.Version = 0
+		}
+		for _, f := range part.Features {
+			if !slices.Contains(resp.Features, f) {
+				resp.Features = append(resp.Features, f)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// predict answers for entities with one version (sv), as one arm of an
+// experiment or (arm nil) outside any, and hands the answer to Log.
+// pos gives each entity's position in the request (nil: as in entities),
+// for errors.
+func (e *Endpoints) predict(ctx context.Context, def *resource.Resource, sv *servedVersion, arm *armServed, entities []string, overrides []map[string]value.Value, pos []int) (*PredictResponse, error) {
+	where := func(i int) string {
+		at := i
+		if pos != nil {
+			at = pos[i]
+		}
+		return fmt.Sprintf("entity %s (number %d in the request)", entities[i], at)
+	}
+	n, nf := len(entities), len(sv.features)
 	if n*nf > MaxBatch {
 		return nil, fmt.Errorf("%w: %d entities × %d features of model %s is more than %d values; split the request", ErrInvalid, n, nf, sv.model, MaxBatch)
 	}
@@ -252,21 +355,21 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 	for i := range rows {
 		rows[i] = make([]value.Value, nf)
 		given[i] = make([]bool, nf)
-		if len(req.Overrides) == 0 {
+		if len(overrides) == 0 {
 			continue
 		}
-		for name, v := range req.Overrides[i] {
+		for name, v := range overrides[i] {
 			j, ok := sv.index[name]
 			if !ok {
-				return nil, fmt.Errorf("%w: entity %s (number %d in the request): %q is not a feature of model %s version %d; its features are %s",
-					ErrInvalid, req.Entities[i], i, name, sv.model, sv.version, featureNames(sv.features))
+				return nil, fmt.Errorf("%w: %s: %q is not a feature of model %s version %d; its features are %s",
+					ErrInvalid, where(i), name, sv.model, sv.version, featureNames(sv.features))
 			}
 			if given[i][j] {
-				return nil, fmt.Errorf("%w: entity %s (number %d in the request): feature %s is given twice (by its name and its reference)", ErrInvalid, req.Entities[i], i, sv.features[j].Name)
+				return nil, fmt.Errorf("%w: %s: feature %s is given twice (by its name and its reference)", ErrInvalid, where(i), sv.features[j].Name)
 			}
 			c, err := convert(v, sv.features[j].Type)
 			if err != nil {
-				return nil, fmt.Errorf("%w: entity %s (number %d in the request): feature %s: %v", ErrInvalid, req.Entities[i], i, sv.features[j].Name, err)
+				return nil, fmt.Errorf("%w: %s: feature %s: %v", ErrInvalid, where(i), sv.features[j].Name, err)
 			}
 			rows[i][j], given[i][j] = c, true
 			overridden[j]++
@@ -284,7 +387,7 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 		for k, j := range read {
 			refs[k] = sv.refs[j]
 		}
-		got, err := e.Features.OnlineFeatures(ctx, &Request{Features: refs, Entities: req.Entities})
+		got, err := e.Features.OnlineFeatures(ctx, &Request{Features: refs, Entities: entities})
 		if err != nil {
 			return nil, fmt.Errorf("endpoint %s (model %s version %d): %w", def.Ref(), sv.model, sv.version, err)
 		}
@@ -308,8 +411,11 @@ func (e *Endpoints) Predict(ctx context.Context, req *PredictRequest) (*PredictR
 	resp := &PredictResponse{Endpoint: def.Ref().String(), Model: sv.model, Alias: sv.alias, Version: sv.version,
 		Task: sv.scorer.Task(), Features: featureList(sv.features), Predictions: make([]Prediction, n)}
 	k, now := sv.scorer.NumOutputs(), e.Features.now()
-	for i, key := range req.Entities {
+	for i, key := range entities {
 		p := Prediction{ID: model.NewPredictionID(now), Entity: key, Model: sv.model, Version: sv.version, Missing: []string{}, OutsideMaxAge: []string{}}
+		if arm != nil {
+			p.Experiment, p.Arm = arm.exp.Name, arm.name
+		}
 		setOutputs(&p, sv.scorer.Task(), out[i*k:(i+1)*k])
 		for j, f := range sv.features {
 			switch {
@@ -394,11 +500,11 @@ func (e *Endpoints) Describe(ctx context.Context, endpoint string) (*EndpointInf
 		return nil, err
 	}
 	info := &EndpointInfo{Endpoint: def.Ref().String(), Model: def.Endpoint.Model, Alias: def.Endpoint.Alias}
-	sv, err := e.version(ctx, def)
+	sv, err := e.version(ctx, def, aliasKey(def))
 	if err != nil && !errors.Is(err, ErrModelUnavailable) {
 		return nil, err
 	}
-	if st := e.entry(modelKey{def.Endpoint.Model, def.Endpoint.Alias}).state.Load(); st != nil && st.problem != nil {
+	if st := e.entry(aliasKey(def)).state.Load(); st != nil && st.problem != nil {
 		p := *st.problem
 		info.Problem = &p
 	}
@@ -418,7 +524,7 @@ func (e *Endpoints) Warm(ctx context.Context) error {
 		return fmt.Errorf("%w: listing the endpoints: %w", ErrUnavailable, err)
 	}
 	for _, def := range defs {
-		e.version(ctx, def) // a failure is recorded for Ready
+		e.version(ctx, def, aliasKey(def)) // a failure is recorded for Ready
 	}
 	return nil
 }
@@ -530,11 +636,12 @@ func (e *Endpoints) entry(k modelKey) *modelEntry {
 	return m
 }
 
-// version returns the version an endpoint serves: the cached one while it
-// is fresh (or while another request refreshes it), else the alias's
-// version read again, loaded when it changed.
-func (e *Endpoints) version(ctx context.Context, def *resource.Resource) (*servedVersion, error) {
-	m := e.entry(modelKey{def.Endpoint.Model, def.Endpoint.Alias})
+// version returns the version an endpoint serves through k (its alias,
+// or an experiment arm's alias or version): the cached one while it is
+// fresh (or while another request refreshes it), else the alias's version
+// read again, loaded when it changed.
+func (e *Endpoints) version(ctx context.Context, def *resource.Resource, k modelKey) (*servedVersion, error) {
+	m := e.entry(k)
 	now := e.Features.now()
 	fresh := func(st *modelState) bool { return st != nil && now.Before(st.checked.Add(e.refresh())) }
 	st := m.state.Load()
@@ -554,12 +661,79 @@ func (e *Endpoints) version(ctx context.Context, def *resource.Resource) (*serve
 		m.state.Store(st)
 	}
 	if st.served == nil {
-		return nil, fmt.Errorf("%w: endpoint %s serves model %s@%s: %s", ErrModelUnavailable, def.Ref(), m.key.model, m.key.alias, st.problem.Error)
+		return nil, fmt.Errorf("%w: endpoint %s serves model %s: %s", ErrModelUnavailable, def.Ref(), m.key, st.problem.Error)
 	}
 	return st.served, nil
 }
 
-// reload reads the alias again and loads its version when it changed,
+// aliasKey is what an endpoint serves outside experiments: its model's alias.
+func aliasKey(def *resource.Resource) modelKey {
+	return modelKey{model: def.Endpoint.Model, alias: def.Endpoint.Alias}
+}
+
+// armServed is one arm of the experiment running on an endpoint.
+type armServed struct {
+	exp  *resource.Resource
+	name string
+	key  modelKey
+}
+
+// arms returns the arms of the experiment running on an endpoint, in the
+// spec's order, or nil when none runs. Which experiment runs is read
+// again at most every Refresh; while the registry cannot be read, the
+// last answer goes on (none, when there is none yet).
+func (e *Endpoints) arms(ctx context.Context, def *resource.Resource) []armServed {
+	ref, now := def.Ref(), e.Features.now()
+	e.mu.RLock()
+	c, ok := e.experiments[ref]
+	e.mu.RUnlock()
+	if !ok || !now.Before(c.until) {
+		exp, err := e.runningExperiment(ctx, def.ID)
+		if err != nil {
+			e.logger().Warn("reading the experiments of an endpoint", "endpoint", ref, "error", err)
+			exp = c.exp
+		}
+		c = cachedExperiment{exp: exp, until: now.Add(e.refresh())}
+		e.mu.Lock()
+		if e.experiments == nil {
+			e.experiments = map[resource.Ref]cachedExperiment{}
+		}
+		e.experiments[ref] = c
+		e.mu.Unlock()
+	}
+	if c.exp == nil {
+		return nil
+	}
+	spec := c.exp.Experiment
+	arms := make([]armServed, len(spec.Arms))
+	for i, a := range spec.Arms {
+		arms[i] = armServed{exp: c.exp, name: a.Name, key: modelKey{model: a.Model, alias: a.Alias, version: a.Version}}
+	}
+	return arms
+}
+
+// runningExperiment returns the experiment running on an endpoint: one
+// neither deprecated (ended) nor deleted. Plan lets one run per endpoint;
+// should two be registered at once, the older one runs.
+func (e *Endpoints) runningExperiment(ctx context.Context, endpoint resource.ID) (*resource.Resource, error) {
+	all, err := e.Features.Registry.List(ctx, &registry.ListParams{Kind: resource.KindExperiment, NotDeprecated: true})
+	if err != nil {
+		return nil, err
+	}
+	var run *resource.Resource
+	for _, r := range all {
+		if r.Experiment == nil || r.Experiment.Endpoint != endpoint || len(r.Experiment.Arms) == 0 {
+			continue
+		}
+		if run == nil || r.State.CreatedAt.Before(run.State.CreatedAt) {
+			run = r
+		}
+	}
+	return run, nil
+}
+
+// reload reads the alias again (a fixed version needs no reading) and
+// loads its version when it changed,
 // returning the state that follows prev (nil: nothing loaded yet).
 func (e *Endpoints) reload(ctx context.Context, k modelKey, prev *modelState, now time.Time) *modelState {
 	next := &modelState{checked: now}
@@ -579,26 +753,30 @@ func (e *Endpoints) reload(ctx context.Context, k modelKey, prev *modelState, no
 		}
 		return next
 	}
-	a, err := e.Features.Registry.GetModelAlias(ctx, k.model, k.alias)
-	if errors.Is(err, registry.ErrNotFound) {
-		return fail(0, fmt.Sprintf("alias %s of model %s points at no version: train the model, or promote a version with `slipway models promote %s VERSION --alias %s`",
-			k.alias, k.model, k.model, k.alias))
+	target := k.version
+	if target == 0 {
+		a, err := e.Features.Registry.GetModelAlias(ctx, k.model, k.alias)
+		if errors.Is(err, registry.ErrNotFound) {
+			return fail(0, fmt.Sprintf("alias %s of model %s points at no version: train the model, or promote a version with `slipway models promote %s VERSION --alias %s`",
+				k.alias, k.model, k.model, k.alias))
+		}
+		if err != nil {
+			return fail(0, fmt.Sprintf("reading alias %s of model %s: %v", k.alias, k.model, err))
+		}
+		target = a.Version
 	}
-	if err != nil {
-		return fail(0, fmt.Sprintf("reading alias %s of model %s: %v", k.alias, k.model, err))
-	}
-	if a.Version == serving {
+	if target == serving {
 		return next
 	}
-	if a.Version == next.bad {
-		return fail(a.Version, next.badErr)
+	if target == next.bad {
+		return fail(target, next.badErr)
 	}
-	sv, err := e.load(ctx, k, a.Version)
+	sv, err := e.load(ctx, k, target)
 	if err != nil {
 		if u := (*unloadableError)(nil); errors.As(err, &u) {
-			next.bad, next.badErr = a.Version, err.Error()
+			next.bad, next.badErr = target, err.Error()
 		}
-		return fail(a.Version, err.Error())
+		return fail(target, err.Error())
 	}
 	next.served, next.bad, next.badErr = sv, 0, ""
 	e.logger().Info("endpoint model swapped in", "model", k.model, "alias", k.alias, "version", sv.version, "previous", serving)
