@@ -31,7 +31,18 @@ type ExperimentSpec struct {
 	// MinSamples is the number of exposures (entities) every arm needs
 	// before a winner may be called.
 	MinSamples int64 `json:"min_samples"`
+	// AutoConclude has the experiment reviewed on Review's schedule, as a
+	// job: it is concluded when its report calls a winner, and stopped when
+	// the report flags a sample-ratio mismatch.
+	AutoConclude bool `json:"auto_conclude,omitempty"`
+	// Review, a cron expression (ParseSchedule), is when an AutoConclude
+	// experiment is reviewed (DefaultExperimentReview when not given).
+	Review string `json:"review,omitempty"`
 }
+
+// DefaultExperimentReview is how often an experiment that concludes itself
+// is reviewed.
+const DefaultExperimentReview = "@hourly"
 
 // ExperimentArm is one arm: a version of the endpoint's model, named
 // through an alias (the version it points at when a request is answered)

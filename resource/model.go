@@ -1,5 +1,7 @@
 package resource
 
+import "fmt"
+
 // KindModel is a model: how a model is trained and validated from a
 // training set, and when a trained version is promoted. Its versions and
 // aliases are recorded by the registry's ModelStore, not as resources.
@@ -15,10 +17,14 @@ const (
 	PromoteAlways = "always"
 	// PromoteNever leaves the alias to be moved by hand.
 	PromoteNever = "never"
+	// PromoteExperiment starts an experiment (ModelPromote.Experiment)
+	// between the alias's version and a new version whose validation
+	// metric is better, and moves the alias when the new version wins it.
+	PromoteExperiment = "experiment"
 )
 
 // PromoteWhens lists the promotion policies, the default first.
-var PromoteWhens = []string{PromoteBetter, PromoteAlways, PromoteNever}
+var PromoteWhens = []string{PromoteBetter, PromoteAlways, PromoteNever, PromoteExperiment}
 
 // DefaultModelAlias is the alias a model's promotion moves when its
 // definition names none.
@@ -41,8 +47,20 @@ type ModelSpec struct {
 	Trainer    ModelTrainer    `json:"trainer"`
 	Validation ModelValidation `json:"validation"`
 	Promote    ModelPromote    `json:"promote"`
-	// Schedule, a cron expression (ParseSchedule), retrains the model on schedule.
+	// Schedule, a cron expression (ParseSchedule), retrains the model on
+	// schedule (the definition's retrain.schedule, or schedule).
 	Schedule string `json:"schedule,omitempty"`
+	// Retrain, when set, also retrains the model once enough new feedback
+	// has arrived.
+	Retrain *ModelRetrain `json:"retrain,omitempty"`
+}
+
+// ModelRetrain retrains a model when at least NewFeedback events of the
+// feedback named Feedback were received since its newest version was
+// trained (or registered).
+type ModelRetrain struct {
+	Feedback    string `json:"feedback"`
+	NewFeedback int64  `json:"new_feedback"`
 }
 
 // ModelTrainer is what trains a model: exactly one of a built-in trainer
@@ -70,6 +88,33 @@ type ModelPromote struct {
 	// Alias is the alias promotion moves (DefaultModelAlias when the
 	// definition names none).
 	Alias string `json:"alias"`
-	// When is PromoteBetter (the default), PromoteAlways or PromoteNever.
+	// When is PromoteBetter (the default), PromoteAlways, PromoteNever or
+	// PromoteExperiment.
 	When string `json:"when"`
+	// Experiment is, for PromoteExperiment, the experiment a better new
+	// version is tested in.
+	Experiment *PromoteExperimentSpec `json:"experiment,omitempty"`
+}
+
+// PromoteExperimentSpec is the experiment a model's training starts for a
+// better new version (the challenger) against the version of the alias
+// (the control): on Endpoint, which serves the alias, with Traffic percent
+// of its entities assigned to the challenger. It is concluded by itself
+// (ExperimentSpec.AutoConclude): the alias moves to the challenger when
+// it wins.
+type PromoteExperimentSpec struct {
+	Endpoint ID `json:"endpoint"`
+	// Traffic is the challenger's share of the entities, in percent (0, 100).
+	Traffic    float64          `json:"traffic"`
+	Metric     ExperimentMetric `json:"metric"`
+	MinSamples int64            `json:"min_samples"`
+}
+
+// DefaultChallengerTraffic is PromoteExperimentSpec.Traffic's default.
+const DefaultChallengerTraffic = 50
+
+// ChallengerExperiment is the name of the experiment a training of model
+// starts for its version: MODEL_vVERSION.
+func ChallengerExperiment(model string, version int) string {
+	return fmt.Sprintf("%s_v%d", model, version)
 }
