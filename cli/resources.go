@@ -21,10 +21,15 @@ func (a *app) listCmd() *cobra.Command {
 	var asJSON, all bool
 	cmd := &cobra.Command{
 		Use:   "list [KIND]",
-		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets, models)",
+		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets, models, endpoints, batch-predictions, experiments)",
 		Long: `List shows the registered resources of one kind, or of every kind, with
 their status and owner. Deprecated and deleted resources are left out;
 --all lists them too, their status saying "(deprecated)" or "deleted".
+
+'slipway list experiments' shows each experiment's endpoint, state (running,
+or ended once concluded or stopped: --all lists ended ones), arms (name,
+MODEL@ALIAS or MODEL@VERSION, weight), metric (kind, feedback, window) and
+min_samples.
 
 --json prints {"resources": [...]}, each resource as 'slipway show --json'
 prints it (without dependents): the shape of the HTTP API's
@@ -56,6 +61,19 @@ GET /v1/resources/{kind}.`,
 				return printJSON(a, map[string]any{"resources": out})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			if kind == resource.KindExperiment {
+				fmt.Fprintln(tw, "NAME:VARIANT\tENDPOINT\tSTATE\tARMS\tMETRIC\tMIN SAMPLES\tOWNER")
+				for _, r := range rs {
+					x := r.Experiment
+					arms := make([]string, len(x.Arms))
+					for i, arm := range x.Arms {
+						arms[i] = fmt.Sprintf("%s %s %s", arm.Name, armModel(arm), strconv.FormatFloat(arm.Weight, 'g', -1, 64))
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s %s\t%d\t%s\n", r.Ref(), x.Endpoint.Ref(), experimentState(r.State), strings.Join(arms, ", "),
+						x.Metric.Kind, x.Metric.Feedback, x.Metric.Window, x.MinSamples, r.Owner)
+				}
+				return tw.Flush()
+			}
 			fmt.Fprintln(tw, "KIND\tNAME:VARIANT\tSTATUS\tOWNER\tDESCRIPTION")
 			for _, r := range rs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.Ref(), lifecycleNote(r.State), r.Owner, short(r.Description))
@@ -170,6 +188,24 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 				field("schedule", m.Schedule)
 			case r.Endpoint != nil:
 				field("serves", fmt.Sprintf("model %s, the version its %s alias points at", r.Endpoint.Model, r.Endpoint.Alias))
+			case r.Experiment != nil:
+				x := r.Experiment
+				field("endpoint", x.Endpoint.Ref().String())
+				field("state", experimentState(r.State))
+				total := 0.0
+				for _, arm := range x.Arms {
+					total += arm.Weight
+				}
+				fmt.Fprintf(w, "  arms:\n")
+				for i, arm := range x.Arms {
+					role := ""
+					if i == 0 {
+						role = "  (control)"
+					}
+					fmt.Fprintf(w, "    %-16s %-32s weight %s (%.4g%%)%s\n", arm.Name, armModel(arm), strconv.FormatFloat(arm.Weight, 'g', -1, 64), 100*arm.Weight/total, role)
+				}
+				field("metric", fmt.Sprintf("%s of feedback %s within %s of an entity's first exposure", x.Metric.Kind, x.Metric.Feedback, x.Metric.Window))
+				field("min samples", fmt.Sprintf("%d exposed entities per arm before a winner may be called", x.MinSamples))
 			case r.BatchPrediction != nil:
 				b := r.BatchPrediction
 				field("scores", fmt.Sprintf("the %s of %s with model %s, the version its %s alias points at", b.EntityColumn, b.Entities, b.Model, b.Alias))
@@ -199,6 +235,27 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// armModel is an experiment arm's model version as definitions write it:
+// MODEL@ALIAS or MODEL@VERSION.
+func armModel(a resource.ExperimentArm) string {
+	if a.Version > 0 {
+		return fmt.Sprintf("%s@%d", a.Model, a.Version)
+	}
+	return a.Model + "@" + a.Alias
+}
+
+// experimentState says whether an experiment runs: it ends, concluded or
+// stopped, when it is deprecated (the mark's reason says how).
+func experimentState(st resource.State) string {
+	switch {
+	case st.Deleted != nil:
+		return "deleted"
+	case st.Deprecated != nil:
+		return "ended " + registry.DescribeMark(st.Deprecated)
+	}
+	return "running"
 }
 
 func orDash(s string) string {

@@ -64,7 +64,7 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 		r := it.Resource
 		if it.Action == definition.Create {
 			r.State.Status = resource.StatusPending
-			if r.Kind == resource.KindEntity || r.Kind == resource.KindEndpoint {
+			if r.Kind == resource.KindEntity || r.Kind == resource.KindEndpoint || r.Kind == resource.KindExperiment {
 				// Nothing to build: ready once registered.
 				r.State.Status = resource.StatusReady
 			}

@@ -111,6 +111,8 @@ func depField(d *Definition, kind, dep resource.Kind) (string, Pos) {
 		return "features", d.FieldPos("features")
 	case dep == resource.KindTrainingSet:
 		return "training_set", d.FieldPos("training_set")
+	case dep == resource.KindEndpoint:
+		return "endpoint", d.FieldPos("endpoint")
 	}
 	return "source", d.FieldPos("source")
 }

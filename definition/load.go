@@ -70,6 +70,7 @@ var topKeys = map[string]resource.Kind{
 	"models":            resource.KindModel,
 	"endpoints":         resource.KindEndpoint,
 	"batch_predictions": resource.KindBatchPrediction,
+	"experiments":       resource.KindExperiment,
 }
 
 var common = []string{"name", "variant", "description", "owner", "tags"}
@@ -85,6 +86,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindModel:           {"training_set", "task", "trainer", "validation", "promote", "schedule"},
 	resource.KindEndpoint:        {"model", "alias"},
 	resource.KindBatchPrediction: {"model", "alias", "entities", "entity_column", "schedule"},
+	resource.KindExperiment:      {"endpoint", "arms", "metric", "min_samples"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -276,7 +278,7 @@ func (df *Files) parseFile(name string) ([]*Definition, Errors) {
 			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
-				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models, endpoints or batch_predictions")
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models, endpoints, batch_predictions or experiments")
 				continue
 			}
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
@@ -549,6 +551,8 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 		r.Endpoint = it.endpoint()
 	case resource.KindBatchPrediction:
 		r.BatchPrediction = it.batchPrediction(d)
+	case resource.KindExperiment:
+		r.Experiment = it.experiment(d)
 	}
 	if len(*errs) > before {
 		return nil

@@ -272,6 +272,8 @@ func (p *planner) resolveAll(defs []*Definition) error {
 			p.checkPredictionsSource(d, r)
 		case resource.KindBatchPrediction:
 			p.resolveBatchPrediction(d, r)
+		case resource.KindExperiment:
+			p.resolveExperiment(d, r)
 		}
 	}
 	for _, d := range defs {
