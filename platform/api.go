@@ -66,6 +66,15 @@ type API interface {
 	// matched and unmatched to logged predictions.
 	FeedbackStatus(ctx context.Context) (*feedback.Status, error)
 
+	// ExperimentReport reads an experiment's state, its arms' versions and
+	// its statistics with a verdict. ConcludeExperiment ends it with a
+	// winner, moving the endpoint's alias to the winner's version;
+	// StopExperiment ends it without a change. Both refuse an ended
+	// experiment (ErrEnded).
+	ExperimentReport(ctx context.Context, ref resource.Ref) (*ExperimentReport, error)
+	ConcludeExperiment(ctx context.Context, p *ConcludeExperimentParams) (*ConcludeResult, error)
+	StopExperiment(ctx context.Context, p *StopExperimentParams) (*resource.Resource, error)
+
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it
 	// depends on and everything that uses it, transitively.

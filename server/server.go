@@ -104,6 +104,9 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}", s.getModelVersion)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
+	mux.HandleFunc("GET /v1/experiments/{name}/report", s.experimentReport)
+	mux.HandleFunc("POST /v1/experiments/{name}/conclude", s.concludeExperiment)
+	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
 	// The Open Inference Protocol v2 over the endpoints (oip.go).
 	mux.HandleFunc("GET /v2", s.oipServerMetadata)
@@ -165,7 +168,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errCrossOrigin):
 		return http.StatusForbidden, "origin_not_allowed"
 	case errors.Is(err, registry.ErrJobState), errors.Is(err, registry.ErrHasDependents), errors.Is(err, coordinator.ErrInUse),
-		errors.Is(err, platform.ErrConflict), errors.Is(err, registry.ErrAliasMoved):
+		errors.Is(err, platform.ErrConflict), errors.Is(err, registry.ErrAliasMoved), errors.Is(err, platform.ErrEnded):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, serving.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
