@@ -20,7 +20,9 @@ import (
 var (
 	trainerKeys    = []string{"builtin", "command"}
 	validationKeys = []string{"holdout", "metric"}
-	promoteKeys    = []string{"alias", "when"}
+	promoteKeys    = []string{"alias", "when", "experiment"}
+	retrainKeys    = []string{"schedule", "feedback", "new_feedback"}
+	challengerKeys = []string{"endpoint", "traffic", "metric", "min_samples"}
 )
 
 // model reads a model's fields (but its training set, which Plan resolves)
@@ -75,13 +77,130 @@ func (it *item) model() *resource.ModelSpec {
 			if s, ok := it.scalar("promote.when", n); ok {
 				m.Promote.When = s
 				if !slices.Contains(resource.PromoteWhens, s) {
-					it.errs.add(Pos{it.file, n.Line}, "promote.when", "unknown %q: use better (the alias moves to a new version whose validation metric beats its current version's), always (to every new version) or never (promote by hand)", s)
+					it.errs.add(Pos{it.file, n.Line}, "promote.when", "unknown %q: use better (the alias moves to a new version whose validation metric beats its current version's), always (to every new version), never (promote by hand) or experiment (a better new version is tested against the alias's in an experiment first)", s)
 				}
 			}
 		}
+		n, ok := p["experiment"]
+		switch {
+		case ok && m.Promote.When != resource.PromoteExperiment:
+			it.errs.add(Pos{it.file, n.Line}, "promote.experiment", "is only read with promote.when: experiment; remove it, or set when: experiment")
+		case ok:
+			m.Promote.Experiment = it.challenger(n)
+		case m.Promote.When == resource.PromoteExperiment:
+			it.fail("promote", "when: experiment needs the experiment to start: promote: {when: experiment, experiment: {endpoint: ENDPOINT, traffic: 50, metric: {feedback: purchased}}}")
+		}
 	}
 	m.Schedule = it.schedule()
+	it.retrain(m)
 	return m
+}
+
+// retrain reads a model's optional retrain policy: a schedule (the same
+// as the model's schedule field, which it may replace) and a count of new
+// feedback events.
+func (it *item) retrain(m *resource.ModelSpec) {
+	const example = "retrain: {schedule: \"@daily\", feedback: purchased, new_feedback: 1000}"
+	r := it.mapping("retrain", retrainKeys, example)
+	if r == nil {
+		return
+	}
+	it.within("retrain", it.fields["retrain"], r, func(sub *item) {
+		if _, ok := sub.fields["schedule"]; ok {
+			if m.Schedule != "" {
+				sub.fail("schedule", "the model has a schedule field too: keep one of them")
+			}
+			m.Schedule = sub.schedule()
+		}
+		_, hasName := sub.fields["feedback"]
+		_, hasCount := sub.fields["new_feedback"]
+		if !hasName && !hasCount {
+			if _, ok := sub.fields["schedule"]; !ok {
+				sub.errs.add(Pos{sub.file, sub.line}, "", "is empty: say when to retrain, like %s", example)
+			}
+			return
+		}
+		rt := &resource.ModelRetrain{Feedback: sub.required("feedback")}
+		if rt.Feedback != "" && !feedbackName.MatchString(rt.Feedback) {
+			sub.fail("feedback", "invalid feedback name %q: feedback names are lower-case letters, digits and '_', starting with a letter, like purchased or clicked", rt.Feedback)
+		}
+		if s := sub.required("new_feedback"); s != "" {
+			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil || n < 1 {
+				sub.fail("new_feedback", "%q is not a positive whole number: write how many new %s events (received since the newest version was trained) start a training, like new_feedback: 1000", s, rt.Feedback)
+			}
+			rt.NewFeedback = n
+		}
+		m.Retrain = rt
+	})
+}
+
+// challenger reads promote.experiment: the experiment a better new version
+// is tested in, with every default filled in.
+func (it *item) challenger(n *yaml.Node) *resource.PromoteExperimentSpec {
+	const example = "experiment: {endpoint: purchase, traffic: 50, metric: {feedback: purchased, kind: conversion, window: 7d}, min_samples: 1000}"
+	pe := &resource.PromoteExperimentSpec{Traffic: resource.DefaultChallengerTraffic,
+		Metric:     resource.ExperimentMetric{Kind: resource.MetricConversion, Window: resource.DefaultExperimentWindow},
+		MinSamples: resource.DefaultExperimentMinSamples}
+	if n.Kind != yaml.MappingNode {
+		it.errs.add(Pos{it.file, n.Line}, "promote.experiment", "expected a mapping, like %s", example)
+		return pe
+	}
+	it.within("promote.experiment", n, it.nestedKeys("promote.experiment", n, challengerKeys), func(sub *item) {
+		if s := sub.required("endpoint"); s != "" {
+			ref, err := resource.ParseRef(s)
+			if err != nil {
+				sub.fail("endpoint", "%v (the endpoint that serves the model's alias, whose traffic the experiment splits)", err)
+			} else {
+				pe.Endpoint = resource.NewID(resource.KindEndpoint, ref)
+			}
+		}
+		if s := sub.str("traffic"); s != "" {
+			v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+			if err != nil || !(v > 0 && v < 100) {
+				sub.fail("traffic", "%q is not a share above 0%% and below 100%%: write the challenger's share of the endpoint's entities, like traffic: 20%%", s)
+			} else {
+				pe.Traffic = v
+			}
+		}
+		sub.metric(&pe.Metric)
+		pe.MinSamples = sub.minSamples(pe.MinSamples)
+	})
+	return pe
+}
+
+// nestedKeys reads the keys of a mapping nested in field, reporting unknown
+// and repeated keys at their line as "field.key".
+func (it *item) nestedKeys(field string, n *yaml.Node, allowed []string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case !slices.Contains(allowed, k.Value):
+			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "unknown field of %s; allowed: %s", field, strings.Join(allowed, ", "))
+		case out[k.Value] != nil:
+			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "field given twice")
+		default:
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+// within runs read on the fields of a mapping nested in field (node n,
+// keys fields) as if they were an item's own, so the readers of top-level
+// fields serve nested ones; its problems are reported as "field.key".
+func (it *item) within(field string, n *yaml.Node, fields map[string]*yaml.Node, read func(sub *item)) {
+	sub := &item{file: it.file, line: n.Line, kind: it.kind, fields: fields, errs: &Errors{}}
+	read(sub)
+	for _, e := range *sub.errs {
+		if e.Field == "" {
+			e.Field = field
+		} else {
+			e.Field = field + "." + e.Field
+		}
+		*it.errs = append(*it.errs, e)
+	}
 }
 
 // trainer reads a model's trainer: exactly one of builtin: and command:.
@@ -229,6 +348,7 @@ var labelTypeHint = map[string]string{
 
 // checkModel checks that a model's training set's label fits its task.
 func (p *planner) checkModel(d *Definition, r *resource.Resource) {
+	p.checkChallenger(d, r)
 	ts := p.lookup(r.Model.TrainingSet)
 	if ts == nil || ts.TrainingSet == nil {
 		return
@@ -260,4 +380,44 @@ func (p *planner) resolveTrainingSet(ref string) (resource.ID, error) {
 		}
 	}
 	return p.resolve(resource.KindTrainingSet, ref)
+}
+
+// checkChallenger checks a model's promote.experiment: its endpoint exists
+// and serves the alias the model promotes, and the experiments it starts
+// (MODEL_vN) can be named.
+func (p *planner) checkChallenger(d *Definition, r *resource.Resource) {
+	pe := r.Model.Promote.Experiment
+	if pe == nil {
+		return
+	}
+	if name := resource.ChallengerExperiment(r.Name, 99999); resource.ValidateName(name) != nil {
+		p.errs.add(d.FieldPos("name"), "name", "a training starts experiments named like %s, which is too long: shorten the model's name to at most %d characters to promote through experiments",
+			name, 63-len("_v99999"))
+	}
+	if pe.Endpoint == (resource.ID{}) {
+		return
+	}
+	ep := p.lookup(pe.Endpoint)
+	switch {
+	case ep == nil || ep.Endpoint == nil:
+		p.errs.add(d.FieldPos("promote"), "promote.experiment.endpoint", "unknown endpoint %s: define it (under endpoints:) serving model %s at alias %s", pe.Endpoint.Ref(), r.Name, r.Model.Promote.Alias)
+	case ep.Endpoint.Model != r.Name || ep.Endpoint.Alias != r.Model.Promote.Alias:
+		p.errs.add(d.FieldPos("promote"), "promote.experiment.endpoint", "endpoint %s serves %s@%s, but the experiment tests new versions of %s against alias %s: name an endpoint that serves %s@%s",
+			pe.Endpoint.Ref(), ep.Endpoint.Model, ep.Endpoint.Alias, r.Name, r.Model.Promote.Alias, r.Name, r.Model.Promote.Alias)
+	}
+}
+
+// minSamples reads the optional min_samples field of an experiment (def
+// when absent): the exposures every arm needs before a winner may be called.
+func (it *item) minSamples(def int64) int64 {
+	s := it.str("min_samples")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 1 {
+		it.fail("min_samples", "%q is not a positive whole number: write the number of exposed entities every arm needs before a winner may be called, like min_samples: 1000 (the default)", s)
+		return def
+	}
+	return n
 }
