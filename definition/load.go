@@ -83,7 +83,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindFeature:         {"entity", "source", "entity_column", "value_column", "timestamp_column", "type", "max_age", "schedule", "lookback"},
 	resource.KindLabel:           {"entity", "source", "entity_column", "value_column", "timestamp_column", "type"},
 	resource.KindTrainingSet:     {"label", "features"},
-	resource.KindModel:           {"training_set", "task", "trainer", "validation", "promote", "schedule"},
+	resource.KindModel:           {"training_set", "task", "trainer", "validation", "promote", "schedule", "retrain"},
 	resource.KindEndpoint:        {"model", "alias"},
 	resource.KindBatchPrediction: {"model", "alias", "entities", "entity_column", "schedule"},
 	resource.KindExperiment:      {"endpoint", "arms", "metric", "min_samples"},
