@@ -110,7 +110,9 @@ func (e *Error) Error() string { return e.Message }
 // sentinels, told apart by the call: registry.ErrJobState for the job
 // calls (CancelJob, RetryJob, ExportFile, ExportSchema),
 // registry.ErrAliasMoved for PromoteModel and RollbackModel,
-// platform.ErrConflict for Apply,
+// platform.ErrConflict for Apply, platform.ErrEnded for
+// ConcludeExperiment and StopExperiment (registry.ErrAliasMoved when the
+// alias moved while concluding),
 // and for Delete coordinator.ErrInUse when a job works on the resource,
 // else registry.ErrHasDependents. Code stays "conflict" in every case.
 func (e *Error) Is(target error) bool {

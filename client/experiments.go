@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/slipway-ml/slipway/platform"
+	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
 )
@@ -21,8 +23,14 @@ func experimentPath(ref resource.Ref) string {
 	return "/v1/experiments/" + url.PathEscape(s)
 }
 
-// ended is the conflict of the experiment calls.
-func ended(*Error) error { return platform.ErrEnded }
+// ended is the conflict of the experiment calls: the experiment has
+// ended, or, while concluding, the endpoint's alias moved.
+func ended(e *Error) error {
+	if strings.HasPrefix(e.Message, platform.ErrEnded.Error()) {
+		return platform.ErrEnded
+	}
+	return registry.ErrAliasMoved
+}
 
 func checkExperiment(ref resource.Ref) error {
 	if err := resource.ValidateName(ref.Name); err != nil {
