@@ -208,7 +208,7 @@ func editExperiment(old, new string) string {
 }
 
 // badExperiments are experiments: items with the problem each must report
-// (FuzzLoadDir could start from them too).
+// (FuzzLoadDir starts from them too).
 var badExperiments = []struct{ name, yaml, want string }{
 	{"NoEndpoint", editExperiment("    endpoint: big\n", ""), "experiments.yaml:2: endpoint: missing; a experiment needs it"},
 	{"BadEndpoint", editExperiment("endpoint: big", "endpoint: big:V2"), `experiments.yaml:3: endpoint: invalid variant "V2"`},

@@ -13,7 +13,7 @@ import (
 // FuzzLoadDir loads one definition file of any content. LoadDir must never
 // panic, and every problem it reports must name the file and a line in it.
 // It starts from the test inputs: the valid projects and every bad input of
-// TestBadInput, TestModelBadInput, TestEndpointBadInput and TestYAMLErrorLines' kinds.
+// TestBadInput, TestModelBadInput, TestEndpointBadInput, TestExperimentBadInput and TestYAMLErrorLines' kinds.
 func FuzzLoadDir(f *testing.F) {
 	f.Add([]byte(baseYAML))
 	f.Add([]byte(sourceYAML))
@@ -30,6 +30,10 @@ func FuzzLoadDir(f *testing.F) {
 	f.Add([]byte(endpointYAML))
 	for _, tc := range badEndpoints {
 		f.Add([]byte("endpoints:\n" + tc.yaml))
+	}
+	f.Add([]byte(experimentYAML))
+	for _, tc := range badExperiments {
+		f.Add([]byte("experiments:\n" + tc.yaml))
 	}
 	files, err := filepath.Glob("../demo/project/*.yaml")
 	if err != nil || len(files) == 0 {
