@@ -81,7 +81,7 @@ func run(ctx context.Context, dataDir, configFile string, n, entities int64) err
 		if cfg.Offline.Type == config.DuckDB {
 			return "(SELECT range AS i FROM range(" + strconv.FormatInt(count, 10) + ")) g"
 		}
-		return "(SELECT i FROM generate_series(0, " + strconv.FormatInt(count-1, 10) + ") AS s(i)) g"
+		return "(SELECT i FROM generate_series(CAST(0 AS BIGINT), " + strconv.FormatInt(count-1, 10) + ") AS s(i)) g"
 	}
 	E := strconv.FormatInt(entities, 10)
 	t0 := "TIMESTAMP '2026-11-01 00:00:00'"
