@@ -40,6 +40,11 @@ type Coordinator struct {
 	MaxAttempts int
 	// Now tells the time (default time.Now).
 	Now func() time.Time
+	// Feedback reads the prediction log and the feedback for the feedback
+	// loop's jobs (package feedback's Reader; package feedback ships
+	// through the coordinator, so it cannot be imported here). Without it,
+	// experiment reviews and retraining on feedback fail.
+	Feedback FeedbackReader
 
 	sayMu sync.Mutex // materializations report from several goroutines
 }
@@ -221,6 +226,8 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 			return err
 		}
 		return c.batchPredict(ctx, run, args)
+	case JobExperimentReview:
+		return c.reviewExperiment(ctx, run)
 	}
 	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }

@@ -68,12 +68,19 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	}
 	var order []firing
 	features := map[firing][]*resource.Resource{}
-	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel, resource.KindBatchPrediction} {
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel, resource.KindBatchPrediction, resource.KindExperiment} {
 		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
 		if err != nil {
 			return queued, fmt.Errorf("listing %ss: %w", kind, err)
 		}
 		for _, r := range rs {
+			if r.Model != nil && r.Model.Retrain != nil {
+				jobs, err := s.retrainOnFeedback(ctx, r)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("retraining %s on feedback: %w", r.ID, err))
+				}
+				queued = append(queued, jobs...)
+			}
 			at, err := s.due(ctx, r, now)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("scheduling %s: %w", r.ID, err))
@@ -111,6 +118,12 @@ func scheduleOf(r *resource.Resource) string {
 		return r.Model.Schedule
 	case r.BatchPrediction != nil:
 		return r.BatchPrediction.Schedule
+	case r.Experiment != nil && r.Experiment.AutoConclude && r.State.Deprecated == nil:
+		// Reviewed while it runs.
+		if r.Experiment.Review == "" {
+			return resource.DefaultExperimentReview
+		}
+		return r.Experiment.Review
 	}
 	return ""
 }
@@ -176,6 +189,8 @@ func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.
 				return nil, err
 			}
 			b.add(registry.NewJob{Kind: JobTrain, Resource: r.ID, Args: encodeArgs(trainArgs{By: "schedule"}), After: after})
+		case resource.KindExperiment:
+			b.add(registry.NewJob{Kind: JobExperimentReview, Resource: r.ID, Args: encodeArgs(reviewArgs{By: "schedule"})})
 		case resource.KindBatchPrediction:
 			// Scored as of the firing, from its inputs rebuilt first.
 			if err := b.batchPredict(ctx, &BatchPredictParams{BatchPrediction: r.ID, At: at, By: "schedule"}, always); err != nil {

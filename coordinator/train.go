@@ -49,6 +49,9 @@ type TrainResult struct {
 	Alias    string `json:"alias"`
 	Promoted bool   `json:"promoted"`
 	Reason   string `json:"reason"`
+	// Experiment names the experiment started to test this version against
+	// the alias's (promote.when: experiment), when one was.
+	Experiment string `json:"experiment,omitempty"`
 }
 
 // TrainParams is the input of EnqueueTrain.
@@ -315,13 +318,22 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	}
 	run.rows.Store(int64(len(trainRows)))
 	res := TrainResult{Model: m.Name, Version: v.Version, Metrics: cand.metrics, Alias: alias}
+	// Both policies compare the new version with the alias's first.
+	comparing := spec.Promote.When == resource.PromoteBetter || spec.Promote.When == resource.PromoteExperiment
 	switch {
 	case spec.Promote.When == resource.PromoteNever:
 		res.Reason = "the definition promotes by hand (promote.when: never)"
-	case spec.Promote.When == resource.PromoteBetter && current > 0 && curMetrics == nil:
+	case comparing && current > 0 && curMetrics == nil:
 		res.Reason = fmt.Sprintf("version %d of %s could not be compared (%s)", current, alias, why)
-	case spec.Promote.When == resource.PromoteBetter && current > 0 && !model.Better(metric, cand.metrics[metric], curMetrics[metric]):
+	case comparing && current > 0 && !model.Better(metric, cand.metrics[metric], curMetrics[metric]):
 		res.Reason = fmt.Sprintf("its %s %.6g is not better than %s's (version %d) %.6g", metric, cand.metrics[metric], alias, current, curMetrics[metric])
+	case spec.Promote.When == resource.PromoteExperiment && current > 0:
+		better := fmt.Sprintf("its %s %.6g is better than version %d's %.6g", metric, cand.metrics[metric], current, curMetrics[metric])
+		res.Experiment, res.Reason, err = c.startChallenger(ctx, m, v.Version, args.By)
+		if err != nil {
+			return err
+		}
+		res.Reason = better + "; " + res.Reason
 	default:
 		expect := current
 		_, err := c.Registry.SetModelAlias(ctx, &registry.SetModelAliasParams{Model: m.Name, Alias: alias, Version: v.Version, By: args.By, Now: c.now(), Expect: &expect})

@@ -36,7 +36,13 @@ import (
 // An arm without predictions has N = 0. Before the endpoint's prediction
 // log or the feedback was shipped (their sources are not registered yet),
 // every arm counts zero, or zero successes.
-func ExperimentStats(ctx context.Context, reg registry.Store, off offline.Store, exp *resource.Resource) ([]experiment.ArmStats, error) {
+//
+// With asOf set, only exposures whose window has ended by then count (an
+// entity first exposed at t counts once t + window <= asOf): an exposure
+// still in its window may convert yet, so counting it would understate
+// the metric, and a decision taken once every arm has enough of them is
+// not changed by later events.
+func ExperimentStats(ctx context.Context, reg registry.Store, off offline.Store, exp *resource.Resource, asOf time.Time) ([]experiment.ArmStats, error) {
 	spec := exp.Experiment
 	if spec == nil {
 		return nil, fmt.Errorf("%s is not an experiment", exp.ID)
@@ -61,9 +67,12 @@ func ExperimentStats(ctx context.Context, reg registry.Store, off offline.Store,
 	if window <= 0 {
 		window = time.Duration(resource.DefaultExperimentWindow)
 	}
-	q := experimentSQL(logTable, fbTable, window)
-	rows, err := off.Query(ctx, &offline.QueryParams{SQL: q, Args: []value.Value{
-		value.FromString(exp.Name), value.FromString(endpoint.String()), value.FromString(spec.Metric.Feedback)}})
+	q := experimentSQL(logTable, fbTable, window, !asOf.IsZero())
+	args := []value.Value{value.FromString(exp.Name), value.FromString(endpoint.String()), value.FromString(spec.Metric.Feedback)}
+	if !asOf.IsZero() {
+		args = append(args, value.FromTime(asOf.UTC()))
+	}
+	rows, err := off.Query(ctx, &offline.QueryParams{SQL: q, Args: args})
 	if err != nil {
 		return nil, fmt.Errorf("computing the arms of experiment %s: %w", exp.Ref(), err)
 	}
@@ -111,10 +120,11 @@ func readyTable(ctx context.Context, reg registry.Store, id resource.ID, want st
 // experimentSQL is ExperimentStats's query over the prediction log and the
 // feedback (the source's view: each event id once), with $1 the
 // experiment's name, $2 the endpoint (name:variant, as both tables write
-// it) and $3 the feedback name. It is SQL that DuckDB and PostgreSQL both
+// it), $3 the feedback name and, when matured, $4 the time by which an
+// exposure's window must have ended. It is SQL that DuckDB and PostgreSQL both
 // run. Without a feedback table (fbTable ""), it reads no events. The window is written into the text as a whole number of
 // microseconds, which both read as an interval.
-func experimentSQL(logTable, fbTable string, window time.Duration) string {
+func experimentSQL(logTable, fbTable string, window time.Duration, matured bool) string {
 	fb := "(SELECT CAST(NULL AS TEXT) AS feedback_id, CAST(NULL AS TEXT) AS prediction_id, CAST(NULL AS TEXT) AS endpoint," +
 		" CAST(NULL AS TEXT) AS entity, CAST(NULL AS TEXT) AS name, CAST(NULL AS DOUBLE PRECISION) AS value," +
 		" CAST(NULL AS TIMESTAMP) AS event_time WHERE 1 = 0) none"
@@ -122,6 +132,10 @@ func experimentSQL(logTable, fbTable string, window time.Duration) string {
 		fb = offline.QuoteIdent(fbTable)
 	}
 	interval := "INTERVAL '" + strconv.FormatInt(window.Microseconds(), 10) + " microseconds'"
+	having := ""
+	if matured {
+		having = "\n  HAVING min(predicted_at) + " + interval + " <= $4"
+	}
 	return `WITH p AS (
   SELECT prediction_id, arm, entity, predicted_at
   FROM ` + offline.QuoteIdent(logTable) + `
@@ -130,7 +144,7 @@ func experimentSQL(logTable, fbTable string, window time.Duration) string {
 exposed AS (
   SELECT arm, entity, min(predicted_at) AS first_at
   FROM p
-  GROUP BY arm, entity
+  GROUP BY arm, entity` + having + `
 ),
 f AS (
   SELECT feedback_id, prediction_id, entity, value, event_time

@@ -282,7 +282,7 @@ func TestExperimentStats(t *testing.T) {
 				}
 
 				zero := []experiment.ArmStats{{Name: "control"}, {Name: "treatment"}, {Name: "idle"}}
-				got, err := ExperimentStats(ctx, c.Registry, c.Offline, w.exp)
+				got, err := ExperimentStats(ctx, c.Registry, c.Offline, w.exp, time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -290,7 +290,7 @@ func TestExperimentStats(t *testing.T) {
 
 				// Predictions without feedback: exposures, nothing else.
 				w.ship(t, c, true, false)
-				got, err = ExperimentStats(ctx, c.Registry, c.Offline, w.exp)
+				got, err = ExperimentStats(ctx, c.Registry, c.Offline, w.exp, time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -298,7 +298,7 @@ func TestExperimentStats(t *testing.T) {
 				checkArms(t, "no feedback shipped", got, noFeedback)
 
 				w.ship(t, c, false, true)
-				got, err = ExperimentStats(ctx, c.Registry, c.Offline, w.exp)
+				got, err = ExperimentStats(ctx, c.Registry, c.Offline, w.exp, time.Time{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -319,7 +319,7 @@ func TestExperimentStatsFeedbackOnly(t *testing.T) {
 	c := openStores(t, false)
 	w := newExpWorld(3, resource.MetricConversion, "purchased")
 	w.ship(t, c, false, true)
-	got, err := ExperimentStats(context.Background(), c.Registry, c.Offline, w.exp)
+	got, err := ExperimentStats(context.Background(), c.Registry, c.Offline, w.exp, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,7 @@ func (p *Platform) ExperimentReport(ctx context.Context, ref resource.Ref) (*Exp
 	if out.Arms, err = resolveArms(ctx, c.Registry, spec); err != nil {
 		return nil, err
 	}
-	stats, err := feedback.ExperimentStats(ctx, c.Registry, c.Offline, exp)
+	stats, err := feedback.ExperimentStats(ctx, c.Registry, c.Offline, exp, p.opts.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/feedback"
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/predictionlog"
@@ -378,6 +379,7 @@ func (p *Platform) coordinator(ctx context.Context, needOffline, needOnline bool
 		if c.Offline, err = p.Offline(ctx); err != nil {
 			return nil, err
 		}
+		c.Feedback = feedback.Reader{Registry: reg, Offline: c.Offline}
 	}
 	if needOnline {
 		if c.Online, err = p.Online(ctx); err != nil {

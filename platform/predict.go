@@ -43,7 +43,7 @@ func (p *Platform) predictEndpoints(ctx context.Context) (*serving.Endpoints, er
 	if p.endpoints == nil {
 		// No logger: a command loads one version once, and a version it
 		// cannot load is Predict's error.
-		p.endpoints = &serving.Endpoints{Features: &serving.Service{Registry: reg, Online: on}}
+		p.endpoints = &serving.Endpoints{Features: &serving.Service{Registry: reg, Online: on, Now: p.opts.Now}}
 		if log != nil {
 			p.endpoints.Log = log.Logger.Log
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +82,7 @@ type Shipper struct {
 	BatchSize int
 	Logger    *slog.Logger
 
+	mu sync.Mutex // one Ship at a time: Run's and a caller's
 	// destinations are the destinations met so far, by key: asked of
 	// Records once per process, and registered once.
 	destinations map[string]*destination
@@ -149,8 +151,11 @@ func (s *Shipper) Run(ctx context.Context) error {
 }
 
 // Ship writes every entry the WAL holds on disk beyond its last Ack into
-// the offline store, and returns how many it wrote.
+// the offline store, and returns how many it wrote. It may be called
+// while Run runs: one Ship waits for the other.
 func (s *Shipper) Ship(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	size := s.BatchSize
 	if size <= 0 {
 		size = DefaultShipBatch
