@@ -48,12 +48,21 @@ func (it *item) experiment(d *Definition) *resource.ExperimentSpec {
 	}
 	x.Arms = it.arms(d)
 	it.metric(&x.Metric)
-	if s := it.str("min_samples"); s != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil || n < 1 {
-			it.fail("min_samples", "%q is not a positive whole number: write the number of exposed entities every arm needs before a winner may be called, like min_samples: 1000 (the default)", s)
-		} else {
-			x.MinSamples = n
+	x.MinSamples = it.minSamples(x.MinSamples)
+	if s := it.str("auto_conclude"); s != "" {
+		switch strings.TrimSpace(s) {
+		case "true":
+			x.AutoConclude, x.Review = true, resource.DefaultExperimentReview
+		case "false":
+		default:
+			it.fail("auto_conclude", "%q is not true or false: auto_conclude: true has the experiment reviewed on its review schedule and concluded (or stopped) by itself", s)
+		}
+	}
+	if _, ok := it.fields["review"]; ok {
+		if !x.AutoConclude {
+			it.fail("review", "is only read with auto_conclude: true; remove it, or add auto_conclude: true")
+		} else if r := it.cron("review"); r != "" {
+			x.Review = r
 		}
 	}
 	return x

@@ -494,14 +494,20 @@ func TestSchemaDocumentsExperiments(t *testing.T) {
 		t.Fatal("the schema has no experiments key holding $defs/experiment items")
 	}
 	x := schema.Defs["experiment"]
-	if x == nil || x.Properties["arms"] == nil || x.Properties["arms"].Items == nil || x.Properties["metric"] == nil || x.Properties["metric"].Properties["kind"] == nil {
+	deref := func(o *object) *object {
+		if o != nil && o.Ref != "" {
+			return schema.Defs[strings.TrimPrefix(o.Ref, "#/$defs/")]
+		}
+		return o
+	}
+	if x == nil || x.Properties["arms"] == nil || x.Properties["arms"].Items == nil || deref(x.Properties["metric"]) == nil || deref(x.Properties["metric"]).Properties["kind"] == nil {
 		t.Fatal("the schema's $defs/experiment lacks arms items or metric.kind")
 	}
 	keys := func(o *object) []string { return slices.Sorted(maps.Keys(o.Properties)) }
 	sorted := func(s ...string) []string { return slices.Sorted(slices.Values(s)) }
 	msg := loadError(t, "experiments:\n  - name: x\n    surprise: 1\n")
 	arms := x.Properties["arms"].Items
-	metric := x.Properties["metric"]
+	metric := deref(x.Properties["metric"])
 	for _, c := range []struct {
 		what      string
 		got, want []string

@@ -86,7 +86,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindModel:           {"training_set", "task", "trainer", "validation", "promote", "schedule", "retrain"},
 	resource.KindEndpoint:        {"model", "alias"},
 	resource.KindBatchPrediction: {"model", "alias", "entities", "entity_column", "schedule"},
-	resource.KindExperiment:      {"endpoint", "arms", "metric", "min_samples"},
+	resource.KindExperiment:      {"endpoint", "arms", "metric", "min_samples", "auto_conclude", "review"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -611,19 +611,23 @@ func (it *item) columns() map[string]value.Type {
 
 // schedule reads and checks the optional schedule field, with its spaces
 // normalized so that re-spacing a schedule does not change the definition.
-func (it *item) schedule() string {
-	if _, ok := it.fields["schedule"]; !ok {
+func (it *item) schedule() string { return it.cron("schedule") }
+
+// cron reads and checks an optional field holding a cron expression (a
+// schedule), with its spaces normalized.
+func (it *item) cron(field string) string {
+	if _, ok := it.fields[field]; !ok {
 		return ""
 	}
-	s := strings.Join(strings.Fields(it.str("schedule")), " ")
+	s := strings.Join(strings.Fields(it.str(field)), " ")
 	if s == "" {
-		if it.fields["schedule"].Kind == yaml.ScalarNode && it.fields["schedule"].Tag != "!!null" {
-			it.fail("schedule", "is empty; write a cron expression such as \"0 * * * *\" or \"@daily\", or remove it for no schedule")
+		if it.fields[field].Kind == yaml.ScalarNode && it.fields[field].Tag != "!!null" {
+			it.fail(field, "is empty; write a cron expression such as \"0 * * * *\" or \"@daily\", or remove it")
 		}
 		return ""
 	}
 	if _, err := resource.ParseSchedule(s); err != nil {
-		it.fail("schedule", "%v", err)
+		it.fail(field, "%v", err)
 	}
 	return s
 }

@@ -94,3 +94,37 @@ func TestModelLoopPolicyBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestExperimentAutoConclude: auto_conclude: true stores the review
+// schedule (hourly unless given); review needs auto_conclude.
+func TestExperimentAutoConclude(t *testing.T) {
+	for name, tc := range map[string]struct {
+		extra  string
+		review string
+	}{"Default": {"    auto_conclude: true\n", resource.DefaultExperimentReview}, "Daily": {"    auto_conclude: true\n    review: \"@daily\"\n", "@daily"}} {
+		t.Run(name, func(t *testing.T) {
+			e := experimentEnv(t, "experiments:\n"+okExperiment+tc.extra)
+			plan, err := e.apply(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := planItem(t, plan, resource.ID{Kind: resource.KindExperiment, Name: "x", Variant: resource.DefaultVariant}).Resource.Experiment
+			if !x.AutoConclude || x.Review != tc.review {
+				t.Errorf("auto_conclude %v, review %q; want true and %q", x.AutoConclude, x.Review, tc.review)
+			}
+		})
+	}
+	for name, tc := range map[string]struct{ extra, want string }{
+		"ReviewAlone":   {"    review: \"@daily\"\n", "experiments.yaml:8: review: is only read with auto_conclude: true"},
+		"NotABool":      {"    auto_conclude: yes please\n", "experiments.yaml:8: auto_conclude: \"yes please\" is not true or false"},
+		"ReviewNotCron": {"    auto_conclude: true\n    review: often\n", "experiments.yaml:9: review:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := experimentEnv(t, "experiments:\n"+okExperiment+tc.extra)
+			_, err := e.apply(t)
+			if err == nil || !strings.Contains(e.rel(err), tc.want) {
+				t.Fatalf("err = %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+}

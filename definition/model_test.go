@@ -493,10 +493,12 @@ func TestSchemaDocumentsModels(t *testing.T) {
 		what      string
 		got, want []string
 	}{
-		{"model fields", keys(m), sorted("name", "variant", "description", "owner", "tags", "training_set", "task", "trainer", "validation", "promote", "schedule")},
+		{"model fields", keys(m), sorted("name", "variant", "description", "owner", "tags", "training_set", "task", "trainer", "validation", "promote", "schedule", "retrain")},
 		{"trainer keys", keys(m.Properties["trainer"]), []string{"builtin", "command"}},
 		{"validation keys", keys(m.Properties["validation"]), []string{"holdout", "metric"}},
-		{"promote keys", keys(m.Properties["promote"]), []string{"alias", "when"}},
+		{"promote keys", keys(m.Properties["promote"]), []string{"alias", "experiment", "when"}},
+		{"promote.experiment keys", keys(m.Properties["promote"].Properties["experiment"]), []string{"endpoint", "metric", "min_samples", "traffic"}},
+		{"retrain keys", keys(m.Properties["retrain"]), []string{"feedback", "new_feedback", "schedule"}},
 		{"tasks", sorted(m.Properties["task"].Enum...), sorted(model.Tasks...)},
 		{"built-in trainers", sorted(m.Properties["trainer"].Properties["builtin"].Enum...), sorted(model.BuiltinLogistic, model.BuiltinLinear)},
 		{"promote.when", sorted(m.Properties["promote"].Properties["when"].Enum...), sorted(resource.PromoteWhens...)},

@@ -24,14 +24,14 @@ func TestParseRef(t *testing.T) {
 }
 
 func TestParseKind(t *testing.T) {
-	cases := map[string]Kind{"features": KindFeature, "entities": KindEntity, "training-sets": KindTrainingSet, "training_set": KindTrainingSet, "Source": KindSource, "models": KindModel, "model": KindModel}
+	cases := map[string]Kind{"features": KindFeature, "entities": KindEntity, "training-sets": KindTrainingSet, "training_set": KindTrainingSet, "Source": KindSource, "models": KindModel, "model": KindModel, "experiments": KindExperiment}
 	for in, want := range cases {
 		if got, err := ParseKind(in); err != nil || got != want {
 			t.Errorf("ParseKind(%q) = %v, %v", in, got, err)
 		}
 	}
-	if _, err := ParseKind("experiment"); err == nil || !strings.Contains(err.Error(), "training_set, model, endpoint") {
-		t.Errorf("ParseKind(experiment) = %v; want an error listing the kinds", err)
+	if _, err := ParseKind("experimant"); err == nil || !strings.Contains(err.Error(), "training_set, model, endpoint, batch_prediction, experiment") {
+		t.Errorf("ParseKind(experimant) = %v; want an error listing the kinds", err)
 	}
 }
 
