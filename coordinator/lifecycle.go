@@ -22,7 +22,26 @@ var ErrInUse = errors.New("resource is in use by a job")
 // Deprecate marks a resource deprecated (or, with Undo, no longer): it
 // stays readable and usable, `slipway list` hides it unless asked, and
 // plan warns about definitions that refer to it.
+//
+// Undoing an experiment's deprecation starts it again, so it is refused
+// while another experiment runs on its endpoint (ErrExperimentRefused).
 func (c *Coordinator) Deprecate(ctx context.Context, p *registry.DeprecateParams) (*resource.Resource, error) {
+	if p.Undo && p.ID.Kind == resource.KindExperiment {
+		exp, err := c.Registry.Get(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if exp.Experiment != nil && exp.State.Deprecated != nil {
+			other, err := c.runningExperiment(ctx, exp.Experiment.Endpoint)
+			if err != nil {
+				return nil, err
+			}
+			if other != nil && other.ID != exp.ID {
+				return nil, refuseExperiment("experiment %s runs on endpoint %s; one experiment runs per endpoint, so conclude or stop it before starting %s again",
+					other.Ref(), exp.Experiment.Endpoint.Ref(), exp.Ref())
+			}
+		}
+	}
 	r, err := c.Registry.Deprecate(ctx, p)
 	if err != nil {
 		return nil, err

@@ -77,4 +77,21 @@ func TestExperimentBeforeAnyPrediction(t *testing.T) {
 	if _, err := p.StopExperiment(ctx, &platform.StopExperimentParams{Experiment: exp.Ref()}); !errors.Is(err, platform.ErrEnded) {
 		t.Errorf("stopping a deprecated experiment: %v; want ended", err)
 	}
+
+	// Undoing the deprecation starts it again, unless another experiment
+	// runs on the endpoint meanwhile.
+	next := resource.ID{Kind: resource.KindExperiment, Name: "spend_test2", Variant: resource.DefaultVariant}
+	if _, err := reg.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{{ID: next, Experiment: spec}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Deprecate(ctx, &registry.DeprecateParams{ID: exp, Undo: true})
+	if !errors.Is(err, platform.ErrConflict) || !strings.Contains(err.Error(), "experiment spend_test2:default runs on endpoint purchase:v2") {
+		t.Errorf("restarting an experiment while another runs: %v; want a conflict naming the other", err)
+	}
+	if _, err := p.StopExperiment(ctx, &platform.StopExperimentParams{Experiment: next.Ref()}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := p.Deprecate(ctx, &registry.DeprecateParams{ID: exp, Undo: true}); err != nil || r.State.Deprecated != nil {
+		t.Errorf("restarting it once the other stopped: %+v, %v", r, err)
+	}
 }

@@ -451,6 +451,9 @@ func (p *Platform) Deprecate(ctx context.Context, dp *registry.DeprecateParams) 
 		return nil, err
 	}
 	r, err := c.Deprecate(ctx, dp)
+	if errors.Is(err, coordinator.ErrExperimentRefused) {
+		return nil, fmt.Errorf("%w: %w", ErrConflict, err) // another experiment runs on the endpoint
+	}
 	return r, notRegistered(dp.ID, err)
 }
 
