@@ -108,10 +108,14 @@ func newWorld(seed uint64, n int, dir string) (*world, error) {
 
 // sim drives a platform through the world.
 type sim struct {
-	t     *testing.T
+	t     testing.TB
 	p     *platform.Platform
 	w     *world
 	index map[string]int
+	// What went through the platform, and the time spent in its calls
+	// (BenchmarkSimulatedWorld reports the rates).
+	predictions, events           int
+	predicting, posting, shipping time.Duration
 }
 
 // outcome posts the purchased feedback of a campaign sent to subscriber i
@@ -128,9 +132,12 @@ func (s *sim) post(events []feedback.Event) {
 	s.t.Helper()
 	for len(events) > 0 {
 		n := min(len(events), feedback.MaxEvents)
+		start := time.Now()
 		if _, err := s.p.RecordFeedback(s.t.Context(), events[:n]); err != nil {
 			s.t.Fatal(err)
 		}
+		s.posting += time.Since(start)
+		s.events += n
 		events = events[n:]
 	}
 }
@@ -138,9 +145,11 @@ func (s *sim) post(events []feedback.Event) {
 // ship moves the logged predictions and feedback into the offline store.
 func (s *sim) ship() {
 	s.t.Helper()
+	start := time.Now()
 	if err := s.p.ShipLogs(s.t.Context()); err != nil {
 		s.t.Fatal(err)
 	}
+	s.shipping += time.Since(start)
 }
 
 // run works jobs until they end, and fails the test when one failed.
@@ -179,10 +188,13 @@ func (s *sim) day(top, explore float64) (bought, sent map[string]int) {
 	}
 	byArm := map[string][]scored{}
 	for from := 0; from < len(s.w.ids); from += 500 {
+		start := time.Now()
 		resp, err := s.p.Predict(ctx, &serving.PredictRequest{Endpoint: "campaign", Entities: s.w.ids[from:min(from+500, len(s.w.ids))]})
 		if err != nil {
 			s.t.Fatal(err)
 		}
+		s.predicting += time.Since(start)
+		s.predictions += len(resp.Predictions)
 		for _, p := range resp.Predictions {
 			byArm[p.Arm] = append(byArm[p.Arm], scored{s.index[p.Entity], p.ID, p.Arm, *p.Probability})
 		}
@@ -230,9 +242,23 @@ func (s *sim) tick() []*registry.Job {
 }
 
 func TestSimulatedWorldClosesTheLoop(t *testing.T) {
+	simulateWorld(t, 2000)
+}
+
+// worldRun is what a simulated world did: the day its experiment
+// concluded, the winner's lift and p-value, and the simulation's counts.
+type worldRun struct {
+	day     int
+	lift, p float64
+	sim     *sim
+}
+
+// simulateWorld runs the world with this many subscribers (the test's
+// 2,000; the retrain policy's feedback count and min_samples grow with it).
+func simulateWorld(t testing.TB, subscribers int) worldRun {
 	ctx := t.Context()
 	dir := t.TempDir()
-	w, err := newWorld(7, 2000, dir)
+	w, err := newWorld(7, subscribers, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +293,7 @@ func TestSimulatedWorldClosesTheLoop(t *testing.T) {
 	if err := os.MkdirAll(defsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const retrainAfter, minSamples = 2500, 600
+	retrainAfter, minSamples := 2500*subscribers/2000, int64(600*subscribers/2000)
 	if err := os.WriteFile(filepath.Join(defsDir, "world.yaml"), []byte(fmt.Sprintf(worldDefs, retrainAfter, minSamples)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +315,7 @@ func TestSimulatedWorldClosesTheLoop(t *testing.T) {
 	// and an experiment has concluded.
 	const shiftDay, lastDay = 5, 30
 	var concluded string
-	stopped := 0
+	stopped, concludedDay := 0, 0
 	rates := map[string][2]int{} // per phase: bought, sent
 	for d := 1; d <= lastDay && concluded == ""; d++ {
 		w.shifted = d > shiftDay
@@ -320,7 +346,7 @@ func TestSimulatedWorldClosesTheLoop(t *testing.T) {
 					if res.Winner != "challenger" {
 						t.Fatalf("day %d: experiment %s concluded with %q; want the challenger", d, res.Experiment, res.Winner)
 					}
-					concluded = res.Experiment
+					concluded, concludedDay = res.Experiment, d
 				}
 			}
 		}
@@ -355,9 +381,14 @@ func TestSimulatedWorldClosesTheLoop(t *testing.T) {
 			t.Fatalf("after the conclusion %s was answered by version %d in experiment %q; want version %d outside any", pr.Entity, pr.Version, pr.Experiment, winner)
 		}
 	}
+	run := worldRun{day: concludedDay, sim: s}
+	if ch.Lift != nil && ch.P != nil {
+		run.lift, run.p = *ch.Lift, *ch.P
+	}
+	return run
 }
 
-func aliasOf(t *testing.T, p *platform.Platform) int {
+func aliasOf(t testing.TB, p *platform.Platform) int {
 	t.Helper()
 	reg, err := p.Registry(t.Context())
 	if err != nil {
