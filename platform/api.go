@@ -75,6 +75,13 @@ type API interface {
 	ConcludeExperiment(ctx context.Context, p *ConcludeExperimentParams) (*ConcludeResult, error)
 	StopExperiment(ctx context.Context, p *StopExperimentParams) (*resource.Resource, error)
 
+	// LoopStatus reads where each step of a model's feedback loop stands:
+	// new feedback against its retrain policy, its schedule, its last
+	// trainings and what validation decided, the experiment testing a new
+	// version, and the alias its endpoints serve, each with the job to
+	// look at. A model neither defined nor registered is not found.
+	LoopStatus(ctx context.Context, model string) (*LoopStatus, error)
+
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it
 	// depends on and everything that uses it, transitively.

@@ -104,6 +104,7 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}", s.getModelVersion)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
+	mux.HandleFunc("GET /v1/models/{model}/loop", s.loopStatus)
 	mux.HandleFunc("GET /v1/experiments/{name}/report", s.experimentReport)
 	mux.HandleFunc("POST /v1/experiments/{name}/conclude", s.concludeExperiment)
 	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
