@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -201,7 +202,10 @@ func (s *sim) day(top, explore float64) (bought, sent map[string]int) {
 	}
 	now := s.w.clock()
 	var events []feedback.Event
-	for arm, ps := range byArm {
+	// Arms in order: the world's random draws must come in the same order
+	// on every run.
+	for _, arm := range slices.Sorted(maps.Keys(byArm)) {
+		ps := byArm[arm]
 		slices.SortFunc(ps, func(a, b scored) int {
 			if a.prob != b.prob {
 				if a.prob > b.prob {
