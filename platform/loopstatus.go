@@ -446,7 +446,7 @@ func (st *LoopStatus) steps() []LoopStep {
 		if d.Schedule != "" {
 			next := "no next firing"
 			if d.NextRun != nil {
-				next = "next firing at " + d.NextRun.Format(time.RFC3339)
+				next = "next firing at " + timeText(*d.NextRun)
 			}
 			out = append(out, LoopStep{Step: StepSchedule, State: "scheduled", Summary: fmt.Sprintf("%sretrains on schedule %q; %s", of, d.Schedule, next)})
 		}
@@ -470,19 +470,19 @@ func (st *LoopStatus) trainingStep() LoopStep {
 	}
 	switch t.Status {
 	case registry.JobQueued:
-		s.Summary = fmt.Sprintf("job %d queued at %s%s", t.Job, t.CreatedAt.Format(time.RFC3339), by)
+		s.Summary = fmt.Sprintf("job %d queued at %s%s", t.Job, timeText(t.CreatedAt), by)
 		if t.Waiting > 0 {
 			s.Summary += fmt.Sprintf(", after %d upstream job(s) rebuilding its inputs", t.Waiting)
 		}
 	case registry.JobRunning:
-		s.Summary = fmt.Sprintf("job %d running since %s%s", t.Job, t.StartedAt.Format(time.RFC3339), by)
+		s.Summary = fmt.Sprintf("job %d running since %s%s", t.Job, timeText(t.StartedAt), by)
 	case registry.JobSucceeded:
-		s.Summary = fmt.Sprintf("job %d succeeded at %s%s", t.Job, t.EndedAt.Format(time.RFC3339), by)
+		s.Summary = fmt.Sprintf("job %d succeeded at %s%s", t.Job, timeText(t.EndedAt), by)
 		if t.Result != nil {
 			s.Summary += fmt.Sprintf(": version %d", t.Result.Version)
 		}
 	default:
-		s.Summary = fmt.Sprintf("job %d %s at %s%s", t.Job, t.Status, t.EndedAt.Format(time.RFC3339), by)
+		s.Summary = fmt.Sprintf("job %d %s at %s%s", t.Job, t.Status, timeText(t.EndedAt), by)
 		if t.Error != "" {
 			s.Summary += ": " + firstLine(t.Error)
 		}
@@ -533,7 +533,7 @@ func (st *LoopStatus) experimentStep() LoopStep {
 		}
 		switch {
 		case e.NextReview != nil:
-			fmt.Fprintf(&b, "; next review at %s", e.NextReview.Format(time.RFC3339))
+			fmt.Fprintf(&b, "; next review at %s", timeText(*e.NextReview))
 		case !e.AutoConclude:
 			fmt.Fprintf(&b, "; it ends by hand (`slipway experiments conclude|stop %s`)", e.ID.Name)
 		}
@@ -546,7 +546,7 @@ func (st *LoopStatus) experimentStep() LoopStep {
 	}
 	if len(st.Experiments) > 0 {
 		e := st.Experiments[0]
-		s.Summary += fmt.Sprintf("; last: %s %s at %s", e.ID.Name, e.Ended.Reason, e.Ended.At.UTC().Format(time.RFC3339))
+		s.Summary += fmt.Sprintf("; last: %s %s at %s", e.ID.Name, e.Ended.Reason, timeText(e.Ended.At))
 		if e.LastReview != nil {
 			s.Job = e.LastReview.Job
 		}
@@ -567,7 +567,7 @@ func (st *LoopStatus) servingStep() LoopStep {
 		part := a.Alias + " points at no version yet"
 		if a.Version > 0 {
 			s.State = "serving"
-			part = fmt.Sprintf("%s -> version %d (moved at %s", a.Alias, a.Version, a.UpdatedAt.Format(time.RFC3339))
+			part = fmt.Sprintf("%s -> version %d (moved at %s", a.Alias, a.Version, timeText(a.UpdatedAt))
 			if a.UpdatedBy != "" {
 				part += " by " + a.UpdatedBy
 			}
@@ -604,3 +604,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// timeText writes a time as the CLI's tables do: 2026-12-04 22:10:03 UTC.
+func timeText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

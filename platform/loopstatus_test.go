@@ -250,7 +250,7 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 				t.Errorf("%s: experiments %+v", when, st.Experiments)
 			}
 			checkStep(t, when, st, platform.StepExperiment, "running", 0, res.Experiment+" on endpoint campaign:default: exposures control 0, challenger 0 (min_samples 600 per arm)",
-				"next review at "+w.clock().Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339))
+				"next review at "+w.clock().Truncate(time.Hour).Add(time.Hour).Format("2006-01-02 15:04:05 UTC"))
 		}
 		if review == nil {
 			continue
@@ -280,7 +280,7 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 			checkStep(t, when, st, platform.StepExperiment, "none", review.ID,
 				fmt.Sprintf("last: %s concluded: winner challenger (model campaign_model version %d)", rr.Experiment, v))
 			checkStep(t, when, st, platform.StepServing, "serving", 0, fmt.Sprintf("production -> version %d (moved at %s by experiment review (experiment %s:default))",
-				v, w.clock().Format(time.RFC3339), rr.Experiment))
+				v, w.clock().Format("2006-01-02 15:04:05 UTC"), rr.Experiment))
 			moves := st.Aliases[0].Moves
 			if last := moves[len(moves)-1]; last.From != 1 || last.To != v {
 				t.Errorf("%s: alias moves %+v; want the last from 1 to %d", when, moves, v)
