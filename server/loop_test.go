@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -82,5 +83,34 @@ func TestLoopStatusRoundTrip(t *testing.T) {
 	}
 	if code, body := do(t, f.handler, "GET", "/v1/models/m/loop?x=1", ""); code != http.StatusBadRequest {
 		t.Errorf("GET /v1/models/m/loop?x=1: %d %s; want 400 for an unknown parameter", code, body)
+	}
+}
+
+// TestLoopStatusExample: the documented answer of GET
+// /v1/models/{model}/loop is the shape the server writes.
+func TestLoopStatusExample(t *testing.T) {
+	ex := lookup(openAPI(t), "paths", "/v1/models/{model}/loop", "get", "responses", "200", "content", "application/json", "example")
+	if ex == nil {
+		t.Fatal("GET /v1/models/{model}/loop has no 200 example")
+	}
+	b, err := json.Marshal(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var st platform.LoopStatus
+	if err := dec.Decode(&st); err != nil {
+		t.Fatalf("the example is not a loop status: %v\n%s", err, b)
+	}
+	again, err := json.Marshal(&st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got any
+	json.Unmarshal(b, &want)
+	json.Unmarshal(again, &got)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the example is not what the server writes:\n%s\nwant\n%s", b, again)
 	}
 }
