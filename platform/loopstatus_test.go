@@ -187,7 +187,17 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 	}
 
 	// Days: feedback collects until the policy retrains, an experiment
-	// runs, is stopped, another concludes.
+	// runs, is stopped, another concludes. The schedules fire through a
+	// coordinator of the platform's stores on the world's clock.
+	reg, err := p.Registry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := p.Offline(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &coordinator.Coordinator{Registry: reg, Offline: off, Feedback: feedback.Reader{Registry: reg, Offline: off}, Now: w.clock}
 	const shiftDay, lastDay = 5, 30
 	sinceVersion := int64(0) // feedback events posted since the newest version
 	var retrained, experimented, stopped, concluded bool
@@ -211,7 +221,9 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 			checkStep(t, when, st, platform.StepFeedback, "collecting", 0, fmt.Sprintf("%s of 2,500 new purchased events since version %d", thousands(sinceVersion), st.LatestVersion))
 		}
 
-		jobs, err := p.FireSchedules(ctx)
+		// The scheduler's tick (what FireSchedules does), its jobs worked
+		// only once the status has seen them queued.
+		jobs, err := (&coordinator.Scheduler{Coordinator: c}).Tick(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,13 +231,19 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 		if due != (train != nil) {
 			t.Fatalf("%s: %d new events against 2,500, training queued: %v", when, sinceVersion, train != nil)
 		}
+		st = status()
 		if train != nil {
-			// Queued just now; this process works it in the background.
-			st = status()
-			tr := loopStep(t, st, platform.StepTraining)
-			if tr.Job != train.ID || !slices.Contains([]string{"queued", "running", "succeeded"}, tr.State) || !strings.Contains(tr.Summary, "queued by retrain policy") {
-				t.Errorf("%s: just queued training job %d, the training step is %+v", when, train.ID, tr)
+			checkStep(t, when, st, platform.StepTraining, "queued", train.ID, fmt.Sprintf("job %d queued at %s, queued by retrain policy, after 1 upstream job(s) rebuilding its inputs",
+				train.ID, w.clock().Format("2006-01-02 15:04:05 UTC")))
+			checkStep(t, when, st, platform.StepFeedback, "reached", 0)
+		}
+		if review := jobOf(t, jobs, coordinator.JobExperimentReview); review != nil {
+			if r := st.Experiments[0].LastReview; r == nil || r.Job != review.ID || r.Status != registry.JobQueued || r.Result != nil {
+				t.Errorf("%s: review job %d queued, the experiment's last review is %+v", when, review.ID, r)
 			}
+		}
+		if _, err := (&coordinator.Worker{Coordinator: c}).Work(ctx, coordinator.JobIDs(jobs)); err != nil {
+			t.Fatal(err)
 		}
 		ended := s.run(jobs)
 		review := jobOf(t, ended, coordinator.JobExperimentReview)
