@@ -11,11 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/feedback"
 	"github.com/slipway-ml/slipway/internal/backends"
+	"github.com/slipway-ml/slipway/internal/testenv"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -70,17 +73,61 @@ func jobOf(t *testing.T, jobs []*registry.Job, kind string) *registry.Job {
 // the experiment running, stopped, then another concluded; the alias
 // serving the winner. Each step names its job.
 func TestLoopStatusFollowsTheLoop(t *testing.T) {
+	t.Run("Embedded", func(t *testing.T) { testLoopStatus(t, config.Default(), nil) })
+	t.Run("Postgres", func(t *testing.T) {
+		// The registry and the offline store in schemas of their own.
+		dsn, reg := testenv.PostgresSchema(t)
+		_, off := testenv.PostgresSchema(t)
+		yaml := fmt.Sprintf("registry: {type: postgres, dsn: %q, schema: %s}\noffline: {type: postgres, dsn: %q, schema: %s}\n", dsn, reg, dsn, off)
+		cfg, err := config.Parse("slipway.yaml", []byte(yaml), func(string) (string, bool) { return "", false }, backends.All().Sections)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// PostgreSQL reads tables, not files: the subscribers are loaded
+		// into one.
+		testLoopStatus(t, cfg, func(w *world) string {
+			conn, err := pgx.Connect(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(t.Context())
+			table := pgx.Identifier{off, "subscribers"}
+			for _, q := range []string{"CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{off}.Sanitize(),
+				"CREATE TABLE " + table.Sanitize() + " (subscriber_id text, engagement double precision, segment text)"} {
+				if _, err := conn.Exec(t.Context(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows := make([][]any, len(w.ids))
+			for i := range w.ids {
+				rows[i] = []any{w.ids[i], w.engagement[i], w.segment[i]}
+			}
+			if _, err := conn.CopyFrom(t.Context(), table, []string{"subscriber_id", "engagement", "segment"}, pgx.CopyFromRows(rows)); err != nil {
+				t.Fatal(err)
+			}
+			return "table: " + off + ".subscribers"
+		})
+	})
+}
+
+// testLoopStatus runs the loop status test on the stores cfg names; source,
+// when set, makes the world's subscribers a table and says where.
+func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	w, err := newWorld(7, 2000, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	const retrainAfter, minSamples = 2500, 600
+	defsText := fmt.Sprintf(worldDefs, retrainAfter, minSamples)
+	if source != nil {
+		defsText = strings.Replace(defsText, "file: ../data/subscribers.csv", source(w), 1)
+	}
 	// The world's clock runs ahead of the wall clock, which the registry
 	// dates definitions by: feedback the world posts before a definition is
 	// applied counts as received after it.
 	w.now.Store(time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour).UnixNano())
-	cfg := config.Default()
 	cfg.PredictionLog.ShipInterval = time.Hour
 	p, err := platform.Open(ctx, platform.Options{DataDir: filepath.Join(dir, ".slipway"), Config: cfg, Backends: backends.All(), Create: true, Now: w.clock})
 	if err != nil {
@@ -129,8 +176,7 @@ func TestLoopStatusFollowsTheLoop(t *testing.T) {
 	if err := os.MkdirAll(defsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const retrainAfter, minSamples = 2500, 600
-	if err := os.WriteFile(filepath.Join(defsDir, "world.yaml"), []byte(fmt.Sprintf(worldDefs, retrainAfter, minSamples)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(defsDir, "world.yaml"), []byte(defsText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	defs, err := definition.ReadFiles(defsDir)
