@@ -18,6 +18,10 @@ const loopDefs = `models:
     task: binary_classification
     trainer: {builtin: logistic_regression}
     retrain: {schedule: "0 3 * * *", feedback: purchased, new_feedback: 50}
+  - name: purchase_broken
+    training_set: purchase_propensity
+    task: binary_classification
+    trainer: {command: [sh, -c, "echo no GPU here >&2; exit 3"]}
 `
 
 // TestLoopStatusCommand: `slipway loop status` on the quickstart's project
@@ -98,6 +102,29 @@ func TestLoopStatusCommand(t *testing.T) {
 		t.Errorf("a model without a schedule shows one:\n%s", r.stdout)
 	}
 
+	// A training that failed: the step says so and names its job.
+	if r := slipway(t, dir, "train", "purchase_broken"); r.code != 1 {
+		t.Fatalf("train purchase_broken: exit %d\n%s", r.code, r.stderr)
+	}
+	var broken platform.LoopStatus
+	decodeStrictJSON(t, mustRun(t, dir, "loop", "status", "purchase_broken", "--json"), &broken)
+	if len(broken.Trainings) != 1 || broken.Trainings[0].Status != "failed" || broken.Trainings[0].Result != nil || broken.Trainings[0].Error == "" {
+		t.Fatalf("trainings of purchase_broken: %+v", broken.Trainings)
+	}
+	bj := itoa(broken.Trainings[0].Job)
+	r = mustRun(t, dir, "loop", "status", "purchase_broken")
+	for _, want := range []string{
+		`\ntraining +failed +` + bj + ` +job ` + bj + ` failed at [0-9: -]+ UTC, queued by [^:]+: `,
+		`\nvalidation +none +- +no version validated yet\n`,
+	} {
+		if !regexp.MustCompile(want).MatchString(r.stdout) {
+			t.Errorf("status of purchase_broken: no %s in\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, firstLine(broken.Trainings[0].Error)) {
+		t.Errorf("status of purchase_broken does not show the training's error %q:\n%s", broken.Trainings[0].Error, r.stdout)
+	}
+
 	if r := slipway(t, dir, "loop", "status", "nope"); r.code != 1 || !strings.Contains(r.stderr, "model nope: not found: it is neither defined nor registered") {
 		t.Errorf("status of an unknown model: exit %d, %s", r.code, r.stderr)
 	}
@@ -155,3 +182,9 @@ func TestLoopStatusOfAnExperiment(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// firstLine is the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
