@@ -440,8 +440,15 @@ func (st *LoopStatus) steps() []LoopStep {
 			out = append(out, LoopStep{Step: StepFeedback, State: "collecting", Summary: fmt.Sprintf("%s%s of %s new %s events %s; it retrains at %s",
 				of, thousands(d.NewFeedback), thousands(d.Retrain.NewFeedback), d.Retrain.Feedback, since, thousands(d.Retrain.NewFeedback))})
 		default:
-			out = append(out, LoopStep{Step: StepFeedback, State: "reached", Summary: fmt.Sprintf("%s%s of %s new %s events %s: enough to retrain (the scheduler queues one training per version)",
-				of, thousands(d.NewFeedback), thousands(d.Retrain.NewFeedback), d.Retrain.Feedback, since)})
+			s := LoopStep{Step: StepFeedback, State: "reached", Summary: fmt.Sprintf("%s%s of %s new %s events %s: enough to retrain",
+				of, thousands(d.NewFeedback), thousands(d.Retrain.NewFeedback), d.Retrain.Feedback, since)}
+			if t := st.liveTraining(d.ID); t != nil {
+				s.Summary += fmt.Sprintf("; training job %d is %s", t.Job, t.Status)
+				s.Job = t.Job
+			} else {
+				s.Summary += " (the scheduler queues one training per version at its next tick)"
+			}
+			out = append(out, s)
 		}
 		if d.Schedule != "" {
 			next := "no next firing"
@@ -456,6 +463,16 @@ func (st *LoopStatus) steps() []LoopStep {
 	}
 	out = append(out, st.experimentStep(), st.servingStep())
 	return out
+}
+
+// liveTraining is a definition's training that is queued or running, or nil.
+func (st *LoopStatus) liveTraining(id resource.ID) *LoopTraining {
+	for i, t := range st.Trainings {
+		if t.Definition == id && !t.Status.Ended() {
+			return &st.Trainings[i]
+		}
+	}
+	return nil
 }
 
 func (st *LoopStatus) trainingStep() LoopStep {

@@ -281,7 +281,7 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 		if train != nil {
 			checkStep(t, when, st, platform.StepTraining, "queued", train.ID, fmt.Sprintf("job %d queued at %s, queued by retrain policy, after 1 upstream job(s) rebuilding its inputs",
 				train.ID, w.clock().Format("2006-01-02 15:04:05 UTC")))
-			checkStep(t, when, st, platform.StepFeedback, "reached", 0)
+			checkStep(t, when, st, platform.StepFeedback, "reached", train.ID, fmt.Sprintf("enough to retrain; training job %d is queued", train.ID))
 		}
 		if review := jobOf(t, jobs, coordinator.JobExperimentReview); review != nil {
 			if r := st.Experiments[0].LastReview; r == nil || r.Job != review.ID || r.Status != registry.JobQueued || r.Result != nil {
