@@ -127,7 +127,7 @@ func readyTable(ctx context.Context, reg registry.Store, id resource.ID, want st
 func experimentSQL(logTable, fbTable string, window time.Duration, matured bool) string {
 	fb := "(SELECT CAST(NULL AS TEXT) AS feedback_id, CAST(NULL AS TEXT) AS prediction_id, CAST(NULL AS TEXT) AS endpoint," +
 		" CAST(NULL AS TEXT) AS entity, CAST(NULL AS TEXT) AS name, CAST(NULL AS DOUBLE PRECISION) AS value," +
-		" CAST(NULL AS TIMESTAMP) AS event_time WHERE 1 = 0) none"
+		" CAST(NULL AS TIMESTAMP) AS event_time WHERE 1 = 0)"
 	if fbTable != "" {
 		fb = offline.QuoteIdent(fbTable)
 	}
@@ -136,37 +136,36 @@ func experimentSQL(logTable, fbTable string, window time.Duration, matured bool)
 	if matured {
 		having = "\n  HAVING min(predicted_at) + " + interval + " <= $4"
 	}
-	return `WITH p AS (
-  SELECT prediction_id, arm, entity, predicted_at
-  FROM ` + offline.QuoteIdent(logTable) + `
-  WHERE experiment = $1 AND arm IS NOT NULL AND entity IS NOT NULL
-),
-exposed AS (
+	log := offline.QuoteIdent(logTable)
+	// Whether a joined event counts for the exposed entity x: its arm's
+	// (an event by prediction id) or any (by entity), within the window.
+	// Tested in the aggregates, so that the join is on the entity alone (a
+	// hash join; an OR in a join's condition can make an engine loop).
+	counts := "(h.arm IS NULL OR h.arm = x.arm) AND h.event_time >= x.first_at AND h.event_time <= x.first_at + " + interval
+	// Each relation is read once (no CTE is used twice, which an engine
+	// may materialize): 10 million predictions stream through the scans
+	// and only the aggregates' groups are held.
+	return `WITH exposed AS (
   SELECT arm, entity, min(predicted_at) AS first_at
-  FROM p
+  FROM ` + log + `
+  WHERE experiment = $1 AND arm IS NOT NULL AND entity IS NOT NULL
   GROUP BY arm, entity` + having + `
 ),
-f AS (
-  SELECT feedback_id, prediction_id, entity, value, event_time
-  FROM ` + fb + `
-  WHERE name = $3 AND (prediction_id IS NOT NULL OR endpoint = $2)
-),
 hits AS (
-  SELECT DISTINCT arm, entity, feedback_id, value, event_time FROM (
-    SELECT p.arm, p.entity, f.feedback_id, f.value, f.event_time
-    FROM f JOIN p ON f.prediction_id = p.prediction_id
-    UNION ALL
-    SELECT x.arm, x.entity, f.feedback_id, f.value, f.event_time
-    FROM f JOIN exposed x ON f.prediction_id IS NULL AND f.entity = x.entity
-  ) h
+  SELECT p.arm, p.entity, f.value, f.event_time
+  FROM ` + fb + ` f JOIN ` + log + ` p ON f.prediction_id = p.prediction_id
+  WHERE f.name = $3 AND p.experiment = $1 AND p.arm IS NOT NULL AND p.entity IS NOT NULL
+  UNION ALL
+  SELECT CAST(NULL AS TEXT), f.entity, f.value, f.event_time
+  FROM ` + fb + ` f
+  WHERE f.name = $3 AND f.prediction_id IS NULL AND f.endpoint = $2
 ),
 per_entity AS (
   SELECT x.arm, x.entity,
-    max(CASE WHEN h.value > 0 THEN 1 ELSE 0 END) AS converted,
-    coalesce(sum(h.value), 0) AS total
+    max(CASE WHEN h.value > 0 AND ` + counts + ` THEN 1 ELSE 0 END) AS converted,
+    sum(CASE WHEN ` + counts + ` THEN h.value ELSE 0 END) AS total
   FROM exposed x
-  LEFT JOIN hits h ON h.arm = x.arm AND h.entity = x.entity
-    AND h.event_time >= x.first_at AND h.event_time <= x.first_at + ` + interval + `
+  LEFT JOIN hits h ON h.entity = x.entity
   GROUP BY x.arm, x.entity
 )
 SELECT arm, CAST(count(*) AS BIGINT), CAST(sum(converted) AS BIGINT),
