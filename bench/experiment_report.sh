@@ -15,14 +15,14 @@
 # maximum resident set size of the slipway process (with PostgreSQL the
 # query runs in the database server, whose memory is not in that number).
 # On DuckDB it runs a fourth time with SLIPWAY_DUCKDB_MEMORY_LIMIT=LIMIT
-# (default 512MB): DuckDB takes what its limit allows (80% of RAM by
+# (default 768MB): DuckDB takes what its limit allows (80% of RAM by
 # default) and spills to disk beyond it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dsn="${1:-postgres://postgres:postgres@127.0.0.1:5432/test?sslmode=disable}"
 n="${2:-10000000}"
 entities="${3:-2000000}"
-limit="${4:-512MB}"
+limit="${4:-768MB}"
 work="$(mktemp -d)"
 schema="slipway_expbench_$$"
 cleanup() {
