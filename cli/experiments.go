@@ -125,7 +125,7 @@ func printExperimentReport(w io.Writer, rep *platform.ExperimentReport) {
 		model := "-"
 		if i < len(rep.Arms) {
 			av := rep.Arms[i]
-			model = av.ModelRef().String()
+			model = av.Named()
 			if av.Alias != "" {
 				model += " (" + versionText(av.Resolved) + ")"
 			}
