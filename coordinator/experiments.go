@@ -149,8 +149,8 @@ func getExperiment(ctx context.Context, reg registry.Store, ref resource.Ref) (*
 	return exp, ep, nil
 }
 
-// experimentState is an experiment's state, from its deprecation mark.
-func experimentState(exp *resource.Resource) string {
+// ExperimentState is an experiment's state, from its deprecation mark.
+func ExperimentState(exp *resource.Resource) string {
 	m := exp.State.Deprecated
 	switch {
 	case m == nil:
@@ -204,7 +204,7 @@ func (c *Coordinator) ExperimentReport(ctx context.Context, ref resource.Ref) (*
 		return nil, err
 	}
 	spec := exp.Experiment
-	out := &ExperimentReport{Experiment: exp, State: experimentState(exp), Ended: exp.State.Deprecated,
+	out := &ExperimentReport{Experiment: exp, State: ExperimentState(exp), Ended: exp.State.Deprecated,
 		Endpoint: ExperimentEndpoint{Endpoint: ep.ID, Model: ep.Endpoint.Model, Alias: ep.Endpoint.Alias}}
 	if out.Endpoint.Version, err = aliasVersion(ctx, c.Registry, ep.Endpoint.Model, ep.Endpoint.Alias); err != nil {
 		return nil, err
@@ -339,11 +339,17 @@ func (c *Coordinator) StopExperiment(ctx context.Context, sp *StopExperimentPara
 }
 
 // ErrExperimentRefused marks a request about an experiment refused for
-// what it asks (an unknown arm, a winner that cannot be served).
-var ErrExperimentRefused = errors.New("refused")
+// what it asks (an unknown arm, a winner that cannot be served, a restart
+// while another experiment runs); the error's text is the reason alone.
+var ErrExperimentRefused = errors.New("experiment request refused")
+
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == ErrExperimentRefused }
 
 func refuseExperiment(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrExperimentRefused, fmt.Sprintf(format, args...))
+	return &refusedError{fmt.Sprintf(format, args...)}
 }
 
 // experimentNotRegistered explains an experiment that is not registered.

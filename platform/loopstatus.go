@@ -375,7 +375,7 @@ func (p *Platform) readLoopExperiments(ctx context.Context, reg registry.Store, 
 	slices.SortFunc(ended, func(a, b *resource.Resource) int { return b.State.Deprecated.At.Compare(a.State.Deprecated.At) })
 	for _, r := range append(running, ended[:min(len(ended), LoopEndedExperiments)]...) {
 		spec := r.Experiment
-		le := LoopExperiment{ID: r.ID, Endpoint: spec.Endpoint, State: experimentState(r), Ended: r.State.Deprecated,
+		le := LoopExperiment{ID: r.ID, Endpoint: spec.Endpoint, State: coordinator.ExperimentState(r), Ended: r.State.Deprecated,
 			AutoConclude: spec.AutoConclude, MinSamples: spec.MinSamples}
 		if spec.AutoConclude {
 			le.Review = cmp.Or(spec.Review, resource.DefaultExperimentReview)
@@ -403,7 +403,7 @@ func (p *Platform) readLoopExperiments(ctx context.Context, reg registry.Store, 
 				for i, a := range rep.Report.Arms {
 					la := LoopArm{Name: a.Name, N: a.N, Metric: a.Metric, P: a.P}
 					if i < len(rep.Arms) {
-						la.Model, la.Resolved = rep.Arms[i].ModelRef().String(), rep.Arms[i].Resolved
+						la.Model, la.Resolved = rep.Arms[i].Named(), rep.Arms[i].Resolved
 					}
 					le.Arms = append(le.Arms, la)
 				}
