@@ -109,8 +109,9 @@ func printExperimentReport(w io.Writer, rep *platform.ExperimentReport) {
 	ep := rep.Endpoint
 	fmt.Fprintf(w, "experiment %s: %s\n", rep.Experiment.Ref(), state)
 	fmt.Fprintf(w, "endpoint %s: model %s, alias %s -> %s\n", ep.Endpoint.Ref(), ep.Model, ep.Alias, versionText(ep.Version))
-	fmt.Fprintf(w, "metric: %s of feedback %q within %s of an entity's first exposure; min_samples %s per arm\n\n",
+	fmt.Fprintf(w, "metric: %s of feedback %q within %s of an entity's first exposure; min_samples %s per arm\n",
 		spec.Metric.Kind, spec.Metric.Feedback, spec.Metric.Window, count(spec.MinSamples))
+	fmt.Fprintf(w, "exposures count once their %s window has ended\n\n", spec.Metric.Window)
 
 	conversion := rep.Report.Kind == experiment.KindConversion
 	metric := func(x float64) string {

@@ -100,7 +100,7 @@ func TestExperimentCommands(t *testing.T) {
 	for _, want := range []string{
 		"experiment purchase_test:default: running\n",
 		"endpoint purchase:default: model m, alias production -> version 1\n",
-		`metric: conversion of feedback "purchased" within 7d of an entity's first exposure; min_samples 100 per arm`,
+		"metric: conversion of feedback \"purchased\" within 7d of an entity's first exposure; min_samples 100 per arm\nexposures count once their 7d window has ended\n",
 		"ARM        MODEL",
 		"control    m@production (version 1)  50",
 		"(control)",
