@@ -142,9 +142,10 @@ func experimentSQL(logTable, fbTable string, window time.Duration, matured bool)
 	// Tested in the aggregates, so that the join is on the entity alone (a
 	// hash join; an OR in a join's condition can make an engine loop).
 	counts := "(h.arm IS NULL OR h.arm = x.arm) AND h.event_time >= x.first_at AND h.event_time <= x.first_at + " + interval
-	// Each relation is read once (no CTE is used twice, which an engine
-	// may materialize): 10 million predictions stream through the scans
-	// and only the aggregates' groups are held.
+	// No CTE is used twice (an engine may materialize it) and the
+	// feedback view (a sort) is read once: 10 million predictions stream
+	// through the scans and only the aggregates' groups are held. An
+	// event's arm is its prediction's, or null for an event by entity.
 	return `WITH exposed AS (
   SELECT arm, entity, min(predicted_at) AS first_at
   FROM ` + log + `
@@ -152,13 +153,10 @@ func experimentSQL(logTable, fbTable string, window time.Duration, matured bool)
   GROUP BY arm, entity` + having + `
 ),
 hits AS (
-  SELECT p.arm, p.entity, f.value, f.event_time
-  FROM ` + fb + ` f JOIN ` + log + ` p ON f.prediction_id = p.prediction_id
-  WHERE f.name = $3 AND p.experiment = $1 AND p.arm IS NOT NULL AND p.entity IS NOT NULL
-  UNION ALL
-  SELECT CAST(NULL AS TEXT), f.entity, f.value, f.event_time
-  FROM ` + fb + ` f
-  WHERE f.name = $3 AND f.prediction_id IS NULL AND f.endpoint = $2
+  SELECT p.arm, coalesce(p.entity, f.entity) AS entity, f.value, f.event_time
+  FROM ` + fb + ` f LEFT JOIN ` + log + ` p ON f.prediction_id = p.prediction_id
+    AND p.experiment = $1 AND p.arm IS NOT NULL AND p.entity IS NOT NULL
+  WHERE f.name = $3 AND (p.prediction_id IS NOT NULL OR (f.prediction_id IS NULL AND f.endpoint = $2))
 ),
 per_entity AS (
   SELECT x.arm, x.entity,
