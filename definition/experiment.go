@@ -95,7 +95,7 @@ func (it *item) arms(d *Definition) []resource.ExperimentArm {
 			it.errs.add(Pos{it.file, a.Line}, "arms", "expected an arm, a mapping like {name: treatment, model: MODEL@7, weight: 50}")
 			continue
 		}
-		f := it.keys("arms", a, armKeys)
+		f := it.nestedKeys("arms", a, armKeys)
 		arm := resource.ExperimentArm{Weight: 1}
 		if v, ok := f["name"]; !ok {
 			it.errs.add(Pos{it.file, a.Line}, "arms.name", "missing; every arm needs a name, such as control or treatment")
@@ -211,24 +211,6 @@ func (it *item) metric(m *resource.ExperimentMetric) {
 			}
 		}
 	}
-}
-
-// keys reads the keys of a mapping node inside a field (an arm), reporting
-// unknown and repeated keys at their line as "field.key".
-func (it *item) keys(field string, n *yaml.Node, allowed []string) map[string]*yaml.Node {
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch {
-		case !slices.Contains(allowed, k.Value):
-			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "unknown field of an arm; allowed: %s", strings.Join(allowed, ", "))
-		case out[k.Value] != nil:
-			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "field given twice")
-		default:
-			out[k.Value] = v
-		}
-	}
-	return out
 }
 
 // resolveExperiment checks an experiment against its endpoint: the endpoint

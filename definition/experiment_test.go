@@ -227,7 +227,7 @@ var badExperiments = []struct{ name, yaml, want string }{
 	{"VersionTooLarge", editExperiment("big_model@1", "big_model@99999999999999999999"), `experiments.yaml:6: arms.model: "big_model@99999999999999999999": version 99999999999999999999 does not exist`},
 	{"BadArmAlias", editExperiment("big_model@1", "big_model@Prod"), `experiments.yaml:6: arms.model: "big_model@Prod": invalid name "Prod"`},
 	{"TwoAts", editExperiment("big_model@1", "big_model@1@2"), `experiments.yaml:6: arms.model: "big_model@1@2": invalid name "1@2"`},
-	{"UnknownArmField", editExperiment("{name: b, model: big_model@1}", "{name: b, model: big_model@1, share: 5}"), "experiments.yaml:6: arms.share: unknown field of an arm; allowed: name, model, weight"},
+	{"UnknownArmField", editExperiment("{name: b, model: big_model@1}", "{name: b, model: big_model@1, share: 5}"), "experiments.yaml:6: arms.share: unknown field of arms; allowed: name, model, weight"},
 	{"ArmFieldTwice", editExperiment("{name: b, model: big_model@1}", "{name: b, model: big_model@1, name: c}"), "experiments.yaml:6: arms.name: field given twice"},
 	{"WeightNotANumber", editExperiment("{name: a, model: big_model}\n      - {name: b, model: big_model@1}", "{name: a, model: big_model, weight: 50}\n      - {name: b, model: big_model@1, weight: 50%}"), `experiments.yaml:6: arms.weight: "50%" is not a number`},
 	{"WeightZero", editExperiment("{name: a, model: big_model}\n      - {name: b, model: big_model@1}", "{name: a, model: big_model, weight: 1}\n      - {name: b, model: big_model@1, weight: 0}"), "experiments.yaml:6: arms.weight: 0 is not a positive finite number"},

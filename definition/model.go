@@ -289,19 +289,7 @@ func (it *item) mapping(field string, allowed []string, example string) map[stri
 		it.fail(field, "expected a mapping, like %s", example)
 		return nil
 	}
-	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch {
-		case !slices.Contains(allowed, k.Value):
-			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "unknown field of %s; allowed: %s", field, strings.Join(allowed, ", "))
-		case out[k.Value] != nil:
-			it.errs.add(Pos{it.file, k.Line}, field+"."+k.Value, "field given twice")
-		default:
-			out[k.Value] = v
-		}
-	}
-	return out
+	return it.nestedKeys(field, n, allowed)
 }
 
 // scalar returns the value of a field inside a mapping, reporting anything
