@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/experiment"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/server"
@@ -110,7 +111,7 @@ func printExperimentReport(w io.Writer, rep *platform.ExperimentReport) {
 	fmt.Fprintf(w, "experiment %s: %s\n", rep.Experiment.Ref(), state)
 	fmt.Fprintf(w, "endpoint %s: model %s, alias %s -> %s\n", ep.Endpoint.Ref(), ep.Model, ep.Alias, versionText(ep.Version))
 	fmt.Fprintf(w, "metric: %s of feedback %q within %s of an entity's first exposure; min_samples %s per arm\n",
-		spec.Metric.Kind, spec.Metric.Feedback, spec.Metric.Window, count(spec.MinSamples))
+		spec.Metric.Kind, spec.Metric.Feedback, spec.Metric.Window, textfmt.Count(spec.MinSamples))
 	fmt.Fprintf(w, "exposures count once their %s window has ended\n\n", spec.Metric.Window)
 
 	conversion := rep.Report.Kind == experiment.KindConversion
@@ -152,7 +153,7 @@ func printExperimentReport(w io.Writer, rep *platform.ExperimentReport) {
 		if ar.P != nil {
 			p = strconv.FormatFloat(*ar.P, 'g', 4, 64)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ar.Name, model, weight, count(ar.N), m, ci, lift, liftCI, p)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ar.Name, model, weight, textfmt.Count(ar.N), m, ci, lift, liftCI, p)
 	}
 	tw.Flush()
 	srm := "ok"

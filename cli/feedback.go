@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/feedback"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 )
 
 func (a *app) feedbackCmd() *cobra.Command {
@@ -150,7 +151,7 @@ interval are not counted yet.`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tEVENTS\tMATCHED\tUNMATCHED")
 			for _, n := range st.Names {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, count(n.Events), count(n.Matched), count(n.Unmatched))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, textfmt.Count(n.Events), textfmt.Count(n.Matched), textfmt.Count(n.Unmatched))
 			}
 			tw.Flush()
 			fmt.Fprintf(a.stdout, "matched against %d table(s) of predictions\n", len(st.PredictionTables))

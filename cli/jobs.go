@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -87,7 +88,7 @@ prints it: the shape of the HTTP API's GET /v1/jobs.`,
 			fmt.Fprintln(tw, "ID\tSTATUS\tKIND\tRESOURCE\tATTEMPTS\tROWS\tCREATED\tDURATION\tERROR")
 			for _, j := range jobs {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", j.ID, j.Status, j.Kind, j.Resource.Ref(), j.Attempts, j.MaxAttempts,
-					count(j.Rows), j.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(j), orDash(truncate(firstLine(j.Error), 60)))
+					textfmt.Count(j.Rows), j.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(j), orDash(truncate(textfmt.FirstLine(j.Error), 60)))
 			}
 			return tw.Flush()
 		},
@@ -188,7 +189,7 @@ cancel_requested, rows and error; times in RFC 3339, UTC.`,
 			}
 			field("status", string(j.Status)+cancelNote(j))
 			field("attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts))
-			field("rows", count(j.Rows))
+			field("rows", textfmt.Count(j.Rows))
 			field("created", stamp(j.CreatedAt))
 			if j.Status == registry.JobQueued && j.RunAfter.After(j.CreatedAt) {
 				field("runs after", stamp(j.RunAfter))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -125,9 +126,9 @@ func printLoopStatus(w io.Writer, st *platform.LoopStatus) {
 			if len(e.Arms) > 0 {
 				var arms []string
 				for _, ar := range e.Arms {
-					arms = append(arms, fmt.Sprintf("%s %s (%s) %s exposures", ar.Name, ar.Model, versionText(ar.Resolved), count(ar.N)))
+					arms = append(arms, fmt.Sprintf("%s %s (%s) %s exposures", ar.Name, ar.Model, versionText(ar.Resolved), textfmt.Count(ar.N)))
 				}
-				fmt.Fprintf(w, "    arms: %s; min_samples %s\n", strings.Join(arms, ", "), count(e.MinSamples))
+				fmt.Fprintf(w, "    arms: %s; min_samples %s\n", strings.Join(arms, ", "), textfmt.Count(e.MinSamples))
 			}
 			if e.Verdict != "" {
 				fmt.Fprintf(w, "    verdict: %s\n", e.Verdict)
@@ -173,7 +174,7 @@ func latestText(v int) string {
 func policyText(d platform.LoopDefinition) string {
 	var parts []string
 	if d.Retrain != nil {
-		parts = append(parts, fmt.Sprintf("retrains after %s new %s events", count(d.Retrain.NewFeedback), d.Retrain.Feedback))
+		parts = append(parts, fmt.Sprintf("retrains after %s new %s events", textfmt.Count(d.Retrain.NewFeedback), d.Retrain.Feedback))
 	}
 	if d.Schedule != "" {
 		parts = append(parts, fmt.Sprintf("retrains on schedule %q", d.Schedule))
@@ -185,7 +186,7 @@ func policyText(d platform.LoopDefinition) string {
 	promote := fmt.Sprintf("promotes to %s when %s", pr.Alias, pr.When)
 	if pe := pr.Experiment; pr.When == resource.PromoteExperiment && pe != nil {
 		promote = fmt.Sprintf("tests a better version on %s in an experiment (%.4g%% of endpoint %s, min_samples %s) before promoting it",
-			pr.Alias, pe.Traffic, pe.Endpoint.Ref(), count(pe.MinSamples))
+			pr.Alias, pe.Traffic, pe.Endpoint.Ref(), textfmt.Count(pe.MinSamples))
 	}
 	return strings.Join(append(parts, promote), "; ")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
@@ -267,7 +268,7 @@ Example:
 						ts = v.TrainingSet.Ref().String()
 					}
 					fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, timeOf(v.CreatedAt), orDash(v.CreatedBy), orDash(v.Trainer), ts,
-						count(v.TrainingRows), formatMetrics(v.Metrics))
+						textfmt.Count(v.TrainingRows), formatMetrics(v.Metrics))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -367,7 +368,7 @@ Example:
 			if asJSON {
 				return printJSON(a, server.NewModelVersionBody(v))
 			}
-			fmt.Fprintf(a.stdout, "registered %s version %d (%s, %s bytes, sha256 %s)\n", v.Model, v.Version, v.Artifact.Format, count(v.Artifact.Size), v.Artifact.SHA256)
+			fmt.Fprintf(a.stdout, "registered %s version %d (%s, %s bytes, sha256 %s)\n", v.Model, v.Version, v.Artifact.Format, textfmt.Count(v.Artifact.Size), v.Artifact.SHA256)
 			fmt.Fprintf(a.stdout, "  holdout of %s: %s\n", v.TrainingSet.Ref(), formatMetrics(v.Metrics))
 			fmt.Fprintf(a.stdout, "  promote it with: slipway models promote %s %d\n", v.Model, v.Version)
 			return nil
@@ -572,7 +573,7 @@ Example:
 			if asJSON {
 				return printJSON(a, ScoreBody{Model: v.Model, Version: v.Version, Rows: rows, Out: out})
 			}
-			fmt.Fprintf(a.stdout, "scored %s rows with %s version %d into %s\n", count(rows), v.Model, v.Version, out)
+			fmt.Fprintf(a.stdout, "scored %s rows with %s version %d into %s\n", textfmt.Count(rows), v.Model, v.Version, out)
 			return nil
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 )
@@ -155,9 +156,9 @@ func (p *progress) bar(jobs []*registry.Job) string {
 		p.begin = time.Now()
 	}
 	full := width * ended / max(1, len(jobs))
-	line := fmt.Sprintf("  [%s%s] %d/%d jobs, %s rows", strings.Repeat("=", full), strings.Repeat(" ", width-full), ended, len(jobs), count(rows))
+	line := fmt.Sprintf("  [%s%s] %d/%d jobs, %s rows", strings.Repeat("=", full), strings.Repeat(" ", width-full), ended, len(jobs), textfmt.Count(rows))
 	if secs := time.Since(p.begin).Seconds(); secs >= 1 && rows > 0 {
-		line += fmt.Sprintf(", %s rows/s", count(int64(float64(rows)/secs)))
+		line += fmt.Sprintf(", %s rows/s", textfmt.Count(int64(float64(rows)/secs)))
 	}
 	return line
 }
@@ -185,9 +186,9 @@ func (p *progress) draw(jobs []*registry.Job) {
 		case j.Status == registry.JobRunning:
 			line += "  " + p.rate(j)
 		case j.Status.Ended() && j.Status != registry.JobSucceeded:
-			line += ": " + firstLine(j.Error)
+			line += ": " + textfmt.FirstLine(j.Error)
 		case j.Status == registry.JobSucceeded && j.Rows > 0:
-			line += fmt.Sprintf("  %s rows", count(j.Rows))
+			line += fmt.Sprintf("  %s rows", textfmt.Count(j.Rows))
 		}
 		fmt.Fprintf(&b, "\x1b[2K%s\n", line)
 	}
@@ -207,25 +208,9 @@ func (p *progress) rate(j *registry.Job) string {
 	if j.Rows == 0 {
 		return el // a transformation builds in one statement: no rows to count
 	}
-	s := fmt.Sprintf("%s rows", count(j.Rows))
+	s := fmt.Sprintf("%s rows", textfmt.Count(j.Rows))
 	if secs := time.Since(start).Seconds(); secs >= 1 {
-		s += fmt.Sprintf(", %s/s", count(int64(float64(j.Rows)/secs)))
+		s += fmt.Sprintf(", %s/s", textfmt.Count(int64(float64(j.Rows)/secs)))
 	}
 	return s + ", " + el
-}
-
-// count writes n with thousands separators.
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
-	}
-	return s
 }

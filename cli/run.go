@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -136,7 +137,7 @@ func (a *app) batchPredictions(jobs []*registry.Job) {
 		if json.Unmarshal(j.Result, &res) != nil {
 			continue
 		}
-		fmt.Fprintf(a.stdout, "%s: scored %s entities with %s version %d (alias %s) as of %s\n", j.Resource.Ref(), count(res.Rows), res.Model, res.Version, res.Alias, res.ScoredAt.Format(time.RFC3339))
+		fmt.Fprintf(a.stdout, "%s: scored %s entities with %s version %d (alias %s) as of %s\n", j.Resource.Ref(), textfmt.Count(res.Rows), res.Model, res.Version, res.Alias, res.ScoredAt.Format(time.RFC3339))
 		fmt.Fprintf(a.stdout, "  rows appended to source %s; newest per entity served as feature %s\n", res.Source.Ref(), res.Feature.Ref())
 	}
 }
@@ -157,7 +158,7 @@ func (a *app) summary(jobs []*registry.Job) {
 	}
 	line := "jobs: " + strings.Join(parts, ", ")
 	if rows > 0 {
-		line += "; " + count(rows) + " rows"
+		line += "; " + textfmt.Count(rows) + " rows"
 	}
 	fmt.Fprintln(a.stdout, line)
 }

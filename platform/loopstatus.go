@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 )
@@ -438,10 +439,10 @@ func (st *LoopStatus) steps() []LoopStep {
 			out = append(out, LoopStep{Step: StepFeedback, State: "unknown", Summary: fmt.Sprintf("%scannot count new %s events %s: %s", of, d.Retrain.Feedback, since, d.FeedbackError)})
 		case d.NewFeedback < d.Retrain.NewFeedback:
 			out = append(out, LoopStep{Step: StepFeedback, State: "collecting", Summary: fmt.Sprintf("%s%s of %s new %s events %s; it retrains at %s",
-				of, thousands(d.NewFeedback), thousands(d.Retrain.NewFeedback), d.Retrain.Feedback, since, thousands(d.Retrain.NewFeedback))})
+				of, textfmt.Count(d.NewFeedback), textfmt.Count(d.Retrain.NewFeedback), d.Retrain.Feedback, since, textfmt.Count(d.Retrain.NewFeedback))})
 		default:
 			s := LoopStep{Step: StepFeedback, State: "reached", Summary: fmt.Sprintf("%s%s of %s new %s events %s: enough to retrain",
-				of, thousands(d.NewFeedback), thousands(d.Retrain.NewFeedback), d.Retrain.Feedback, since)}
+				of, textfmt.Count(d.NewFeedback), textfmt.Count(d.Retrain.NewFeedback), d.Retrain.Feedback, since)}
 			if t := st.liveTraining(d.ID); t != nil {
 				s.Summary += fmt.Sprintf("; training job %d is %s", t.Job, t.Status)
 				s.Job = t.Job
@@ -501,7 +502,7 @@ func (st *LoopStatus) trainingStep() LoopStep {
 	default:
 		s.Summary = fmt.Sprintf("job %d %s at %s%s", t.Job, t.Status, timeText(t.EndedAt), by)
 		if t.Error != "" {
-			s.Summary += ": " + firstLine(t.Error)
+			s.Summary += ": " + textfmt.FirstLine(t.Error)
 		}
 	}
 	return s
@@ -544,9 +545,9 @@ func (st *LoopStatus) experimentStep() LoopStep {
 		} else {
 			var arms []string
 			for _, a := range e.Arms {
-				arms = append(arms, fmt.Sprintf("%s %s", a.Name, thousands(a.N)))
+				arms = append(arms, fmt.Sprintf("%s %s", a.Name, textfmt.Count(a.N)))
 			}
-			fmt.Fprintf(&b, ": exposures %s (min_samples %s per arm); %s", strings.Join(arms, ", "), thousands(e.MinSamples), e.Verdict)
+			fmt.Fprintf(&b, ": exposures %s (min_samples %s per arm); %s", strings.Join(arms, ", "), textfmt.Count(e.MinSamples), e.Verdict)
 		}
 		switch {
 		case e.NextReview != nil:
@@ -601,23 +602,6 @@ func (st *LoopStatus) servingStep() LoopStep {
 		s.Summary = fmt.Sprintf("model %s has no alias (`slipway models promote %s VERSION` makes one)", st.Model, st.Model)
 	} else {
 		s.Summary = strings.Join(parts, "; ")
-	}
-	return s
-}
-
-// thousands writes n with thousands separators: 1,204.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-// firstLine is the first line of s, marked when more follow.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
 	}
 	return s
 }

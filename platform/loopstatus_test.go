@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-ml/slipway/feedback"
 	"github.com/slipway-ml/slipway/internal/backends"
 	"github.com/slipway-ml/slipway/internal/testenv"
+	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
@@ -197,7 +198,7 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 		t.Errorf("endpoints %+v; want campaign over production", st.Endpoints)
 	}
 	checkStep(t, "before training", st, platform.StepFeedback, "reached", 0,
-		thousands(int64(len(history)))+" of 2,500 new purchased events since it was registered: enough to retrain")
+		textfmt.Count(int64(len(history)))+" of 2,500 new purchased events since it was registered: enough to retrain")
 	checkStep(t, "before training", st, platform.StepTraining, "none", 0, "slipway train campaign_model")
 	checkStep(t, "before training", st, platform.StepValidation, "none", 0)
 	checkStep(t, "before training", st, platform.StepExperiment, "none", 0, "promote.when: experiment")
@@ -214,7 +215,7 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 	}
 	s.post(recent)
 	s.ship()
-	checkStep(t, "after feedback", status(), platform.StepFeedback, "reached", 0, thousands(int64(len(history)+37))+" of 2,500 new purchased events since it was registered")
+	checkStep(t, "after feedback", status(), platform.StepFeedback, "reached", 0, textfmt.Count(int64(len(history)+37))+" of 2,500 new purchased events since it was registered")
 	s.run(must(p.Materialize(ctx, &platform.MaterializeParams{})))
 	model := resource.ID{Kind: resource.KindModel, Name: "campaign_model", Variant: resource.DefaultVariant}
 	w.now.Add(int64(time.Minute))
@@ -262,9 +263,9 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 		}
 		due := sinceVersion >= retrainAfter
 		if due {
-			checkStep(t, when, st, platform.StepFeedback, "reached", 0, fmt.Sprintf("%s of 2,500 new purchased events since version %d: enough to retrain", thousands(sinceVersion), st.LatestVersion))
+			checkStep(t, when, st, platform.StepFeedback, "reached", 0, fmt.Sprintf("%s of 2,500 new purchased events since version %d: enough to retrain", textfmt.Count(sinceVersion), st.LatestVersion))
 		} else {
-			checkStep(t, when, st, platform.StepFeedback, "collecting", 0, fmt.Sprintf("%s of 2,500 new purchased events since version %d", thousands(sinceVersion), st.LatestVersion))
+			checkStep(t, when, st, platform.StepFeedback, "collecting", 0, fmt.Sprintf("%s of 2,500 new purchased events since version %d", textfmt.Count(sinceVersion), st.LatestVersion))
 		}
 
 		// The scheduler's tick (what FireSchedules does), its jobs worked
@@ -330,7 +331,7 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 			if e.ID.Name != rr.Experiment || e.LastReview == nil || e.LastReview.Job != review.ID || e.LastReview.Result == nil || e.LastReview.Result.Outcome != "running" {
 				t.Errorf("%s: experiment after a review that left it running: %+v", when, e)
 			}
-			arms := fmt.Sprintf("exposures control %s, challenger %s (min_samples 600 per arm); %s", thousands(e.Arms[0].N), thousands(e.Arms[1].N), e.Verdict)
+			arms := fmt.Sprintf("exposures control %s, challenger %s (min_samples 600 per arm); %s", textfmt.Count(e.Arms[0].N), textfmt.Count(e.Arms[1].N), e.Verdict)
 			checkStep(t, when, st, platform.StepExperiment, "running", review.ID, rr.Experiment, arms)
 		case coordinator.ExperimentStopped:
 			stopped = true
@@ -361,15 +362,4 @@ func testLoopStatus(t *testing.T, cfg *config.Config, source func(*world) string
 	if e := st.Experiments; len(e) != 2 || e[0].State != platform.ExperimentConcluded || e[1].State != platform.ExperimentStopped {
 		t.Errorf("experiments at the end: %+v", e)
 	}
-}
-
-// thousands writes n with a comma between groups of three digits.
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	var groups []string
-	for len(s) > 3 {
-		groups = append([]string{s[len(s)-3:]}, groups...)
-		s = s[:len(s)-3]
-	}
-	return strings.Join(append([]string{s}, groups...), ",")
 }
