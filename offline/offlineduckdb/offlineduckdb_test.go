@@ -49,3 +49,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("New with memory limit \"lots\" succeeded")
 	}
 }
+
+// TestCheckpointThreshold: DuckDB checkpoints at the configured size of
+// its write-ahead log (256MiB by default, not DuckDB's 16MB); a bad size is
+// refused when the store opens.
+func TestCheckpointThreshold(t *testing.T) {
+	for give, want := range map[string]string{"": "256.0 MiB", "1GiB": "1.0 GiB"} {
+		s, err := offlineduckdb.New(t.Context(), offlineduckdb.Config{Path: filepath.Join(t.TempDir(), "o.duckdb"), CheckpointThreshold: give})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.Query(t.Context(), &offline.QueryParams{SQL: "SELECT current_setting('checkpoint_threshold')"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for rows.Next() {
+			got = rows.Values()[0].Str()
+		}
+		rows.Close()
+		s.Close()
+		if got != want {
+			t.Errorf("checkpoint_threshold %q: DuckDB says %q, want %q", give, got, want)
+		}
+	}
+	if _, err := offlineduckdb.New(t.Context(), offlineduckdb.Config{CheckpointThreshold: "a lot"}); err == nil {
+		t.Error("New with checkpoint threshold \"a lot\" succeeded")
+	}
+}
