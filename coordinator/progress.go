@@ -1,12 +1,17 @@
 package coordinator
 
-import "strings"
+import (
+	"strings"
 
-// The worker's bookkeeping lines in a job's log: when an attempt starts and
-// how it succeeded. The job's own lines (built, exported, materialized,
-// failed, retrying) say the same to a person following the job.
+	"github.com/slipway-ml/slipway/registry"
+)
+
+// The worker's bookkeeping lines in a job's log: when an attempt starts
+// (written by the registry's claim) and how it succeeded. The job's own
+// lines (built, exported, materialized, failed, retrying) say the same to a
+// person following the job.
 const (
-	logStarted   = "attempt %d of %d started on worker %s"
+	logStarted   = registry.AttemptStartedFormat
 	logSucceeded = "succeeded in %s, %d rows"
 )
 

@@ -475,7 +475,12 @@ func TestScheduledRetraining(t *testing.T) {
 	clock := &fakeClock{}
 	c.Now = clock.Now
 	s := &coordinator.Scheduler{Coordinator: c}
-	clock.t = m.State.CreatedAt.Add(8 * 24 * time.Hour)
+	// Half a day after a firing (at least a week after the registration),
+	// so that an hour later is still before the next one, whatever the
+	// time of day the test runs.
+	weekly, err := resource.ParseSchedule("@weekly")
+	must(t, err)
+	clock.t = weekly.Next(m.State.CreatedAt.Add(7 * 24 * time.Hour)).Add(12 * time.Hour)
 	jobs, err := s.Tick(ctx)
 	must(t, err)
 	if len(jobs) != 1 || jobs[0].Kind != coordinator.JobTrain || jobs[0].Resource != m.ID || !strings.HasPrefix(jobs[0].Key, "schedule:model/buyer:weekly@") {

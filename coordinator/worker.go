@@ -230,8 +230,7 @@ var (
 // (the job is cancelled) or the worker shutting down (it is queued again).
 func (w *Worker) execute(ctx context.Context, j *registry.Job, cancelOnStop bool) {
 	c := w.Coordinator
-	run := &jobRun{c: c, job: j}
-	run.logf(logStarted, j.Attempts, j.MaxAttempts, w.Name)
+	run := &jobRun{c: c, job: j} // the claim logged the attempt's start
 	prev := c.markRunning(ctx, run)
 
 	jctx, cancel := context.WithCancelCause(ctx)

@@ -203,6 +203,16 @@ type ClaimJobParams struct {
 	Only []int64
 }
 
+// AttemptStarted is the line ClaimJob appends to a claimed job's log, in
+// the claim's transaction: every attempt the job counts has its line, even
+// when its worker dies right after claiming.
+func AttemptStarted(attempt, maxAttempts int, worker string) string {
+	return fmt.Sprintf(AttemptStartedFormat, attempt, maxAttempts, worker)
+}
+
+// AttemptStartedFormat is AttemptStarted's format.
+const AttemptStartedFormat = "attempt %d of %d started on worker %s"
+
 // RecoverJobsParams is the input of JobStore.RecoverJobs.
 type RecoverJobsParams struct {
 	// Now is the time leases are compared with, and the recovered jobs'

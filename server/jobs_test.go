@@ -349,7 +349,8 @@ func TestJobLogs(t *testing.T) {
 		}
 		return out
 	}
-	all := []string{"1 reading 2 inputs", "2 building subscriber_engagement_30d", "3 wrote 1234 rows"}
+	// The claim wrote the first line.
+	all := []string{"1 attempt 1 of 5 started on worker worker-a", "2 reading 2 inputs", "3 building subscriber_engagement_30d", "4 wrote 1234 rows"}
 	for _, tc := range []struct {
 		name, query string
 		want        []string
@@ -357,7 +358,7 @@ func TestJobLogs(t *testing.T) {
 		{"All", "", all},
 		{"After", "?after=1", all[1:]},
 		{"AfterZero", "?after=0", all},
-		{"AfterTheEnd", "?after=3", []string{}},
+		{"AfterTheEnd", "?after=4", []string{}},
 		{"Limit", "?limit=2", all[:2]},
 		{"AfterAndLimit", "?after=1&limit=1", all[1:2]},
 	} {

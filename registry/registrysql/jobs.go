@@ -192,8 +192,11 @@ func (s *Store) ClaimJob(ctx context.Context, p *registry.ClaimJobParams) (*regi
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
+		if err != nil {
+			return s.mapErr(ctx, err)
+		}
 		job = j
-		return s.mapErr(ctx, err)
+		return s.insertLogLines(ctx, tx, j.ID, p.Now, []string{registry.AttemptStarted(j.Attempts, j.MaxAttempts, p.Worker)})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming a job for worker %s: %w", p.Worker, err)

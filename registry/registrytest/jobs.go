@@ -78,11 +78,20 @@ func enqueue(t *testing.T, s registry.Store, jobs ...registry.NewJob) []*registr
 	return got
 }
 
+// claim claims a job, and checks that the claim logged the attempt's
+// start in the job's log.
 func claim(t *testing.T, s registry.Store, worker string, now time.Time, only ...int64) *registry.Job {
 	t.Helper()
 	j, err := s.ClaimJob(t.Context(), &registry.ClaimJobParams{Worker: worker, Now: now, Lease: lease, Only: only})
 	if err != nil {
 		t.Fatalf("ClaimJob(%s at %s): %v", worker, now.Format(time.TimeOnly), err)
+	}
+	lines, err := s.JobLogs(t.Context(), &registry.JobLogsParams{ID: j.ID})
+	if err != nil {
+		t.Fatalf("JobLogs(%d): %v", j.ID, err)
+	}
+	if want := registry.AttemptStarted(j.Attempts, j.MaxAttempts, worker); len(lines) == 0 || lines[len(lines)-1].Line != want || !sameTime(lines[len(lines)-1].Time, now) {
+		t.Fatalf("job %d's log after the claim ends %+v; want %q at %s", j.ID, lines, want, now.Format(time.TimeOnly))
 	}
 	return j
 }
@@ -334,8 +343,9 @@ func testClaimExpiredLease(t *testing.T, s registry.Store) {
 	for _, l := range lines {
 		text = append(text, l.Line)
 	}
-	if !slices.Equal(text, []string{"succeeded", "by w2"}) {
-		t.Errorf("job log %q; want the new worker's finish lines only", text)
+	want := []string{registry.AttemptStarted(1, second.MaxAttempts, "w1"), registry.AttemptStarted(2, second.MaxAttempts, "w2"), "succeeded", "by w2"}
+	if !slices.Equal(text, want) {
+		t.Errorf("job log %q; want %q: each claim's start line, then the new worker's finish lines only", text, want)
 	}
 }
 
