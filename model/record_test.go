@@ -55,3 +55,21 @@ func TestRecordBinaryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusesJSONListsOnlyWhatWasNotFound: a feature found is left out
+// of the statuses, the others keep their status.
+func TestStatusesJSONListsOnlyWhatWasNotFound(t *testing.T) {
+	names := []string{"a", "b", "c", "d"}
+	for _, tc := range []struct {
+		statuses []string
+		want     string
+	}{
+		{[]string{"found", "found", "found", "found"}, `{}`},
+		{[]string{"found", "override", "not_found", "found"}, `{"b":"override","c":"not_found"}`},
+		{[]string{"outside_max_age", "found", "found", "not_found"}, `{"a":"outside_max_age","d":"not_found"}`},
+	} {
+		if got := string(AppendStatusesJSON(nil, names, tc.statuses)); got != tc.want {
+			t.Errorf("statuses %v: %s, want %s", tc.statuses, got, tc.want)
+		}
+	}
+}

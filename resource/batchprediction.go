@@ -55,8 +55,9 @@ type BatchPredictionSpec struct {
 //	class             int64      the predicted class; null for regression
 //	output            text       JSON: the outputs as the predict API gives them
 //	features          text       JSON: each input feature's value as scored
-//	statuses          text       JSON: how each was had (found, not_found,
-//	                             outside_max_age, override)
+//	statuses          text       JSON: the features not found, with how each
+//	                             was had (not_found, outside_max_age,
+//	                             override); one left out was found
 //	encoded           text       JSON: the vector the model scored (null: missing)
 //	write_batch       text       the write it came in: a retried write
 //	                             replaces its own rows, so no prediction is
