@@ -13,14 +13,24 @@ import (
 
 // pyEndpoints and pyModels are the definitions the Python client's tests
 // use (clients/python/tests/test_client.py names them): two endpoints to
-// predict with, and a model whose trainer fails. They are applied from
-// their own directory next to the quickstart's definitions.
+// predict with, an A/A experiment on a third, and a model whose trainer
+// fails. They are applied from their own directory next to the
+// quickstart's definitions.
 const pyEndpoints = `endpoints:
   - name: py_purchase
     model: purchase_model
   - name: py_purchase_staging
     model: purchase_model
     alias: staging
+  - name: py_experiment
+    model: purchase_model
+experiments:
+  - name: py_aa_test
+    endpoint: py_experiment
+    arms:
+      - {name: control, model: purchase_model@production}
+      - {name: treatment, model: purchase_model@production}
+    metric: {feedback: purchased}
 `
 
 const pyModels = `models:

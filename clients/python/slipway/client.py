@@ -430,6 +430,41 @@ class Client:
         last move, as `slipway models rollback`. Returns the alias."""
         return self._json("POST", "/v1/models/%s/aliases/%s/rollback" % (_quote(name), _quote(alias)), self._by(by))
 
+    def loop_status(self, name: str) -> Dict[str, Any]:
+        """Where each step of a model's feedback loop stands, as `slipway
+        loop status` (GET /v1/models/{model}/loop): its retrain and promote
+        policy, "steps" (feedback, schedule, training, validation,
+        experiment, serving; each with a summary and the job to look at),
+        the last trainings, its experiments and its aliases' moves."""
+        return self._json("GET", "/v1/models/%s/loop" % _quote(name))
+
+    # --- experiments --------------------------------------------------------
+
+    def experiment_report(self, name: str) -> Dict[str, Any]:
+        """An experiment's state and its arms compared, as `slipway
+        experiments report` (GET /v1/experiments/{name}/report): "state"
+        (running, concluded, stopped, ended), "arms" with the version each
+        resolves to, and "report" with per arm the exposures whose window
+        has ended, the metric and its interval, lift, p-value, the
+        sample-ratio check and the verdict."""
+        return self._json("GET", "/v1/experiments/%s/report" % _quote(name))
+
+    def conclude_experiment(self, name: str, winner: str, by: Optional[str] = None) -> Dict[str, Any]:
+        """Ends an experiment with a winning arm, as `slipway experiments
+        conclude`: the endpoint's alias moves to the winner's version (a
+        recorded move) unless it points there already. Returns {"experiment",
+        "winner", "alias", "moved", "from"}."""
+        body = {"winner": winner}  # type: Dict[str, Any]
+        body.update(self._by(by))
+        return self._json("POST", "/v1/experiments/%s/conclude" % _quote(name), body)
+
+    def stop_experiment(self, name: str, reason: Optional[str] = None, by: Optional[str] = None) -> Dict[str, Any]:
+        """Ends an experiment without a change, as `slipway experiments
+        stop`. Returns the experiment as registered, deprecated."""
+        body = {"reason": reason} if reason else {}  # type: Dict[str, Any]
+        body.update(self._by(by))
+        return self._json("POST", "/v1/experiments/%s/stop" % _quote(name), body)
+
 
 def _request_value(v: Any) -> Any:
     """A request-time feature value as JSON takes it: a float NaN (pandas'

@@ -49,6 +49,8 @@ TRAINING_SET = "purchase_propensity"
 MODEL = "purchase_model"
 ENDPOINT = "py_purchase"
 STAGING_ENDPOINT = "py_purchase_staging"
+EXPERIMENT_ENDPOINT = "py_experiment"
+EXPERIMENT = "py_aa_test"
 
 
 class MultipartTest(unittest.TestCase):
@@ -237,6 +239,44 @@ class ServerTest(unittest.TestCase):
                 break
             self.assertLess(time.time(), deadline, names)
             time.sleep(0.5)
+
+    # --- experiments and the loop ---------------------------------------------
+
+    def test_experiment(self):
+        resp = self.c.predict(EXPERIMENT_ENDPOINT, self.entities[:20])
+        arms = {p["arm"] for p in resp["predictions"]}
+        self.assertTrue(arms <= {"control", "treatment"} and arms, resp["predictions"])
+        for p in resp["predictions"]:
+            self.assertEqual(p["experiment"], EXPERIMENT, p)
+        rep = self.c.experiment_report(EXPERIMENT)
+        self.assertEqual(rep["state"], "running")
+        self.assertEqual([a["name"] for a in rep["report"]["arms"]], ["control", "treatment"])
+        # Exposures count once their 7-day window has ended: none yet.
+        self.assertEqual([a["n"] for a in rep["report"]["arms"]], [0, 0])
+        self.assertFalse(rep["report"]["srm"]["flagged"])
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.conclude_experiment(EXPERIMENT, "nobody")
+        self.assertEqual(cm.exception.status, 400)
+        self.assertIn("control, treatment", str(cm.exception))
+        done = self.c.conclude_experiment(EXPERIMENT, "control", by="py-test")
+        self.assertEqual((done["winner"]["name"], done["moved"]), ("control", False))
+        self.assertEqual(self.c.experiment_report(EXPERIMENT)["state"], "concluded")
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.stop_experiment(EXPERIMENT, reason="again")
+        self.assertEqual(cm.exception.status, 409)
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.experiment_report("no_such_experiment")
+        self.assertEqual(cm.exception.status, 404)
+
+    def test_loop_status(self):
+        st = self.c.loop_status(MODEL)
+        self.assertEqual(st["model"], MODEL)
+        steps = [s["step"] for s in st["steps"]]
+        self.assertIn("serving", steps)
+        self.assertIn("training", steps)
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.loop_status("no_such_model")
+        self.assertEqual(cm.exception.status, 404)
 
     # --- training sets ------------------------------------------------------
 
