@@ -88,7 +88,7 @@ func TestSectionErrors(t *testing.T) {
 		"SQLiteBadPath":       {"registry:\n  type: sqlite\n  path: a?b\n", `slipway.yaml:2: registry: registry path "a?b" contains '?'`},
 		"RegistryPGNoDSN":     {"registry:\n  type: postgres\n  schema: s\n", "slipway.yaml:2: registry: type postgres needs dsn:"},
 		"RegistryPGSchema":    {"registry:\n  type: postgres\n  dsn: x\n  schema: pg_x\n", `slipway.yaml:2: registry: invalid registry schema "pg_x"`},
-		"DuckDBMisplaced":     {"offline:\n  type: duckdb\n  addrs: [a]\n", `slipway.yaml:3: offline: "addrs" does not apply to type duckdb; it takes memory_limit, path, threads`},
+		"DuckDBMisplaced":     {"offline:\n  type: duckdb\n  addrs: [a]\n", `slipway.yaml:3: offline: "addrs" does not apply to type duckdb; it takes checkpoint_threshold, memory_limit, path, threads`},
 		"DuckDBThreads":       {"offline:\n  type: duckdb\n  threads: -2\n", "slipway.yaml:2: offline: threads is -2"},
 		"DuckDBThreadsType":   {"offline:\n  type: duckdb\n  threads: many\n", `slipway.yaml:3: offline: threads: "many" is not a whole number`},
 		"OfflinePGNoDSN":      {"offline:\n  type: postgres\n", "slipway.yaml:2: offline: type postgres needs dsn:"},
