@@ -286,7 +286,7 @@ func TestPredictErrorsOverHTTP(t *testing.T) {
 		{"UnknownVariant", "/v1/endpoints/purchase:v9/predict", predictBody(t, []string{key}, nil), 404, "unknown_endpoint", []string{"purchase:v9"}},
 		{"BadName", "/v1/endpoints/Purchase/predict", predictBody(t, []string{key}, nil), 400, "invalid_request", []string{"Purchase"}},
 		{"WrongType", "/v1/endpoints/purchase/predict", predictBody(t, []string{key}, []map[string]any{{"opens_30d": "three"}}), 400, "invalid_request",
-			[]string{"entity " + key, "feature opens_30d: the feature is int64, and three is a string"}},
+			[]string{"entity " + key, "features: opens_30d: the feature is int64, and three is a string"}},
 		{"Fraction", "/v1/endpoints/purchase/predict", predictBody(t, []string{key}, []map[string]any{{"orders_count": 2.5}}), 400, "invalid_request", []string{"orders_count", "2.5"}},
 		{"NotAValue", "/v1/endpoints/purchase/predict", `{"entities": ["` + key + `"], "features": [{"opens_30d": [1, 2]}]}`, 400, "invalid_request",
 			[]string{"features[0]", "opens_30d", "not a feature value"}},

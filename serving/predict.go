@@ -365,11 +365,11 @@ func (e *Endpoints) predict(ctx context.Context, def *resource.Resource, sv *ser
 					ErrInvalid, where(i), name, sv.model, sv.version, featureNames(sv.features))
 			}
 			if given[i][j] {
-				return nil, fmt.Errorf("%w: %s: feature %s is given twice (by its name and its reference)", ErrInvalid, where(i), sv.features[j].Name)
+				return nil, fmt.Errorf("%w: %s: features: feature %s is given twice (by its name and its reference)", ErrInvalid, where(i), sv.features[j].Name)
 			}
 			c, err := convert(v, sv.features[j].Type)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: feature %s: %v", ErrInvalid, where(i), sv.features[j].Name, err)
+				return nil, fmt.Errorf("%w: %s: features: %s: %v", ErrInvalid, where(i), sv.features[j].Name, err)
 			}
 			rows[i][j], given[i][j] = c, true
 			overridden[j]++

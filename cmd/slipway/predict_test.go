@@ -99,7 +99,7 @@ func TestPredictCommand(t *testing.T) {
 	}
 	for args, want := range map[string]string{
 		"predict nope " + subscriber:                               "unknown endpoint: nope:default is not registered",
-		"predict purchase " + subscriber + " --set opens_30d=many": "feature opens_30d: the feature is int64, and many is a string",
+		"predict purchase " + subscriber + " --set opens_30d=many": "features: opens_30d: the feature is int64, and many is a string",
 		"predict purchase " + subscriber + " --set shop_plan=pro":  `"shop_plan" is not a feature of model purchase_model`,
 	} {
 		if !strings.Contains(direct[args].stderr, want) {
