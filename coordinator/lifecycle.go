@@ -32,7 +32,7 @@ func (c *Coordinator) Deprecate(ctx context.Context, p *registry.DeprecateParams
 			return nil, err
 		}
 		if exp.Experiment != nil && exp.State.Deprecated != nil {
-			other, err := c.runningExperiment(ctx, exp.Experiment.Endpoint)
+			other, err := registry.RunningExperiment(ctx, c.Registry, exp.Experiment.Endpoint)
 			if err != nil {
 				return nil, err
 			}

@@ -47,7 +47,7 @@ func (c *Coordinator) startChallenger(ctx context.Context, m *resource.Resource,
 	if pe == nil {
 		return "", "", fmt.Errorf("%w: %s promotes through an experiment but its definition names none", errPermanent, m.ID)
 	}
-	running, err := c.runningExperiment(ctx, pe.Endpoint)
+	running, err := registry.RunningExperiment(ctx, c.Registry, pe.Endpoint)
 	if err != nil {
 		return "", "", err
 	}
@@ -69,21 +69,6 @@ func (c *Coordinator) startChallenger(ctx context.Context, m *resource.Resource,
 	}
 	return id.Name, fmt.Sprintf("experiment %s started: %.4g%% of endpoint %s's entities get version %d; it is reviewed %s and concludes by itself",
 		id.Name, pe.Traffic, pe.Endpoint.Ref(), version, resource.DefaultExperimentReview), nil
-}
-
-// runningExperiment returns the experiment running on an endpoint (neither
-// ended nor deleted), or nil.
-func (c *Coordinator) runningExperiment(ctx context.Context, endpoint resource.ID) (*resource.Resource, error) {
-	all, err := c.Registry.List(ctx, &registry.ListParams{Kind: resource.KindExperiment, NotDeprecated: true})
-	if err != nil {
-		return nil, fmt.Errorf("listing experiments: %w", err)
-	}
-	for _, r := range all {
-		if r.Experiment != nil && r.Experiment.Endpoint == endpoint {
-			return r, nil
-		}
-	}
-	return nil, nil
 }
 
 // FeedbackReader reads, in the offline store, what the feedback loop

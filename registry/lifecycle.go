@@ -9,6 +9,7 @@ package registry
 // never registered again (Apply refuses it, whatever the definition).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,4 +117,25 @@ func DeletedDependencies(batch []*resource.Resource, deleted map[resource.ID]*re
 // is a tombstone.
 func ReappliedDeleted(tombstone *resource.Resource) error {
 	return fmt.Errorf("registering %w; a deleted variant is never registered again: give the definition a new variant", &DeletedError{Resource: tombstone})
+}
+
+// RunningExperiment returns the experiment running on an endpoint: one
+// neither deprecated (ended) nor deleted, or nil. Plan lets one run per
+// endpoint; should two be registered at once, the older one runs, for
+// serving and for the feedback loop alike.
+func RunningExperiment(ctx context.Context, s Store, endpoint resource.ID) (*resource.Resource, error) {
+	all, err := s.List(ctx, &ListParams{Kind: resource.KindExperiment, NotDeprecated: true})
+	if err != nil {
+		return nil, fmt.Errorf("listing experiments: %w", err)
+	}
+	var run *resource.Resource
+	for _, r := range all {
+		if r.Experiment == nil || r.Experiment.Endpoint != endpoint {
+			continue
+		}
+		if run == nil || r.State.CreatedAt.Before(run.State.CreatedAt) {
+			run = r
+		}
+	}
+	return run, nil
 }

@@ -184,10 +184,10 @@ type cachedEndpoint struct {
 	until time.Time
 }
 
-// cachedExperiment is the experiment running on an endpoint (nil: none)
-// and until when that is used without asking the registry.
+// cachedExperiment is the arms of the experiment running on an endpoint
+// (nil: none) and until when they are used without asking the registry.
 type cachedExperiment struct {
-	exp   *resource.Resource
+	arms  []armServed
 	until time.Time
 }
 
@@ -688,12 +688,14 @@ func (e *Endpoints) arms(ctx context.Context, def *resource.Resource) []armServe
 	c, ok := e.experiments[ref]
 	e.mu.RUnlock()
 	if !ok || !now.Before(c.until) {
-		exp, err := e.runningExperiment(ctx, def.ID)
+		exp, err := registry.RunningExperiment(ctx, e.Features.Registry, def.ID)
+		arms := c.arms
 		if err != nil {
 			e.logger().Warn("reading the experiments of an endpoint", "endpoint", ref, "error", err)
-			exp = c.exp
+		} else {
+			arms = experimentArms(exp)
 		}
-		c = cachedExperiment{exp: exp, until: now.Add(e.refresh())}
+		c = cachedExperiment{arms: arms, until: now.Add(e.refresh())}
 		e.mu.Lock()
 		if e.experiments == nil {
 			e.experiments = map[resource.Ref]cachedExperiment{}
@@ -701,35 +703,19 @@ func (e *Endpoints) arms(ctx context.Context, def *resource.Resource) []armServe
 		e.experiments[ref] = c
 		e.mu.Unlock()
 	}
-	if c.exp == nil {
-		return nil
-	}
-	spec := c.exp.Experiment
-	arms := make([]armServed, len(spec.Arms))
-	for i, a := range spec.Arms {
-		arms[i] = armServed{exp: c.exp, name: a.Name, key: modelKey{model: a.Model, alias: a.Alias, version: a.Version}}
-	}
-	return arms
+	return c.arms
 }
 
-// runningExperiment returns the experiment running on an endpoint: one
-// neither deprecated (ended) nor deleted. Plan lets one run per endpoint;
-// should two be registered at once, the older one runs.
-func (e *Endpoints) runningExperiment(ctx context.Context, endpoint resource.ID) (*resource.Resource, error) {
-	all, err := e.Features.Registry.List(ctx, &registry.ListParams{Kind: resource.KindExperiment, NotDeprecated: true})
-	if err != nil {
-		return nil, err
+// experimentArms are an experiment's arms as served (nil for no experiment).
+func experimentArms(exp *resource.Resource) []armServed {
+	if exp == nil || len(exp.Experiment.Arms) == 0 {
+		return nil
 	}
-	var run *resource.Resource
-	for _, r := range all {
-		if r.Experiment == nil || r.Experiment.Endpoint != endpoint || len(r.Experiment.Arms) == 0 {
-			continue
-		}
-		if run == nil || r.State.CreatedAt.Before(run.State.CreatedAt) {
-			run = r
-		}
+	arms := make([]armServed, len(exp.Experiment.Arms))
+	for i, a := range exp.Experiment.Arms {
+		arms[i] = armServed{exp: exp, name: a.Name, key: modelKey{model: a.Model, alias: a.Alias, version: a.Version}}
 	}
-	return run, nil
+	return arms
 }
 
 // reload reads the alias again (a fixed version needs no reading) and
