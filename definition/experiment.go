@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +21,6 @@ var (
 	armKeys    = []string{"name", "model", "weight"}
 	metricKeys = []string{"feedback", "kind", "window"}
 )
-
-// feedbackName is the pattern of a feedback name, as POST /v1/feedback
-// accepts it (package feedback's namePattern).
-var feedbackName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // armsExample shows how arms are written, for errors.
 const armsExample = "arms: [{name: control, model: MODEL@production}, {name: treatment, model: MODEL@7}]"
@@ -186,7 +181,7 @@ func (it *item) metric(m *resource.ExperimentMetric) {
 		it.errs.add(Pos{it.file, n.Line}, "metric.feedback", "missing; name the feedback the arms are compared on, as posted to /v1/feedback: %s", example)
 	} else if s, ok := it.scalar("metric.feedback", v); ok {
 		m.Feedback = s
-		if !feedbackName.MatchString(s) {
+		if !resource.ValidFeedbackName(s) {
 			it.errs.add(Pos{it.file, v.Line}, "metric.feedback", "invalid feedback name %q: feedback names are lower-case letters, digits and '_', starting with a letter, at most 63 characters, like purchased or clicked", s)
 		}
 	}

@@ -121,7 +121,7 @@ func (it *item) retrain(m *resource.ModelSpec) {
 			return
 		}
 		rt := &resource.ModelRetrain{Feedback: sub.required("feedback")}
-		if rt.Feedback != "" && !feedbackName.MatchString(rt.Feedback) {
+		if rt.Feedback != "" && !resource.ValidFeedbackName(rt.Feedback) {
 			sub.fail("feedback", "invalid feedback name %q: feedback names are lower-case letters, digits and '_', starting with a letter, like purchased or clicked", rt.Feedback)
 		}
 		if s := sub.required("new_feedback"); s != "" {

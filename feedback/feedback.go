@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"time"
 
 	"github.com/slipway-ml/slipway/model"
@@ -48,8 +47,6 @@ const MaxEvents = 10000
 
 // maxFuture is how far ahead of the server's clock an event time may be.
 const maxFuture = 5 * time.Minute
-
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // ErrInvalid marks events that are refused: the error says which and why.
 var ErrInvalid = errors.New("invalid feedback")
@@ -96,7 +93,7 @@ func checkEvent(e Event, now time.Time) (record, error) {
 		return r, errors.New("say which prediction: give prediction_id (from the predict answer), or endpoint and entity (and time, when the prediction was made)")
 	case e.Name == "":
 		return r, errors.New("name: missing; name what was observed, such as clicked, relevant or purchased")
-	case !namePattern.MatchString(e.Name):
+	case !resource.ValidFeedbackName(e.Name):
 		return r, fmt.Errorf("name %q: use lower-case letters, digits and '_', starting with a letter, such as purchased", e.Name)
 	}
 	if e.Endpoint != "" {

@@ -71,6 +71,12 @@ func ValidateName(s string) error {
 	return nil
 }
 
+// ValidFeedbackName says whether s can name feedback (clicked, relevant,
+// purchased), as POST /v1/feedback takes it and experiments and retrain
+// policies name it: lower-case letters, digits and '_', starting with a
+// letter, at most 63 characters.
+func ValidFeedbackName(s string) bool { return namePattern.MatchString(s) }
+
 // ValidateVariant checks a variant: like a name, but it may start with a digit.
 func ValidateVariant(s string) error {
 	if !variantPattern.MatchString(s) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
