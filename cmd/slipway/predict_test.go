@@ -46,7 +46,7 @@ var predictionIDs = regexp.MustCompile(`"id": "[0-9a-f-]{36}"`)
 func TestPredictCommand(t *testing.T) {
 	dir := t.TempDir()
 	qs := mustRun(t, dir, "quickstart", "--scale", "0.2", "--seed", "7")
-	m := regexp.MustCompile(`endpoint purchase \(purchase_model@production, version 1\): probability of an order within 7 days (\S+)`).FindStringSubmatch(qs.stdout)
+	m := regexp.MustCompile(`endpoint purchase \(purchase_model@production, version 1\): probability of an order within 7 days ([0-9.]+)`).FindStringSubmatch(qs.stdout)
 	curl := regexp.MustCompile(`curl -s localhost:8080/v1/endpoints/purchase/predict -d '(.*)'`).FindStringSubmatch(qs.stdout)
 	sample := regexp.MustCompile(`slipway --data-dir \S+ predict purchase (sub_\d+)\n`).FindStringSubmatch(qs.stdout)
 	if m == nil || curl == nil || sample == nil || !strings.Contains(qs.stdout, "[7/7]") {
