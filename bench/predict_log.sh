@@ -11,6 +11,9 @@
 # request: one client (latency at light load), then 8 clients (saturation).
 # With the log on, every answer is also appended to the WAL (flushed every
 # 50 ms) and shipped into DuckDB every second, in the same process.
+# With PROFILE_DIR set, each run at 8 clients also records the server's CPU
+# profile (slipway serve --pprof) into PROFILE_DIR/ROUND-MODE.pprof.
+# ROUNDS (default 2) is how many on/off pairs are run. EXTRA_CONFIG, when set, is appended to both configurations (YAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 addr="${1:-127.0.0.1:6379}"
@@ -22,19 +25,26 @@ source bench/redis_demo.sh
 cut -d, -f1 data/subscribers.csv | tail -n +2 > entities.txt
 echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); scale $scale; endpoint purchase (8 features)"
 base_cfg="$SLIPWAY_CONFIG"
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-2}"); do
   for mode in on off; do
     cfg="$work/slipway-$mode.yaml"
     cp "$base_cfg" "$cfg"
+    if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >> "$cfg"; fi
     if [ "$mode" = off ]; then printf 'prediction_log:\n  enabled: false\n' >> "$cfg"; fi
     sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" >"serve-$mode.log" 2>&1 &
+    pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &
     serve_pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
     for conc in 1 8; do
       printf 'round %s log %-3s ' "$round" "$mode"
+      if [ -n "${PROFILE_DIR:-}" ] && [ "$conc" = 8 ]; then
+        secs=$(( ${duration%s} - 2 ))
+        curl -sf -o "$PROFILE_DIR/$round-$mode.pprof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=$secs" &
+      fi
       loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$sport" -entities-file entities.txt -concurrency "$conc" -duration "$duration"
     done
+    wait_profile=$(jobs -p | grep -v "^$serve_pid\$" || true); [ -n "$wait_profile" ] && wait $wait_profile
     kill -TERM "$serve_pid"; wait "$serve_pid" || true; serve_pid=""
   done
 done

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +18,7 @@ import (
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var addr string
+	var addr, pprofAddr string
 	var workers int
 	var cfg server.Config
 	cmd := &cobra.Command{
@@ -62,6 +64,10 @@ every error body. Request bodies are at most 10 MiB.
 Web pages of the origins listed in slipway.yaml's cors: allowed_origins may
 call the predict, online-features and feedback routes from the browser; no
 other route answers a page of another origin (see docs/http-api.md).
+
+With --pprof ADDR it also serves Go's profiler (net/http/pprof:
+/debug/pprof/profile?seconds=N and the rest) on that address, to find where
+the CPU goes under load (go tool pprof URL). Keep it on loopback.
 
 It runs in the foreground until interrupted. On SIGINT or SIGTERM it stops
 accepting connections, finishes the requests in flight (cutting off those
@@ -135,6 +141,14 @@ jobs, N at a time, like 'slipway worker'.`,
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
 			go followAliases(ctx, cfg.Endpoints, a.log)
+			if pprofAddr != "" {
+				stopProfiler, err := serveProfiler(pprofAddr)
+				if err != nil {
+					return err
+				}
+				defer stopProfiler()
+				fmt.Fprintf(a.stdout, "profiler on http://%s/debug/pprof/\n", pprofAddr)
+			}
 			jobsDone := make(chan error, 1)
 			if workers > 0 {
 				fmt.Fprintf(a.stdout, "running %d job(s) at a time\n", workers)
@@ -157,6 +171,7 @@ jobs, N at a time, like 'slipway worker'.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "also serve Go's profiler (/debug/pprof/) on this address, like 127.0.0.1:6060")
 	cmd.Flags().IntVar(&workers, "workers", 0, "also run queued and scheduled jobs, this many at a time")
 	cmd.Flags().DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time to read a request's headers")
 	cmd.Flags().DurationVar(&cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time to read a whole request, body included")
@@ -164,6 +179,24 @@ jobs, N at a time, like 'slipway worker'.`,
 	cmd.Flags().DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "longest time a keep-alive connection waits for its next request")
 	cmd.Flags().DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "on SIGINT or SIGTERM, longest wait for the requests in flight before cutting them off")
 	return cmd
+}
+
+// serveProfiler serves net/http/pprof's handlers on addr until the
+// returned function is called.
+func serveProfiler(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // followAliases loads the endpoints' models again every refresh until ctx

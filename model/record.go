@@ -222,6 +222,8 @@ func (r *Record) AppendBinary(b []byte) []byte {
 	return b
 }
 
+var errCorruptRecord = errors.New("truncated or corrupt prediction record")
+
 // UnmarshalBinary reads a record AppendBinary wrote. Its JSON parts alias
 // data.
 func (r *Record) UnmarshalBinary(data []byte) error {
@@ -229,7 +231,7 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 		return errors.New("not a prediction record of a known format")
 	}
 	d := data[1:]
-	bad := errors.New("truncated or corrupt prediction record")
+	bad := errCorruptRecord
 	bytes := func() []byte {
 		n, k := binary.Uvarint(d)
 		if k <= 0 || uint64(len(d)-k) < n {

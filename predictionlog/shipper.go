@@ -120,9 +120,23 @@ func Instance(dir string) (string, error) {
 	return id, nil
 }
 
-// Run ships every Interval until ctx is done, then once more with what
-// was flushed; a failure is logged and retried at the next tick.
+// Run ships every Interval until ctx is done; a failure is logged and
+// retried at the next tick. It ships from a thread of the lowest priority,
+// so that serving comes first: under a load that keeps every core busy,
+// entries wait on disk and are shipped when the load eases.
 func (s *Shipper) Run(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		// This goroutine ends locked to its thread, which ends with it.
+		if err := lowerPriority(); err != nil {
+			s.logger().Warn("shipping the prediction log at normal priority", "error", err)
+		}
+		done <- s.run(ctx)
+	}()
+	return <-done
+}
+
+func (s *Shipper) run(ctx context.Context) error {
 	interval := s.Interval
 	if interval <= 0 {
 		interval = DefaultShipInterval
@@ -196,30 +210,39 @@ func (s *Shipper) Unreadable() int64 { return s.unreadable.Load() }
 func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 	sum := sha256.Sum256(recs[0])
 	batch := s.Instance + "/" + hex.EncodeToString(sum[:16])
-	byDest := map[string][][]value.Value{}
+	// Each destination's rows go one after the other into its buffer,
+	// kept for the next batch.
+	for _, d := range s.destinations {
+		clear(d.rows)
+		d.rows = d.rows[:0]
+	}
 	var row []value.Value
+	var dests []string
 	for _, rec := range recs {
-		dest, out, err := s.Records.Row(rec, batch, row)
+		key, out, err := s.Records.Row(rec, batch, row)
 		if err != nil {
 			s.unreadable.Add(1)
 			s.logger().Error("a log record does not decode; it is left out", "error", err, "record", truncate(rec, 200))
 			continue
 		}
-		byDest[dest] = append(byDest[dest], slices.Clone(out))
 		row = out
-	}
-	dests := make([]string, 0, len(byDest))
-	for d := range byDest {
-		dests = append(dests, d)
-	}
-	slices.Sort(dests)
-	for _, key := range dests {
 		d, err := s.destination(ctx, key)
 		if err != nil {
 			return err
 		}
-		rows := byDest[key]
-		params := &offline.WriteRowsParams{Table: d.Table, Columns: d.Columns, Rows: &sliceRows{rows: rows}}
+		if len(out) != len(d.Columns) {
+			return fmt.Errorf("a log record for %s decodes to %d values; its table has %d columns", key, len(out), len(d.Columns))
+		}
+		if len(d.rows) == 0 {
+			dests = append(dests, key)
+		}
+		d.rows = append(d.rows, out...)
+	}
+	slices.Sort(dests)
+	for _, key := range dests {
+		d := s.destinations[key]
+		rows := &flatRows{values: d.rows, width: len(d.Columns)}
+		params := &offline.WriteRowsParams{Table: d.Table, Columns: d.Columns, Rows: rows}
 		if !s.clean {
 			// The batch may have been written before (by a process that
 			// died before acknowledging it, or an attempt that failed
@@ -227,9 +250,8 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 			// and skip the delete, which scans the table.
 			params.Replace = &offline.Match{Column: d.Columns[len(d.Columns)-1].Name, Value: value.FromString(batch)}
 		}
-		_, err = s.Coordinator.Offline.WriteRows(ctx, params)
-		if err != nil {
-			return fmt.Errorf("writing %d records to %s: %w", len(rows), d.Table, err)
+		if _, err := s.Coordinator.Offline.WriteRows(ctx, params); err != nil {
+			return fmt.Errorf("writing %d records to %s: %w", len(d.rows)/len(d.Columns), d.Table, err)
 		}
 		if d.registered {
 			continue
@@ -247,10 +269,12 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 	return nil
 }
 
-// destination is a Destination and whether its sources are registered.
+// destination is a Destination, whether its sources are registered, and
+// the rows of the batch being written, one after the other.
 type destination struct {
 	*Destination
 	registered bool
+	rows       []value.Value
 }
 
 // destination returns the destination of key, asking Records the first time.
@@ -283,19 +307,24 @@ func truncate(b []byte, n int) string {
 	return string(b)
 }
 
-// sliceRows streams rows held in memory (offline.RowSource).
-type sliceRows struct {
-	rows [][]value.Value
-	i    int
+// flatRows streams rows of width values each, held one after the other
+// in values (offline.RowSource).
+type flatRows struct {
+	values []value.Value
+	width  int
+	at     int // the end of the current row
 }
 
-func (r *sliceRows) Next() bool {
-	r.i++
-	return r.i <= len(r.rows)
+func (r *flatRows) Next() bool {
+	if r.width == 0 || r.at+r.width > len(r.values) {
+		return false
+	}
+	r.at += r.width
+	return true
 }
 
-func (r *sliceRows) Values() []value.Value { return r.rows[r.i-1] }
-func (r *sliceRows) Err() error            { return nil }
+func (r *flatRows) Values() []value.Value { return r.values[r.at-r.width : r.at] }
+func (r *flatRows) Err() error            { return nil }
 
 // Predictions are the records of a prediction log: model.Record in binary,
 // shipped into one table per endpoint (TableName), registered as the

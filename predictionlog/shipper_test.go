@@ -191,6 +191,25 @@ func TestShipEqualsWhatWasAnswered(t *testing.T) {
 					}
 				}
 			}
+
+			// The next batch (the shipper reuses its buffers) lands too.
+			later := []*serving.Answered{answered("churn:v2", 2, at.Add(3*time.Second)), answered("purchase:default", 7, at.Add(4*time.Second))}
+			for _, a := range later {
+				l.Logger.Log(a)
+			}
+			must(t, l.WAL.Flush())
+			if n, err := l.Shipper.Ship(t.Context()); err != nil || n != 9 {
+				t.Fatalf("Ship of the next batch: %d, %v; want 9 entries", n, err)
+			}
+			count, rows = tableRows(t, off, resource.Ref{Name: "purchase", Variant: "default"})
+			if count != 297 {
+				t.Fatalf("purchase's table after the next batch: %d rows, want 297", count)
+			}
+			for _, p := range later[1].Response.Predictions {
+				if r := rows[p.ID]; r == nil || r[8].Str() != p.Entity || !r[1].Time().Equal(later[1].Time) {
+					t.Fatalf("prediction %s of the next batch: %v; want entity %s at %s", p.ID, r, p.Entity, later[1].Time)
+				}
+			}
 		})
 	}
 }

@@ -768,6 +768,7 @@ func locate(segs []segment, pos *Position) (int, error) {
 // readSegments appends to recs the records from pos on, starting in segs[i],
 // until it has max. vanished reports a segment deleted before it was opened.
 func (w *WAL) readSegments(segs []segment, i int, pos Position, recs [][]byte, max int) (_ [][]byte, _ Position, vanished bool, _ error) {
+	var arena []byte
 	for ; i < len(segs) && len(recs) < max; i++ {
 		s := segs[i]
 		if pos.Offset < s.size {
@@ -780,7 +781,12 @@ func (w *WAL) readSegments(segs []segment, i int, pos Position, recs [][]byte, m
 			}
 			rr := newRecordReader(f, pos.Offset, s.size)
 			for len(recs) < max {
-				rec, err := rr.next(nil)
+				// Records are read into shared chunks of memory, not one
+				// allocation each.
+				if cap(arena)-len(arena) < readChunk/16 {
+					arena = make([]byte, 0, readChunk)
+				}
+				out, err := rr.next(arena)
 				if errors.Is(err, io.EOF) {
 					break
 				}
@@ -793,7 +799,8 @@ func (w *WAL) readSegments(segs []segment, i int, pos Position, recs [][]byte, m
 					f.Close()
 					return nil, pos, false, fmt.Errorf("reading prediction log segment %s at offset %d: %w", w.segmentPath(s.index), rr.off, err)
 				}
-				recs = append(recs, rec)
+				recs = append(recs, out[len(arena):len(out):len(out)])
+				arena = out
 			}
 			f.Close()
 			pos.Offset = rr.off
@@ -919,6 +926,9 @@ func writeCheckpoint(dir string, ck checkpoint) error {
 	}
 	return nil
 }
+
+// readChunk is the size of the chunks of memory Read reads records into.
+const readChunk = 1 << 20
 
 // recordReader reads framed records from a segment file between two
 // offsets.

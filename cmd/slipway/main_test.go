@@ -377,13 +377,13 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServe runs `slipway serve` in dir and returns its base URL and a
-// function that stops it (interrupt, as a person would), which runs when
-// the test ends if the test has not called it.
-func startServe(t *testing.T, dir string) (base string, stop func()) {
+// startServe runs `slipway serve` in dir (with args added) and returns its
+// base URL and a function that stops it (interrupt, as a person would),
+// which runs when the test ends if the test has not called it.
+func startServe(t *testing.T, dir string, args ...string) (base string, stop func()) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--addr", addr)
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLIPWAY_DATA_DIR=")
 	stdout, err := cmd.StdoutPipe()

@@ -93,6 +93,29 @@ func TestServeOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("ProfilerOnlyWhenAsked", func(t *testing.T) {
+		get := func(url string) (int, string) {
+			t.Helper()
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		profiler := freeAddr(t)
+		base, stop := startServe(t, dir, "--pprof", profiler)
+		if code, body := get("http://" + profiler + "/debug/pprof/cmdline"); code != http.StatusOK || !strings.Contains(body, "serve") {
+			t.Errorf("GET /debug/pprof/cmdline on --pprof's address: %d %q", code, body)
+		}
+		if code, _ := get(base + "/debug/pprof/cmdline"); code != http.StatusNotFound {
+			t.Errorf("GET /debug/pprof/cmdline on the API's address: %d, want 404", code)
+		}
+		stop()
+		waitRefused(t, profiler)
+	})
+
 	t.Run("InterruptFinishesRequestInFlight", func(t *testing.T) {
 		base, stop := startServe(t, dir)
 		addr := strings.TrimPrefix(base, "http://")

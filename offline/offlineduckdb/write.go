@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -141,6 +142,13 @@ func appendRows(ctx context.Context, dc driver.Conn, p *offline.WriteRowsParams)
 			return n, err
 		}
 		for i, v := range values {
+			if v.Type() == value.String {
+				// The appender copies a string's bytes into DuckDB's
+				// vector; given as a string, it first copies them into a
+				// new []byte of its own.
+				row[i] = unsafe.Slice(unsafe.StringData(v.Str()), len(v.Str()))
+				continue
+			}
 			row[i] = driverValue(v)
 		}
 		if err := a.AppendRow(row...); err != nil {
