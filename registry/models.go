@@ -27,6 +27,10 @@ type ModelStore interface {
 	// GetModelVersion returns one version, its artifact bytes included, or
 	// ErrNotFound.
 	GetModelVersion(ctx context.Context, model string, version int) (*ModelVersion, error)
+	// ModelVersionProfile returns the baseline profile recorded with a
+	// version (CreateModelVersionParams.Profile), or ErrNotFound when the
+	// version has none or does not exist.
+	ModelVersionProfile(ctx context.Context, model string, version int) (json.RawMessage, error)
 	// ListModels returns every model that has a version, ordered by name,
 	// with its last version number.
 	ListModels(ctx context.Context) ([]ModelInfo, error)
@@ -121,6 +125,10 @@ type CreateModelVersionParams struct {
 	// Encoding, when set, must be valid JSON.
 	Encoding json.RawMessage
 	Trainer  string
+	// Profile, when set, is the version's baseline profile (its training
+	// data and its predictions on the holdout, summarised by package
+	// profile), stored verbatim; it must be valid JSON.
+	Profile json.RawMessage
 	// By names who creates it.
 	By string
 	// Now is CreatedAt; when zero, the store's clock.
@@ -216,6 +224,9 @@ func CheckModelVersion(p *CreateModelVersionParams) error {
 	}
 	if len(p.Encoding) > 0 && !json.Valid(p.Encoding) {
 		return fmt.Errorf("%s: the encoding is not valid JSON", where)
+	}
+	if len(p.Profile) > 0 && !json.Valid(p.Profile) {
+		return fmt.Errorf("%s: the profile is not valid JSON", where)
 	}
 	return nil
 }

@@ -176,4 +176,14 @@ var migrations = []string{
 	// 8: the directory of the YAML file that defines a model, as the last
 	// apply found it (resource.State.Dir; '' for other kinds).
 	`ALTER TABLE {schema}.resources ADD COLUMN dir text NOT NULL DEFAULT '';`,
+	// 9: the baseline profile of a model version (registry
+	// CreateModelVersionParams.Profile), apart from the version's row so
+	// that listing versions does not read it.
+	`CREATE TABLE {schema}.model_profiles (
+		model   text COLLATE "C" NOT NULL,
+		version integer NOT NULL,
+		profile bytea NOT NULL,
+		PRIMARY KEY (model, version),
+		FOREIGN KEY (model, version) REFERENCES {schema}.model_versions (model, version)
+	);`,
 }

@@ -114,6 +114,12 @@ func (s *Store) CreateModelVersion(ctx context.Context, p *registry.CreateModelV
 			string(metrics), encoding, v.Trainer, v.CreatedBy, s.modelTime(v.CreatedAt)); err != nil {
 			return fmt.Errorf("recording version %d: %w", v.Version, s.mapErr(ctx, err))
 		}
+		if len(p.Profile) > 0 {
+			if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {model_profiles} (model, version, profile) VALUES (?, ?, ?)`),
+				v.Model, v.Version, []byte(p.Profile)); err != nil {
+				return fmt.Errorf("recording the profile of version %d: %w", v.Version, s.mapErr(ctx, err))
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -180,6 +186,16 @@ func (s *Store) GetModelVersion(ctx context.Context, model string, version int) 
 		return nil, fmt.Errorf("getting version %d of model %s: %w", version, model, s.mapErr(ctx, err))
 	}
 	return v, nil
+}
+
+// ModelVersionProfile implements registry.ModelStore.
+func (s *Store) ModelVersionProfile(ctx context.Context, model string, version int) (json.RawMessage, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT profile FROM {model_profiles} WHERE model = ? AND version = ?`), model, version).Scan(&b)
+	if err != nil {
+		return nil, fmt.Errorf("getting the profile of version %d of model %s: %w", version, model, s.mapErr(ctx, err))
+	}
+	return b, nil
 }
 
 // ListModelVersions implements registry.ModelStore.

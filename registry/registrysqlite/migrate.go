@@ -165,4 +165,14 @@ var migrations = []string{
 	// 8: the directory of the YAML file that defines a model, as the last
 	// apply found it (resource.State.Dir; '' for other kinds).
 	`ALTER TABLE resources ADD COLUMN dir TEXT NOT NULL DEFAULT '';`,
+	// 9: the baseline profile of a model version (registry
+	// CreateModelVersionParams.Profile), apart from the version's row so
+	// that listing versions does not read it.
+	`CREATE TABLE model_profiles (
+		model   TEXT NOT NULL,
+		version INTEGER NOT NULL,
+		profile BLOB NOT NULL,
+		PRIMARY KEY (model, version),
+		FOREIGN KEY (model, version) REFERENCES model_versions (model, version)
+	) WITHOUT ROWID;`,
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -31,6 +32,7 @@ func exerciseModels(t *testing.T, open func(t *testing.T) registry.Store) {
 		t.Run("InvalidIsRejected", func(t *testing.T) { testModelVersionInvalid(t, open(t)) })
 		t.Run("SizeLimit", func(t *testing.T) { testModelVersionSizeLimit(t, open(t)) })
 		t.Run("NotFound", func(t *testing.T) { testModelVersionNotFound(t, open(t)) })
+		t.Run("Profile", func(t *testing.T) { testModelVersionProfile(t, open(t)) })
 		t.Run("ListNewestFirstAndLimit", func(t *testing.T) { testModelVersionList(t, open(t)) })
 		t.Run("ConcurrentCreates", func(t *testing.T) {
 			s := open(t)
@@ -354,6 +356,34 @@ func testModelVersionNotFound(t *testing.T, s registry.Store) {
 		if _, err := s.GetModelVersion(t.Context(), "churn", v); !errors.Is(err, registry.ErrNotFound) {
 			t.Errorf("version %d: %v, want ErrNotFound", v, err)
 		}
+	}
+}
+
+// testModelVersionProfile: a version's baseline profile is stored with it
+// and read back as written; a version without one, or none, is
+// ErrNotFound; a profile that is not JSON refuses the whole version.
+func testModelVersionProfile(t *testing.T, s registry.Store) {
+	profile := `{"features":{"rows":3,"columns":[{"name":"opens_30d","kind":"numeric","rows":3,"nulls":1,"count":2,"exact":[1,2.5]}]}}`
+	p := modelParams("churn", "m1")
+	p.Profile = json.RawMessage(profile)
+	v := createVersion(t, s, p)
+	got, err := s.ModelVersionProfile(t.Context(), "churn", v.Version)
+	if err != nil || string(got) != profile {
+		t.Fatalf("ModelVersionProfile: %s, %v; want %s", got, err, profile)
+	}
+	plain := createVersion(t, s, modelParams("churn", "m2"))
+	for _, version := range []int{plain.Version, 3} {
+		if _, err := s.ModelVersionProfile(t.Context(), "churn", version); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("profile of version %d: %v, want ErrNotFound", version, err)
+		}
+	}
+	bad := modelParams("churn", "m3")
+	bad.Profile = json.RawMessage(`{"features":`)
+	if _, err := s.CreateModelVersion(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "the profile is not valid JSON") {
+		t.Fatalf("a profile that is not JSON: %v", err)
+	}
+	if got := listVersions(t, s, &registry.ListModelVersionsParams{Model: "churn"}); !slices.Equal(got, []int{2, 1}) {
+		t.Fatalf("versions after the refused one: %v, want [2 1]", got)
 	}
 }
 
