@@ -140,7 +140,7 @@ func (a *app) modelsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "models",
 		Aliases: []string{"model"},
-		Short:   "Model versions and aliases: list, show, register, promote, rollback",
+		Short:   "Model versions and aliases: list, show, profile, register, promote, rollback",
 		Long: `A model has numbered, immutable versions (each one training run or
 registration: its artifact, the training set it was trained on, its holdout
 metrics and feature encoding) and aliases (production, staging, any name),
@@ -150,7 +150,7 @@ from, to).
 Train versions with 'slipway train', or register a model trained elsewhere
 with 'slipway models register'; score files with 'slipway score'.`,
 	}
-	cmd.AddCommand(a.modelsListCmd(), a.modelsShowCmd(), a.modelsRegisterCmd(), a.modelsPromoteCmd(), a.modelsRollbackCmd())
+	cmd.AddCommand(a.modelsListCmd(), a.modelsShowCmd(), a.modelsProfileCmd(), a.modelsRegisterCmd(), a.modelsPromoteCmd(), a.modelsRollbackCmd())
 	return cmd
 }
 

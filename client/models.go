@@ -163,18 +163,9 @@ func (c *Client) ShowModel(ctx context.Context, name string) (*platform.ModelDet
 // bytes: its metadata (by number, or through the alias), then the
 // artifact of that number, checked against the sha256 the metadata gives.
 func (c *Client) GetModelVersion(ctx context.Context, ref platform.ModelRef) (*registry.ModelVersion, error) {
-	if err := resource.ValidateName(ref.Model); err != nil {
-		return nil, fmt.Errorf("%w: model %v", platform.ErrInvalid, err)
-	}
-	path := modelPath(ref.Model)
-	if ref.Version > 0 {
-		path += "/versions/" + strconv.Itoa(ref.Version)
-	} else {
-		alias := ref.Alias
-		if alias == "" {
-			alias = resource.DefaultModelAlias
-		}
-		path += "/aliases/" + url.PathEscape(alias)
+	path, err := modelRefPath(ref)
+	if err != nil {
+		return nil, err
 	}
 	var b server.ModelVersionBody
 	if err := c.json(ctx, &call{method: "GET", path: path, want: http.StatusOK, out: &b}); err != nil {
@@ -201,4 +192,33 @@ func (c *Client) GetModelVersion(ctx context.Context, ref platform.ModelRef) (*r
 	}
 	v.Artifact.Bytes = bs
 	return v, nil
+}
+
+// modelRefPath is the path of a version, by number or through an alias.
+func modelRefPath(ref platform.ModelRef) (string, error) {
+	if err := resource.ValidateName(ref.Model); err != nil {
+		return "", fmt.Errorf("%w: model %v", platform.ErrInvalid, err)
+	}
+	path := modelPath(ref.Model)
+	if ref.Version > 0 {
+		return path + "/versions/" + strconv.Itoa(ref.Version), nil
+	}
+	alias := ref.Alias
+	if alias == "" {
+		alias = resource.DefaultModelAlias
+	}
+	return path + "/aliases/" + url.PathEscape(alias), nil
+}
+
+// ModelProfile implements platform.API.
+func (c *Client) ModelProfile(ctx context.Context, ref platform.ModelRef) (*platform.ModelProfile, error) {
+	path, err := modelRefPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	var p platform.ModelProfile
+	if err := c.json(ctx, &call{method: "GET", path: path + "/profile", want: http.StatusOK, out: &p}); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }

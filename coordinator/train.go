@@ -241,13 +241,15 @@ type candidate struct {
 }
 
 // evaluate scores holdout rows with a scorer (bounded by ctx, for a remote
-// model) and returns the task's metrics.
-func evaluate(ctx context.Context, task string, s *model.Scorer, rows []trainingRow, ys []float64) (map[string]float64, error) {
+// model) and returns the task's metrics and the scorer's outputs
+// (NumOutputs per row, back to back).
+func evaluate(ctx context.Context, task string, s *model.Scorer, rows []trainingRow, ys []float64) (map[string]float64, []float64, error) {
 	out, err := s.ScoreRowsContext(ctx, featureRows(rows), nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return model.Evaluate(task, ys, out)
+	m, err := model.Evaluate(task, ys, out)
+	return m, out, err
 }
 
 func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) error {
@@ -287,10 +289,15 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 	if err != nil {
 		return err
 	}
-	if cand.metrics, err = evaluate(ctx, spec.Task, cand.scorer, holdout, holdoutYs); err != nil {
+	var outputs []float64
+	if cand.metrics, outputs, err = evaluate(ctx, spec.Task, cand.scorer, holdout, holdoutYs); err != nil {
 		return fmt.Errorf("%w: validating the trained model on the holdout: %w", errPermanent, err)
 	}
 	run.sayf("trained in %s; holdout %s", time.Since(start).Round(time.Millisecond), formatMetrics(cand.metrics))
+	base, err := baselineProfile(data.features, trainRows, spec.Task, outputs, cand.scorer.NumOutputs())
+	if err != nil {
+		return fmt.Errorf("%w: profiling the training data: %w", errPermanent, err)
+	}
 
 	// The alias's current version, scored on the same holdout.
 	alias, metric := spec.Promote.Alias, spec.Validation.Metric
@@ -311,7 +318,7 @@ func (c *Coordinator) train(ctx context.Context, run *jobRun, args trainArgs) er
 		Model: m.Name, Artifact: registry.Artifact{Format: cand.format, Bytes: cand.artifact},
 		TrainingSet: spec.TrainingSet, TrainingRows: int64(len(trainRows)),
 		LabelStart: trainRows[0].time, LabelEnd: trainRows[len(trainRows)-1].time,
-		Metrics: recorded, Encoding: enc, Trainer: cand.trainer + ", definition " + m.ID.Ref().String(), By: args.By, Now: c.now(),
+		Metrics: recorded, Encoding: enc, Trainer: cand.trainer + ", definition " + m.ID.Ref().String(), Profile: base, By: args.By, Now: c.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("recording the trained model: %w", err)
@@ -402,7 +409,7 @@ func (c *Coordinator) currentOnHoldout(ctx context.Context, name, alias, task st
 		}
 		rows[i] = trainingRow{features: vals}
 	}
-	m, err := evaluate(ctx, task, s, rows, ys)
+	m, _, err := evaluate(ctx, task, s, rows, ys)
 	if err != nil {
 		return a.Version, nil, fmt.Sprintf("scoring version %d on the holdout: %v", a.Version, err)
 	}
@@ -692,9 +699,15 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 	if err != nil {
 		return nil, refused(err)
 	}
-	metrics, err := evaluate(ctx, pred.Task(), s, holdout, ys)
+	metrics, outputs, err := evaluate(ctx, pred.Task(), s, holdout, ys)
 	if err != nil {
 		return nil, refused(fmt.Errorf("validating the model on the holdout of %s: %w", p.TrainingSet.Ref(), err))
+	}
+	// The model was trained elsewhere, on rows of the training set: its
+	// baseline is the rows before the holdout.
+	base, err := baselineProfile(data.features, data.rows[:len(data.rows)-len(holdout)], pred.Task(), outputs, s.NumOutputs())
+	if err != nil {
+		return nil, fmt.Errorf("profiling the training data: %w", err)
 	}
 	encJSON, err := json.Marshal(enc)
 	if err != nil {
@@ -704,7 +717,7 @@ func (c *Coordinator) Register(ctx context.Context, p *RegisterParams) (*registr
 		Model: p.Model, Artifact: registry.Artifact{Format: format, Bytes: p.Artifact},
 		TrainingSet: p.TrainingSet, TrainingRows: int64(len(data.rows)),
 		LabelStart: data.rows[0].time, LabelEnd: data.rows[len(data.rows)-1].time,
-		Metrics: metrics, Encoding: encJSON, Trainer: "registered", By: p.By, Now: c.now(),
+		Metrics: metrics, Encoding: encJSON, Trainer: "registered", Profile: base, By: p.By, Now: c.now(),
 	})
 }
 

@@ -56,6 +56,9 @@ type API interface {
 	ListModels(ctx context.Context) ([]*ModelSummary, error)
 	ShowModel(ctx context.Context, name string) (*ModelDetail, error)
 	GetModelVersion(ctx context.Context, ref ModelRef) (*registry.ModelVersion, error)
+	// ModelProfile reads the baseline profile recorded with a version:
+	// its training rows' features and its predictions on the holdout.
+	ModelProfile(ctx context.Context, ref ModelRef) (*ModelProfile, error)
 
 	// RecordFeedback validates feedback events about predictions and
 	// records them (durably, before it returns); they reach the offline

@@ -82,6 +82,9 @@ type Column struct {
 	min, max float64
 	sketch   *ddsketch.DDSketch
 	exact    []float64 // while n <= ExactLimit
+	// integers is set while every value was an int64: the sketch's
+	// quantiles are then rounded to whole numbers.
+	integers bool
 
 	// Strings and booleans.
 	items    map[string]int64
@@ -99,7 +102,7 @@ func NewColumn(name string, t value.Type) (*Column, error) {
 }
 
 func newColumn(name string, k Kind) *Column {
-	c := &Column{Name: name, Kind: k, min: math.Inf(1), max: math.Inf(-1)}
+	c := &Column{Name: name, Kind: k, min: math.Inf(1), max: math.Inf(-1), integers: k == Numeric}
 	switch k {
 	case Numeric:
 		s, err := ddsketch.NewDefaultDDSketch(RelativeAccuracy)
@@ -154,10 +157,12 @@ func (c *Column) add(v value.Value) {
 	}
 	switch v.Type() {
 	case value.Float64:
+		c.integers = false
 		c.addNumber(v.Float64())
 	case value.Int64:
 		c.addNumber(float64(v.Int64()))
 	case value.Timestamp:
+		c.integers = false
 		c.addNumber(float64(v.Micros()) / 1e6)
 	case value.String:
 		c.addItem(v.Str(), 1)
@@ -170,6 +175,7 @@ func (c *Column) add(v value.Value) {
 // are counted as NonFinite).
 func (c *Column) AddNumber(x float64) {
 	c.Rows++
+	c.integers = false
 	c.addNumber(x)
 }
 
@@ -264,6 +270,15 @@ func (c *Column) Quantile(q float64) float64 {
 	if err != nil {
 		return math.NaN()
 	}
+	return c.clamp(v)
+}
+
+// clamp brings a value the sketch gives within the column's range, and to
+// a whole number for a column of integers.
+func (c *Column) clamp(v float64) float64 {
+	if c.integers {
+		v = math.Round(v)
+	}
 	return math.Min(math.Max(v, c.min), c.max)
 }
 
@@ -281,7 +296,7 @@ func (c *Column) Sample() (values, weights []float64) {
 		return slices.Sorted(slices.Values(c.exact)), nil
 	}
 	c.sketch.ForEach(func(v, n float64) bool {
-		values = append(values, math.Min(math.Max(v, c.min), c.max))
+		values = append(values, c.clamp(v))
 		weights = append(weights, n)
 		return false
 	})
@@ -370,6 +385,7 @@ func (c *Column) Merge(o *Column) error {
 		c.exact = nil
 	}
 	c.n = n
+	c.integers = c.integers && o.integers
 	c.min, c.max = math.Min(c.min, o.min), math.Max(c.max, o.max)
 	return nil
 }

@@ -348,6 +348,12 @@ func (s *server) getModelVersion(w http.ResponseWriter, r *http.Request) {
 	pathOp(s, w, r, pathModelRef, s.Platform.GetModelVersion, func(v *registry.ModelVersion) any { return NewModelVersionBody(v) })
 }
 
+// modelProfile answers GET /v1/models/{model}/versions/{version}/profile
+// (and through an alias) with platform.ModelProfile as it is.
+func (s *server) modelProfile(w http.ResponseWriter, r *http.Request) {
+	pathOp(s, w, r, pathModelRef, s.Platform.ModelProfile, func(p *platform.ModelProfile) any { return p })
+}
+
 // Headers of GET /v1/models/{model}/versions/{version}/artifact.
 const (
 	// FormatHeader is the artifact's format (xgboost-json, slipway-linear).

@@ -102,6 +102,8 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/models/{model}/versions/{version}", s.getModelVersion)
 	mux.HandleFunc("GET /v1/models/{model}/versions/{version}/artifact", s.modelArtifact)
 	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}", s.getModelVersion)
+	mux.HandleFunc("GET /v1/models/{model}/versions/{version}/profile", s.modelProfile)
+	mux.HandleFunc("GET /v1/models/{model}/aliases/{alias}/profile", s.modelProfile)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
 	mux.HandleFunc("GET /v1/models/{model}/loop", s.loopStatus)
