@@ -64,6 +64,10 @@ type JobStore interface {
 	GetJob(ctx context.Context, id int64) (*Job, error)
 	// ListJobs returns jobs newest first.
 	ListJobs(ctx context.Context, p *ListJobsParams) ([]*Job, error)
+	// CountJobs counts the jobs in each status in one query, cheap enough
+	// for every metrics scrape. Every status of JobStatuses is in the map,
+	// with 0 when no job has it.
+	CountJobs(ctx context.Context, p *CountJobsParams) (map[JobStatus]int64, error)
 	// AppendJobLog adds lines to a job's log (ErrNotFound for an unknown job).
 	AppendJobLog(ctx context.Context, p *AppendJobLogParams) error
 	// JobLogs returns a job's log lines after a sequence number, oldest first.
@@ -297,6 +301,11 @@ type ListJobsParams struct {
 	BeforeID int64
 	// Limit caps the number of jobs (0: 100).
 	Limit int
+}
+
+// CountJobsParams filters CountJobs; zero fields do not filter.
+type CountJobsParams struct {
+	Kind string
 }
 
 // AppendJobLogParams is the input of JobStore.AppendJobLog.

@@ -599,6 +599,43 @@ func (s *Store) ListJobs(ctx context.Context, p *registry.ListJobsParams) ([]*re
 	return jobs, nil
 }
 
+// CountJobs implements registry.JobStore: one GROUP BY over the jobs.
+func (s *Store) CountJobs(ctx context.Context, p *registry.CountJobsParams) (map[registry.JobStatus]int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = &registry.CountJobsParams{}
+	}
+	query := `SELECT status, COUNT(*) FROM {jobs}`
+	var args []any
+	if p.Kind != "" {
+		query += ` WHERE kind = ?`
+		args = append(args, p.Kind)
+	}
+	rows, err := s.db.QueryContext(ctx, s.sql(query+` GROUP BY status`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting jobs: %w", s.mapErr(ctx, err))
+	}
+	counts := make(map[registry.JobStatus]int64, len(registry.JobStatuses))
+	for _, st := range registry.JobStatuses {
+		counts[st] = 0
+	}
+	err = eachRow(rows, func() error {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return err
+		}
+		counts[registry.JobStatus(st)] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("counting jobs: %w", s.mapErr(ctx, err))
+	}
+	return counts, nil
+}
+
 // AppendJobLog implements registry.JobStore.
 func (s *Store) AppendJobLog(ctx context.Context, p *registry.AppendJobLogParams) error {
 	if err := ctx.Err(); err != nil {

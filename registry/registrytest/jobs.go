@@ -47,6 +47,7 @@ func exerciseJobs(t *testing.T, open func(t *testing.T) registry.Store) {
 	t.Run("Retry/RacesUpstreamFailure", func(t *testing.T) { testRetryRacesUpstreamFailure(t, open(t)) })
 	t.Run("List/Filters", func(t *testing.T) { testListJobs(t, open(t)) })
 	t.Run("List/KeyPrefix", func(t *testing.T) { testListJobsKeyPrefix(t, open(t)) })
+	t.Run("Count/ByStatus", func(t *testing.T) { testCountJobs(t, open(t)) })
 	t.Run("Logs/AppendAndRead", func(t *testing.T) { testJobLogs(t, open(t)) })
 	t.Run("Logs/ManyLinesAndConcurrentAppends", func(t *testing.T) { testJobLogsMany(t, open(t)) })
 	t.Run("Enqueue/LargeBatch", func(t *testing.T) { testEnqueueLargeBatch(t, open(t)) })
@@ -1019,6 +1020,61 @@ func testListJobs(t *testing.T, s registry.Store) {
 		if !reflect.DeepEqual(ids(got), c.want) {
 			t.Errorf("ListJobs %s = %v; want %v", what, ids(got), c.want)
 		}
+	}
+}
+
+func testCountJobs(t *testing.T, s registry.Store) {
+	count := func(p *registry.CountJobsParams) map[registry.JobStatus]int64 {
+		t.Helper()
+		got, err := s.CountJobs(t.Context(), p)
+		if err != nil {
+			t.Fatalf("CountJobs(%+v): %v", p, err)
+		}
+		return got
+	}
+	zero := map[registry.JobStatus]int64{}
+	for _, st := range registry.JobStatuses {
+		zero[st] = 0
+	}
+	if got := count(nil); !reflect.DeepEqual(got, zero) {
+		t.Errorf("CountJobs of an empty queue = %v; want every status at 0: %v", got, zero)
+	}
+	materialize := func(name string) registry.NewJob {
+		j := newJob(name)
+		j.Kind = "materialize"
+		return j
+	}
+	jobs := enqueue(t, s, newJob("a"), newJob("b", 0), newJob("c"), newJob("d"), materialize("e"), newJob("f"), newJob("g"), materialize("h"))
+	a := claim(t, s, "w1", t0) // running
+	if a.ID != jobs[0].ID {
+		t.Fatalf("claimed job %d; want %d", a.ID, jobs[0].ID)
+	}
+	for _, st := range []registry.JobStatus{registry.JobSucceeded, registry.JobSucceeded, registry.JobFailed} { // c, d, e
+		finish(t, s, claim(t, s, "w2", t0), st, t0)
+	}
+	if _, err := s.CancelJob(t.Context(), &registry.CancelJobParams{ID: jobs[5].ID, Now: t0}); err != nil { // f
+		t.Fatal(err)
+	}
+	want := map[registry.JobStatus]int64{registry.JobQueued: 3, registry.JobRunning: 1, registry.JobSucceeded: 2, registry.JobFailed: 1, registry.JobCancelled: 1}
+	if got := count(&registry.CountJobsParams{}); !reflect.DeepEqual(got, want) {
+		t.Errorf("CountJobs = %v; want %v", got, want)
+	}
+	// The same counts as listing each status.
+	for _, st := range registry.JobStatuses {
+		listed, err := s.ListJobs(t.Context(), &registry.ListJobsParams{Statuses: []registry.JobStatus{st}, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(listed)) != want[st] {
+			t.Errorf("ListJobs lists %d %s jobs; CountJobs says %d", len(listed), st, want[st])
+		}
+	}
+	wantKind := map[registry.JobStatus]int64{registry.JobQueued: 1, registry.JobRunning: 0, registry.JobSucceeded: 0, registry.JobFailed: 1, registry.JobCancelled: 0}
+	if got := count(&registry.CountJobsParams{Kind: "materialize"}); !reflect.DeepEqual(got, wantKind) {
+		t.Errorf("CountJobs of kind materialize = %v; want %v", got, wantKind)
+	}
+	if got := count(&registry.CountJobsParams{Kind: "nothing"}); !reflect.DeepEqual(got, zero) {
+		t.Errorf("CountJobs of an unknown kind = %v; want zeros", got)
 	}
 }
 
