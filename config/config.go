@@ -58,6 +58,8 @@ type Config struct {
 	PredictionLog PredictionLog
 	// CORS is the cors: section (cors.go).
 	CORS CORS
+	// Metrics is the metrics: section (metrics.go).
+	Metrics Metrics
 	// File is where the configuration was read from ("" for the defaults).
 	File string
 }
@@ -209,6 +211,11 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 				errs = append(errs, err.Error())
 			}
 			continue
+		case "metrics":
+			if err := parseMetrics(name, val, lookup, &cfg.Metrics); err != nil {
+				errs = append(errs, err.Error())
+			}
+			continue
 		case RoleRegistry:
 			dst = &cfg.Registry
 		case RoleOffline:
@@ -216,7 +223,7 @@ func Parse(name string, content []byte, lookup func(string) (string, bool), type
 		case RoleOnline:
 			dst = &cfg.Online
 		default:
-			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online, jobs, prediction_log or cors", name, key.Line, key.Value))
+			errs = append(errs, fmt.Sprintf("%s:%d: unknown key %q: use registry, offline, online, jobs, prediction_log, cors or metrics", name, key.Line, key.Value))
 			continue
 		}
 		p := Provider{Role: key.Value, Node: val, File: name, Line: val.Line, env: map[*yaml.Node][]string{}}

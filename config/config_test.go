@@ -177,7 +177,7 @@ var badConfigs = map[string]struct{ yaml, want string }{
 	"MissingDSN":         {"registry:\n  type: postgres\n", "s.yaml:2: registry: type postgres needs dsn:"},
 	"MissingAddrs":       {"online:\n  type: redis\n", "s.yaml:2: online: type redis needs addrs:"},
 	"SectionCheck":       {"offline:\n  type: duckdb\n  threads: -1\n", "s.yaml:2: offline: threads must not be negative"},
-	"UnknownRole":        {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache": use registry, offline, online, jobs, prediction_log or cors`},
+	"UnknownRole":        {"cache:\n  type: redis\n", `s.yaml:1: unknown key "cache": use registry, offline, online, jobs, prediction_log, cors or metrics`},
 	"BadYAML":            {"registry: [\n", "s.yaml: invalid YAML"},
 	"BadFieldType":       {"online:\n  type: redis\n  addrs: [a]\n  db: zero\n", `s.yaml:4: online: db: "zero" is not a whole number`},
 	"BadBool":            {"online:\n  type: redis\n  addrs: [a]\n  cluster: maybe\n", `s.yaml:4: online: cluster: "maybe" is not true or false`},

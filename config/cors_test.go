@@ -116,7 +116,7 @@ func TestCORSErrors(t *testing.T) {
 
 func TestUnknownTopLevelKeyListsCORS(t *testing.T) {
 	_, err := Parse("s.yaml", []byte("core:\n  allowed_origins: ['*']\n"), env(nil), testTypes)
-	want := `s.yaml:1: unknown key "core": use registry, offline, online, jobs, prediction_log or cors`
+	want := `s.yaml:1: unknown key "core": use registry, offline, online, jobs, prediction_log, cors or metrics`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
 	}

@@ -137,7 +137,7 @@ func TestPredictionLogErrors(t *testing.T) {
 
 func TestUnknownTopLevelKeyListsPredictionLog(t *testing.T) {
 	_, err := Parse("s.yaml", []byte("prediction_logs:\n  dir: x\n"), env(nil), testTypes)
-	want := `s.yaml:1: unknown key "prediction_logs": use registry, offline, online, jobs, prediction_log or cors`
+	want := `s.yaml:1: unknown key "prediction_logs": use registry, offline, online, jobs, prediction_log, cors or metrics`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
 	}
