@@ -92,6 +92,7 @@ type Shipper struct {
 	clean      bool
 	shipped    atomic.Int64
 	unreadable atomic.Int64
+	failures   atomic.Int64 // Run's Ship calls that failed (Failures)
 }
 
 // Instance returns the id of the log in dir, creating it on first use.
@@ -151,6 +152,9 @@ func (s *Shipper) run(ctx context.Context) error {
 		case <-t.C:
 		}
 		_, err := s.Ship(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.failures.Add(1)
+		}
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil
