@@ -238,7 +238,7 @@ func (c *Coordinator) batchPredict(ctx context.Context, run *jobRun, args batchP
 		if err != nil {
 			return err
 		}
-		if err := c.materialized(ctx, []*resource.Resource{feature}, newest); err != nil {
+		if err := c.materialized(ctx, run.job.ID, []*resource.Resource{feature}, newest); err != nil {
 			return err
 		}
 	} else {

@@ -238,7 +238,7 @@ func (c *Coordinator) materializeJob(ctx context.Context, run *jobRun) error {
 		run.result = encodeArgs(materializeResult{Newest: newest, AsOf: asOf})
 		return nil
 	}
-	return c.materialized(ctx, group, newest)
+	return c.materialized(ctx, run.job.ID, group, newest)
 }
 
 // dropDeleted deletes the online values of the features of group deleted
@@ -273,11 +273,13 @@ func (c *Coordinator) dropDeleted(ctx context.Context, run *jobRun, group []*res
 	return kept, nil
 }
 
-// materialized marks a group ready, raising its watermark to newest.
-func (c *Coordinator) materialized(ctx context.Context, group []*resource.Resource, newest time.Time) error {
+// materialized marks a group ready, raising its watermark to newest and
+// recording job's success now (what freshness reports).
+func (c *Coordinator) materialized(ctx context.Context, job int64, group []*resource.Resource, newest time.Time) error {
+	done := &resource.Materialization{At: c.now().UTC(), Job: job}
 	for _, f := range group {
 		// The registry only ever raises a watermark, whatever order runs end in.
-		if err := c.Registry.SetStatus(context.WithoutCancel(ctx), &registry.SetStatusParams{ID: f.ID, Status: resource.StatusReady, Watermark: newest}); err != nil {
+		if err := c.Registry.SetStatus(context.WithoutCancel(ctx), &registry.SetStatusParams{ID: f.ID, Status: resource.StatusReady, Watermark: newest, Materialized: done}); err != nil {
 			return fmt.Errorf("recording status of %s: %w", f.ID, err)
 		}
 	}
@@ -312,7 +314,7 @@ func (c *Coordinator) commitChunks(ctx context.Context, run *jobRun, group []*re
 		newest = asOf
 	}
 	run.sayf("committed %d chunks of %s", len(run.job.DependsOn), names(group))
-	return c.materialized(ctx, group, newest)
+	return c.materialized(ctx, run.job.ID, group, newest)
 }
 
 // since is where an incremental read of the group starts: the oldest

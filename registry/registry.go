@@ -88,6 +88,10 @@ type SetStatusParams struct {
 	// watermark never moves back (an earlier one leaves it as it is), so
 	// two materializations finishing in either order leave the later mark.
 	Watermark time.Time
+	// Materialized, when not nil, records a successful materialization of a
+	// feature, unless one that ended later is recorded already (like the
+	// watermark, it never moves back).
+	Materialized *resource.Materialization
 	// SourceFile replaces the recorded file state of a file source when non-nil.
 	SourceFile *resource.FileState
 }

@@ -199,6 +199,9 @@ type State struct {
 	// has read from its source: the next incremental run reads rows after
 	// it (less the feature's lookback). Zero until the first run.
 	Watermark time.Time `json:"watermark,omitzero"`
+	// Materialized is, for a feature, its last successful materialization
+	// (nil until the first): what freshness reports age from.
+	Materialized *Materialization `json:"materialized,omitempty"`
 	// Deprecated is set while the resource is deprecated: still readable
 	// and usable, hidden from default listings, warned about when a
 	// definition refers to it.
@@ -213,6 +216,14 @@ type State struct {
 	// Dir is, for a model, the absolute directory of the YAML file that
 	// defines it, as the last apply found it: a command trainer runs there.
 	Dir string `json:"dir,omitempty"`
+}
+
+// Materialization is a successful materialization of a feature: when it
+// ended (the coordinator's clock) and the job that wrote it (the commit job
+// of a chunked one).
+type Materialization struct {
+	At  time.Time `json:"at"`
+	Job int64     `json:"job"`
 }
 
 // FileState is where a file source's file was found by an apply, and its

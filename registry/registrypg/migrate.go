@@ -186,4 +186,8 @@ var migrations = []string{
 		PRIMARY KEY (model, version),
 		FOREIGN KEY (model, version) REFERENCES {schema}.model_versions (model, version)
 	);`,
+	// 10: a feature's last successful materialization
+	// (resource.State.Materialized; materialized_at NULL until the first).
+	`ALTER TABLE {schema}.resources ADD COLUMN materialized_at timestamptz;
+	ALTER TABLE {schema}.resources ADD COLUMN materialized_job bigint NOT NULL DEFAULT 0;`,
 }

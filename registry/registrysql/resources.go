@@ -17,7 +17,8 @@ import (
 )
 
 const resourceColumns = `definition, status, error, schema, created_at, updated_at, watermark,
-	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file, dir`
+	deprecated_at, deprecated_by, deprecated_reason, deleted_at, deleted_by, deleted_reason, source_file, dir,
+	materialized_at, materialized_job`
 
 // Apply implements registry.Store. Its transaction reads the whole batch's
 // registered variants after taking the apply lock (PostgreSQL) or the
@@ -359,6 +360,17 @@ func (s *Store) setStatus(ctx context.Context, p *registry.SetStatusParams) erro
 		query += `, watermark = CASE WHEN watermark IS NULL OR watermark < ? THEN ? ELSE watermark END`
 		args = append(args, wm, wm)
 	}
+	if m := p.Materialized; m != nil {
+		at, err := s.d.Time(m.At)
+		if err != nil {
+			return fmt.Errorf("recording the materialization: %w", err)
+		}
+		// Both right-hand sides read the row as it was.
+		const later = `materialized_at IS NULL OR materialized_at <= ?`
+		query += `, materialized_job = CASE WHEN ` + later + ` THEN ? ELSE materialized_job END` +
+			`, materialized_at = CASE WHEN ` + later + ` THEN ? ELSE materialized_at END`
+		args = append(args, at, m.Job, at, at)
+	}
 	if p.SourceFile != nil {
 		file, err := json.Marshal(p.SourceFile)
 		if err != nil {
@@ -503,9 +515,12 @@ func (s *Store) scanResource(sc scanner) (*resource.Resource, error) {
 		schema, sourceFile                               sql.NullString
 		created, updated, watermark, deprecAt, deletedAt any
 		deprecated, deleted                              resource.Mark
+		materializedAt                                   any
+		materialized                                     resource.Materialization
 	)
 	if err := sc.Scan(&def, &status, &errText, &schema, &created, &updated, &watermark,
-		&deprecAt, &deprecated.By, &deprecated.Reason, &deletedAt, &deleted.By, &deleted.Reason, &sourceFile, &dir); err != nil {
+		&deprecAt, &deprecated.By, &deprecated.Reason, &deletedAt, &deleted.By, &deleted.Reason, &sourceFile, &dir,
+		&materializedAt, &materialized.Job); err != nil {
 		return nil, err
 	}
 	var r resource.Resource
@@ -523,6 +538,7 @@ func (s *Store) scanResource(sc scanner) (*resource.Resource, error) {
 		{"created_at", created, &r.State.CreatedAt}, {"updated_at", updated, &r.State.UpdatedAt},
 		{"watermark", watermark, &r.State.Watermark},
 		{"deprecated_at", deprecAt, &deprecated.At}, {"deleted_at", deletedAt, &deleted.At},
+		{"materialized_at", materializedAt, &materialized.At},
 	} {
 		t, err := s.d.ScanTime(c.v)
 		if err != nil {
@@ -535,6 +551,9 @@ func (s *Store) scanResource(sc scanner) (*resource.Resource, error) {
 	}
 	if deletedAt != nil {
 		r.State.Deleted = &deleted
+	}
+	if materializedAt != nil {
+		r.State.Materialized = &materialized
 	}
 	for _, c := range []struct {
 		name string

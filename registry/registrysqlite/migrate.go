@@ -175,4 +175,9 @@ var migrations = []string{
 		PRIMARY KEY (model, version),
 		FOREIGN KEY (model, version) REFERENCES model_versions (model, version)
 	) WITHOUT ROWID;`,
+	// 10: a feature's last successful materialization
+	// (resource.State.Materialized: materialized_at like the watermark,
+	// NULL until the first; materialized_job its job).
+	`ALTER TABLE resources ADD COLUMN materialized_at TEXT;
+	ALTER TABLE resources ADD COLUMN materialized_job INTEGER NOT NULL DEFAULT 0;`,
 }

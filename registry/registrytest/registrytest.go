@@ -76,7 +76,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	t.Run("SetStatus", func(t *testing.T) {
 		t.Run("Transitions", func(t *testing.T) { testSetStatusTransitions(t, open(t)) })
 		t.Run("Watermark", func(t *testing.T) { testSetStatusWatermark(t, open(t)) })
-		t.Run("SourceFile", func(t *testing.T) { testSetStatusSourceFile(t, open(t)) }) // sourcefile.go
+		t.Run("SourceFile", func(t *testing.T) { testSetStatusSourceFile(t, open(t)) })     // sourcefile.go
+		t.Run("Materialized", func(t *testing.T) { testSetStatusMaterialized(t, open(t)) }) // materialized.go
 		t.Run("ConcurrentWatermarks", func(t *testing.T) { testSetStatusConcurrentWatermarks(t, open(t)) })
 		t.Run("UnknownIsNotFound", func(t *testing.T) { testSetStatusUnknownIsNotFound(t, open(t)) })
 	})
