@@ -10,7 +10,7 @@ import (
 )
 
 // baselineProfile summarises what a version is trained on
-// (profile.Baseline): the features of its training rows, and its outputs
+// (profile.Summary): the features of its training rows, and its outputs
 // on the holdout (k per row) as the prediction and class the predict API
 // answers.
 func baselineProfile(features []model.Feature, train []trainingRow, task string, outputs []float64, k int) (json.RawMessage, error) {
@@ -43,5 +43,5 @@ func baselineProfile(features []model.Feature, train []trainingRow, task string,
 			return nil, err
 		}
 	}
-	return json.Marshal(&profile.Baseline{Features: fp, Predictions: pp})
+	return json.Marshal(&profile.Summary{Features: fp, Predictions: pp})
 }

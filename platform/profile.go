@@ -15,7 +15,7 @@ import (
 	"github.com/slipway-ml/slipway/registry"
 )
 
-// ModelProfile is a model version's baseline profile (profile.Baseline)
+// ModelProfile is a model version's baseline profile (profile.Summary)
 // summarised: per feature of the rows it was trained on, and for its
 // predictions on the holdout.
 type ModelProfile struct {
@@ -81,7 +81,7 @@ func (p *Platform) ModelProfile(ctx context.Context, ref ModelRef) (*ModelProfil
 	if err != nil {
 		return nil, err
 	}
-	b, err := profile.ParseBaseline(raw)
+	b, err := profile.ParseSummary(raw)
 	if err != nil {
 		return nil, fmt.Errorf("version %d of model %s: %w", v.Version, v.Model, err)
 	}

@@ -7,17 +7,18 @@ import (
 	"github.com/slipway-ml/slipway/value"
 )
 
-// Baseline is what a model version was trained on, recorded with the
-// version: the features of the rows it was trained on, and its own
-// predictions on the holdout (columns PredictionColumn and, for a
-// classifier, ClassColumn). Monitors compare what the endpoint is later
-// asked about, and answers, with it.
-type Baseline struct {
+// Summary is what a model version saw and answered: the profile of the
+// features of some rows, and of its predictions (columns PredictionColumn
+// and, for a classifier, ClassColumn). A version's baseline, recorded with
+// it, summarises the rows it was trained on and its predictions on the
+// holdout; a serving window, what its endpoint was asked about and
+// answered in that window. Monitors compare the two.
+type Summary struct {
 	Features    *Profile `json:"features"`
 	Predictions *Profile `json:"predictions"`
 }
 
-// The columns of Baseline.Predictions.
+// The columns of Summary.Predictions.
 const (
 	PredictionColumn = "prediction"
 	ClassColumn      = "class"
@@ -37,14 +38,14 @@ func NewPredictions(classes bool) *Profile {
 	return p
 }
 
-// ParseBaseline reads a stored baseline.
-func ParseBaseline(b []byte) (*Baseline, error) {
-	var out Baseline
+// ParseSummary reads a stored summary.
+func ParseSummary(b []byte) (*Summary, error) {
+	var out Summary
 	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("reading a baseline profile: %w", err)
+		return nil, err
 	}
 	if out.Features == nil || out.Predictions == nil {
-		return nil, fmt.Errorf("reading a baseline profile: it lacks its features or its predictions")
+		return nil, fmt.Errorf("reading a profile: it lacks its features or its predictions")
 	}
 	return &out, nil
 }
