@@ -49,6 +49,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+// ScheduleKeyPrefix starts the key of every job a schedule queued for id
+// (registry.ListJobsParams.KeyPrefix lists them, newest first).
+func ScheduleKeyPrefix(id resource.ID) string { return scheduleKeyPrefix(id) }
+
 // scheduleKeyPrefix starts the key of every job a schedule queued for id;
 // the firing time follows it.
 func scheduleKeyPrefix(id resource.ID) string {

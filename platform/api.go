@@ -85,6 +85,11 @@ type API interface {
 	// look at. A model neither defined nor registered is not found.
 	LoopStatus(ctx context.Context, model string) (*LoopStatus, error)
 
+	// Freshness reports per feature the newest event time online, the
+	// last successful materialization and its age, and whether a scheduled
+	// run is overdue: stale past max_age or past a firing plus grace.
+	Freshness(ctx context.Context, p *FreshnessParams) (*FreshnessReport, error)
+
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it
 	// depends on and everything that uses it, transitively.
