@@ -21,7 +21,7 @@ func (a *app) listCmd() *cobra.Command {
 	var asJSON, all bool
 	cmd := &cobra.Command{
 		Use:   "list [KIND]",
-		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets, models, endpoints, batch-predictions, experiments)",
+		Short: "List registered resources (entities, sources, transformations, features, labels, training-sets, models, endpoints, batch-predictions, experiments, monitors)",
 		Long: `List shows the registered resources of one kind, or of every kind, with
 their status and owner. Deprecated and deleted resources are left out;
 --all lists them too, their status saying "(deprecated)" or "deleted".
@@ -30,6 +30,9 @@ their status and owner. Deprecated and deleted resources are left out;
 or ended once concluded or stopped: --all lists ended ones), arms (name,
 MODEL@ALIAS or MODEL@VERSION, weight), metric (kind, feedback, window) and
 min_samples.
+
+'slipway list monitors' shows each monitor's endpoint, checks, schedule
+and how many webhooks it notifies.
 
 --json prints {"resources": [...]}, each resource as 'slipway show --json'
 prints it (without dependents): the shape of the HTTP API's
@@ -71,6 +74,14 @@ GET /v1/resources/{kind}.`,
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s %s\t%d\t%s\n", r.Ref(), x.Endpoint.Ref(), experimentState(r.State), strings.Join(arms, ", "),
 						x.Metric.Kind, x.Metric.Feedback, x.Metric.Window, x.MinSamples, r.Owner)
+				}
+				return tw.Flush()
+			}
+			if kind == resource.KindMonitor {
+				fmt.Fprintln(tw, "NAME:VARIANT\tENDPOINT\tCHECKS\tSCHEDULE\tWEBHOOKS\tOWNER")
+				for _, r := range rs {
+					m := r.Monitor
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Ref(), m.Endpoint.Ref(), strings.Join(m.Checks, ", "), m.Schedule, len(m.Notify), r.Owner)
 				}
 				return tw.Flush()
 			}
@@ -206,6 +217,8 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 				}
 				field("metric", fmt.Sprintf("%s of feedback %s within %s of an entity's first exposure", x.Metric.Kind, x.Metric.Feedback, x.Metric.Window))
 				field("min samples", fmt.Sprintf("%d exposed entities per arm before a winner may be called", x.MinSamples))
+			case r.Monitor != nil:
+				showMonitor(r, field)
 			case r.BatchPrediction != nil:
 				b := r.BatchPrediction
 				field("scores", fmt.Sprintf("the %s of %s with model %s, the version its %s alias points at", b.EntityColumn, b.Entities, b.Model, b.Alias))
@@ -235,6 +248,34 @@ deprecated, deleted, source_file, dir (a model's) and dependents.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// showMonitor prints a monitor's definition as show's fields.
+func showMonitor(r *resource.Resource, field func(name, value string)) {
+	m := r.Monitor
+	g := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	field("endpoint", m.Endpoint.Ref().String())
+	field("checks", strings.Join(m.Checks, ", "))
+	field("schedule", m.Schedule)
+	for _, n := range m.Notify {
+		field("notifies", n.Webhook)
+	}
+	if m.Runs(resource.CheckDrift) {
+		d, t := m.Drift, m.Drift.Thresholds
+		field("drift", fmt.Sprintf("window %s, min rows %d, dataset drift from a share of %s, method %s; thresholds ks %s, chisquare %s, ztest %s, wasserstein %s, jensenshannon %s, psi %s",
+			d.Window, d.MinRows, g(d.Share), d.Method, g(t.KS), g(t.ChiSquare), g(t.ZTest), g(t.Wasserstein), g(t.JensenShannon), g(t.PSI)))
+	}
+	if m.Runs(resource.CheckFreshness) {
+		field("freshness", fmt.Sprintf("grace %s", m.Freshness.Grace))
+	}
+	if m.Runs(resource.CheckPerformance) {
+		p := m.Performance
+		field("performance", fmt.Sprintf("feedback %s, window %s, min samples %d, max drop %s", p.Feedback, p.Window, p.MinSamples, g(p.MaxDrop)))
+	}
+	if m.Runs(resource.CheckSkew) {
+		field("skew", fmt.Sprintf("sample %d, max share %s", m.Skew.Sample, g(m.Skew.MaxShare)))
+	}
+	field("report", "slipway monitor report "+r.Ref().String())
 }
 
 // armModel is an experiment arm's model version as definitions write it:

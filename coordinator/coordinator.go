@@ -69,7 +69,7 @@ func (c *Coordinator) Apply(ctx context.Context, plan *definition.Plan) (*regist
 		r := it.Resource
 		if it.Action == definition.Create {
 			r.State.Status = resource.StatusPending
-			if r.Kind == resource.KindEntity || r.Kind == resource.KindEndpoint || r.Kind == resource.KindExperiment {
+			if r.Kind == resource.KindEntity || r.Kind == resource.KindEndpoint || r.Kind == resource.KindExperiment || r.Kind == resource.KindMonitor {
 				// Nothing to build: ready once registered.
 				r.State.Status = resource.StatusReady
 			}

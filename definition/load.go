@@ -71,6 +71,7 @@ var topKeys = map[string]resource.Kind{
 	"endpoints":         resource.KindEndpoint,
 	"batch_predictions": resource.KindBatchPrediction,
 	"experiments":       resource.KindExperiment,
+	"monitors":          resource.KindMonitor,
 }
 
 var common = []string{"name", "variant", "description", "owner", "tags"}
@@ -87,6 +88,7 @@ var allowedFields = map[resource.Kind][]string{
 	resource.KindEndpoint:        {"model", "alias"},
 	resource.KindBatchPrediction: {"model", "alias", "entities", "entity_column", "schedule"},
 	resource.KindExperiment:      {"endpoint", "arms", "metric", "min_samples", "auto_conclude", "review"},
+	resource.KindMonitor:         {"endpoint", "checks", "schedule", "notify", "drift", "performance", "freshness", "skew"},
 }
 
 // misplacedFields explains fields that belong to other kinds, where the
@@ -278,7 +280,7 @@ func (df *Files) parseFile(name string) ([]*Definition, Errors) {
 			key, val := top.Content[i], top.Content[i+1]
 			kind, ok := topKeys[key.Value]
 			if !ok {
-				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models, endpoints, batch_predictions or experiments")
+				errs.add(Pos{file, key.Line}, key.Value, "unknown top-level key: use entities, sources, transformations, features, labels, training_sets, models, endpoints, batch_predictions, experiments or monitors")
 				continue
 			}
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
@@ -553,6 +555,8 @@ func (df *Files) parseItem(name string, kind resource.Kind, n *yaml.Node, errs *
 		r.BatchPrediction = it.batchPrediction(d)
 	case resource.KindExperiment:
 		r.Experiment = it.experiment(d)
+	case resource.KindMonitor:
+		r.Monitor = it.monitor(d)
 	}
 	if len(*errs) > before {
 		return nil

@@ -274,6 +274,8 @@ func (p *planner) resolveAll(defs []*Definition) error {
 			p.resolveBatchPrediction(d, r)
 		case resource.KindExperiment:
 			p.resolveExperiment(d, r)
+		case resource.KindMonitor:
+			p.resolveMonitor(d, r)
 		}
 	}
 	for _, d := range defs {

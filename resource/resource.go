@@ -1,5 +1,5 @@
 // Package resource defines Slipway's resources (entities, sources,
-// transformations, features, labels, training sets, models, endpoints, batch predictions), their
+// transformations, features, labels, training sets, models, endpoints, batch predictions, experiments, monitors), their
 // identifiers and their validation. It does no I/O.
 //
 // A resource is identified by kind, name and variant. Its definition (every
@@ -34,7 +34,7 @@ const (
 )
 
 // Kinds lists every kind in dependency order.
-var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint, KindBatchPrediction, KindExperiment}
+var Kinds = []Kind{KindEntity, KindSource, KindTransformation, KindFeature, KindLabel, KindTrainingSet, KindModel, KindEndpoint, KindBatchPrediction, KindExperiment, KindMonitor}
 
 // ParseKind accepts a kind as written on the command line: singular or plural,
 // with "-" or "_" ("training-sets" is KindTrainingSet).
@@ -49,7 +49,7 @@ func ParseKind(s string) (Kind, error) {
 			return kind, nil
 		}
 	}
-	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint, batch_prediction, experiment", s)
+	return "", fmt.Errorf("unknown kind %q: use one of entity, source, transformation, feature, label, training_set, model, endpoint, batch_prediction, experiment, monitor", s)
 }
 
 // DefaultVariant is the variant of a reference that names none.
@@ -182,6 +182,7 @@ type Resource struct {
 	Endpoint        *EndpointSpec        `json:"endpoint,omitempty"`
 	BatchPrediction *BatchPredictionSpec `json:"batch_prediction,omitempty"`
 	Experiment      *ExperimentSpec      `json:"experiment,omitempty"`
+	Monitor         *MonitorSpec         `json:"monitor,omitempty"`
 
 	State State `json:"-"`
 }
@@ -443,6 +444,8 @@ func (r *Resource) Dependencies() []ID {
 		deps = append(deps, r.BatchPrediction.Entities)
 	case r.Experiment != nil:
 		deps = append(deps, r.Experiment.Endpoint)
+	case r.Monitor != nil:
+		deps = append(deps, r.Monitor.Endpoint)
 	}
 	return deps
 }
