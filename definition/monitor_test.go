@@ -1,6 +1,8 @@
 package definition_test
 
 import (
+	"context"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,5 +176,36 @@ func TestMonitorBadInput(t *testing.T) {
 				t.Errorf("%d resources registered after a failed plan", n)
 			}
 		})
+	}
+}
+
+// TestDocsMonitorExamplePlans plans the Monitors example of
+// docs/definitions.md, as it is, next to the demo project with the
+// endpoint of the Endpoints example.
+func TestDocsMonitorExamplePlans(t *testing.T) {
+	e := newEnv(t)
+	root := demoBeside(t, e)
+	write(t, root, "definitions/endpoints.yaml", docsYAML(t, "Endpoints"))
+	write(t, root, "definitions/monitors.yaml", docsYAML(t, "Monitors"))
+	t.Setenv("ALERT_WEBHOOK_URL", "https://hooks.example.com/T0/B0")
+	defs, err := definition.LoadDir(filepath.Join(root, "definitions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := definition.MakePlan(context.Background(), defs, e.s)
+	if err != nil {
+		t.Fatalf("the docs' monitor example does not plan:\n%v", err)
+	}
+	want := resource.DefaultMonitorSpec(resource.ID{Kind: resource.KindEndpoint, Name: "purchase", Variant: resource.DefaultVariant})
+	want.Notify = []resource.MonitorNotify{{Webhook: "${ALERT_WEBHOOK_URL}"}}
+	want.Performance.Feedback = "purchased"
+	var got *resource.MonitorSpec
+	for _, it := range plan.Items {
+		if it.Resource.Monitor != nil {
+			got = it.Resource.Monitor
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the docs' monitor plans as %+v\nwant %+v", got, want)
 	}
 }
