@@ -80,12 +80,14 @@ func ksExact(m, n, bound int64) (float64, bool) {
 		// The points of row i inside the band: i·n − bound < j·m < i·n + bound.
 		lo := max(floorDiv(i*n-bound, m)+1, 0)
 		hi := min(ceilDiv(i*n+bound, m)-1, n)
+		var inside float64
 		for j := lo; j <= hi; j++ {
 			p := cur[j]
 			if p == 0 {
 				continue
 			}
 			cur[j] = 0
+			inside += p
 			left := float64(m + n - i - j)
 			if left == 0 {
 				continue
@@ -106,6 +108,11 @@ func ksExact(m, n, bound int64) (float64, bool) {
 					cur[j+1] += q
 				}
 			}
+		}
+		if inside == 0 {
+			// Every path has left the band (the rest underflowed): the
+			// p-value is all that stepped out.
+			break
 		}
 		cur, next = next, cur
 	}

@@ -151,7 +151,7 @@ func DefaultMethod(ref, cur Data, numeric bool, th Thresholds) (Method, error) {
 		seen := map[float64]bool{}
 		for _, s := range []Sample{ref.Sample, cur.Sample} {
 			for i, v := range s.Values {
-				if s.Weights == nil || s.Weights[min(i, len(s.Weights)-1)] > 0 {
+				if s.Weights == nil || i >= len(s.Weights) || s.Weights[i] > 0 {
 					seen[v] = true
 				}
 			}
