@@ -69,7 +69,8 @@ type FreshnessReport struct {
 // FeatureFreshness is how fresh one feature is. Zero times and seconds
 // mean "none" (a feature without max age, schedule or materialization).
 type FeatureFreshness struct {
-	Feature resource.Ref `json:"feature"`
+	// Feature is name:variant.
+	Feature string `json:"feature"`
 	// Status is fresh, stale or never_materialized; Reason says why in
 	// plain words ("newest value is 3d old, max_age is 1d").
 	Status string `json:"status"`
@@ -167,7 +168,7 @@ func (p *Platform) Freshness(ctx context.Context, fp *FreshnessParams) (*Freshne
 // featureFreshness reads one feature's freshness at now.
 func featureFreshness(ctx context.Context, reg registry.Store, f *resource.Resource, now time.Time, grace time.Duration) (FeatureFreshness, error) {
 	spec, st := f.Feature, f.State
-	ff := FeatureFreshness{Feature: f.Ref(), NewestEventTime: st.Watermark.UTC(), MaxAgeSeconds: time.Duration(spec.MaxAge).Seconds()}
+	ff := FeatureFreshness{Feature: f.Ref().String(), NewestEventTime: st.Watermark.UTC(), MaxAgeSeconds: time.Duration(spec.MaxAge).Seconds()}
 	if st.Watermark.IsZero() {
 		ff.NewestEventTime = time.Time{}
 	} else {

@@ -138,20 +138,20 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 	if rep.Fresh != 9 || rep.Stale != 0 || rep.NeverMaterialized != 1 {
 		t.Fatalf("after materializing: %d fresh, %d stale, %d never; want 9, 0, 1:\n%s", rep.Fresh, rep.Stale, rep.NeverMaterialized, reasons(rep))
 	}
-	byName := map[resource.Ref]platform.FeatureFreshness{}
+	byName := map[string]platform.FeatureFreshness{}
 	for _, f := range rep.Features {
 		byName[f.Feature] = f
 	}
-	sp := byName[shopPlan.Ref()]
+	sp := byName[shopPlan.Ref().String()]
 	if sp.Status != platform.FreshnessNeverMaterialized || !strings.Contains(sp.Reason, "never materialized") || !sp.LastMaterializedAt.IsZero() || sp.LastMaterializationJob != 0 {
 		t.Errorf("shop_plan: %+v; want never materialized, with no materialization", sp)
 	}
-	o := byName[opens.Ref()]
+	o := byName[opens.Ref().String()]
 	if o.Status != platform.FreshnessFresh || !o.LastMaterializedAt.Equal(t0) || o.MaterializationAgeSeconds != 0 ||
 		!containsJob(matJobs, o.LastMaterializationJob) || o.MaxAgeSeconds != 30*86400 {
 		t.Errorf("opens_30d:v1: %+v; want fresh, materialized at %v by one of jobs %v, max age 30d", o, t0, matJobs)
 	}
-	region := byName[feature("subscriber_region").Ref()]
+	region := byName[feature("subscriber_region").Ref().String()]
 	if region.Status != platform.FreshnessFresh || !region.NewestEventTime.IsZero() || !strings.Contains(region.Reason, "static") {
 		t.Errorf("subscriber_region (static): %+v; want fresh, no event time", region)
 	}
@@ -174,7 +174,7 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 				}
 			}
 		}
-		got := byName[f.Ref()]
+		got := byName[f.Ref().String()]
 		t.Logf("%s: newest event time %v; served %v (subscriber %s) among %d subscribers", f.Ref(), got.NewestEventTime, newest, holder, len(subscribers))
 		if newest.IsZero() || !got.NewestEventTime.Equal(newest) || newest.After(t0) {
 			t.Errorf("%s: newest event time %v; online features serve %v (subscriber %s) at most, at %v", f.Ref(), got.NewestEventTime, newest, holder, t0)
@@ -202,7 +202,7 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 
 	// The hourly schedule: the run due at the next hour may end until the
 	// hour after (grace one interval); later it is overdue.
-	h := byName[hourly.Ref()]
+	h := byName[hourly.Ref().String()]
 	due := t0.Truncate(time.Hour).Add(time.Hour)
 	if h.Status != platform.FreshnessFresh || h.Schedule != "@hourly" || !h.NextDue.Equal(due) || h.GraceSeconds != 3600 || h.Overdue {
 		t.Fatalf("opens_hourly: %+v; want fresh, next due %v, grace 1h", h, due)

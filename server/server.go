@@ -110,6 +110,7 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/experiments/{name}/report", s.experimentReport)
 	mux.HandleFunc("POST /v1/experiments/{name}/conclude", s.concludeExperiment)
 	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
+	mux.HandleFunc("GET /v1/freshness", s.freshness)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
 	// The Open Inference Protocol v2 over the endpoints (oip.go).
 	mux.HandleFunc("GET /v2", s.oipServerMetadata)
