@@ -47,6 +47,8 @@ type Store interface {
 	JobStore
 	// ModelStore keeps model versions and aliases (models.go).
 	ModelStore
+	// MonitorStore records monitor runs and their results (monitors.go).
+	MonitorStore
 	// Close releases the store.
 	Close() error
 }

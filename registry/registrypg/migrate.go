@@ -190,4 +190,31 @@ var migrations = []string{
 	// (resource.State.Materialized; materialized_at NULL until the first).
 	`ALTER TABLE {schema}.resources ADD COLUMN materialized_at timestamptz;
 	ALTER TABLE {schema}.resources ADD COLUMN materialized_job bigint NOT NULL DEFAULT 0;`,
+	// 11: monitor runs and their results (registry.MonitorStore).
+	`CREATE TABLE {schema}.monitor_runs (
+		id              bigserial PRIMARY KEY,
+		monitor_name    text COLLATE "C" NOT NULL,
+		monitor_variant text COLLATE "C" NOT NULL,
+		at              timestamptz,
+		job             bigint NOT NULL DEFAULT 0
+	);
+	CREATE INDEX monitor_runs_by_monitor ON {schema}.monitor_runs (monitor_name, monitor_variant, id);
+
+	CREATE TABLE {schema}.monitor_results (
+		run             bigint NOT NULL REFERENCES {schema}.monitor_runs (id),
+		seq             integer NOT NULL,
+		monitor_name    text COLLATE "C" NOT NULL,
+		monitor_variant text COLLATE "C" NOT NULL,
+		check_name      text COLLATE "C" NOT NULL,
+		subject         text COLLATE "C" NOT NULL,
+		state           text NOT NULL,
+		method          text NOT NULL DEFAULT '',
+		value           double precision,
+		threshold       double precision,
+		message         text NOT NULL DEFAULT '',
+		-- When the subject entered state: the first run of its streak.
+		since           timestamptz,
+		PRIMARY KEY (run, seq)
+	);
+	CREATE INDEX monitor_results_by_subject ON {schema}.monitor_results (monitor_name, monitor_variant, check_name, subject, run);`,
 }

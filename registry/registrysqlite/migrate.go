@@ -180,4 +180,32 @@ var migrations = []string{
 	// NULL until the first; materialized_job its job).
 	`ALTER TABLE resources ADD COLUMN materialized_at TEXT;
 	ALTER TABLE resources ADD COLUMN materialized_job INTEGER NOT NULL DEFAULT 0;`,
+	// 11: monitor runs and their results (registry.MonitorStore). Times
+	// are integer UTC unix microseconds like the jobs'.
+	`CREATE TABLE monitor_runs (
+		id              INTEGER PRIMARY KEY AUTOINCREMENT,
+		monitor_name    TEXT NOT NULL,
+		monitor_variant TEXT NOT NULL,
+		at              INTEGER,
+		job             INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX monitor_runs_by_monitor ON monitor_runs (monitor_name, monitor_variant, id);
+
+	CREATE TABLE monitor_results (
+		run             INTEGER NOT NULL REFERENCES monitor_runs (id),
+		seq             INTEGER NOT NULL,
+		monitor_name    TEXT NOT NULL,
+		monitor_variant TEXT NOT NULL,
+		check_name      TEXT NOT NULL,
+		subject         TEXT NOT NULL,
+		state           TEXT NOT NULL,
+		method          TEXT NOT NULL DEFAULT '',
+		value           REAL,
+		threshold       REAL,
+		message         TEXT NOT NULL DEFAULT '',
+		-- When the subject entered state: the first run of its streak.
+		since           INTEGER,
+		PRIMARY KEY (run, seq)
+	) WITHOUT ROWID;
+	CREATE INDEX monitor_results_by_subject ON monitor_results (monitor_name, monitor_variant, check_name, subject, run);`,
 }

@@ -85,7 +85,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) registry.Store) {
 	t.Run("ContextCancelled", func(t *testing.T) { testContextCancelled(t, open(t)) })
 	t.Run("Jobs", func(t *testing.T) { exerciseJobs(t, open) })
 	exerciseLifecycle(t, open)
-	exerciseModels(t, open) // models.go
+	exerciseModels(t, open)   // models.go
+	exerciseMonitors(t, open) // monitors.go
 }
 
 // Fixtures. Every helper returns a new value so tests can mutate freely.
