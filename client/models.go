@@ -222,3 +222,11 @@ func (c *Client) ModelProfile(ctx context.Context, ref platform.ModelRef) (*plat
 	}
 	return &p, nil
 }
+
+// Skew implements platform.API.
+func (c *Client) Skew(ctx context.Context, p *platform.SkewParams) ([]*registry.Job, error) {
+	if err := resource.ValidateName(p.Model); err != nil {
+		return nil, fmt.Errorf("%w: model %v", platform.ErrInvalid, err)
+	}
+	return c.queue(ctx, modelPath(p.Model)+"/skew", server.SkewRequest{Version: p.Version, From: p.From, To: p.To, Sample: p.Sample, By: p.By, Detach: p.Detach})
+}

@@ -45,6 +45,15 @@ type Coordinator struct {
 	// through the coordinator, so it cannot be imported here). Without it,
 	// experiment reviews and retraining on feedback fail.
 	Feedback FeedbackReader
+	// Checks are the monitor checks this build runs, by name
+	// (resource.CheckDrift, …); a monitor's check without one records a
+	// warning saying so (monitor.go).
+	Checks map[string]MonitorChecker
+	// Alerts posts monitors' alerts (nil: 5 attempts from 1s backoff).
+	Alerts *Alerter
+	// Getenv reads the environment variables webhooks refer to (default
+	// os.LookupEnv).
+	Getenv func(string) (string, bool)
 
 	sayMu sync.Mutex // materializations report from several goroutines
 }
@@ -228,6 +237,14 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 		return c.batchPredict(ctx, run, args)
 	case JobExperimentReview:
 		return c.reviewExperiment(ctx, run)
+	case JobMonitor:
+		return c.runMonitor(ctx, run)
+	case JobSkew:
+		var args SkewParams
+		if err := decodeArgs(j, &args); err != nil {
+			return err
+		}
+		return c.skew(ctx, run, args)
 	}
 	return fmt.Errorf("%w: job %d is of kind %q, which this version of slipway does not know: upgrade it", errPermanent, j.ID, j.Kind)
 }
@@ -235,6 +252,9 @@ func (c *Coordinator) handle(ctx context.Context, run *jobRun) error {
 // jobResources returns the resources whose status a job sets. A chunk of a
 // materialization sets none: its commit job marks the features.
 func jobResources(j *registry.Job) []resource.ID {
+	if j.Kind == JobSkew {
+		return nil // a measurement: the model's status is its training's
+	}
 	if j.Kind != JobMaterialize {
 		return []resource.ID{j.Resource}
 	}

@@ -59,6 +59,9 @@ type API interface {
 	// ModelProfile reads the baseline profile recorded with a version:
 	// its training rows' features and its predictions on the holdout.
 	ModelProfile(ctx context.Context, ref ModelRef) (*ModelProfile, error)
+	// Skew queues a measurement of a model's train/serve skew; its job's
+	// Result is a coordinator.SkewReport.
+	Skew(ctx context.Context, p *SkewParams) ([]*registry.Job, error)
 
 	// RecordFeedback validates feedback events about predictions and
 	// records them (durably, before it returns); they reach the offline

@@ -423,6 +423,45 @@ func (s *server) trainModel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, s.jobsBody(r, jobs))
 }
 
+// SkewRequest is the (optional) body of POST /v1/models/{model}/skew.
+type SkewRequest struct {
+	// Version keeps the predictions of one version (0: every version).
+	Version int `json:"version,omitempty"`
+	// From and To bound the predictions' times (zero: any).
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Sample is how many predictions (0: coordinator.DefaultSkewSample).
+	Sample int    `json:"sample,omitempty"`
+	By     string `json:"by,omitempty"`
+	Detach bool   `json:"detach,omitempty"`
+}
+
+// modelSkew answers POST /v1/models/{model}/skew: it queues the
+// measurement (202 with the jobs; the last one's result is the report).
+func (s *server) modelSkew(w http.ResponseWriter, r *http.Request) {
+	name, err := pathModel(r)
+	if err == nil {
+		err = checkQuery(r.URL.Query())
+	}
+	var req SkewRequest
+	if err == nil {
+		err = decodeOptional(r, &req)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.By == "" {
+		req.By = defaultBy
+	}
+	jobs, err := s.Platform.Skew(r.Context(), &platform.SkewParams{Model: name, Version: req.Version, From: req.From, To: req.To, Sample: req.Sample, By: req.By, Detach: req.Detach})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, s.jobsBody(r, jobs))
+}
+
 // registerModel answers POST /v1/models/{model}/versions: a
 // multipart/form-data body (see the Form* constants) with the model file,
 // which the platform validates on the training set's holdout and records.

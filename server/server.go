@@ -112,6 +112,7 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
 	mux.HandleFunc("GET /v1/freshness", s.freshness)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
+	mux.HandleFunc("POST /v1/models/{model}/skew", s.modelSkew)
 	// The Open Inference Protocol v2 over the endpoints (oip.go).
 	mux.HandleFunc("GET /v2", s.oipServerMetadata)
 	mux.HandleFunc("GET /v2/health/live", s.oipLive)

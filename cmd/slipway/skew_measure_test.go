@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipway-ml/slipway/cli"
+)
+
+// TestSkewMeasured: on the quickstart, what the endpoint served equals
+// what the training join gives at each prediction's time (no skew). Then
+// orders arrive for some subscribers, dated before the predictions, and
+// the order statistics are rebuilt but not materialized: the online store
+// is stale, and `slipway skew` shows it, for those subscribers' order
+// features only.
+func TestSkewMeasured(t *testing.T) {
+	dir := quickstart(t)
+	subs := subscriberIDs(t, dir)
+	mustRun(t, dir, append([]string{"predict", "purchase"}, subs[:80]...)...)
+
+	skew := func() *cli.SkewBody {
+		t.Helper()
+		var body cli.SkewBody
+		if err := json.Unmarshal([]byte(mustRun(t, dir, "skew", "purchase_model", "--json").stdout), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Report == nil {
+			t.Fatalf("skew left no report: %+v", body.Jobs)
+		}
+		return &body
+	}
+	clean := skew().Report
+	if clean.Sampled < 80 || clean.Differing != 0 || len(clean.Features) != 8 {
+		t.Fatalf("the quickstart: %d predictions sampled, %d values differ, %d features; want at least 80, none, 8: %+v", clean.Sampled, clean.Differing, len(clean.Features), clean)
+	}
+	for _, f := range clean.Features {
+		if f.Compared < 80 || f.Differing != 0 {
+			t.Fatalf("the quickstart: %s compared %d, %d differ", f.Feature, f.Compared, f.Differing)
+		}
+	}
+
+	// New orders for 10 subscribers, an hour ago; the statistics rebuilt,
+	// the online store left as it was.
+	late := subs[:10]
+	f, err := os.OpenFile(filepath.Join(dir, "data", "orders.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04:05.000000")
+	for i, s := range late {
+		fmt.Fprintf(f, "ord_late_%d,%s,shop_1,,%s,50.00\n", i, s, at)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "run", "subscriber_order_stats", "--rebuild")
+	mustRun(t, dir, append([]string{"predict", "purchase"}, subs[:20]...)...)
+
+	stale := skew().Report
+	for _, f := range stale.Features {
+		orders := f.Name == "orders_count" || f.Name == "avg_order_value"
+		switch {
+		case !orders && f.Differing != 0:
+			t.Errorf("%s: %d values differ; only the order features went stale: %+v", f.Name, f.Differing, f.Examples)
+		case f.Name == "orders_count" && f.Differing < 20:
+			// Each of the 10 subscribers was asked about twice (before and
+			// after), and both predictions are behind the orders.
+			t.Errorf("orders_count: %d of %d values differ; want the 20 predictions of the subscribers with new orders", f.Differing, f.Compared)
+		}
+		if orders {
+			for _, e := range f.Examples {
+				if !slices.Contains(late, e.Entity) {
+					t.Errorf("%s differs for %s, which got no new order: %+v", f.Name, e.Entity, e)
+				}
+			}
+		}
+		if f.Name == "orders_count" && (len(f.Examples) == 0 || f.Share <= 0) {
+			t.Errorf("orders_count: no examples or share: %+v", f)
+		}
+	}
+	// The table a person reads says the same.
+	out := mustRun(t, dir, "skew", "purchase_model").stdout
+	if !strings.Contains(out, "orders_count:default") || !strings.Contains(out, "served") || !strings.Contains(out, "training join") {
+		t.Errorf("slipway skew:\n%s", out)
+	}
+}
+
+func subscriberIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "data", "subscribers.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs[1:] {
+		out = append(out, r[0])
+	}
+	return out
+}
