@@ -30,7 +30,7 @@ func KS(ref, cur Sample) (stat, p float64, err error) {
 	}
 	n1, n2 := math.RoundToEven(wa), math.RoundToEven(wb)
 	if n1 < 1 || n2 < 1 {
-		return 0, 0, fmt.Errorf("the samples weigh %g and %g: KS needs each to weigh at least 0.5 (it takes the rounded weight as the sample size)", wa, wb)
+		return 0, 0, fmt.Errorf("the samples weigh %g and %g: KS takes each rounded total weight as a sample size, so each must weigh more than 0.5", wa, wb)
 	}
 	var d float64
 	stepCDFs(a, wa, b, wb, func(_, fa, fb float64) { d = math.Max(d, math.Abs(fa-fb)) })
