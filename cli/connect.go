@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/client"
+	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/platform"
 )
 
@@ -38,6 +39,8 @@ type how struct {
 	// lazy leaves the registry closed until an operation needs it (doctor
 	// reports a registry that does not open instead of failing).
 	lazy bool
+	// wrapOnline wraps the online store (platform.Options.WrapOnline).
+	wrapOnline func(online.Store) online.Store
 }
 
 // connect returns what a command works through: the server --server names,
@@ -66,7 +69,7 @@ func (a *app) openLocal(ctx context.Context, h how) (*platform.Platform, error) 
 	}
 	p, err := platform.Open(ctx, platform.Options{
 		DataDir: a.dataDir, DataDirHint: "--data-dir (env " + DataDirEnv + ")",
-		Config: cfg, Backends: a.backends, Logger: a.log, Create: h.create, ReadOnly: h.readOnly,
+		Config: cfg, Backends: a.backends, Logger: a.log, Create: h.create, ReadOnly: h.readOnly, WrapOnline: h.wrapOnline,
 	})
 	if err != nil {
 		return nil, err

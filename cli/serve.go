@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-ml/slipway/metrics"
+	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/server"
 	"github.com/slipway-ml/slipway/serving"
@@ -39,6 +41,11 @@ func (a *app) serveCmd() *cobra.Command {
   GET  /healthz                      liveness
   GET  /readyz                       readiness: the registry and online store answer,
                                      and the endpoints' models it cannot serve
+  GET  /metrics                      Prometheus metrics (docs/metrics.md): requests,
+                                     errors and latency per route, endpoint and model
+                                     version; online store latency; prediction log
+                                     backlog and drops; materialization rows and lag;
+                                     jobs by status
 
 While it runs, the other slipway commands on the same data directory go
 through it (it writes its address and pid to ` + ServerFile + ` there, and
@@ -65,6 +72,9 @@ Web pages of the origins listed in slipway.yaml's cors: allowed_origins may
 call the predict, online-features and feedback routes from the browser; no
 other route answers a page of another origin (see docs/http-api.md).
 
+Metrics are on unless slipway.yaml says metrics: enabled: false (then
+GET /metrics answers 404 and nothing is counted).
+
 With --pprof ADDR it also serves Go's profiler (net/http/pprof:
 /debug/pprof/profile?seconds=N and the rest) on that address, to find where
 the CPU goes under load (go tool pprof URL). Keep it on loopback.
@@ -88,13 +98,26 @@ jobs, N at a time, like 'slipway worker'.`,
 					return fmt.Errorf("--%s %s: give a duration above zero, like 30s", name, d)
 				}
 			}
-			p, err := a.openLocal(cmd.Context(), how{})
+			conf, err := a.config()
+			if err != nil {
+				return err
+			}
+			// Metrics (GET /metrics) unless slipway.yaml turns them off:
+			// the online store is wrapped to count its reads and writes.
+			var m *metrics.Metrics
+			if !conf.Metrics.Disabled {
+				m = metrics.New(metrics.Config{Logger: a.log})
+			}
+			p, err := a.openLocal(cmd.Context(), how{wrapOnline: func(s online.Store) online.Store { return m.Online(s, conf.Online.Type) }})
 			if err != nil {
 				return err
 			}
 			defer p.Close()
 			reg, err := p.Registry(cmd.Context())
 			if err != nil {
+				return err
+			}
+			if err := m.Registry(reg); err != nil {
 				return err
 			}
 			on, err := p.Online(cmd.Context())
@@ -121,7 +144,11 @@ jobs, N at a time, like 'slipway worker'.`,
 			}
 			if plog != nil {
 				cfg.Endpoints.Log = plog.Logger.Log
+				if err := m.PredictionLog(plog); err != nil {
+					return err
+				}
 			}
+			cfg.Metrics = m
 			if err := cfg.Endpoints.Warm(cmd.Context()); err != nil {
 				a.log.Warn("loading the endpoints' models", "error", err)
 			}

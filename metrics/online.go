@@ -80,3 +80,14 @@ func (s *instrumentedOnline) DeleteFeatures(ctx context.Context, p *online.Delet
 
 // Unwrap returns the store being instrumented.
 func (s *instrumentedOnline) Unwrap() online.Store { return s.Store }
+
+// Version is the store's version when it tells one (slipway doctor asks),
+// else "".
+func (s *instrumentedOnline) Version(ctx context.Context) (string, error) {
+	if v, ok := s.Store.(interface {
+		Version(ctx context.Context) (string, error)
+	}); ok {
+		return v.Version(ctx)
+	}
+	return "", nil
+}

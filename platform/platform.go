@@ -88,6 +88,10 @@ type Options struct {
 	// recovery, no claim, and an embedded store whose file does not exist
 	// is opened empty in a temporary directory (see Plan).
 	ReadOnly bool
+	// WrapOnline, when set, wraps the online store once opened: every use
+	// of it in this process (serving, materializations) goes through the
+	// wrapper (`slipway serve` counts them for its metrics).
+	WrapOnline func(online.Store) online.Store
 }
 
 // Platform is one configuration's stores and the operations over them.
@@ -308,6 +312,9 @@ func (p *Platform) Online(ctx context.Context) (online.Store, error) {
 			hint = " (is another slipway process, such as a `slipway worker`, using this data directory?)"
 		}
 		return nil, fmt.Errorf("opening the online store (%s): %w%s", cfg.Redacted(), err, hint)
+	}
+	if p.opts.WrapOnline != nil {
+		st = p.opts.WrapOnline(st)
 	}
 	p.online = st
 	return st, nil

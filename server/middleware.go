@@ -16,7 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/slipway-ml/slipway/metrics"
 	"github.com/slipway-ml/slipway/registry"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // MaxBodyBytes bounds request bodies (10 MiB): a larger body is refused
@@ -30,12 +32,48 @@ const RequestIDHeader = "X-Request-Id"
 // maxRequestIDLen bounds an id a client sends.
 const maxRequestIDLen = 128
 
-type requestIDKey struct{}
+type requestKey struct{}
+
+// requestState is what the middleware keeps about a request in its
+// context: its id, and what a predict route answered, for the metrics.
+type requestState struct {
+	id string
+	// predicted is set by a predict route that answered: the endpoint
+	// (name:variant) and the version (0 for several arms) that did.
+	predicted bool
+	endpoint  string
+	version   int
+}
 
 // RequestID returns the id of the request ctx belongs to ("" outside one).
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, _ := ctx.Value(requestKey{}).(*requestState); st != nil {
+		return st.id
+	}
+	return ""
+}
+
+// answered notes, for the metrics, that a predict route answered resp, and
+// counts its predictions by version.
+func (s *server) answered(r *http.Request, resp *serving.PredictResponse) {
+	if s.Metrics == nil {
+		return
+	}
+	if st, _ := r.Context().Value(requestKey{}).(*requestState); st != nil {
+		st.predicted, st.endpoint, st.version = true, resp.Endpoint, resp.Version
+	}
+	if resp.Version != 0 {
+		s.Metrics.AddPredictions(resp.Endpoint, resp.Version, len(resp.Predictions))
+		return
+	}
+	// Experiment arms of several versions answered: count each's.
+	counts := map[int]int{}
+	for _, p := range resp.Predictions {
+		counts[p.Version]++
+	}
+	for v, n := range counts {
+		s.Metrics.AddPredictions(resp.Endpoint, v, n)
+	}
 }
 
 // requestID keeps a client's id when it is sane (1 to 128 letters, digits
@@ -103,9 +141,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := requestID(r.Header.Get(RequestIDHeader))
 	w.Header().Set(RequestIDHeader, id)
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	st := &requestState{id: id}
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
 	rec := &recorder{ResponseWriter: w}
+	_, route := h.mux.Handler(r)
 	defer h.logRequest(rec, r, start)
+	if h.s.Metrics != nil {
+		// Deferred before the recovery below, so it sees the 500 of a panic.
+		defer h.observe(rec, st, route, start)
+	}
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -131,7 +175,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// body is cut off by MaxBytesReader as the handler reads it. Model
 	// uploads have a bound of their own.
 	limit := int64(MaxBodyBytes)
-	if _, pattern := h.mux.Handler(r); pattern == registerModelRoute {
+	if route == registerModelRoute {
 		limit = MaxModelUploadBytes
 	}
 	if r.ContentLength > limit {
@@ -153,12 +197,30 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(rec, r)
 }
 
+// observe counts the request in the metrics under the route pattern that
+// matched it (the catch-all "/" is metrics.Unmatched), and a predict
+// route's answer under its endpoint and version.
+func (h *handler) observe(rec *recorder, st *requestState, route string, start time.Time) {
+	d := time.Since(start)
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if route == "/" {
+		route = metrics.Unmatched
+	}
+	h.s.Metrics.ObserveRequest(route, status, d)
+	if st.predicted {
+		h.s.Metrics.ObservePredict(st.endpoint, st.version, d)
+	}
+}
+
 // logRequest writes the request's one log line. Probes (/healthz, /readyz
-// and the /v2/health ones) log at debug, so that a load balancer polling
-// them does not fill the log.
+// and the /v2/health ones) and scrapes (/metrics) log at debug, so that a
+// load balancer or Prometheus polling them does not fill the log.
 func (h *handler) logRequest(rec *recorder, r *http.Request, start time.Time) {
 	level := slog.LevelInfo
-	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/v2/health/") {
+	if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/v2/health/") {
 		level = slog.LevelDebug
 	}
 	ctx := r.Context()

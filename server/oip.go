@@ -332,6 +332,7 @@ func (s *server) oipPredict(r *http.Request) (*OIPInferResponse, error) {
 			}
 		}
 	}
+	s.answered(r, pr)
 	id := req.ID
 	if id == "" {
 		id = RequestID(r.Context())

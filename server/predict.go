@@ -163,5 +163,6 @@ func (s *server) predict(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.answered(r, resp)
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
+	"github.com/slipway-ml/slipway/metrics"
 	"github.com/slipway-ml/slipway/model"
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
@@ -44,6 +45,9 @@ type Config struct {
 	// CORS lists the origins whose web pages may call the browser routes
 	// (predict, online features, feedback); see cors.go.
 	CORS config.CORS
+	// Metrics counts every request and serves GET /metrics (metrics.go);
+	// nil turns both off (slipway.yaml's metrics: enabled: false).
+	Metrics *metrics.Metrics
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
@@ -73,6 +77,7 @@ func newHandler(cfg Config) *handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
 	mux.HandleFunc("POST /v1/endpoints/{name}/predict", s.predict)
 	mux.HandleFunc("POST /v1/feedback", s.recordFeedback)
