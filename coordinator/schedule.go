@@ -72,7 +72,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]*registry.Job, error) {
 	}
 	var order []firing
 	features := map[firing][]*resource.Resource{}
-	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel, resource.KindBatchPrediction, resource.KindExperiment} {
+	for _, kind := range []resource.Kind{resource.KindTransformation, resource.KindFeature, resource.KindModel, resource.KindBatchPrediction, resource.KindExperiment, resource.KindMonitor} {
 		rs, err := c.Registry.List(ctx, &registry.ListParams{Kind: kind})
 		if err != nil {
 			return queued, fmt.Errorf("listing %ss: %w", kind, err)
@@ -122,6 +122,8 @@ func scheduleOf(r *resource.Resource) string {
 		return r.Model.Schedule
 	case r.BatchPrediction != nil:
 		return r.BatchPrediction.Schedule
+	case r.Monitor != nil && r.State.Deprecated == nil:
+		return r.Monitor.Schedule
 	case r.Experiment != nil && r.Experiment.AutoConclude && r.State.Deprecated == nil:
 		// Reviewed while it runs.
 		if r.Experiment.Review == "" {
@@ -195,6 +197,8 @@ func (s *Scheduler) queue(ctx context.Context, rs []*resource.Resource, at time.
 			b.add(registry.NewJob{Kind: JobTrain, Resource: r.ID, Args: encodeArgs(trainArgs{By: "schedule"}), After: after})
 		case resource.KindExperiment:
 			b.add(registry.NewJob{Kind: JobExperimentReview, Resource: r.ID, Args: encodeArgs(reviewArgs{By: "schedule"})})
+		case resource.KindMonitor:
+			b.add(registry.NewJob{Kind: JobMonitor, Resource: r.ID, Args: encodeArgs(monitorArgs{By: "schedule"})})
 		case resource.KindBatchPrediction:
 			// Scored as of the firing, from its inputs rebuilt first.
 			if err := b.batchPredict(ctx, &BatchPredictParams{BatchPrediction: r.ID, At: at, By: "schedule"}, always); err != nil {
