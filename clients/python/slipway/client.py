@@ -438,6 +438,30 @@ class Client:
         the last trainings, its experiments and its aliases' moves."""
         return self._json("GET", "/v1/models/%s/loop" % _quote(name))
 
+    # --- freshness ----------------------------------------------------------
+
+    def freshness(self, features: Optional[Sequence[str]] = None, now: Optional[str] = None,
+                  grace: Optional[str] = None) -> Dict[str, Any]:
+        """How fresh each feature's online values are, as `slipway
+        freshness` (GET /v1/freshness): {"at", "features", "fresh", "stale",
+        "never_materialized"}, per feature its "status" (fresh, stale,
+        never_materialized) with a "reason", "newest_event_time" and
+        "newest_age_seconds", "max_age_seconds", "last_materialized_at" and
+        "last_materialization_job", and its "schedule" with "next_due" and
+        "overdue". Stale: the newest value is older than max_age, or a
+        scheduled run is overdue (past its firing plus grace). features
+        (name or name:variant) limits it; now (RFC 3339) measures ages at
+        another time; grace ("10m", "2h", "1d") replaces the default."""
+        query = [("feature", f) for f in (features or [])]
+        if now is not None:
+            query.append(("now", now))
+        if grace is not None:
+            query.append(("grace", grace))
+        path = "/v1/freshness"
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        return self._json("GET", path)
+
     # --- experiments --------------------------------------------------------
 
     def experiment_report(self, name: str) -> Dict[str, Any]:

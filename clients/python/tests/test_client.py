@@ -278,6 +278,27 @@ class ServerTest(unittest.TestCase):
             self.c.loop_status("no_such_model")
         self.assertEqual(cm.exception.status, 404)
 
+    def test_freshness(self):
+        rep = self.c.freshness()
+        self.assertEqual(rep["fresh"] + rep["stale"] + rep["never_materialized"], len(rep["features"]))
+        by_name = {f["feature"]: f for f in rep["features"]}
+        self.assertEqual(by_name["opens_30d:v1"]["status"], "fresh")
+        self.assertEqual(by_name["opens_30d:v1"]["max_age_seconds"], 30 * 86400)
+        # Forty days after its newest value it is stale, by that age.
+        newest = by_name["opens_30d:v1"]["newest_event_time"]
+        at = (datetime.datetime.fromisoformat(newest.replace("Z", "+00:00")) + datetime.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        late = self.c.freshness(["opens_30d:v1"], now=at)
+        self.assertEqual(len(late["features"]), 1)
+        f = late["features"][0]
+        self.assertEqual(f["status"], "stale")
+        self.assertTrue(f["reason"].startswith("newest value is 40d"), f["reason"])
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.freshness(["no_such_feature"])
+        self.assertEqual(cm.exception.status, 404)
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.freshness(grace="soon")
+        self.assertEqual(cm.exception.status, 400)
+
     # --- training sets ------------------------------------------------------
 
     def test_training_set(self):
