@@ -95,7 +95,11 @@ func summarise(p *profile.Profile) []ColumnSummary {
 		s := ColumnSummary{Name: c.Name, Kind: string(c.Kind), Rows: c.Rows, Nulls: c.Nulls, NullRate: c.NullRate(), NonFinite: c.NonFinite}
 		if c.Kind == profile.Numeric {
 			s.Mean, s.Std, s.Min, s.Max = number(c.Mean()), number(c.Std()), number(c.Min()), number(c.Max())
-			s.P05, s.P50, s.P95 = number(c.Quantile(0.05)), number(c.Quantile(0.5)), number(c.Quantile(0.95))
+			if !c.Timestamps() || c.Exact() {
+				// A timestamp's sketched quantile is months off (0.5% of
+				// its value in seconds): only kept values give them.
+				s.P05, s.P50, s.P95 = number(c.Quantile(0.05)), number(c.Quantile(0.5)), number(c.Quantile(0.95))
+			}
 		} else {
 			s.Distinct = c.Distinct()
 			counts := c.Counts()

@@ -26,9 +26,10 @@ type columnJSON struct {
 	Max       float64 `json:"max,omitempty"`
 	// Sketch is the DDSketch; Exact the values while there are at most
 	// ExactLimit of them.
-	Sketch   []byte    `json:"sketch,omitempty"`
-	Exact    []float64 `json:"exact,omitempty"`
-	Integers bool      `json:"integers,omitempty"`
+	Sketch     []byte    `json:"sketch,omitempty"`
+	Exact      []float64 `json:"exact,omitempty"`
+	Integers   bool      `json:"integers,omitempty"`
+	Timestamps bool      `json:"timestamps,omitempty"`
 	// Items counts each value; Other those beyond MaxItems; Distinct is the
 	// HyperLogLog sketch.
 	Items    map[string]int64 `json:"items,omitempty"`
@@ -51,7 +52,7 @@ func (p *Profile) MarshalJSON() ([]byte, error) {
 				j.Mean, j.M2, j.Min, j.Max = c.mean, c.m2, c.min, c.max
 			}
 			c.sketch.Encode(&j.Sketch, false)
-			j.Exact, j.Integers = c.exact, c.integers
+			j.Exact, j.Integers, j.Timestamps = c.exact, c.integers, c.timestamps
 		} else {
 			j.Items, j.Other = c.items, c.other
 			b, err := c.distinct.MarshalBinary()
@@ -106,7 +107,7 @@ func (j columnJSON) column() (*Column, error) {
 		if len(j.Exact) > 0 && int64(len(j.Exact)) != j.Count {
 			return nil, fmt.Errorf("%d values kept for %d counted", len(j.Exact), j.Count)
 		}
-		c.sketch, c.n, c.exact, c.integers = s, j.Count, j.Exact, j.Integers
+		c.sketch, c.n, c.exact, c.integers, c.timestamps = s, j.Count, j.Exact, j.Integers, j.Timestamps
 		if j.Count > 0 {
 			c.mean, c.m2, c.min, c.max = j.Mean, j.M2, j.Min, j.Max
 		}

@@ -83,8 +83,9 @@ type Column struct {
 	sketch   *ddsketch.DDSketch
 	exact    []float64 // while n <= ExactLimit
 	// integers is set while every value was an int64: the sketch's
-	// quantiles are then rounded to whole numbers.
-	integers bool
+	// quantiles are then rounded to whole numbers. timestamps is set once
+	// a value was a timestamp.
+	integers, timestamps bool
 
 	// Strings and booleans.
 	items    map[string]int64
@@ -162,7 +163,7 @@ func (c *Column) add(v value.Value) {
 	case value.Int64:
 		c.addNumber(float64(v.Int64()))
 	case value.Timestamp:
-		c.integers = false
+		c.integers, c.timestamps = false, true
 		c.addNumber(float64(v.Micros()) / 1e6)
 	case value.String:
 		c.addItem(v.Str(), 1)
@@ -282,6 +283,12 @@ func (c *Column) clamp(v float64) float64 {
 	return math.Min(math.Max(v, c.min), c.max)
 }
 
+// Timestamps reports whether a numeric column holds timestamps (Unix
+// seconds). Their quantiles are only as good as the sketch's accuracy
+// relative to the value: 0.5% of 2026 in seconds is months, so beyond
+// ExactLimit values only their moments and extremes mean anything.
+func (c *Column) Timestamps() bool { return c.timestamps }
+
 // Exact reports whether a numeric column still holds its values.
 func (c *Column) Exact() bool { return c.Kind == Numeric && c.exact != nil }
 
@@ -386,6 +393,7 @@ func (c *Column) Merge(o *Column) error {
 	}
 	c.n = n
 	c.integers = c.integers && o.integers
+	c.timestamps = c.timestamps || o.timestamps
 	c.min, c.max = math.Min(c.min, o.min), math.Max(c.max, o.max)
 	return nil
 }
