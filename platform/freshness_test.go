@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/slipway-ml/slipway/config"
+	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/definition"
 	"github.com/slipway-ml/slipway/demo"
 	"github.com/slipway-ml/slipway/internal/backends"
@@ -227,6 +228,22 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 	if f.Status != platform.FreshnessFresh || f.Overdue || !f.LastMaterializedAt.Equal(overdueAt) || f.LastMaterializationJob != last.ID ||
 		!f.NextDue.Equal(overdueAt.Truncate(time.Hour).Add(time.Hour)) {
 		t.Errorf("after a run at %v (job %d): %+v; want fresh, materialized then, next due the next hour", overdueAt, last.ID, f)
+	}
+
+	// A chunked materialization is recorded by its commit job, once every
+	// chunk is written.
+	chunkedAt := overdueAt.Add(3 * time.Minute)
+	clock.Store(chunkedAt.UnixNano())
+	jobs = wait(t, p, must(p.Materialize(ctx, &platform.MaterializeParams{Features: []resource.ID{opens}, Chunks: 3, Full: true})))
+	var commit int64
+	for _, j := range jobs {
+		if coordinator.JobPart(j) == "commit" {
+			commit = j.ID
+		}
+	}
+	f = freshness(t, p, &platform.FreshnessParams{Features: []resource.ID{opens}}).Features[0]
+	if commit == 0 || f.LastMaterializationJob != commit || !f.LastMaterializedAt.Equal(chunkedAt) || !f.NewestEventTime.Equal(o.NewestEventTime) {
+		t.Errorf("after a chunked run (commit job %d) at %v: %+v; want it recorded, the newest event time still %v", commit, chunkedAt, f, o.NewestEventTime)
 	}
 
 	// Bad input.
