@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,5 +232,42 @@ func TestDriftInjectedIntoTrafficIsDetected(t *testing.T) {
 	}
 	if _, err := monitor.Drift(ctx, reg, off, &monitor.DriftParams{Endpoint: d.endpoint, Model: "purchase_model", Version: 1, Method: "magic"}); err == nil {
 		t.Error("an unknown method was accepted")
+	}
+
+	// The monitor's drift check over each hour: the calm one passes; in the
+	// shifted one the drifted features warn and the null burst fails.
+	on, err := d.p.Online(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &resource.Resource{ID: resource.ID{Kind: resource.KindMonitor, Name: "purchase_health", Variant: resource.DefaultVariant},
+		Monitor: &resource.MonitorSpec{Endpoint: resource.ID{Kind: resource.KindEndpoint, Name: "purchase", Variant: resource.DefaultVariant},
+			Drift: resource.MonitorDrift{Window: resource.Duration(time.Hour), MinRows: 100, Share: 0.5, Method: "auto"}}}
+	states := func(now time.Time) map[string]monitor.Result {
+		t.Helper()
+		rs, err := monitor.DriftCheck(ctx, &monitor.Env{Registry: reg, Offline: off, Online: on, Now: now}, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]monitor.Result{}
+		for _, r := range rs {
+			out[r.Subject] = r
+		}
+		return out
+	}
+	for subject, r := range states(h0.Add(time.Hour + 2*time.Minute)) {
+		if r.State != monitor.Pass && r.Message != "" && !strings.Contains(r.Message, "not tested") {
+			t.Errorf("the calm hour: %s is %s: %s", subject, r.State, r.Message)
+		}
+	}
+	got := states(h0.Add(2*time.Hour + 2*time.Minute))
+	for subject, want := range map[string]monitor.State{"avg_order_value": monitor.Warn, "subscriber_region": monitor.Warn, "clicks_30d": monitor.Fail,
+		"orders_count": monitor.Pass, "dataset": monitor.Pass} {
+		if got[subject].State != want {
+			t.Errorf("the shifted hour: %s is %s, want %s: %s", subject, got[subject].State, want, got[subject].Message)
+		}
+	}
+	if r := got["clicks_30d"]; !strings.Contains(r.Message, "null rate rose") || !strings.Contains(r.Message, "800 predictions of purchase_model version 1") {
+		t.Errorf("the null burst's message: %s", r.Message)
 	}
 }

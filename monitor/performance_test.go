@@ -13,6 +13,7 @@ import (
 	"github.com/slipway-ml/slipway/feedback"
 	"github.com/slipway-ml/slipway/internal/testenv"
 	"github.com/slipway-ml/slipway/monitor"
+	"github.com/slipway-ml/slipway/resource"
 )
 
 // TestPerformanceFromFeedback: an endpoint's predictions scored against
@@ -99,6 +100,36 @@ func TestPerformanceFromFeedback(t *testing.T) {
 
 	if _, err := monitor.Measure(ctx, reg, off, &monitor.PerformanceParams{Endpoint: d.endpoint, Feedback: "Bad Name"}); err == nil || !strings.Contains(err.Error(), "feedback name") {
 		t.Fatalf("a bad feedback name: %v", err)
+	}
+
+	// The monitor's check: fails exactly when the AUC fell below the
+	// training's by more than max_drop; warns with too few samples.
+	check := func(minSamples int64, maxDrop float64) monitor.Result {
+		t.Helper()
+		m := &resource.Resource{Monitor: &resource.MonitorSpec{Endpoint: resource.ID{Kind: resource.KindEndpoint, Name: "purchase", Variant: resource.DefaultVariant},
+			Performance: resource.MonitorPerformance{Feedback: "purchased", Window: resource.Duration(72 * time.Hour), MinSamples: minSamples, MaxDrop: maxDrop}}}
+		rs, err := monitor.PerformanceCheck(ctx, &monitor.Env{Registry: reg, Offline: off, Now: day0.Add(48 * time.Hour)}, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 1 || rs[0].Subject != "version 1" {
+			t.Fatalf("performance check: %+v", rs)
+		}
+		return rs[0]
+	}
+	auc, trained := all.Metrics["auc"], all.Training["auc"]
+	for _, drop := range []float64{0.01, 0.5} {
+		r := check(100, drop)
+		want := monitor.Pass
+		if auc < trained-drop {
+			want = monitor.Fail
+		}
+		if r.State != want || r.Value == nil || math.Abs(*r.Value-auc) > 1e-12 || !strings.Contains(r.Message, "200 with purchased feedback") {
+			t.Errorf("max_drop %v (auc %v, %v at training): %+v, want %s", drop, auc, trained, r, want)
+		}
+	}
+	if r := check(500, 0.05); r.State != monitor.Warn || !strings.Contains(r.Message, "min_samples") {
+		t.Errorf("200 with feedback against min_samples 500: %+v", r)
 	}
 }
 
