@@ -5,6 +5,8 @@ package coordinator
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,41 +112,57 @@ func (c *Coordinator) EnqueueSkew(ctx context.Context, p *SkewParams) ([]*regist
 // point-in-time as a training set would (the sample as the label), and
 // compares value by value. The table is dropped at the end.
 func (c *Coordinator) skew(ctx context.Context, run *jobRun, p SkewParams) error {
+	rep, err := c.MeasureSkew(ctx, &p, func(line string) { run.sayf("%s", line) })
+	if err != nil {
+		return err
+	}
+	run.rows.Store(int64(rep.Sampled))
+	run.result = encodeArgs(rep)
+	return nil
+}
+
+// MeasureSkew measures a model's skew (what the skew job does), saying
+// what it does with say (nil: nothing).
+func (c *Coordinator) MeasureSkew(ctx context.Context, p *SkewParams, say func(string)) (*SkewReport, error) {
+	if say == nil {
+		say = func(string) {}
+	}
 	sample := p.Sample
 	if sample == 0 {
 		sample = DefaultSkewSample
 	}
 	logs, err := c.modelLogs(ctx, p.Model)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep := &SkewReport{Model: p.Model, Versions: []int{}, Features: []FeatureSkew{}}
 	if len(logs) == 0 {
-		run.sayf("no endpoint of model %s has logged predictions yet: nothing to compare", p.Model)
-		run.result = encodeArgs(rep)
-		return nil
+		say(fmt.Sprintf("no endpoint of model %s has logged predictions yet: nothing to compare", p.Model))
+		return rep, nil
 	}
-	table := fmt.Sprintf("slipway_skew_sample__%d", run.job.ID)
-	if _, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: table, SQL: sampleSQL(logs, p, sample)}); err != nil {
-		return fmt.Errorf("sampling the prediction log: %w", err)
+	var r [6]byte
+	rand.Read(r[:])
+	table := "slipway_skew_sample__" + hex.EncodeToString(r[:])
+	if _, err := c.Offline.CreateTable(ctx, &offline.CreateTableParams{Table: table, SQL: sampleSQL(logs, *p, sample)}); err != nil {
+		return nil, fmt.Errorf("sampling the prediction log: %w", err)
 	}
 	defer c.Offline.DropTable(context.WithoutCancel(ctx), &offline.DropTableParams{Table: table})
 
 	logged, versions, err := c.readSample(ctx, table)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rep.Sampled = len(logged)
 	rep.Versions = versions
-	run.sayf("sampled %d predictions of model %s (versions %v)", len(logged), p.Model, versions)
+	say(fmt.Sprintf("sampled %d predictions of model %s (versions %v)", len(logged), p.Model, versions))
 	byVersion := map[int][]*loggedPrediction{}
 	for _, l := range logged {
 		byVersion[l.version] = append(byVersion[l.version], l)
 	}
 	index := map[string]int{}
 	for _, version := range versions {
-		if err := c.skewOfVersion(ctx, run, rep, index, table, p.Model, version, byVersion[version]); err != nil {
-			return err
+		if err := c.skewOfVersion(ctx, say, rep, index, table, p.Model, version, byVersion[version]); err != nil {
+			return nil, err
 		}
 	}
 	for i := range rep.Features {
@@ -153,11 +171,9 @@ func (c *Coordinator) skew(ctx context.Context, run *jobRun, p SkewParams) error
 			f.Share = float64(f.Differing) / float64(f.Compared)
 		}
 		rep.Differing += f.Differing
-		run.sayf("%s: %d of %d values differ (%.2f%%)", f.Name, f.Differing, f.Compared, 100*f.Share)
+		say(fmt.Sprintf("%s: %d of %d values differ (%.2f%%)", f.Name, f.Differing, f.Compared, 100*f.Share))
 	}
-	run.rows.Store(int64(rep.Sampled))
-	run.result = encodeArgs(rep)
-	return nil
+	return rep, nil
 }
 
 // modelLogs returns the prediction log tables of the endpoints serving a
@@ -252,13 +268,13 @@ func (c *Coordinator) readSample(ctx context.Context, table string) ([]*loggedPr
 
 // skewOfVersion recomputes the features of a version's sampled predictions
 // with its training set's join and counts the differences into rep.
-func (c *Coordinator) skewOfVersion(ctx context.Context, run *jobRun, rep *SkewReport, index map[string]int, table, name string, version int, logged []*loggedPrediction) error {
+func (c *Coordinator) skewOfVersion(ctx context.Context, say func(string), rep *SkewReport, index map[string]int, table, name string, version int, logged []*loggedPrediction) error {
 	v, err := c.Registry.GetModelVersion(ctx, name, version)
 	if err != nil {
 		return fmt.Errorf("reading version %d of model %s: %w", version, name, err)
 	}
 	if v.TrainingSet == (resource.ID{}) {
-		run.sayf("version %d has no training set recorded: its %d predictions are not compared", version, len(logged))
+		say(fmt.Sprintf("version %d has no training set recorded: its %d predictions are not compared", version, len(logged)))
 		return nil
 	}
 	enc, err := model.ParseEncoding(v.Encoding)

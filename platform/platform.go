@@ -381,7 +381,7 @@ func (p *Platform) coordinator(ctx context.Context, needOffline, needOnline bool
 	if err != nil {
 		return nil, err
 	}
-	c := &coordinator.Coordinator{Registry: reg, Logger: p.log, MaxAttempts: p.opts.Config.Jobs.MaxAttempts, Now: p.opts.Now}
+	c := &coordinator.Coordinator{Registry: reg, Logger: p.log, MaxAttempts: p.opts.Config.Jobs.MaxAttempts, Now: p.opts.Now, Checks: p.monitorChecks()}
 	if needOffline {
 		if c.Offline, err = p.Offline(ctx); err != nil {
 			return nil, err
