@@ -148,7 +148,7 @@ func (a *Alerter) post(ctx context.Context, u string, body []byte, say func(stri
 func postOnce(ctx context.Context, client *http.Client, u string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%w: %v", errGiveUp, err)
+		return fmt.Errorf("%v (%w)", err, errGiveUp)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "slipway-monitor")
@@ -168,7 +168,7 @@ func postOnce(ctx context.Context, client *http.Client, u string, body []byte) e
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	return fmt.Errorf("%w: HTTP %d", errGiveUp, resp.StatusCode)
+	return fmt.Errorf("HTTP %d (%w)", resp.StatusCode, errGiveUp)
 }
 
 // notify posts each alert to each of the monitor's webhooks and returns
@@ -183,7 +183,7 @@ func (c *Coordinator) notify(ctx context.Context, run *jobRun, m *resource.Resou
 		name := webhookName(n.Webhook)
 		u, err := resource.ResolveWebhook(n.Webhook, c.lookupEnv)
 		if err != nil {
-			run.sayf("webhook %s: %v; %d alert(s) not sent", name, err, len(alerts))
+			run.sayf("%v; %d alert(s) not sent", err, len(alerts))
 			failed += len(alerts)
 			continue
 		}

@@ -114,7 +114,9 @@ func (c *Coordinator) runMonitor(ctx context.Context, run *jobRun) error {
 		res.Alerts, res.AlertsFailed = c.notify(ctx, run, m, alerts)
 	}
 	run.result = encodeArgs(res)
-	return nil
+	// Ready again: the job marked it running (a run that cannot record
+	// marks it failed, with the error).
+	return c.setStatus(ctx, id, resource.StatusReady, "", nil)
 }
 
 // runCheck runs one check and returns its results, Check set on each: one
