@@ -9,7 +9,6 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -146,9 +145,24 @@ func (p *Platform) Freshness(ctx context.Context, fp *FreshnessParams) (*Freshne
 			feats = append(feats, f)
 		}
 	}
+	// A batch prediction's feature is refreshed on its schedule.
+	bps, err := reg.List(ctx, &registry.ListParams{Kind: resource.KindBatchPrediction})
+	if err != nil {
+		return nil, fmt.Errorf("listing the batch predictions: %w", err)
+	}
+	batch := map[resource.ID]*resource.Resource{}
+	for _, bp := range bps {
+		if bp.BatchPrediction != nil {
+			batch[resource.BatchPredictionSource(bp.ID)] = bp
+		}
+	}
 	rep := &FreshnessReport{At: now, Features: make([]FeatureFreshness, 0, len(feats))}
 	for _, f := range feats {
-		ff, err := featureFreshness(ctx, reg, f, now, fp.Grace)
+		bp := batch[f.Feature.Source]
+		if bp != nil && (bp.Name != f.Name || bp.Variant != f.Variant) {
+			bp = nil
+		}
+		ff, err := featureFreshness(ctx, reg, f, bp, now, fp.Grace)
 		if err != nil {
 			return nil, err
 		}
@@ -165,8 +179,9 @@ func (p *Platform) Freshness(ctx context.Context, fp *FreshnessParams) (*Freshne
 	return rep, nil
 }
 
-// featureFreshness reads one feature's freshness at now.
-func featureFreshness(ctx context.Context, reg registry.Store, f *resource.Resource, now time.Time, grace time.Duration) (FeatureFreshness, error) {
+// featureFreshness reads one feature's freshness at now; bp is the batch
+// prediction whose predictions it serves, if any.
+func featureFreshness(ctx context.Context, reg registry.Store, f, bp *resource.Resource, now time.Time, grace time.Duration) (FeatureFreshness, error) {
 	spec, st := f.Feature, f.State
 	ff := FeatureFreshness{Feature: f.Ref().String(), NewestEventTime: st.Watermark.UTC(), MaxAgeSeconds: time.Duration(spec.MaxAge).Seconds()}
 	if st.Watermark.IsZero() {
@@ -184,11 +199,8 @@ func featureFreshness(ctx context.Context, reg registry.Store, f *resource.Resou
 	// The schedule: the feature's own, or its batch prediction's.
 	ff.Schedule = spec.Schedule
 	schedID := f.ID
-	if bp, err := reg.Get(ctx, resource.ID{Kind: resource.KindBatchPrediction, Name: f.Name, Variant: f.Variant}); err == nil && bp.BatchPrediction != nil &&
-		spec.Source == resource.BatchPredictionSource(bp.ID) {
+	if bp != nil {
 		ff.Schedule, ff.ScheduledBy, schedID = bp.BatchPrediction.Schedule, bp.Ref().String(), bp.ID
-	} else if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return ff, fmt.Errorf("reading the batch prediction of %s: %w", f.ID, err)
 	}
 	var reasons []string
 	if ff.Schedule != "" {
@@ -256,9 +268,20 @@ func featureFreshness(ctx context.Context, reg registry.Store, f *resource.Resou
 // grace, whether it is overdue at now, and the last job the schedule
 // (whose runs are keyed under schedID) queued.
 func (ff *FeatureFreshness) overdue(ctx context.Context, reg registry.Store, schedID resource.ID, created, last, now time.Time, grace time.Duration) error {
+	jobs, err := reg.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: coordinator.ScheduleKeyPrefix(schedID), Limit: 1})
+	if err != nil {
+		return fmt.Errorf("reading the last scheduled run of %s: %w", schedID, err)
+	}
+	if len(jobs) > 0 {
+		j := jobs[0]
+		ff.LastScheduledJob, ff.LastScheduledStatus, ff.LastScheduledError = j.ID, string(j.Status), j.Error
+		if last.IsZero() && j.Status == registry.JobSucceeded {
+			last = j.EndedAt // materialized before the registry recorded materializations
+		}
+	}
 	sched, err := resource.ParseSchedule(ff.Schedule)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ff.Feature, err)
+		return nil // apply refuses such schedules; the scheduler never fires it
 	}
 	from := last
 	if from.IsZero() {
@@ -278,13 +301,6 @@ func (ff *FeatureFreshness) overdue(ctx context.Context, reg registry.Store, sch
 	ff.GraceSeconds = grace.Seconds()
 	if late := now.Sub(due.Add(grace)); late > 0 {
 		ff.Overdue, ff.OverdueSeconds = true, late.Seconds()
-	}
-	jobs, err := reg.ListJobs(ctx, &registry.ListJobsParams{KeyPrefix: coordinator.ScheduleKeyPrefix(schedID), Limit: 1})
-	if err != nil {
-		return fmt.Errorf("reading the last scheduled run of %s: %w", schedID, err)
-	}
-	if len(jobs) > 0 {
-		ff.LastScheduledJob, ff.LastScheduledStatus, ff.LastScheduledError = jobs[0].ID, string(jobs[0].Status), jobs[0].Error
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,7 +75,13 @@ func TestFreshness(t *testing.T) {
 func testFreshness(t *testing.T, cfg *config.Config) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: 0.05, Seed: 3}); err != nil {
+	// The demo's 90 days end today; the clock stands on the next day (the
+	// registry dates definitions by the wall clock, and the scheduler
+	// counts firings from then), when the 30-day window's closing rows,
+	// dated later, are not online yet.
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -demo.DefaultDays+1)
+	t0 := start.AddDate(0, 0, demo.DefaultDays).Add(12*time.Hour + 17*time.Minute)
+	if _, err := demo.Generate(ctx, filepath.Join(dir, "data"), demo.Options{Scale: 0.05, Seed: 3, Start: start}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := demo.WriteProject(dir); err != nil {
@@ -83,9 +90,6 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 	if err := os.WriteFile(filepath.Join(dir, "definitions", "freshness.yaml"), []byte(hourlyFeature), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The clock stands two days after the demo's 90 days: the 30-day
-	// window's closing rows dated later are not online yet.
-	t0 := demo.DefaultStart.AddDate(0, 0, demo.DefaultDays+1).Add(12*time.Hour + 17*time.Minute)
 	var clock atomic.Int64
 	clock.Store(t0.UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
@@ -220,14 +224,50 @@ func testFreshness(t *testing.T, cfg *config.Config) {
 	if f := freshness(t, p, &platform.FreshnessParams{Features: []resource.ID{hourly}, Now: due.Add(11 * time.Minute), Grace: 10 * time.Minute}).Features[0]; !f.Overdue || f.OverdueSeconds != 60 {
 		t.Errorf("grace 10m, 11m after the firing: %+v; want overdue by 1m", f)
 	}
-	// A run that succeeds then makes it fresh again, due the next hour.
+	// The scheduler queues the missed run: while it waits the feature
+	// stays stale, naming the job; once it succeeds the feature is fresh,
+	// due the next hour.
 	clock.Store(overdueAt.UnixNano())
-	jobs = wait(t, p, must(p.Materialize(ctx, &platform.MaterializeParams{Features: []resource.ID{hourly}})))
-	last := jobs[len(jobs)-1]
+	c := &coordinator.Coordinator{Registry: must(p.Registry(ctx)), Offline: must(p.Offline(ctx)), Online: must(p.Online(ctx)), Now: now}
+	queued, err := (&coordinator.Scheduler{Coordinator: c}).Tick(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *registry.Job
+	for _, j := range queued {
+		if slices.Contains(coordinator.JobFeatures(j), hourly) {
+			last = j
+		}
+	}
+	if last == nil {
+		t.Fatalf("the scheduler queued %d jobs at %v, none materializing %s", len(queued), overdueAt, hourly.Ref())
+	}
+	f = freshness(t, p, &platform.FreshnessParams{Features: []resource.ID{hourly}}).Features[0]
+	if f.Status != platform.FreshnessStale || f.LastScheduledJob != last.ID || f.LastScheduledStatus != "queued" ||
+		!strings.Contains(f.Reason, fmt.Sprintf("its last scheduled job %d is queued", last.ID)) {
+		t.Errorf("with the scheduled run %d queued: %+v; want stale, naming it", last.ID, f)
+	}
+	// The run's jobs only (the demo's daily batch prediction was due too,
+	// with no model to score with).
+	var run []int64
+	for _, j := range queued {
+		if j.Kind == "transformation" || j.Kind == "materialize" {
+			run = append(run, j.ID)
+		}
+	}
+	ended, err := (&coordinator.Worker{Coordinator: c}).Work(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range ended {
+		if j.Status != registry.JobSucceeded {
+			t.Fatalf("scheduled job %d %s: %s", j.ID, j.Status, j.Error)
+		}
+	}
 	f = freshness(t, p, &platform.FreshnessParams{Features: []resource.ID{hourly}}).Features[0]
 	if f.Status != platform.FreshnessFresh || f.Overdue || !f.LastMaterializedAt.Equal(overdueAt) || f.LastMaterializationJob != last.ID ||
-		!f.NextDue.Equal(overdueAt.Truncate(time.Hour).Add(time.Hour)) {
-		t.Errorf("after a run at %v (job %d): %+v; want fresh, materialized then, next due the next hour", overdueAt, last.ID, f)
+		f.LastScheduledStatus != "succeeded" || !f.NextDue.Equal(overdueAt.Truncate(time.Hour).Add(time.Hour)) {
+		t.Errorf("after the scheduled run at %v (job %d): %+v; want fresh, materialized then, next due the next hour", overdueAt, last.ID, f)
 	}
 
 	// A chunked materialization is recorded by its commit job, once every
