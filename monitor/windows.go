@@ -70,9 +70,10 @@ type ProfileParams struct {
 
 // ProfileResult says what a run profiled.
 type ProfileResult struct {
-	// Windows counts the windows profiled (again, for the lookback), Rows
-	// the logged predictions read, Profiles the rows written (one per
-	// window, version and arm).
+	// Windows counts the windows profiled (again, for the lookback; a
+	// window without predictions is not written), Rows the logged
+	// predictions read, Profiles the rows written (one per window,
+	// version and arm).
 	Windows, Profiles int
 	Rows              int64
 	// Through is the end of the last window profiled (zero when none).
@@ -126,18 +127,22 @@ func ProfileWindows(ctx context.Context, reg registry.Store, off offline.Store, 
 	defer rows.Close()
 	b := &windowBuilder{reg: reg, encodings: map[string][]model.Feature{}}
 	flush := func(ws time.Time) error {
+		out.Through = ws.Add(window)
+		if len(b.order) == 0 {
+			// Nothing was predicted in it (log rows are never deleted, so a
+			// rebuilt window is never emptier than before): nothing to write.
+			return nil
+		}
 		n, err := b.write(ctx, off, p.Endpoint, ws, window, now)
 		if err != nil {
 			return err
 		}
 		out.Windows++
 		out.Profiles += n
-		out.Through = ws.Add(window)
 		return nil
 	}
-	// Every window from start to end is written, an empty one too (it
-	// replaces what a rebuilt window held), so that each is profiled once
-	// and the next run starts after it.
+	// Every window from start to end is looked at, and each with
+	// predictions written, replacing what an earlier run wrote for it.
 	ws := start
 	for rows.Next() {
 		v := rows.Values()
