@@ -93,6 +93,13 @@ type API interface {
 	// run is overdue: stale past max_age or past a firing plus grace.
 	Freshness(ctx context.Context, p *FreshnessParams) (*FreshnessReport, error)
 
+	// RunMonitor queues a run of a monitor now (see Run for the jobs); its
+	// job's Result is a coordinator.MonitorRunResult. MonitorReport reads
+	// the latest state of each of a monitor's checks and subjects, since
+	// when, and the history of its runs.
+	RunMonitor(ctx context.Context, p *MonitorRunParams) ([]*registry.Job, error)
+	MonitorReport(ctx context.Context, p *MonitorReportParams) (*MonitorReport, error)
+
 	// List returns registered resources; Show one resource (a deleted one
 	// as its tombstone) with what depends on it; Lineage everything it
 	// depends on and everything that uses it, transitively.

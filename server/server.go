@@ -115,6 +115,8 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/experiments/{name}/report", s.experimentReport)
 	mux.HandleFunc("POST /v1/experiments/{name}/conclude", s.concludeExperiment)
 	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
+	mux.HandleFunc("POST /v1/monitors/{name}/run", s.runMonitor)
+	mux.HandleFunc("GET /v1/monitors/{name}/report", s.monitorReport)
 	mux.HandleFunc("GET /v1/freshness", s.freshness)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
 	mux.HandleFunc("POST /v1/models/{model}/skew", s.modelSkew)
