@@ -162,6 +162,16 @@ jobs, N at a time, like 'slipway worker'.`,
 				return err
 			}
 			defer removeServerFile()
+			// The profiler listens before "serving on" is printed, so that
+			// whoever waits for that line can reach both.
+			if pprofAddr != "" {
+				stopProfiler, err := serveProfiler(pprofAddr)
+				if err != nil {
+					ln.Close()
+					return err
+				}
+				defer stopProfiler()
+			}
 			fmt.Fprintf(a.stdout, "serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
 			// The server and the workers stop together when the command's
 			// context ends (SIGINT, SIGTERM), or when the server fails.
@@ -169,11 +179,6 @@ jobs, N at a time, like 'slipway worker'.`,
 			defer stop()
 			go followAliases(ctx, cfg.Endpoints, a.log)
 			if pprofAddr != "" {
-				stopProfiler, err := serveProfiler(pprofAddr)
-				if err != nil {
-					return err
-				}
-				defer stopProfiler()
 				fmt.Fprintf(a.stdout, "profiler on http://%s/debug/pprof/\n", pprofAddr)
 			}
 			jobsDone := make(chan error, 1)
