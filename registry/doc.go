@@ -19,8 +19,9 @@
 //     job to two live leases (across processes), fenced UpdateJob and
 //     FinishJob (worker and attempt), failure and cancellation cascading to
 //     dependents, RecoverJobs (never ClaimJob) ending the attempts whose
-//     lease expired in one transaction, and only the times given in the
-//     params (never a clock);
+//     lease expired in one transaction, only the times given in the
+//     params (never a clock), and CountJobs in one query (every scrape of
+//     /metrics runs it);
 //   - implement the lifecycle (lifecycle.go): Deprecate and Delete in one
 //     transaction each, Delete refusing a resource that resources not
 //     deleted depend on (*DependentsError); keep deleted resources as
