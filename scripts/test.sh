@@ -32,7 +32,7 @@ start_services
 # the platform and its background jobs, the HTTP server and client, the CLI and the binary the end-to-end tests drive, which
 # cmd/slipway builds with -race under -race) run under the race detector;
 # the others gain nothing from it.
-race_pkgs=$(go list ./cli/... ./client/... ./cmd/... ./coordinator/... ./model/... ./platform/... ./registry/... ./online/... ./offline/... ./server/... ./serving/...)
+race_pkgs=$(go list ./cli/... ./client/... ./cmd/... ./coordinator/... ./metrics/... ./model/... ./platform/... ./registry/... ./online/... ./offline/... ./server/... ./serving/...)
 other_pkgs=$(go list ./... | grep -vxF "$race_pkgs")
 go test -count=1 -p 2 -timeout 30m "$@" $other_pkgs
 go test -race -count=1 -p 2 -timeout 30m "$@" $race_pkgs
