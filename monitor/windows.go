@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,57 +118,69 @@ func ProfileWindows(ctx context.Context, reg registry.Store, off offline.Store, 
 	if err != nil || start.IsZero() || !start.Before(end) {
 		return out, err
 	}
+	encodings := map[string][]model.Feature{}
+	// The log is read a day of windows at a time, unordered (an ORDER BY
+	// would make the engine hold the whole range), into one builder per
+	// window: memory holds a day's profiles, never the rows.
+	for chunk := start; chunk.Before(end); {
+		next := chunk.Add(windowsPerRead * window)
+		if next.After(end) {
+			next = end
+		}
+		if err := profileRange(ctx, reg, off, logTable, p.Endpoint, chunk, next, window, now, encodings, out); err != nil {
+			return nil, err
+		}
+		chunk = next
+	}
+	out.Through = end
+	return out, nil
+}
+
+// windowsPerRead is how many windows one query of the log reads.
+const windowsPerRead = 24
+
+// profileRange profiles the windows from start to end (whole windows) in
+// one read of the log, and writes those with predictions.
+func profileRange(ctx context.Context, reg registry.Store, off offline.Store, logTable string, endpoint resource.Ref, start, end time.Time, window time.Duration,
+	now time.Time, encodings map[string][]model.Feature, out *ProfileResult) error {
 	rows, err := off.Query(ctx, &offline.QueryParams{
-		SQL: `SELECT predicted_at, model, model_version, arm, features, prediction, class FROM ` + offline.QuoteIdent(logTable) +
-			` WHERE predicted_at >= $1 AND predicted_at < $2 ORDER BY predicted_at`,
+		SQL:  `SELECT predicted_at, model, model_version, arm, features, prediction, class FROM ` + offline.QuoteIdent(logTable) + ` WHERE predicted_at >= $1 AND predicted_at < $2`,
 		Args: []value.Value{value.FromTime(start), value.FromTime(end)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the prediction log of %s: %w", p.Endpoint, err)
+		return fmt.Errorf("reading the prediction log of %s: %w", endpoint, err)
 	}
 	defer rows.Close()
-	b := &windowBuilder{reg: reg, encodings: map[string][]model.Feature{}}
-	flush := func(ws time.Time) error {
-		out.Through = ws.Add(window)
-		if len(b.order) == 0 {
-			// Nothing was predicted in it (log rows are never deleted, so a
-			// rebuilt window is never emptier than before): nothing to write.
-			return nil
+	builders := map[time.Time]*windowBuilder{}
+	for rows.Next() {
+		v := rows.Values()
+		at := v[0].Time().UTC()
+		ws := at.Truncate(window)
+		b := builders[ws]
+		if b == nil {
+			b = &windowBuilder{reg: reg, encodings: encodings}
+			builders[ws] = b
 		}
-		n, err := b.write(ctx, off, p.Endpoint, ws, window, now)
+		if err := b.add(ctx, v[1:]); err != nil {
+			return fmt.Errorf("profiling the prediction of %s at %s: %w", endpoint, at.Format(time.RFC3339Nano), err)
+		}
+		out.Rows++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the prediction log of %s: %w", endpoint, err)
+	}
+	rows.Close()
+	// A window without predictions is not written: log rows are never
+	// deleted, so a window profiled again is never emptier than before.
+	for _, ws := range slices.SortedFunc(maps.Keys(builders), time.Time.Compare) {
+		n, err := builders[ws].write(ctx, off, endpoint, ws, window, now)
 		if err != nil {
 			return err
 		}
 		out.Windows++
 		out.Profiles += n
-		return nil
 	}
-	// Every window from start to end is looked at, and each with
-	// predictions written, replacing what an earlier run wrote for it.
-	ws := start
-	for rows.Next() {
-		v := rows.Values()
-		at := v[0].Time().UTC()
-		for !at.Before(ws.Add(window)) {
-			if err := flush(ws); err != nil {
-				return nil, err
-			}
-			ws = ws.Add(window)
-		}
-		if err := b.add(ctx, v[1:]); err != nil {
-			return nil, fmt.Errorf("profiling the prediction of %s at %s: %w", p.Endpoint, at.Format(time.RFC3339Nano), err)
-		}
-		out.Rows++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the prediction log of %s: %w", p.Endpoint, err)
-	}
-	for ; ws.Before(end); ws = ws.Add(window) {
-		if err := flush(ws); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // logged says whether an endpoint's prediction log was shipped (its
