@@ -9,7 +9,8 @@
 # `slipway serve` with metrics on (the default), then off (metrics: enabled:
 # false), a fresh server each time on the same data, asked by bench/loadgen
 # for 1 entity per request: one client (latency at light load), then 8
-# clients (saturation). ROUNDS (default 3) is how many on/off pairs are run.
+# clients (saturation), with the server's CPU time per request (from /proc).
+# ROUNDS (default 3) is how many on/off pairs are run.
 # After the load of each "on" run, SCRAPES (default 50) sequential scrapes of
 # GET /metrics are timed (curl's time_total) and their size noted.
 # EXTRA_CONFIG is appended to both configurations (YAML); by default it turns
@@ -39,7 +40,13 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
     for conc in 1 8; do
       printf 'round %s metrics %-3s ' "$round" "$mode"
-      loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$sport" -entities-file entities.txt -concurrency "$conc" -duration "$duration"
+      # The server's CPU time (user + system, /proc) per request is less
+      # sensitive than throughput to what else runs on the machine.
+      before=$(awk '{print $14+$15}' "/proc/$serve_pid/stat")
+      out=$(loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$sport" -entities-file entities.txt -concurrency "$conc" -duration "$duration")
+      after=$(awk '{print $14+$15}' "/proc/$serve_pid/stat")
+      requests=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<<"$out")
+      printf '%s server_cpu=%.1fus/req\n' "$out" "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN {print 1e6*t/hz/n}')"
     done
     if [ "$mode" = on ]; then
       times="$work/scrape-times.txt"
