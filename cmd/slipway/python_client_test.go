@@ -31,6 +31,11 @@ experiments:
       - {name: control, model: purchase_model@production}
       - {name: treatment, model: purchase_model@production}
     metric: {feedback: purchased}
+monitors:
+  - name: py_health
+    endpoint: py_purchase
+    checks: [freshness, skew]
+    schedule: "@daily"
 `
 
 const pyModels = `models:

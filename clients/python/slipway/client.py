@@ -490,6 +490,29 @@ class Client:
         return self._json("POST", "/v1/experiments/%s/stop" % _quote(name), body)
 
 
+    # --- monitors -----------------------------------------------------------
+
+    def run_monitor(self, name: str, by: Optional[str] = None, wait: Optional[float] = None) -> Dict[str, Any]:
+        """Runs a monitor's checks now, as `slipway monitor run` (POST
+        /v1/monitors/{name}/run): the results are recorded and alerts posted
+        as on its schedule. Waits for the job (wait bounds it: seconds, None
+        for no limit) and returns its result: {"monitor", "run", "pass",
+        "warn", "fail", "alerts", "alerts_failed"}."""
+        queued = self._json("POST", "/v1/monitors/%s/run" % _quote(name), self._by(by))["jobs"]
+        return self.wait(queued, wait)[-1].get("result", {})
+
+    def monitor_report(self, name: str, runs: Optional[int] = None) -> Dict[str, Any]:
+        """What a monitor's checks found, as `slipway monitor report` (GET
+        /v1/monitors/{name}/report): "latest", per check and subject its
+        newest result {"check", "subject", "state" (pass, warn, fail),
+        "method", "value", "threshold", "message", "since", "run", "at"},
+        and "runs", newest first (runs of them, default 20), each with its
+        "pass", "warn" and "fail" counts, "failing" subjects and "job"."""
+        path = "/v1/monitors/%s/report" % _quote(name)
+        if runs is not None:
+            path += "?" + urllib.parse.urlencode({"runs": int(runs)})
+        return self._json("GET", path)
+
 def _request_value(v: Any) -> Any:
     """A request-time feature value as JSON takes it: a float NaN (pandas'
     missing) is null, a missing value."""

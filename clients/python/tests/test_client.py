@@ -51,6 +51,7 @@ ENDPOINT = "py_purchase"
 STAGING_ENDPOINT = "py_purchase_staging"
 EXPERIMENT_ENDPOINT = "py_experiment"
 EXPERIMENT = "py_aa_test"
+MONITOR = "py_health"
 
 
 class MultipartTest(unittest.TestCase):
@@ -297,6 +298,32 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(cm.exception.status, 404)
         with self.assertRaises(SlipwayError) as cm:
             self.c.freshness(grace="soon")
+        self.assertEqual(cm.exception.status, 400)
+
+    # --- monitors -------------------------------------------------------------
+
+    def test_monitor(self):
+        # py_health checks freshness and skew of py_purchase, which serves
+        # the quickstart's model: its features are fresh.
+        res = self.c.run_monitor(MONITOR, by="py-test")
+        self.assertEqual(res["monitor"], MONITOR)
+        self.assertGreater(res["pass"] + res["warn"] + res["fail"], 0, res)
+        rep = self.c.monitor_report(MONITOR, runs=1)
+        self.assertEqual(rep["endpoint"], "py_purchase:default")
+        self.assertEqual(rep["checks"], ["freshness", "skew"])
+        self.assertEqual(len(rep["runs"]), 1)
+        self.assertEqual(rep["runs"][0]["run"], res["run"])
+        self.assertEqual((rep["runs"][0]["pass"], rep["runs"][0]["warn"], rep["runs"][0]["fail"]), (res["pass"], res["warn"], res["fail"]))
+        fresh = [r for r in rep["latest"] if r["check"] == "freshness"]
+        self.assertTrue(fresh, rep["latest"])
+        for r in fresh:
+            self.assertEqual(r["state"], "pass", r)
+            self.assertEqual(r["run"], res["run"], r)
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.monitor_report("no_such_monitor")
+        self.assertEqual(cm.exception.status, 404)
+        with self.assertRaises(SlipwayError) as cm:
+            self.c.monitor_report(MONITOR, runs=0)
         self.assertEqual(cm.exception.status, 400)
 
     # --- training sets ------------------------------------------------------
