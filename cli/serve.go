@@ -120,6 +120,9 @@ jobs, N at a time, like 'slipway worker'.`,
 			if err := m.Registry(reg); err != nil {
 				return err
 			}
+			if err := m.Monitors(monitorMetrics(reg)); err != nil {
+				return err
+			}
 			on, err := p.Online(cmd.Context())
 			if err != nil {
 				return err

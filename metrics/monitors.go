@@ -7,12 +7,9 @@ import (
 )
 
 // The monitors' metrics (issue 13: monitor states and drift values) are
-// read at each scrape from whatever keeps the monitors' latest results,
-// through Monitors. Until the monitors exist nothing calls it, and these
-// metrics are absent. To wire them: give `slipway serve` (cli/serve.go,
-// next to the other collectors) a function reading the latest result of
-// every monitor's checks in one or two registry queries, and call
-// m.Monitors(read); docs/metrics.md documents the names below already.
+// read at each scrape from the registry's latest monitor results, through
+// Monitors (`slipway serve` wires it: cli/monitormetrics.go);
+// docs/metrics.md documents the names below.
 
 // MonitorReport is the latest state of the monitors, as a scrape shows it.
 type MonitorReport struct {
