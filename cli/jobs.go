@@ -94,13 +94,14 @@ prints it: the shape of the HTTP API's GET /v1/jobs.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only jobs with this status (repeatable): "+joinStatuses())
-	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of this kind: transformation, materialize or export")
+	cmd.Flags().StringVar(&kind, "kind", "", "only jobs of this kind: "+strings.Join(jobKinds, ", "))
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many jobs (1 to 1000)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-var jobKinds = []string{coordinator.JobTransformation, coordinator.JobMaterialize, coordinator.JobExport}
+var jobKinds = []string{coordinator.JobTransformation, coordinator.JobMaterialize, coordinator.JobExport, coordinator.JobTrain,
+	coordinator.JobBatchPredict, coordinator.JobExperimentReview, coordinator.JobSkew, coordinator.JobMonitor}
 
 func joinStatuses() string {
 	s := make([]string, len(registry.JobStatuses))
