@@ -33,6 +33,9 @@
 //     versions never changed once created, artifacts checked with
 //     CheckModelVersion (MaxArtifactBytes) and their sha256 computed, and
 //     alias moves that compare-and-set (ErrAliasMoved) and record history;
+//   - implement MonitorStore (monitors.go): a run and its results written
+//     in one transaction, run IDs increasing, times kept to the microsecond
+//     in UTC, and the latest result per check and subject in one query;
 //   - export New(ctx, Config) and pass registrytest.Exercise and
 //     registrytest.ExerciseShared (stores of several processes on one
 //     registry).
