@@ -187,7 +187,7 @@ func (c *Coordinator) notify(ctx context.Context, run *jobRun, m *resource.Resou
 			failed += len(alerts)
 			continue
 		}
-		for _, a := range alerts {
+		for i, a := range alerts {
 			body, _ := json.Marshal(a)
 			say := func(format string, args ...any) {
 				run.sayf("alert %s %s/%s to webhook %s: %s", a.Change, a.Check, a.Subject, name, fmt.Sprintf(format, args...))
@@ -196,6 +196,14 @@ func (c *Coordinator) notify(ctx context.Context, run *jobRun, m *resource.Resou
 				failed++
 				if ctx.Err() != nil {
 					return sent, failed // cancelled: the rest are not tried
+				}
+				if !errors.Is(err, errGiveUp) && i+1 < len(alerts) {
+					// Down after every retry: the next alerts would wait as
+					// long for the same answer.
+					rest := len(alerts) - i - 1
+					run.sayf("webhook %s is not answering; its %d other alert(s) of this run are not sent", name, rest)
+					failed += rest
+					break
 				}
 				continue
 			}

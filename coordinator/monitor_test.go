@@ -54,6 +54,12 @@ func newWebhook(t *testing.T, failFirst, fail int) *webhook {
 	return w
 }
 
+func (w *webhook) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.requests
+}
+
 func (w *webhook) alerts() []coordinator.Alert {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -229,8 +235,8 @@ func TestMonitorPassFailRecover(t *testing.T) {
 		*recovered.Value != 0.02 {
 		t.Errorf("recovered alert %+v", recovered)
 	}
-	if good.requests != 4 || broken.requests != 10 || rejecting.requests != 2 {
-		t.Errorf("requests: good %d, broken %d, rejecting %d; want 4 (2 refused, 2 delivered), 10 (5 per alert), 2 (4xx: not retried)", good.requests, broken.requests, rejecting.requests)
+	if good.count() != 4 || broken.count() != 10 || rejecting.count() != 2 {
+		t.Errorf("requests: good %d, broken %d, rejecting %d; want 4 (2 refused, 2 delivered), 10 (5 per alert), 2 (4xx: not retried)", good.count(), broken.count(), rejecting.count())
 	}
 
 	log := jobLog(t, c, jobs[1].ID)
@@ -293,5 +299,30 @@ func TestEnqueueMonitorRefusesOtherKinds(t *testing.T) {
 	}
 	if _, err := c.EnqueueMonitor(t.Context(), resource.ID{Kind: resource.KindMonitor, Name: "nope", Variant: "default"}, "test"); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("EnqueueMonitor(unknown) = %v; want ErrNotFound", err)
+	}
+}
+
+// TestMonitorWebhookDown: a webhook that fails every retry of one alert is
+// not tried again for the run's other alerts, while another webhook gets
+// them all.
+func TestMonitorWebhookDown(t *testing.T) {
+	down := newWebhook(t, 1<<30, http.StatusBadGateway)
+	up := newWebhook(t, 0, 0)
+	c, id := monitorSetup(t, []string{"drift"}, down.URL, up.URL)
+	c.Checks = map[string]coordinator.MonitorChecker{
+		"drift": func(ctx context.Context, m *resource.Resource, now time.Time) ([]registry.MonitorResult, error) {
+			return []registry.MonitorResult{{Subject: "a", State: "fail"}, {Subject: "b", State: "fail"}, {Subject: "c", State: "fail"}}, nil
+		},
+	}
+	j := runMonitor(t, c, id)
+	var res coordinator.MonitorRunResult
+	if err := json.Unmarshal(j.Result, &res); err != nil || res.Fail != 3 || res.Alerts != 3 || res.AlertsFailed != 3 {
+		t.Errorf("result %s (%v); want 3 fail, 3 alerts sent and 3 not", j.Result, err)
+	}
+	if down.count() != 5 || len(up.alerts()) != 3 {
+		t.Errorf("the down webhook got %d requests (want 5: one alert's attempts), the other %d alerts (want 3)", down.count(), len(up.alerts()))
+	}
+	if log := jobLog(t, c, j.ID); !strings.Contains(log, "is not answering; its 2 other alert(s) of this run are not sent") {
+		t.Errorf("log:\n%s", log)
 	}
 }
