@@ -35,6 +35,9 @@ func FuzzLoadDir(f *testing.F) {
 	for _, tc := range badExperiments {
 		f.Add([]byte("experiments:\n" + tc.yaml))
 	}
+	for _, tc := range badMonitors {
+		f.Add([]byte("monitors:\n" + tc.yaml))
+	}
 	files, err := filepath.Glob("../demo/project/*.yaml")
 	if err != nil || len(files) == 0 {
 		f.Fatalf("the demo project's definitions: %v, %v", files, err)

@@ -130,38 +130,43 @@ func editMonitor(old, new string) string {
 	return strings.Replace(okMonitor, old, new, 1)
 }
 
+// badMonitors are monitors: items with the problem each must report
+// (FuzzLoadDir starts from them too); SLIPWAY_TEST_HOOK holds an https URL,
+// but for WebhookEnvNotHTTP.
+var badMonitors = []struct{ name, yaml, want string }{
+	{"NoEndpoint", editMonitor("    endpoint: big\n", ""), "monitors.yaml:2: endpoint: missing; a monitor needs it"},
+	{"UnknownEndpoint", editMonitor("endpoint: big", "endpoint: small"), "monitors.yaml:3: endpoint: unknown endpoint small:default: define it under endpoints:"},
+	{"UnknownCheck", okMonitor + "    checks: [drift,\n      latency]\n", `monitors.yaml:7: checks: unknown check "latency": use drift, freshness, performance, skew`},
+	{"CheckTwice", okMonitor + "    checks: [drift, drift]\n", "monitors.yaml:6: checks: check drift is given twice (also at line 6)"},
+	{"NoChecks", okMonitor + "    checks: []\n", "monitors.yaml:6: checks: expected a non-empty list of checks"},
+	{"BadSchedule", okMonitor + "    schedule: hourly\n", `monitors.yaml:6: schedule: schedule "hourly"`},
+	{"BadDuration", okMonitor + "    drift: {window: a day}\n", `monitors.yaml:6: drift.window: invalid duration "a day"`},
+	{"ZeroWindow", okMonitor + "    drift: {window: 0d}\n", "monitors.yaml:6: drift.window: must be positive"},
+	{"BadGrace", okMonitor + "    freshness: {grace: soon}\n", `monitors.yaml:6: freshness.grace: invalid duration "soon"`},
+	{"ThresholdOutOfRange", okMonitor + "    drift:\n      thresholds: {ks: 1.5}\n", "monitors.yaml:7: drift.thresholds.ks: 1.5 is out of range: write a number above 0 up to 1"},
+	{"ThresholdNegative", okMonitor + "    drift:\n      thresholds:\n        psi: -0.1\n", "monitors.yaml:8: drift.thresholds.psi: -0.1 is out of range: write a positive number"},
+	{"ThresholdNotANumber", okMonitor + "    drift: {thresholds: {wasserstein: high}}\n", `monitors.yaml:6: drift.thresholds.wasserstein: "high" is not a number`},
+	{"UnknownThreshold", okMonitor + "    drift: {thresholds: {kl: 0.1}}\n", "monitors.yaml:6: drift.thresholds.kl: unknown field of thresholds; allowed: ks, chisquare, ztest, wasserstein, jensenshannon, psi"},
+	{"UnknownMethod", okMonitor + "    drift: {method: kl}\n", `monitors.yaml:6: drift.method: unknown "kl": use auto`},
+	{"ShareZero", okMonitor + "    drift: {share: 0}\n", "monitors.yaml:6: drift.share: 0 is out of range: write a number above 0 up to 1"},
+	{"MinRowsZero", okMonitor + "    drift: {min_rows: 0}\n", `monitors.yaml:6: drift.min_rows: "0" is not a positive whole number`},
+	{"MaxShareAboveOne", okMonitor + "    skew: {max_share: 2}\n", "monitors.yaml:6: skew.max_share: 2 is out of range: write a number from 0 up to 1"},
+	{"NoFeedback", editMonitor("    performance: {feedback: purchased}\n", ""), "monitors.yaml:2: performance: the performance check needs the feedback"},
+	{"BadFeedback", editMonitor("feedback: purchased", "feedback: Purchased"), `monitors.yaml:5: performance.feedback: invalid feedback name "Purchased"`},
+	{"WebhookNotAURL", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, "hooks.example.com/x"), `monitors.yaml:4: notify.webhook: "hooks.example.com/x" is not an http or https URL`},
+	{"WebhookFTP", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, "ftp://hooks.example.com/x"), `monitors.yaml:4: notify.webhook: "ftp://hooks.example.com/x" is not an http or https URL`},
+	{"WebhookPartlyEnv", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, `"https://hooks.example.com/${TOKEN}"`), "monitors.yaml:4: notify.webhook: write a reference to an environment variable alone"},
+	{"WebhookEnvNotHTTP", okMonitor, "monitors.yaml:4: notify.webhook: the environment variable SLIPWAY_TEST_HOOK is set to something not an http or https URL"},
+	{"WebhookMissing", editMonitor(`{webhook: "${SLIPWAY_TEST_HOOK}"}`, "{url: x}"), "monitors.yaml:4: notify.url: unknown field of notify; allowed: webhook"},
+	{"NotifyNotAList", editMonitor(`[{webhook: "${SLIPWAY_TEST_HOOK}"}]`, "https://hooks.example.com/x"), "monitors.yaml:4: notify: expected a list of webhooks"},
+	{"UnknownField", okMonitor + "    latency: {p99: 1s}\n", "monitors.yaml:6: latency: unknown field for a monitor"},
+	{"UnknownDriftField", okMonitor + "    drift: {windows: 1d}\n", "monitors.yaml:6: drift.windows: unknown field of drift; allowed: window, min_rows, share, method, thresholds"},
+}
+
 // TestMonitorBadInput: each problem the loader or the plan finds, with its
 // file, line and field, and nothing registered.
 func TestMonitorBadInput(t *testing.T) {
-	for _, tc := range []struct{ name, yaml, want string }{
-		{"NoEndpoint", editMonitor("    endpoint: big\n", ""), "monitors.yaml:2: endpoint: missing; a monitor needs it"},
-		{"UnknownEndpoint", editMonitor("endpoint: big", "endpoint: small"), "monitors.yaml:3: endpoint: unknown endpoint small:default: define it under endpoints:"},
-		{"UnknownCheck", okMonitor + "    checks: [drift,\n      latency]\n", `monitors.yaml:7: checks: unknown check "latency": use drift, freshness, performance, skew`},
-		{"CheckTwice", okMonitor + "    checks: [drift, drift]\n", "monitors.yaml:6: checks: check drift is given twice (also at line 6)"},
-		{"NoChecks", okMonitor + "    checks: []\n", "monitors.yaml:6: checks: expected a non-empty list of checks"},
-		{"BadSchedule", okMonitor + "    schedule: hourly\n", `monitors.yaml:6: schedule: schedule "hourly"`},
-		{"BadDuration", okMonitor + "    drift: {window: a day}\n", `monitors.yaml:6: drift.window: invalid duration "a day"`},
-		{"ZeroWindow", okMonitor + "    drift: {window: 0d}\n", "monitors.yaml:6: drift.window: must be positive"},
-		{"BadGrace", okMonitor + "    freshness: {grace: soon}\n", `monitors.yaml:6: freshness.grace: invalid duration "soon"`},
-		{"ThresholdOutOfRange", okMonitor + "    drift:\n      thresholds: {ks: 1.5}\n", "monitors.yaml:7: drift.thresholds.ks: 1.5 is out of range: write a number above 0 up to 1"},
-		{"ThresholdNegative", okMonitor + "    drift:\n      thresholds:\n        psi: -0.1\n", "monitors.yaml:8: drift.thresholds.psi: -0.1 is out of range: write a positive number"},
-		{"ThresholdNotANumber", okMonitor + "    drift: {thresholds: {wasserstein: high}}\n", `monitors.yaml:6: drift.thresholds.wasserstein: "high" is not a number`},
-		{"UnknownThreshold", okMonitor + "    drift: {thresholds: {kl: 0.1}}\n", "monitors.yaml:6: drift.thresholds.kl: unknown field of thresholds; allowed: ks, chisquare, ztest, wasserstein, jensenshannon, psi"},
-		{"UnknownMethod", okMonitor + "    drift: {method: kl}\n", `monitors.yaml:6: drift.method: unknown "kl": use auto`},
-		{"ShareZero", okMonitor + "    drift: {share: 0}\n", "monitors.yaml:6: drift.share: 0 is out of range: write a number above 0 up to 1"},
-		{"MinRowsZero", okMonitor + "    drift: {min_rows: 0}\n", `monitors.yaml:6: drift.min_rows: "0" is not a positive whole number`},
-		{"MaxShareAboveOne", okMonitor + "    skew: {max_share: 2}\n", "monitors.yaml:6: skew.max_share: 2 is out of range: write a number from 0 up to 1"},
-		{"NoFeedback", editMonitor("    performance: {feedback: purchased}\n", ""), "monitors.yaml:2: performance: the performance check needs the feedback"},
-		{"BadFeedback", editMonitor("feedback: purchased", "feedback: Purchased"), `monitors.yaml:5: performance.feedback: invalid feedback name "Purchased"`},
-		{"WebhookNotAURL", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, "hooks.example.com/x"), `monitors.yaml:4: notify.webhook: "hooks.example.com/x" is not an http or https URL`},
-		{"WebhookFTP", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, "ftp://hooks.example.com/x"), `monitors.yaml:4: notify.webhook: "ftp://hooks.example.com/x" is not an http or https URL`},
-		{"WebhookPartlyEnv", editMonitor(`"${SLIPWAY_TEST_HOOK}"`, `"https://hooks.example.com/${TOKEN}"`), "monitors.yaml:4: notify.webhook: write a reference to an environment variable alone"},
-		{"WebhookEnvNotHTTP", okMonitor, "monitors.yaml:4: notify.webhook: the environment variable SLIPWAY_TEST_HOOK is set to something not an http or https URL"},
-		{"WebhookMissing", editMonitor(`{webhook: "${SLIPWAY_TEST_HOOK}"}`, "{url: x}"), "monitors.yaml:4: notify.url: unknown field of notify; allowed: webhook"},
-		{"NotifyNotAList", editMonitor(`[{webhook: "${SLIPWAY_TEST_HOOK}"}]`, "https://hooks.example.com/x"), "monitors.yaml:4: notify: expected a list of webhooks"},
-		{"UnknownField", okMonitor + "    latency: {p99: 1s}\n", "monitors.yaml:6: latency: unknown field for a monitor"},
-		{"UnknownDriftField", okMonitor + "    drift: {windows: 1d}\n", "monitors.yaml:6: drift.windows: unknown field of drift; allowed: window, min_rows, share, method, thresholds"},
-	} {
+	for _, tc := range badMonitors {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SLIPWAY_TEST_HOOK", "mailto:ops@example.com")
 			if tc.name != "WebhookEnvNotHTTP" {
