@@ -44,7 +44,7 @@ func DriftCheck(ctx context.Context, env *Env, m *resource.Resource) ([]Result, 
 	window := fmt.Sprintf("%s to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	if version.model == "" {
 		return []Result{{Check: CheckDrift, Subject: "dataset", State: Warn,
-			Message: fmt.Sprintf("endpoint %s logged no predictions from %s: no drift to measure", endpoint, window)}}, nil
+			Message: fmt.Sprintf("endpoint %s logged no predictions in the hours from %s: no drift to measure yet (an hour is profiled a minute after it ends)", endpoint, window)}}, nil
 	}
 	rep, err := Drift(ctx, env.Registry, env.Offline, &DriftParams{Endpoint: endpoint, Model: version.model, Version: int(version.version), From: from, To: to,
 		Method: spec.Drift.Method, Thresholds: thresholds(spec.Drift.Thresholds), Share: spec.Drift.Share, MinRows: spec.Drift.MinRows})

@@ -207,6 +207,10 @@ func profileAll(ctx context.Context, p *platform.Platform) error {
 	if err != nil {
 		return err
 	}
+	// Profiled from scratch on every run of this step.
+	if err := off.DropTable(ctx, &offline.DropTableParams{Table: monitor.ProfilesTable}); err != nil && !strings.Contains(err.Error(), "not exist") {
+		return err
+	}
 	began := time.Now()
 	res, err := monitor.ProfileWindows(ctx, reg, off, &monitor.ProfileParams{Endpoint: ep, Now: time.Now()})
 	if err != nil {
