@@ -25,7 +25,8 @@ type MonitorRunParams struct {
 // RunMonitor queues a run of a monitor; its job's Result is a
 // coordinator.MonitorRunResult.
 func (p *Platform) RunMonitor(ctx context.Context, mp *MonitorRunParams) ([]*registry.Job, error) {
-	c, err := p.coordinator(ctx, true, true)
+	// The job reads the registry; its checks open the stores they read.
+	c, err := p.coordinator(ctx, false, false)
 	if err != nil {
 		return nil, err
 	}
