@@ -68,6 +68,12 @@ func TestMonitorEndToEnd(t *testing.T) {
 		t.Errorf("show monitor (the webhook as its reference, never resolved):\n%s", out)
 	}
 
+	if out := run("monitor", "report", "quick_health").stdout; !strings.Contains(out, "no runs yet: it runs @daily, or now with slipway monitor run quick_health") {
+		t.Errorf("report before any run:\n%s", out)
+	}
+	if out := run("jobs", "list", "--kind", "monitor").stdout; strings.Contains(out, "monitor ") {
+		t.Errorf("monitor jobs before any run:\n%s", out)
+	}
 	subs := subscriberIDs(t, d)
 	run(append([]string{"predict", "purchase"}, subs[:40]...)...)
 	monitorRun := func() *coordinator.MonitorRunResult {
@@ -153,6 +159,10 @@ func TestMonitorEndToEnd(t *testing.T) {
 	slices.Sort(alerted)
 	if !slices.Equal(alerted, failing) || second.Alerts != len(failing) {
 		t.Errorf("alerts about %v (%d sent); want one per failing subject %v", alerted, second.Alerts, failing)
+	}
+
+	if out := run("jobs", "list", "--kind", "monitor").stdout; strings.Count(out, "quick_health") != 2 {
+		t.Errorf("jobs list --kind monitor: want the 2 runs:\n%s", out)
 	}
 
 	// The report a person reads.
