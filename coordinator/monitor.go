@@ -138,6 +138,10 @@ func (c *Coordinator) runCheck(ctx context.Context, run *jobRun, m *resource.Res
 		}
 		return warn(fmt.Sprintf("the %s check could not run: %v", check, err)), nil
 	}
+	if len(rs) == 0 {
+		// Visible in the report rather than a check that seems not to run.
+		return warn(fmt.Sprintf("the %s check found nothing to check", check)), nil
+	}
 	var pass, warns, fails int
 	for i := range rs {
 		r := &rs[i]

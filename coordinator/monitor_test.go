@@ -326,3 +326,22 @@ func TestMonitorWebhookDown(t *testing.T) {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// TestMonitorCheckWithoutResults: a check that finds nothing to check
+// records a warning saying so, not silence.
+func TestMonitorCheckWithoutResults(t *testing.T) {
+	c, id := monitorSetup(t, []string{"freshness"})
+	c.Checks = map[string]coordinator.MonitorChecker{
+		"freshness": func(ctx context.Context, m *resource.Resource, now time.Time) ([]registry.MonitorResult, error) {
+			return nil, nil
+		},
+	}
+	runMonitor(t, c, id)
+	runs, err := c.Registry.ListMonitorRuns(t.Context(), &registry.ListMonitorRunsParams{Monitor: id})
+	if err != nil || len(runs) != 1 || len(runs[0].Results) != 1 {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	if r := runs[0].Results[0]; r.Check != "freshness" || r.Subject != "check" || r.State != "warn" || r.Message != "the freshness check found nothing to check" {
+		t.Errorf("result %+v", r)
+	}
+}
