@@ -32,10 +32,7 @@ import (
 
 // TrainBody is what 'slipway train --json' prints: the training job as the
 // API shows it and its result (nil unless it succeeded).
-type TrainBody struct {
-	Jobs   []server.JobBody         `json:"jobs"`
-	Result *coordinator.TrainResult `json:"result"`
-}
+type TrainBody = JobsBody[coordinator.TrainResult]
 
 func (a *app) trainCmd() *cobra.Command {
 	var detach, asJSON bool
@@ -79,31 +76,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			ended, ferr := jobs, error(nil)
-			if !(detach && asJSON) {
-				// Detached, it says how the jobs will run (unless --json
-				// lists them); otherwise it shows their progress.
-				ended, ferr = a.follow(cmd.Context(), api, jobs, detach, a.stderr)
-			}
-			var res *coordinator.TrainResult
-			if last := ended[len(ended)-1]; last.Kind == coordinator.JobTrain && last.Status == registry.JobSucceeded {
-				res = &coordinator.TrainResult{}
-				if err := json.Unmarshal(last.Result, res); err != nil {
-					return fmt.Errorf("reading the result of training job %d: %w", last.ID, err)
-				}
-			}
-			if asJSON {
-				out := TrainBody{Jobs: make([]server.JobBody, len(ended)), Result: res}
-				for i, j := range ended {
-					out.Jobs[i] = server.NewJobBody(j)
-				}
-				if err := printJSON(a, out); err != nil {
-					return err
-				}
-				return ferr
-			}
-			if ferr != nil || detach {
-				return ferr
+			// Detached, it says how the jobs will run (unless --json lists
+			// them); otherwise it shows their progress.
+			res, ended, printed, err := runJobs[coordinator.TrainResult](cmd.Context(), a, api, jobs, coordinator.JobTrain, detach, asJSON)
+			if err != nil || printed || detach {
+				return err
 			}
 			if res == nil {
 				return fmt.Errorf("training job %d left no result", ended[len(ended)-1].ID)

@@ -3,7 +3,6 @@ package cli
 // slipway monitor run|report: a monitor's run now, and what its checks found.
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/slipway-ml/slipway/platform"
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
-	"github.com/slipway-ml/slipway/server"
 )
 
 func (a *app) monitorCmd() *cobra.Command {
@@ -49,10 +47,7 @@ func monitorRef(s string) (resource.Ref, error) {
 
 // MonitorRunBody is what `slipway monitor run --json` prints: the job and
 // what the run found (nil until it succeeded).
-type MonitorRunBody struct {
-	Jobs   []server.JobBody              `json:"jobs"`
-	Result *coordinator.MonitorRunResult `json:"result"`
-}
+type MonitorRunBody = JobsBody[coordinator.MonitorRunResult]
 
 func (a *app) monitorRunCmd() *cobra.Command {
 	var by string
@@ -83,29 +78,9 @@ returns (a 'slipway worker' runs it).
 			if err != nil {
 				return err
 			}
-			ended, ferr := jobs, error(nil)
-			if !(detach && asJSON) {
-				ended, ferr = a.follow(cmd.Context(), api, jobs, detach, a.stderr)
-			}
-			var res *coordinator.MonitorRunResult
-			if last := ended[len(ended)-1]; last.Kind == coordinator.JobMonitor && last.Status == registry.JobSucceeded {
-				res = &coordinator.MonitorRunResult{}
-				if err := json.Unmarshal(last.Result, res); err != nil {
-					return fmt.Errorf("reading the result of monitor job %d: %w", last.ID, err)
-				}
-			}
-			if asJSON {
-				out := MonitorRunBody{Jobs: make([]server.JobBody, len(ended)), Result: res}
-				for i, j := range ended {
-					out.Jobs[i] = server.NewJobBody(j)
-				}
-				if err := printJSON(a, out); err != nil {
-					return err
-				}
-				return ferr
-			}
-			if ferr != nil || detach {
-				return ferr
+			res, ended, printed, err := runJobs[coordinator.MonitorRunResult](cmd.Context(), a, api, jobs, coordinator.JobMonitor, detach, asJSON)
+			if err != nil || printed || detach {
+				return err
 			}
 			if res == nil {
 				return fmt.Errorf("monitor job %d left no result", ended[len(ended)-1].ID)

@@ -13,16 +13,11 @@ import (
 	"github.com/slipway-ml/slipway/coordinator"
 	"github.com/slipway-ml/slipway/internal/textfmt"
 	"github.com/slipway-ml/slipway/platform"
-	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
-	"github.com/slipway-ml/slipway/server"
 )
 
 // SkewBody is what `slipway skew --json` prints: the jobs and the report.
-type SkewBody struct {
-	Jobs   []server.JobBody        `json:"jobs"`
-	Report *coordinator.SkewReport `json:"report"`
-}
+type SkewBody = JobsBody[coordinator.SkewReport]
 
 func (a *app) skewCmd() *cobra.Command {
 	var version, sample int
@@ -44,7 +39,7 @@ between the two, a feature read from somewhere else. It runs as a job in
 the offline engine; the sample is chosen by a hash of the prediction ids,
 so a rerun over the same log samples the same predictions.
 
---json prints {"jobs": [...], "report": {...}}.
+--json prints {"jobs": [...], "result": {...}}: the job, and the report.
 
 Example:
   slipway skew purchase_model --sample 2000`,
@@ -76,29 +71,9 @@ Example:
 			if err != nil {
 				return err
 			}
-			ended, ferr := jobs, error(nil)
-			if !(detach && asJSON) {
-				ended, ferr = a.follow(cmd.Context(), api, jobs, detach, a.stderr)
-			}
-			var rep *coordinator.SkewReport
-			if last := ended[len(ended)-1]; last.Kind == coordinator.JobSkew && last.Status == registry.JobSucceeded {
-				rep = &coordinator.SkewReport{}
-				if err := json.Unmarshal(last.Result, rep); err != nil {
-					return fmt.Errorf("reading the result of skew job %d: %w", last.ID, err)
-				}
-			}
-			if asJSON {
-				out := SkewBody{Jobs: make([]server.JobBody, len(ended)), Report: rep}
-				for i, j := range ended {
-					out.Jobs[i] = server.NewJobBody(j)
-				}
-				if err := printJSON(a, out); err != nil {
-					return err
-				}
-				return ferr
-			}
-			if ferr != nil || detach {
-				return ferr
+			rep, ended, printed, err := runJobs[coordinator.SkewReport](cmd.Context(), a, api, jobs, coordinator.JobSkew, detach, asJSON)
+			if err != nil || printed || detach {
+				return err
 			}
 			if rep == nil {
 				return fmt.Errorf("skew job %d left no report", ended[len(ended)-1].ID)

@@ -31,12 +31,12 @@ func TestSkewMeasured(t *testing.T) {
 		if err := json.Unmarshal([]byte(mustRun(t, dir, "skew", "purchase_model", "--json").stdout), &body); err != nil {
 			t.Fatal(err)
 		}
-		if body.Report == nil {
+		if body.Result == nil {
 			t.Fatalf("skew left no report: %+v", body.Jobs)
 		}
 		return &body
 	}
-	clean := skew().Report
+	clean := skew().Result
 	if clean.Sampled < 80 || clean.Differing != 0 || len(clean.Features) != 8 {
 		t.Fatalf("the quickstart: %d predictions sampled, %d values differ, %d features; want at least 80, none, 8: %+v", clean.Sampled, clean.Differing, len(clean.Features), clean)
 	}
@@ -63,7 +63,7 @@ func TestSkewMeasured(t *testing.T) {
 	mustRun(t, dir, "run", "subscriber_order_stats", "--rebuild")
 	mustRun(t, dir, append([]string{"predict", "purchase"}, subs[:20]...)...)
 
-	stale := skew().Report
+	stale := skew().Result
 	for _, f := range stale.Features {
 		orders := f.Name == "orders_count" || f.Name == "avg_order_value"
 		switch {
