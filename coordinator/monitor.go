@@ -47,7 +47,8 @@ type MonitorRunResult struct {
 	AlertsFailed int `json:"alerts_failed"`
 }
 
-// EnqueueMonitor queues a run of a monitor.
+// EnqueueMonitor queues a run of a monitor, or returns the run already
+// queued or running (two runs at once would both alert the same change).
 func (c *Coordinator) EnqueueMonitor(ctx context.Context, id resource.ID, by string) (*registry.Job, error) {
 	r, err := c.Registry.Get(ctx, id)
 	if err != nil {
@@ -55,6 +56,14 @@ func (c *Coordinator) EnqueueMonitor(ctx context.Context, id resource.ID, by str
 	}
 	if r.Monitor == nil {
 		return nil, fmt.Errorf("%s is not a monitor", id)
+	}
+	active, err := c.Registry.ListJobs(ctx, &registry.ListJobsParams{Resource: id, Kind: JobMonitor,
+		Statuses: []registry.JobStatus{registry.JobQueued, registry.JobRunning}, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("reading the runs of %s: %w", id, err)
+	}
+	if len(active) > 0 {
+		return active[0], nil
 	}
 	b := c.newBatch()
 	b.add(registry.NewJob{Kind: JobMonitor, Resource: id, Args: encodeArgs(monitorArgs{By: by})})

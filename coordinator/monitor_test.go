@@ -345,3 +345,22 @@ func TestMonitorCheckWithoutResults(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 }
+
+// TestEnqueueMonitorJoinsTheActiveRun: a run asked for while one is queued
+// is that run, not a second one.
+func TestEnqueueMonitorJoinsTheActiveRun(t *testing.T) {
+	c, id := monitorSetup(t, []string{"drift"})
+	a, err := c.EnqueueMonitor(t.Context(), id, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.EnqueueMonitor(t.Context(), id, "b")
+	if err != nil || b.ID != a.ID {
+		t.Fatalf("second run while the first is queued: job %v, %v; want job %d", b, err, a.ID)
+	}
+	drain(t, c)
+	d, err := c.EnqueueMonitor(t.Context(), id, "d")
+	if err != nil || d.ID == a.ID {
+		t.Errorf("a run after the first ended: job %v, %v; want a new one", d, err)
+	}
+}
