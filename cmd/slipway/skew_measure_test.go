@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/cli"
+	"github.com/slipway-ml/slipway/coordinator"
+	"github.com/slipway-ml/slipway/demo"
 )
 
 // TestSkewMeasured: on the quickstart, what the endpoint served equals
@@ -108,4 +111,60 @@ func subscriberIDs(t *testing.T, dir string) []string {
 		out = append(out, r[0])
 	}
 	return out
+}
+
+// TestSkewMeasuredOnPostgresAndRedis: the same on the demo loaded into
+// PostgreSQL (registry, offline store, data) and Redis: no skew, then the
+// stale order features of the subscribers whose orders arrived late.
+func TestSkewMeasuredOnPostgresAndRedis(t *testing.T) {
+	env := newPostgresRedis(t, "skewm")
+	days := demo.DefaultDays
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -days)
+	dir := loadDemoOnPostgres(t, env, demo.Options{Scale: 0.1, Seed: 7, Start: start, Days: days}, nil)
+	b, err := fs.ReadFile(demo.Project(), "endpoints.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "defs", "endpoints.yaml"), b, 0o644))
+	mustRun(t, dir, "apply", "defs")
+	mustRun(t, dir, "materialize")
+	mustRun(t, dir, "train", "purchase_model")
+	subs := subscriberIDs(t, dir)
+	mustRun(t, dir, append([]string{"predict", "purchase"}, subs[:40]...)...)
+	skew := func() *coordinator.SkewReport {
+		t.Helper()
+		var body cli.SkewBody
+		if err := json.Unmarshal([]byte(mustRun(t, dir, "skew", "purchase_model", "--json").stdout), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Result == nil {
+			t.Fatalf("skew left no report: %+v", body.Jobs)
+		}
+		return body.Result
+	}
+	if r := skew(); r.Sampled != 40 || r.Differing != 0 {
+		t.Fatalf("the demo on PostgreSQL: %d sampled, %d values differ: %+v", r.Sampled, r.Differing, r)
+	}
+	late := subs[:5]
+	at := time.Now().UTC().Add(-time.Hour)
+	for i, s := range late {
+		if _, err := env.conn.Exec(t.Context(), "INSERT INTO "+env.data+".orders VALUES ($1, $2, 'shop_1', NULL, $3, 50)", fmt.Sprintf("ord_late_%d", i), s, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(t, dir, "run", "subscriber_order_stats", "--rebuild")
+	for _, f := range skew().Features {
+		orders := f.Name == "orders_count" || f.Name == "avg_order_value"
+		if !orders && f.Differing > 0 {
+			t.Errorf("%s: %d of %d differ; only the order features of the 5 subscribers went stale", f.Name, f.Differing, f.Compared)
+		}
+		if f.Name == "orders_count" && f.Differing != 5 {
+			t.Errorf("orders_count: %d differ; want the 5 predictions of the subscribers with new orders: %+v", f.Differing, f.Examples)
+		}
+		for _, e := range f.Examples {
+			if !slices.Contains(late, e.Entity) {
+				t.Errorf("%s differs for %s, which got no new order", f.Name, e.Entity)
+			}
+		}
+	}
 }
