@@ -112,6 +112,7 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}", s.promoteModel)
 	mux.HandleFunc("POST /v1/models/{model}/aliases/{alias}/rollback", s.rollbackModel)
 	mux.HandleFunc("GET /v1/models/{model}/loop", s.loopStatus)
+	mux.HandleFunc("POST /v1/models/{model}/skew", s.modelSkew)
 	mux.HandleFunc("GET /v1/experiments/{name}/report", s.experimentReport)
 	mux.HandleFunc("POST /v1/experiments/{name}/conclude", s.concludeExperiment)
 	mux.HandleFunc("POST /v1/experiments/{name}/stop", s.stopExperiment)
@@ -119,7 +120,6 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v1/monitors/{name}/report", s.monitorReport)
 	mux.HandleFunc("GET /v1/freshness", s.freshness)
 	mux.HandleFunc("GET /v1/doctor", s.doctor)
-	mux.HandleFunc("POST /v1/models/{model}/skew", s.modelSkew)
 	// The Open Inference Protocol v2 over the endpoints (oip.go).
 	mux.HandleFunc("GET /v2", s.oipServerMetadata)
 	mux.HandleFunc("GET /v2/health/live", s.oipLive)
