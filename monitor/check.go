@@ -10,16 +10,13 @@ import (
 	"github.com/slipway-ml/slipway/resource"
 )
 
-// The checks a monitor runs.
+// The checks a monitor runs (resource's names, which definitions list).
 const (
-	CheckDrift       = "drift"
-	CheckFreshness   = "freshness"
-	CheckPerformance = "performance"
-	CheckSkew        = "skew"
+	CheckDrift       = resource.CheckDrift
+	CheckFreshness   = resource.CheckFreshness
+	CheckPerformance = resource.CheckPerformance
+	CheckSkew        = resource.CheckSkew
 )
-
-// Checks lists the checks in the order a monitor runs and reports them.
-var Checks = []string{CheckDrift, CheckFreshness, CheckPerformance, CheckSkew}
 
 // State is the outcome of a check.
 type State string

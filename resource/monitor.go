@@ -74,9 +74,9 @@ const (
 	DriftPSI  = "psi"
 )
 
-// DriftThresholds are the drift tests' thresholds: p-values (ks, chisquare,
-// ztest: drift when p is at or below it) and distances (wasserstein,
-// jensenshannon, psi: drift at or above it).
+// DriftThresholds are the drift tests' thresholds: p-values (ks: drift when
+// p is at or below it; chisquare, ztest: below it, as Evidently) and
+// distances (wasserstein, jensenshannon, psi: drift at or above it).
 type DriftThresholds struct {
 	KS            float64 `json:"ks"`
 	ChiSquare     float64 `json:"chisquare"`
