@@ -35,7 +35,7 @@ start_services
 race_pkgs=$(go list ./cli/... ./client/... ./cmd/... ./coordinator/... ./metrics/... ./model/... ./platform/... ./registry/... ./online/... ./offline/... ./server/... ./serving/...)
 other_pkgs=$(go list ./... | grep -vxF "$race_pkgs")
 go test -count=1 -p 2 -timeout 30m "$@" $other_pkgs
-go test -race -count=1 -p 2 -timeout 30m "$@" $race_pkgs
+go test -race -count=1 -p 2 -timeout 50m "$@" $race_pkgs
 
 # Every fuzz target (func FuzzXxx in a _test.go file), a short run each. A
 # failing input is written under the package's testdata/fuzz/FuzzXxx and
