@@ -206,27 +206,21 @@ func (c *Coordinator) modelLogs(ctx context.Context, name string) ([]string, err
 // version, and time range) with the smallest md5 of their ids, a
 // deterministic and uniform choice both engines compute.
 func sampleSQL(logs []string, p SkewParams, n int) string {
-	cond := "model = " + quoteLiteral(p.Model) + " AND entity IS NOT NULL"
+	cond := "model = " + offline.QuoteLiteral(p.Model) + " AND entity IS NOT NULL"
 	if p.Version > 0 {
 		cond += " AND model_version = " + strconv.Itoa(p.Version)
 	}
 	if !p.From.IsZero() {
-		cond += " AND predicted_at >= " + timestampLiteral(p.From)
+		cond += " AND predicted_at >= " + offline.TimestampLiteral(p.From)
 	}
 	if !p.To.IsZero() {
-		cond += " AND predicted_at < " + timestampLiteral(p.To)
+		cond += " AND predicted_at < " + offline.TimestampLiteral(p.To)
 	}
 	parts := make([]string, len(logs))
 	for i, l := range logs {
 		parts[i] = "SELECT prediction_id, entity, predicted_at, model_version, features, statuses FROM " + offline.QuoteIdent(l) + " WHERE " + cond
 	}
 	return "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") AS logged ORDER BY md5(prediction_id) LIMIT " + strconv.Itoa(n)
-}
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func timestampLiteral(t time.Time) string {
-	return "CAST('" + t.UTC().Format("2006-01-02 15:04:05.000000") + "' AS TIMESTAMP)"
 }
 
 // loggedPrediction is a sampled prediction as the log holds it.

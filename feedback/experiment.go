@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/slipway-ml/slipway/experiment"
@@ -131,7 +130,7 @@ func experimentSQL(logTable, fbTable string, window time.Duration, matured bool)
 	if fbTable != "" {
 		fb = offline.QuoteIdent(fbTable)
 	}
-	interval := "INTERVAL '" + strconv.FormatInt(window.Microseconds(), 10) + " microseconds'"
+	interval := offline.IntervalLiteral(window)
 	having := ""
 	if matured {
 		having = "\n  HAVING min(predicted_at) + " + interval + " <= $4"

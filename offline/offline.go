@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -304,6 +305,25 @@ const maxTableName = 63
 
 // QuoteIdent quotes an identifier for SQL (standard double quotes).
 func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// QuoteLiteral quotes s as a standard SQL string literal, doubling single
+// quotes.
+func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// IntervalLiteral writes d as an interval literal both DuckDB and PostgreSQL
+// read: INTERVAL '90000000 microseconds'.
+func IntervalLiteral(d time.Duration) string {
+	return "INTERVAL '" + strconv.FormatInt(d.Microseconds(), 10) + " microseconds'"
+}
+
+// TimestampLiteral writes t in UTC, cut to microseconds, as a literal of the
+// zone-less timestamp type both DuckDB and PostgreSQL read:
+// TIMESTAMP '2024-01-02 03:04:05.000006'. Cutting (not rounding) keeps
+// "t > since" exact for microsecond timestamps: such a t is after since
+// exactly when it is after since cut to the microsecond.
+func TimestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
+}
 
 // ColumnType maps a SQL engine type name to a value type: integer types to
 // int64, floating and decimal types to float64, text to string, boolean to

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 )
 
@@ -48,7 +49,7 @@ func BenchmarkExportTrainingSetOrder(b *testing.B) {
 	if !strings.HasSuffix(query, order) {
 		b.Fatalf("the training set query does not end in %q", order)
 	}
-	out := sqltext.QuoteLiteral(filepath.Join(dir, "out.parquet"))
+	out := offline.QuoteLiteral(filepath.Join(dir, "out.parquet"))
 	variants := []struct{ name, stmt string }{
 		{"slipway", "COPY (\n" + query + "\n) TO " + out + " (FORMAT parquet)"},
 		{"unordered", "COPY (\n" + strings.TrimSuffix(query, order) + "\n) TO " + out + " (FORMAT parquet)"},

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/offline"
-	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 )
 
 // BenchmarkExportTrainingSet compares Slipway's generated point-in-time join
@@ -103,7 +102,7 @@ func handwrittenQuery(features int, out string) string {
 		sel += fmt.Sprintf(", f%d.value AS feature_%d", f, f)
 		joins += fmt.Sprintf("\nASOF LEFT JOIN f%d ON l.entity = f%d.entity AND l.ts >= f%d.ts", f, f, f)
 	}
-	return "COPY (" + sel + ", l.label\nFROM labels l" + joins + "\n) TO " + sqltext.QuoteLiteral(out) + " (FORMAT parquet)"
+	return "COPY (" + sel + ", l.label\nFROM labels l" + joins + "\n) TO " + offline.QuoteLiteral(out) + " (FORMAT parquet)"
 }
 
 // BenchmarkReadLatest reads the latest values of three columns (DOUBLE,

@@ -114,16 +114,16 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		settings = append(settings, fmt.Sprintf("SET GLOBAL threads = %d", cfg.Threads))
 	}
 	if cfg.MemoryLimit != "" {
-		settings = append(settings, "SET GLOBAL memory_limit = "+sqltext.QuoteLiteral(cfg.MemoryLimit))
+		settings = append(settings, "SET GLOBAL memory_limit = "+offline.QuoteLiteral(cfg.MemoryLimit))
 	}
 	if tempDir != "" {
-		settings = append(settings, "SET GLOBAL temp_directory = "+sqltext.QuoteLiteral(tempDir))
+		settings = append(settings, "SET GLOBAL temp_directory = "+offline.QuoteLiteral(tempDir))
 	}
 	threshold := cfg.CheckpointThreshold
 	if threshold == "" {
 		threshold = DefaultCheckpointThreshold
 	}
-	settings = append(settings, "SET GLOBAL checkpoint_threshold = "+sqltext.QuoteLiteral(threshold))
+	settings = append(settings, "SET GLOBAL checkpoint_threshold = "+offline.QuoteLiteral(threshold))
 	for _, s := range settings {
 		if _, err := db.ExecContext(ctx, s); err != nil {
 			db.Close()
@@ -335,7 +335,7 @@ func (s *Store) ExportTrainingSet(ctx context.Context, p *offline.ExportParams) 
 		return 0, fmt.Errorf("exporting training set: %w", err)
 	}
 	defer os.Remove(tmp)
-	stmt := "COPY (\n" + query + "\n) TO " + sqltext.QuoteLiteral(tmp) + " " + options
+	stmt := "COPY (\n" + query + "\n) TO " + offline.QuoteLiteral(tmp) + " " + options
 	s.log.DebugContext(ctx, "export training set", "sql", stmt)
 	res, err := s.db.ExecContext(ctx, stmt)
 	if err != nil {

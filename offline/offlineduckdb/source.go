@@ -52,7 +52,7 @@ func sourceQuery(p *offline.SourceQueryParams, override map[string]string, optio
 	case p.File == "":
 		return "", errors.New("source has neither a file nor a table")
 	}
-	path := sqltext.QuoteLiteral(p.Path())
+	path := offline.QuoteLiteral(p.Path())
 	switch p.Format {
 	case "csv":
 		types := map[string]string{}
@@ -77,7 +77,7 @@ func sourceQuery(p *offline.SourceQueryParams, override map[string]string, optio
 		slices.Sort(names)
 		fields := make([]string, len(names))
 		for i, name := range names {
-			fields[i] = sqltext.QuoteLiteral(name) + ": " + sqltext.QuoteLiteral(types[name])
+			fields[i] = offline.QuoteLiteral(name) + ": " + offline.QuoteLiteral(types[name])
 		}
 		args = append(args, "types = {"+strings.Join(fields, ", ")+"}")
 		return "SELECT * FROM read_csv(" + strings.Join(args, ", ") + ")", nil

@@ -130,7 +130,7 @@ func trainingSetQuery(p *offline.TrainingSetParams, labelTypes datasetTypes, fea
 			joins[i] = fmt.Sprintf("ASOF LEFT JOIN %s ON %s = %s.k AND l.t >= %s.t", alias, key, alias, alias)
 			cols[i] = castTo(alias+".v", f.Type)
 			if f.MaxAge > 0 {
-				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, sqltext.IntervalLiteral(f.MaxAge), cols[i])
+				cols[i] = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), cols[i])
 			}
 		}
 	}
@@ -230,11 +230,11 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " " + op + " " + sqltext.TimestampLiteral(at)
+		return col + " " + op + " " + offline.TimestampLiteral(at)
 	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ":
 		return col + " " + op + " " + sqltext.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " " + op + " " + sqltext.TimestampLiteral(at)
+	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts:

@@ -110,7 +110,7 @@ func trainingSetSQL(p *offline.TrainingSetParams, labelTypes datasetTypes, featu
 		joins = append(joins, fmt.Sprintf("LEFT JOIN LATERAL (\n  SELECT x.t, x.v FROM %s AS x\n  WHERE x.k = %s AND x.t <= l.t\n  ORDER BY x.t DESC\n  LIMIT 1\n) AS %s ON true", tmp, lkey, alias))
 		col := castTo(alias+".v", f.Type)
 		if f.MaxAge > 0 {
-			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, sqltext.IntervalLiteral(f.MaxAge), col)
+			col = fmt.Sprintf("CASE WHEN %s.t >= l.t - %s THEN %s END", alias, offline.IntervalLiteral(f.MaxAge), col)
 		}
 		cols = append(cols, col)
 	}
@@ -219,11 +219,11 @@ func latestQuery(p *offline.ReadLatestParams, types datasetTypes) string {
 func timeCondition(col, engineType, op string, at time.Time) string {
 	switch strings.ToUpper(engineType) {
 	case "TIMESTAMP":
-		return col + " " + op + " " + sqltext.TimestampLiteral(at)
+		return col + " " + op + " " + offline.TimestampLiteral(at)
 	case "TIMESTAMPTZ":
 		return col + " " + op + " " + sqltext.TimestampTZLiteral(at)
 	}
-	return timestampExpr(col, engineType) + " " + op + " " + sqltext.TimestampLiteral(at)
+	return timestampExpr(col, engineType) + " " + op + " " + offline.TimestampLiteral(at)
 }
 
 // partitionCondition keeps the entities of part part of parts. PostgreSQL

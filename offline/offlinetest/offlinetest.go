@@ -31,7 +31,6 @@ import (
 	"time"
 
 	"github.com/slipway-ml/slipway/offline"
-	"github.com/slipway-ml/slipway/offline/internal/sqltext"
 	"github.com/slipway-ml/slipway/value"
 )
 
@@ -197,13 +196,13 @@ func literal(v value.Value, t value.Type) string {
 	case t == value.Int64:
 		s = strconv.FormatInt(v.Int64(), 10)
 	case t == value.Float64:
-		s = sqltext.QuoteLiteral(strconv.FormatFloat(v.Float64(), 'g', -1, 64))
+		s = offline.QuoteLiteral(strconv.FormatFloat(v.Float64(), 'g', -1, 64))
 	case t == value.Bool:
 		s = strings.ToUpper(strconv.FormatBool(v.Bool()))
 	case t == value.Timestamp:
-		s = sqltext.QuoteLiteral(v.Time().Format("2006-01-02 15:04:05.000000"))
+		s = offline.QuoteLiteral(v.Time().Format("2006-01-02 15:04:05.000000"))
 	default:
-		s = sqltext.QuoteLiteral(v.String())
+		s = offline.QuoteLiteral(v.String())
 	}
 	return "CAST(" + s + " AS " + sqlType(t) + ")"
 }

@@ -2,21 +2,17 @@
 // offlinepg) share: literals both engines read, quoted qualified names, the
 // training set's ORDER BY. It only builds text; what differs between the
 // dialects stays in each store, and what callers of offline.Store need
-// (offline.QuoteIdent, offline.TrimSQL with offline.UserLine,
-// offline.CheckReadLatest) stays in package offline.
+// (offline.QuoteIdent and the literals, offline.TrimSQL with
+// offline.UserLine, offline.CheckReadLatest) stays in package offline.
 package sqltext
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slipway-ml/slipway/offline"
 )
-
-// QuoteLiteral quotes s as a standard SQL string literal, doubling single quotes.
-func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // QuoteQualified quotes a possibly qualified table name: "a.b" becomes "a"."b".
 // Names are split on every dot, so a name part cannot itself contain a dot.
@@ -26,21 +22,6 @@ func QuoteQualified(name string) string {
 		parts[i] = offline.QuoteIdent(p)
 	}
 	return strings.Join(parts, ".")
-}
-
-// IntervalLiteral writes d as an interval literal both DuckDB and PostgreSQL
-// read: INTERVAL '90000000 microseconds'.
-func IntervalLiteral(d time.Duration) string {
-	return "INTERVAL '" + strconv.FormatInt(d.Microseconds(), 10) + " microseconds'"
-}
-
-// TimestampLiteral writes t in UTC, cut to microseconds, as a literal of the
-// zone-less timestamp type both DuckDB and PostgreSQL read:
-// TIMESTAMP '2024-01-02 03:04:05.000006'. Cutting (not rounding) keeps
-// "t > since" exact for microsecond timestamps: such a t is after since
-// exactly when it is after since cut to the microsecond.
-func TimestampLiteral(t time.Time) string {
-	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000000") + "'"
 }
 
 // TimestampTZLiteral writes t like TimestampLiteral, as a literal of the
