@@ -1,11 +1,10 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/slipway-ml/slipway/feedback"
@@ -83,7 +82,7 @@ func Measure(ctx context.Context, reg registry.Store, off offline.Store, p *Perf
 		window = DefaultFeedbackWindow
 	}
 	out := &PerformanceReport{Endpoint: p.Endpoint.String(), Feedback: p.Feedback, From: p.From.UTC(), To: p.To.UTC()}
-	if ok, err := logged(ctx, reg, p.Endpoint); err != nil || !ok {
+	if ok, err := sourceReady(ctx, reg, resource.EndpointPredictions(p.Endpoint)); err != nil || !ok {
 		return out, err
 	}
 	log := offline.QuoteIdent(offline.PredictionLogTable(p.Endpoint))
@@ -133,10 +132,7 @@ GROUP BY 1, 2, 3, 4`, Args: args})
 		}
 	}
 	slices.SortFunc(keys, func(a, b perfKey) int {
-		if c := compareKey(a, b); c != 0 {
-			return c
-		}
-		return a.day.Compare(b.day)
+		return cmp.Or(cmp.Compare(a.model, b.model), cmp.Compare(a.version, b.version), cmp.Compare(a.arm, b.arm), a.day.Compare(b.day))
 	})
 	versions := map[perfKey]*perfGroup{}
 	var vkeys []perfKey
@@ -173,7 +169,7 @@ GROUP BY 1, 2, 3, 4`, Args: args})
 // entity within the window after it. Two joins in a UNION ALL rather than
 // an OR in one join's condition, which an engine may run as a loop.
 func outcomesSQL(log, fb string, window time.Duration) string {
-	interval := "INTERVAL '" + strconv.FormatInt(window.Microseconds(), 10) + " microseconds'"
+	interval := offline.IntervalLiteral(window)
 	return `WITH p AS (
   SELECT prediction_id, model, model_version, arm, CAST(date_trunc('day', predicted_at) AS TIMESTAMP) AS day, prediction, entity, predicted_at
   FROM ` + log + ` WHERE endpoint = $1 AND predicted_at >= $2 AND predicted_at < $3
@@ -194,14 +190,9 @@ GROUP BY p.prediction_id, p.model, p.model_version, p.arm, p.day, p.prediction`
 // feedbackReady returns the feedback source's table, or "" before any
 // feedback was shipped.
 func feedbackReady(ctx context.Context, reg registry.Store) (string, error) {
-	src, err := reg.Get(ctx, feedback.Source)
-	switch {
-	case errors.Is(err, registry.ErrNotFound):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("reading the feedback source: %w", err)
-	case src.State.Status != resource.StatusReady:
-		return "", nil
+	ok, err := sourceReady(ctx, reg, feedback.Source)
+	if err != nil || !ok {
+		return "", err
 	}
 	return offline.TableName(feedback.Source), nil
 }
@@ -215,18 +206,6 @@ type perfKey struct {
 
 func keyOf(v []value.Value) perfKey {
 	return perfKey{model: v[0].Str(), version: v[1].Int64(), arm: v[2].Str(), day: v[3].Time().UTC()}
-}
-
-func compareKey(a, b perfKey) int {
-	switch {
-	case a.model != b.model:
-		return map[bool]int{true: -1, false: 1}[a.model < b.model]
-	case a.version != b.version:
-		return map[bool]int{true: -1, false: 1}[a.version < b.version]
-	case a.arm != b.arm:
-		return map[bool]int{true: -1, false: 1}[a.arm < b.arm]
-	}
-	return 0
 }
 
 // perfGroup is one group's count and pairs of prediction and outcome.

@@ -110,7 +110,7 @@ func ProfileWindows(ctx context.Context, reg registry.Store, off offline.Store, 
 	}
 	out := &ProfileResult{}
 	logTable := offline.PredictionLogTable(p.Endpoint)
-	if ok, err := logged(ctx, reg, p.Endpoint); err != nil || !ok {
+	if ok, err := sourceReady(ctx, reg, resource.EndpointPredictions(p.Endpoint)); err != nil || !ok {
 		return out, err
 	}
 	end := now.Add(-settle).UTC().Truncate(window)
@@ -118,7 +118,7 @@ func ProfileWindows(ctx context.Context, reg registry.Store, off offline.Store, 
 	if err != nil || start.IsZero() || !start.Before(end) {
 		return out, err
 	}
-	encodings := map[string][]model.Feature{}
+	vs := &versionFeatures{reg: reg}
 	// The log is read 4 windows at a time, unordered (an ORDER BY
 	// would make the engine hold the whole range), into one builder per
 	// window: memory holds those windows, never the whole range. DuckDB
@@ -129,7 +129,7 @@ func ProfileWindows(ctx context.Context, reg registry.Store, off offline.Store, 
 		if next.After(end) {
 			next = end
 		}
-		if err := profileRange(ctx, reg, off, logTable, p.Endpoint, chunk, next, window, now, encodings, out); err != nil {
+		if err := profileRange(ctx, vs, off, logTable, p.Endpoint, chunk, next, window, now, out); err != nil {
 			return nil, err
 		}
 		chunk = next
@@ -143,8 +143,8 @@ const windowsPerRead = 4
 
 // profileRange profiles the windows from start to end (whole windows) in
 // one read of the log, and writes those with predictions.
-func profileRange(ctx context.Context, reg registry.Store, off offline.Store, logTable string, endpoint resource.Ref, start, end time.Time, window time.Duration,
-	now time.Time, encodings map[string][]model.Feature, out *ProfileResult) error {
+func profileRange(ctx context.Context, vs *versionFeatures, off offline.Store, logTable string, endpoint resource.Ref, start, end time.Time, window time.Duration,
+	now time.Time, out *ProfileResult) error {
 	rows, err := off.Query(ctx, &offline.QueryParams{
 		SQL:  `SELECT predicted_at, model, model_version, arm, features, prediction, class FROM ` + offline.QuoteIdent(logTable) + ` WHERE predicted_at >= $1 AND predicted_at < $2`,
 		Args: []value.Value{value.FromTime(start), value.FromTime(end)},
@@ -160,7 +160,7 @@ func profileRange(ctx context.Context, reg registry.Store, off offline.Store, lo
 		ws := at.Truncate(window)
 		b := builders[ws]
 		if b == nil {
-			b = &windowBuilder{reg: reg, encodings: encodings}
+			b = &windowBuilder{versions: vs}
 			builders[ws] = b
 		}
 		if err := b.add(ctx, v[1:]); err != nil {
@@ -185,15 +185,15 @@ func profileRange(ctx context.Context, reg registry.Store, off offline.Store, lo
 	return nil
 }
 
-// logged says whether an endpoint's prediction log was shipped (its
-// source is registered and ready).
-func logged(ctx context.Context, reg registry.Store, endpoint resource.Ref) (bool, error) {
-	src, err := reg.Get(ctx, resource.EndpointPredictions(endpoint))
+// sourceReady says whether a source Slipway registers as it writes (an
+// endpoint's prediction log, the feedback) is there: registered and ready.
+func sourceReady(ctx context.Context, reg registry.Store, id resource.ID) (bool, error) {
+	src, err := reg.Get(ctx, id)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("reading the prediction log's source of %s: %w", endpoint, err)
+		return false, fmt.Errorf("reading source %s: %w", id.Ref(), err)
 	}
 	return src.State.Status == resource.StatusReady, nil
 }
@@ -255,13 +255,12 @@ func isMissingTable(err error) bool {
 }
 
 // windowBuilder holds the profiles of one window, per model version and
-// arm, and the versions' features.
+// arm.
 type windowBuilder struct {
-	reg       registry.Store
-	encodings map[string][]model.Feature // by "MODEL@VERSION"
-	current   map[key]*profile.Summary
-	order     []key
-	features  map[string]any
+	versions *versionFeatures
+	current  map[key]*versionSummary
+	order    []key
+	features map[string]any // a prediction's features, decoded
 }
 
 type key struct {
@@ -270,28 +269,31 @@ type key struct {
 	arm     string
 }
 
+// versionSummary is the summary of a version's predictions, and the
+// version's features.
+type versionSummary struct {
+	*profile.Summary
+	features []model.Feature
+	row      []value.Value
+}
+
 // add summarises one logged prediction: model, model_version, arm,
 // features (JSON), prediction, class.
 func (b *windowBuilder) add(ctx context.Context, v []value.Value) error {
 	k := key{model: v[0].Str(), version: v[1].Int64(), arm: v[2].Str()}
 	s, ok := b.current[k]
 	if !ok {
-		fs, err := b.featuresOf(ctx, k.model, k.version)
+		fs, err := b.versions.features(ctx, k.model, int(k.version))
 		if err != nil {
 			return err
 		}
-		names := make([]string, len(fs))
-		types := make([]value.Type, len(fs))
-		for i, f := range fs {
-			names[i], types[i] = f.Name, f.Type
-		}
-		fp, err := profile.New(names, types)
+		sum, err := newSummary(fs)
 		if err != nil {
 			return err
 		}
-		s = &profile.Summary{Features: fp, Predictions: profile.NewPredictions(true)}
+		s = &versionSummary{Summary: sum, features: fs, row: make([]value.Value, len(fs))}
 		if b.current == nil {
-			b.current = map[key]*profile.Summary{}
+			b.current = map[key]*versionSummary{}
 		}
 		b.current[k] = s
 		b.order = append(b.order, k)
@@ -300,19 +302,32 @@ func (b *windowBuilder) add(ctx context.Context, v []value.Value) error {
 	if err := json.Unmarshal([]byte(v[3].Str()), &b.features); err != nil {
 		return fmt.Errorf("its features %.80q: %w", v[3].Str(), err)
 	}
-	fs := b.encodings[fmt.Sprintf("%s@%d", k.model, k.version)]
-	row := make([]value.Value, len(fs))
-	for i, f := range fs {
+	for i, f := range s.features {
 		x, err := featureValue(b.features[f.Name], f)
 		if err != nil {
 			return err
 		}
-		row[i] = x
+		s.row[i] = x
 	}
-	if err := s.Features.Add(row); err != nil {
+	if err := s.Features.Add(s.row); err != nil {
 		return err
 	}
 	return s.Predictions.Add([]value.Value{v[4], v[5]})
+}
+
+// newSummary returns the empty summary of the predictions of a version
+// with these features.
+func newSummary(fs []model.Feature) (*profile.Summary, error) {
+	names := make([]string, len(fs))
+	types := make([]value.Type, len(fs))
+	for i, f := range fs {
+		names[i], types[i] = f.Name, f.Type
+	}
+	fp, err := profile.New(names, types)
+	if err != nil {
+		return nil, err
+	}
+	return &profile.Summary{Features: fp, Predictions: profile.NewPredictions(true)}, nil
 }
 
 // featureValue is a feature's value as the log's JSON holds it (written by
@@ -347,13 +362,19 @@ func featureValue(x any, f model.Feature) (value.Value, error) {
 	return value.Value{}, fmt.Errorf("feature %s is %v, not a %s value", f.Name, x, f.Type)
 }
 
-// featuresOf returns a version's features, as its encoding lists them.
-func (b *windowBuilder) featuresOf(ctx context.Context, name string, version int64) ([]model.Feature, error) {
-	k := fmt.Sprintf("%s@%d", name, version)
-	if fs, ok := b.encodings[k]; ok {
+// versionFeatures reads versions' features (as their encodings list
+// them) from the registry, once per version.
+type versionFeatures struct {
+	reg   registry.Store
+	cache map[key][]model.Feature // by model and version
+}
+
+func (vs *versionFeatures) features(ctx context.Context, name string, version int) ([]model.Feature, error) {
+	k := key{model: name, version: int64(version)}
+	if fs, ok := vs.cache[k]; ok {
 		return fs, nil
 	}
-	v, err := b.reg.GetModelVersion(ctx, name, int(version))
+	v, err := vs.reg.GetModelVersion(ctx, name, version)
 	if err != nil {
 		return nil, fmt.Errorf("reading version %d of model %s: %w", version, name, err)
 	}
@@ -361,8 +382,11 @@ func (b *windowBuilder) featuresOf(ctx context.Context, name string, version int
 	if err != nil {
 		return nil, fmt.Errorf("version %d of model %s: %w", version, name, err)
 	}
-	b.encodings[k] = enc.Features()
-	return b.encodings[k], nil
+	if vs.cache == nil {
+		vs.cache = map[key][]model.Feature{}
+	}
+	vs.cache[k] = enc.Features()
+	return vs.cache[k], nil
 }
 
 // write replaces the window's rows in ProfilesTable with its profiles,
@@ -372,7 +396,7 @@ func (b *windowBuilder) write(ctx context.Context, off offline.Store, endpoint r
 	var rows [][]value.Value
 	for _, k := range b.order {
 		s := b.current[k]
-		j, err := json.Marshal(s)
+		j, err := json.Marshal(s.Summary)
 		if err != nil {
 			return 0, err
 		}
@@ -435,20 +459,15 @@ func ServingProfile(ctx context.Context, reg registry.Store, off offline.Store, 
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	fs, err := (&windowBuilder{reg: reg, encodings: map[string][]model.Feature{}}).featuresOf(ctx, p.Model, int64(p.Version))
+	fs, err := (&versionFeatures{reg: reg}).features(ctx, p.Model, p.Version)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(fs))
-	types := make([]value.Type, len(fs))
-	for i, f := range fs {
-		names[i], types[i] = f.Name, f.Type
-	}
-	fp, err := profile.New(names, types)
+	sum, err := newSummary(fs)
 	if err != nil {
 		return nil, err
 	}
-	out := &Serving{Summary: &profile.Summary{Features: fp, Predictions: profile.NewPredictions(true)}}
+	out := &Serving{Summary: sum}
 	q := `SELECT window_start, profile FROM ` + offline.QuoteIdent(ProfilesTable) +
 		` WHERE endpoint = $1 AND model = $2 AND model_version = $3 AND window_seconds = $4 AND window_start >= $5 AND window_start < $6`
 	args := []value.Value{value.FromString(p.Endpoint.String()), value.FromString(p.Model), value.FromInt64(int64(p.Version)),
