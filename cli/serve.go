@@ -64,7 +64,8 @@ as the source ENDPOINT_predictions (see docs/configuration.md). While the
 offline store is unreachable, entries wait on disk.
 
 Every request is logged (method, path, status, duration, bytes, request id)
-on stderr as --log-format and --log-level say; its request id (the client's
+on stderr as --log-format and --log-level say (the successful answers of
+online features, predict and feedback at debug level); its request id (the client's
 X-Request-Id, or a new one) is in the X-Request-Id response header and in
 every error body. Request bodies are at most 10 MiB.
 

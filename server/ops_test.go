@@ -160,8 +160,9 @@ func TestRequestLog(t *testing.T) {
 	}
 	do(t, h, "GET", "/v1/resources/feature/opens_30d:v9", "")
 	do(t, h, "GET", "/healthz", "")
+	do(t, h, "POST", "/v1/online-features", `{"features":["opens_30d:v9"],"entities":["sub_1036"]}`)
 	lines := logs.lines(t)
-	if len(lines) != 3 {
+	if len(lines) != 4 {
 		t.Fatalf("%d log lines, want one per request:\n%s", len(lines), logs.buf.String())
 	}
 	for i, want := range []struct {
@@ -169,9 +170,11 @@ func TestRequestLog(t *testing.T) {
 		status      float64
 		bytes       int
 	}{
-		{"INFO", "/v1/online-features", 200, len(body)},
+		// Answers of the serving routes are at debug level, their errors at info.
+		{"DEBUG", "/v1/online-features", 200, len(body)},
 		{"INFO", "/v1/resources/feature/opens_30d:v9", 404, -1},
 		{"DEBUG", "/healthz", 200, len(`{"status":"ok"}` + "\n")},
+		{"INFO", "/v1/online-features", 404, -1},
 	} {
 		l := lines[i]
 		if l["msg"] != "request" || l["level"] != want.level || l["path"] != want.path || l["status"] != want.status || l["request_id"] != testRequestID {

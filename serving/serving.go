@@ -47,17 +47,20 @@ type Service struct {
 	// within this time.
 	DefinitionTTL time.Duration
 
-	mu       sync.RWMutex
-	features map[resource.Ref]cachedFeature
+	mu sync.RWMutex
+	// features holds definitions by the name a request gave (name or
+	// name:variant), so that a cached one needs no parsing.
+	features map[string]cachedFeature
 }
 
 // DefaultDefinitionTTL is Service.DefinitionTTL's default.
 const DefaultDefinitionTTL = 5 * time.Second
 
-// cachedFeature is a definition and until when it is used without asking
-// the registry.
+// cachedFeature is a definition, its reference as name:variant, and until
+// when it is used without asking the registry.
 type cachedFeature struct {
 	def   *resource.Resource
+	ref   string
 	until time.Time
 }
 
@@ -110,21 +113,17 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	resp := &Response{Features: make([]string, len(req.Features))}
 	defs := make([]*resource.Resource, len(req.Features))
 	for i, f := range req.Features {
-		ref, err := resource.ParseRef(f)
-		if err != nil {
-			return nil, fmt.Errorf("%w: features[%d]: %v", ErrInvalid, i, err)
-		}
-		def, err := s.feature(ctx, ref)
+		c, err := s.feature(ctx, i, f)
 		if err != nil {
 			return nil, err
 		}
 		if i == 0 {
-			resp.Entity = def.Feature.Entity
-		} else if def.Feature.Entity != resp.Entity {
+			resp.Entity = c.def.Feature.Entity
+		} else if c.def.Feature.Entity != resp.Entity {
 			return nil, fmt.Errorf("%w: features[%d] %s describes entity %q but features[0] describes %q; request features of one entity at a time",
-				ErrInvalid, i, ref, def.Feature.Entity, resp.Entity)
+				ErrInvalid, i, c.ref, c.def.Feature.Entity, resp.Entity)
 		}
-		defs[i], resp.Features[i] = def, ref.String()
+		defs[i], resp.Features[i] = c.def, c.ref
 	}
 	for i, e := range req.Entities {
 		if e == "" {
@@ -159,47 +158,54 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	return resp, nil
 }
 
-func (s *Service) feature(ctx context.Context, ref resource.Ref) (*resource.Resource, error) {
+// feature returns the definition of a feature named as a request names it
+// (features[i]).
+func (s *Service) feature(ctx context.Context, i int, name string) (cachedFeature, error) {
 	now := s.now()
 	s.mu.RLock()
-	c, ok := s.features[ref]
+	c, ok := s.features[name]
 	s.mu.RUnlock()
 	if ok && now.Before(c.until) {
-		return c.def, nil
+		return c, nil
+	}
+	ref, err := resource.ParseRef(name)
+	if err != nil {
+		return cachedFeature{}, fmt.Errorf("%w: features[%d]: %v", ErrInvalid, i, err)
 	}
 	def, err := s.Registry.Get(ctx, resource.NewID(resource.KindFeature, ref))
 	if deleted := (*registry.DeletedError)(nil); errors.As(err, &deleted) {
-		s.forget(ref)
-		return nil, fmt.Errorf("%w: %s, so it is not served; `slipway list features` shows what is", ErrUnknownFeature, deleted)
+		s.forget(name)
+		return cachedFeature{}, fmt.Errorf("%w: %s, so it is not served; `slipway list features` shows what is", ErrUnknownFeature, deleted)
 	}
 	if errors.Is(err, registry.ErrNotFound) {
-		s.forget(ref)
-		return nil, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
+		s.forget(name)
+		return cachedFeature{}, fmt.Errorf("%w: %s is not registered; `slipway list features` shows what is", ErrUnknownFeature, ref)
 	}
 	if err != nil {
 		if ok {
 			// The registry is away: the definition cannot have changed,
 			// so serving goes on with it until the registry answers.
-			return c.def, nil
+			return c, nil
 		}
-		return nil, fmt.Errorf("%w: reading feature %s from the registry: %w", ErrUnavailable, ref, err)
+		return cachedFeature{}, fmt.Errorf("%w: reading feature %s from the registry: %w", ErrUnavailable, ref, err)
 	}
 	ttl := s.DefinitionTTL
 	if ttl <= 0 {
 		ttl = DefaultDefinitionTTL
 	}
+	c = cachedFeature{def: def, ref: ref.String(), until: now.Add(ttl)}
 	s.mu.Lock()
 	if s.features == nil {
-		s.features = map[resource.Ref]cachedFeature{}
+		s.features = map[string]cachedFeature{}
 	}
-	s.features[ref] = cachedFeature{def: def, until: now.Add(ttl)}
+	s.features[name] = c
 	s.mu.Unlock()
-	return def, nil
+	return c, nil
 }
 
-func (s *Service) forget(ref resource.Ref) {
+func (s *Service) forget(name string) {
 	s.mu.Lock()
-	delete(s.features, ref)
+	delete(s.features, name)
 	s.mu.Unlock()
 }
 

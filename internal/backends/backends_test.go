@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipway-ml/slipway/config"
 	"github.com/slipway-ml/slipway/offline/offlineduckdb"
@@ -58,6 +59,8 @@ func TestSectionsDecode(t *testing.T) {
 		{"embedded", "online:\n  type: embedded\n  path: /on.bolt\n", new(onlinekv.Config), &onlinekv.Config{Path: "/on.bolt"}, "type=embedded path=/on.bolt"},
 		{"redis", "online:\n  type: redis\n  addrs: [a:1]\n  username: app\n  password: ${REDIS_PW}\n  db: ${DB}\n  key_prefix: k\n", new(onlineredis.Config),
 			&onlineredis.Config{Addrs: []string{"a:1"}, Username: "app", Password: "hunter2", DB: 3, KeyPrefix: "k"}, "type=redis addrs=a:1 db=3 key_prefix=k password=*** username=app"},
+		{"redis cache", "online:\n  type: redis\n  addrs: [a:1]\n  cache_mb: 512\n  cache_ttl: 30s\n", new(onlineredis.Config),
+			&onlineredis.Config{Addrs: []string{"a:1"}, CacheMB: 512, CacheTTL: 30 * time.Second}, "type=redis addrs=a:1 cache_mb=512 cache_ttl=30s"},
 		{"redisCluster", "online:\n  type: redis\n  addrs: [a:1, b:2]\n  cluster: true\n", new(onlineredis.Config),
 			&onlineredis.Config{Addrs: []string{"a:1", "b:2"}, Cluster: true}, "type=redis addrs=a:1,b:2 cluster=true"},
 	} {
@@ -97,7 +100,7 @@ func TestSectionErrors(t *testing.T) {
 		"RedisNoAddrs":        {"online:\n  type: redis\n  password: x\n", "slipway.yaml:2: online: type redis needs addrs:"},
 		"RedisNoCluster":      {"online:\n  type: redis\n  addrs: [a:1, b:2]\n", "slipway.yaml:2: online: redis online store: 2 addresses given without cluster"},
 		"RedisEnvWrongType":   {"online:\n  type: redis\n  addrs: [a:1]\n  cluster: ${CLUSTER}\n", "slipway.yaml:4: online: cluster: environment variable CLUSTER does not hold true or false"},
-		"RedisUnknownLists":   {"online:\n  type: redis\n  addrs: [a:1]\n  dsn: x\n", `it takes addrs, cluster, db, key_prefix, password, username`},
+		"RedisUnknownLists":   {"online:\n  type: redis\n  addrs: [a:1]\n  dsn: x\n", `it takes addrs, cache_mb, cache_ttl, cluster, db, disable_cache, key_prefix, password, username`},
 		"RedisPasswordHidden": {"online:\n  type: redis\n  addrs: [a:1]\n  db: ${PW}\n", "db: environment variable PW does not hold a whole number"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package onlineredis_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,26 +34,34 @@ func BenchmarkRead(b *testing.B) {
 	if err := s.Write(b.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
 		b.Fatal(err)
 	}
+	nc := cfg
+	nc.DisableCache = true
+	uncached := newStore(b, nc)
 	for _, n := range []int{1, 100} {
 		keys := make([]string, n)
 		for i := range keys {
 			keys[i] = fmt.Sprintf("subscriber-%06d", (i*7919)%population)
 		}
 		name := fmt.Sprintf("entities=%d/features=20", n)
-		b.Run(name+"/store", func(b *testing.B) {
-			p := &online.ReadParams{Features: fs, Entities: keys}
-			b.ReportAllocs()
-			for b.Loop() {
-				res, err := s.Read(b.Context(), p)
-				if err != nil {
-					b.Fatal(err)
+		for _, store := range []struct {
+			name string
+			s    *onlineredis.Store
+		}{{"store-cached", s}, {"store", uncached}} {
+			b.Run(name+"/"+store.name, func(b *testing.B) {
+				p := &online.ReadParams{Features: fs, Entities: keys}
+				b.ReportAllocs()
+				for b.Loop() {
+					res, err := store.s.Read(b.Context(), p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !res.Entries[0][0].Found {
+						b.Fatal("entry missing")
+					}
 				}
-				if !res.Entries[0][0].Found {
-					b.Fatal("entry missing")
-				}
-			}
-			b.ReportMetric(float64(b.N*n*len(fs))/b.Elapsed().Seconds(), "values/s")
-		})
+				b.ReportMetric(float64(b.N*n*len(fs))/b.Elapsed().Seconds(), "values/s")
+			})
+		}
 		b.Run(name+"/raw-hmget", func(b *testing.B) {
 			ctx := b.Context()
 			b.ReportAllocs()
@@ -210,6 +219,39 @@ func BenchmarkMemoryPerValue(b *testing.B) {
 		}
 		b.ReportMetric(perValue, "bytes/value")
 	})
+}
+
+// BenchmarkCacheMemory measures the Go heap the read cache takes per
+// cached entity of 20 float64 features: 10,000 entities read once each.
+func BenchmarkCacheMemory(b *testing.B) {
+	const population = 10_000
+	s := newStore(b, singleConfig(b))
+	fs := features(20)
+	recs := make([]online.Record, population)
+	es := make([]string, population)
+	for i := range recs {
+		es[i] = fmt.Sprintf("subscriber-%06d", i)
+		recs[i] = online.Record{Entity: es[i], Values: slices.Repeat([]value.Value{value.FromFloat64(float64(i) / 3)}, len(fs)), Timestamp: time.Unix(1_700_000_000+int64(i), 0)}
+	}
+	if err := s.Write(b.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+		b.Fatal(err)
+	}
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	for i := range es {
+		if _, err := s.Read(b.Context(), &online.ReadParams{Features: fs, Entities: es[i : i+1]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perEntity := float64(heap()-before) / population
+	for b.Loop() {
+	}
+	b.ReportMetric(perEntity, "bytes/entity")
 }
 
 func usedMemory(b *testing.B, c redis.UniversalClient) int64 {

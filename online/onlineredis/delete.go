@@ -34,6 +34,7 @@ func (s *Store) DeleteFeatures(ctx context.Context, p *online.DeleteFeaturesPara
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("deleting online values of %s: %w", what, err)
 	}
+	defer s.awaitInvalidations(ctx)
 	fields := make([]string, len(p.Features))
 	copy(fields, p.Features)
 	match := globEscape(s.prefix) + "*"

@@ -12,14 +12,17 @@
 package onlineredis
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/slipway-ml/slipway/online"
 )
@@ -44,7 +47,24 @@ type Config struct {
 	KeyPrefix string
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
+
+	// CacheMB bounds the in-process cache of entity hashes that Read keeps
+	// (server-assisted client-side caching, see docs/design/online-redis.md),
+	// in MiB per Redis server (per node of a cluster). 0 means DefaultCacheMB.
+	CacheMB int
+	// CacheTTL is the longest a cached hash is served without asking Redis,
+	// a safety net under Redis's invalidation messages. 0 means DefaultCacheTTL.
+	CacheTTL time.Duration
+	// DisableCache reads every value from Redis (needed for servers older
+	// than Redis 6, which cannot track what a client caches).
+	DisableCache bool
 }
+
+// Defaults of the read cache.
+const (
+	DefaultCacheMB  = 128
+	DefaultCacheTTL = time.Minute
+)
 
 // Validate reports whether the configuration is usable.
 func (c Config) Validate() error {
@@ -64,6 +84,12 @@ func (c Config) Validate() error {
 	}
 	if c.Cluster && c.DB != 0 {
 		return fmt.Errorf("redis online store: db %d with cluster: Redis Cluster has only database 0", c.DB)
+	}
+	if c.CacheMB < 0 {
+		return fmt.Errorf("redis online store: cache_mb %d is negative: give the cache's size in MiB (0 for the default, %d), or set disable_cache: true", c.CacheMB, DefaultCacheMB)
+	}
+	if c.CacheTTL < 0 {
+		return fmt.Errorf("redis online store: cache_ttl %s is negative: give how long a cached value may be served (such as 1m), or set disable_cache: true", c.CacheTTL)
 	}
 	if c.Cluster && strings.Contains(c.KeyPrefix, "{") {
 		// A hash tag in the prefix would put every entity in the same slot.
@@ -97,12 +123,21 @@ const (
 const maxFeaturesPerCall = 1000
 
 // Store is an online.Store on Redis or Redis Cluster.
+//
+// Reads and writes go through two clients: reads through rueidis, which
+// pipelines the reads of concurrent requests into shared round trips and
+// keeps the hashes it read in a cache that Redis invalidates (RESP3 client
+// tracking); writes, deletions and the write script through go-redis.
 type Store struct {
 	client redis.UniversalClient
-	prefix string
-	script *redis.Script
-	logger *slog.Logger
-	addrs  string
+	reader rueidis.Client
+	// cacheTTL is how long a cached hash is served at most; 0 when the
+	// cache is off.
+	cacheTTL time.Duration
+	prefix   string
+	script   *redis.Script
+	logger   *slog.Logger
+	addrs    string
 	// keysPerCall is how many entity keys one write script call updates: one
 	// on a cluster, where a call's keys must share a hash slot.
 	keysPerCall int
@@ -159,6 +194,15 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.script.Load(ctx, client).Err(); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("loading the write script into %s at %s: %w", kind, s.addrs, err)
+	}
+	reader, err := newReader(ctx, cfg)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("connecting the reader to %s at %s: %w", kind, s.addrs, err)
+	}
+	s.reader = reader
+	if !cfg.DisableCache {
+		s.cacheTTL = cmp.Or(cfg.CacheTTL, DefaultCacheTTL)
 	}
 	logger.DebugContext(ctx, "connected online store", "kind", kind, "addrs", s.addrs, "prefix", prefix)
 	return s, nil
@@ -253,6 +297,7 @@ func (s *Store) Write(ctx context.Context, p *online.WriteParams) error {
 	if len(p.Records) == 0 {
 		return nil
 	}
+	defer s.awaitInvalidations(ctx)
 	// Newest record per entity, in first-seen order; later records win ties,
 	// as they would if applied one after another. The features of a record
 	// share its timestamp, so this holds for each feature.
@@ -416,8 +461,47 @@ func (s *Store) write(ctx context.Context, p *online.WriteParams, f0, f1 int, pi
 	return nil
 }
 
+// ReaderName is the name of Read's connections in Redis's CLIENT LIST
+// (with flag t while they track a cache).
+const ReaderName = "slipway-online-reader"
+
+// newReader connects the client Read uses. With the cache on, each
+// connection tracks the keys it read (CLIENT TRACKING, opt-in) and drops them
+// from its cache when Redis says they changed, or all of them when the
+// connection is lost.
+func newReader(ctx context.Context, cfg Config) (rueidis.Client, error) {
+	opt := rueidis.ClientOption{
+		InitAddress:       cfg.Addrs,
+		Username:          cfg.Username,
+		Password:          cfg.Password,
+		SelectDB:          cfg.DB,
+		ForceSingleClient: !cfg.Cluster,
+		// CLIENT LIST shows the reader's connections under this name.
+		ClientName:        ReaderName,
+		DisableCache:      cfg.DisableCache,
+		CacheSizeEachConn: cmp.Or(cfg.CacheMB, DefaultCacheMB) << 20,
+		// Reads fail after a dead connection's timeout rather than hang.
+		ConnWriteTimeout: 5 * time.Second,
+	}
+	c, err := rueidis.NewClient(opt)
+	if errors.Is(err, rueidis.ErrNoCache) {
+		return nil, fmt.Errorf("%w: this Redis cannot track a client's cache (Redis 6 or newer can); set disable_cache: true in the online section", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Do(ctx, c.B().Ping().Build()).Error(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // Read returns Entries[entity][feature]: one HMGET per entity, all of them in
-// one pipelined round trip (per cluster node, in parallel, on a cluster).
+// one pipelined round trip (per cluster node, in parallel, on a cluster),
+// together with the reads of concurrent calls. With the cache on, a hash read
+// before is answered from memory until Redis invalidates it (a write to the
+// key, a lost connection) or CacheTTL passes.
 func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading online features: %w", err)
@@ -438,20 +522,9 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	if len(p.Entities) == 0 || nf == 0 {
 		return &online.ReadResult{Entries: entries}, nil
 	}
-	cmds := make([]*redis.SliceCmd, len(p.Entities))
-	if len(p.Entities) == 1 {
-		cmds[0] = s.client.HMGet(ctx, s.prefix+p.Entities[0], p.Features...)
-	} else {
-		// Errors are per command and checked below.
-		_, _ = s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i, e := range p.Entities {
-				cmds[i] = pipe.HMGet(ctx, s.prefix+e, p.Features...)
-			}
-			return nil
-		})
-	}
-	for i, c := range cmds {
-		vals, err := c.Result()
+	results := s.hmget(ctx, p)
+	for i, r := range results {
+		vals, err := r.ToArray()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("reading online features: %w", ctx.Err())
@@ -461,13 +534,14 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 		if len(vals) != nf {
 			return nil, fmt.Errorf("reading online features of entity %q: %d values for %d features", p.Entities[i], len(vals), nf)
 		}
-		for j, raw := range vals {
-			if raw == nil {
+		for j := range vals {
+			raw := &vals[j]
+			if raw.IsNil() {
 				continue
 			}
-			str, ok := raw.(string)
-			if !ok {
-				return nil, fmt.Errorf("reading %s for entity %q: %w: %w (%T)", p.Features[j], p.Entities[i], online.ErrCorruptEntry, errNotAnEntry, raw)
+			str, err := raw.ToString()
+			if err != nil {
+				return nil, fmt.Errorf("reading %s for entity %q: %w: %w (%v)", p.Features[j], p.Entities[i], online.ErrCorruptEntry, errNotAnEntry, err)
 			}
 			v, ts, err := decodeEntry([]byte(str))
 			if err != nil {
@@ -479,8 +553,54 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	return &online.ReadResult{Entries: entries}, nil
 }
 
+// awaitInvalidations returns once Redis's invalidation messages for what
+// this process wrote have reached the read cache, so that a Read after a
+// Write never answers from the cache what the Write replaced: Redis queues
+// an invalidation on the reader's connection while it runs the write, and
+// answers a PING sent after the write's reply on that same connection only
+// after it. (Another process's reads see the write once the message arrives,
+// about one round trip later.) A failed PING needs nothing more: a lost
+// connection drops its cache.
+func (s *Store) awaitInvalidations(ctx context.Context) {
+	if s.cacheTTL == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for addr, node := range s.reader.Nodes() {
+		if err := node.Do(ctx, node.B().Ping().Build()).Error(); err != nil {
+			s.logger.DebugContext(ctx, "redis read cache: no answer to the PING after a write", "addr", addr, "err", err)
+		}
+	}
+}
+
+// hmget sends one HMGET of p.Features per entity, through the cache when it
+// is on.
+func (s *Store) hmget(ctx context.Context, p *online.ReadParams) []rueidis.RedisResult {
+	c := s.reader
+	if s.cacheTTL == 0 {
+		if len(p.Entities) == 1 {
+			return []rueidis.RedisResult{c.Do(ctx, c.B().Hmget().Key(s.prefix+p.Entities[0]).Field(p.Features...).Build())}
+		}
+		cmds := make(rueidis.Commands, len(p.Entities))
+		for i, e := range p.Entities {
+			cmds[i] = c.B().Hmget().Key(s.prefix + e).Field(p.Features...).Build()
+		}
+		return c.DoMulti(ctx, cmds...)
+	}
+	if len(p.Entities) == 1 {
+		return []rueidis.RedisResult{c.DoCache(ctx, c.B().Hmget().Key(s.prefix+p.Entities[0]).Field(p.Features...).Cache(), s.cacheTTL)}
+	}
+	cmds := make([]rueidis.CacheableTTL, len(p.Entities))
+	for i, e := range p.Entities {
+		cmds[i] = rueidis.CT(c.B().Hmget().Key(s.prefix+e).Field(p.Features...).Cache(), s.cacheTTL)
+	}
+	return c.DoMultiCache(ctx, cmds...)
+}
+
 // Close closes the connections.
 func (s *Store) Close() error {
+	s.reader.Close()
 	if err := s.client.Close(); err != nil {
 		return fmt.Errorf("closing redis online store: %w", err)
 	}

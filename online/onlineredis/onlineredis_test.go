@@ -109,6 +109,8 @@ func TestConfigValidate(t *testing.T) {
 		{onlineredis.Config{Addrs: []string{"a:1"}, DB: -1}, "negative"},
 		{onlineredis.Config{Addrs: []string{"a:1"}, Cluster: true, DB: 2}, "only database 0"},
 		{onlineredis.Config{Addrs: []string{"a:1"}, Cluster: true, KeyPrefix: "{x}:"}, "one node"},
+		{onlineredis.Config{Addrs: []string{"a:1"}, CacheMB: -1}, "cache_mb -1 is negative"},
+		{onlineredis.Config{Addrs: []string{"a:1"}, CacheTTL: -time.Second}, "cache_ttl -1s is negative"},
 	} {
 		err := c.cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -218,39 +220,24 @@ func TestReadRoundTrips(t *testing.T) {
 			if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
 				t.Fatal(err)
 			}
-			h := &countingHook{}
-			onlineredis.ClientOf(s).AddHook(h)
-
-			// 1 entity × F features: a single HMGET, not even a pipeline.
+			// Reads go through the reader's client (rueidis); the server's
+			// side of them is TestServerSeesOneHMGETPerEntity's.
 			res, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es[:1]})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.singles != 1 || h.pipelines != 0 || len(h.cmds) != 1 || h.cmds[0].Name() != "hmget" || len(h.cmds[0].Args()) != 2+len(fs) {
-				t.Errorf("1×%d read sent %d commands and %d pipelines (%v), want one HMGET", len(fs), h.singles, h.pipelines, h.cmds)
+			if e := res.Entries[0][19]; !e.Found || e.Value.Int64() != 0 {
+				t.Errorf("1×F read: Entries[0][19] = %+v", e)
 			}
-			if !res.Entries[0][19].Found {
-				t.Error("1×F read: entry not found")
-			}
-
-			// B entities × F features: one pipeline of B HMGETs.
-			h.reset()
 			res, err = s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.singles != 0 || h.pipelines != 1 || len(h.cmds) != len(es) {
-				t.Errorf("%d×%d read sent %d commands and %d pipelines of %d commands, want one pipeline of %d", len(es), len(fs), h.singles, h.pipelines, len(h.cmds), len(es))
-			}
-			for _, c := range h.cmds {
-				if c.Name() != "hmget" {
-					t.Errorf("read sent %v, want only HMGET", c)
-					break
-				}
-			}
 			if e := res.Entries[99][19]; !e.Found || e.Value.Int64() != 99 {
 				t.Errorf("Entries[99][19] = %+v", e)
 			}
+			h := &countingHook{}
+			onlineredis.ClientOf(s).AddHook(h)
 
 			// A Write of B entities × F features is one pipeline too, of script
 			// calls covering all F features of an entity at once: several
@@ -302,7 +289,8 @@ func TestServerSeesOneHMGETPerEntity(t *testing.T) {
 	// The server's side of TestReadRoundTrips: INFO commandstats counts the
 	// commands executed, those run by scripts included. It is server-wide, so
 	// other clients may add a few.
-	s := newStore(t, singleConfig(t))
+	cfg := singleConfig(t)
+	s := newStore(t, cfg)
 	c := onlineredis.ClientOf(s)
 	fs, es := features(5), entities(50)
 	within := func(what string, d int64, want int) {
@@ -333,11 +321,40 @@ func TestServerSeesOneHMGETPerEntity(t *testing.T) {
 		within(fmt.Sprintf("EVALSHA calls for write %d of %d entities", gen, len(es)), after["evalsha"]-before["evalsha"], 1)
 	}
 
+	// Reads: one HMGET per entity, then none while the cache holds the
+	// hashes, then one again for the hashes a write changed. A store without
+	// the cache asks every time.
+	uncached := newStore(t, onlineredis.Config{Addrs: []string{testenv.Redis(t)}, KeyPrefix: cfg.KeyPrefix, DisableCache: true})
+	read := func(s *onlineredis.Store, es []string, want int64) {
+		t.Helper()
+		before := commandCalls(t, c)
+		res, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range es {
+			if e := res.Entries[i][4]; !e.Found || e.Value.Int64() != want+int64(i) {
+				t.Fatalf("read of %s: Entries[%d][4] = %+v, want %d", es[i], i, e, want+int64(i))
+			}
+		}
+		within(fmt.Sprintf("HMGET calls for a read of %d entities", len(es)), commandCalls(t, c)["hmget"]-before["hmget"], len(es))
+	}
+	read(s, es, 4)
 	before := commandCalls(t, c)
-	if _, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es}); err != nil {
+	for range 3 {
+		if _, err := s.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := commandCalls(t, c)["hmget"] - before["hmget"]; d > 10 {
+		t.Errorf("3 more reads of %d cached entities: the server counted %d HMGET calls, want none (the cache answers)", len(es), d)
+	}
+	if err := s.Write(t.Context(), &online.WriteParams{Features: fs, Records: wideRecords(fs, es[:10], t0.Add(3*time.Hour), func(i, j int) int64 { return int64(100 + i + j) })}); err != nil {
 		t.Fatal(err)
 	}
-	within(fmt.Sprintf("HMGET calls for a read of %d entities", len(es)), commandCalls(t, c)["hmget"]-before["hmget"], len(es))
+	read(s, es[:10], 104)
+	read(uncached, es[:10], 104)
+	read(uncached, es[:10], 104)
 }
 
 func TestClusterWriteCallsReachTheirNode(t *testing.T) {

@@ -13,12 +13,16 @@ import "errors"
 //	  password: ${REDIS_PASSWORD}
 //	  db: 0
 //	  key_prefix: "slipway:"                # default DefaultKeyPrefix
+//	  cache_mb: 128                         # read cache per Redis server; default DefaultCacheMB
+//	  cache_ttl: 1m                         # longest a cached value is served; default DefaultCacheTTL
+//	  disable_cache: false                  # true reads every value from Redis
 
 // Settings maps the keys of the section to the fields they set.
 func (c *Config) Settings() map[string]any {
 	return map[string]any{
 		"addrs": &c.Addrs, "cluster": &c.Cluster, "username": &c.Username,
 		"password": &c.Password, "db": &c.DB, "key_prefix": &c.KeyPrefix,
+		"cache_mb": &c.CacheMB, "cache_ttl": &c.CacheTTL, "disable_cache": &c.DisableCache,
 	}
 }
 
