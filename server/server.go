@@ -26,7 +26,6 @@ import (
 	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
-	"github.com/slipway-ml/slipway/value"
 )
 
 // Config configures the HTTP handler (New) and, with the timeouts,
@@ -268,51 +267,49 @@ type onlineFeaturesRequest struct {
 	Entities []json.RawMessage `json:"entities"`
 }
 
-type onlineFeaturesResponse struct {
-	Entity   string      `json:"entity"`
-	Features []string    `json:"features"`
-	Results  []resultRow `json:"results"`
-}
-
-type resultRow struct {
-	Entity     string           `json:"entity"`
-	Values     []value.Value    `json:"values"`
-	Statuses   []serving.Status `json:"statuses"`
-	Timestamps []*string        `json:"timestamps"`
-}
-
 func (s *server) onlineFeatures(w http.ResponseWriter, r *http.Request) {
-	var req onlineFeaturesRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
+	// One pooled buffer holds the body, then the answer (fastjson.go).
+	buf := getBuf()
+	defer putBuf(buf)
+	body, rerr := readBody(r.Body, *buf, r.ContentLength)
+	*buf = body
+	features, entities, ok := []string(nil), []string(nil), false
+	if rerr == nil {
+		features, entities, ok = decodeOnlineFeaturesFast(body)
 	}
-	entities := make([]string, len(req.Entities))
-	for i, raw := range req.Entities {
-		key, err := entityKey(raw)
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("%w: entities[%d]: %v", serving.ErrInvalid, i, err))
+	if !ok {
+		var err error
+		if features, entities, err = decodeOnlineFeatures(rereader(body, rerr)); err != nil {
+			s.fail(w, r, err)
 			return
 		}
-		entities[i] = key
 	}
-	resp, err := s.Serving.OnlineFeatures(r.Context(), &serving.Request{Features: req.Features, Entities: entities})
+	resp, err := s.Serving.OnlineFeatures(r.Context(), &serving.Request{Features: features, Entities: entities})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := onlineFeaturesResponse{Entity: resp.Entity, Features: resp.Features, Results: make([]resultRow, len(resp.Rows))}
-	for i, row := range resp.Rows {
-		ts := make([]*string, len(row.Timestamps))
-		for j, t := range row.Timestamps {
-			if !t.IsZero() {
-				s := t.UTC().Format(value.TimeFormat)
-				ts[j] = &s
-			}
-		}
-		out.Results[i] = resultRow{Entity: row.Entity, Values: row.Values, Statuses: row.Statuses, Timestamps: ts}
+	*buf = appendOnlineFeatures(body[:0], resp)
+	writeJSONBytes(w, http.StatusOK, *buf)
+}
+
+// decodeOnlineFeatures is the strict path of decoding an online features
+// request, the one whose errors clients see: decodeOnlineFeaturesFast
+// declines what it does not decode exactly as this does.
+func decodeOnlineFeatures(body io.Reader) (features, entities []string, err error) {
+	var req onlineFeaturesRequest
+	if err := decodeReader(body, &req); err != nil {
+		return nil, nil, err
 	}
-	writeJSON(w, http.StatusOK, out)
+	entities = make([]string, len(req.Entities))
+	for i, raw := range req.Entities {
+		key, err := entityKey(raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: entities[%d]: %v", serving.ErrInvalid, i, err)
+		}
+		entities[i] = key
+	}
+	return req.Features, entities, nil
 }
 
 // entityKey accepts a JSON string or integer as an entity key.
@@ -352,8 +349,10 @@ func readErr(err error) error {
 
 // decode reads a JSON body strictly: unknown fields and trailing data are
 // errors. The middleware bounds the body (MaxBodyBytes).
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+func decode(r *http.Request, v any) error { return decodeReader(r.Body, v) }
+
+func decodeReader(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if rerr := readErr(err); rerr != nil {

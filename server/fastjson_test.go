@@ -1,0 +1,404 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/slipway-ml/slipway/serving"
+	"github.com/slipway-ml/slipway/value"
+)
+
+// The fast path's invariants (fastjson.go): the hand decoder accepts only
+// bodies the strict decoder accepts, with the same features and entity
+// keys; the hand encoder writes writeJSON's bytes.
+
+// fastDecodeSeeds are realistic and nasty request bodies.
+var fastDecodeSeeds = []string{
+	`{"features":["opens_30d:v1","avg_order_value"],"entities":["sub_1036","sub_7"]}`,
+	`{"entities":["sub_1036"],"features":["opens_30d:v1"]}`,
+	"\r\n\t {\n  \"features\" : [ \"opens_30d:v1\" ,\t\"x\" ] ,\n  \"entities\" : [ 42 , -7 , 0 , \"k\" ]\n}\n\t ",
+	`{}`, `{"features":[]}`, `{"entities":[]}`, `{"features":null,"entities":null}`, `{"features":[],"entities":[]}`,
+	`{"features":["é日本🚀"],"entities":["ü"]}`,
+	`{"features":["a"],"entities":[9223372036854775807,-9223372036854775808]}`,
+	`{"features":["a"],"entities":[9223372036854775808]}`,
+	`{"features":["a"],"entities":[-0, 0, 00, 01, -]}`,
+	`{"features":["a"],"entities":[1.5, 1e3, 1E3, 1.0, true, null, ["x"], {"id":1}]}`,
+	`{"features":["a"],"entities":[null]}`, `{"features":[null],"entities":["x"]}`, `{"features":[1],"entities":["x"]}`,
+	`{"features":["a\"b","c\\d","\u00e9","\n"],"entities":["\ud800","\u2028"]}`,
+	"{\"features\":[\"a\x01\"],\"entities\":[\"x\"]}", "{\"features\":[\"\xff\"],\"entities\":[\"x\"]}",
+	"{\"features\":[\"\xed\xa0\x80\"],\"entities\":[\"x\"]}", "{\"features\":[\"\xe2\x80\xa8<>&\x7f\"],\"entities\":[\"x\"]}",
+	`{"Features":["a"],"entities":["x"]}`, `{"FEATURES":["a"]}`, `{"features":["a"],"features":["b"]}`,
+	`{"entities":["a"],"entities":["b"]}`, `{"features":["a"],"entity":"subscriber"}`,
+	`{"features":["a"],"entities":["x"]} x`, `{"features":["a"],"entities":["x"]}}`, `{"features":["a"],"entities":["x"]}]`,
+	`{"features":["a"],"entities":["x"]} {}`, `{"features":["a"],"entities":["x"],}`, `{"features":["a",],"entities":["x"]}`,
+	`{"features":["a"] "entities":["x"]}`, `{"features" ["a"]}`, `{"features":["a"]`, `{"features":["a"`, `{"features":[`,
+	`{"features":nul}`, `{"features":nullx}`, `{"features":"a"}`, `{"features":{}}`, `{,}`, `{"":1}`,
+	``, ` `, `[]`, `null`, `"x"`, `{`, `}`, "\ufeff{}", "{}\x00", `{"features":["a"],"entities":[1 2]}`,
+	`{"features":["a"],"entities":[--1]}`, `{"features":["a"],"entities":[+1]}`, `{"features":["a"],"entities":[1,]}`,
+	`{"features":["a,b]"],"entities":["],["]}`, `{"features":["` + strings.Repeat("f", 300) + `"],"entities":[` + strings.Repeat(`"e",`, 200) + `"e"]}`,
+}
+
+// FuzzOnlineFeaturesDecode: when decodeOnlineFeaturesFast accepts a body,
+// the strict path accepts it too and decodes the same features and entity
+// keys (nil or not alike).
+func FuzzOnlineFeaturesDecode(f *testing.F) {
+	for _, s := range fastDecodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastDecode(t, body)
+	})
+}
+
+func checkFastDecode(t *testing.T, body []byte) bool {
+	t.Helper()
+	features, entities, ok := decodeOnlineFeaturesFast(body)
+	wantF, wantE, err := decodeOnlineFeatures(bytes.NewReader(body))
+	if !ok {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("%q: the fast decoder accepts what the strict one refuses: %v", body, err)
+	}
+	if !reflect.DeepEqual(features, wantF) || !reflect.DeepEqual(entities, wantE) {
+		t.Fatalf("%q: fast decoded features %#v entities %#v; strict %#v %#v", body, features, entities, wantF, wantE)
+	}
+	return true
+}
+
+// TestFastDecodeSeeds runs the seeds in every go test, and checks that the
+// decoder does take the common shapes (else the fast path would be dead).
+func TestFastDecodeSeeds(t *testing.T) {
+	accepted := 0
+	for _, s := range fastDecodeSeeds {
+		if checkFastDecode(t, []byte(s)) {
+			accepted++
+		}
+	}
+	for _, s := range fastDecodeSeeds[:10] {
+		if _, _, ok := decodeOnlineFeaturesFast([]byte(s)); !ok {
+			t.Errorf("%q: declined; the fast decoder is for this shape", s)
+		}
+	}
+	t.Logf("%d of %d seeds taken by the fast decoder", accepted, len(fastDecodeSeeds))
+}
+
+// TestReadBodyErrors: a body whose read fails is decoded by the strict
+// path from what was read and the error, so the 413 and timeout answers
+// are the ones decode gives.
+func TestReadBodyErrors(t *testing.T) {
+	body := `{"features":["a"],"entities":["x"]}`
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"too large", &http.MaxBytesError{Limit: 10}, "larger than"},
+		{"timeout", os.ErrDeadlineExceeded, "timed out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, rest := range []string{"", " ", "x"} {
+				r := io.MultiReader(iotest.OneByteReader(strings.NewReader(body+rest)), errReader{tc.err})
+				b, rerr := readBody(r, nil, -1)
+				if !errors.Is(rerr, tc.err) || string(b) != body+rest {
+					t.Fatalf("readBody: %q, %v", b, rerr)
+				}
+				_, _, err := decodeOnlineFeatures(rereader(b, rerr))
+				_, _, want := decodeOnlineFeatures(io.MultiReader(strings.NewReader(body+rest), errReader{tc.err}))
+				if err == nil || want == nil || err.Error() != want.Error() {
+					t.Fatalf("rest %q: %v; want %v", rest, err, want)
+				}
+				if rest != "x" && !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("rest %q: %v; want %q", rest, err, tc.want)
+				}
+			}
+		})
+	}
+	// A declared length is read in full whatever the buffer.
+	for _, n := range []int64{-1, 0, 3, int64(len(body)), 1 << 20} {
+		b, err := readBody(strings.NewReader(body), make([]byte, 0, 4), n)
+		if err != nil || string(b) != body {
+			t.Fatalf("declared %d: %q, %v", n, b, err)
+		}
+	}
+}
+
+// onlineFeaturesResponse and resultRow are the answer as writeJSON wrote
+// it before appendOnlineFeatures: the reference for its bytes.
+type onlineFeaturesResponse struct {
+	Entity   string      `json:"entity"`
+	Features []string    `json:"features"`
+	Results  []resultRow `json:"results"`
+}
+
+type resultRow struct {
+	Entity     string           `json:"entity"`
+	Values     []value.Value    `json:"values"`
+	Statuses   []serving.Status `json:"statuses"`
+	Timestamps []*string        `json:"timestamps"`
+}
+
+// writeJSONResponse writes resp as onlineFeatures did before the fast path.
+func writeJSONResponse(w http.ResponseWriter, resp *serving.Response) {
+	out := onlineFeaturesResponse{Entity: resp.Entity, Features: resp.Features, Results: make([]resultRow, len(resp.Rows))}
+	for i, row := range resp.Rows {
+		ts := make([]*string, len(row.Timestamps))
+		for j, t := range row.Timestamps {
+			if !t.IsZero() {
+				s := t.UTC().Format(value.TimeFormat)
+				ts[j] = &s
+			}
+		}
+		out.Results[i] = resultRow{Entity: row.Entity, Values: row.Values, Statuses: row.Statuses, Timestamps: ts}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// oddStrings have every character encoding/json treats specially.
+var oddStrings = []string{
+	"", "plain", "opens_30d:v1", `quote " backslash \ slash /`, "<script>&amp;</script>", "\b\f\n\r\t\x00\x01\x1f\x7f",
+	"é ü 日本 🚀", "bad \xff utf8 \xfe", "\xed\xa0\x80 surrogate", "cut \xe2\x80", "\xe2\x80\xa8 \xe2\x80\xa9 \u2028\u2029",
+	"\xf4\x90\x80\x80 over max", "\xc0\xaf overlong", "a\u00a0b\ufeffc", strings.Repeat("<&>", 50),
+}
+
+// randomString mixes odd pieces and random bytes.
+func randomString(rng *rand.Rand) string {
+	var b strings.Builder
+	for range rng.IntN(5) {
+		if rng.IntN(3) == 0 {
+			for range rng.IntN(8) {
+				b.WriteByte(byte(rng.UintN(256)))
+			}
+			continue
+		}
+		b.WriteString(oddStrings[rng.IntN(len(oddStrings))])
+	}
+	return b.String()
+}
+
+var oddFloats = []float64{0, math.Copysign(0, -1), math.NaN(), math.Inf(1), math.Inf(-1), 1e20, 1e21, 1e-6, 1e-7, 0.1, 1.0 / 3,
+	-123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, float64(1 << 53), 5e-324, 1.7976931348623157e308}
+
+var oddTimes = []time.Time{{}, time.Unix(0, 0), time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC),
+	time.Date(2025, 6, 1, 12, 0, 0, 0, time.FixedZone("x", -7*3600)), time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+	time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC), time.UnixMicro(math.MaxInt64), time.UnixMicro(math.MinInt64)}
+
+func randomValue(rng *rand.Rand) value.Value {
+	switch rng.IntN(9) {
+	case 0:
+		return value.NullValue()
+	case 1:
+		return value.FromInt64(int64(rng.Uint64()))
+	case 2:
+		return value.FromInt64([]int64{0, -1, math.MaxInt64, math.MinInt64}[rng.IntN(4)])
+	case 3:
+		return value.FromFloat64(oddFloats[rng.IntN(len(oddFloats))])
+	case 4:
+		return value.FromFloat64(math.Float64frombits(rng.Uint64()))
+	case 5:
+		return value.FromFloat64(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(40)-20)))
+	case 6:
+		return value.FromString(randomString(rng))
+	case 7:
+		return value.FromBool(rng.IntN(2) == 0)
+	}
+	if rng.IntN(2) == 0 {
+		return value.FromMicros(int64(rng.Uint64()))
+	}
+	return value.FromTime(oddTimes[rng.IntN(len(oddTimes))])
+}
+
+func randomResponse(rng *rand.Rand) *serving.Response {
+	resp := &serving.Response{Entity: randomString(rng)}
+	nf := rng.IntN(6)
+	if rng.IntN(8) > 0 {
+		resp.Features = make([]string, nf)
+		for j := range resp.Features {
+			resp.Features[j] = randomString(rng)
+		}
+	}
+	if rng.IntN(8) > 0 {
+		resp.Rows = make([]serving.Row, rng.IntN(4))
+	}
+	for i := range resp.Rows {
+		row := &resp.Rows[i]
+		row.Entity = randomString(rng)
+		if rng.IntN(8) > 0 {
+			row.Values = make([]value.Value, nf)
+			for j := range row.Values {
+				row.Values[j] = randomValue(rng)
+			}
+		}
+		if rng.IntN(8) > 0 {
+			row.Statuses = make([]serving.Status, nf)
+			for j := range row.Statuses {
+				row.Statuses[j] = []serving.Status{serving.Found, serving.NotFound, serving.OutsideMaxAge, serving.Status(randomString(rng))}[rng.IntN(4)]
+			}
+		}
+		if rng.IntN(8) > 0 {
+			row.Timestamps = make([]time.Time, nf)
+			for j := range row.Timestamps {
+				if rng.IntN(3) == 0 {
+					row.Timestamps[j] = time.UnixMicro(int64(rng.Uint64())).In(time.FixedZone("z", rng.IntN(20)*1800))
+				} else {
+					row.Timestamps[j] = oddTimes[rng.IntN(len(oddTimes))]
+				}
+			}
+		}
+	}
+	return resp
+}
+
+// TestAppendOnlineFeaturesIsWriteJSON: for random answers with every kind
+// of value and odd strings, the fast encoder's bytes and headers are
+// writeJSON's.
+func TestAppendOnlineFeaturesIsWriteJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 2))
+	resps := []*serving.Response{{}, {Rows: []serving.Row{{}}}}
+	for range 5000 {
+		resps = append(resps, randomResponse(rng))
+	}
+	for i, resp := range resps {
+		want := httptest.NewRecorder()
+		writeJSONResponse(want, resp)
+		got := httptest.NewRecorder()
+		writeJSONBytes(got, http.StatusOK, appendOnlineFeatures([]byte("x")[:0:0], resp))
+		if want.Code != http.StatusOK {
+			t.Fatalf("response %d: writeJSON failed: %s", i, want.Body)
+		}
+		if !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Fatalf("response %d (%+v):\n got %q\nwant %q", i, resp, got.Body, want.Body)
+		}
+		if !reflect.DeepEqual(got.Header(), want.Header()) {
+			t.Fatalf("response %d: headers %v; want %v", i, got.Header(), want.Header())
+		}
+	}
+}
+
+// FuzzAppendJSON: strings as encoding/json writes them, as plain strings
+// and as string values.
+func FuzzAppendJSON(f *testing.F) {
+	for _, s := range oddStrings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("prefix"), s)[6:]; !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %q; json.Marshal %q", s, got, want)
+		}
+		v := value.FromString(s)
+		if want, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendValue([]byte("prefix"), v)[6:]; !bytes.Equal(got, want) {
+			t.Fatalf("appendValue(%q) = %q; json.Marshal %q", s, got, want)
+		}
+	})
+}
+
+// TestAppendValueIsJSONMarshal covers the other kinds value by value.
+func TestAppendValueIsJSONMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 3))
+	vals := []value.Value{value.NullValue(), value.FromBool(true), value.FromBool(false)}
+	for _, x := range oddFloats {
+		vals = append(vals, value.FromFloat64(x))
+	}
+	for _, x := range oddTimes {
+		vals = append(vals, value.FromTime(x))
+	}
+	for range 20000 {
+		vals = append(vals, randomValue(rng))
+	}
+	for _, v := range vals {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendValue(nil, v); !bytes.Equal(got, want) {
+			t.Fatalf("appendValue(%v %v) = %q; json.Marshal %q", v.Type(), v, got, want)
+		}
+	}
+}
+
+// benchResponse is an answer of the benchmarks' shape: entities × features
+// of alternating int64 and float64 values, all found.
+func benchResponse(entities, features int) (*serving.Response, []byte) {
+	resp := &serving.Response{Entity: "subscriber", Features: make([]string, features), Rows: make([]serving.Row, entities)}
+	for j := range resp.Features {
+		resp.Features[j] = fmt.Sprintf("f%02d:v1", j)
+	}
+	keys := make([]string, entities)
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for i := range resp.Rows {
+		keys[i] = fmt.Sprintf("sub_%d", (i*7919)%10_000)
+		row := serving.Row{Entity: keys[i], Values: make([]value.Value, features), Statuses: make([]serving.Status, features), Timestamps: make([]time.Time, features)}
+		for j := range features {
+			row.Values[j] = value.FromInt64(int64(i * j))
+			if j%2 == 1 {
+				row.Values[j] = value.FromFloat64(float64(i+j) / 7)
+			}
+			row.Statuses[j] = serving.Found
+			row.Timestamps[j] = at.Add(-time.Duration(i) * time.Minute)
+		}
+		resp.Rows[i] = row
+	}
+	body, _ := json.Marshal(map[string]any{"features": resp.Features, "entities": keys})
+	return resp, body
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but its headers.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkOnlineFeaturesJSON measures the JSON of POST /v1/online-features
+// alone: decoding the body and writing the answer, the way onlineFeatures
+// did before the fast path (strict) and does now (fast).
+func BenchmarkOnlineFeaturesJSON(b *testing.B) {
+	for _, shape := range []struct{ entities, features int }{{1, 20}, {100, 20}} {
+		resp, body := benchResponse(shape.entities, shape.features)
+		b.Run(fmt.Sprintf("%dx%d/strict", shape.entities, shape.features), func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				if _, _, err := decodeOnlineFeatures(bytes.NewReader(body)); err != nil {
+					b.Fatal(err)
+				}
+				writeJSONResponse(w, resp)
+			}
+		})
+		b.Run(fmt.Sprintf("%dx%d/fast", shape.entities, shape.features), func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				buf := getBuf()
+				in, err := readBody(bytes.NewReader(body), *buf, int64(len(body)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, _, ok := decodeOnlineFeaturesFast(in); !ok {
+					b.Fatal("declined")
+				}
+				*buf = appendOnlineFeatures(in[:0], resp)
+				writeJSONBytes(w, http.StatusOK, *buf)
+				putBuf(buf)
+			}
+		})
+	}
+}
