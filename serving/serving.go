@@ -112,8 +112,9 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	}
 	resp := &Response{Features: make([]string, len(req.Features))}
 	defs := make([]*resource.Resource, len(req.Features))
+	t := s.now()
 	for i, f := range req.Features {
-		c, err := s.feature(ctx, i, f)
+		c, err := s.feature(ctx, t, i, f)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +135,6 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the online store: %w", ErrUnavailable, err)
 	}
-	t := s.now()
 	resp.Rows = make([]Row, len(req.Entities))
 	for i, e := range req.Entities {
 		row := Row{Entity: e, Values: make([]value.Value, len(defs)), Statuses: make([]Status, len(defs)), Timestamps: make([]time.Time, len(defs))}
@@ -159,9 +159,8 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 }
 
 // feature returns the definition of a feature named as a request names it
-// (features[i]).
-func (s *Service) feature(ctx context.Context, i int, name string) (cachedFeature, error) {
-	now := s.now()
+// (features[i]) at now.
+func (s *Service) feature(ctx context.Context, now time.Time, i int, name string) (cachedFeature, error) {
 	s.mu.RLock()
 	c, ok := s.features[name]
 	s.mu.RUnlock()
