@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -84,6 +85,20 @@ func rereader(body []byte, err error) io.Reader {
 // features is nil when absent or null, as encoding/json leaves it; entities
 // is never nil, as onlineFeatures makes it.
 func decodeOnlineFeaturesFast(b []byte) (features, entities []string, ok bool) {
+	return decodeListsFast(b, true)
+}
+
+// decodePredictFast decodes {"entities":[strings or integers]} as
+// decodeOnlineFeaturesFast does; it declines request-time feature values
+// ("features"), which the strict path decodes.
+func decodePredictFast(b []byte) (entities []string, ok bool) {
+	_, entities, ok = decodeListsFast(b, false)
+	return entities, ok
+}
+
+// decodeListsFast is decodeOnlineFeaturesFast, with "features" declined
+// unless withFeatures.
+func decodeListsFast(b []byte, withFeatures bool) (features, entities []string, ok bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, nil, false
@@ -104,7 +119,7 @@ func decodeOnlineFeaturesFast(b []byte) (features, entities []string, ok bool) {
 			}
 			j = skipSpace(b, j+1)
 			switch {
-			case string(key) == "features" && !seenF:
+			case string(key) == "features" && !seenF && withFeatures:
 				seenF = true
 				features, j, ok = scanList(b, j, false)
 			case string(key) == "entities" && !seenE:
@@ -305,18 +320,7 @@ func appendOnlineFeatures(b []byte, resp *serving.Response) []byte {
 	b = append(b, `{"entity":`...)
 	b = appendJSONString(b, resp.Entity)
 	b = append(b, `,"features":`...)
-	if resp.Features == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for j, f := range resp.Features {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, f)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, resp.Features)
 	b = append(b, `,"results":[`...)
 	for i := range resp.Rows {
 		row := &resp.Rows[i]
@@ -339,6 +343,7 @@ func appendOnlineFeatures(b []byte, resp *serving.Response) []byte {
 			b = append(b, ']')
 		}
 		b = append(b, `,"statuses":`...)
+		// Statuses are strings: as appendStrings, without a copy.
 		if row.Statuses == nil {
 			b = append(b, "null"...)
 		} else {
@@ -472,6 +477,125 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendPredict appends resp as writeJSON writes it, newline included; ok
+// is false when it holds a non-finite float, which encoding/json refuses
+// (writeJSON then answers its 500).
+func appendPredict(b []byte, resp *serving.PredictResponse) (_ []byte, ok bool) {
+	b = append(b, `{"endpoint":`...)
+	b = appendJSONString(b, resp.Endpoint)
+	b = append(b, `,"model":`...)
+	b = appendJSONString(b, resp.Model)
+	b = append(b, `,"alias":`...)
+	b = appendJSONString(b, resp.Alias)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(resp.Version), 10)
+	b = append(b, `,"task":`...)
+	b = appendJSONString(b, resp.Task)
+	b = append(b, `,"features":`...)
+	b = appendStrings(b, resp.Features)
+	b = append(b, `,"predictions":`...)
+	if resp.Predictions == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range resp.Predictions {
+			p := &resp.Predictions[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, p.ID)
+			b = append(b, `,"entity":`...)
+			b = appendJSONString(b, p.Entity)
+			b = append(b, `,"model":`...)
+			b = appendJSONString(b, p.Model)
+			b = append(b, `,"version":`...)
+			b = strconv.AppendInt(b, int64(p.Version), 10)
+			if p.Experiment != "" {
+				b = append(b, `,"experiment":`...)
+				b = appendJSONString(b, p.Experiment)
+			}
+			if p.Arm != "" {
+				b = append(b, `,"arm":`...)
+				b = appendJSONString(b, p.Arm)
+			}
+			if p.Probability != nil {
+				b = append(b, `,"probability":`...)
+				if b, ok = appendFloat(b, *p.Probability); !ok {
+					return b, false
+				}
+			}
+			if p.Class != nil {
+				b = append(b, `,"class":`...)
+				b = strconv.AppendInt(b, int64(*p.Class), 10)
+			}
+			if p.Value != nil {
+				b = append(b, `,"value":`...)
+				if b, ok = appendFloat(b, *p.Value); !ok {
+					return b, false
+				}
+			}
+			if len(p.Probabilities) > 0 {
+				b = append(b, `,"probabilities":[`...)
+				for j, f := range p.Probabilities {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					if b, ok = appendFloat(b, f); !ok {
+						return b, false
+					}
+				}
+				b = append(b, ']')
+			}
+			b = append(b, `,"missing":`...)
+			b = appendStrings(b, p.Missing)
+			b = append(b, `,"outside_max_age":`...)
+			b = appendStrings(b, p.OutsideMaxAge)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}\n"...), true
+}
+
+// appendStrings appends list as encoding/json writes a []string: null
+// when nil.
+func appendStrings(b []byte, list []string) []byte {
+	if list == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for j, s := range list {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendFloat appends f as encoding/json writes a float64 (like %g, but
+// with exponents only below 1e-6 and from 1e21, unpadded); false for NaN
+// and infinities, which it refuses.
+func appendFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return b, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 → e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, true
 }
 
 // jsonContentType is the Content-Type of every JSON answer, shared: the

@@ -65,6 +65,7 @@ func FuzzOnlineFeaturesDecode(f *testing.F) {
 
 func checkFastDecode(t *testing.T, body []byte) bool {
 	t.Helper()
+	checkPredictFastDecode(t, body)
 	features, entities, ok := decodeOnlineFeaturesFast(body)
 	wantF, wantE, err := decodeOnlineFeatures(bytes.NewReader(body))
 	if !ok {
@@ -77,6 +78,28 @@ func checkFastDecode(t *testing.T, body []byte) bool {
 		t.Fatalf("%q: fast decoded features %#v entities %#v; strict %#v %#v", body, features, entities, wantF, wantE)
 	}
 	return true
+}
+
+// checkPredictFastDecode: when decodePredictFast accepts a body, the
+// strict path of predict accepts it and asks for the same entities.
+func checkPredictFastDecode(t *testing.T, body []byte) {
+	t.Helper()
+	entities, ok := decodePredictFast(body)
+	var pb PredictRequest
+	err := decodeReader(bytes.NewReader(body), &pb)
+	var want *serving.PredictRequest
+	if err == nil {
+		want, err = PredictRequestFromBody("purchase", &pb)
+	}
+	if !ok {
+		return
+	}
+	if err != nil {
+		t.Fatalf("%q: the fast predict decoder accepts what the strict one refuses: %v", body, err)
+	}
+	if got := (&serving.PredictRequest{Endpoint: "purchase", Entities: entities}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: fast decoded %#v; strict %#v", body, got, want)
+	}
 }
 
 // TestFastDecodeSeeds runs the seeds in every go test, and checks that the
@@ -94,6 +117,16 @@ func TestFastDecodeSeeds(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d seeds taken by the fast decoder", accepted, len(fastDecodeSeeds))
+	for _, s := range []string{`{"entities":["sub_1",2]}`, ` { "entities" : [ ] } `, `{}`} {
+		if _, ok := decodePredictFast([]byte(s)); !ok {
+			t.Errorf("%q: the fast predict decoder declined", s)
+		}
+	}
+	for _, s := range []string{`{"entities":["sub_1"],"features":[{"x":1}]}`, `{"features":null}`, `{"features":[]}`} {
+		if _, ok := decodePredictFast([]byte(s)); ok {
+			t.Errorf("%q: the fast predict decoder took request-time features", s)
+		}
+	}
 }
 
 // TestReadBodyErrors: a body whose read fails is decoded by the strict
@@ -334,6 +367,117 @@ func TestAppendValueIsJSONMarshal(t *testing.T) {
 			t.Fatalf("appendValue(%v %v) = %q; json.Marshal %q", v.Type(), v, got, want)
 		}
 	}
+}
+
+func randomFloat(rng *rand.Rand) float64 {
+	switch rng.IntN(4) {
+	case 0:
+		return oddFloats[rng.IntN(len(oddFloats))]
+	case 1:
+		return math.Float64frombits(rng.Uint64())
+	case 2:
+		return rng.Float64()
+	}
+	return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(60)-30))
+}
+
+func randomStrings(rng *rand.Rand) []string {
+	if rng.IntN(4) == 0 {
+		return nil
+	}
+	list := make([]string, rng.IntN(4))
+	for i := range list {
+		list[i] = randomString(rng)
+	}
+	return list
+}
+
+func randomPredictResponse(rng *rand.Rand) *serving.PredictResponse {
+	resp := &serving.PredictResponse{Endpoint: randomString(rng), Model: randomString(rng), Alias: randomString(rng),
+		Version: int(rng.Int64()), Task: randomString(rng), Features: randomStrings(rng)}
+	if rng.IntN(8) > 0 {
+		resp.Predictions = make([]serving.Prediction, rng.IntN(4))
+	}
+	some := func() bool { return rng.IntN(2) == 0 }
+	for i := range resp.Predictions {
+		p := &resp.Predictions[i]
+		p.ID, p.Entity, p.Model, p.Version = randomString(rng), randomString(rng), randomString(rng), rng.IntN(100)-50
+		if some() {
+			p.Experiment, p.Arm = randomString(rng), randomString(rng)
+		}
+		if some() {
+			f := randomFloat(rng)
+			p.Probability = &f
+		}
+		if some() {
+			c := int(rng.Int64())
+			p.Class = &c
+		}
+		if some() {
+			f := randomFloat(rng)
+			p.Value = &f
+		}
+		if some() {
+			p.Probabilities = make([]float64, rng.IntN(4))
+			for j := range p.Probabilities {
+				p.Probabilities[j] = randomFloat(rng)
+			}
+		}
+		p.Missing, p.OutsideMaxAge = randomStrings(rng), randomStrings(rng)
+	}
+	return resp
+}
+
+// TestAppendPredictIsWriteJSON: for random predictions, the fast encoder's
+// bytes and headers are writeJSON's; where it gives up (a non-finite
+// float), writeJSON fails too.
+func TestAppendPredictIsWriteJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 4))
+	resps := []*serving.PredictResponse{{}, {Predictions: []serving.Prediction{{}}}}
+	for range 5000 {
+		resps = append(resps, randomPredictResponse(rng))
+	}
+	encoded := 0
+	for i, resp := range resps {
+		want := httptest.NewRecorder()
+		writeJSON(want, http.StatusOK, resp)
+		b, ok := appendPredict(nil, resp)
+		if !ok {
+			if want.Code != http.StatusInternalServerError {
+				t.Fatalf("response %d (%+v): appendPredict gave up, writeJSON wrote %s", i, resp, want.Body)
+			}
+			continue
+		}
+		encoded++
+		got := httptest.NewRecorder()
+		writeJSONBytes(got, http.StatusOK, b)
+		if want.Code != http.StatusOK || !bytes.Equal(got.Body.Bytes(), want.Body.Bytes()) {
+			t.Fatalf("response %d (%+v):\n got %q\nwant %d %q", i, resp, got.Body, want.Code, want.Body)
+		}
+		if !reflect.DeepEqual(got.Header(), want.Header()) {
+			t.Fatalf("response %d: headers %v; want %v", i, got.Header(), want.Header())
+		}
+	}
+	if encoded < len(resps)/4 {
+		t.Fatalf("only %d of %d responses encoded: the test's floats are too often non-finite", encoded, len(resps))
+	}
+}
+
+// FuzzAppendFloat: floats as encoding/json writes them.
+func FuzzAppendFloat(f *testing.F) {
+	for _, x := range oddFloats {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		want, err := json.Marshal(x)
+		got, ok := appendFloat([]byte("prefix"), x)
+		if ok != (err == nil) {
+			t.Fatalf("appendFloat(%v): ok %v; json.Marshal: %v", x, ok, err)
+		}
+		if ok && !bytes.Equal(got[6:], want) {
+			t.Fatalf("appendFloat(%v) = %q; json.Marshal %q", x, got[6:], want)
+		}
+	})
 }
 
 // benchResponse is an answer of the benchmarks' shape: entities × features

@@ -148,15 +148,28 @@ func (s *server) predict(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("%w: this server serves no endpoints (it was started without serving.Endpoints)", serving.ErrModelUnavailable))
 		return
 	}
-	var body PredictRequest
-	if err := decode(r, &body); err != nil {
-		s.fail(w, r, err)
-		return
+	// One pooled buffer holds the body, then the answer (fastjson.go).
+	buf := getBuf()
+	defer putBuf(buf)
+	body, rerr := readBody(r.Body, *buf, r.ContentLength)
+	*buf = body
+	var req *serving.PredictRequest
+	if rerr == nil {
+		if entities, ok := decodePredictFast(body); ok {
+			req = &serving.PredictRequest{Endpoint: r.PathValue("name"), Entities: entities}
+		}
 	}
-	req, err := PredictRequestFromBody(r.PathValue("name"), &body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if req == nil {
+		var b PredictRequest
+		if err := decodeReader(rereader(body, rerr), &b); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		var err error
+		if req, err = PredictRequestFromBody(r.PathValue("name"), &b); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	resp, err := s.Endpoints.Predict(r.Context(), req)
 	if err != nil {
@@ -164,5 +177,11 @@ func (s *server) predict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answered(r, resp)
-	writeJSON(w, http.StatusOK, resp)
+	out, ok := appendPredict(body[:0], resp)
+	if !ok {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	*buf = out
+	writeJSONBytes(w, http.StatusOK, out)
 }
