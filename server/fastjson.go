@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -43,8 +44,10 @@ func putBuf(b *[]byte) {
 // length fits (the middleware bounds it). err is the read error other than
 // io.EOF, with what was read before it in b.
 func readBody(body io.Reader, b []byte, declared int64) ([]byte, error) {
-	if declared > 0 && int64(cap(b)-len(b)) < declared+1 {
-		b = append(b[:cap(b)], make([]byte, int(declared)+1-(cap(b)-len(b)))...)[:len(b)]
+	if declared > 0 {
+		// One byte more, so that the Read after the body's last finds room
+		// and returns io.EOF without a grow.
+		b = slices.Grow(b, int(declared)+1)
 	}
 	for {
 		if len(b) == cap(b) {
@@ -369,7 +372,7 @@ func appendOnlineFeatures(b []byte, resp *serving.Response) []byte {
 			// The layout writes digits, '-', ':', '.', 'T' and 'Z' only:
 			// nothing to escape.
 			b = append(b, '"')
-			b = t.UTC().AppendFormat(b, value.TimeFormat)
+			b = value.AppendTime(b, t)
 			b = append(b, '"')
 		}
 		b = append(b, "]}"...)

@@ -546,3 +546,56 @@ func BenchmarkOnlineFeaturesJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPredictJSON is BenchmarkOnlineFeaturesJSON for POST
+// /v1/endpoints/{name}/predict: 1 and 100 entities, binary classification.
+func BenchmarkPredictJSON(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		resp := &serving.PredictResponse{Endpoint: "purchase:default", Model: "purchase_model:default", Alias: "production", Version: 3,
+			Task: "binary_classification", Features: make([]string, 20), Predictions: make([]serving.Prediction, n)}
+		for j := range resp.Features {
+			resp.Features[j] = fmt.Sprintf("f%02d", j)
+		}
+		keys := make([]string, n)
+		for i := range resp.Predictions {
+			keys[i] = fmt.Sprintf("sub_%d", (i*7919)%10_000)
+			p, c := float64(i)/float64(n+1), i%2
+			resp.Predictions[i] = serving.Prediction{ID: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", Entity: keys[i], Model: "purchase_model:default", Version: 3,
+				Probability: &p, Class: &c, Missing: []string{}, OutsideMaxAge: []string{}}
+		}
+		body, _ := json.Marshal(map[string]any{"entities": keys})
+		b.Run(fmt.Sprintf("%d/strict", n), func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				var pb PredictRequest
+				if err := decodeReader(bytes.NewReader(body), &pb); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := PredictRequestFromBody("purchase", &pb); err != nil {
+					b.Fatal(err)
+				}
+				writeJSON(w, http.StatusOK, resp)
+			}
+		})
+		b.Run(fmt.Sprintf("%d/fast", n), func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			for b.Loop() {
+				buf := getBuf()
+				in, err := readBody(bytes.NewReader(body), *buf, int64(len(body)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, ok := decodePredictFast(in); !ok {
+					b.Fatal("declined")
+				}
+				out, ok := appendPredict(in[:0], resp)
+				if !ok {
+					b.Fatal("not encoded")
+				}
+				*buf = out
+				writeJSONBytes(w, http.StatusOK, out)
+				putBuf(buf)
+			}
+		})
+	}
+}

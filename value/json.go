@@ -3,6 +3,7 @@ package value
 import (
 	"math"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,7 +25,7 @@ func (v Value) AppendJSON(b []byte) []byte {
 		return strconv.AppendBool(b, v.i == 1)
 	case Timestamp:
 		b = append(b, '"')
-		b = v.Time().AppendFormat(b, TimeFormat)
+		b = AppendTime(b, v.Time())
 		return append(b, '"')
 	}
 	return append(b, "null"...)
@@ -81,3 +82,49 @@ func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendTime appends t in UTC as t.UTC().AppendFormat(b, TimeFormat) does,
+// in a fraction of its time (no layout to parse, the date computed once):
+// answers write a timestamp per value.
+func AppendTime(b []byte, t time.Time) []byte {
+	secs := t.Unix()
+	if secs < minAppendTime || secs >= maxAppendTime {
+		return t.UTC().AppendFormat(b, TimeFormat)
+	}
+	days, sod := secs/86400, int(secs%86400)
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	// The proleptic Gregorian date of days since 1970-01-01 (Howard
+	// Hinnant's civil_from_days; z >= 0 in the range above).
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month = mp - 9
+	}
+	year := yoe + era*400
+	if month <= 2 {
+		year++
+	}
+	b = append(b, digits[year/100*2], digits[year/100*2+1], digits[year%100*2], digits[year%100*2+1], '-',
+		digits[month*2], digits[month*2+1], '-', digits[day*2], digits[day*2+1], 'T',
+		digits[sod/3600*2], digits[sod/3600*2+1], ':', digits[sod/60%60*2], digits[sod/60%60*2+1], ':',
+		digits[sod%60*2], digits[sod%60*2+1], '.')
+	us := t.Nanosecond() / 1000
+	return append(b, digits[us/10000*2], digits[us/10000*2+1], digits[us/100%100*2], digits[us/100%100*2+1],
+		digits[us%100*2], digits[us%100*2+1], 'Z')
+}
+
+// AppendTime's own range: years 1 to 9999 (seconds since the Unix epoch).
+const minAppendTime, maxAppendTime = -62135596800, 253402300800
+
+// digits holds "00" to "99".
+const digits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
