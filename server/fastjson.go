@@ -15,9 +15,9 @@ import (
 )
 
 // The serving fast path's JSON (docs/design/serving-fast-path.md, "JSON"):
-// POST /v1/online-features reads its body once into a pooled buffer,
-// decodes the common request shape by hand, and writes its answer into the
-// same buffer with one Write. Only the bytes change hands differently: the
+// POST /v1/online-features and POST /v1/endpoints/{name}/predict read their
+// body once into a pooled buffer, decode the common request shape by hand,
+// and write their answer into the same buffer with one Write. Only the bytes change hands differently: the
 // hand decoder declines anything it does not handle exactly, and then
 // decode's strict encoding/json path runs on the same bytes, so every error
 // and edge case is the standard one; the encoder writes the bytes
