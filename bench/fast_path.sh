@@ -11,9 +11,12 @@
 # light load) and at 8 (saturation), against HMGET of the same 20 fields of
 # the same keys; then 100 entities x 20 features against pipelines of 100
 # HMGETs, at 8 connections. Keys are uniform at random over the 10,000.
+# CELLS picks the cells ("CONNS BATCH;..."; default "1 1;8 1;8 100").
 # EXTRA_CONFIG is appended to slipway.yaml (e.g. an online cache setting);
 # PROFILE_DIR, when set, takes a 10 s CPU profile of the server at 8
-# connections (1 x 20) into PROFILE_DIR/cpu.pprof.
+# connections (1 x 20) into PROFILE_DIR/cpu.pprof, with the allocations
+# before and after it (allocs-before.pprof, allocs.pprof: compare with
+# go tool pprof -sample_index=alloc_objects -base allocs-before.pprof).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 addr="${1:-127.0.0.1:6379}"
@@ -89,7 +92,8 @@ echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info 
 echo "| round | load | slipway req/s, p50, p99 | raw req/s, p50, p99 | throughput ratio |"
 echo "|---|---|---|---|---|"
 for r in $(seq 1 "$rounds"); do
-  for cell in "1 1" "8 1" "8 100"; do
+  IFS=';' read -ra cells <<< "${CELLS:-1 1;8 1;8 100}"
+  for cell in "${cells[@]}"; do
     set -- $cell
     s=$(wrk_line "$1" "$2"); raw=$(bench_line "$1" "$2")
     ratio=$(python3 -c "import sys; print('%.2f' % (float('${s%% *}') / float('${raw%% *}')))")
@@ -101,7 +105,9 @@ if [ -n "${PROFILE_DIR:-}" ]; then
   BATCH=1 wrk -t 1 -c 8 -d 12s -s req.lua "http://127.0.0.1:$sport" >/dev/null &
   wrk_pid=$!
   sleep 1
+  curl -s "http://127.0.0.1:$pport/debug/pprof/allocs" > "$PROFILE_DIR/allocs-before.pprof"
   curl -s "http://127.0.0.1:$pport/debug/pprof/profile?seconds=10" > "$PROFILE_DIR/cpu.pprof"
+  curl -s "http://127.0.0.1:$pport/debug/pprof/allocs" > "$PROFILE_DIR/allocs.pprof"
   wait "$wrk_pid"
   cp "$work/slipway" "$PROFILE_DIR/slipway"
   echo "profile: $PROFILE_DIR/cpu.pprof"

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,9 +21,12 @@ import (
 	"github.com/slipway-ml/slipway/serving"
 )
 
+// DefaultGCPercent is serve's --gc-percent: Go's GOGC for a serving process.
+const DefaultGCPercent = 400
+
 func (a *app) serveCmd() *cobra.Command {
 	var addr, pprofAddr string
-	var workers int
+	var workers, gcPercent int
 	var cfg server.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -76,6 +81,13 @@ other route answers a page of another origin (see docs/http-api.md).
 Metrics are on unless slipway.yaml says metrics: enabled: false (then
 GET /metrics answers 404 and nothing is counted).
 
+Go's garbage collector runs when the heap has grown by --gc-percent (default
+400; Go's own default is 100) since the last collection, unless the GOGC
+environment variable is set and the flag is not. Serving allocates for every
+request, and at 100 the collections made the slowest 1% of answers at one
+client 3 to 5 times slower (docs/benchmarks.md, "Serving fast path"); the
+price is a heap up to 5 times what is live instead of 2 times.
+
 With --pprof ADDR it also serves Go's profiler (net/http/pprof:
 /debug/pprof/profile?seconds=N and the rest) on that address, to find where
 the CPU goes under load (go tool pprof URL). Keep it on loopback.
@@ -92,6 +104,12 @@ jobs, N at a time, like 'slipway worker'.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if workers < 0 {
 				return fmt.Errorf("--workers %d: give 0 (no jobs) or more", workers)
+			}
+			if gcPercent <= 0 {
+				return fmt.Errorf("--gc-percent %d: give a percentage above zero, like 400", gcPercent)
+			}
+			if cmd.Flags().Changed("gc-percent") || os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(gcPercent)
 			}
 			for name, d := range map[string]time.Duration{"read-header-timeout": cfg.ReadHeaderTimeout, "read-timeout": cfg.ReadTimeout,
 				"write-timeout": cfg.WriteTimeout, "idle-timeout": cfg.IdleTimeout, "shutdown-timeout": cfg.ShutdownTimeout} {
@@ -209,6 +227,7 @@ jobs, N at a time, like 'slipway worker'.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "also serve Go's profiler (/debug/pprof/) on this address, like 127.0.0.1:6060")
 	cmd.Flags().IntVar(&workers, "workers", 0, "also run queued and scheduled jobs, this many at a time")
+	cmd.Flags().IntVar(&gcPercent, "gc-percent", DefaultGCPercent, "heap growth (%) between garbage collections; GOGC, when set, wins over the default")
 	cmd.Flags().DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time to read a request's headers")
 	cmd.Flags().DurationVar(&cfg.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time to read a whole request, body included")
 	cmd.Flags().DurationVar(&cfg.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "longest time from the end of a request's headers to the end of its response")

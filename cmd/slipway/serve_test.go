@@ -93,6 +93,40 @@ func TestServeOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("GCPercent", func(t *testing.T) {
+		r := slipway(t, dir, "serve", "--addr", freeAddr(t), "--gc-percent", "0")
+		if r.code != 1 || !strings.Contains(r.stderr, "--gc-percent 0: give a percentage above zero") {
+			t.Errorf("serve --gc-percent 0: exit %d, stderr %q", r.code, r.stderr)
+		}
+		// The Go collector's gauge shows what the runtime uses.
+		gogc := func(base string) string {
+			t.Helper()
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			for line := range strings.Lines(string(b)) {
+				if v, ok := strings.CutPrefix(line, "go_gc_gogc_percent "); ok {
+					return strings.TrimSpace(v)
+				}
+			}
+			t.Fatalf("/metrics has no go_gc_gogc_percent")
+			return ""
+		}
+		for _, c := range []struct {
+			args []string
+			want string
+		}{{nil, "400"}, {[]string{"--gc-percent", "150"}, "150"}} {
+			base, stop := startServe(t, dir, c.args...)
+			if got := gogc(base); got != c.want {
+				t.Errorf("serve %v: GOGC %s, want %s", c.args, got, c.want)
+			}
+			stop()
+		}
+	})
+
 	t.Run("ProfilerOnlyWhenAsked", func(t *testing.T) {
 		get := func(url string) (int, string) {
 			t.Helper()
