@@ -10,7 +10,8 @@
 //     value dated after WriteParams.AsOf is replaced by any record;
 //   - reject an invalid Write (see WriteParams) before writing any of it;
 //   - answer Read for F features × B entities in one batch, a missing key
-//     being a Found=false entry, never an error;
+//     being a Found=false entry, never an error; use ReadParams.Buffer, if
+//     at all, as the result's memory, overwriting every entry it held;
 //   - delete features' values for every entity in DeleteFeatures, leaving
 //     other features alone, a feature never written being no error, and
 //     document what it costs;

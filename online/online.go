@@ -54,6 +54,13 @@ type WriteParams struct {
 type ReadParams struct {
 	Features []string
 	Entities []string
+	// Buffer, when its capacity holds len(Entities)*len(Features) entries,
+	// may be used by Read as the backing array of the result's entries
+	// instead of a new one (serving reuses it from request to request). A
+	// store that uses it overwrites every entry it returns, whatever the
+	// buffer held; the caller owns it again, and the result's entries with
+	// it, once it is done with the result. A store may ignore it.
+	Buffer []Entry
 }
 
 // Entry is the stored value for one (entity, feature) pair.

@@ -154,8 +154,15 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	}
 	entries := make([][]online.Entry, len(p.Entities))
 	if len(p.Features) > 0 {
-		// One backing array for the whole result keeps allocations per call constant.
-		all := make([]online.Entry, len(p.Entities)*len(p.Features))
+		// One backing array for the whole result keeps allocations per call
+		// constant; the caller's buffer saves even that one.
+		all := p.Buffer
+		if n := len(p.Entities) * len(p.Features); cap(all) >= n {
+			all = all[:n]
+			clear(all)
+		} else {
+			all = make([]online.Entry, n)
+		}
 		for i := range entries {
 			entries[i] = all[i*len(p.Features) : (i+1)*len(p.Features) : (i+1)*len(p.Features)]
 		}

@@ -43,12 +43,17 @@ func BenchmarkRead(b *testing.B) {
 			keys[i] = fmt.Sprintf("subscriber-%06d", (i*7919)%population)
 		}
 		name := fmt.Sprintf("entities=%d/features=20", n)
+		// -buffer: the entries' memory reused from call to call, as serving does.
 		for _, store := range []struct {
-			name string
-			s    *onlineredis.Store
-		}{{"store-cached", s}, {"store", uncached}} {
+			name   string
+			s      *onlineredis.Store
+			buffer bool
+		}{{"store-cached", s, false}, {"store-cached-buffer", s, true}, {"store", uncached, false}, {"store-buffer", uncached, true}} {
 			b.Run(name+"/"+store.name, func(b *testing.B) {
 				p := &online.ReadParams{Features: fs, Entities: keys}
+				if store.buffer {
+					p.Buffer = make([]online.Entry, n*len(fs))
+				}
 				b.ReportAllocs()
 				for b.Loop() {
 					res, err := store.s.Read(b.Context(), p)

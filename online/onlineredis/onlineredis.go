@@ -509,8 +509,15 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	entries := make([][]online.Entry, len(p.Entities))
 	nf := len(p.Features)
 	if nf > 0 {
-		// One backing array for the whole result keeps allocations per call constant.
-		all := make([]online.Entry, len(p.Entities)*nf)
+		// One backing array for the whole result keeps allocations per call
+		// constant; the caller's buffer saves even that one.
+		all := p.Buffer
+		if n := len(p.Entities) * nf; cap(all) >= n {
+			all = all[:n]
+			clear(all)
+		} else {
+			all = make([]online.Entry, n)
+		}
 		for i := range entries {
 			entries[i] = all[i*nf : (i+1)*nf : (i+1)*nf]
 		}

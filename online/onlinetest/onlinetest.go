@@ -42,6 +42,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) online.Store) {
 		{"Write/RecordAfterAsOf", testRecordAfterAsOf},
 		{"Read/MissingKeyIsNotAnError", testMissingKey},
 		{"Read/BatchShape", testBatchShape},
+		{"Read/DirtyBuffer", testDirtyBuffer},
 		{"Read/FeaturesAreIsolated", testFeaturesAreIsolated},
 		{"Read/EmptyRequest", testEmptyRequest},
 		{"Read/ContextCancelled", testReadContextCancelled},
@@ -448,6 +449,36 @@ func testMissingKey(t *testing.T, s online.Store) {
 	// A stored null is found; a missing key is not.
 	write(t, s, "opens_30d:default", online.Record{Entity: "sub-null", Values: []value.Value{value.NullValue()}, Timestamp: t0})
 	checkEntry(t, "stored null", readOne(t, s, "opens_30d:default", "sub-null"), value.NullValue(), t0)
+}
+
+// testDirtyBuffer passes a buffer full of another read's entries: whether
+// the store uses it or not, a missing value is not found and a found one is
+// what was written, in both the buffer's size and a smaller read.
+func testDirtyBuffer(t *testing.T, s online.Store) {
+	write(t, s, "opens_30d:default", rec("sub-1", t0, value.FromInt64(3)))
+	write(t, s, "clicks_30d:default", rec("sub-2", t0.Add(time.Minute), value.FromString("two")))
+	features := []string{"opens_30d:default", "clicks_30d:default"}
+	for _, n := range []int{4, 5} { // exactly the size, and room to spare
+		buf := make([]online.Entry, n)
+		for k := range buf {
+			buf[k] = online.Entry{Found: true, Value: value.FromString("stale"), Timestamp: t0.Add(time.Hour)}
+		}
+		res, err := s.Read(t.Context(), &online.ReadParams{Features: features, Entities: []string{"sub-1", "sub-2"}, Buffer: buf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Entries) != 2 || len(res.Entries[0]) != 2 || len(res.Entries[1]) != 2 {
+			t.Fatalf("buffer of %d: Read returned %d rows, want 2 × 2", n, len(res.Entries))
+		}
+		checkEntry(t, "sub-1 opens", res.Entries[0][0], value.FromInt64(3), t0)
+		checkMissing(t, "sub-1 clicks", res.Entries[0][1])
+		checkMissing(t, "sub-2 opens", res.Entries[1][0])
+		checkEntry(t, "sub-2 clicks", res.Entries[1][1], value.FromString("two"), t0.Add(time.Minute))
+		// A row never reaches into the next one.
+		if r := res.Entries[0]; cap(r) != len(r) {
+			t.Errorf("buffer of %d: row 0 has capacity %d, want %d: appending to it would overwrite row 1", n, cap(r), len(r))
+		}
+	}
 }
 
 func testBatchShape(t *testing.T, s online.Store) {
