@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipway-ml/slipway/internal/testenv"
 	"github.com/slipway-ml/slipway/online"
+	"github.com/slipway-ml/slipway/online/onlineredis"
+	"github.com/slipway-ml/slipway/platform"
+	"github.com/slipway-ml/slipway/registry"
 	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/serving"
 	"github.com/slipway-ml/slipway/value"
@@ -29,6 +35,31 @@ var benchShapes = []struct{ entities, features int }{{1, benchFeatures}, {100, b
 func newBenchFixture(b *testing.B) (fixture, []string) {
 	b.Helper()
 	p, reg, on := newBackends(b)
+	return newBenchFixtureOn(b, p, reg, on)
+}
+
+// newRedisBenchFixture is newBenchFixture with the online store on the
+// Redis of SLIPWAY_TEST_REDIS (under a key prefix of its own, deleted at the
+// end) and its read cache on or off.
+func newRedisBenchFixture(b *testing.B, cache bool) (fixture, []string) {
+	b.Helper()
+	p, reg, _ := newBackends(b)
+	on, err := onlineredis.New(b.Context(), onlineredis.Config{Addrs: []string{testenv.Redis(b)}, KeyPrefix: "slipwaybench:" + rand.Text()[:12] + ":", DisableCache: !cache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, names := newBenchFixtureOn(b, p, reg, on)
+	b.Cleanup(func() {
+		if err := on.DeleteFeatures(context.Background(), &online.DeleteFeaturesParams{Features: names}); err != nil {
+			b.Error(err)
+		}
+		on.Close()
+	})
+	return f, names
+}
+
+func newBenchFixtureOn(b *testing.B, p *platform.Platform, reg registry.Store, on online.Store) (fixture, []string) {
+	b.Helper()
 	rs := []*resource.Resource{entity("subscriber"), source("subscriber_engagement_30d", "as_of")}
 	names := make([]string, benchFeatures)
 	for j := range names {
@@ -108,20 +139,36 @@ func BenchmarkOnlineFeatures(b *testing.B) {
 }
 
 // BenchmarkServing measures serving.Service.OnlineFeatures without HTTP:
-// registry lookups (cached after the first call), the store read and max age.
+// registry lookups (cached after the first call), the store read and max age,
+// on onlinekv and on Redis with its read cache on and off. Each response is
+// released, as the HTTP handler does.
 func BenchmarkServing(b *testing.B) {
-	f, names := newBenchFixture(b)
-	for _, shape := range benchShapes {
-		b.Run(fmt.Sprintf("%dx%d", shape.entities, shape.features), func(b *testing.B) {
-			req := &serving.Request{Features: names[:shape.features], Entities: benchEntityKeys(shape.entities)}
-			for b.Loop() {
-				resp, err := f.service.OnlineFeatures(b.Context(), req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if resp.Rows[0].Statuses[0] != serving.Found {
-					b.Fatalf("status %s, want found", resp.Rows[0].Statuses[0])
-				}
+	stores := []struct {
+		name    string
+		fixture func(*testing.B) (fixture, []string)
+	}{
+		{"onlinekv", newBenchFixture},
+		{"redis-cached", func(b *testing.B) (fixture, []string) { return newRedisBenchFixture(b, true) }},
+		{"redis", func(b *testing.B) (fixture, []string) { return newRedisBenchFixture(b, false) }},
+	}
+	for _, store := range stores {
+		b.Run(store.name, func(b *testing.B) {
+			f, names := store.fixture(b)
+			for _, shape := range benchShapes {
+				b.Run(fmt.Sprintf("%dx%d", shape.entities, shape.features), func(b *testing.B) {
+					req := &serving.Request{Features: names[:shape.features], Entities: benchEntityKeys(shape.entities)}
+					b.ReportAllocs()
+					for b.Loop() {
+						resp, err := f.service.OnlineFeatures(b.Context(), req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if resp.Rows[0].Statuses[0] != serving.Found {
+							b.Fatalf("status %s, want found", resp.Rows[0].Statuses[0])
+						}
+						resp.Release()
+					}
+				})
 			}
 		})
 	}

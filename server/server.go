@@ -290,6 +290,7 @@ func (s *server) onlineFeatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	*buf = appendOnlineFeatures(body[:0], resp)
+	resp.Release() // the answer is in buf: nothing of resp is used after this
 	writeJSONBytes(w, http.StatusOK, *buf)
 }
 

@@ -399,6 +399,7 @@ func (e *Endpoints) predict(ctx context.Context, def *resource.Resource, sv *ser
 				}
 			}
 		}
+		got.Release() // its values are copied into rows
 	}
 	x, err := sv.scorer.EncodeRows(rows)
 	if err != nil {

@@ -89,6 +89,64 @@ type Response struct {
 	// Features are the resolved feature references (name:variant), in request order.
 	Features []string
 	Rows     []Row
+
+	// buf holds the slices above and the store's entries; Release hands
+	// it back for another request.
+	buf *buffers
+}
+
+// Release hands the response's memory back to be reused by a later request:
+// the caller calls it once done with the response and everything reached
+// from it (rows, values, statuses, timestamps, feature references), and
+// uses none of it afterwards. Release empties the response, so that a use
+// after it finds no rows rather than another request's. Calling it is
+// optional (the garbage collector takes an unreleased response) and a
+// second call does nothing. Strings and values copied out of the response
+// stay valid: only the slices holding them are reused.
+func (r *Response) Release() {
+	b := r.buf
+	*r = Response{}
+	if b == nil || b.size > maxPooled {
+		return
+	}
+	// Drop references to strings so that a pooled buffer keeps no request's
+	// data alive (and overwritten slots start from zero values).
+	clear(b.defs)
+	clear(b.features)
+	clear(b.rows)
+	clear(b.values)
+	clear(b.timestamps)
+	clear(b.entries)
+	b.params = online.ReadParams{}
+	buffersPool.Put(b)
+}
+
+// buffers is the memory of one response: one backing array per kind for
+// all rows, the definitions and the store's entries, pooled across requests.
+type buffers struct {
+	size       int // values in the last response: entities × features
+	defs       []*resource.Resource
+	features   []string
+	rows       []Row
+	values     []value.Value
+	statuses   []Status
+	timestamps []time.Time
+	entries    []online.Entry
+	params     online.ReadParams // the store's, which would escape to the heap on its own
+}
+
+// maxPooled bounds the values of a response whose memory is pooled (about
+// 150 bytes each), so that one large request does not stay in memory.
+const maxPooled = 4096
+
+var buffersPool = sync.Pool{New: func() any { return new(buffers) }}
+
+// grow returns s with length n, reusing its backing array when it is large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }
 
 // Row is one entity's values, aligned with Response.Features.
@@ -110,34 +168,50 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 	if len(req.Features)*len(req.Entities) > MaxBatch {
 		return nil, fmt.Errorf("%w: %d entities × %d features is more than %d values; split the request", ErrInvalid, len(req.Entities), len(req.Features), MaxBatch)
 	}
-	resp := &Response{Features: make([]string, len(req.Features))}
-	defs := make([]*resource.Resource, len(req.Features))
+	b := buffersPool.Get().(*buffers)
+	nf, ne := len(req.Features), len(req.Entities)
+	b.size = nf * ne
+	b.defs, b.features = grow(b.defs, nf), grow(b.features, nf)
+	resp := &Response{Features: b.features, buf: b}
+	defs := b.defs
 	t := s.now()
 	for i, f := range req.Features {
 		c, err := s.feature(ctx, t, i, f)
 		if err != nil {
+			resp.Release()
 			return nil, err
 		}
 		if i == 0 {
 			resp.Entity = c.def.Feature.Entity
 		} else if c.def.Feature.Entity != resp.Entity {
-			return nil, fmt.Errorf("%w: features[%d] %s describes entity %q but features[0] describes %q; request features of one entity at a time",
+			err := fmt.Errorf("%w: features[%d] %s describes entity %q but features[0] describes %q; request features of one entity at a time",
 				ErrInvalid, i, c.ref, c.def.Feature.Entity, resp.Entity)
+			resp.Release()
+			return nil, err
 		}
 		defs[i], resp.Features[i] = c.def, c.ref
 	}
 	for i, e := range req.Entities {
 		if e == "" {
+			resp.Release()
 			return nil, fmt.Errorf("%w: entities[%d] is empty", ErrInvalid, i)
 		}
 	}
-	got, err := s.Online.Read(ctx, &online.ReadParams{Features: resp.Features, Entities: req.Entities})
+	b.entries = grow(b.entries, b.size)
+	b.params = online.ReadParams{Features: resp.Features, Entities: req.Entities, Buffer: b.entries}
+	got, err := s.Online.Read(ctx, &b.params)
 	if err != nil {
+		resp.Release()
 		return nil, fmt.Errorf("%w: reading the online store: %w", ErrUnavailable, err)
 	}
-	resp.Rows = make([]Row, len(req.Entities))
+	// One backing array per kind for all rows; each row's slices are capped
+	// at its length, so appending to one never overwrites the next.
+	b.rows = grow(b.rows, ne)
+	b.values, b.statuses, b.timestamps = grow(b.values, b.size), grow(b.statuses, b.size), grow(b.timestamps, b.size)
+	resp.Rows = b.rows
 	for i, e := range req.Entities {
-		row := Row{Entity: e, Values: make([]value.Value, len(defs)), Statuses: make([]Status, len(defs)), Timestamps: make([]time.Time, len(defs))}
+		lo, hi := i*nf, (i+1)*nf
+		row := Row{Entity: e, Values: b.values[lo:hi:hi], Statuses: b.statuses[lo:hi:hi], Timestamps: b.timestamps[lo:hi:hi]}
 		for j, def := range defs {
 			entry := got.Entries[i][j]
 			switch {
@@ -145,10 +219,9 @@ func (s *Service) OnlineFeatures(ctx context.Context, req *Request) (*Response, 
 				// A value dated in the future (left by a version that
 				// materialized rows before their time) is not served before
 				// its time, as a training set would not see it.
-				row.Statuses[j] = NotFound
+				row.Statuses[j], row.Values[j], row.Timestamps[j] = NotFound, value.Value{}, time.Time{}
 			case def.Feature.MaxAge > 0 && entry.Timestamp.Before(t.Add(-time.Duration(def.Feature.MaxAge))):
-				row.Statuses[j] = OutsideMaxAge
-				row.Timestamps[j] = entry.Timestamp
+				row.Statuses[j], row.Values[j], row.Timestamps[j] = OutsideMaxAge, value.Value{}, entry.Timestamp
 			default:
 				row.Statuses[j], row.Values[j], row.Timestamps[j] = Found, entry.Value, entry.Timestamp
 			}
