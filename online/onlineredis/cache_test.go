@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,14 +79,36 @@ func TestCacheStaleness(t *testing.T) {
 			t.Logf("%s: after 20 writes of 100 cached entities × 20 features, new values served after median %s, max %s; %d stale reads in all",
 				mode, took[len(took)/2], took[len(took)-1], staleReads)
 
+			// In the process that writes, a read after a write never
+			// answers from the cache what the write replaced.
+			for gen := 100; gen < 150; gen++ {
+				recs := wideRecords(fs, es, t0.Add(time.Duration(gen)*time.Minute), func(i, j int) int64 { return int64(gen*1000 + i) })
+				if err := reader.Write(t.Context(), &online.WriteParams{Features: fs, Records: recs}); err != nil {
+					t.Fatal(err)
+				}
+				res, err := reader.Read(t.Context(), &online.ReadParams{Features: fs, Entities: es})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range es {
+					for j := range fs {
+						if e := res.Entries[i][j]; !e.Found || e.Value.Int64() != int64(gen*1000+i) {
+							t.Fatalf("read right after this process's write %d: %s %s = %+v, want %d", gen, es[i], fs[j], e, gen*1000+i)
+						}
+					}
+				}
+			}
+			write(150)
+			waitFor(150)
+
 			// The reader's connections go; a write happens before they
 			// are back, so its invalidations are lost.
 			killed := killReaders(t, onlineredis.ClientOf(writer))
 			if killed == 0 {
 				t.Fatalf("found no tracking connection named %s to kill", onlineredis.ReaderName)
 			}
-			write(21)
-			d, n := waitFor(21)
+			write(151)
+			d, n := waitFor(151)
 			t.Logf("%s: %d tracking connections killed, then a write: new values after %s (%d stale reads)", mode, killed, d, n)
 		})
 	}
@@ -95,7 +118,7 @@ func TestCacheStaleness(t *testing.T) {
 // that track a cache, and says how many it closed.
 func killReaders(t *testing.T, c redis.UniversalClient) int {
 	t.Helper()
-	killed := 0
+	var killed atomic.Int64 // ForEachMaster runs kill on the nodes at once
 	kill := func(ctx context.Context, node *redis.Client) error {
 		list, err := node.ClientList(ctx).Result()
 		if err != nil {
@@ -118,7 +141,7 @@ func killReaders(t *testing.T, c redis.UniversalClient) int {
 				if err := node.Do(ctx, "client", "kill", "id", id).Err(); err != nil {
 					return err
 				}
-				killed++
+				killed.Add(1)
 			}
 		}
 		return nil
@@ -133,5 +156,5 @@ func killReaders(t *testing.T, c redis.UniversalClient) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return killed
+	return int(killed.Load())
 }

@@ -477,7 +477,12 @@ func newReader(ctx context.Context, cfg Config) (rueidis.Client, error) {
 		SelectDB:          cfg.DB,
 		ForceSingleClient: !cfg.Cluster,
 		// CLIENT LIST shows the reader's connections under this name.
-		ClientName:        ReaderName,
+		ClientName: ReaderName,
+		// One connection per node: awaitInvalidations's PING must travel
+		// on the connection that read (and tracks) every cached key, and
+		// rueidis would otherwise spread the keys of a single node over
+		// log2(GOMAXPROCS) connections.
+		PipelineMultiplex: -1,
 		DisableCache:      cfg.DisableCache,
 		CacheSizeEachConn: cmp.Or(cfg.CacheMB, DefaultCacheMB) << 20,
 		// Reads fail after a dead connection's timeout rather than hang.
