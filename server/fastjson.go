@@ -389,6 +389,12 @@ func appendValue(b []byte, v value.Value) []byte {
 	if v.Type() != value.String {
 		return b
 	}
+	return escapeHTML(b, start)
+}
+
+// escapeHTML rewrites '<', '>' and '&' in b[start:] as \u003c, \u003e and
+// \u0026, as encoding/json's HTML escaping does.
+func escapeHTML(b []byte, start int) []byte {
 	n := 0
 	for _, c := range b[start:] {
 		if c == '<' || c == '>' || c == '&' {
@@ -418,68 +424,12 @@ func appendValue(b []byte, v value.Value) []byte {
 
 const hex = "0123456789abcdef"
 
-// htmlSafe are the ASCII bytes encoding/json writes as they are with HTML
-// escaping on: not control characters, '"', '\\', '<', '>' or '&'.
-var htmlSafe = func() (set [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		set[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return set
-}()
-
 // appendJSONString appends s as encoding/json writes a string with HTML
-// escaping (json.Marshal, writeJSON's Encoder): '"', '\\', \b, \f, \n, \r
-// and \t as two-character escapes, other control characters and '<', '>'
-// and '&' as \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+// escaping (json.Marshal, writeJSON's Encoder): value.AppendJSONString,
+// then '<', '>' and '&' as \u00XX.
 func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	start := len(b)
+	return escapeHTML(value.AppendJSONString(b, s), start)
 }
 
 // appendPredict appends resp as writeJSON writes it, newline included; ok

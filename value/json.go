@@ -33,7 +33,8 @@ func (v Value) AppendJSON(b []byte) []byte {
 
 // AppendJSONString appends s as a JSON string: quoted, with '"', '\\' and
 // control characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028
-// and U+2029 escaped (as encoding/json does, but without escaping HTML).
+// and U+2029 escaped, byte for byte as encoding/json does with HTML
+// escaping off.
 func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -49,6 +50,10 @@ func AppendJSONString(b []byte, s string) []byte {
 			switch c {
 			case '"', '\\':
 				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
 				b = append(b, '\\', 'n')
 			case '\r':
