@@ -208,4 +208,23 @@ training_sets:
 	if len(resp.Results) != 3 || resp.Results[0].Values[0] != 40.0 || resp.Results[1].Values[0] != 100.0 || resp.Results[2].Statuses[0] != "not_found" {
 		t.Errorf("online-features: %s", body)
 	}
+
+	// The server keeps the hashes it read in its cache; a materialization
+	// (through the running server) that changes them is served by the very
+	// next request. (The order is dated after the newest one materialized,
+	// as materialization is incremental, and the transformation is rebuilt,
+	// as run skips a ready one.)
+	if _, err := conn.Exec(ctx, `INSERT INTO `+data+`.orders VALUES (1, '2026-01-10 10:00', 5)`); err != nil {
+		t.Fatal(err)
+	}
+	run("run", "--rebuild")
+	run("materialize")
+	if v, err := rdb.HGetAll(ctx, prefix+"1").Result(); err != nil || len(v) != 1 {
+		t.Fatalf("redis hash of customer 1 after the second materialization: %v %v", v, err)
+	}
+	code, body = post(t, "http://"+addr+"/v1/online-features", `{"features":["spent"],"entities":[1,"3"]}`)
+	resp.Results = nil
+	if err := json.Unmarshal(body, &resp); code != 200 || err != nil || len(resp.Results) != 2 || resp.Results[0].Values[0] != 45.0 || resp.Results[1].Values[0] != 100.0 {
+		t.Errorf("online-features right after a materialization: %d %s, want customer 1's spent 45", code, body)
+	}
 }
