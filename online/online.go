@@ -63,6 +63,32 @@ type ReadParams struct {
 	Buffer []Entry
 }
 
+// NewEntries returns the result's Entries[entity][feature], all not found:
+// one backing array for the whole result, Buffer when it is large enough
+// (cleared), so that allocations per read stay constant. A store's Read
+// fills it in.
+func (p *ReadParams) NewEntries() [][]Entry {
+	entries := make([][]Entry, len(p.Entities))
+	nf := len(p.Features)
+	if nf == 0 {
+		for i := range entries {
+			entries[i] = []Entry{}
+		}
+		return entries
+	}
+	all := p.Buffer
+	if n := len(p.Entities) * nf; cap(all) >= n {
+		all = all[:n]
+		clear(all)
+	} else {
+		all = make([]Entry, n)
+	}
+	for i := range entries {
+		entries[i] = all[i*nf : (i+1)*nf : (i+1)*nf]
+	}
+	return entries
+}
+
 // Entry is the stored value for one (entity, feature) pair.
 type Entry struct {
 	Found     bool

@@ -152,25 +152,7 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading online features: %w", err)
 	}
-	entries := make([][]online.Entry, len(p.Entities))
-	if len(p.Features) > 0 {
-		// One backing array for the whole result keeps allocations per call
-		// constant; the caller's buffer saves even that one.
-		all := p.Buffer
-		if n := len(p.Entities) * len(p.Features); cap(all) >= n {
-			all = all[:n]
-			clear(all)
-		} else {
-			all = make([]online.Entry, n)
-		}
-		for i := range entries {
-			entries[i] = all[i*len(p.Features) : (i+1)*len(p.Features) : (i+1)*len(p.Features)]
-		}
-	} else {
-		for i := range entries {
-			entries[i] = []online.Entry{}
-		}
-	}
+	entries := p.NewEntries()
 	if len(p.Entities) == 0 || len(p.Features) == 0 {
 		return &online.ReadResult{Entries: entries}, nil
 	}

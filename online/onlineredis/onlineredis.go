@@ -511,26 +511,8 @@ func (s *Store) Read(ctx context.Context, p *online.ReadParams) (*online.ReadRes
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading online features: %w", err)
 	}
-	entries := make([][]online.Entry, len(p.Entities))
+	entries := p.NewEntries()
 	nf := len(p.Features)
-	if nf > 0 {
-		// One backing array for the whole result keeps allocations per call
-		// constant; the caller's buffer saves even that one.
-		all := p.Buffer
-		if n := len(p.Entities) * nf; cap(all) >= n {
-			all = all[:n]
-			clear(all)
-		} else {
-			all = make([]online.Entry, n)
-		}
-		for i := range entries {
-			entries[i] = all[i*nf : (i+1)*nf : (i+1)*nf]
-		}
-	} else {
-		for i := range entries {
-			entries[i] = []online.Entry{}
-		}
-	}
 	if len(p.Entities) == 0 || nf == 0 {
 		return &online.ReadResult{Entries: entries}, nil
 	}
