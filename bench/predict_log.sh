@@ -13,7 +13,10 @@
 # 50 ms) and shipped into DuckDB every second, in the same process.
 # With PROFILE_DIR set, each run at 8 clients also records the server's CPU
 # profile (slipway serve --pprof) into PROFILE_DIR/ROUND-MODE.pprof.
-# ROUNDS (default 2) is how many on/off pairs are run. EXTRA_CONFIG, when set, is appended to both configurations (YAML).
+# ROUNDS (default 2) is how many on/off pairs are run. EXTRA_CONFIG, when
+# set, is appended to both configurations (YAML); LOG_CONFIG, when set, is
+# put under prediction_log: of the configuration with the log on (for
+# example LOG_CONFIG='  ship_interval: 5s').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 addr="${1:-127.0.0.1:6379}"
@@ -31,6 +34,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     cp "$base_cfg" "$cfg"
     if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >> "$cfg"; fi
     if [ "$mode" = off ]; then printf 'prediction_log:\n  enabled: false\n' >> "$cfg"; fi
+    if [ "$mode" = on ] && [ -n "${LOG_CONFIG:-}" ]; then printf 'prediction_log:\n%s\n' "$LOG_CONFIG" >> "$cfg"; fi
     sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &

@@ -140,7 +140,7 @@ func decodeOptional(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: malformed JSON body: %v", serving.ErrInvalid, err)
+		return fmt.Errorf("%w: malformed JSON body: %s", serving.ErrInvalid, jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)

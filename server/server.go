@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -363,7 +364,7 @@ func decodeReader(body io.Reader, v any) error {
 		case errors.Is(err, io.EOF):
 			return fmt.Errorf("%w: empty body; send a JSON object", serving.ErrInvalid)
 		}
-		return fmt.Errorf("%w: malformed JSON body: %v", serving.ErrInvalid, err)
+		return fmt.Errorf("%w: malformed JSON body: %s", serving.ErrInvalid, jsonProblem(err))
 	}
 	// dec.More would miss a stray '}' or ']' after the object; only EOF may follow.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -373,6 +374,59 @@ func decodeReader(body io.Reader, v any) error {
 		return fmt.Errorf("%w: malformed JSON body: data after the object", serving.ErrInvalid)
 	}
 	return nil
+}
+
+// jsonProblem says what is wrong with a JSON body in the words of the
+// API, not of Go: which field has the wrong kind of value, which field is
+// unknown, or where the JSON stops being JSON.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		where := "the body"
+		if typeErr.Field != "" {
+			where = fmt.Sprintf("field %q", typeErr.Field)
+		}
+		return fmt.Sprintf("%s is a JSON %s; it must be %s (see the HTTP API reference)", where, typeErr.Value, jsonKind(typeErr.Type))
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early: an object, array or string is not closed"
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return "unknown field " + name + "; check its spelling against the HTTP API reference"
+	}
+	return msg
+}
+
+// jsonKind is the JSON that decodes into a value of type t.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return "a string (an RFC 3339 time)"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
 }
 
 // ResourceBody is a resource as the API shows it: definition plus state.

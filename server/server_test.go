@@ -88,6 +88,12 @@ func wantError(t *testing.T, status int, body []byte, wantStatus int, wantCode s
 			t.Errorf("error.message %q does not mention %q", *e.Error.Message, f)
 		}
 	}
+	// Users of the API write JSON, not Go: no error speaks of Go's types.
+	for _, goWords := range []string{"Go struct", "Go value", "json: ", "RawMessage", "map[string]"} {
+		if strings.Contains(*e.Error.Message, goWords) {
+			t.Errorf("error.message %q speaks of Go (%q), not of the API", *e.Error.Message, goWords)
+		}
+	}
 }
 
 // onlineResponse mirrors the documented response, keeping values raw so the
@@ -253,10 +259,12 @@ func TestOnlineFeaturesBadRequests(t *testing.T) {
 		fragments  []string
 	}{
 		{"EmptyBody", ``, []string{"empty body"}},
-		{"MalformedJSON", `{"features": ["opens_30d:v1"`, []string{"malformed JSON"}},
-		{"NotAnObject", `["opens_30d:v1"]`, []string{"malformed JSON"}},
+		{"MalformedJSON", `{"features": ["opens_30d:v1"`, []string{"malformed JSON", "ends too early"}},
+		{"SyntaxError", `{"features": ["opens_30d:v1" "x"]}`, []string{"malformed JSON", "not valid JSON at byte 30"}},
+		{"NotAnObject", `["opens_30d:v1"]`, []string{"malformed JSON", "the body is a JSON array; it must be an object"}},
 		{"UnknownField", `{"features":["opens_30d:v1"],"entities":["sub_1"],"entity":"subscriber"}`, []string{`unknown field "entity"`}},
-		{"WrongFieldType", `{"features":"opens_30d:v1","entities":["sub_1"]}`, []string{"malformed JSON", "features"}},
+		{"WrongFieldType", `{"features":"opens_30d:v1","entities":["sub_1"]}`, []string{"malformed JSON", `field "features" is a JSON string; it must be an array`}},
+		{"EntitiesAsObject", `{"features":["opens_30d:v1"],"entities":{"subscriber_id":["sub_1"]}}`, []string{`field "entities" is a JSON object; it must be an array`}},
 		{"NoFeatures", `{"entities":["sub_1"]}`, []string{"features is empty"}},
 		{"EmptyFeatures", `{"features":[],"entities":["sub_1"]}`, []string{"features is empty"}},
 		{"NoEntities", `{"features":["opens_30d:v1"]}`, []string{"entities is empty"}},
@@ -583,3 +591,4 @@ func checkGolden(t *testing.T, file, method, path, reqBody string, status int, b
 		t.Errorf("%s changed; if intended, run go test ./server -run TestGolden -update and review the diff\n--- got\n%s\n--- want\n%s", golden, got.Bytes(), want)
 	}
 }
+
