@@ -41,7 +41,9 @@ func (a *app) runCmd() *cobra.Command {
 		Long: `Run builds transformations that are not ready yet (all of them, or the named
 ones with whatever they need upstream), in dependency order, inside the
 offline engine. Every variant has its own table, replaced atomically, so a
-failed run never leaves a half-written table.
+failed run never leaves a half-written table. A transformation already built
+is not built again when its source gains rows: --rebuild (or the
+transformation's schedule:) builds it again from what its source holds now.
 
 A name may also be a batch prediction's: run scores its entities now with
 the version its model's alias points at (after building what it reads that
