@@ -131,6 +131,16 @@ func feature(ref, ent, source, valueCol, tsCol string, typ value.Type, maxAge ti
 func newFixture(tb testing.TB) fixture {
 	tb.Helper()
 	p, reg, on := newBackends(tb)
+	return fillFixture(tb, p, reg, on)
+}
+
+// fixtureFeatures are the features fillFixture writes online.
+var fixtureFeatures = []string{"opens_30d:v1", "avg_order_value:default", "subscriber_region:default", "is_unsubscribed:default",
+	"last_open_at:default", "shop_category:default"}
+
+// fillFixture is newFixture's registrations and values on the given stores.
+func fillFixture(tb testing.TB, p *platform.Platform, reg registry.Store, on online.Store) fixture {
+	tb.Helper()
 	apply(tb, reg,
 		entity("subscriber"),
 		entity("shop"),

@@ -56,10 +56,16 @@ func RequestID(ctx context.Context) string {
 // answered notes, for the metrics, that a predict route answered resp, and
 // counts its predictions by version.
 func (s *server) answered(r *http.Request, resp *serving.PredictResponse) {
+	st, _ := r.Context().Value(requestKey{}).(*requestState)
+	s.answeredState(st, resp)
+}
+
+// answeredState is answered with the request's state (nil: none).
+func (s *server) answeredState(st *requestState, resp *serving.PredictResponse) {
 	if s.Metrics == nil {
 		return
 	}
-	if st, _ := r.Context().Value(requestKey{}).(*requestState); st != nil {
+	if st != nil {
 		st.predicted, st.endpoint, st.version = true, resp.Endpoint, resp.Version
 	}
 	if resp.Version != 0 {

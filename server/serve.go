@@ -69,24 +69,66 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 		// routing) go to the same log.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	go func() { errc <- fmt.Errorf("serving on %s: %w", ln.Addr(), srv.Serve(ln)) }()
+	var port *servingPort
+	if cfg.ServingListener != nil {
+		port = newServingPort(h.s, cfg, cfg.ServingListener)
+		go func() {
+			err := port.run()
+			if err == nil {
+				err = errors.New("the listener stopped")
+			}
+			errc <- fmt.Errorf("serving port %s: %w", cfg.ServingListener.Addr(), err)
+		}()
+	}
+	inFlight := func() int64 {
+		n := h.inFlight.Load()
+		if port != nil {
+			n += port.h.inFlight.Load()
+		}
+		return n
+	}
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+		if port != nil {
+			port.shutdown(context.Background())
+			port.cut()
+		}
+		srv.Close()
+		return err
 	case <-ctx.Done():
 	}
 	wait := or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
 	log.Info("shutting down: no new connections; waiting for requests in flight",
-		"in_flight", h.inFlight.Load(), "timeout", wait)
+		"in_flight", inFlight(), "timeout", wait)
 	sctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
+	// Both listeners drain at once, within the same timeout.
+	portErr := make(chan error, 1)
+	if port != nil {
+		go func() { portErr <- port.shutdown(sctx) }()
+	} else {
+		portErr <- nil
+	}
 	err := srv.Shutdown(sctx)
 	<-errc // http.ErrServerClosed, now that Shutdown has closed the listener
+	if perr := <-portErr; err == nil {
+		err = perr
+	}
+	if port != nil {
+		<-errc // the serving port's Serve, now that its listener is closed
+	}
 	if err == nil {
 		return nil
 	}
-	n := h.inFlight.Load()
+	n := inFlight()
+	if port != nil {
+		// A connection still open on the serving port after the drain is a
+		// request fasthttp is still reading or answering.
+		n = max(n, h.inFlight.Load()+int64(port.ln.open()))
+		port.cut()
+	}
 	closeErr := srv.Close()
 	log.Error("shutdown timed out; cutting off requests in flight", "in_flight", n, "timeout", wait)
 	return errors.Join(fmt.Errorf("%w: %d request(s) still in flight after %s were cut off", ErrShutdownTimeout, n, wait), closeErr)

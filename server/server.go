@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,6 +52,10 @@ type Config struct {
 	// Logger takes one line per request (debug for /healthz and /readyz,
 	// info otherwise) and the details of 500s and 503s; nil discards them.
 	Logger *slog.Logger
+	// ServingListener, when set, is the serving port: Serve also answers
+	// the serving routes (online features, predict, /healthz, /readyz)
+	// there, on fasthttp, with the same answers (servingport.go).
+	ServingListener net.Listener
 	// Timeouts of Serve; zero means the Default* constant (serve.go).
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -73,9 +78,7 @@ func newHandler(cfg Config) *handler {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("POST /v1/online-features", s.onlineFeatures)
@@ -130,21 +133,34 @@ func newHandler(cfg Config) *handler {
 	mux.HandleFunc("GET /v2/models/{name}/versions/{version}", s.oipModelMetadata)
 	mux.HandleFunc("GET /v2/models/{name}/versions/{version}/ready", s.oipModelReady)
 	mux.HandleFunc("POST /v2/models/{name}/versions/{version}/infer", s.oipInfer)
-	// Go's ServeMux would answer a wrong method with 405 itself, but this
-	// catch-all matches every method first: it tells the two cases apart.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", s.unrouted(mux, func(r *http.Request) error {
+		return fmt.Errorf("%w: no endpoint %s %s; see docs/openapi.yaml", errNoRoute, r.Method, r.URL.Path)
+	}))
+	return &handler{s: s, mux: mux}
+}
+
+type server struct{ Config }
+
+// healthz answers GET /healthz: the process is up.
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// unrouted is the catch-all route of mux. Go's ServeMux would answer a
+// wrong method with 405 itself, but this catch-all matches every method
+// first: it tells the two cases apart, and noRoute says what a path no
+// route has is.
+func (s *server) unrouted(mux *http.ServeMux, noRoute func(r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowed(mux, r); len(allow) > 0 {
 			methods := strings.Join(allow, ", ")
 			w.Header().Set("Allow", methods)
 			s.fail(w, r, fmt.Errorf("%w: %s %s: this path takes %s; see docs/openapi.yaml", errMethod, r.Method, r.URL.Path, methods))
 			return
 		}
-		s.fail(w, r, fmt.Errorf("%w: no endpoint %s %s; see docs/openapi.yaml", errNoRoute, r.Method, r.URL.Path))
-	})
-	return &handler{s: s, mux: mux}
+		s.fail(w, r, noRoute(r))
+	}
 }
-
-type server struct{ Config }
 
 var (
 	errNoRoute  = errors.New("not found")
@@ -155,8 +171,12 @@ var (
 // statusOf decides the HTTP status of an error; storage code never knows them.
 func statusOf(err error) (int, string) {
 	switch {
-	case errors.Is(err, errTooLarge), errors.Is(err, registry.ErrArtifactTooLarge):
-		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, errTooLarge), errors.Is(err, registry.ErrArtifactTooLarge), errors.Is(err, errHeadersTooLarge):
+		status := http.StatusRequestEntityTooLarge
+		if errors.Is(err, errHeadersTooLarge) { // the serving port's (servingport.go)
+			status = http.StatusRequestHeaderFieldsTooLarge
+		}
+		return status, "too_large"
 	case errors.Is(err, serving.ErrInvalid), errors.Is(err, platform.ErrInvalid), errors.Is(err, model.ErrInvalidEncoding):
 		return http.StatusBadRequest, "invalid_request"
 	case isDefinitionError(err):
