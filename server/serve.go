@@ -92,7 +92,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	select {
 	case err := <-errc:
 		if port != nil {
-			port.shutdown(context.Background())
+			port.ln.Listener.Close()
 			port.cut()
 		}
 		srv.Close()

@@ -376,3 +376,34 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServingPortListenerFails: a serving listener that fails stops Serve
+// at once with its error, as the API's does.
+func TestServingPortListenerFails(t *testing.T) {
+	f := newFixture(t)
+	cfg := fixtureConfig(f)
+	sln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sln.Close()
+	cfg.ServingListener = sln
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- server.Serve(context.Background(), ln, cfg) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "serving port "+sln.Addr().String()) {
+			t.Errorf("Serve: %v, want the serving port's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return when its serving listener failed")
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the API address still accepts connections after Serve returned")
+	}
+}
