@@ -181,6 +181,69 @@ func TestServeOperations(t *testing.T) {
 		}
 	})
 
+	t.Run("ServingPort", func(t *testing.T) {
+		taken := freeAddr(t)
+		ln, err := net.Listen("tcp", taken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := slipway(t, dir, "serve", "--addr", freeAddr(t), "--serving-addr", taken)
+		ln.Close()
+		if r.code != 1 || !strings.Contains(r.stderr, "--serving-addr "+taken) {
+			t.Errorf("serve --serving-addr on a taken address: exit %d, stderr %q", r.code, r.stderr)
+		}
+
+		port := freeAddr(t)
+		base, stop := startServe(t, dir, "--serving-addr", port)
+		post := func(url string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("POST", url, strings.NewReader(`{"features":["subscriber_region"],"entities":["sub_1","nobody"]}`))
+			req.Header.Set("X-Request-Id", "same-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		apiCode, apiBody := post(base + "/v1/online-features")
+		code, body := post("http://" + port + "/v1/online-features")
+		if code != http.StatusOK || code != apiCode || body != apiBody {
+			t.Errorf("online features: serving port %d %s, API %d %s; want the same 200", code, body, apiCode, apiBody)
+		}
+		resp, err := http.Get("http://" + port + "/v1/resources")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), "served on the API address") {
+			t.Errorf("GET /v1/resources on the serving port: %d %s", resp.StatusCode, b)
+		}
+		// SIGINT drains the serving port too.
+		finish := slowRequest(t, port)
+		time.Sleep(200 * time.Millisecond)
+		stopped := make(chan struct{})
+		go func() {
+			stop()
+			close(stopped)
+		}()
+		waitRefused(t, port)
+		resp, body2, err := finish()
+		if err != nil {
+			t.Fatalf("the request in flight on the serving port at SIGINT was not answered: %v", err)
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Request-Id") != "slow-1" {
+			t.Errorf("request in flight on the serving port: %d (X-Request-Id %q) %s", resp.StatusCode, resp.Header.Get("X-Request-Id"), body2)
+		}
+		select {
+		case <-stopped:
+		case <-time.After(25 * time.Second):
+			t.Fatal("serve did not exit after its last request")
+		}
+	})
+
 	t.Run("ShutdownTimeoutLogsAndReadiness", func(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(binary, "serve", "--addr", addr, "--shutdown-timeout", "1s", "--log-format", "json", "--log-level", "debug")
