@@ -11,8 +11,12 @@
 # light load) and at 8 (saturation), against HMGET of the same 20 fields of
 # the same keys; then 100 entities x 20 features against pipelines of 100
 # HMGETs, at 8 connections. Keys are uniform at random over the 10,000.
+# Each cell measures both of the server's ports: the API address (net/http)
+# and the serving port (serve --serving-addr, fasthttp), one after the other
+# around the raw HMGET run, in alternating order from round to round.
 # CELLS picks the cells ("CONNS BATCH;..."; default "1 1;8 1;8 100").
 # EXTRA_CONFIG is appended to slipway.yaml (e.g. an online cache setting);
+# PROFILE_PORT=serving profiles the serving port's load instead of the API's.
 # PROFILE_DIR, when set, takes a 10 s CPU profile of the server at 8
 # connections (1 x 20) into PROFILE_DIR/cpu.pprof, with the allocations
 # before and after it (allocs-before.pprof, allocs.pprof: compare with
@@ -57,9 +61,10 @@ features=$(seq -f 'f%02g' 1 20 | paste -sd,)
 fields=$(seq -f 'f%02g:default' 1 20 | paste -sd' ')
 sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/slipway" serve --addr "127.0.0.1:$sport" --pprof "127.0.0.1:$pport" >serve.log 2>&1 &
+fport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$work/slipway" serve --addr "127.0.0.1:$sport" --serving-addr "127.0.0.1:$fport" --pprof "127.0.0.1:$pport" >serve.log 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && curl -sf "http://127.0.0.1:$fport/healthz" >/dev/null && break; sleep 0.1; done
 # wrk's request script: bodies of BATCH uniform random keys, formatted
 # before the run (20,000 entity keys in all, cycled), so that wrk spends its CPU on
 # the connections as redis-benchmark does, not on building requests.
@@ -76,11 +81,13 @@ request = function()
 end
 LUA
 # Check that an answer has 20 found values before measuring anything.
-curl -sf "http://127.0.0.1:$sport/v1/online-features" -d "{\"features\":[\"f01\"],\"entities\":[\"e000000000042\"]}" | grep -q '"found"' \
-  || { echo "the server does not answer e000000000042's f01" >&2; exit 1; }
+for p in "$sport" "$fport"; do
+  curl -sf "http://127.0.0.1:$p/v1/online-features" -d "{\"features\":[\"f01\"],\"entities\":[\"e000000000042\"]}" | grep -q '"found"' \
+    || { echo "the server does not answer e000000000042's f01 on port $p" >&2; exit 1; }
+done
 secs="${duration%s}"
-wrk_line() { # conc batch: "req/s p50 p99"
-  BATCH="$2" wrk -t 1 -c "$1" -d "$duration" --latency -s req.lua "http://127.0.0.1:$sport" 2>&1 |
+wrk_line() { # conc batch [port]: "req/s p50 p99"
+  BATCH="$2" wrk -t 1 -c "$1" -d "$duration" --latency -s req.lua "http://127.0.0.1:${3:-$sport}" 2>&1 |
     awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx|unexpected|error/ {print "wrk: " $0 > "/dev/stderr"; bad=1} END {if (bad) exit 1; print rps, p50, p99}'
 }
 bench_line() { # conc pipeline: "req/s p50 p99" (requests = HMGETs / pipeline)
@@ -91,20 +98,26 @@ bench_line() { # conc pipeline: "req/s p50 p99" (requests = HMGETs / pipeline)
     awk -v p="$2" '/throughput summary/ {rps=$3} hdr {p50=$3; p99=$5; hdr=0} /avg +min +p50/ {hdr=1} END {printf "%.0f %sms %sms\n", rps / p, p50, p99}'
 }
 echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); $duration per cell"
-echo "| round | load | slipway req/s, p50, p99 | raw req/s, p50, p99 | throughput ratio |"
-echo "|---|---|---|---|---|"
+echo "| round | load | slipway req/s, p50, p99 | raw req/s, p50, p99 | throughput ratio | serving port req/s, p50, p99 | serving port ratio |"
+echo "|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$rounds"); do
   IFS=';' read -ra cells <<< "${CELLS:-1 1;8 1;8 100}"
   for cell in "${cells[@]}"; do
     set -- $cell
-    s=$(wrk_line "$1" "$2"); raw=$(bench_line "$1" "$2")
+    if (( r % 2 )); then
+      s=$(wrk_line "$1" "$2"); raw=$(bench_line "$1" "$2"); f=$(wrk_line "$1" "$2" "$fport")
+    else
+      f=$(wrk_line "$1" "$2" "$fport"); raw=$(bench_line "$1" "$2"); s=$(wrk_line "$1" "$2")
+    fi
     ratio=$(python3 -c "import sys; print('%.2f' % (float('${s%% *}') / float('${raw%% *}')))")
-    echo "| $r | $1 conn, $2 x 20 | $s | $raw | $ratio |"
+    fratio=$(python3 -c "import sys; print('%.2f' % (float('${f%% *}') / float('${raw%% *}')))")
+    echo "| $r | $1 conn, $2 x 20 | $s | $raw | $ratio | $f | $fratio |"
   done
 done
 if [ -n "${PROFILE_DIR:-}" ]; then
   mkdir -p "$PROFILE_DIR"
-  BATCH=1 wrk -t 1 -c 8 -d 12s -s req.lua "http://127.0.0.1:$sport" >/dev/null &
+  target=$sport; [ "${PROFILE_PORT:-}" = serving ] && target=$fport
+  BATCH=1 wrk -t 1 -c 8 -d 12s -s req.lua "http://127.0.0.1:$target" >/dev/null &
   wrk_pid=$!
   sleep 1
   curl -s "http://127.0.0.1:$pport/debug/pprof/allocs" > "$PROFILE_DIR/allocs-before.pprof"
