@@ -129,16 +129,31 @@ func (p *servingPort) serve(ctx *fasthttp.RequestCtx) {
 		// middleware would refuse.
 		uri := ctx.Request.Header.RequestURI()
 		if bytes.Equal(uri, uriOnlineFeatures) {
-			if p.onlineFeatures(ctx) {
+			if p.native(ctx, func() bool { return p.onlineFeatures(ctx) }) {
 				return
 			}
 		} else if name, ok := predictName(uri); ok {
-			if p.predict(ctx, name) {
+			if p.native(ctx, func() bool { return p.predict(ctx, name) }) {
 				return
 			}
 		}
 	}
 	p.slow(ctx)
+}
+
+// native runs a native answer. A panic in it (fasthttp would let it end
+// the process) is logged and the request left to the adaptor, whose
+// middleware answers a panic as the API does.
+func (p *servingPort) native(ctx *fasthttp.RequestCtx, answer func() bool) (answered bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.h.s.Logger.LogAttrs(context.Background(), slog.LevelError, "serving port: panic in a native answer; serving it again through the API's handler",
+				slog.String("path", string(ctx.Path())), slog.Any("panic", v))
+			ctx.Response.Reset()
+			answered = false
+		}
+	}()
+	return answer()
 }
 
 // predictName is the {name} of /v1/endpoints/{name}/predict when uri is

@@ -21,6 +21,7 @@ import (
 	"github.com/slipway-ml/slipway/online"
 	"github.com/slipway-ml/slipway/online/onlineredis"
 	"github.com/slipway-ml/slipway/server"
+	"github.com/slipway-ml/slipway/serving"
 )
 
 // startServing runs server.Serve with a serving port until the returned
@@ -405,5 +406,22 @@ func TestServingPortListenerFails(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		c.Close()
 		t.Error("the API address still accepts connections after Serve returned")
+	}
+}
+
+// TestServingPortPanic: a panic while answering natively does not end the
+// process; the request gets the API's 500.
+func TestServingPortPanic(t *testing.T) {
+	f := newFixture(t)
+	cfg := fixtureConfig(f)
+	cfg.Serving = &serving.Service{Online: f.online} // no registry: serving panics
+	api, port, _, _ := startServing(t, cfg)
+	req := rawRequest("POST", "/v1/online-features", `{"features":["opens_30d:v1"],"entities":["sub_1036"]}`)
+	a, p := send(t, api, req), send(t, port, req)
+	if a.status != http.StatusInternalServerError || p.status != a.status || !bytes.Equal(p.body, a.body) {
+		t.Errorf("API %d %s, serving port %d %s; want the same 500", a.status, a.body, p.status, p.body)
+	}
+	if h := send(t, port, rawRequest("GET", "/healthz", "")); h.status != http.StatusOK {
+		t.Errorf("after the panic, /healthz on the serving port: %d", h.status)
 	}
 }
