@@ -591,4 +591,3 @@ func checkGolden(t *testing.T, file, method, path, reqBody string, status int, b
 		t.Errorf("%s changed; if intended, run go test ./server -run TestGolden -update and review the diff\n--- got\n%s\n--- want\n%s", golden, got.Bytes(), want)
 	}
 }
-
