@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,7 +419,7 @@ func (l *trackingListener) closeAll() {
 // run serves ln until shutdown; its error is a failure of the listener.
 func (p *servingPort) run() error {
 	err := p.srv.Serve(p.ln)
-	if err != nil && strings.Contains(err.Error(), "use of closed network connection") {
+	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
