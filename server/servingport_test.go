@@ -275,45 +275,7 @@ func TestServingPortFasthttpErrors(t *testing.T) {
 func TestServingPortGracefulShutdown(t *testing.T) {
 	f := newFixture(t)
 	_, port, stop, done := startServing(t, fixtureConfig(f))
-	conn, rest := partialRequest(t, port)
-	time.Sleep(100 * time.Millisecond) // the server is reading the body
-	stop()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", port, time.Second)
-		if err != nil {
-			break
-		}
-		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the serving port still accepts connections 5s after it was told to stop")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	select {
-	case err := <-done:
-		t.Fatalf("Serve returned %v with a request in flight on the serving port", err)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if _, err := io.WriteString(conn, rest); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("the request in flight was not answered: %v", err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"values":[12]`) {
-		t.Errorf("request in flight: %d %s", resp.StatusCode, b)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve: %v, want nil after a clean shutdown", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after the last request ended")
-	}
+	drainsInFlight(t, port, stop, done)
 }
 
 // TestServingPortShutdownTimeout: a request still in flight on the serving
