@@ -484,6 +484,14 @@ func TestServeShutdownTimeout(t *testing.T) {
 	cfg := fixtureConfig(f)
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	addr, stop, done := startServe(t, cfg)
+	cutsOffInFlight(t, addr, stop, done)
+}
+
+// cutsOffInFlight checks a shutdown timeout of 300ms on the listener at
+// addr: a request half sent when stop is called is cut off, and Serve
+// (done) returns ErrShutdownTimeout naming it, after the timeout.
+func cutsOffInFlight(t *testing.T, addr string, stop func(), done <-chan error) {
+	t.Helper()
 	conn, _ := partialRequest(t, addr) // never finished
 	time.Sleep(100 * time.Millisecond)
 	start := time.Now()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -285,24 +284,7 @@ func TestServingPortShutdownTimeout(t *testing.T) {
 	cfg := fixtureConfig(f)
 	cfg.ShutdownTimeout = 300 * time.Millisecond
 	_, port, stop, done := startServing(t, cfg)
-	conn, _ := partialRequest(t, port) // never finished
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	stop()
-	select {
-	case err := <-done:
-		if !errors.Is(err, server.ErrShutdownTimeout) || !strings.Contains(err.Error(), "1 request(s) still in flight after 300ms were cut off") {
-			t.Errorf("Serve: %v, want ErrShutdownTimeout naming 1 request and 300ms", err)
-		}
-		if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
-			t.Errorf("Serve returned after %s, want the 300ms shutdown timeout", d)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return after its shutdown timeout")
-	}
-	if !waitClosed(conn, 2*time.Second) {
-		t.Error("the request still in flight was not cut off")
-	}
+	cutsOffInFlight(t, port, stop, done)
 }
 
 // TestServingPortMetrics: the serving port's requests, native or not, are
