@@ -209,9 +209,6 @@ func (p *servingPort) onlineFeatures(ctx *fasthttp.RequestCtx) bool {
 	p.answer(ctx, st, *buf)
 	putBuf(buf)
 	p.done(rctx, st, onlineFeaturesRoute, uriOnlineFeatures, http.StatusOK, n, start)
-	if hook := nativeHook.Load(); hook != nil {
-		(*hook)(onlineFeaturesRoute)
-	}
 	return true
 }
 
@@ -251,9 +248,6 @@ func (p *servingPort) predict(ctx *fasthttp.RequestCtx, name string) bool {
 		status, out = w.status, ctx.Response.Body()
 	}
 	p.done(rctx, st, predictRoute, ctx.Request.Header.RequestURI(), status, len(out), start)
-	if hook := nativeHook.Load(); hook != nil {
-		(*hook)(predictRoute)
-	}
 	return true
 }
 
@@ -266,8 +260,11 @@ func (p *servingPort) answer(ctx *fasthttp.RequestCtx, st *requestState, body []
 }
 
 // done counts a native request in the metrics and logs it, as the
-// middleware does (observe, logRequest).
+// middleware does (observe, logRequest), and tells the test hook.
 func (p *servingPort) done(ctx context.Context, st *requestState, route string, path []byte, status, n int, start time.Time) {
+	if hook := nativeHook.Load(); hook != nil {
+		(*hook)(route)
+	}
 	s := p.h.s
 	d := time.Since(start)
 	if s.Metrics != nil {
