@@ -2,7 +2,9 @@ package model
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -71,5 +73,28 @@ func TestStatusesJSONListsOnlyWhatWasNotFound(t *testing.T) {
 		if got := string(AppendStatusesJSON(nil, names, tc.statuses)); got != tc.want {
 			t.Errorf("statuses %v: %s, want %s", tc.statuses, got, tc.want)
 		}
+	}
+}
+
+// TestAppendFloatIsTheShortestForm checks appendFloat's integer shortcut
+// against strconv's shortest 'g' form around and beyond its bounds.
+func TestAppendFloatIsTheShortestForm(t *testing.T) {
+	vals := []float64{0, 1, -1, 2, 12, 0.5, -0.5, 999999, -999999, 1e6, -1e6, 1e6 - 0.5, 123456.75, 1e15, 1e21, 1e-7,
+		math.MaxInt64, math.MinInt64, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Nextafter(1, 2), math.Nextafter(1e6, 0)}
+	for i := range 2000 {
+		vals = append(vals, float64(i-1000), float64(i-1000)/8, math.Sqrt(float64(i)))
+	}
+	for _, f := range vals {
+		if got, want := string(appendFloat(nil, f)), strconv.FormatFloat(f, 'g', -1, 64); got != want {
+			t.Errorf("appendFloat(%v) = %s; strconv gives %s", f, got, want)
+		}
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got := string(appendFloat(nil, f)); got != "null" {
+			t.Errorf("appendFloat(%v) = %s; want null", f, got)
+		}
+	}
+	if got := string(appendFloat(nil, math.Copysign(0, -1))); got != "-0" {
+		t.Errorf("appendFloat(-0) = %s; want -0, as strconv gives", got)
 	}
 }

@@ -2,7 +2,6 @@ package predictionlog
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -30,10 +29,14 @@ func demoAnswer(i int, at time.Time) *serving.Answered {
 	for j := range st {
 		st[j] = serving.Found
 	}
-	enc := make([]float64, 14)
-	for j := range enc {
-		enc[j] = math.Sqrt(float64(i + j))
+	// Encoded as the demo's logistic regression encodes it: the four
+	// numbers as they are, the flag, and the three categories one-hot.
+	enc := make([]float64, 27)
+	enc[0], enc[1], enc[2], enc[3] = float64(i%30), float64(i%7), float64(i%12), 42.5+float64(i%50)
+	if i%9 == 0 {
+		enc[4] = 1
 	}
+	enc[5+i%4], enc[9+i%7], enc[16+i%11] = 1, 1, 1
 	return &serving.Answered{Time: at, Response: &serving.PredictResponse{Endpoint: "purchase:default", Model: "purchase_model", Alias: "production", Version: 3,
 		Task: model.TaskBinaryClassification, Features: feats,
 		Predictions: []serving.Prediction{{ID: model.NewPredictionID(at), Entity: fmt.Sprintf("sub_%d", i), Model: "purchase_model", Version: 3, Probability: &p, Class: &c}}},
@@ -44,8 +47,7 @@ func demoAnswer(i int, at time.Time) *serving.Answered {
 // demo's (8 features) from the WAL into an embedded DuckDB table, in
 // batches of a second at 11,000 predictions a second: the work the
 // prediction log adds to a server beyond the append, DuckDB's commits and
-// checkpoints included (SLIPWAY_BENCH_DUCKDB_SETTING, such as
-// "SET checkpoint_threshold = '1GB'", tries a setting).
+// checkpoints included.
 func BenchmarkShip(b *testing.B) {
 	dir := b.TempDir()
 	off, err := offlineduckdb.New(b.Context(), offlineduckdb.Config{Path: filepath.Join(dir, "off.duckdb")})

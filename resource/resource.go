@@ -9,7 +9,6 @@ package resource
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -55,17 +54,34 @@ func ParseKind(s string) (Kind, error) {
 // DefaultVariant is the variant of a reference that names none.
 const DefaultVariant = "default"
 
-var (
-	namePattern    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-	variantPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
-)
+// identifier says whether s is 1 to 63 lower-case letters, digits and '_',
+// starting with a letter (or, with digitFirst, a digit too). It is the
+// pattern ^[a-z][a-z0-9_]{0,62}$ written out: the prediction log checks
+// every logged prediction's endpoint with it, where a regexp cost 2% of a
+// busy server's CPU.
+func identifier(s string, digitFirst bool) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && (i > 0 || digitFirst):
+		case c == '_' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateName checks a resource name: lower-case letters, digits and '_',
 // starting with a letter, with no "__" and no trailing '_' (the offline store
 // joins kind, name and variant with "__" into one table name, which must stay
 // unambiguous).
 func ValidateName(s string) error {
-	if !namePattern.MatchString(s) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+	if !identifier(s, false) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
 		return fmt.Errorf("invalid name %q: use lower-case letters, digits and single '_' between them, starting with a letter, at most 63 characters", s)
 	}
 	return nil
@@ -75,11 +91,11 @@ func ValidateName(s string) error {
 // purchased), as POST /v1/feedback takes it and experiments and retrain
 // policies name it: lower-case letters, digits and '_', starting with a
 // letter, at most 63 characters.
-func ValidFeedbackName(s string) bool { return namePattern.MatchString(s) }
+func ValidFeedbackName(s string) bool { return identifier(s, false) }
 
 // ValidateVariant checks a variant: like a name, but it may start with a digit.
 func ValidateVariant(s string) error {
-	if !variantPattern.MatchString(s) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+	if !identifier(s, true) || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
 		return fmt.Errorf("invalid variant %q: use lower-case letters, digits and single '_' between them, at most 63 characters", s)
 	}
 	return nil

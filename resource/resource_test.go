@@ -1,7 +1,9 @@
 package resource
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,45 @@ func TestParseRef(t *testing.T) {
 		if _, err := ParseRef(bad); err == nil {
 			t.Errorf("ParseRef(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestIdentifierIsThePattern checks the written-out identifier check
+// against the regular expressions it stands for, on every string of up to
+// 3 characters from a small alphabet and on random longer ones around the
+// 63-character limit.
+func TestIdentifierIsThePattern(t *testing.T) {
+	name := regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	variant := regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
+	check := func(s string) {
+		if got, want := identifier(s, false), name.MatchString(s); got != want {
+			t.Errorf("identifier(%q, false) = %v; the pattern says %v", s, got, want)
+		}
+		if got, want := identifier(s, true), variant.MatchString(s); got != want {
+			t.Errorf("identifier(%q, true) = %v; the pattern says %v", s, got, want)
+		}
+	}
+	alphabet := []string{"a", "z", "0", "9", "_", "A", "-", ":", " ", "é", "\x00"}
+	check("")
+	for _, a := range alphabet {
+		check(a)
+		for _, b := range alphabet {
+			check(a + b)
+			for _, c := range alphabet {
+				check(a + b + c)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, 60+r.IntN(6))
+		for i := range b {
+			b[i] = "abcxyz0189_"[r.IntN(11)]
+		}
+		if r.IntN(10) == 0 {
+			b[r.IntN(len(b))] = "A-: \xff"[r.IntN(5)]
+		}
+		check(string(b))
 	}
 }
 
