@@ -16,7 +16,9 @@
 # ROUNDS (default 2) is how many on/off pairs are run. EXTRA_CONFIG, when
 # set, is appended to both configurations (YAML); LOG_CONFIG, when set, is
 # put under prediction_log: of the configuration with the log on (for
-# example LOG_CONFIG='  ship_interval: 5s').
+# example LOG_CONFIG='  ship_interval: 5s'). PORT=serving asks the serving
+# port (serve --serving-addr, docs/design/serving-fast-path.md) instead of
+# the API address.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 addr="${1:-127.0.0.1:6379}"
@@ -26,7 +28,7 @@ prefix="slipway_lbench_$$:"
 # shellcheck source=bench/redis_demo.sh
 source bench/redis_demo.sh
 cut -d, -f1 data/subscribers.csv | tail -n +2 > entities.txt
-echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); scale $scale; endpoint purchase (8 features)"
+echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); scale $scale; endpoint purchase (8 features); asking $( [ "${PORT:-}" = serving ] && echo the serving port || echo the API address)"
 base_cfg="$SLIPWAY_CONFIG"
 for round in $(seq 1 "${ROUNDS:-2}"); do
   for mode in on off; do
@@ -37,16 +39,18 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     if [ "$mode" = on ] && [ -n "${LOG_CONFIG:-}" ]; then printf 'prediction_log:\n%s\n' "$LOG_CONFIG" >> "$cfg"; fi
     sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &
+    vport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" --serving-addr "127.0.0.1:$vport" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &
     serve_pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
+    target=$sport; [ "${PORT:-}" = serving ] && target=$vport
     for conc in 1 8; do
       printf 'round %s log %-3s ' "$round" "$mode"
       if [ -n "${PROFILE_DIR:-}" ] && [ "$conc" = 8 ]; then
         secs=$(( ${duration%s} - 2 ))
         curl -sf -o "$PROFILE_DIR/$round-$mode.pprof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=$secs" &
       fi
-      loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$sport" -entities-file entities.txt -concurrency "$conc" -duration "$duration"
+      loadgen -target predict -endpoint purchase -url "http://127.0.0.1:$target" -entities-file entities.txt -concurrency "$conc" -duration "$duration"
     done
     wait_profile=$(jobs -p | grep -v "^$serve_pid\$" || true); [ -n "$wait_profile" ] && wait $wait_profile
     kill -TERM "$serve_pid"; wait "$serve_pid" || true; serve_pid=""

@@ -135,6 +135,10 @@ func TestShipEqualsWhatWasAnswered(t *testing.T) {
 			off := open(t)
 			c := newCoordinator(t, off)
 			l := openLog(t, t.TempDir(), c)
+			// Five batches, one of them holding both endpoints: a row's
+			// strings share memory with the records read for its batch,
+			// and the row buffers are reused from batch to batch.
+			l.Shipper.BatchSize = 64
 			at := time.Date(2026, 12, 4, 10, 0, 0, 123456000, time.UTC)
 			calls := []*serving.Answered{answered("purchase:default", 250, at), answered("churn:v2", 3, at.Add(time.Second)), answered("purchase:default", 40, at.Add(2*time.Second))}
 			for _, a := range calls {
