@@ -34,7 +34,7 @@ for round in $(seq 1 "${ROUNDS:-3}"); do
     cp "$base_cfg" "$cfg"
     if [ -n "$extra" ]; then printf '%s\n' "$extra" >> "$cfg"; fi
     if [ "$mode" = off ]; then printf 'metrics:\n  enabled: false\n' >> "$cfg"; fi
-    sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    sport=$(free_port)
     SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" >"serve-$mode.log" 2>&1 &
     serve_pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done

@@ -28,7 +28,7 @@ redis-benchmark -h "$host" -p "$port" -t set -n 2000000 -P 1000 -c 1 -q 2>/dev/n
 redis-benchmark -h "$host" -p "$port" -t set -n 2000000 -P 100 -c 8 -q 2>/dev/null | tr '\r' '\n' | grep -v '^$' | tail -1 | sed 's/^/redis-benchmark, 8 clients, pipeline 100: /'
 redis-cli -h "$host" -p "$port" del key:__rand_int__ >/dev/null
 echo
-sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sport=$(free_port)
 slipway serve --addr "127.0.0.1:$sport" >/dev/null 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done

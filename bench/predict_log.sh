@@ -37,13 +37,13 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     if [ -n "${EXTRA_CONFIG:-}" ]; then printf '%s\n' "$EXTRA_CONFIG" >> "$cfg"; fi
     if [ "$mode" = off ]; then printf 'prediction_log:\n  enabled: false\n' >> "$cfg"; fi
     if [ "$mode" = on ] && [ -n "${LOG_CONFIG:-}" ]; then printf 'prediction_log:\n%s\n' "$LOG_CONFIG" >> "$cfg"; fi
-    sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    vport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" --serving-addr "127.0.0.1:$vport" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &
+    sport=$(free_port)
+    pport=$(free_port)
+    target=$sport serving=()
+    if [ "${PORT:-}" = serving ]; then target=$(free_port); serving=(--serving-addr "127.0.0.1:$target"); fi
+    SLIPWAY_CONFIG="$cfg" slipway serve --addr "127.0.0.1:$sport" "${serving[@]}" --pprof "127.0.0.1:$pport" >"serve-$mode.log" 2>&1 &
     serve_pid=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done
-    target=$sport; [ "${PORT:-}" = serving ] && target=$vport
     for conc in 1 8; do
       printf 'round %s log %-3s ' "$round" "$mode"
       if [ -n "${PROFILE_DIR:-}" ] && [ "$conc" = 8 ]; then

@@ -44,7 +44,7 @@ printf 'endpoints:\n  - name: bench\n    model: bench_xgb\n' > definitions/bench
 slipway apply definitions >/dev/null
 cut -d, -f1 data/subscribers.csv | tail -n +2 > entities.txt
 echo "# $(date -u) $(nproc) cores; Redis $(redis-cli -h "$host" -p "$port" info server | grep redis_version | tr -d '\r'); scale $scale; XGBoost 200 trees depth 6, 20 features"
-sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sport=$(free_port)
 slipway serve --addr "127.0.0.1:$sport" >serve.log 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null && break; sleep 0.1; done

@@ -1,4 +1,5 @@
-# Sourced by the Redis benchmarks (online_redis.sh, predict_redis.sh), in the
+# Sourced by the Redis benchmarks (online_redis.sh, predict_redis.sh,
+# predict_log.sh, metrics.sh), in the
 # repository root with addr, scale and prefix set: builds slipway and the
 # load generator into $work/bin (on PATH), writes a configuration with a
 # Redis online store under the key prefix, runs the quickstart at the scale
@@ -6,6 +7,7 @@
 # bench_f01…bench_f20 (definitions/bench_features.yaml, not applied), whose
 # names it leaves comma-separated in $features. cleanup (set as the EXIT
 # trap) stops $serve_pid if set, deletes the prefix's keys and $work.
+# free_port prints a TCP port free on 127.0.0.1.
 host="${addr%:*}"; port="${addr##*:}"
 work="$(mktemp -d)"
 cleanup() {
@@ -14,6 +16,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 go build -o "$work/bin/slipway" ./cmd/slipway
 go build -o "$work/bin/loadgen" ./bench/loadgen
 PATH="$work/bin:$PATH"
