@@ -270,7 +270,14 @@ func (p *Provider) check(types map[string]func() Section) error {
 			names = append(names, t)
 		}
 		sort.Strings(names)
-		return p.errorf(p.Line, "type %q is not a %s provider: use one of %s", p.Type, p.Role, strings.Join(names, ", "))
+		if p.Type == "" {
+			return p.errorf(p.Line, "type: is missing: name the provider, one of %s", strings.Join(names, ", "))
+		}
+		article := "a"
+		if p.Role != "" && strings.IndexByte("aeiou", p.Role[0]) >= 0 {
+			article = "an"
+		}
+		return p.errorf(p.Line, "type %q is not %s %s provider: use one of %s", p.Type, article, p.Role, strings.Join(names, ", "))
 	}
 	s := newSection()
 	if err := p.Decode(s); err != nil {

@@ -168,8 +168,8 @@ func TestPartialFileKeepsDefaultsForOtherRoles(t *testing.T) {
 // must say; FuzzParse starts from them.
 var badConfigs = map[string]struct{ yaml, want string }{
 	"UnsetSecret":        {"registry:\n  type: postgres\n  dsn: postgres://u:${NOPE}@h/db\n", "s.yaml:2: registry: environment variable NOPE is not set"},
-	"WrongTypeForRole":   {"online:\n  type: postgres\n  dsn: x\n", `s.yaml:2: online: type "postgres" is not a online provider: use one of embedded, redis`},
-	"NoType":             {"online:\n  addrs: [a]\n", `s.yaml:2: online: type "" is not a online provider`},
+	"WrongTypeForRole":   {"online:\n  type: postgres\n  dsn: x\n", `s.yaml:2: online: type "postgres" is not an online provider: use one of embedded, redis`},
+	"NoType":             {"online:\n  addrs: [a]\n", `s.yaml:2: online: type: is missing: name the provider, one of embedded, redis`},
 	"NotAMapping":        {"registry: sqlite\n", "s.yaml:1: registry: expected a mapping with type:"},
 	"FieldOfOtherType":   {"offline:\n  type: duckdb\n  addrs: [a]\n", `s.yaml:3: offline: "addrs" does not apply to type duckdb; it takes memory_limit, path, threads`},
 	"UnknownField":       {"online:\n  type: redis\n  addrs: [a]\n\n  pasword: x\n", `s.yaml:5: online: "pasword" does not apply to type redis; it takes addrs, cluster, db, password, username`},

@@ -2,6 +2,7 @@ package predictionlog
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -101,6 +102,9 @@ func BenchmarkShip(b *testing.B) {
 	cpu += processCPU() - before
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perShip), "ns/record")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*perShip), "cpu-ns/record")
+	if fi, err := os.Stat(filepath.Join(dir, "off.duckdb")); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(b.N*perShip), "disk-B/record")
+	}
 }
 
 // processCPU is the user and system CPU time the process has used.
