@@ -2,10 +2,8 @@ package offlineduckdb
 
 import (
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"math/big"
-	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -93,15 +91,10 @@ func convert(x any, engineType string) (value.Value, error) {
 		return value.FromInt64(t.Int64()), nil
 	case []byte:
 		if engineType == "UUID" && len(t) == 16 {
-			return value.FromString(formatUUID(t)), nil
+			return value.FromString(value.UUIDText([16]byte(t))), nil
 		}
 	case duckdb.UUID:
-		return value.FromString(formatUUID(t[:])), nil
+		return value.FromString(value.UUIDText(t)), nil
 	}
 	return value.FromAny(x)
-}
-
-func formatUUID(b []byte) string {
-	h := hex.EncodeToString(b)
-	return strings.Join([]string{h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]}, "-")
 }

@@ -2,9 +2,7 @@ package offlinepg
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,8 +100,7 @@ func convert(x any) (value.Value, error) {
 		}
 		return value.FromFloat64(f.Float64), nil
 	case [16]byte:
-		h := hex.EncodeToString(t[:])
-		return value.FromString(strings.Join([]string{h[0:8], h[8:12], h[12:16], h[16:20], h[20:32]}, "-")), nil
+		return value.FromString(value.UUIDText(t)), nil
 	case time.Time:
 		return value.FromTime(t), nil
 	case pgtype.InfinityModifier:

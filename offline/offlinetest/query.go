@@ -118,6 +118,10 @@ func testQueryTypesMapped(t *testing.T, s offline.Store) {
 	got = query(t, s, "SELECT count(*) AS n FROM sample;\n-- the end\n")
 	requireValues(t, got, [][]value.Value{{i64(3)}}, "a trailing semicolon and comment")
 
+	// A UUID reads as its text, lowercase, as both engines print it.
+	got = query(t, s, "SELECT CAST('019A24A8-E968-7933-8A9A-4D4828FB3E44' AS UUID) AS u")
+	requireValues(t, got, [][]value.Value{{str("019a24a8-e968-7933-8a9a-4d4828fb3e44")}}, "a UUID")
+
 	// A column of only nulls, typed or not, reads as nulls.
 	got = query(t, s, "SELECT CAST(NULL AS BIGINT) AS a, NULL AS b")
 	requireValues(t, got, [][]value.Value{{null, null}}, "null columns")
