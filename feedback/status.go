@@ -47,6 +47,11 @@ func Report(ctx context.Context, reg registry.Store, off offline.Store) (*Status
 		}
 		return nil, fmt.Errorf("reading source %s: %w", Source.Ref(), err)
 	}
+	if src.State.Status != resource.StatusReady {
+		// The first shipment is registering it: its table may not be
+		// there yet.
+		return st, nil
+	}
 	tables, err := predictionTables(ctx, reg)
 	if err != nil {
 		return nil, err

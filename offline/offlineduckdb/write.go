@@ -38,7 +38,11 @@ func (s *Store) WriteRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 	mu, _ := s.tables.LoadOrStore(p.Table, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	n, err := s.writeRows(ctx, p)
+	write := s.writeRows
+	if p.Log {
+		write = s.writeLog
+	}
+	n, err := write(ctx, p)
 	if err != nil {
 		return 0, fmt.Errorf("writing rows to %s: %w", p.Table, err)
 	}
