@@ -70,6 +70,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     for conc in 1 8; do
       prefix_line=$(printf 'round %s log %-3s ' "$round" "$mode")
       if [ -n "${PROFILE_DIR:-}" ] && [ "$conc" = 8 ]; then
+        mkdir -p "$PROFILE_DIR"
         secs=$(( ${duration%s} - 2 ))
         curl -sf -o "$PROFILE_DIR/$round-$mode.pprof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=$secs" &
       fi

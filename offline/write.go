@@ -36,13 +36,6 @@ type WriteRowsParams struct {
 	// be one of Columns, and Value a value of its type (null, which equals
 	// no row, is refused).
 	Replace *Match
-	// Log marks an append-only table written often in small batches (the
-	// prediction log, feedback). A store may keep such a table in a layout
-	// that is cheaper to append to, read through a view of the same name
-	// (the DuckDB store keeps it as Parquet files); everything above holds
-	// as for any table. A table written once without Log and then with it
-	// is moved into that layout, its rows kept.
-	Log bool
 }
 
 // Match selects the rows whose Column equals Value.

@@ -246,7 +246,7 @@ func (s *Shipper) write(ctx context.Context, recs [][]byte) error {
 	for _, key := range dests {
 		d := s.destinations[key]
 		rows := &flatRows{values: d.rows, width: len(d.Columns)}
-		params := &offline.WriteRowsParams{Table: d.Table, Columns: d.Columns, Rows: rows, Log: true}
+		params := &offline.WriteRowsParams{Table: d.Table, Columns: d.Columns, Rows: rows}
 		if !s.clean {
 			// The batch may have been written before (by a process that
 			// died before acknowledging it, or an attempt that failed

@@ -31,9 +31,6 @@ func (s *Store) DropTable(ctx context.Context, p *offline.DropTableParams) error
 		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+sqltext.QuoteQualified(p.Table)); err != nil {
 			return err
 		}
-		if err := s.forgetLog(ctx, tx, p.Table); err != nil {
-			return err
-		}
 		return tx.Commit()
 	}()
 	if err != nil {

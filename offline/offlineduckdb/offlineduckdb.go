@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
@@ -78,15 +77,6 @@ type Store struct {
 	// transactions that drop and create the same table (a write-write
 	// conflict), and two runs of one transformation may overlap.
 	tables sync.Map // table name → *sync.Mutex
-	// logDir holds the Parquet files of log tables (logfiles.go): beside
-	// the database file, or a temporary directory, deleted by Close, for a
-	// database in memory.
-	logDir     string
-	tempLogDir bool
-	logs       sync.Map // log table name → *logState
-	// retiredChecked is when a write last deleted retired log files
-	// (Unix nanoseconds): at most once a minute.
-	retiredChecked atomic.Int64
 }
 
 var _ offline.Store = (*Store)(nil)
@@ -140,29 +130,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("configuring duckdb (%s): %w", s, err)
 		}
 	}
-	st := &Store{db: db, log: log, logDir: cfg.Path + ".logs"}
-	if cfg.Path == "" {
-		if st.logDir, err = os.MkdirTemp("", "slipway-duckdb-logs-"); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("creating a directory for log tables: %w", err)
-		}
-		st.tempLogDir = true
-	}
-	if err := st.openLogs(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("opening the log tables of %q: %w", cfg.Path, err)
-	}
-	return st, nil
+	return &Store{db: db, log: log}, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error {
-	err := s.db.Close()
-	if s.tempLogDir {
-		os.RemoveAll(s.logDir)
-	}
-	return err
-}
+func (s *Store) Close() error { return s.db.Close() }
 
 // Capabilities reports CSV, JSON lines and Parquet exports and file sources.
 func (s *Store) Capabilities() offline.Capabilities {
@@ -263,9 +235,6 @@ func (s *Store) createTable(ctx context.Context, p *offline.CreateTableParams) (
 		if _, err := tx.ExecContext(ctx, "DROP "+kind+" "+name); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.forgetLog(ctx, tx, p.Table); err != nil {
-		return nil, err
 	}
 	create := "CREATE TABLE "
 	if p.View {

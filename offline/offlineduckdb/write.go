@@ -38,11 +38,7 @@ func (s *Store) WriteRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 	mu, _ := s.tables.LoadOrStore(p.Table, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	write := s.writeRows
-	if p.Log {
-		write = s.writeLog
-	}
-	n, err := write(ctx, p)
+	n, err := s.writeRows(ctx, p)
 	if err != nil {
 		return 0, fmt.Errorf("writing rows to %s: %w", p.Table, err)
 	}

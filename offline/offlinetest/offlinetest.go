@@ -73,9 +73,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) offline.Store) {
 		"ConcurrentReplaces":         testCreateTableConcurrent,
 	})
 	group("DropTable", dropCases)
-	group("WriteRows", writeCases)         // write.go
-	group("WriteRowsLog", logWriteCases()) // the same, every write with Log set
-	group("Query", queryCases)             // query.go
+	group("WriteRows", writeCases) // write.go
+	group("Query", queryCases)     // query.go
 	group("SourceQuery", map[string]func(*testing.T, offline.Store){
 		"Table":   testSourceQueryTable,
 		"CSV":     testSourceQueryCSV,

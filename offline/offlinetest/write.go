@@ -30,27 +30,6 @@ var writeCases = map[string]func(*testing.T, offline.Store){
 	"LargeStream":                   testWriteLargeStream,
 }
 
-// logWriteCases are writeCases with Log set on every write: a store may
-// keep log tables otherwise, and every behaviour holds for them too,
-// including a table first written without Log (CreatesAndAppends's
-// "loaded" table) moving into the log layout.
-func logWriteCases() map[string]func(*testing.T, offline.Store) {
-	cases := make(map[string]func(*testing.T, offline.Store), len(writeCases))
-	for name, c := range writeCases {
-		cases[name] = func(t *testing.T, s offline.Store) { c(t, logWrites{s}) }
-	}
-	return cases
-}
-
-// logWrites is a store whose writes are all marked Log.
-type logWrites struct{ offline.Store }
-
-func (s logWrites) WriteRows(ctx context.Context, p *offline.WriteRowsParams) (int64, error) {
-	q := *p
-	q.Log = true
-	return s.Store.WriteRows(ctx, &q)
-}
-
 // sliceSource is a RowSource over rows held in memory; with failAt > 0, Next
 // returns false before row failAt (1-based) and Err returns errSource.
 type sliceSource struct {
