@@ -193,3 +193,21 @@ func TestStatusSkipsTablesOfAnotherShape(t *testing.T) {
 		t.Fatalf("Report: %+v, %v; want one unmatched event and no table of predictions", st, err)
 	}
 }
+
+// TestStatusWhileTheSourceRegisters: between the registry's pending entry
+// for the feedback source and the creation of its view (the first
+// shipment registering it), Report answers no names instead of failing
+// on a table that is not there yet.
+func TestStatusWhileTheSourceRegisters(t *testing.T) {
+	c := openStores(t, false)
+	ctx := context.Background()
+	src := &resource.Resource{ID: Source, Source: &resource.SourceSpec{Table: View, TimestampColumn: "event_time"}}
+	src.State.Status = resource.StatusPending
+	if _, err := c.Registry.Apply(ctx, &registry.ApplyParams{Resources: []*resource.Resource{src}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Report(ctx, c.Registry, c.Offline)
+	if err != nil || len(st.Names) != 0 {
+		t.Fatalf("Report while the source registers: %+v, %v; want no names and no error", st, err)
+	}
+}
