@@ -18,6 +18,7 @@ func (s *Store) DropTable(ctx context.Context, p *offline.DropTableParams) error
 	mu, _ := s.tables.LoadOrStore(p.Table, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
+	s.written.Delete(p.Table)
 	err := func() error {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {

@@ -77,6 +77,9 @@ type Store struct {
 	// transactions that drop and create the same table (a write-write
 	// conflict), and two runs of one transformation may overlap.
 	tables sync.Map // table name → *sync.Mutex
+	// written holds the columns of each table WriteRows wrote (table name
+	// → []resource.Column); CreateTable and DropTable forget a table.
+	written sync.Map
 }
 
 var _ offline.Store = (*Store)(nil)
@@ -212,6 +215,7 @@ func (s *Store) CreateTable(ctx context.Context, p *offline.CreateTableParams) (
 	mu, _ := s.tables.LoadOrStore(p.Table, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
+	s.written.Delete(p.Table)
 	res, err := s.createTable(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", p.Table, readError(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/slipway-ml/slipway/offline"
 	"github.com/slipway-ml/slipway/offline/internal/sqltext"
+	"github.com/slipway-ml/slipway/resource"
 	"github.com/slipway-ml/slipway/value"
 )
 
@@ -58,12 +60,19 @@ func (s *Store) writeRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 	defer tx.Rollback()
 
 	name := sqltext.QuoteQualified(p.Table)
-	kind, err := objectKind(ctx, tx, p.Table)
-	if err != nil {
-		return 0, err
+	// A table this Store wrote with the same columns is still there with
+	// them (CreateTable and DropTable forget it): reading the catalog again
+	// was a tenth of a prediction log's write.
+	cols, known := s.written.Load(p.Table)
+	known = known && sameColumns(cols.([]resource.Column), p.Columns)
+	kind := "TABLE"
+	if !known {
+		if kind, err = objectKind(ctx, tx, p.Table); err != nil {
+			return 0, err
+		}
 	}
-	switch kind {
-	case "":
+	switch {
+	case kind == "":
 		defs := make([]string, len(p.Columns))
 		for i, c := range p.Columns {
 			defs[i] = offline.QuoteIdent(c.Name) + " " + engineType[c.Type]
@@ -73,15 +82,17 @@ func (s *Store) writeRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return 0, err
 		}
-	case "VIEW":
+	case kind == "VIEW":
 		return 0, fmt.Errorf("%s is a view, and rows are written to tables: write to another table, or drop the view", p.Table)
 	default:
-		have, err := s.describe(ctx, tx, "DESCRIBE "+name)
-		if err != nil {
-			return 0, err
-		}
-		if err := offline.CheckTableColumns(p.Table, have, p.Columns); err != nil {
-			return 0, err
+		if !known {
+			have, err := s.describe(ctx, tx, "DESCRIBE "+name)
+			if err != nil {
+				return 0, err
+			}
+			if err := offline.CheckTableColumns(p.Table, have, p.Columns); err != nil {
+				return 0, err
+			}
 		}
 		if m := p.Replace; m != nil {
 			stmt := "DELETE FROM " + name + " WHERE " + offline.QuoteIdent(m.Column) + " = ?"
@@ -104,7 +115,17 @@ func (s *Store) writeRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return n, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	s.written.Store(p.Table, slices.Clone(p.Columns))
+	return n, nil
+}
+
+// sameColumns reports whether two column lists have the same names and
+// value types, in order.
+func sameColumns(a, b []resource.Column) bool {
+	return slices.EqualFunc(a, b, func(x, y resource.Column) bool { return x.Name == y.Name && x.Type == y.Type })
 }
 
 // appendRows streams p.Rows into p.Table with an appender on the

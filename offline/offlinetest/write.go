@@ -25,6 +25,7 @@ var writeCases = map[string]func(*testing.T, offline.Store){
 	"ReplaceDeletesMatchingRows":    testWriteReplace,
 	"FailedRowsLeaveTableUnchanged": testWriteFailedRows,
 	"ColumnMismatchIsRefused":       testWriteColumnMismatch,
+	"TableReplacedBetweenWrites":    testWriteTableReplaced,
 	"EmptyCreatesTable":             testWriteEmpty,
 	"Concurrent":                    testWriteConcurrent,
 	"LargeStream":                   testWriteLargeStream,
@@ -342,6 +343,32 @@ func testWriteColumnMismatch(t *testing.T, s offline.Store) {
 		}
 	}
 	requireRows(t, readWritten(t, s, "typed"), writeFirst, "after refused writes")
+}
+
+// testWriteTableReplaced: a table replaced by CreateTable, or dropped,
+// between two writes of the same columns is checked again (a store may
+// remember the tables it wrote).
+func testWriteTableReplaced(t *testing.T, s offline.Store) {
+	write(t, s, "scores", writeCols, writeFirst, nil)
+	loadTable(t, s, "scores", sampleCols, sampleRows)
+	_, err := s.WriteRows(t.Context(), &offline.WriteRowsParams{Table: "scores", Columns: writeCols, Rows: &sliceSource{rows: writeSecond}})
+	if err == nil || !strings.Contains(err.Error(), "table scores does not have the columns of the rows written") {
+		t.Fatalf("writing to a table CreateTable replaced with other columns: %v, want the error of other columns", err)
+	}
+	if got := readTable(t, s, "scores", "id", "ts", "n"); len(got) != len(sampleRows) {
+		t.Fatalf("the replaced table has %d rows after a refused write, want its %d", len(got), len(sampleRows))
+	}
+	if err := s.DropTable(t.Context(), &offline.DropTableParams{Table: "scores"}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, "scores", writeCols, writeSecond, nil)
+	requireRows(t, readWritten(t, s, "scores"), sortedByID(writeSecond), "a table written again after a drop")
+	// Dropped right after a write, it is created again by the next one.
+	if err := s.DropTable(t.Context(), &offline.DropTableParams{Table: "scores"}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, s, "scores", writeCols, writeFirst, nil)
+	requireRows(t, readWritten(t, s, "scores"), writeFirst, "a table written right after a drop")
 }
 
 func testWriteEmpty(t *testing.T, s offline.Store) {
