@@ -71,8 +71,8 @@ func (s *Store) writeRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 			return 0, err
 		}
 	}
-	switch {
-	case kind == "":
+	switch kind {
+	case "":
 		defs := make([]string, len(p.Columns))
 		for i, c := range p.Columns {
 			defs[i] = offline.QuoteIdent(c.Name) + " " + engineType[c.Type]
@@ -82,7 +82,7 @@ func (s *Store) writeRows(ctx context.Context, p *offline.WriteRowsParams) (int6
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return 0, err
 		}
-	case kind == "VIEW":
+	case "VIEW":
 		return 0, fmt.Errorf("%s is a view, and rows are written to tables: write to another table, or drop the view", p.Table)
 	default:
 		if !known {
